@@ -1,0 +1,105 @@
+package engine
+
+import "fmt"
+
+// Severity is the level of one risk, as a rule assigns it.
+type Severity string
+
+// Risk severities, from most to least serious.
+const (
+	SeverityHigh   Severity = "high"
+	SeverityMedium Severity = "medium"
+	SeverityLow    Severity = "low"
+)
+
+// ParseSeverity returns the severity named s, or an error naming the accepted values.
+func ParseSeverity(s string) (Severity, error) {
+	switch Severity(s) {
+	case SeverityHigh, SeverityMedium, SeverityLow:
+		return Severity(s), nil
+	}
+	return "", fmt.Errorf("unknown level %q, expected high, medium or low", s)
+}
+
+// rank orders severities so that a larger value is more serious.
+func (s Severity) rank() int {
+	switch s {
+	case SeverityHigh:
+		return 3
+	case SeverityMedium:
+		return 2
+	case SeverityLow:
+		return 1
+	}
+	return 0
+}
+
+// Chinese returns the people-facing name of the severity.
+func (s Severity) Chinese() string {
+	switch s {
+	case SeverityHigh:
+		return "高风险"
+	case SeverityMedium:
+		return "中风险"
+	case SeverityLow:
+		return "低风险"
+	}
+	return string(s)
+}
+
+// Level is a school's colour on the warning map (三色预警).
+type Level string
+
+// School colours.
+const (
+	LevelRed    Level = "red"
+	LevelYellow Level = "yellow"
+	LevelGreen  Level = "green"
+)
+
+// ParseLevel returns the colour named s, or an error naming the accepted values.
+func ParseLevel(s string) (Level, error) {
+	switch Level(s) {
+	case LevelRed, LevelYellow, LevelGreen:
+		return Level(s), nil
+	}
+	return "", fmt.Errorf("unknown level %q, expected red, yellow or green", s)
+}
+
+// Chinese returns the people-facing name of the colour.
+func (l Level) Chinese() string {
+	switch l {
+	case LevelRed:
+		return "红色"
+	case LevelYellow:
+		return "黄色"
+	case LevelGreen:
+		return "绿色"
+	}
+	return string(l)
+}
+
+// Rank orders colours so that a larger value is more serious.
+func (l Level) Rank() int {
+	switch l {
+	case LevelRed:
+		return 3
+	case LevelYellow:
+		return 2
+	case LevelGreen:
+		return 1
+	}
+	return 0
+}
+
+// LevelFor returns the colour that a set of active risks gives a school:
+// red if any is high, yellow if any is medium, green otherwise.
+func LevelFor(max Severity) Level {
+	switch max {
+	case SeverityHigh:
+		return LevelRed
+	case SeverityMedium:
+		return LevelYellow
+	}
+	return LevelGreen
+}

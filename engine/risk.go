@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+)
+
+// MaxEvidence bounds the evidence event ids kept on one risk; the newest are kept.
+const MaxEvidence = 20
+
+// Match is what a rule reports when an event satisfies it.
+type Match struct {
+	Rule     string
+	Key      string // group key within the school, "" when the rule has none
+	Severity Severity
+	// Title and Description are rendered for people (Chinese first).
+	Title       string
+	Description string
+	// For is how long the risk stays active after the last matching event.
+	For time.Duration
+}
+
+// Risk is an active risk at one school: a rule (and group key) that matched
+// and whose time has not run out.
+type Risk struct {
+	Rule        string    `json:"rule"`
+	Key         string    `json:"key,omitempty"`
+	Source      Source    `json:"source"`
+	Severity    Severity  `json:"level"`
+	Title       string    `json:"title"`
+	Description string    `json:"description,omitempty"`
+	FirstSeen   time.Time `json:"first_seen"`
+	LastSeen    time.Time `json:"last_seen"`
+	Count       int       `json:"count"`
+	Evidence    []string  `json:"evidence"`
+	Until       time.Time `json:"until"`
+}
+
+func (r *Risk) ref() string {
+	if r.Key == "" {
+		return r.Rule
+	}
+	return r.Rule + "/" + r.Key
+}
+
+// RiskState is what happened to a risk in a transition.
+type RiskState string
+
+// Risk transitions.
+const (
+	RiskOpened  RiskState = "opened"
+	RiskUpdated RiskState = "updated"
+	RiskExpired RiskState = "expired"
+)
+
+// RiskTransition records one change of one risk. ID is derived from what
+// caused it, so recomputing the same transition gives the same ID and the
+// store can drop the repeat.
+type RiskTransition struct {
+	ID       string
+	SchoolID string
+	At       time.Time
+	State    RiskState
+	EventID  string // the event that opened or updated the risk; "" for expiry
+	Risk     Risk
+}
+
+// LevelChange records a change of a school's colour and its cause.
+type LevelChange struct {
+	ID          string
+	SchoolID    string
+	At          time.Time
+	From, To    Level
+	Rule        string // the rule whose risk caused the change
+	EventID     string // the event that caused it; "" when a risk expired
+	Cause       string // one sentence for people, in Chinese
+	ActiveRisks int
+}
+
+func transitionID(state RiskState, r *Risk, eventID string) string {
+	if state == RiskExpired {
+		return fmt.Sprintf("expired:%s:%d", r.ref(), r.Until.UnixMilli())
+	}
+	return fmt.Sprintf("%s:%s", eventID, r.ref())
+}

@@ -1,0 +1,268 @@
+package engine
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Stage is a school's education stage.
+type Stage string
+
+// Education stages.
+const (
+	StageKindergarten Stage = "kindergarten"
+	StagePrimary      Stage = "primary"
+	StageJunior       Stage = "junior"
+	StageSenior       Stage = "senior"
+	StageVocational   Stage = "vocational"
+)
+
+func parseStage(s string) (Stage, error) {
+	switch Stage(s) {
+	case StageKindergarten, StagePrimary, StageJunior, StageSenior, StageVocational:
+		return Stage(s), nil
+	}
+	return "", fmt.Errorf("unknown stage %q, expected kindergarten, primary, junior, senior or vocational", s)
+}
+
+// School is one entry of the school registry. Rules see it as `school`.
+type School struct {
+	ID        string  `expr:"id" yaml:"id" json:"school_id"`
+	Name      string  `expr:"name" yaml:"name" json:"name"`
+	District  string  `expr:"district" yaml:"district" json:"district"`
+	Town      string  `expr:"town" yaml:"town" json:"town"`
+	Stage     Stage   `expr:"stage" yaml:"stage" json:"stage"`
+	Longitude float64 `expr:"longitude" yaml:"longitude" json:"longitude"`
+	Latitude  float64 `expr:"latitude" yaml:"latitude" json:"latitude"`
+	Boarding  bool    `expr:"boarding" yaml:"boarding" json:"boarding"`
+	// Canteen reports whether the school runs its own canteen; absence
+	// checks on canteen records apply only to schools that do.
+	Canteen bool `expr:"canteen" yaml:"canteen" json:"canteen"`
+}
+
+// Registry is an immutable set of schools, replaced as a whole on reload.
+type Registry struct {
+	byID  map[string]*School
+	order []*School
+}
+
+// NewRegistry builds a registry from schools; duplicate ids are an error.
+func NewRegistry(schools []School) (*Registry, error) {
+	r := &Registry{byID: make(map[string]*School, len(schools))}
+	for i := range schools {
+		s := schools[i]
+		if _, dup := r.byID[s.ID]; dup {
+			return nil, fmt.Errorf("duplicate school id %q", s.ID)
+		}
+		r.byID[s.ID] = &s
+		r.order = append(r.order, &s)
+	}
+	sort.Slice(r.order, func(i, j int) bool { return r.order[i].ID < r.order[j].ID })
+	return r, nil
+}
+
+// School returns the school with the given id, or nil.
+func (r *Registry) School(id string) *School {
+	if r == nil {
+		return nil
+	}
+	return r.byID[id]
+}
+
+// Schools returns every school ordered by id. The slice must not be modified.
+func (r *Registry) Schools() []*School { return r.order }
+
+// Len returns the number of schools.
+func (r *Registry) Len() int { return len(r.order) }
+
+// LoadRegistry reads a registry from a CSV (.csv) or YAML (.yaml, .yml) file.
+// Every problem found is reported, each with the file and line.
+func LoadRegistry(path string) (*Registry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open school registry: %w", err)
+	}
+	defer f.Close()
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		return ParseRegistryCSV(path, f)
+	case ".yaml", ".yml":
+		return ParseRegistryYAML(path, f)
+	}
+	return nil, fmt.Errorf("school registry %s: unknown format, expected a .csv or .yaml file", path)
+}
+
+var requiredColumns = []string{"id", "name", "district", "town", "stage", "longitude", "latitude", "boarding"}
+
+// ParseRegistryCSV parses a registry in CSV form. The header names the
+// columns; id, name, district, town, stage, longitude, latitude and boarding
+// are required, canteen is optional (default true), others are ignored.
+func ParseRegistryCSV(name string, r io.Reader) (*Registry, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s:1: read header: %w", name, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))] = i
+	}
+	var errs []error
+	for _, c := range requiredColumns {
+		if _, ok := col[c]; !ok {
+			errs = append(errs, fmt.Errorf("%s:1: missing column %q (required: %s)", name, c, strings.Join(requiredColumns, ",")))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	var schools []School
+	seen := map[string]int{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, err))
+			continue
+		}
+		get := func(c string) string {
+			i, ok := col[c]
+			if !ok || i >= len(rec) {
+				return ""
+			}
+			return strings.TrimSpace(rec[i])
+		}
+		raw := rawSchool{
+			ID: get("id"), Name: get("name"), District: get("district"), Town: get("town"), Stage: get("stage"),
+			Longitude: get("longitude"), Latitude: get("latitude"), Boarding: get("boarding"), Canteen: get("canteen"),
+		}
+		s, perr := raw.school()
+		for _, e := range perr {
+			errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, e))
+		}
+		if len(perr) > 0 {
+			continue
+		}
+		if first, dup := seen[s.ID]; dup {
+			errs = append(errs, fmt.Errorf("%s:%d: duplicate school id %q (first on line %d)", name, line, s.ID, first))
+			continue
+		}
+		seen[s.ID] = line
+		schools = append(schools, s)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return NewRegistry(schools)
+}
+
+// ParseRegistryYAML parses a registry in YAML form: a list of schools under
+// the key `schools`, with the same fields as the CSV columns.
+func ParseRegistryYAML(name string, r io.Reader) (*Registry, error) {
+	var doc struct {
+		Schools []yaml.Node `yaml:"schools"`
+	}
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var (
+		errs    []error
+		schools []School
+		seen    = map[string]int{}
+	)
+	for _, n := range doc.Schools {
+		var raw rawSchool
+		if err := n.Decode(&raw); err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: %w", name, n.Line, err))
+			continue
+		}
+		s, perr := raw.school()
+		for _, e := range perr {
+			errs = append(errs, fmt.Errorf("%s:%d: %w", name, n.Line, e))
+		}
+		if len(perr) > 0 {
+			continue
+		}
+		if first, dup := seen[s.ID]; dup {
+			errs = append(errs, fmt.Errorf("%s:%d: duplicate school id %q (first on line %d)", name, n.Line, s.ID, first))
+			continue
+		}
+		seen[s.ID] = n.Line
+		schools = append(schools, s)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return NewRegistry(schools)
+}
+
+// rawSchool holds a registry row as text, before validation.
+type rawSchool struct {
+	ID        string `yaml:"id"`
+	Name      string `yaml:"name"`
+	District  string `yaml:"district"`
+	Town      string `yaml:"town"`
+	Stage     string `yaml:"stage"`
+	Longitude string `yaml:"longitude"`
+	Latitude  string `yaml:"latitude"`
+	Boarding  string `yaml:"boarding"`
+	Canteen   string `yaml:"canteen"`
+}
+
+func (r rawSchool) school() (School, []error) {
+	var errs []error
+	s := School{ID: r.ID, Name: r.Name, District: r.District, Town: r.Town, Canteen: true}
+	if s.ID == "" {
+		errs = append(errs, errors.New("id is empty"))
+	}
+	if s.Name == "" {
+		errs = append(errs, errors.New("name is empty"))
+	}
+	if s.District == "" {
+		errs = append(errs, errors.New("district is empty"))
+	}
+	var err error
+	if s.Stage, err = parseStage(r.Stage); err != nil {
+		errs = append(errs, err)
+	}
+	if s.Longitude, err = strconv.ParseFloat(r.Longitude, 64); err != nil || s.Longitude < -180 || s.Longitude > 180 {
+		errs = append(errs, fmt.Errorf("longitude %q is not a number between -180 and 180", r.Longitude))
+	}
+	if s.Latitude, err = strconv.ParseFloat(r.Latitude, 64); err != nil || s.Latitude < -90 || s.Latitude > 90 {
+		errs = append(errs, fmt.Errorf("latitude %q is not a number between -90 and 90", r.Latitude))
+	}
+	if s.Boarding, err = parseBool(r.Boarding); err != nil {
+		errs = append(errs, fmt.Errorf("boarding: %w", err))
+	}
+	if r.Canteen != "" {
+		if s.Canteen, err = parseBool(r.Canteen); err != nil {
+			errs = append(errs, fmt.Errorf("canteen: %w", err))
+		}
+	}
+	return s, errs
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "true", "1", "yes", "y", "是":
+		return true, nil
+	case "false", "0", "no", "n", "否", "":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a boolean, expected true or false", s)
+}
