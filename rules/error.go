@@ -1,0 +1,38 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Error is one problem found in a rule file, located by file, rule, line and
+// column (both 1-based; 0 when unknown).
+type Error struct {
+	File   string
+	Rule   string // the rule id, "" for problems outside a rule
+	Line   int
+	Column int
+	Field  string // the rule field, e.g. "when"
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+		if e.Column > 0 {
+			fmt.Fprintf(&b, ":%d", e.Column)
+		}
+	}
+	b.WriteString(": ")
+	if e.Rule != "" {
+		fmt.Fprintf(&b, "rule %q: ", e.Rule)
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}

@@ -1,0 +1,141 @@
+package rules
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// File is a parsed rule file, before compilation: every value is kept with
+// its YAML node so that later errors can point at it.
+type File struct {
+	Name  string
+	Rules []RuleNode
+	src   []string // lines, for locating errors inside block scalars
+}
+
+// RuleNode is one rule as written.
+type RuleNode struct {
+	Line, Column int
+	Fields       map[string]*yaml.Node
+}
+
+// ruleFields are the keys a rule may have, with a short description used in
+// error messages.
+var ruleFields = map[string]string{
+	"id":          "unique rule id, e.g. visitor.blacklist_entry",
+	"source":      "visitor, canteen, drowning or bullying",
+	"type":        "an event type of the source, or a list of them",
+	"when":        "a boolean expression",
+	"key":         "an expression grouping risks within a school, e.g. event.water_body",
+	"level":       "high, medium or low",
+	"for":         "how long the risk stays active after the last matching event, e.g. 24h",
+	"title":       "the risk's title for people, with ${expression} placeholders",
+	"description": "the risk's description for people, with ${expression} placeholders",
+	"provenance":  "the regulation or practice the rule encodes",
+}
+
+// ParseFile parses a rule file. It returns every structural problem at once;
+// expressions are checked later by Compile.
+func ParseFile(name string, data []byte) (*File, []error) {
+	f := &File{Name: name, src: strings.Split(string(data), "\n")}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, []error{yamlError(name, err)}
+	}
+	if len(doc.Content) == 0 {
+		return f, nil // an empty file holds no rules
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, []error{&Error{File: name, Line: root.Line, Column: root.Column, Msg: "expected a mapping with a `rules` list"}}
+	}
+	var errs []error
+	var rulesNode *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		switch k.Value {
+		case "rules":
+			rulesNode = v
+		default:
+			errs = append(errs, &Error{File: name, Line: k.Line, Column: k.Column, Msg: fmt.Sprintf("unknown key %q, expected `rules`", k.Value)})
+		}
+	}
+	if rulesNode == nil {
+		return f, errs
+	}
+	if rulesNode.Kind != yaml.SequenceNode {
+		return nil, append(errs, &Error{File: name, Line: rulesNode.Line, Column: rulesNode.Column, Msg: "`rules` must be a list of rules"})
+	}
+	for _, rn := range rulesNode.Content {
+		if rn.Kind != yaml.MappingNode {
+			errs = append(errs, &Error{File: name, Line: rn.Line, Column: rn.Column, Msg: "a rule must be a mapping of fields"})
+			continue
+		}
+		r := RuleNode{Line: rn.Line, Column: rn.Column, Fields: map[string]*yaml.Node{}}
+		id := ""
+		for i := 0; i+1 < len(rn.Content); i += 2 {
+			if rn.Content[i].Value == "id" {
+				id = rn.Content[i+1].Value
+			}
+		}
+		for i := 0; i+1 < len(rn.Content); i += 2 {
+			k, v := rn.Content[i], rn.Content[i+1]
+			if _, ok := ruleFields[k.Value]; !ok {
+				errs = append(errs, &Error{File: name, Rule: id, Line: k.Line, Column: k.Column,
+					Msg: fmt.Sprintf("unknown field %q, expected one of %s", k.Value, fieldList())})
+				continue
+			}
+			if _, dup := r.Fields[k.Value]; dup {
+				errs = append(errs, &Error{File: name, Rule: id, Line: k.Line, Column: k.Column, Msg: fmt.Sprintf("field %q given twice", k.Value)})
+				continue
+			}
+			r.Fields[k.Value] = v
+		}
+		f.Rules = append(f.Rules, r)
+	}
+	return f, errs
+}
+
+func fieldList() string {
+	return "id, source, type, when, key, level, for, title, description, provenance"
+}
+
+func yamlError(name string, err error) error {
+	msg := err.Error()
+	// yaml.v3 reports "yaml: line N: …"; keep the line as a position.
+	var line int
+	if _, scanErr := fmt.Sscanf(msg, "yaml: line %d:", &line); scanErr == nil {
+		msg = strings.TrimSpace(msg[strings.Index(msg[len("yaml: "):], ":")+len("yaml: ")+1:])
+		return &Error{File: name, Line: line, Msg: "invalid YAML: " + msg}
+	}
+	return &Error{File: name, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// position returns the file position of the character at (line, col) of an
+// expression (both 1-based) written in node v.
+func (f *File) position(v *yaml.Node, line, col int) (int, int) {
+	switch v.Style {
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		// The text starts on the line after the indicator, indented.
+		l := v.Line + line
+		indent := 0
+		if l-1 < len(f.src) {
+			s := f.src[l-1]
+			indent = len(s) - len(strings.TrimLeft(s, " "))
+		}
+		return l, indent + col
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		if line == 1 {
+			return v.Line, v.Column + col
+		}
+	default:
+		if line == 1 {
+			return v.Line, v.Column + col - 1
+		}
+	}
+	return v.Line + line - 1, col
+}

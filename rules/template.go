@@ -1,0 +1,90 @@
+package rules
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+	"gopkg.in/yaml.v3"
+)
+
+// template is text with ${expression} placeholders, each compiled once.
+type template struct {
+	parts []templatePart
+}
+
+type templatePart struct {
+	text string
+	prog *vm.Program // nil for literal text
+}
+
+func compileTemplate(f *File, rule, field string, v *yaml.Node, opts []expr.Option) (template, []error) {
+	var (
+		t    template
+		errs []error
+	)
+	src := v.Value
+	runeOffset := 0 // runes of src before rest
+	for rest := src; rest != ""; {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			t.parts = append(t.parts, templatePart{text: rest})
+			break
+		}
+		if i > 0 {
+			t.parts = append(t.parts, templatePart{text: rest[:i]})
+		}
+		runeOffset += len([]rune(rest[:i])) + 2
+		end := strings.Index(rest[i+2:], "}")
+		if end < 0 {
+			line, col := f.position(v, 1, runeOffset-1)
+			errs = append(errs, &Error{File: f.Name, Rule: rule, Line: line, Column: col, Field: field, Msg: "placeholder `${` is not closed by `}`"})
+			break
+		}
+		code := rest[i+2 : i+2+end]
+		prog, err := expr.Compile(code, opts...)
+		if err != nil {
+			errs = append(errs, f.exprError(rule, field, v, runeOffset, err))
+		}
+		t.parts = append(t.parts, templatePart{prog: prog})
+		runeOffset += len([]rune(code)) + 1
+		rest = rest[i+2+end+1:]
+	}
+	return t, errs
+}
+
+// render evaluates the placeholders; one that fails renders as "?".
+func (t template) render(env *Env) string {
+	if len(t.parts) == 1 && t.parts[0].prog == nil {
+		return t.parts[0].text
+	}
+	var b strings.Builder
+	for _, p := range t.parts {
+		if p.prog == nil {
+			b.WriteString(p.text)
+			continue
+		}
+		v, err := expr.Run(p.prog, env)
+		if err != nil {
+			b.WriteString("?")
+			continue
+		}
+		switch x := v.(type) {
+		case string:
+			b.WriteString(x)
+		case float64:
+			b.WriteString(strconv.FormatFloat(x, 'f', -1, 64))
+		case bool:
+			if x {
+				b.WriteString("是")
+			} else {
+				b.WriteString("否")
+			}
+		default:
+			fmt.Fprint(&b, x)
+		}
+	}
+	return b.String()
+}
