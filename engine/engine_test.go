@@ -1,0 +1,185 @@
+package engine_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+// fakeRules matches visitor entries by watchlist: blacklist is high (24h),
+// watch is medium (1h).
+type fakeRules struct{}
+
+func (fakeRules) Evaluate(ev *engine.Event, _ *engine.School, out []engine.Match) ([]engine.Match, error) {
+	switch ev.Watchlist {
+	case "blacklist":
+		out = append(out, engine.Match{Rule: "blacklist", Severity: engine.SeverityHigh, Title: "禁入", For: 24 * time.Hour})
+	case "watch":
+		out = append(out, engine.Match{Rule: "watch", Key: ev.Gate, Severity: engine.SeverityMedium, Title: "关注", For: time.Hour})
+	}
+	return out, nil
+}
+
+func (fakeRules) Horizon() time.Duration { return 24 * time.Hour }
+
+func newEngine(t *testing.T) *engine.Engine {
+	t.Helper()
+	reg, err := engine.NewRegistry([]engine.School{{ID: "S1", Name: "一小", District: "南湖区"}, {ID: "S2", Name: "二小", District: "秀洲区"}})
+	require.NoError(t, err)
+	return engine.New(func() engine.Evaluator { return fakeRules{} }, func() *engine.Registry { return reg })
+}
+
+var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, engine.Shanghai)
+
+func entry(id, school, watchlist, gate string, at time.Time) *engine.Event {
+	return &engine.Event{ID: id, SchoolID: school, Source: engine.SourceVisitor, Type: "entry", Watchlist: watchlist, Gate: gate, OccurredAt: at}
+}
+
+func TestColourFollowsRisks(t *testing.T) {
+	e := newEngine(t)
+	var out engine.Output
+	e.Tick(t0, &out)
+
+	require.NoError(t, e.Apply(entry("e1", "S1", "watch", "东门", t0), &out))
+	require.Len(t, out.Changes, 1)
+	require.Equal(t, engine.LevelGreen, out.Changes[0].From)
+	require.Equal(t, engine.LevelYellow, out.Changes[0].To)
+	require.Equal(t, "e1", out.Changes[0].EventID)
+	require.Equal(t, "新增中风险：关注", out.Changes[0].Cause)
+
+	require.NoError(t, e.Apply(entry("e2", "S1", "blacklist", "东门", t0.Add(time.Minute)), &out))
+	require.Len(t, out.Changes, 2)
+	require.Equal(t, engine.LevelRed, out.Changes[1].To)
+
+	v, ok := e.View("S1")
+	require.True(t, ok)
+	require.Equal(t, engine.LevelRed, v.Level)
+	require.Len(t, v.Risks, 2)
+	require.Equal(t, "blacklist", v.Risks[0].Rule, "the most serious risk comes first")
+
+	// The watch risk expires after an hour; the school stays red.
+	out.Reset()
+	e.Tick(t0.Add(61*time.Minute), &out)
+	require.Len(t, out.Transitions, 1)
+	require.Equal(t, engine.RiskExpired, out.Transitions[0].State)
+	require.Empty(t, out.Changes)
+
+	// The blacklist risk expires after a day: green again, the cause says why.
+	out.Reset()
+	e.Tick(t0.Add(25*time.Hour), &out)
+	require.Len(t, out.Changes, 1)
+	require.Equal(t, engine.LevelGreen, out.Changes[0].To)
+	require.Equal(t, t0.Add(time.Minute+24*time.Hour), out.Changes[0].At, "the change happens when the risk ran out")
+	require.Contains(t, out.Changes[0].Cause, "到期解除")
+}
+
+func TestExpiryStepsDownOneCauseAtATime(t *testing.T) {
+	e := newEngine(t)
+	var out engine.Output
+	e.Tick(t0, &out)
+	require.NoError(t, e.Apply(entry("e1", "S1", "blacklist", "", t0), &out))
+	require.NoError(t, e.Apply(entry("e2", "S1", "watch", "北门", t0.Add(23*time.Hour+30*time.Minute)), &out))
+	out.Reset()
+	// One tick long after both ran out still records red→yellow, then yellow→green.
+	e.Tick(t0.Add(48*time.Hour), &out)
+	require.Len(t, out.Changes, 2)
+	require.Equal(t, []engine.Level{engine.LevelYellow, engine.LevelGreen}, []engine.Level{out.Changes[0].To, out.Changes[1].To})
+	require.True(t, out.Changes[0].At.Before(out.Changes[1].At))
+}
+
+func TestRepeatedEventsUpdateOneRisk(t *testing.T) {
+	e := newEngine(t)
+	var out engine.Output
+	e.Tick(t0, &out)
+	for i, id := range []string{"a", "b", "c"} {
+		require.NoError(t, e.Apply(entry(id, "S1", "blacklist", "", t0.Add(time.Duration(i)*time.Minute)), &out))
+	}
+	v, _ := e.View("S1")
+	require.Len(t, v.Risks, 1)
+	r := v.Risks[0]
+	require.Equal(t, 3, r.Count)
+	require.Equal(t, []string{"a", "b", "c"}, r.Evidence)
+	require.Equal(t, t0, r.FirstSeen)
+	require.Equal(t, t0.Add(2*time.Minute), r.LastSeen)
+	require.Equal(t, t0.Add(2*time.Minute+24*time.Hour), r.Until)
+	require.Len(t, out.Changes, 1, "one colour change for the first event only")
+	require.Equal(t, []engine.RiskState{engine.RiskOpened, engine.RiskUpdated, engine.RiskUpdated},
+		[]engine.RiskState{out.Transitions[0].State, out.Transitions[1].State, out.Transitions[2].State})
+}
+
+func TestDuplicateEventHasNoEffect(t *testing.T) {
+	e := newEngine(t)
+	var out engine.Output
+	e.Tick(t0, &out)
+	require.NoError(t, e.Apply(entry("a", "S1", "blacklist", "", t0), &out))
+	n := out.Len()
+	require.ErrorIs(t, e.Apply(entry("a", "S1", "blacklist", "", t0), &out), engine.ErrDuplicate)
+	require.Equal(t, n, out.Len())
+	v, _ := e.View("S1")
+	require.Equal(t, 1, v.Risks[0].Count)
+}
+
+func TestLateEventPastItsTimeOpensNothing(t *testing.T) {
+	e := newEngine(t)
+	var out engine.Output
+	e.Tick(t0, &out)
+	require.NoError(t, e.Apply(entry("old", "S1", "watch", "", t0.Add(-2*time.Hour)), &out))
+	require.Empty(t, out.Transitions)
+	v, _ := e.View("S1")
+	require.Equal(t, engine.LevelGreen, v.Level)
+}
+
+// Replaying the same events in any order after a restart gives the same
+// state as the run that saw them live.
+func TestReplayGivesSameState(t *testing.T) {
+	events := []*engine.Event{
+		entry("1", "S1", "watch", "东门", t0),
+		entry("2", "S1", "blacklist", "", t0.Add(10*time.Minute)),
+		entry("3", "S2", "watch", "北门", t0.Add(20*time.Minute)),
+		entry("4", "S1", "watch", "东门", t0.Add(30*time.Minute)),
+		entry("5", "S2", "watch", "西门", t0.Add(2*time.Hour)),
+	}
+	end := t0.Add(150 * time.Minute)
+
+	live := newEngine(t)
+	var out engine.Output
+	for _, ev := range events {
+		live.Tick(ev.OccurredAt, &out)
+		require.NoError(t, live.Apply(ev, &out))
+	}
+	live.Tick(end, &out)
+
+	replay := newEngine(t)
+	for _, ev := range events {
+		replay.Tick(ev.OccurredAt, &out)
+		require.NoError(t, replay.Apply(ev, &out))
+	}
+	replay.Tick(end, &out)
+	for _, id := range []string{"S1", "S2"} {
+		a, _ := live.View(id)
+		b, _ := replay.View(id)
+		require.Equal(t, a, b)
+	}
+	// A redelivered event after the replay is recognised.
+	require.ErrorIs(t, replay.Apply(events[4], &out), engine.ErrDuplicate)
+}
+
+func TestViewsListEverySchool(t *testing.T) {
+	e := newEngine(t)
+	var out engine.Output
+	e.Tick(t0, &out)
+	require.NoError(t, e.Apply(entry("a", "S2", "blacklist", "", t0), &out))
+	views := e.Views(nil)
+	require.Len(t, views, 2)
+	require.Equal(t, engine.LevelGreen, views[0].Level)
+	require.True(t, views[0].Since.IsZero())
+	require.Equal(t, engine.LevelRed, views[1].Level)
+	require.Equal(t, t0, views[1].Since)
+	require.Equal(t, 1, views[1].ActiveRisks)
+	only := e.Views(func(s *engine.School) bool { return s.District == "南湖区" })
+	require.Len(t, only, 1)
+	require.Equal(t, "S1", only[0].School.ID)
+}
