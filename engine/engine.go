@@ -330,3 +330,6 @@ func (e *Engine) view(school *School, withRisks bool) SchoolView {
 	}
 	return v
 }
+
+// Horizon returns how far back the current rule set depends on events.
+func (e *Engine) Horizon() time.Duration { return e.rules().Horizon() }

@@ -1,0 +1,78 @@
+# Sanse build, test and demo targets. Every target works in a fresh clone on a
+# Debian machine with Go installed (deploy/clickhouse.sh installs ClickHouse
+# when it is missing).
+
+# Go installs to /usr/local/go; a go already on PATH wins.
+export PATH := $(PATH):/usr/local/go/bin
+
+GO         ?= go
+GOFMT      ?= gofmt
+CLICKHOUSE := bash deploy/clickhouse.sh
+# Evaluated when used, so that it follows SANSE_CLICKHOUSE_PORT.
+CLICKHOUSE_DSN = $(shell $(CLICKHOUSE) dsn)
+FUZZTIME   ?= 30s
+TEST_FLAGS ?=
+
+.PHONY: all help build demo test test-short bench fuzz lint fmt clickhouse-start clickhouse-stop clean distclean
+
+all: lint build test-short
+
+## help: list the targets
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+## build: compile bin/sanse
+build:
+	$(GO) build -o bin/sanse ./cmd/sanse
+
+## demo: run the whole product on this machine (local ClickHouse, embedded broker, simulator, map on :8080)
+demo: clickhouse-start build
+	bin/sanse demo --clickhouse.dsn "$(CLICKHOUSE_DSN)"
+
+## test: every test with the race detector, including integration tests against a local ClickHouse
+test: clickhouse-start
+	SANSE_CLICKHOUSE_DSN="$(CLICKHOUSE_DSN)" $(GO) test -race -count=1 -timeout 15m $(TEST_FLAGS) ./...
+
+## test-short: unit tests only, no servers
+test-short:
+	$(GO) test -short $(TEST_FLAGS) ./...
+
+## bench: every benchmark, the store's against the local ClickHouse
+bench: clickhouse-start
+	SANSE_CLICKHOUSE_DSN="$(CLICKHOUSE_DSN)" $(GO) test -run '^$$' -bench . -benchmem $(TEST_FLAGS) ./...
+
+## fuzz: run every fuzz target for FUZZTIME each
+fuzz:
+	@set -e; \
+	for dir in $$(grep -rl --include='*_test.go' --exclude-dir=node_modules --exclude-dir=.data --exclude-dir=.git '^func Fuzz' . | xargs -r -n1 dirname | sort -u); do \
+		for target in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "== $$dir $$target ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$dir; \
+		done; \
+	done
+
+## lint: gofmt check and go vet
+lint:
+	@files=$$($(GOFMT) -l $$($(GO) list -f '{{.Dir}}' ./...)); \
+	if [ -n "$$files" ]; then echo "not gofmt-ed (run make fmt):"; echo "$$files"; exit 1; fi
+	$(GO) vet ./...
+
+## fmt: gofmt every package
+fmt:
+	$(GOFMT) -w $$($(GO) list -f '{{.Dir}}' ./...)
+
+## clickhouse-start: start the local ClickHouse server (installs it if missing)
+clickhouse-start:
+	$(CLICKHOUSE) start
+
+## clickhouse-stop: stop the local ClickHouse server
+clickhouse-stop:
+	$(CLICKHOUSE) stop
+
+## clean: remove build output
+clean:
+	rm -rf bin dist
+
+## distclean: also stop the local ClickHouse server and delete its data
+distclean: clean clickhouse-stop
+	rm -rf .data

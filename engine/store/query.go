@@ -1,0 +1,146 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+// Every query reads with FINAL, which folds rows of the same sorting key
+// (school, time, id) the way a merge would, so that a record written twice is
+// read once whether or not the merge has happened. The DateTime bounds let
+// the primary index and partition pruning work; the *_ms bounds are exact.
+
+// Timeline returns the colour changes of a school with from <= At < to, in
+// time order (ties by id).
+func (s *Store) Timeline(ctx context.Context, schoolID string, from, to time.Time) ([]engine.LevelChange, error) {
+	rows, err := s.conn.Query(ctx, `
+SELECT id, school_id, at_ms, from_level, to_level, rule, event_id, cause, active_risks
+FROM level_changes FINAL
+WHERE school_id = ? AND at >= toDateTime(?) AND at <= toDateTime(?) AND at_ms >= ? AND at_ms < ?
+ORDER BY at_ms, id`,
+		schoolID, dateTime(from), dateTime(to), from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("query timeline of school %q: %w", schoolID, err)
+	}
+	defer rows.Close()
+	var out []engine.LevelChange
+	for rows.Next() {
+		var (
+			c            engine.LevelChange
+			atMS         int64
+			fromLv, toLv string
+			active       uint32
+		)
+		if err := rows.Scan(&c.ID, &c.SchoolID, &atMS, &fromLv, &toLv, &c.Rule, &c.EventID, &c.Cause, &active); err != nil {
+			return nil, fmt.Errorf("read timeline of school %q: %w", schoolID, err)
+		}
+		c.At, c.From, c.To, c.ActiveRisks = fromMillis(atMS), engine.Level(fromLv), engine.Level(toLv), int(active)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read timeline of school %q: %w", schoolID, err)
+	}
+	return out, nil
+}
+
+// RiskTransitions returns the risk transitions of a school with
+// from <= At < to, in time order (ties by id).
+func (s *Store) RiskTransitions(ctx context.Context, schoolID string, from, to time.Time) ([]engine.RiskTransition, error) {
+	rows, err := s.conn.Query(ctx, `
+SELECT id, school_id, at_ms, state, event_id, rule, risk_key, source, level, title, description,
+       first_seen_ms, last_seen_ms, until_ms, count, evidence
+FROM risk_transitions FINAL
+WHERE school_id = ? AND at >= toDateTime(?) AND at <= toDateTime(?) AND at_ms >= ? AND at_ms < ?
+ORDER BY at_ms, id`,
+		schoolID, dateTime(from), dateTime(to), from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("query risk transitions of school %q: %w", schoolID, err)
+	}
+	defer rows.Close()
+	var out []engine.RiskTransition
+	for rows.Next() {
+		var (
+			t                            engine.RiskTransition
+			atMS, firstMS, lastMS, until int64
+			state, source, level         string
+			count                        uint32
+		)
+		r := &t.Risk
+		if err := rows.Scan(&t.ID, &t.SchoolID, &atMS, &state, &t.EventID, &r.Rule, &r.Key, &source, &level,
+			&r.Title, &r.Description, &firstMS, &lastMS, &until, &count, &r.Evidence); err != nil {
+			return nil, fmt.Errorf("read risk transitions of school %q: %w", schoolID, err)
+		}
+		t.At, t.State = fromMillis(atMS), engine.RiskState(state)
+		r.Source, r.Severity, r.Count = engine.Source(source), engine.Severity(level), int(count)
+		r.FirstSeen, r.LastSeen, r.Until = fromMillis(firstMS), fromMillis(lastMS), fromMillis(until)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read risk transitions of school %q: %w", schoolID, err)
+	}
+	return out, nil
+}
+
+// replaySortMemory is the memory that ReplayEvents's sort may use on the
+// server before it spills to disk.
+const replaySortMemory = 512 << 20
+
+// ReplayEvents calls fn for every stored event that occurred at or after
+// since, each id once, in order of occurrence (to the millisecond, ties by
+// id), with the event's stored payload (fn may keep it) and Kafka origin.
+// Rows are streamed from the server, so the span may be larger than memory.
+// An error from fn stops the replay and is returned as is.
+func (s *Store) ReplayEvents(ctx context.Context, since time.Time, fn func(payload []byte, origin engine.Origin) error) error {
+	// The sort spills to disk past replaySortMemory instead of failing on a
+	// long horizon.
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+		"max_bytes_before_external_sort": replaySortMemory,
+	}))
+	rows, err := s.conn.Query(ctx, `
+SELECT payload, kafka_topic, kafka_partition, kafka_offset
+FROM events FINAL
+WHERE occurred_at >= toDateTime(?) AND occurred_at_ms >= ?
+ORDER BY occurred_at_ms, id`,
+		dateTime(since), since.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("query events since %s: %w", since.Format(time.RFC3339Nano), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			payload   string
+			origin    engine.Origin
+			partition int32
+		)
+		if err := rows.Scan(&payload, &origin.Topic, &partition, &origin.Offset); err != nil {
+			return fmt.Errorf("read events: %w", err)
+		}
+		origin.Partition = int(partition)
+		if err := fn([]byte(payload), origin); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read events since %s: %w", since.Format(time.RFC3339Nano), err)
+	}
+	return nil
+}
+
+// CountEvents returns the number of distinct stored events of a school, or
+// of every school when schoolID is "".
+func (s *Store) CountEvents(ctx context.Context, schoolID string) (uint64, error) {
+	query, args := `SELECT uniqExact(id) FROM events`, []any(nil)
+	if schoolID != "" {
+		query, args = query+` WHERE school_id = ?`, []any{schoolID}
+	}
+	var n uint64
+	if err := s.conn.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count events of school %q: %w", schoolID, err)
+	}
+	return n, nil
+}

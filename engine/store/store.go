@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Table names.
+const (
+	tableEvents          = "events"
+	tableRiskTransitions = "risk_transitions"
+	tableLevelChanges    = "level_changes"
+	tableMigrations      = "schema_migrations"
+)
+
+// codeUnknownDatabase is ClickHouse's UNKNOWN_DATABASE error code.
+const codeUnknownDatabase = 81
+
+// Store is Sanse's history in one ClickHouse database. It is safe for
+// concurrent use; Write calls may run in parallel and each uses its own
+// connection from the pool.
+type Store struct {
+	conn     driver.Conn
+	database string
+	logger   *slog.Logger
+	metrics  *metrics
+	migrated atomic.Bool
+}
+
+// Open connects to the ClickHouse server that dsn names
+// (clickhouse://user:password@host:9000/database?dial_timeout=5s, the native
+// protocol of clickhouse-go) and creates the database if it is missing. It
+// does not migrate the schema: call Migrate before writing. Metrics are
+// registered with reg, which may be nil.
+func Open(ctx context.Context, dsn string, logger *slog.Logger, reg prometheus.Registerer) (*Store, error) {
+	opts, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		// The DSN may hold a password; the parse error does not repeat it.
+		return nil, fmt.Errorf("parse ClickHouse DSN: %w", err)
+	}
+	if opts.Protocol != clickhouse.Native {
+		return nil, fmt.Errorf("ClickHouse DSN: only the native protocol (clickhouse://host:port/database) is supported, not %s", opts.Protocol)
+	}
+	if opts.Auth.Database == "" {
+		opts.Auth.Database = "default"
+	}
+
+	conn, err := connect(ctx, opts)
+	var exc *clickhouse.Exception
+	if errors.As(err, &exc) && exc.Code == codeUnknownDatabase {
+		if err := createDatabase(ctx, opts); err != nil {
+			return nil, err
+		}
+		conn, err = connect(ctx, opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connect to ClickHouse at %s: %w", strings.Join(opts.Addr, ","), err)
+	}
+	s := &Store{
+		conn:     conn,
+		database: opts.Auth.Database,
+		logger:   logger.With("component", "store"),
+		metrics:  newMetrics(reg),
+	}
+	if v, err := conn.ServerVersion(); err == nil {
+		s.logger.Info("connected to ClickHouse", "addr", strings.Join(opts.Addr, ","), "database", s.database, "version", v.String())
+	}
+	return s, nil
+}
+
+// connect opens a connection pool and checks that the server answers.
+func connect(ctx context.Context, opts *clickhouse.Options) (driver.Conn, error) {
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.Ping(ctx); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// createDatabase creates the database of opts through a connection to the
+// user's default database, since a connection to a missing one is refused.
+func createDatabase(ctx context.Context, opts *clickhouse.Options) error {
+	boot := *opts
+	boot.Auth.Database = ""
+	conn, err := connect(ctx, &boot)
+	if err != nil {
+		return fmt.Errorf("connect to ClickHouse to create database %q: %w", opts.Auth.Database, err)
+	}
+	defer conn.Close()
+	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(opts.Auth.Database)); err != nil {
+		return fmt.Errorf("create database %q: %w", opts.Auth.Database, err)
+	}
+	return nil
+}
+
+// quoteIdent quotes a ClickHouse identifier.
+func quoteIdent(name string) string {
+	return "`" + strings.NewReplacer("\\", "\\\\", "`", "\\`").Replace(name) + "`"
+}
+
+// Database returns the name of the database the store uses.
+func (s *Store) Database() string { return s.database }
+
+// Ping checks that the server answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.conn.Ping(ctx); err != nil {
+		return fmt.Errorf("ping ClickHouse: %w", err)
+	}
+	return nil
+}
+
+// Close closes the connections. Calls in flight fail.
+func (s *Store) Close() error {
+	if err := s.conn.Close(); err != nil {
+		return fmt.Errorf("close ClickHouse connection: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,512 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+// testDSN returns the DSN of the ClickHouse server for integration tests,
+// skipping the test when there is none, except in CI where that is a failure.
+func testDSN(tb testing.TB) string {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("integration test against ClickHouse; skipped with -short")
+	}
+	dsn := os.Getenv("SANSE_CLICKHOUSE_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") != "" {
+			tb.Fatal("SANSE_CLICKHOUSE_DSN is not set; in CI the ClickHouse tests must run (make test starts the server)")
+		}
+		tb.Skip("SANSE_CLICKHOUSE_DSN is not set; run deploy/clickhouse.sh start and " +
+			"export SANSE_CLICKHOUSE_DSN=$(deploy/clickhouse.sh dsn)")
+	}
+	return dsn
+}
+
+// openTest opens a store on a fresh database of its own, dropped when the
+// test ends, and migrates it.
+func openTest(tb testing.TB, reg prometheus.Registerer) *Store {
+	tb.Helper()
+	s := openFresh(tb, reg)
+	require.NoError(tb, s.Migrate(tb.Context()))
+	return s
+}
+
+// openFresh opens a store on a fresh database without migrating it.
+func openFresh(tb testing.TB, reg prometheus.Registerer) *Store {
+	tb.Helper()
+	u, err := url.Parse(testDSN(tb))
+	require.NoError(tb, err)
+	suffix := make([]byte, 6)
+	_, err = rand.Read(suffix)
+	require.NoError(tb, err)
+	u.Path = "/sanse_test_" + hex.EncodeToString(suffix)
+
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := Open(tb.Context(), u.String(), logger, reg)
+	require.NoError(tb, err)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		require.NoError(tb, s.conn.Exec(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(s.Database())))
+		require.NoError(tb, s.Close())
+	})
+	return s
+}
+
+func TestOpenCreatesDatabase(t *testing.T) {
+	s := openFresh(t, nil)
+	var n uint64
+	require.NoError(t, s.conn.QueryRow(t.Context(), "SELECT count() FROM system.databases WHERE name = ?", s.Database()).Scan(&n))
+	require.Equal(t, uint64(1), n)
+	require.NoError(t, s.Ping(t.Context()))
+	require.False(t, s.Migrated())
+}
+
+func TestOpenRejectsBadDSN(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, tc := range []struct {
+		name, dsn, want string
+	}{
+		{name: "http protocol", dsn: "http://127.0.0.1:8123/default", want: "only the native protocol"},
+		{name: "not a URL", dsn: "clickhouse://[::1", want: "parse ClickHouse DSN"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Open(t.Context(), tc.dsn, logger, nil)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	s := openFresh(t, nil)
+	require.NoError(t, s.Migrate(t.Context()))
+	require.True(t, s.Migrated())
+	require.NoError(t, s.Migrate(t.Context()))
+
+	sub, err := migrationFS()
+	require.NoError(t, err)
+	migrations, err := loadMigrations(sub)
+	require.NoError(t, err)
+
+	// Each migration recorded once, not once per Migrate.
+	rows, err := s.conn.Query(t.Context(), "SELECT version, name FROM schema_migrations ORDER BY version")
+	require.NoError(t, err)
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var (
+			v    uint32
+			name string
+		)
+		require.NoError(t, rows.Scan(&v, &name))
+		got = append(got, fmt.Sprintf("%04d %s", v, name))
+	}
+	require.NoError(t, rows.Err())
+	var want []string
+	for _, m := range migrations {
+		want = append(want, fmt.Sprintf("%04d %s", m.version, m.file))
+	}
+	require.Equal(t, want, got)
+
+	for _, table := range []string{tableEvents, tableRiskTransitions, tableLevelChanges} {
+		var n uint64
+		require.NoError(t, s.conn.QueryRow(t.Context(),
+			"SELECT count() FROM system.tables WHERE database = ? AND name = ?", s.Database(), table).Scan(&n))
+		require.Equal(t, uint64(1), n, table)
+	}
+}
+
+func TestMigrateReportsFailingFile(t *testing.T) {
+	s := openFresh(t, nil)
+	ok := "CREATE TABLE IF NOT EXISTS t1 (a UInt8) ENGINE = MergeTree() ORDER BY a;\n"
+	broken := fstest.MapFS{
+		"0001_first.sql":  {Data: []byte(ok)},
+		"0002_broken.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS t2 (a UInt8) ENGINE = NoSuchEngine;\n")},
+	}
+	err := s.migrate(t.Context(), broken)
+	require.ErrorContains(t, err, "0002_broken.sql")
+	require.False(t, s.Migrated())
+
+	// The first migration stays applied; after the fix only the second runs.
+	fixed := fstest.MapFS{
+		"0001_first.sql":  {Data: []byte(ok)},
+		"0002_broken.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS t2 (a UInt8) ENGINE = MergeTree() ORDER BY a;\n")},
+	}
+	require.NoError(t, s.migrate(t.Context(), fixed))
+	require.True(t, s.Migrated())
+	var n uint64
+	require.NoError(t, s.conn.QueryRow(t.Context(), "SELECT count() FROM schema_migrations").Scan(&n))
+	require.Equal(t, uint64(2), n)
+
+	// A version applied under another name is refused.
+	renamed := fstest.MapFS{"0001_other.sql": {Data: []byte(ok)}}
+	require.ErrorContains(t, s.migrate(t.Context(), renamed), "0001 was applied as 0001_first.sql but is now 0001_other.sql")
+}
+
+func TestLoadMigrations(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files fstest.MapFS
+		want  []migration // checksums are not compared
+		err   string
+	}{
+		{
+			name: "ordered by version, comments and blank pieces dropped",
+			files: fstest.MapFS{
+				"0002_b.sql": {Data: []byte("-- two statements\nCREATE TABLE a (x UInt8)\nENGINE = Memory;\n\nDROP TABLE a;\n-- trailing comment\n")},
+				"0001_a.sql": {Data: []byte("SELECT 1")},
+				"README.md":  {Data: []byte("not a migration")},
+			},
+			want: []migration{
+				{version: 1, file: "0001_a.sql", statements: []string{"SELECT 1"}},
+				{version: 2, file: "0002_b.sql", statements: []string{
+					"-- two statements\nCREATE TABLE a (x UInt8)\nENGINE = Memory",
+					"DROP TABLE a",
+				}},
+			},
+		},
+		{
+			name:  "bad name",
+			files: fstest.MapFS{"1_init.sql": {Data: []byte("SELECT 1;")}, "0001_Init.sql": {Data: []byte("SELECT 1;")}},
+			err:   "invalid migrations: 0001_Init.sql: name is not NNNN_name.sql (lower case, digits and _); 1_init.sql: name is not",
+		},
+		{
+			name:  "duplicate version",
+			files: fstest.MapFS{"0001_a.sql": {Data: []byte("SELECT 1;")}, "0001_b.sql": {Data: []byte("SELECT 2;")}},
+			err:   "0001_b.sql: version 0001 is also used by 0001_a.sql",
+		},
+		{
+			name:  "version zero",
+			files: fstest.MapFS{"0000_a.sql": {Data: []byte("SELECT 1;")}},
+			err:   "0000_a.sql: versions start at 0001",
+		},
+		{
+			name:  "only comments",
+			files: fstest.MapFS{"0001_a.sql": {Data: []byte("-- nothing yet\n")}},
+			err:   "0001_a.sql: no statement",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := loadMigrations(tc.files)
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			for i := range got {
+				require.Len(t, got[i].checksum, 64)
+				got[i].checksum = ""
+			}
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestEmbeddedMigrationsLoad(t *testing.T) {
+	sub, err := migrationFS()
+	require.NoError(t, err)
+	migrations, err := loadMigrations(sub)
+	require.NoError(t, err)
+	require.NotEmpty(t, migrations)
+	for i, m := range migrations {
+		require.Equal(t, uint32(i+1), m.version, "migration versions have no gaps")
+	}
+}
+
+var t0 = time.Date(2025, 5, 12, 7, 30, 0, 0, time.UTC)
+
+// at returns t0 plus ms milliseconds.
+func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+
+// testBatch returns a batch as the engine would produce it: three events at
+// two schools, two risk transitions and two colour changes.
+func testBatch() *engine.Batch {
+	risk := engine.Risk{
+		Rule: "visitor_blacklist", Key: "gate-1", Source: engine.SourceVisitor, Severity: engine.SeverityHigh,
+		Title: "禁入名单人员到访", Description: "东门：3304**********123X 到访",
+		FirstSeen: at(123), LastSeen: at(123), Until: at(123).Add(24 * time.Hour), Count: 1,
+		Evidence: []string{"ev-1"},
+	}
+	updated := risk
+	updated.LastSeen, updated.Until, updated.Count = at(60_456), at(60_456).Add(24*time.Hour), 2
+	updated.Evidence = []string{"ev-1", "ev-2"}
+	return &engine.Batch{
+		Events: []engine.Event{
+			{
+				ID: "ev-1", SchoolID: "s1", Source: engine.SourceVisitor, Type: "entry", OccurredAt: at(123),
+				Reporter: "gate-1", VisitorHash: "9f2c0d", Payload: []byte(`{"id":"ev-1","visitor_hash":"9f2c0d"}`),
+				Origin: engine.Origin{Topic: "campus.visitor", Partition: 3, Offset: 41},
+			},
+			{
+				ID: "ev-2", SchoolID: "s1", Source: engine.SourceVisitor, Type: "entry", OccurredAt: at(60_456),
+				Payload: []byte(`{"id":"ev-2"}`), Origin: engine.Origin{Topic: "campus.visitor", Partition: 3, Offset: 42},
+			},
+			{
+				ID: "ev-3", SchoolID: "s2", Source: engine.SourceCanteen, Type: "ai_violation", OccurredAt: at(999),
+				Payload: []byte(`{"id":"ev-3","violation":"no_hat"}`), Origin: engine.Origin{Topic: "campus.canteen", Offset: 7},
+			},
+		},
+		Output: engine.Output{
+			Transitions: []engine.RiskTransition{
+				{ID: "ev-1:visitor_blacklist/gate-1", SchoolID: "s1", At: at(123), State: engine.RiskOpened, EventID: "ev-1", Risk: risk},
+				{ID: "ev-2:visitor_blacklist/gate-1", SchoolID: "s1", At: at(60_456), State: engine.RiskUpdated, EventID: "ev-2", Risk: updated},
+			},
+			Changes: []engine.LevelChange{
+				{
+					ID: "ev-1:visitor_blacklist/gate-1", SchoolID: "s1", At: at(123), From: engine.LevelGreen, To: engine.LevelRed,
+					Rule: "visitor_blacklist", EventID: "ev-1", Cause: "新增高风险：禁入名单人员到访", ActiveRisks: 1,
+				},
+				{
+					ID: "expired:visitor_blacklist/gate-1:1747121256456", SchoolID: "s1", At: at(60_456).Add(24 * time.Hour),
+					From: engine.LevelRed, To: engine.LevelGreen, Rule: "visitor_blacklist",
+					Cause: "风险已到期解除：禁入名单人员到访",
+				},
+			},
+		},
+	}
+}
+
+type replayed struct {
+	Payload string
+	Origin  engine.Origin
+}
+
+func replayAll(t *testing.T, s *Store, since time.Time) []replayed {
+	t.Helper()
+	var out []replayed
+	require.NoError(t, s.ReplayEvents(t.Context(), since, func(payload []byte, origin engine.Origin) error {
+		out = append(out, replayed{string(payload), origin})
+		return nil
+	}))
+	return out
+}
+
+func TestWriteRoundTrip(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := openTest(t, reg)
+	b := testBatch()
+	require.NoError(t, s.Write(t.Context(), b))
+
+	for _, tc := range []struct {
+		name     string
+		from, to time.Time
+		want     []engine.LevelChange
+	}{
+		{name: "everything", from: t0, to: t0.Add(48 * time.Hour), want: b.Changes},
+		{name: "from is inclusive to the millisecond", from: at(123), to: at(124), want: b.Changes[:1]},
+		{name: "to is exclusive to the millisecond", from: t0, to: at(123), want: nil},
+		{name: "from after the first change", from: at(124), to: t0.Add(48 * time.Hour), want: b.Changes[1:]},
+	} {
+		t.Run("timeline "+tc.name, func(t *testing.T) {
+			got, err := s.Timeline(t.Context(), "s1", tc.from, tc.to)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+	other, err := s.Timeline(t.Context(), "s2", t0, t0.Add(48*time.Hour))
+	require.NoError(t, err)
+	require.Empty(t, other)
+
+	transitions, err := s.RiskTransitions(t.Context(), "s1", t0, t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, b.Transitions, transitions)
+
+	require.Equal(t, []replayed{
+		{`{"id":"ev-1","visitor_hash":"9f2c0d"}`, engine.Origin{Topic: "campus.visitor", Partition: 3, Offset: 41}},
+		{`{"id":"ev-3","violation":"no_hat"}`, engine.Origin{Topic: "campus.canteen", Offset: 7}},
+		{`{"id":"ev-2"}`, engine.Origin{Topic: "campus.visitor", Partition: 3, Offset: 42}},
+	}, replayAll(t, s, t0))
+
+	for _, tc := range []struct {
+		school string
+		want   uint64
+	}{{"s1", 2}, {"s2", 1}, {"", 3}, {"s9", 0}} {
+		n, err := s.CountEvents(t.Context(), tc.school)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, n, "school %q", tc.school)
+	}
+
+	// The other stored columns, as a person querying ClickHouse sees them.
+	var (
+		source, typ, reporter, visitorHash string
+		occurredAt                         time.Time
+	)
+	require.NoError(t, s.conn.QueryRow(t.Context(),
+		"SELECT source, type, reporter, visitor_hash, occurred_at FROM events WHERE id = 'ev-1'").
+		Scan(&source, &typ, &reporter, &visitorHash, &occurredAt))
+	require.Equal(t, []string{"visitor", "entry", "gate-1", "9f2c0d"}, []string{source, typ, reporter, visitorHash})
+	require.True(t, t0.Equal(occurredAt), "occurred_at %s", occurredAt)
+
+	for table, rows := range map[string]int{tableEvents: 3, tableRiskTransitions: 2, tableLevelChanges: 2} {
+		require.Equal(t, float64(rows), testutil.ToFloat64(s.metrics.insertRows.WithLabelValues(table)), table)
+		require.Zero(t, testutil.ToFloat64(s.metrics.insertErrors.WithLabelValues(table)), table)
+	}
+}
+
+func TestWriteTwiceCountsOnce(t *testing.T) {
+	s := openTest(t, nil)
+	tables := []string{tableEvents, tableRiskTransitions, tableLevelChanges}
+	// Keep the repeats apart until the test merges them.
+	for _, table := range tables {
+		require.NoError(t, s.conn.Exec(t.Context(), "SYSTEM STOP MERGES "+quoteIdent(s.Database())+"."+table))
+	}
+	b := testBatch()
+	require.NoError(t, s.Write(t.Context(), b))
+	// A redelivery: the same batch, then a batch holding part of it.
+	require.NoError(t, s.Write(t.Context(), b))
+	part := &engine.Batch{Events: b.Events[1:2], Output: engine.Output{Changes: b.Changes[1:]}}
+	require.NoError(t, s.Write(t.Context(), part))
+
+	check := func(t *testing.T) {
+		n, err := s.CountEvents(t.Context(), "")
+		require.NoError(t, err)
+		require.Equal(t, uint64(3), n)
+		n, err = s.CountEvents(t.Context(), "s1")
+		require.NoError(t, err)
+		require.Equal(t, uint64(2), n)
+		timeline, err := s.Timeline(t.Context(), "s1", t0, t0.Add(48*time.Hour))
+		require.NoError(t, err)
+		require.Equal(t, b.Changes, timeline)
+		transitions, err := s.RiskTransitions(t.Context(), "s1", t0, t0.Add(48*time.Hour))
+		require.NoError(t, err)
+		require.Equal(t, b.Transitions, transitions)
+		require.Len(t, replayAll(t, s, t0), 3)
+	}
+	rawRows := func(table string) uint64 {
+		var n uint64
+		require.NoError(t, s.conn.QueryRow(t.Context(), "SELECT count() FROM "+table).Scan(&n))
+		return n
+	}
+
+	t.Run("before merge", func(t *testing.T) {
+		require.Equal(t, []uint64{7, 4, 5}, []uint64{rawRows(tableEvents), rawRows(tableRiskTransitions), rawRows(tableLevelChanges)})
+		check(t)
+	})
+	for _, table := range tables {
+		require.NoError(t, s.conn.Exec(t.Context(), "SYSTEM START MERGES "+quoteIdent(s.Database())+"."+table))
+		require.NoError(t, s.conn.Exec(t.Context(), "OPTIMIZE TABLE "+table+" FINAL"))
+	}
+	t.Run("after merge", func(t *testing.T) {
+		require.Equal(t, []uint64{3, 2, 2}, []uint64{rawRows(tableEvents), rawRows(tableRiskTransitions), rawRows(tableLevelChanges)})
+		check(t)
+	})
+}
+
+func TestReplayEventsOrderAndSince(t *testing.T) {
+	s := openTest(t, nil)
+	event := func(id, school string, ms int) engine.Event {
+		return engine.Event{
+			ID: id, SchoolID: school, Source: engine.SourceDrowning, Type: "patrol", OccurredAt: at(ms),
+			Payload: []byte(id), Origin: engine.Origin{Topic: "campus.drowning"},
+		}
+	}
+	// Out of order, over two batches and two months (two partitions), with
+	// ties on the millisecond broken by id.
+	require.NoError(t, s.Write(t.Context(), &engine.Batch{Events: []engine.Event{
+		event("e5", "s1", 40*24*3600_000), event("e3", "s2", 1001), event("e1", "s1", -1),
+	}}))
+	require.NoError(t, s.Write(t.Context(), &engine.Batch{Events: []engine.Event{
+		event("e4", "s1", 1001), event("e2", "s2", 1000), event("e0", "s2", -2000),
+	}}))
+
+	for _, tc := range []struct {
+		name  string
+		since time.Time
+		want  []string
+	}{
+		{name: "all", since: at(-10_000), want: []string{"e0", "e1", "e2", "e3", "e4", "e5"}},
+		{name: "since is inclusive to the millisecond", since: at(-1), want: []string{"e1", "e2", "e3", "e4", "e5"}},
+		{name: "one millisecond later", since: at(0), want: []string{"e2", "e3", "e4", "e5"}},
+		{name: "within the same second", since: at(1001), want: []string{"e3", "e4", "e5"}},
+		{name: "next month", since: at(1002), want: []string{"e5"}},
+		{name: "nothing", since: at(40*24*3600_000 + 1), want: nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, r := range replayAll(t, s, tc.since) {
+				got = append(got, r.Payload)
+			}
+			require.Equal(t, tc.want, got)
+		})
+	}
+
+	t.Run("an error from fn stops the replay", func(t *testing.T) {
+		stop := errors.New("stop")
+		calls := 0
+		err := s.ReplayEvents(t.Context(), t0.Add(-time.Hour), func([]byte, engine.Origin) error {
+			calls++
+			if calls == 2 {
+				return stop
+			}
+			return nil
+		})
+		require.ErrorIs(t, err, stop)
+		require.Equal(t, 2, calls)
+	})
+}
+
+func TestWriteCancelled(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := openTest(t, reg)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := s.Write(ctx, testBatch())
+	require.ErrorIs(t, err, context.Canceled)
+	n, err := s.CountEvents(t.Context(), "")
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Equal(t, float64(1), testutil.ToFloat64(s.metrics.insertErrors.WithLabelValues(tableRiskTransitions)))
+}
+
+func TestWriteEmptyBatch(t *testing.T) {
+	s := openTest(t, nil)
+	require.NoError(t, s.Write(t.Context(), &engine.Batch{}))
+	n, err := s.CountEvents(t.Context(), "")
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
+
+func TestWriteTimesOutsideDateTime(t *testing.T) {
+	s := openTest(t, nil)
+	far := time.Date(2200, 1, 2, 3, 4, 5, 6_000_000, time.UTC)
+	old := time.Date(1960, 1, 2, 3, 4, 5, 7_000_000, time.UTC)
+	b := &engine.Batch{Events: []engine.Event{
+		{ID: "far", SchoolID: "s1", Source: engine.SourceBullying, Type: "report", OccurredAt: far, Payload: []byte("far")},
+		{ID: "old", SchoolID: "s1", Source: engine.SourceBullying, Type: "report", OccurredAt: old, Payload: []byte("old")},
+	}, Output: engine.Output{Changes: []engine.LevelChange{
+		{ID: "c-far", SchoolID: "s1", At: far, From: engine.LevelGreen, To: engine.LevelYellow},
+	}}}
+	require.NoError(t, s.Write(t.Context(), b))
+
+	var got []string
+	for _, r := range replayAll(t, s, old) {
+		got = append(got, r.Payload)
+	}
+	require.Equal(t, []string{"old", "far"}, got)
+	got = got[:0]
+	for _, r := range replayAll(t, s, far.Add(-time.Millisecond)) {
+		got = append(got, r.Payload)
+	}
+	require.Equal(t, []string{"far"}, got)
+
+	timeline, err := s.Timeline(t.Context(), "s1", far, far.Add(time.Millisecond))
+	require.NoError(t, err)
+	require.Equal(t, b.Changes, timeline)
+}

@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+const (
+	insertRiskTransitions = `INSERT INTO risk_transitions (id, school_id, at, at_ms, state, event_id, rule, risk_key,
+	source, level, title, description, first_seen_ms, last_seen_ms, until_ms, count, evidence)`
+	insertLevelChanges = `INSERT INTO level_changes (id, school_id, at, at_ms, from_level, to_level, rule, event_id,
+	cause, active_risks)`
+	insertEvents = `INSERT INTO events (id, school_id, source, type, occurred_at, occurred_at_ms, reporter, payload,
+	visitor_hash, kafka_topic, kafka_partition, kafka_offset, ingested_at)`
+)
+
+// Write stores b and returns once the server has acknowledged every row. It
+// writes the risk transitions, then the colour changes, then the events, one
+// insert per table, so that an event found in storage implies that its
+// effects are there too. Empty parts are skipped. Writing the same records
+// again is harmless: queries count each id once.
+//
+// On error part of b may be stored; the caller writes the whole batch again.
+// Cancelling ctx aborts the insert in flight and returns the context's error.
+func (s *Store) Write(ctx context.Context, b *engine.Batch) error {
+	if len(b.Transitions) > 0 {
+		err := s.insert(ctx, tableRiskTransitions, insertRiskTransitions, len(b.Transitions), func(batch driver.Batch) error {
+			for i := range b.Transitions {
+				t := &b.Transitions[i]
+				r := &t.Risk
+				evidence := r.Evidence
+				if evidence == nil {
+					evidence = []string{}
+				}
+				if err := batch.Append(t.ID, t.SchoolID, dateTime(t.At), millis(t.At), string(t.State), t.EventID,
+					r.Rule, r.Key, string(r.Source), string(r.Severity), r.Title, r.Description,
+					millis(r.FirstSeen), millis(r.LastSeen), millis(r.Until), uint32(r.Count), evidence); err != nil {
+					return fmt.Errorf("risk transition %q: %w", t.ID, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(b.Changes) > 0 {
+		err := s.insert(ctx, tableLevelChanges, insertLevelChanges, len(b.Changes), func(batch driver.Batch) error {
+			for i := range b.Changes {
+				c := &b.Changes[i]
+				if err := batch.Append(c.ID, c.SchoolID, dateTime(c.At), millis(c.At), string(c.From), string(c.To),
+					c.Rule, c.EventID, c.Cause, uint32(c.ActiveRisks)); err != nil {
+					return fmt.Errorf("level change %q: %w", c.ID, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(b.Events) > 0 {
+		ingested := time.Now().Unix()
+		err := s.insert(ctx, tableEvents, insertEvents, len(b.Events), func(batch driver.Batch) error {
+			for i := range b.Events {
+				e := &b.Events[i]
+				if err := batch.Append(e.ID, e.SchoolID, string(e.Source), e.Type, dateTime(e.OccurredAt),
+					millis(e.OccurredAt), e.Reporter, e.Payload, e.VisitorHash, e.Origin.Topic,
+					int32(e.Origin.Partition), e.Origin.Offset, ingested); err != nil {
+					return fmt.Errorf("event %q: %w", e.ID, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insert runs one batch insert into table: query names the columns, fill
+// appends the rows.
+func (s *Store) insert(ctx context.Context, table, query string, rows int, fill func(driver.Batch) error) (err error) {
+	start := time.Now()
+	defer func() {
+		s.metrics.insertDuration.WithLabelValues(table).Observe(time.Since(start).Seconds())
+		if err != nil {
+			s.metrics.insertErrors.WithLabelValues(table).Inc()
+			return
+		}
+		s.metrics.insertRows.WithLabelValues(table).Add(float64(rows))
+	}()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("insert into %s: %w", table, err)
+	}
+	batch, err := s.conn.PrepareBatch(ctx, query)
+	if err != nil {
+		return fmt.Errorf("prepare insert into %s: %w", table, err)
+	}
+	if err := fill(batch); err != nil {
+		_ = batch.Abort()
+		return fmt.Errorf("insert into %s: %w", table, err)
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert %d rows into %s: %w", rows, table, err)
+	}
+	return nil
+}
