@@ -1,0 +1,16 @@
+// Package api serves Sanse over HTTP with echo: the warning map as GeoJSON,
+// each school's detail with its active risks and evidence, the colour
+// timeline from the history store, and the operational endpoints /healthz,
+// /readyz and /metrics.
+//
+// It reads the live state through the small Schools interface and the
+// history through TimelineFunc, both declared here, so it depends on the
+// engine's domain types only and never on the engine's state machine, Kafka
+// or ClickHouse. Every /api/v1 handler sees only the schools of the caller's
+// Scope, which one middleware puts in the request context; deciding a
+// caller's scope (tokens) is left to the ScopeFunc the server is given.
+// Errors are always JSON objects {"error": "..."}, never HTML.
+//
+// The map page itself (api/web/) and live updates over SSE are not here yet;
+// "/" serves a placeholder that links to the GeoJSON.
+package api

@@ -1,0 +1,105 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+// schoolDetail is the body of GET /api/v1/schools/:id.
+type schoolDetail struct {
+	School      schoolRecord `json:"school"`
+	Level       engine.Level `json:"level"`
+	LevelZh     string       `json:"level_zh"`
+	Since       *time.Time   `json:"since"`
+	Cause       string       `json:"cause"`
+	ActiveRisks []riskJSON   `json:"active_risks"`
+}
+
+// schoolRecord is a school's registry entry as the API shows it.
+type schoolRecord struct {
+	ID        string       `json:"school_id"`
+	Name      string       `json:"name"`
+	District  string       `json:"district"`
+	Town      string       `json:"town"`
+	Stage     engine.Stage `json:"stage"`
+	Longitude float64      `json:"longitude"`
+	Latitude  float64      `json:"latitude"`
+	Boarding  bool         `json:"boarding"`
+	Canteen   bool         `json:"canteen"`
+}
+
+// riskJSON is one active risk with its evidence.
+type riskJSON struct {
+	Rule        string          `json:"rule"`
+	Key         string          `json:"key"`
+	Source      engine.Source   `json:"source"`
+	Level       engine.Severity `json:"level"`
+	LevelZh     string          `json:"level_zh"`
+	Title       string          `json:"title"`
+	Description string          `json:"description"`
+	FirstSeen   time.Time       `json:"first_seen"`
+	LastSeen    time.Time       `json:"last_seen"`
+	Until       time.Time       `json:"until"`
+	Count       int             `json:"count"`
+	// Evidence are the ids of the newest events that matched, oldest first.
+	Evidence []string `json:"evidence"`
+}
+
+// handleSchool serves GET /api/v1/schools/:id: the school's registry entry,
+// colour, the cause of its last change and its active risks, most serious
+// first.
+func (s *Server) handleSchool(c echo.Context) error {
+	v, err := s.scopedView(c)
+	if err != nil {
+		return err
+	}
+	d := schoolDetail{
+		School: schoolRecord{
+			ID: v.School.ID, Name: v.School.Name, District: v.School.District, Town: v.School.Town,
+			Stage: v.School.Stage, Longitude: v.School.Longitude, Latitude: v.School.Latitude,
+			Boarding: v.School.Boarding, Canteen: v.School.Canteen,
+		},
+		Level:       v.Level,
+		LevelZh:     v.Level.Chinese(),
+		Since:       timeOrNil(v.Since),
+		Cause:       v.Cause,
+		ActiveRisks: make([]riskJSON, 0, len(v.Risks)),
+	}
+	for _, r := range v.Risks {
+		evidence := r.Evidence
+		if evidence == nil {
+			evidence = []string{}
+		}
+		d.ActiveRisks = append(d.ActiveRisks, riskJSON{
+			Rule: r.Rule, Key: r.Key, Source: r.Source, Level: r.Severity, LevelZh: r.Severity.Chinese(),
+			Title: r.Title, Description: r.Description, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,
+			Until: r.Until, Count: r.Count, Evidence: evidence,
+		})
+	}
+	return c.JSON(http.StatusOK, d)
+}
+
+// scopedView returns the school named by the path parameter id, or a 404
+// when it is unknown or outside the caller's scope; the two are not told
+// apart, so a scope does not reveal which ids exist elsewhere.
+func (s *Server) scopedView(c echo.Context) (engine.SchoolView, error) {
+	id := c.Param("id")
+	if c.Request().URL.RawPath != "" {
+		// echo routes on the escaped path when it differs from the default
+		// escaping (e.g. an id with "/" in it); the parameter is then escaped.
+		var err error
+		if id, err = url.PathUnescape(id); err != nil {
+			return engine.SchoolView{}, httpError(http.StatusBadRequest, "invalid school id %q: %v", c.Param("id"), err)
+		}
+	}
+	v, ok := s.schools.View(id)
+	if !ok || !ScopeFrom(c.Request().Context()).Allows(v.School) {
+		return engine.SchoolView{}, httpError(http.StatusNotFound, "school %q not found", id)
+	}
+	return v, nil
+}

@@ -1,0 +1,238 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+// Schools is the live state of the warning map. engine.Engine satisfies it.
+// Both methods must be safe for concurrent use, must not block on I/O, and
+// must return values that the caller may keep and read after the call.
+type Schools interface {
+	// View returns the school with the given id with its active risks,
+	// most serious first, or false when no such school is in the registry.
+	View(id string) (engine.SchoolView, bool)
+	// Views returns every school that keep accepts (all if keep is nil),
+	// without their risks, in school id order.
+	Views(keep func(*engine.School) bool) []engine.SchoolSummary
+}
+
+// TimelineFunc returns the colour changes of one school with from <= At < to,
+// oldest first. It is provided by the history store. It must honour ctx: the
+// request's context is cancelled when the client goes away.
+type TimelineFunc func(ctx context.Context, schoolID string, from, to time.Time) ([]engine.LevelChange, error)
+
+// ReadyFunc reports whether a dependency is ready to serve: nil when it is,
+// otherwise an error saying why not. It must return soon after ctx is done.
+type ReadyFunc func(ctx context.Context) error
+
+// ReadyCheck is one named check of /readyz, e.g. "kafka", "clickhouse" or
+// "migrations".
+type ReadyCheck struct {
+	// Name is the check's key in the /readyz answer.
+	Name string
+	// Check is called once per /readyz request, concurrently with the
+	// other checks.
+	Check ReadyFunc
+}
+
+// Defaults of Options.
+const (
+	// DefaultListenAddress is where Run listens when Options.ListenAddress
+	// is empty.
+	DefaultListenAddress = ":8080"
+	// DefaultReadyTimeout bounds the checks of one /readyz request when
+	// Options.ReadyTimeout is zero.
+	DefaultReadyTimeout = 2 * time.Second
+	// DefaultShutdownTimeout bounds the graceful shutdown of Run when
+	// Options.ShutdownTimeout is zero.
+	DefaultShutdownTimeout = 10 * time.Second
+)
+
+// Options configures a Server. Schools and Timeline are required.
+type Options struct {
+	// ListenAddress is the TCP address Run listens on; DefaultListenAddress
+	// when empty.
+	ListenAddress string
+	// Logger receives request logs at Debug and server errors; nothing is
+	// logged when nil.
+	Logger *slog.Logger
+	// Registerer registers the server's metrics; they are not registered
+	// when nil.
+	Registerer prometheus.Registerer
+	// Gatherer is what /metrics exposes; /metrics is not served when nil.
+	Gatherer prometheus.Gatherer
+
+	// Schools is the live state of the map.
+	Schools Schools
+	// Timeline reads a school's colour changes from the history.
+	Timeline TimelineFunc
+	// Ready lists the checks of /readyz; names must be unique and non-empty.
+	Ready []ReadyCheck
+	// Scope decides which schools the caller of a request may see; every
+	// caller sees every school (ScopeAll) when nil.
+	Scope ScopeFunc
+
+	// ReadyTimeout bounds all checks of one /readyz request together;
+	// DefaultReadyTimeout when zero.
+	ReadyTimeout time.Duration
+	// ShutdownTimeout bounds the graceful shutdown of Run, after which open
+	// connections are closed; DefaultShutdownTimeout when zero.
+	ShutdownTimeout time.Duration
+}
+
+// Server is Sanse's HTTP server.
+type Server struct {
+	addr            string
+	logger          *slog.Logger
+	metrics         *metrics
+	schools         Schools
+	timeline        TimelineFunc
+	ready           []ReadyCheck
+	readyTimeout    time.Duration
+	shutdownTimeout time.Duration
+	echo            *echo.Echo
+
+	// now and listen are replaced by tests.
+	now    func() time.Time
+	listen func(network, address string) (net.Listener, error)
+}
+
+// New returns a server for opts, with every route registered. It does not
+// listen; Run does.
+func New(opts Options) (*Server, error) {
+	if opts.Schools == nil {
+		return nil, errors.New("api: Options.Schools is nil")
+	}
+	if opts.Timeline == nil {
+		return nil, errors.New("api: Options.Timeline is nil")
+	}
+	var errs []error
+	names := make(map[string]bool, len(opts.Ready))
+	for i, rc := range opts.Ready {
+		switch {
+		case rc.Name == "":
+			errs = append(errs, fmt.Errorf("api: ready check %d has no name", i))
+		case names[rc.Name]:
+			errs = append(errs, fmt.Errorf("api: ready check %q is listed twice", rc.Name))
+		case rc.Check == nil:
+			errs = append(errs, fmt.Errorf("api: ready check %q has no function", rc.Name))
+		}
+		names[rc.Name] = true
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	s := &Server{
+		addr:            opts.ListenAddress,
+		logger:          opts.Logger,
+		metrics:         newMetrics(opts.Registerer),
+		schools:         opts.Schools,
+		timeline:        opts.Timeline,
+		ready:           opts.Ready,
+		readyTimeout:    opts.ReadyTimeout,
+		shutdownTimeout: opts.ShutdownTimeout,
+		now:             time.Now,
+		listen:          net.Listen,
+	}
+	if s.addr == "" {
+		s.addr = DefaultListenAddress
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	s.logger = s.logger.With("component", "api")
+	if s.readyTimeout <= 0 {
+		s.readyTimeout = DefaultReadyTimeout
+	}
+	if s.shutdownTimeout <= 0 {
+		s.shutdownTimeout = DefaultShutdownTimeout
+	}
+	scope := opts.Scope
+	if scope == nil {
+		scope = func(*http.Request) (Scope, error) { return ScopeAll, nil }
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	// No proxy is assumed in front of the server; the logged client address
+	// is the peer's, not a header the client could forge.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(s.instrument, s.recoverPanics)
+
+	e.GET("/", s.handleIndex)
+	e.GET("/healthz", s.handleHealth)
+	e.GET("/readyz", s.handleReady)
+	if opts.Gatherer != nil {
+		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
+		})))
+	}
+	// The scope is set per route rather than on an echo.Group: a group's
+	// middleware makes echo answer 404 instead of 405 for a wrong method.
+	scoped := scopeMiddleware(scope)
+	e.GET("/api/v1/map", s.handleMap, scoped)
+	e.GET("/api/v1/schools/:id", s.handleSchool, scoped)
+	e.GET("/api/v1/schools/:id/timeline", s.handleTimeline, scoped)
+	s.echo = e
+	return s, nil
+}
+
+// Handler returns the server's routes as an http.Handler, for tests and for
+// mounting the API in another server.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Run listens on the configured address and serves until ctx is cancelled,
+// then stops accepting connections and waits up to the shutdown timeout for
+// the requests in flight before closing what is left. It returns nil after a
+// shutdown caused by ctx, and an error if it could not listen or serving
+// failed.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := s.listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("api: listen on %s: %w", s.addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		// No WriteTimeout: responses are small, and live updates will hold
+		// their connection open.
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	s.logger.Info("listening", "address", ln.Addr().String())
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("api: serve on %s: %w", s.addr, err)
+	case <-ctx.Done():
+	}
+
+	s.logger.Info("shutting down", "timeout", s.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		closeErr := srv.Close()
+		<-served
+		return fmt.Errorf("api: graceful shutdown: %w", errors.Join(err, closeErr))
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("api: serve on %s: %w", s.addr, err)
+	}
+	return nil
+}
