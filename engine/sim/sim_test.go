@@ -1,0 +1,330 @@
+package sim
+
+import (
+	"bytes"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+func loadDemo(t testing.TB) *engine.Registry {
+	t.Helper()
+	reg, err := engine.LoadRegistry(demoPath)
+	require.NoError(t, err)
+	return reg
+}
+
+// stepClock returns a clock that starts at start and moves on by step at
+// every reading.
+func stepClock(start time.Time, step time.Duration) func() time.Time {
+	now := start.Add(-step)
+	return func() time.Time {
+		now = now.Add(step)
+		return now
+	}
+}
+
+func newDecoder(t testing.TB, reg *engine.Registry) *engine.Decoder {
+	t.Helper()
+	id, err := engine.NewIdentity([]byte("0123456789abcdef0123456789abcdef"))
+	require.NoError(t, err)
+	return &engine.Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
+}
+
+func sourceOfTopic(t testing.TB, topic string) engine.Source {
+	t.Helper()
+	for _, src := range engine.Sources {
+		if DefaultTopic(src) == topic {
+			return src
+		}
+	}
+	t.Fatalf("unknown topic %q", topic)
+	return ""
+}
+
+// isIncident tells, from the decoded event alone, whether it should raise a
+// risk of medium or high severity (or, for hygiene, is a rodent).
+func isIncident(ev *engine.Event) bool {
+	switch ev.Type {
+	case "entry":
+		return ev.Watchlist != "none" || ev.ProhibitedItems || (!ev.IDVerified && ev.DuringClass)
+	case "ai_violation":
+		return ev.Violation == "rodent"
+	case "sample":
+		return ev.WeightG < 125 || ev.RetainedHours < 48
+	case "health_check", "pesticide_test":
+		return !ev.Passed
+	case "storage_temp":
+		return (ev.Zone == "fridge" && ev.Celsius > 8) || (ev.Zone == "freezer" && ev.Celsius > -12)
+	case "supplier_cert":
+		return ev.ExpiresOn.Sub(ev.OccurredAt) < 8*24*time.Hour
+	case "fence_intrusion", "report":
+		return true
+	case "patrol":
+		return ev.HazardFound
+	case "water_level":
+		return ev.LevelM >= ev.WarningLevelM
+	case "weather":
+		return ev.RainMM24h >= 50
+	case "screening":
+		return ev.Score >= ev.Threshold
+	}
+	return false
+}
+
+var occurredAtShape = regexp.MustCompile(`"occurred_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00"`)
+
+type tally struct {
+	events, incidents int
+	types             map[string]int
+	incidentTypes     map[string]int
+	bySchool          map[string]int
+}
+
+// generate runs a simulator for n events and decodes every one.
+func generate(t *testing.T, reg *engine.Registry, dec *engine.Decoder, opts Options, n int) tally {
+	t.Helper()
+	opts.Registry = reg
+	s := New(opts, nil)
+	tl := tally{types: map[string]int{}, incidentTypes: map[string]int{}, bySchool: map[string]int{}}
+	ids := make(map[string]bool, n)
+	var ev engine.Event
+	for range n {
+		topic, key, value := s.Next()
+		src := sourceOfTopic(t, topic)
+		require.NoError(t, dec.Decode(src, value, &ev), "%s", value)
+		require.Equal(t, ev.SchoolID, key)
+		require.Regexp(t, occurredAtShape, string(value))
+		require.False(t, ids[ev.ID], "duplicate id %s", ev.ID)
+		checkFields(t, &ev, value)
+		ids[ev.ID] = true
+		k := string(ev.Source) + "/" + ev.Type
+		tl.events++
+		tl.types[k]++
+		tl.bySchool[ev.SchoolID]++
+		if isIncident(&ev) {
+			tl.incidents++
+			tl.incidentTypes[k]++
+		}
+	}
+	return tl
+}
+
+func TestNextDecodes(t *testing.T) {
+	reg := loadDemo(t)
+	dec := newDecoder(t, reg)
+	tests := []struct {
+		name    string
+		seed    int64
+		start   time.Time
+		allDays bool // term time: every type must appear
+	}{
+		{name: "june week", seed: 1, start: time.Date(2025, 6, 2, 5, 0, 0, 0, engine.Shanghai), allDays: true},
+		{name: "november week", seed: 2, start: time.Date(2025, 11, 10, 5, 0, 0, 0, engine.Shanghai), allDays: true},
+		{name: "summer vacation", seed: 3, start: time.Date(2025, 8, 4, 0, 0, 0, 0, engine.Shanghai)},
+		{name: "march week", seed: 4, start: time.Date(2026, 3, 2, 5, 0, 0, 0, engine.Shanghai), allDays: true},
+	}
+	n := 50000
+	if testing.Short() {
+		n = 10000
+	}
+	seen := map[string]bool{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A week in n events.
+			step := 7 * 24 * time.Hour / time.Duration(n)
+			tl := generate(t, reg, dec, Options{Seed: tt.seed, Clock: stepClock(tt.start, step)}, n)
+			share := float64(tl.incidents) / float64(tl.events)
+			t.Logf("incident share %.3f%%; types %v; incidents %v", 100*share, tl.types, tl.incidentTypes)
+			require.Greater(t, share, 0.001, "too few incidents")
+			require.Less(t, share, 0.02, "too many incidents")
+			for k := range tl.types {
+				seen[k] = true
+			}
+			if tt.allDays && !testing.Short() {
+				for src, types := range engine.Contract {
+					for typ := range types {
+						require.Positive(t, tl.types[string(src)+"/"+typ], "no %s %s event", src, typ)
+					}
+				}
+			}
+		})
+	}
+	if testing.Short() {
+		return // too few events for the rare kinds
+	}
+	for src, types := range engine.Contract {
+		for typ := range types {
+			require.True(t, seen[string(src)+"/"+typ], "no %s %s event", src, typ)
+		}
+	}
+}
+
+var studentRef = regexp.MustCompile(`^S-JX-[A-Z]{2}-\d{4}-\d{4}$`)
+
+// checkFields checks what the decoder does not: pseudonymous pupils,
+// anonymous app reports, plausible readings.
+func checkFields(t *testing.T, ev *engine.Event, value []byte) {
+	t.Helper()
+	switch ev.Type {
+	case "report":
+		require.Regexp(t, studentRef, ev.VictimRef)
+		require.True(t, strings.HasPrefix(ev.VictimRef, "S-"+ev.SchoolID+"-"), ev.VictimRef)
+		require.NotEmpty(t, ev.SuspectRefs)
+		for _, ref := range ev.SuspectRefs {
+			require.Regexp(t, studentRef, ref)
+			require.NotEqual(t, ev.VictimRef, ref)
+		}
+		require.Equal(t, ev.Channel == "anonymous_app", ev.Reporter == "anonymous", "%s", value)
+	case "screening":
+		require.Regexp(t, studentRef, ev.StudentRef)
+		require.InDelta(t, 50, ev.Score, 50)
+	case "entry", "denied":
+		require.Regexp(t, `^3304\*{10}\d{3}[\dX]$`, ev.VisitorMasked)
+		require.Equal(t, momentAt(ev.OccurredAt).classTime, ev.DuringClass)
+	case "storage_temp":
+		require.InDelta(t, -5, ev.Celsius, 20)
+	case "water_level":
+		require.InDelta(t, ev.WarningLevelM, ev.LevelM, 1.5)
+	}
+	require.NotEmpty(t, ev.Reporter)
+}
+
+func TestNextDeterministic(t *testing.T) {
+	reg := loadDemo(t)
+	start := time.Date(2025, 9, 1, 7, 0, 0, 0, engine.Shanghai)
+	run := func(seed int64) []byte {
+		s := New(Options{Registry: reg, Seed: seed, Clock: stepClock(start, time.Second)}, nil)
+		var buf bytes.Buffer
+		for range 3000 {
+			topic, key, value := s.Next()
+			buf.WriteString(topic + " " + key + " ")
+			buf.Write(value)
+			buf.WriteByte('\n')
+		}
+		return buf.Bytes()
+	}
+	require.Equal(t, run(42), run(42))
+	require.NotEqual(t, run(42), run(43))
+}
+
+func TestNextOptions(t *testing.T) {
+	reg := loadDemo(t)
+	tests := []struct {
+		name       string
+		opts       Options
+		wantRate   float64
+		wantTopics map[engine.Source]string
+	}{
+		{
+			name:     "defaults",
+			wantRate: DefaultRate,
+			wantTopics: map[engine.Source]string{
+				engine.SourceVisitor: "campus.visitor", engine.SourceCanteen: "campus.canteen",
+				engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "campus.bullying",
+			},
+		},
+		{
+			name:     "topics and rate",
+			opts:     Options{Rate: 5, Topics: map[engine.Source]string{engine.SourceVisitor: "demo.visitor"}},
+			wantRate: 5,
+			wantTopics: map[engine.Source]string{
+				engine.SourceVisitor: "demo.visitor", engine.SourceCanteen: "campus.canteen",
+				engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "campus.bullying",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Registry = reg
+			s := New(tt.opts, nil)
+			require.Equal(t, tt.wantRate, s.rate)
+			for src, topic := range tt.wantTopics {
+				require.Equal(t, topic, s.Topic(src))
+			}
+		})
+	}
+}
+
+func TestIncidentRate(t *testing.T) {
+	reg := loadDemo(t)
+	dec := newDecoder(t, reg)
+	start := time.Date(2025, 6, 2, 5, 0, 0, 0, engine.Shanghai)
+	step := 7 * 24 * time.Hour / 20000
+	base := generate(t, reg, dec, Options{Seed: 11, Clock: stepClock(start, step)}, 20000)
+	more := generate(t, reg, dec, Options{Seed: 11, IncidentRate: 4, Clock: stepClock(start, step)}, 20000)
+	none := generate(t, reg, dec, Options{Seed: 11, IncidentRate: -1, Clock: stepClock(start, step)}, 20000)
+	require.Greater(t, more.incidents, 2*base.incidents)
+	require.Zero(t, none.incidents, "incidents with IncidentRate < 0: %v", none.incidentTypes)
+}
+
+// TestReportSeries checks that some pupils are reported three times within
+// minutes, which a rule counting reports per victim_ref must see.
+func TestReportSeries(t *testing.T) {
+	reg := loadDemo(t)
+	dec := newDecoder(t, reg)
+	s := New(Options{Registry: reg, Seed: 5, IncidentRate: 20,
+		Clock: stepClock(time.Date(2025, 10, 14, 9, 0, 0, 0, engine.Shanghai), time.Second)}, nil)
+	reports := map[string]int{}
+	var ev engine.Event
+	for range 30000 {
+		topic, _, value := s.Next()
+		require.NoError(t, dec.Decode(sourceOfTopic(t, topic), value, &ev))
+		if ev.Type == "report" {
+			reports[ev.VictimRef]++
+		}
+	}
+	var series int
+	for _, n := range reports {
+		if n >= 3 {
+			series++
+		}
+	}
+	require.Positive(t, series)
+}
+
+func TestNextBad(t *testing.T) {
+	reg := loadDemo(t)
+	dec := newDecoder(t, reg)
+	s := New(Options{Registry: reg, Seed: 3, Bad: 0.2,
+		Clock: stepClock(time.Date(2025, 10, 14, 6, 0, 0, 0, engine.Shanghai), time.Second)}, nil)
+	const n = 20000
+	reasons := map[engine.Reason]int{}
+	var ev engine.Event
+	for range n {
+		topic, key, value := s.Next()
+		err := dec.Decode(sourceOfTopic(t, topic), value, &ev)
+		if err == nil {
+			require.Equal(t, ev.SchoolID, key)
+			continue
+		}
+		var de *engine.DecodeError
+		require.True(t, errors.As(err, &de), "%v", err)
+		reasons[de.Reason]++
+	}
+	var bad int
+	for _, c := range reasons {
+		bad += c
+	}
+	require.InDelta(t, 0.2, float64(bad)/n, 0.02)
+	require.EqualValues(t, bad, s.Stats().Malformed)
+	for _, r := range []engine.Reason{engine.ReasonNotJSON, engine.ReasonMissingField, engine.ReasonUnknownSchool, engine.ReasonWrongType} {
+		require.Positive(t, reasons[r], "no %s message: %v", r, reasons)
+	}
+}
+
+func TestPendingBounded(t *testing.T) {
+	reg := loadDemo(t)
+	frozen := time.Date(2025, 6, 3, 10, 0, 0, 0, engine.Shanghai)
+	s := New(Options{Registry: reg, Seed: 1, IncidentRate: 1000, Clock: func() time.Time { return frozen }}, nil)
+	for range 30000 {
+		s.Next()
+	}
+	require.LessOrEqual(t, len(s.pending), maxPending)
+}
