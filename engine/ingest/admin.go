@@ -1,0 +1,88 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Ready reports whether a broker answers and every topic the consumer uses
+// exists. It is meant for a readiness probe.
+//
+// Reachability is checked with a round trip on a new connection. kafka-go
+// answers metadata requests from a cache that its transport refreshes every
+// few seconds, so a topic created or deleted a moment ago may not show yet.
+func (c *Consumer) Ready(ctx context.Context) error {
+	if err := ping(ctx, c.opts.Brokers); err != nil {
+		return err
+	}
+	md, err := c.client.Metadata(ctx, &kafka.MetadataRequest{Topics: c.Topics()})
+	if err != nil {
+		return fmt.Errorf("kafka metadata from %s: %w", strings.Join(c.opts.Brokers, ","), err)
+	}
+	var missing []string
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			missing = append(missing, t.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("kafka topics missing: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// EnsureTopics creates those of topics that do not exist yet, each with the
+// given number of partitions and the broker's default replication factor.
+// Existing topics are left as they are.
+func EnsureTopics(ctx context.Context, brokers []string, topics []string, partitions int) error {
+	if partitions < 1 {
+		partitions = 1
+	}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	req := &kafka.CreateTopicsRequest{}
+	for _, t := range topics {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: -1})
+	}
+	resp, err := client.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("create topics on %s: %w", strings.Join(brokers, ","), err)
+	}
+	var errs []error
+	for _, t := range topics {
+		if err := resp.Errors[t]; err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+			errs = append(errs, fmt.Errorf("create topic %q: %w", t, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ping opens a connection to the first broker that accepts one and asks it
+// for its API versions.
+func ping(ctx context.Context, brokers []string) error {
+	dialer := &kafka.Dialer{Timeout: 10 * time.Second}
+	var errs []error
+	for _, b := range brokers {
+		conn, err := dialer.DialContext(ctx, "tcp", b)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		deadline, ok := ctx.Deadline()
+		if !ok {
+			deadline = time.Now().Add(dialer.Timeout)
+		}
+		_ = conn.SetDeadline(deadline)
+		_, err = conn.ApiVersions()
+		conn.Close()
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", b, err))
+	}
+	return fmt.Errorf("no Kafka broker reachable: %w", errors.Join(errs...))
+}

@@ -1,0 +1,128 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// BrokerOptions configures the embedded broker.
+type BrokerOptions struct {
+	// ListenAddr is the TCP address the broker listens on, and the address
+	// it advertises to clients in metadata responses; "" means 127.0.0.1
+	// on a free port. An address with an unspecified host (":9092",
+	// "0.0.0.0:9092") accepts connections from other hosts but advertises
+	// that unspecified host, which only local clients can dial.
+	ListenAddr string
+	// DataDir is where the broker keeps its log segments, topics and
+	// committed group offsets, so that they survive a restart; every
+	// produce is synced to disk before it is acknowledged. "" keeps
+	// everything in memory.
+	DataDir string
+	// Topics are created at start when they do not exist yet. Topics that
+	// already exist (restored from DataDir) keep their partition count.
+	Topics []string
+	// Partitions is the partition count of the topics created at start;
+	// values below 1 mean 1.
+	Partitions int32
+}
+
+// Broker is a single-node Kafka-protocol broker running inside the process,
+// for the demo and for tests. It speaks the Kafka wire protocol on TCP, so
+// any Kafka client (kafka-go, kcat, librdkafka) can use it. It is not meant
+// for production: it has no replication and keeps its indexes in memory.
+type Broker struct {
+	cluster *kfake.Cluster
+	logger  *slog.Logger
+	close   sync.Once
+}
+
+// StartBroker starts the embedded broker and creates the missing topics of
+// opts. It returns once the broker accepts connections.
+func StartBroker(opts BrokerOptions, logger *slog.Logger) (*Broker, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("component", "broker")
+	addr := opts.ListenAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	partitions := opts.Partitions
+	if partitions < 1 {
+		partitions = 1
+	}
+	kopts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.ClusterID("sanse"),
+		kfake.DefaultNumPartitions(int(partitions)),
+		kfake.WithLogger(kfakeLogger{logger}),
+		// kfake always asks for 127.0.0.1 and a port; the listener is
+		// opened on the configured address instead.
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
+			return net.Listen(network, addr)
+		}),
+	}
+	if opts.DataDir != "" {
+		kopts = append(kopts, kfake.DataDir(opts.DataDir), kfake.SyncWrites())
+	}
+	cluster, err := kfake.NewCluster(kopts...)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded broker on %s: %w", addr, err)
+	}
+	b := &Broker{cluster: cluster, logger: logger}
+	for _, t := range opts.Topics {
+		if cluster.TopicInfo(t) != nil {
+			continue
+		}
+		if err := cluster.CreateTopic(t, partitions, nil); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			cluster.Close()
+			return nil, fmt.Errorf("create topic %q on the embedded broker: %w", t, err)
+		}
+	}
+	logger.Info("embedded broker started", "addrs", b.Addrs(), "data_dir", opts.DataDir)
+	return b, nil
+}
+
+// Addrs returns the host:port addresses the broker listens on, for
+// clients' bootstrap lists.
+func (b *Broker) Addrs() []string { return b.cluster.ListenAddrs() }
+
+// Close stops the broker. With a DataDir, it first writes its state so that
+// the next start resumes from it. Close is safe to call more than once.
+func (b *Broker) Close() {
+	b.close.Do(func() {
+		b.cluster.Close()
+		b.logger.Info("embedded broker stopped")
+	})
+}
+
+// kfakeLogger adapts slog to kfake's logger. kfake's info messages are
+// details of single connections and group members, so they go to slog's
+// debug level with its debug messages.
+type kfakeLogger struct{ l *slog.Logger }
+
+func (k kfakeLogger) Logf(level kfake.LogLevel, msg string, args ...any) {
+	var lv slog.Level
+	switch level {
+	case kfake.LogLevelError:
+		lv = slog.LevelError
+	case kfake.LogLevelWarn:
+		lv = slog.LevelWarn
+	case kfake.LogLevelInfo, kfake.LogLevelDebug:
+		lv = slog.LevelDebug
+	default:
+		return
+	}
+	ctx := context.Background()
+	if !k.l.Enabled(ctx, lv) {
+		return
+	}
+	k.l.Log(ctx, lv, fmt.Sprintf(msg, args...))
+}

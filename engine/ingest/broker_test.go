@@ -1,0 +1,135 @@
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sanse-campus/sanse/engine/ingest"
+)
+
+func TestBrokerRestartKeepsMessagesAndOffsets(t *testing.T) {
+	reg := testRegistry(t)
+	now := time.Now()
+	opts := ingest.BrokerOptions{DataDir: t.TempDir(), Topics: allTopics, Partitions: 2}
+	b, err := ingest.StartBroker(opts, testLogger(t))
+	require.NoError(t, err)
+	addr := b.Addrs()[0]
+
+	var first []kafka.Message
+	var firstIDs []string
+	for i := range 20 {
+		id := fmt.Sprintf("before-%d", i)
+		school := fmt.Sprintf("s%d", i%3+1)
+		first = append(first, msg(topicCanteen, school, canteenViolation(id, school, now)))
+		firstIDs = append(firstIDs, id)
+	}
+	produce(t, addr, first...)
+	store := &fakeStore{}
+	r := startConsumer(t, ingest.Options{Brokers: []string{addr}, Decoder: newDecoder(t, reg), Engine: newEngine(reg), Store: store})
+	require.Eventually(t, func() bool { return committedTotal(t, addr, ingest.DefaultGroupID, topicCanteen) == 20 }, wait, 10*time.Millisecond)
+	require.ElementsMatch(t, firstIDs, store.events())
+	require.NoError(t, r.stop(t))
+	offsets := committed(t, addr, ingest.DefaultGroupID, topicCanteen)
+	b.Close()
+
+	// Restart on the same address from the same directory, asking for more
+	// partitions: the topics exist already and keep theirs.
+	opts.ListenAddr = addr
+	opts.Partitions = 4
+	b, err = ingest.StartBroker(opts, testLogger(t))
+	require.NoError(t, err)
+	t.Cleanup(b.Close)
+
+	client, done := newClient(addr)
+	defer done()
+	md, err := client.Metadata(context.Background(), &kafka.MetadataRequest{Topics: allTopics})
+	require.NoError(t, err)
+	for _, topic := range md.Topics {
+		require.NoError(t, topic.Error)
+		require.Len(t, topic.Partitions, 2, topic.Name)
+	}
+	var values []string
+	for _, m := range readTopic(t, addr, topicCanteen, 20) {
+		values = append(values, string(m.Value))
+	}
+	var want []string
+	for _, m := range first {
+		want = append(want, string(m.Value))
+	}
+	require.ElementsMatch(t, want, values, "messages kept")
+	require.Equal(t, offsets, committed(t, addr, ingest.DefaultGroupID, topicCanteen), "committed offsets kept")
+
+	// The group reads on from its committed offsets.
+	produce(t, addr,
+		msg(topicCanteen, "s1", canteenViolation("after-1", "s1", now)),
+		msg(topicCanteen, "s2", canteenViolation("after-2", "s2", now)),
+	)
+	store2 := &fakeStore{}
+	r2 := startConsumer(t, ingest.Options{Brokers: []string{addr}, Decoder: newDecoder(t, reg), Engine: newEngine(reg), Store: store2})
+	require.Eventually(t, func() bool { return committedTotal(t, addr, ingest.DefaultGroupID, topicCanteen) == 22 }, wait, 10*time.Millisecond)
+	require.ElementsMatch(t, []string{"after-1", "after-2"}, store2.events())
+	require.NoError(t, r2.stop(t))
+}
+
+func TestEnsureTopicsAndReady(t *testing.T) {
+	b := startBroker(t, ingest.BrokerOptions{Topics: []string{}})
+	addrs := b.Addrs()
+	reg := testRegistry(t)
+	c, err := ingest.NewConsumer(ingest.Options{Brokers: addrs, Decoder: newDecoder(t, reg), Engine: newEngine(reg), Store: &fakeStore{}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+
+	require.ErrorContains(t, c.Ready(ctx), "topics missing: "+topicVisitor)
+	require.NoError(t, ingest.EnsureTopics(ctx, addrs, c.Topics(), 3))
+	require.NoError(t, ingest.EnsureTopics(ctx, addrs, c.Topics(), 1), "existing topics are fine")
+	require.Eventually(t, func() bool { return c.Ready(ctx) == nil }, wait, 10*time.Millisecond)
+	client, done := newClient(addrs[0])
+	defer done()
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: c.Topics()})
+	require.NoError(t, err)
+	require.Len(t, md.Topics, len(allTopics))
+	for _, topic := range md.Topics {
+		require.Len(t, topic.Partitions, 3, topic.Name)
+	}
+
+	b.Close()
+	down, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	require.ErrorContains(t, c.Ready(down), "no Kafka broker reachable")
+}
+
+func TestConsumerSurvivesBrokerRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the consumer group to rejoin (seconds); skipped with -short")
+	}
+	reg := testRegistry(t)
+	now := time.Now()
+	opts := ingest.BrokerOptions{DataDir: t.TempDir(), Topics: allTopics}
+	b, err := ingest.StartBroker(opts, testLogger(t))
+	require.NoError(t, err)
+	addr := b.Addrs()[0]
+	store := &fakeStore{}
+	startConsumer(t, ingest.Options{Brokers: []string{addr}, Decoder: newDecoder(t, reg), Engine: newEngine(reg), Store: store})
+	produce(t, addr, msg(topicDrowning, "s1", drowningWeather("before-restart", "s1", now)))
+	require.Eventually(t, func() bool { return committedTotal(t, addr, ingest.DefaultGroupID, topicDrowning) == 1 }, wait, 10*time.Millisecond)
+
+	b.Close()
+	opts.ListenAddr = addr
+	b, err = ingest.StartBroker(opts, testLogger(t))
+	require.NoError(t, err)
+	t.Cleanup(b.Close)
+
+	// The partition readers reconnect at once, the group only once a
+	// heartbeat fails. If the message is read before that, it is stored but
+	// its commit fails, and the next generation reads it again, which the
+	// engine drops as a duplicate. Either way it is stored once.
+	produce(t, addr, msg(topicDrowning, "s1", drowningWeather("after-restart", "s1", now)))
+	require.Eventually(t, func() bool { return committedTotal(t, addr, ingest.DefaultGroupID, topicDrowning) == 2 }, wait, 10*time.Millisecond)
+	require.Equal(t, []string{"before-restart", "after-restart"}, store.events())
+}

@@ -1,0 +1,91 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+// Headers added to every message on the dead-letter topic, after the
+// original message's own headers. Key and value are the original's.
+const (
+	// HeaderReason holds the engine.Reason of the rejection.
+	HeaderReason = "sanse-reason"
+	// HeaderError holds the full rejection message, naming the field.
+	HeaderError = "sanse-error"
+	// HeaderTopic, HeaderPartition and HeaderOffset hold where the
+	// original message was read from; partition and offset in decimal.
+	HeaderTopic     = "sanse-topic"
+	HeaderPartition = "sanse-partition"
+	HeaderOffset    = "sanse-offset"
+)
+
+// deadLetter returns the dead-letter message for m, rejected with de.
+func deadLetter(topic string, m *kafka.Message, de *engine.DecodeError) kafka.Message {
+	h := make([]kafka.Header, 0, len(m.Headers)+5)
+	h = append(h, m.Headers...)
+	h = append(h,
+		kafka.Header{Key: HeaderReason, Value: []byte(de.Reason)},
+		kafka.Header{Key: HeaderError, Value: []byte(de.Error())},
+		kafka.Header{Key: HeaderTopic, Value: []byte(m.Topic)},
+		kafka.Header{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(m.Partition), 10)},
+		kafka.Header{Key: HeaderOffset, Value: strconv.AppendInt(nil, m.Offset, 10)},
+	)
+	return kafka.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: h}
+}
+
+// newDeadLetterWriter returns the synchronous writer of the dead-letter
+// topic: WriteMessages returns once every replica has the messages.
+func newDeadLetterWriter(brokers []string, logger *slog.Logger) *kafka.Writer {
+	return &kafka.Writer{
+		Addr: kafka.TCP(brokers...),
+		// The same partitioner as Java clients, so that a school's
+		// rejected messages stay in order on one partition.
+		Balancer:     &kafka.Murmur2Balancer{},
+		RequiredAcks: kafka.RequireAll,
+		// kafka-go holds a partial batch for BatchTimeout (default 1s)
+		// even in synchronous mode; all messages of a flush are passed
+		// in one call, so there is nothing to wait for.
+		BatchTimeout: time.Millisecond,
+		BatchSize:    1000,
+		// Retried by the consumer, with its own backoff, logs and
+		// metrics; kafka-go's own attempts are logged at debug level.
+		MaxAttempts: 3,
+		Logger:      kafkaLogger(logger, slog.LevelDebug, nil),
+		ErrorLogger: kafkaLogger(logger, slog.LevelDebug, nil),
+	}
+}
+
+// writeDeadLetters writes the pending dead letters, retrying until all are
+// acknowledged or ctx is done. Acknowledged messages are removed from the
+// pending list, so a retry writes only those that failed.
+func (c *Consumer) writeDeadLetters(ctx context.Context) error {
+	if len(c.p.dead) == 0 {
+		return nil
+	}
+	return c.retry(ctx, targetDeadLetter, func(ctx context.Context) error {
+		err := c.dlq.WriteMessages(ctx, c.p.dead...)
+		var werrs kafka.WriteErrors
+		switch {
+		case err == nil:
+			clear(c.p.dead)
+			c.p.dead = c.p.dead[:0]
+		case errors.As(err, &werrs) && len(werrs) == len(c.p.dead):
+			keep := c.p.dead[:0]
+			for i, e := range werrs {
+				if e != nil {
+					keep = append(keep, c.p.dead[i])
+				}
+			}
+			clear(c.p.dead[len(keep):])
+			c.p.dead = keep
+		}
+		return err
+	})
+}

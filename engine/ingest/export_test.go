@@ -1,0 +1,34 @@
+package ingest
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// FailProduce makes b answer the next n produce requests to topic with
+// NOT_ENOUGH_REPLICAS, as a cluster missing a replica would, calling seen
+// for each. seen runs on the broker's loop and must not call the broker.
+func FailProduce(b *Broker, topic string, n int, seen func()) {
+	b.cluster.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
+		b.cluster.KeepControl()
+		req := kr.(*kmsg.ProduceRequest)
+		if n == 0 || len(req.Topics) != 1 || req.Topics[0].Topic != topic {
+			return nil, nil, false
+		}
+		n--
+		seen()
+		resp := req.ResponseKind().(*kmsg.ProduceResponse)
+		for _, t := range req.Topics {
+			rt := kmsg.NewProduceResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewProduceResponseTopicPartition()
+				rp.Partition = p.Partition
+				rp.ErrorCode = kerr.NotEnoughReplicas.Code
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil, true
+	})
+}
