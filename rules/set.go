@@ -95,6 +95,20 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, out []engine.Mat
 	return out, errors.Join(errs...)
 }
 
+// Scaled returns a copy of s in which every rule's `for` is multiplied by
+// f (0 < f ≤ 1), with the horizon scaled alike. It exists for the demo,
+// where risks should run out within minutes rather than hours.
+func (s *Set) Scaled(f float64) *Set {
+	c := &Set{bySource: map[engine.Source][]*Rule{}, files: s.files, horizon: minHorizon}
+	for _, r := range s.rules {
+		rc := *r
+		rc.For = time.Duration(float64(r.For) * f)
+		c.rules = append(c.rules, &rc)
+		c.bySource[rc.Source] = append(c.bySource[rc.Source], &rc)
+	}
+	return c
+}
+
 // Compile compiles parsed rule files into a Set. It returns every problem at
 // once; a Set is returned only when there are none.
 func Compile(files ...*File) (*Set, []error) {

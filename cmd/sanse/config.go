@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of `sanse serve` and `sanse demo`: one
+// YAML file (--config.file), overridden by SANSE_* environment variables,
+// overridden by flags. docs/configuration.md documents every option.
+type Config struct {
+	DataDir    string           `yaml:"data_dir"`
+	Web        WebConfig        `yaml:"web"`
+	Kafka      KafkaConfig      `yaml:"kafka"`
+	ClickHouse ClickHouseConfig `yaml:"clickhouse"`
+	Registry   RegistryConfig   `yaml:"registry"`
+	Rules      RulesConfig      `yaml:"rules"`
+	Privacy    PrivacyConfig    `yaml:"privacy"`
+	Log        LogConfig        `yaml:"log"`
+}
+
+// WebConfig configures the HTTP server.
+type WebConfig struct {
+	ListenAddress string `yaml:"listen_address"`
+}
+
+// KafkaConfig configures the event source.
+type KafkaConfig struct {
+	Brokers       []string       `yaml:"brokers"`
+	GroupID       string         `yaml:"group_id"`
+	Topics        TopicsConfig   `yaml:"topics"`
+	BatchSize     int            `yaml:"batch_size"`
+	BatchInterval time.Duration  `yaml:"batch_interval"`
+	Embedded      EmbeddedConfig `yaml:"embedded"`
+}
+
+// TopicsConfig names the topic of each source and the dead-letter topic.
+type TopicsConfig struct {
+	Visitor    string `yaml:"visitor"`
+	Canteen    string `yaml:"canteen"`
+	Drowning   string `yaml:"drowning"`
+	Bullying   string `yaml:"bullying"`
+	DeadLetter string `yaml:"deadletter"`
+}
+
+// EmbeddedConfig configures the in-process broker used when no brokers are set.
+type EmbeddedConfig struct {
+	ListenAddress string `yaml:"listen_address"`
+	DataDir       string `yaml:"data_dir"`
+	Partitions    int    `yaml:"partitions"`
+}
+
+// ClickHouseConfig configures the history store.
+type ClickHouseConfig struct {
+	DSN string `yaml:"dsn"`
+}
+
+// RegistryConfig names the school registry file.
+type RegistryConfig struct {
+	File string `yaml:"file"`
+}
+
+// RulesConfig names the rule directory; empty means the embedded default pack.
+type RulesConfig struct {
+	Dir string `yaml:"dir"`
+}
+
+// PrivacyConfig configures how personal data is protected.
+type PrivacyConfig struct {
+	VisitorKeyFile string `yaml:"visitor_key_file"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// defaultConfig returns the configuration used where the file is silent.
+func defaultConfig() Config {
+	return Config{
+		DataDir: "data",
+		Web:     WebConfig{ListenAddress: ":8080"},
+		Kafka: KafkaConfig{
+			GroupID: "sanse",
+			Topics: TopicsConfig{Visitor: "campus.visitor", Canteen: "campus.canteen", Drowning: "campus.drowning",
+				Bullying: "campus.bullying", DeadLetter: "campus.deadletter"},
+			BatchSize:     5000,
+			BatchInterval: 200 * time.Millisecond,
+			Embedded:      EmbeddedConfig{ListenAddress: "127.0.0.1:9092", Partitions: 4},
+		},
+		ClickHouse: ClickHouseConfig{DSN: "clickhouse://127.0.0.1:19000/sanse"},
+		Log:        LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// loadConfigFile decodes a YAML file strictly over cfg: unknown keys and
+// wrong types are errors with the file and line.
+func loadConfigFile(path string, cfg *Config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config file %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return nil
+}
+
+// configFlags binds the flags that override the file. Each flag can also be
+// set by an environment variable: SANSE_ and the flag name upper-cased with
+// dots and dashes as underscores (--clickhouse.dsn → SANSE_CLICKHOUSE_DSN).
+type configFlags struct {
+	fs      *flag.FlagSet
+	file    *string
+	setters map[string]func(*Config, string) error
+}
+
+func newConfigFlags(fs *flag.FlagSet) *configFlags {
+	cf := &configFlags{fs: fs, setters: map[string]func(*Config, string) error{}}
+	cf.file = fs.String("config.file", "", "path of the YAML configuration file (optional; see docs/configuration.md)")
+	str := func(name, usage string, set func(*Config, string)) {
+		fs.String(name, "", usage)
+		cf.setters[name] = func(c *Config, v string) error { set(c, v); return nil }
+	}
+	str("web.listen-address", "address of the map and API (default :8080)", func(c *Config, v string) { c.Web.ListenAddress = v })
+	str("kafka.brokers", "comma-separated Kafka brokers; empty starts the embedded broker", func(c *Config, v string) {
+		c.Kafka.Brokers = splitList(v)
+	})
+	str("kafka.embedded-listen-address", "address of the embedded broker (default 127.0.0.1:9092)", func(c *Config, v string) { c.Kafka.Embedded.ListenAddress = v })
+	str("kafka.embedded-data-dir", "directory where the embedded broker keeps its data (default <data_dir>/kafka)", func(c *Config, v string) { c.Kafka.Embedded.DataDir = v })
+	str("kafka.group-id", "consumer group id (default sanse)", func(c *Config, v string) { c.Kafka.GroupID = v })
+	str("clickhouse.dsn", "ClickHouse DSN, native protocol (default clickhouse://127.0.0.1:19000/sanse)", func(c *Config, v string) { c.ClickHouse.DSN = v })
+	str("registry.file", "school registry, CSV or YAML", func(c *Config, v string) { c.Registry.File = v })
+	str("rules.dir", "directory of rule files; empty uses the embedded default pack", func(c *Config, v string) { c.Rules.Dir = v })
+	str("data.dir", "directory for local state: embedded broker data, visitor key (default data)", func(c *Config, v string) { c.DataDir = v })
+	str("log.level", "debug, info, warn or error (default info)", func(c *Config, v string) { c.Log.Level = v })
+	str("log.format", "text or json (default text)", func(c *Config, v string) { c.Log.Format = v })
+	return cf
+}
+
+// load builds the configuration: defaults, then the file, then the
+// environment, then the flags given on the command line.
+func (cf *configFlags) load() (Config, error) {
+	cfg := defaultConfig()
+	file := *cf.file
+	if file == "" {
+		file = os.Getenv("SANSE_CONFIG_FILE")
+	}
+	if file != "" {
+		if err := loadConfigFile(file, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	given := map[string]string{}
+	cf.fs.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
+	for name, set := range cf.setters {
+		if v, ok := os.LookupEnv(envName(name)); ok {
+			if err := set(&cfg, v); err != nil {
+				return cfg, fmt.Errorf("%s: %w", envName(name), err)
+			}
+		}
+	}
+	for name, set := range cf.setters {
+		if v, ok := given[name]; ok {
+			if err := set(&cfg, v); err != nil {
+				return cfg, fmt.Errorf("--%s: %w", name, err)
+			}
+		}
+	}
+	return cfg, cfg.check()
+}
+
+func envName(flagName string) string {
+	return "SANSE_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(flagName))
+}
+
+// errRegistryRequired is returned when no school registry is configured.
+var errRegistryRequired = errors.New("registry.file is required: the school registry (CSV or YAML), e.g. --registry.file testdata/registry/demo.csv")
+
+// check fills derived defaults and reports every invalid option at once.
+func (c *Config) check() error {
+	var errs []error
+	if c.Kafka.Embedded.DataDir == "" && c.DataDir != "" {
+		c.Kafka.Embedded.DataDir = filepath.Join(c.DataDir, "kafka")
+	}
+	if c.Privacy.VisitorKeyFile == "" {
+		c.Privacy.VisitorKeyFile = filepath.Join(c.DataDir, "visitor.key")
+	}
+	if c.Registry.File == "" {
+		errs = append(errs, errRegistryRequired)
+	}
+	if c.ClickHouse.DSN == "" {
+		errs = append(errs, errors.New("clickhouse.dsn is required"))
+	}
+	if c.Kafka.BatchSize <= 0 {
+		errs = append(errs, fmt.Errorf("kafka.batch_size must be positive, got %d", c.Kafka.BatchSize))
+	}
+	if c.Kafka.BatchInterval <= 0 {
+		errs = append(errs, fmt.Errorf("kafka.batch_interval must be positive, got %s", c.Kafka.BatchInterval))
+	}
+	if c.Kafka.Embedded.Partitions <= 0 {
+		errs = append(errs, fmt.Errorf("kafka.embedded.partitions must be positive, got %d", c.Kafka.Embedded.Partitions))
+	}
+	t := c.Kafka.Topics
+	for name, v := range map[string]string{"visitor": t.Visitor, "canteen": t.Canteen, "drowning": t.Drowning, "bullying": t.Bullying, "deadletter": t.DeadLetter} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("kafka.topics.%s must not be empty", name))
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level %q: expected debug, info, warn or error", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log.format %q: expected text or json", c.Log.Format))
+	}
+	return errors.Join(errs...)
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+var lookupEnv = os.LookupEnv

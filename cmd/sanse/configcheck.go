@@ -1,0 +1,61 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+// cmdConfig runs `sanse config check`: the configuration, the registry it
+// names and its rules are loaded exactly as `sanse serve` loads them, and
+// every problem is reported.
+func cmdConfig(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "check" {
+		fmt.Fprint(stderr, "Usage: sanse config check [flags]\n\nLoads the configuration (file, environment, flags), the school registry and the rules\nas `sanse serve` would, and reports every problem without starting anything.\n")
+		return errUsage
+	}
+	fs := newFlagSet("config check", "config check [flags]", stderr)
+	cf := newConfigFlags(fs)
+	skipRegistry := fs.Bool("skip-registry", false, "do not load the registry file (e.g. when it is mounted only at run time)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	cfg, err := cf.load()
+	if err != nil && !(*skipRegistry && onlyRegistryMissing(err)) {
+		return err
+	}
+	var errs []error
+	if !*skipRegistry {
+		reg, err := engine.LoadRegistry(cfg.Registry.File)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			fmt.Fprintf(stdout, "registry %s: %d schools\n", cfg.Registry.File, reg.Len())
+		}
+	}
+	set, rerrs := loadRules(cfg.Rules.Dir)
+	errs = append(errs, rerrs...)
+	if set != nil {
+		name := cfg.Rules.Dir
+		if name == "" {
+			name = "the default pack"
+		}
+		fmt.Fprintf(stdout, "rules %s: %d rules\n", name, len(set.Rules()))
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	fmt.Fprintln(stdout, "configuration OK")
+	return nil
+}
+
+func onlyRegistryMissing(err error) bool {
+	var j interface{ Unwrap() []error }
+	if errors.As(err, &j) {
+		errs := j.Unwrap()
+		return len(errs) == 1 && errors.Is(errs[0], errRegistryRequired)
+	}
+	return errors.Is(err, errRegistryRequired)
+}

@@ -1,0 +1,388 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	neturl "net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sanse-campus/sanse/engine/ingest"
+)
+
+// The end-to-end tests run the real binary against a real ClickHouse server
+// and a Kafka-protocol broker over TCP, the way an operator runs it.
+
+var topics = []string{"campus.visitor", "campus.canteen", "campus.drowning", "campus.bullying", "campus.deadletter"}
+
+const e2eRegistry = `id,name,district,town,stage,longitude,latitude,boarding,canteen
+E-01,南湖区第一小学,南湖区,建设街道,primary,120.78,30.75,false,true
+E-02,南湖区实验初级中学,南湖区,新兴街道,junior,120.79,30.76,true,true
+E-03,秀洲区新塍镇中心幼儿园,秀洲区,新塍镇,kindergarten,120.62,30.83,false,false
+E-04,秀洲区高级中学,秀洲区,王江泾镇,senior,120.70,30.80,true,true
+E-05,嘉善县第二小学,嘉善县,魏塘街道,primary,120.92,30.83,false,true
+E-06,嘉善县职业教育中心,嘉善县,罗星街道,vocational,120.93,30.84,true,true
+`
+
+func clickhouseDSN(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped with -short")
+	}
+	dsn := os.Getenv("SANSE_CLICKHOUSE_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("SANSE_CLICKHOUSE_DSN is not set; `make test` starts ClickHouse and sets it")
+		}
+		t.Skip("SANSE_CLICKHOUSE_DSN is not set; run `deploy/clickhouse.sh start` or `make test`")
+	}
+	return dsn
+}
+
+// testDatabase returns a DSN for a fresh database, dropped when the test ends.
+func testDatabase(t *testing.T, dsn string) (string, clickhouse.Conn) {
+	t.Helper()
+	opts, err := clickhouse.ParseDSN(dsn)
+	require.NoError(t, err)
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	db := "sanse_e2e_" + hex.EncodeToString(b)
+	opts.Auth.Database = "default"
+	conn, err := clickhouse.Open(opts)
+	require.NoError(t, err)
+	require.NoError(t, conn.Exec(context.Background(), "CREATE DATABASE "+db))
+	t.Cleanup(func() {
+		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+		conn.Close()
+	})
+	u, err := neturl.Parse(dsn)
+	require.NoError(t, err)
+	u.Path = "/" + db
+	return u.String(), conn
+}
+
+func lastPathElem(dsn string) string {
+	s := strings.TrimPrefix(dsn, "clickhouse://")
+	if i := strings.Index(s, "?"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.LastIndex(s, "/"); i >= 0 {
+		return s[i+1:]
+	}
+	return ""
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func sanseBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sanse-e2e-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "sanse")
+		out, err := exec.Command("go", "build", "-race", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return binPath
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// instance is one running `sanse serve` process.
+type instance struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	web  string
+	log  *lockedWriter
+	done chan struct{}
+}
+
+func startSanse(t *testing.T, args ...string) *instance {
+	t.Helper()
+	web := freeAddr(t)
+	cmd := exec.Command(sanseBinary(t), append([]string{"serve", "--web.listen-address", web}, args...)...)
+	var log bytes.Buffer
+	lw := &lockedWriter{w: &log}
+	cmd.Stdout, cmd.Stderr = lw, lw
+	require.NoError(t, cmd.Start())
+	in := &instance{t: t, cmd: cmd, web: web, log: lw, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(in.done) }()
+	t.Cleanup(func() { in.kill() })
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		select {
+		case <-in.done:
+			t.Fatalf("sanse exited during start:\n%s", lw.String())
+		default:
+		}
+		resp, err := http.Get("http://" + web + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return in
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sanse not ready after 90s:\n%s", lw.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
+}
+
+// kill stops the process at once: no signal handler runs, nothing is flushed.
+func (in *instance) kill() {
+	if in.cmd.Process != nil {
+		_ = in.cmd.Process.Kill()
+		<-in.done
+	}
+}
+
+// stop asks the process to shut down gracefully.
+func (in *instance) stop() {
+	_ = in.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-in.done:
+	case <-time.After(30 * time.Second):
+		in.kill()
+	}
+}
+
+func (in *instance) getJSON(path string, v any) int {
+	in.t.Helper()
+	resp, err := http.Get("http://" + in.web + path)
+	require.NoError(in.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(in.t, err)
+	if v != nil {
+		require.NoError(in.t, json.Unmarshal(body, v), "body: %s", body)
+	}
+	return resp.StatusCode
+}
+
+// testEvents returns n valid events over the e2e registry, in time order, a
+// mix of ordinary reports and incidents of every source.
+func testEvents(n int, start time.Time) []kafka.Message {
+	schools := []string{"E-01", "E-02", "E-03", "E-04", "E-05", "E-06"}
+	msgs := make([]kafka.Message, 0, n)
+	for i := 0; i < n; i++ {
+		school := schools[i%len(schools)]
+		at := start.Add(time.Duration(i) * 50 * time.Millisecond).Format(time.RFC3339Nano)
+		id := fmt.Sprintf("e2e-%05d", i)
+		var topic string
+		var ev map[string]any
+		switch i % 10 {
+		case 0, 1, 2, 3:
+			watch := "none"
+			switch {
+			case i%997 == 0:
+				watch = "blacklist"
+			case i%331 == 0:
+				watch = "watch"
+			}
+			topic, ev = "campus.visitor", map[string]any{"type": "entry", "visitor_id": fmt.Sprintf("3304021980%08d", i),
+				"name": "王五", "id_verified": true, "watchlist": watch, "gate": "东门", "during_class": false}
+		case 4, 5, 6:
+			c := 4.0
+			if i%211 == 0 {
+				c = 11.5
+			}
+			topic, ev = "campus.canteen", map[string]any{"type": "storage_temp", "device": fmt.Sprintf("fridge-%d", i%3), "celsius": c, "zone": "fridge"}
+		case 7, 8:
+			topic, ev = "campus.drowning", map[string]any{"type": "patrol", "water_body": "南湖", "hazard_found": i%401 == 0, "note": "护栏破损"}
+		default:
+			if i%149 == 0 {
+				topic, ev = "campus.bullying", map[string]any{"type": "report", "channel": "teacher", "victim_ref": "S-" + school + "-1", "kind": "verbal", "injury": false}
+			} else {
+				topic, ev = "campus.bullying", map[string]any{"type": "screening", "student_ref": fmt.Sprintf("S-%s-%d", school, i), "score": 40, "threshold": 60}
+			}
+		}
+		ev["id"], ev["school_id"], ev["source"], ev["occurred_at"] = id, school, strings.TrimPrefix(topic, "campus."), at
+		b, _ := json.Marshal(ev)
+		msgs = append(msgs, kafka.Message{Topic: topic, Key: []byte(school), Value: b})
+	}
+	return msgs
+}
+
+func produce(ctx context.Context, brokers []string, msgs []kafka.Message, pause time.Duration) error {
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond}
+	defer w.Close()
+	for i := 0; i < len(msgs); i += 100 {
+		end := min(i+100, len(msgs))
+		if err := w.WriteMessages(ctx, msgs[i:end]...); err != nil {
+			return err
+		}
+		time.Sleep(pause)
+	}
+	return nil
+}
+
+func countEvents(t *testing.T, conn clickhouse.Conn, db string) (distinct, final uint64) {
+	t.Helper()
+	row := conn.QueryRow(context.Background(), fmt.Sprintf("SELECT uniqExact(id), count() FROM %s.events FINAL", db))
+	require.NoError(t, row.Scan(&distinct, &final))
+	return distinct, final
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// outcome is what the product shows after a run: the map, every school's
+// detail and timeline.
+type outcome struct {
+	Map       map[string]any
+	Details   map[string]any
+	Timelines map[string]any
+}
+
+func readOutcome(t *testing.T, in *instance) outcome {
+	t.Helper()
+	o := outcome{Map: map[string]any{}, Details: map[string]any{}, Timelines: map[string]any{}}
+	var fc struct {
+		Features []struct {
+			Properties map[string]any `json:"properties"`
+		} `json:"features"`
+	}
+	require.Equal(t, 200, in.getJSON("/api/v1/map", &fc))
+	from := url(time.Now().Add(-24 * time.Hour))
+	to := url(time.Now().Add(time.Hour))
+	for _, f := range fc.Features {
+		id := f.Properties["school_id"].(string)
+		o.Map[id] = f.Properties
+		var d, tl map[string]any
+		require.Equal(t, 200, in.getJSON("/api/v1/schools/"+id, &d))
+		o.Details[id] = d
+		require.Equal(t, 200, in.getJSON("/api/v1/schools/"+id+"/timeline?from="+from+"&to="+to, &tl))
+		o.Timelines[id] = tl["changes"]
+	}
+	return o
+}
+
+func url(t time.Time) string { return strings.ReplaceAll(t.UTC().Format(time.RFC3339), ":", "%3A") }
+
+// runScenario starts a broker and an engine, produces msgs, optionally kills
+// the engine mid-stream and restarts it, and returns what the product shows.
+func runScenario(t *testing.T, dsn string, msgs []kafka.Message, crash bool) outcome {
+	t.Helper()
+	dbDSN, conn := testDatabase(t, dsn)
+	db := lastPathElem(dbDSN)
+	broker, err := ingest.StartBroker(ingest.BrokerOptions{Topics: topics, Partitions: 4}, discardLogger())
+	require.NoError(t, err)
+	t.Cleanup(broker.Close)
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registry.csv")
+	require.NoError(t, os.WriteFile(reg, []byte(e2eRegistry), 0o644))
+	args := []string{"--kafka.brokers", strings.Join(broker.Addrs(), ","), "--clickhouse.dsn", dbDSN,
+		"--registry.file", reg, "--data.dir", filepath.Join(dir, "data"), "--log.level", "warn"}
+
+	in := startSanse(t, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	produced := make(chan error, 1)
+	go func() { produced <- produce(ctx, broker.Addrs(), msgs, 20*time.Millisecond) }()
+	if crash {
+		waitFor(t, time.Minute, "a third of the stream stored", func() bool {
+			n, _ := countEvents(t, conn, db)
+			return n >= uint64(len(msgs)/3)
+		})
+		in.kill()
+		n, _ := countEvents(t, conn, db)
+		t.Logf("killed the engine with %d of %d events stored", n, len(msgs))
+		require.Less(t, n, uint64(len(msgs)), "the kill must happen mid-stream")
+		in = startSanse(t, args...)
+	}
+	require.NoError(t, <-produced)
+	waitFor(t, 2*time.Minute, "every event stored", func() bool {
+		n, _ := countEvents(t, conn, db)
+		return n == uint64(len(msgs))
+	})
+	// Let the last flush's offsets be committed and the colours settle.
+	time.Sleep(time.Second)
+	distinct, final := countEvents(t, conn, db)
+	require.Equal(t, uint64(len(msgs)), distinct, "every produced event is stored")
+	require.Equal(t, uint64(len(msgs)), final, "and counted once")
+	o := readOutcome(t, in)
+	in.stop()
+	return o
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func TestCrashRestartExactlyOnce(t *testing.T) {
+	dsn := clickhouseDSN(t)
+	msgs := testEvents(3000, time.Now().Add(-10*time.Minute))
+	control := runScenario(t, dsn, msgs, false)
+	crashed := runScenario(t, dsn, msgs, true)
+
+	// The stream has incidents: some schools are not green.
+	colours := map[string]int{}
+	for _, p := range control.Map {
+		colours[p.(map[string]any)["level"].(string)]++
+	}
+	require.Greater(t, colours["red"]+colours["yellow"], 0, "the scenario must produce risks: %v", colours)
+
+	for id := range control.Map {
+		require.Equal(t, control.Map[id], crashed.Map[id], "map entry of %s", id)
+		require.Equal(t, control.Details[id], crashed.Details[id], "detail of %s", id)
+		require.Equal(t, control.Timelines[id], crashed.Timelines[id], "timeline of %s", id)
+	}
+}

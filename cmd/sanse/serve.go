@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sanse-campus/sanse/api"
+	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/ingest"
+	"github.com/sanse-campus/sanse/engine/sim"
+	"github.com/sanse-campus/sanse/engine/store"
+	"github.com/sanse-campus/sanse/rules"
+)
+
+// cmdServe runs `sanse serve`, and `sanse demo` when demo is set: the same
+// engine plus the simulator, with demo-friendly defaults.
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo bool) error {
+	name, synopsis := "serve", "serve [flags]"
+	if demo {
+		name, synopsis = "demo", "demo [flags]"
+	}
+	fs := newFlagSet(name, synopsis, stderr)
+	cf := newConfigFlags(fs)
+	simRate, simBad, forScale := new(float64), new(float64), new(float64)
+	if demo {
+		fs.Float64Var(simRate, "simulate.rate", 40, "mean events per second the simulator produces")
+		fs.Float64Var(simBad, "simulate.bad", 0.002, "share of malformed messages, to show the dead-letter topic")
+		fs.Float64Var(forScale, "demo.for-scale", 1.0/60, "factor applied to how long every rule keeps a risk, so that risks run out within minutes (1 = as written)")
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if demo && *cf.file == "" {
+		// The demo runs from a checkout with the demo district's registry.
+		if fs.Lookup("registry.file").Value.String() == "" {
+			_ = fs.Set("registry.file", "testdata/registry/demo.csv")
+		}
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Log.Level, cfg.Log.Format, stderr)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// Registry, identity key and rules: refused with every error before anything starts.
+	registry, err := engine.LoadRegistry(cfg.Registry.File)
+	if err != nil {
+		return err
+	}
+	var registryPtr atomic.Pointer[engine.Registry]
+	registryPtr.Store(registry)
+	identity, err := engine.LoadIdentityKey(cfg.Privacy.VisitorKeyFile)
+	if err != nil {
+		return err
+	}
+	ruleSet, errs := loadRules(cfg.Rules.Dir)
+	if len(errs) > 0 {
+		for _, e := range errs {
+			logger.Error("rule error", "err", e)
+		}
+		return fmt.Errorf("rules refused: %d errors", len(errs))
+	}
+	if demo && *forScale > 0 && *forScale < 1 {
+		ruleSet = ruleSet.Scaled(*forScale)
+		logger.Info("demo: rule durations scaled", "factor", *forScale)
+	}
+	var rulesPtr atomic.Pointer[rules.Set]
+	rulesPtr.Store(ruleSet)
+	logger.Info("loaded", "schools", registry.Len(), "rules", len(ruleSet.Rules()), "registry", cfg.Registry.File)
+
+	// Kafka: an external cluster, or the embedded broker.
+	topics := map[engine.Source]string{
+		engine.SourceVisitor: cfg.Kafka.Topics.Visitor, engine.SourceCanteen: cfg.Kafka.Topics.Canteen,
+		engine.SourceDrowning: cfg.Kafka.Topics.Drowning, engine.SourceBullying: cfg.Kafka.Topics.Bullying,
+	}
+	allTopics := []string{cfg.Kafka.Topics.Visitor, cfg.Kafka.Topics.Canteen, cfg.Kafka.Topics.Drowning,
+		cfg.Kafka.Topics.Bullying, cfg.Kafka.Topics.DeadLetter}
+	brokers := cfg.Kafka.Brokers
+	if len(brokers) == 0 {
+		b, err := ingest.StartBroker(ingest.BrokerOptions{
+			ListenAddr: cfg.Kafka.Embedded.ListenAddress, DataDir: cfg.Kafka.Embedded.DataDir,
+			Topics: allTopics, Partitions: int32(cfg.Kafka.Embedded.Partitions),
+		}, logger)
+		if err != nil {
+			return fmt.Errorf("start embedded broker: %w", err)
+		}
+		defer b.Close()
+		brokers = b.Addrs()
+	}
+
+	// ClickHouse: connect and migrate before consuming anything.
+	st, err := store.Open(ctx, cfg.ClickHouse.DSN, logger, reg)
+	if err != nil {
+		return fmt.Errorf("clickhouse: %w", err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return fmt.Errorf("clickhouse: %w", err)
+	}
+
+	dec := &engine.Decoder{Registry: registryPtr.Load, Identity: identity}
+	eng := engine.New(func() engine.Evaluator { return rulesPtr.Load() }, registryPtr.Load)
+
+	// State comes from what is stored: replay the horizon's events, then
+	// advance the clock to now and store what ran out meanwhile.
+	var restored atomic.Bool
+	if err := restoreState(ctx, st, dec, eng, logger); err != nil {
+		return err
+	}
+	restored.Store(true)
+
+	consumer, err := ingest.NewConsumer(ingest.Options{
+		Brokers: brokers, GroupID: cfg.Kafka.GroupID, Topics: topics, DeadLetterTopic: cfg.Kafka.Topics.DeadLetter,
+		BatchSize: cfg.Kafka.BatchSize, BatchInterval: cfg.Kafka.BatchInterval,
+		Decoder: dec, Engine: eng, Store: st, Logger: logger, Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	server, err := api.New(api.Options{
+		ListenAddress: cfg.Web.ListenAddress, Logger: logger, Registerer: reg, Gatherer: reg,
+		Schools: eng, Timeline: st.Timeline,
+		Ready: []api.ReadyCheck{
+			{Name: "kafka", Check: consumer.Ready},
+			{Name: "clickhouse", Check: st.Ping},
+			{Name: "migrations", Check: func(context.Context) error {
+				if !st.Migrated() {
+					return errors.New("migrations not applied")
+				}
+				return nil
+			}},
+			{Name: "state", Check: func(context.Context) error {
+				if !restored.Load() {
+					return errors.New("state not restored yet")
+				}
+				return nil
+			}},
+		},
+	})
+	if err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	// Ingest: consume, evaluate, store, commit. Returns after a final flush.
+	g.Go(func() error { return consumer.Run(gctx) })
+	// The map and the API.
+	g.Go(func() error { return server.Run(gctx) })
+	if demo {
+		// The simulator: a realistic district's stream into the same broker.
+		g.Go(func() error {
+			s := sim.New(sim.Options{Registry: registry, Seed: time.Now().UnixNano(), Rate: *simRate, Bad: *simBad, Topics: topics}, logger)
+			err := s.RunKafka(gctx, brokers)
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		})
+		fmt.Fprintf(stdout, "Sanse demo: the warning map is at http://localhost%s  (Ctrl-C stops)\n", displayAddr(cfg.Web.ListenAddress))
+	}
+	logger.Info("serving", "web", cfg.Web.ListenAddress, "brokers", brokers)
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+		logger.Info("stopped")
+		return nil
+	}
+	return err
+}
+
+func loadRules(dir string) (*rules.Set, []error) {
+	if dir == "" {
+		return rules.Default()
+	}
+	return rules.LoadDir(dir)
+}
+
+// restoreState rebuilds the engine from the events stored within the rule
+// set's horizon, in event-time order, then advances the clock to now and
+// stores what expired while the engine was down.
+func restoreState(ctx context.Context, st *store.Store, dec *engine.Decoder, eng *engine.Engine, logger *slog.Logger) error {
+	start := time.Now()
+	horizon := eng.Horizon()
+	var (
+		discard engine.Output
+		n       int
+	)
+	err := st.ReplayEvents(ctx, start.Add(-horizon), func(payload []byte, origin engine.Origin) error {
+		var ev engine.Event
+		if err := dec.DecodeStored(payload, &ev); err != nil {
+			// A stored event the current registry no longer knows: skip it.
+			logger.Warn("stored event not replayed", "origin_topic", origin.Topic, "offset", origin.Offset, "err", err)
+			return nil
+		}
+		eng.Tick(ev.OccurredAt, &discard)
+		_ = eng.Apply(&ev, &discard)
+		discard.Reset()
+		n++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("restore state from ClickHouse: %w", err)
+	}
+	var out engine.Batch
+	eng.Tick(time.Now(), &out.Output)
+	if out.Len() > 0 {
+		if err := st.Write(ctx, &out); err != nil {
+			return fmt.Errorf("store expiries found on restore: %w", err)
+		}
+	}
+	logger.Info("state restored", "events", n, "horizon", horizon, "expired_meanwhile", len(out.Transitions), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func displayAddr(addr string) string {
+	if len(addr) > 0 && addr[0] == ':' {
+		return addr
+	}
+	return ":" + lastPort(addr)
+}
+
+func lastPort(addr string) string {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			return addr[i+1:]
+		}
+	}
+	return addr
+}
