@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -113,10 +114,16 @@ func loadConfigFile(path string, cfg *Config) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config file %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		msg = unknownKey.ReplaceAllString(msg, "unknown key $1 (see docs/configuration.md)")
+		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+		return fmt.Errorf("config file %s: %s", path, msg)
 	}
 	return nil
 }
+
+// unknownKey matches yaml.v3's message for a key the Config does not have.
+var unknownKey = regexp.MustCompile(`field (\S+) not found in type main\.\w+`)
 
 // configFlags binds the flags that override the file. Each flag can also be
 // set by an environment variable: SANSE_ and the flag name upper-cased with

@@ -303,8 +303,8 @@ func readOutcome(t *testing.T, in *instance) outcome {
 		} `json:"features"`
 	}
 	require.Equal(t, 200, in.getJSON("/api/v1/map", &fc))
-	from := url(time.Now().Add(-24 * time.Hour))
-	to := url(time.Now().Add(time.Hour))
+	from := queryTime(time.Now().Add(-24 * time.Hour))
+	to := queryTime(time.Now().Add(time.Hour))
 	for _, f := range fc.Features {
 		id := f.Properties["school_id"].(string)
 		o.Map[id] = f.Properties
@@ -317,7 +317,7 @@ func readOutcome(t *testing.T, in *instance) outcome {
 	return o
 }
 
-func url(t time.Time) string { return strings.ReplaceAll(t.UTC().Format(time.RFC3339), ":", "%3A") }
+func queryTime(t time.Time) string { return strings.ReplaceAll(t.UTC().Format(time.RFC3339), ":", "%3A") }
 
 // runScenario starts a broker and an engine, produces msgs, optionally kills
 // the engine mid-stream and restarts it, and returns what the product shows.
