@@ -317,7 +317,9 @@ func readOutcome(t *testing.T, in *instance) outcome {
 	return o
 }
 
-func queryTime(t time.Time) string { return strings.ReplaceAll(t.UTC().Format(time.RFC3339), ":", "%3A") }
+func queryTime(t time.Time) string {
+	return strings.ReplaceAll(t.UTC().Format(time.RFC3339), ":", "%3A")
+}
 
 // runScenario starts a broker and an engine, produces msgs, optionally kills
 // the engine mid-stream and restarts it, and returns what the product shows.
