@@ -27,7 +27,7 @@ build:
 
 ## demo: run the whole product on this machine (local ClickHouse, embedded broker, simulator, map on :8080)
 demo: clickhouse-start build
-	bin/sanse demo --clickhouse.dsn "$(CLICKHOUSE_DSN)"
+	bin/sanse demo --clickhouse.dsn "$(subst /default,/sanse,$(CLICKHOUSE_DSN))"
 
 ## test: every test with the race detector, including integration tests against a local ClickHouse
 test: clickhouse-start
@@ -37,9 +37,10 @@ test: clickhouse-start
 test-short:
 	$(GO) test -short $(TEST_FLAGS) ./...
 
-## bench: every benchmark, the store's against the local ClickHouse
+## bench: every benchmark against the local ClickHouse; the end-to-end pipeline comparison runs once (BENCHMARKS.md)
 bench: clickhouse-start
-	SANSE_CLICKHOUSE_DSN="$(CLICKHOUSE_DSN)" $(GO) test -run '^$$' -bench . -benchmem $(TEST_FLAGS) ./...
+	SANSE_CLICKHOUSE_DSN="$(CLICKHOUSE_DSN)" $(GO) test -run '^$$' -bench . -skip '^BenchmarkPipeline$$' -benchmem $(TEST_FLAGS) ./...
+	SANSE_CLICKHOUSE_DSN="$(CLICKHOUSE_DSN)" $(GO) test -run '^$$' -bench '^BenchmarkPipeline$$' -benchtime 1x -benchmem $(TEST_FLAGS) ./engine/ingest
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:

@@ -15,10 +15,19 @@ import (
 // non-nil error reports rules that failed at run time; the matches of the
 // other rules are still returned and used.
 type Evaluator interface {
-	Evaluate(ev *Event, school *School, out []Match) ([]Match, error)
+	// Evaluate evaluates the rules of ev's source against ev. mem is the
+	// school's memory (windows, last seen times), which Evaluate may update.
+	Evaluate(ev *Event, school *School, mem *Memory, out []Match) ([]Match, error)
+	// Check evaluates the scheduled (absence) rules whose check time lies in
+	// (from, to] for one school and appends what they find.
+	Check(from, to time.Time, school *School, mem *Memory, out []Match) []Match
+	// Escalate applies the level policy to a school's active risks. It
+	// returns the colour the policy demands (LevelGreen when none applies),
+	// the policy rule's id and the reason for people.
+	Escalate(school *School, risks []*Risk) (level Level, rule, reason string)
 	// Horizon is how far back the state depends on events: the longest time
-	// a risk can stay active after its last event. State is rebuilt on start
-	// by replaying the stored events of this span.
+	// a risk can stay active after its last event or a window can reach.
+	// State is rebuilt on start by replaying the stored events of this span.
 	Horizon() time.Duration
 }
 
@@ -53,6 +62,7 @@ type Engine struct {
 	now     time.Time
 	schools map[string]*schoolState
 	matches []Match
+	riskBuf []*Risk
 }
 
 type schoolState struct {
@@ -61,6 +71,7 @@ type schoolState struct {
 	cause string
 	risks map[string]*Risk // by rule/key
 	seen  map[string]time.Time
+	mem   *Memory
 }
 
 // New returns an engine that evaluates the rule set rules returns (called
@@ -88,7 +99,7 @@ func (e *Engine) Now() time.Time {
 func (e *Engine) state(id string) *schoolState {
 	s := e.schools[id]
 	if s == nil {
-		s = &schoolState{level: LevelGreen, risks: map[string]*Risk{}, seen: map[string]time.Time{}}
+		s = &schoolState{level: LevelGreen, risks: map[string]*Risk{}, seen: map[string]time.Time{}, mem: newMemory()}
 		e.schools[id] = s
 	}
 	return s
@@ -111,56 +122,98 @@ func (e *Engine) Apply(ev *Event, out *Output) error {
 	st.seen[ev.ID] = ev.OccurredAt
 
 	var evalErr error
-	e.matches, evalErr = e.rules().Evaluate(ev, school, e.matches[:0])
-	var cause *Risk
-	for i := range e.matches {
-		m := &e.matches[i]
-		until := ev.OccurredAt.Add(m.For)
-		if !until.After(e.now) {
-			continue // already over by the engine's clock: a late event
-		}
+	e.matches, evalErr = e.rules().Evaluate(ev, school, st.mem, e.matches[:0])
+	e.applyMatches(school, st, ev.Source, ev.OccurredAt, ev.ID, e.matches, out)
+	return evalErr
+}
+
+// applyMatches opens, updates or clears risks for the matches found at time
+// at (caused by event eventID, or by a scheduled check when it is "").
+func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at time.Time, eventID string, matches []Match, out *Output) {
+	var (
+		cause  *Risk
+		change bool
+	)
+	for i := range matches {
+		m := &matches[i]
 		ref := m.Rule
 		if m.Key != "" {
 			ref += "/" + m.Key
 		}
 		r, ok := st.risks[ref]
+		if m.Clear {
+			if !ok {
+				continue
+			}
+			delete(st.risks, ref)
+			c := r.clone()
+			c.LastSeen = at
+			out.Transitions = append(out.Transitions, RiskTransition{
+				ID: transitionID(RiskCleared, r, eventID), SchoolID: school.ID, At: at, State: RiskCleared, EventID: eventID, Risk: c,
+			})
+			e.relevel(school, st, at, r, eventID, RiskCleared, out)
+			continue
+		}
+		var until time.Time
+		if m.For > 0 {
+			until = at.Add(m.For)
+			if !until.After(e.now) {
+				continue // already over by the engine's clock: a late event
+			}
+		}
 		state := RiskUpdated
 		if !ok {
 			state = RiskOpened
-			r = &Risk{Rule: m.Rule, Key: m.Key, Source: ev.Source, FirstSeen: ev.OccurredAt, LastSeen: ev.OccurredAt}
+			src := m.Source
+			if src == "" {
+				src = source
+			}
+			r = &Risk{Rule: m.Rule, Key: m.Key, Source: src, FirstSeen: at, LastSeen: at}
 			st.risks[ref] = r
 		}
-		if ok && m.Severity.rank() < r.Severity.rank() {
-			// Keep the more serious level while the risk lasts.
-		} else {
-			r.Severity, r.Title, r.Description = m.Severity, m.Title, m.Description
+		if !ok || m.Severity.rank() >= r.Severity.rank() {
+			// A risk keeps its most serious level while it lasts.
+			if ok && m.Severity != r.Severity {
+				change = true
+			}
+			r.Severity, r.Grade, r.Title, r.Description = m.Severity, m.Grade, m.Title, m.Description
 		}
-		if ev.OccurredAt.Before(r.FirstSeen) {
-			r.FirstSeen = ev.OccurredAt
+		if at.Before(r.FirstSeen) {
+			r.FirstSeen = at
 		}
-		if ev.OccurredAt.After(r.LastSeen) {
-			r.LastSeen = ev.OccurredAt
+		if at.After(r.LastSeen) {
+			r.LastSeen = at
 		}
-		if until.After(r.Until) {
+		switch {
+		case m.For == 0:
+			r.Until = time.Time{} // until cleared
+		case !r.Until.IsZero() && until.After(r.Until), !ok:
 			r.Until = until
 		}
 		r.Count++
-		r.Evidence = append(r.Evidence, ev.ID)
-		if len(r.Evidence) > MaxEvidence {
-			r.Evidence = slices.Delete(r.Evidence, 0, len(r.Evidence)-MaxEvidence)
+		if eventID != "" {
+			r.Evidence = append(r.Evidence, eventID)
+			if len(r.Evidence) > MaxEvidence {
+				r.Evidence = slices.Delete(r.Evidence, 0, len(r.Evidence)-MaxEvidence)
+			}
+		}
+		id := eventID
+		if id == "" {
+			id = "check:" + at.UTC().Format(time.RFC3339Nano)
 		}
 		out.Transitions = append(out.Transitions, RiskTransition{
-			ID: transitionID(state, r, ev.ID), SchoolID: ev.SchoolID, At: ev.OccurredAt,
-			State: state, EventID: ev.ID, Risk: r.clone(),
+			ID: transitionID(state, r, id), SchoolID: school.ID, At: at,
+			State: state, EventID: eventID, Risk: r.clone(),
 		})
-		if cause == nil || r.Severity.rank() > cause.Severity.rank() {
-			cause = r
+		if state == RiskOpened || change {
+			if cause == nil || r.Severity.rank() > cause.Severity.rank() {
+				cause = r
+			}
 		}
 	}
 	if cause != nil {
-		e.relevel(ev.SchoolID, st, ev.OccurredAt, cause, ev.ID, out)
+		e.relevel(school, st, at, cause, eventID, RiskOpened, out)
 	}
-	return evalErr
 }
 
 // Tick advances the engine's clock to now, expiring every risk whose time ran
@@ -172,12 +225,44 @@ func (e *Engine) Tick(now time.Time, out *Output) {
 	if !now.After(e.now) {
 		return
 	}
+	prev := e.now
 	e.now = now
-	forget := now.Add(-e.rules().Horizon())
+	rules := e.rules()
+	forget := now.Add(-rules.Horizon())
+	if !prev.IsZero() {
+		// Scheduled (absence) checks for every school of the registry.
+		for _, school := range e.registry().Schools() {
+			st := e.schools[school.ID]
+			mem := (*Memory)(nil)
+			if st != nil {
+				mem = st.mem
+			}
+			if mem == nil {
+				mem = newMemory()
+			}
+			e.matches = rules.Check(prev, now, school, mem, e.matches[:0])
+			if len(e.matches) == 0 {
+				continue
+			}
+			if st == nil {
+				st = e.state(school.ID)
+				st.mem = mem
+			}
+			for i := range e.matches {
+				at := now
+				e.applyMatches(school, st, e.matches[i].Source, at, "", e.matches[i:i+1], out)
+			}
+		}
+	}
+	reg := e.registry()
 	for id, st := range e.schools {
+		school := reg.School(id)
+		if school == nil {
+			school = &School{ID: id}
+		}
 		var expired []*Risk
 		for _, r := range st.risks {
-			if !r.Until.After(now) {
+			if !r.Until.IsZero() && !r.Until.After(now) {
 				expired = append(expired, r)
 			}
 		}
@@ -194,40 +279,62 @@ func (e *Engine) Tick(now time.Time, out *Output) {
 			out.Transitions = append(out.Transitions, RiskTransition{
 				ID: transitionID(RiskExpired, r, ""), SchoolID: id, At: r.Until, State: RiskExpired, Risk: r.clone(),
 			})
-			e.relevel(id, st, r.Until, r, "", out)
+			e.relevel(school, st, r.Until, r, "", RiskExpired, out)
 		}
+		st.mem.prune(forget)
 		for evID, at := range st.seen {
 			if at.Before(forget) {
 				delete(st.seen, evID)
 			}
 		}
-		if len(st.risks) == 0 && len(st.seen) == 0 && st.level == LevelGreen && st.since.Before(forget) {
+		if len(st.risks) == 0 && len(st.seen) == 0 && st.mem.empty() && st.level == LevelGreen && st.since.Before(forget) {
 			delete(e.schools, id)
 		}
 	}
 }
 
-// relevel recomputes the school's colour from its active risks and records a
-// change, caused by r, if there is one.
-func (e *Engine) relevel(id string, st *schoolState, at time.Time, r *Risk, eventID string, out *Output) {
-	level := levelOf(st.risks, e.now, at)
+// relevel recomputes the school's colour from its active risks and the
+// level policy, and records a change, caused by r, if there is one.
+func (e *Engine) relevel(school *School, st *schoolState, at time.Time, r *Risk, eventID string, how RiskState, out *Output) {
+	level := LevelGreen
+	e.riskBuf = e.riskBuf[:0]
+	for _, x := range st.risks {
+		level = maxLevel(level, LevelFor(x.Severity))
+		e.riskBuf = append(e.riskBuf, x)
+	}
+	var policyCause string
+	if len(e.riskBuf) > 0 {
+		if pl, rule, reason := e.rules().Escalate(school, e.riskBuf); pl.Rank() > level.Rank() {
+			level = pl
+			policyCause = fmt.Sprintf("%s（%s）", reason, rule)
+		}
+	}
 	if level == st.level {
 		return
 	}
 	var cause string
-	if eventID != "" {
+	switch how {
+	case RiskOpened:
 		cause = fmt.Sprintf("新增%s：%s", r.Severity.Chinese(), r.Title)
-	} else {
+	case RiskCleared:
+		cause = fmt.Sprintf("风险已解除：%s", r.Title)
+	default:
 		cause = fmt.Sprintf("风险已到期解除：%s", r.Title)
 	}
+	if policyCause != "" {
+		cause += "；升级策略：" + policyCause
+	}
 	c := LevelChange{
-		SchoolID: id, At: at, From: st.level, To: level, Rule: r.Rule, EventID: eventID,
+		SchoolID: school.ID, At: at, From: st.level, To: level, Rule: r.Rule, EventID: eventID,
 		Cause: cause, ActiveRisks: len(st.risks),
 	}
-	if eventID != "" {
-		c.ID = fmt.Sprintf("%s:%s", eventID, r.ref())
-	} else {
+	switch {
+	case how == RiskExpired:
 		c.ID = fmt.Sprintf("expired:%s:%d", r.ref(), r.Until.UnixMilli())
+	case eventID != "":
+		c.ID = fmt.Sprintf("%s:%s", eventID, r.ref())
+	default:
+		c.ID = fmt.Sprintf("check:%s:%d", r.ref(), at.UnixMilli())
 	}
 	st.level, st.since, st.cause = level, at, cause
 	out.Changes = append(out.Changes, c)
@@ -236,16 +343,11 @@ func (e *Engine) relevel(id string, st *schoolState, at time.Time, r *Risk, even
 	}
 }
 
-// levelOf derives a colour from active risks: red if any is high, yellow if
-// any is medium, green otherwise.
-func levelOf(risks map[string]*Risk, _, _ time.Time) Level {
-	max := Severity("")
-	for _, r := range risks {
-		if r.Severity.rank() > max.rank() {
-			max = r.Severity
-		}
+func maxLevel(a, b Level) Level {
+	if b.Rank() > a.Rank() {
+		return b
 	}
-	return LevelFor(max)
+	return a
 }
 
 func (r *Risk) clone() Risk {

@@ -13,7 +13,7 @@ import (
 // watch is medium (1h).
 type fakeRules struct{}
 
-func (fakeRules) Evaluate(ev *engine.Event, _ *engine.School, out []engine.Match) ([]engine.Match, error) {
+func (fakeRules) Evaluate(ev *engine.Event, _ *engine.School, _ *engine.Memory, out []engine.Match) ([]engine.Match, error) {
 	switch ev.Watchlist {
 	case "blacklist":
 		out = append(out, engine.Match{Rule: "blacklist", Severity: engine.SeverityHigh, Title: "禁入", For: 24 * time.Hour})
@@ -24,6 +24,14 @@ func (fakeRules) Evaluate(ev *engine.Event, _ *engine.School, out []engine.Match
 }
 
 func (fakeRules) Horizon() time.Duration { return 24 * time.Hour }
+
+func (fakeRules) Check(_, _ time.Time, _ *engine.School, _ *engine.Memory, out []engine.Match) []engine.Match {
+	return out
+}
+
+func (fakeRules) Escalate(*engine.School, []*engine.Risk) (engine.Level, string, string) {
+	return engine.LevelGreen, "", ""
+}
 
 func newEngine(t *testing.T) *engine.Engine {
 	t.Helper()

@@ -13,11 +13,18 @@ type Match struct {
 	Rule     string
 	Key      string // group key within the school, "" when the rule has none
 	Severity Severity
+	Grade    string // the four-grade level (I–IV) when the rule gives one
 	// Title and Description are rendered for people (Chinese first).
 	Title       string
 	Description string
-	// For is how long the risk stays active after the last matching event.
+	// For is how long the risk stays active after the last matching event;
+	// 0 keeps it until a clearing match.
 	For time.Duration
+	// Clear ends the risk of Rule and Key instead of opening it.
+	Clear bool
+	// Source is the risk's source for matches of scheduled checks, which
+	// have no event; "" takes the event's.
+	Source Source
 }
 
 // Risk is an active risk at one school: a rule (and group key) that matched
@@ -27,13 +34,15 @@ type Risk struct {
 	Key         string    `json:"key,omitempty"`
 	Source      Source    `json:"source"`
 	Severity    Severity  `json:"level"`
+	Grade       string    `json:"grade,omitempty"`
 	Title       string    `json:"title"`
 	Description string    `json:"description,omitempty"`
 	FirstSeen   time.Time `json:"first_seen"`
 	LastSeen    time.Time `json:"last_seen"`
 	Count       int       `json:"count"`
 	Evidence    []string  `json:"evidence"`
-	Until       time.Time `json:"until"`
+	// Until is when the risk runs out; zero while it lasts until cleared.
+	Until time.Time `json:"until"`
 }
 
 func (r *Risk) ref() string {
@@ -51,6 +60,7 @@ const (
 	RiskOpened  RiskState = "opened"
 	RiskUpdated RiskState = "updated"
 	RiskExpired RiskState = "expired"
+	RiskCleared RiskState = "cleared"
 )
 
 // RiskTransition records one change of one risk. ID is derived from what
@@ -78,8 +88,11 @@ type LevelChange struct {
 }
 
 func transitionID(state RiskState, r *Risk, eventID string) string {
-	if state == RiskExpired {
+	switch state {
+	case RiskExpired:
 		return fmt.Sprintf("expired:%s:%d", r.ref(), r.Until.UnixMilli())
+	case RiskCleared:
+		return fmt.Sprintf("cleared:%s:%s", eventID, r.ref())
 	}
 	return fmt.Sprintf("%s:%s", eventID, r.ref())
 }

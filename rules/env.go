@@ -10,19 +10,43 @@ import (
 
 // Env is what a rule expression sees: the event (`event.watchlist`,
 // `event.occurred_at` …, named as in the event contract), the school record
-// (`school.stage`, `school.boarding` …) and the helper functions of
+// (`school.stage`, `school.boarding` …), for a rule with a window its
+// aggregate (`window.count`, `window.span` …), and the helper functions of
 // functions().
 type Env struct {
-	Event  *engine.Event  `expr:"event"`
+	Event  *engine.Event     `expr:"event"`
+	School *engine.School    `expr:"school"`
+	Window *engine.Aggregate `expr:"window"`
+}
+
+// PolicyEnv is what a level policy expression sees: the school's active
+// risks and the school record.
+type PolicyEnv struct {
+	Risks  []PolicyRisk   `expr:"risks"`
 	School *engine.School `expr:"school"`
+}
+
+// PolicyRisk is one active risk as a level policy sees it.
+type PolicyRisk struct {
+	Rule   string `expr:"rule"`
+	Key    string `expr:"key"`
+	Level  string `expr:"level"`
+	Grade  string `expr:"grade"`
+	Source string `expr:"source"`
 }
 
 // local returns t in Asia/Shanghai, the time zone of school days.
 func local(t time.Time) time.Time { return t.In(engine.Shanghai) }
 
+// midnight returns the start of t's day in Asia/Shanghai.
+func midnight(t time.Time) time.Time {
+	l := local(t)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, engine.Shanghai)
+}
+
 // functions are the helpers available to every expression. Times are read in
-// Asia/Shanghai.
-func functions() []expr.Option {
+// Asia/Shanghai; schoolDay and summer read the rule set's calendar.
+func functions(cal *Calendar) []expr.Option {
 	return []expr.Option{
 		// hour(t) is the local hour of t, 0–23.
 		expr.Function("hour", func(p ...any) (any, error) {
@@ -46,10 +70,69 @@ func functions() []expr.Option {
 		}, new(func(time.Time) int)),
 		// daysUntil(a, b) is the number of whole local days from a's date to b's date.
 		expr.Function("daysUntil", func(p ...any) (any, error) {
-			a, b := local(p[0].(time.Time)), local(p[1].(time.Time))
-			da := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, engine.Shanghai)
-			db := time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, engine.Shanghai)
-			return int(db.Sub(da).Hours() / 24), nil
+			a, b := midnight(p[0].(time.Time)), midnight(p[1].(time.Time))
+			return int(b.Sub(a).Hours() / 24), nil
 		}, new(func(time.Time, time.Time) int)),
+		// schoolDay(t) reports whether t is on a school day of the calendar.
+		expr.Function("schoolDay", func(p ...any) (any, error) {
+			return cal.SchoolDay(p[0].(time.Time)), nil
+		}, new(func(time.Time) bool)),
+		// summer(t) reports whether t is in the drowning-prevention season.
+		expr.Function("summer", func(p ...any) (any, error) {
+			return cal.Summer(p[0].(time.Time)), nil
+		}, new(func(time.Time) bool)),
+		// classTime(t) reports whether t is in class hours on a school day
+		// (08:00–11:30 and 13:30–16:30 local).
+		expr.Function("classTime", func(p ...any) (any, error) {
+			t := p[0].(time.Time)
+			if !cal.SchoolDay(t) {
+				return false, nil
+			}
+			m := local(t).Hour()*60 + local(t).Minute()
+			return (m >= 8*60 && m < 11*60+30) || (m >= 13*60+30 && m < 16*60+30), nil
+		}, new(func(time.Time) bool)),
+		// zh(code) is the Chinese label of an enumerated value of the event
+		// contract (no_hat → 未戴工作帽), or the code itself.
+		expr.Function("zh", func(p ...any) (any, error) {
+			if l, ok := labels[p[0].(string)]; ok {
+				return l, nil
+			}
+			return p[0], nil
+		}, new(func(string) string)),
+		// minutes(n) and hours(n) are durations, for comparing with window.span.
+		expr.Function("minutes", func(p ...any) (any, error) {
+			return time.Duration(toFloat(p[0]) * float64(time.Minute)), nil
+		}, new(func(float64) time.Duration), new(func(int) time.Duration)),
+		expr.Function("hours", func(p ...any) (any, error) {
+			return time.Duration(toFloat(p[0]) * float64(time.Hour)), nil
+		}, new(func(float64) time.Duration), new(func(int) time.Duration)),
 	}
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case int:
+		return float64(x)
+	case float64:
+		return x
+	}
+	return 0
+}
+
+// labels are the Chinese names of the contract's enumerated values.
+var labels = map[string]string{
+	// watchlist
+	"none": "无", "blacklist": "禁入名单", "watch": "关注名单", "wanted": "在逃/通缉",
+	// canteen violations
+	"no_hat": "未戴工作帽", "no_mask": "未戴口罩", "no_uniform": "未穿工作服", "smoking": "吸烟", "phone": "玩手机",
+	"rodent": "鼠患", "uncovered_bin": "垃圾桶未加盖", "bare_hand": "徒手接触食品",
+	// storage zones
+	"fridge": "冷藏", "freezer": "冷冻",
+	// bullying channels and kinds
+	"anonymous_app": "匿名举报平台", "teacher": "教师", "parent": "家长", "hotline": "热线",
+	"physical": "肢体", "verbal": "言语", "cyber": "网络", "exclusion": "孤立排斥", "property": "财物",
+	// sources
+	"visitor": "外来人员", "canteen": "食堂", "drowning": "防溺水", "bullying": "校园欺凌",
+	// levels
+	"high": "高风险", "medium": "中风险", "low": "低风险",
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -11,9 +12,13 @@ import (
 // File is a parsed rule file, before compilation: every value is kept with
 // its YAML node so that later errors can point at it.
 type File struct {
-	Name  string
-	Rules []RuleNode
-	src   []string // lines, for locating errors inside block scalars
+	Name     string
+	Rules    []RuleNode
+	Policy   []RuleNode
+	Params   *yaml.Node // mapping of name → value, nil when absent
+	Calendar *yaml.Node // mapping, nil when absent
+	Grades   *yaml.Node // mapping of grade → level, nil when absent
+	src      []string   // lines, for locating errors inside block scalars
 }
 
 // RuleNode is one rule as written.
@@ -30,12 +35,28 @@ var ruleFields = map[string]string{
 	"type":        "an event type of the source, or a list of them",
 	"when":        "a boolean expression",
 	"key":         "an expression grouping risks within a school, e.g. event.water_body",
-	"level":       "high, medium or low",
+	"level":       "high, medium or low, or an expression returning one of them",
+	"grade":       "the four-grade level I, II, III or IV (红/橙/黄/蓝), mapped to a level by `grades`",
 	"for":         "how long the risk stays active after the last matching event, e.g. 24h",
+	"clear_when":  "a boolean expression; a matching event for which it holds ends the risk",
+	"window":      "a sliding window: size, lateness, value, distinct, having",
 	"title":       "the risk's title for people, with ${expression} placeholders",
 	"description": "the risk's description for people, with ${expression} placeholders",
 	"provenance":  "the regulation or practice the rule encodes",
 }
+
+// policyFields are the keys a level policy entry may have.
+var policyFields = map[string]string{
+	"id":          "unique policy id",
+	"when":        "a boolean expression over `risks` and `school`",
+	"level":       "the colour the school takes when it holds: red or yellow",
+	"reason":      "the reason for people",
+	"provenance":  "the regulation or practice the policy encodes",
+	"description": "a longer explanation",
+}
+
+// topLevel are the keys a rule file may have.
+const topLevel = "`params`, `calendar`, `grades`, `rules` or `policy`"
 
 // ParseFile parses a rule file. It returns every structural problem at once;
 // expressions are checked later by Compile.
@@ -54,25 +75,43 @@ func ParseFile(name string, data []byte) (*File, []error) {
 		return nil, []error{&Error{File: name, Line: root.Line, Column: root.Column, Msg: "expected a mapping with a `rules` list"}}
 	}
 	var errs []error
-	var rulesNode *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
 		case "rules":
-			rulesNode = v
+			f.Rules, errs = parseEntries(name, v, "rules", ruleFields, errs)
+		case "policy":
+			f.Policy, errs = parseEntries(name, v, "policy", policyFields, errs)
+		case "params", "calendar", "grades":
+			if v.Kind != yaml.MappingNode {
+				errs = append(errs, &Error{File: name, Line: v.Line, Column: v.Column, Msg: fmt.Sprintf("`%s` must be a mapping", k.Value)})
+				continue
+			}
+			switch k.Value {
+			case "params":
+				f.Params = v
+			case "calendar":
+				f.Calendar = v
+			default:
+				f.Grades = v
+			}
 		default:
-			errs = append(errs, &Error{File: name, Line: k.Line, Column: k.Column, Msg: fmt.Sprintf("unknown key %q, expected `rules`", k.Value)})
+			errs = append(errs, &Error{File: name, Line: k.Line, Column: k.Column, Msg: fmt.Sprintf("unknown key %q, expected %s", k.Value, topLevel)})
 		}
 	}
-	if rulesNode == nil {
-		return f, errs
+	return f, errs
+}
+
+// parseEntries parses a list of mappings (rules or policy entries), checking
+// their keys against fields.
+func parseEntries(name string, list *yaml.Node, what string, fields map[string]string, errs []error) ([]RuleNode, []error) {
+	if list.Kind != yaml.SequenceNode {
+		return nil, append(errs, &Error{File: name, Line: list.Line, Column: list.Column, Msg: fmt.Sprintf("`%s` must be a list", what)})
 	}
-	if rulesNode.Kind != yaml.SequenceNode {
-		return nil, append(errs, &Error{File: name, Line: rulesNode.Line, Column: rulesNode.Column, Msg: "`rules` must be a list of rules"})
-	}
-	for _, rn := range rulesNode.Content {
+	var out []RuleNode
+	for _, rn := range list.Content {
 		if rn.Kind != yaml.MappingNode {
-			errs = append(errs, &Error{File: name, Line: rn.Line, Column: rn.Column, Msg: "a rule must be a mapping of fields"})
+			errs = append(errs, &Error{File: name, Line: rn.Line, Column: rn.Column, Msg: "an entry must be a mapping of fields"})
 			continue
 		}
 		r := RuleNode{Line: rn.Line, Column: rn.Column, Fields: map[string]*yaml.Node{}}
@@ -84,9 +123,9 @@ func ParseFile(name string, data []byte) (*File, []error) {
 		}
 		for i := 0; i+1 < len(rn.Content); i += 2 {
 			k, v := rn.Content[i], rn.Content[i+1]
-			if _, ok := ruleFields[k.Value]; !ok {
+			if _, ok := fields[k.Value]; !ok {
 				errs = append(errs, &Error{File: name, Rule: id, Line: k.Line, Column: k.Column,
-					Msg: fmt.Sprintf("unknown field %q, expected one of %s", k.Value, fieldList())})
+					Msg: fmt.Sprintf("unknown field %q, expected one of %s", k.Value, keyList(fields))})
 				continue
 			}
 			if _, dup := r.Fields[k.Value]; dup {
@@ -95,13 +134,18 @@ func ParseFile(name string, data []byte) (*File, []error) {
 			}
 			r.Fields[k.Value] = v
 		}
-		f.Rules = append(f.Rules, r)
+		out = append(out, r)
 	}
-	return f, errs
+	return out, errs
 }
 
-func fieldList() string {
-	return "id, source, type, when, key, level, for, title, description, provenance"
+func keyList(fields map[string]string) string {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ", ")
 }
 
 func yamlError(name string, err error) error {

@@ -179,7 +179,7 @@ func TestDefaultPackOutcomes(t *testing.T) {
 			if ev.OccurredAt.IsZero() {
 				ev.OccurredAt = march
 			}
-			ms, err := set.Evaluate(&ev, school, nil)
+			ms, err := set.Evaluate(&ev, school, nil, nil)
 			require.NoError(t, err)
 			var ids []string
 			for _, m := range ms {

@@ -20,8 +20,13 @@ import (
 	"github.com/sanse-campus/sanse/engine"
 )
 
-// DefaultFor is how long a risk stays active when a rule gives no `for`.
+// DefaultFor is how long a risk stays active when a rule gives neither
+// `for` nor `clear_when`.
 const DefaultFor = 24 * time.Hour
+
+// DefaultLateness is how late an event may arrive and still count in a
+// window, unless the window says otherwise.
+const DefaultLateness = 10 * time.Minute
 
 // minHorizon is the least span of stored events replayed on start.
 const minHorizon = 24 * time.Hour
@@ -32,17 +37,49 @@ type Rule struct {
 	Source     engine.Source
 	Types      []string // empty: every type of the source
 	Level      engine.Severity
-	For        time.Duration
+	Grade      string
+	For        time.Duration // 0: until cleared
 	Provenance string
 	File       string
 	Line       int
+	Window     *WindowSpec
 	// Text keeps the expressions as written, for listing.
-	When, Key, Title, Description string
+	When, Key, ClearWhen, LevelExpr, Title, Description string
 
-	when  *vm.Program
-	key   *vm.Program
-	title template
-	desc  template
+	when, key, clear, level *vm.Program
+	title, desc             template
+	windowKey               string
+}
+
+// WindowSpec is a rule's sliding event-time window.
+type WindowSpec struct {
+	Size     time.Duration // 0 with Today: since local midnight
+	Today    bool
+	Lateness time.Duration
+	// Value is summed (and its min and max kept), Distinct counted; Having
+	// decides whether the window matches.
+	Value, Distinct, Having string
+
+	value, distinct, having *vm.Program
+}
+
+// span returns the window's size for an event at t.
+func (w *WindowSpec) span(t time.Time) time.Duration {
+	if w.Today {
+		return t.Sub(midnight(t)) + time.Nanosecond
+	}
+	return w.Size
+}
+
+// Policy is one entry of the level policy: a condition over a school's
+// active risks that raises its colour.
+type Policy struct {
+	ID, When, Reason, Provenance string
+	Level                        engine.Level
+	File                         string
+	Line                         int
+
+	when *vm.Program
 }
 
 // Set is an immutable compiled rule set. It implements engine.Evaluator and
@@ -50,6 +87,9 @@ type Rule struct {
 type Set struct {
 	rules    []*Rule
 	bySource map[engine.Source][]*Rule
+	policy   []*Policy
+	params   Params
+	calendar *Calendar
 	horizon  time.Duration
 	files    []string
 }
@@ -57,21 +97,55 @@ type Set struct {
 // Rules returns the rules in file order. The slice must not be modified.
 func (s *Set) Rules() []*Rule { return s.rules }
 
+// Policy returns the level policy entries in file order.
+func (s *Set) Policy() []*Policy { return s.policy }
+
+// Params returns the set's thresholds. The map must not be modified.
+func (s *Set) Params() Params { return s.params }
+
+// Calendar returns the set's school calendar.
+func (s *Set) Calendar() *Calendar { return s.calendar }
+
 // Files returns the names of the files the set was compiled from.
 func (s *Set) Files() []string { return s.files }
 
-// Horizon implements engine.Evaluator: the longest `for` of any rule, at least a day.
+// Horizon implements engine.Evaluator: the longest `for` or window (plus
+// lateness) of any rule, at least a day.
 func (s *Set) Horizon() time.Duration { return s.horizon }
 
 // Evaluate implements engine.Evaluator.
-func (s *Set) Evaluate(ev *engine.Event, school *engine.School, out []engine.Match) ([]engine.Match, error) {
-	env := &Env{Event: ev, School: school}
+func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memory, out []engine.Match) ([]engine.Match, error) {
+	env := Env{Event: ev, School: school}
 	var errs []error
 	for _, r := range s.bySource[ev.Source] {
 		if len(r.Types) > 0 && !slices.Contains(r.Types, ev.Type) {
 			continue
 		}
-		ok, err := expr.Run(r.when, env)
+		env.Window = nil
+		var key string
+		if r.key != nil {
+			k, err := expr.Run(r.key, &env)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("rule %q: key: %w", r.ID, err))
+				continue
+			}
+			key = fmt.Sprint(k)
+		}
+		if r.clear != nil {
+			ok, err := expr.Run(r.clear, &env)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("rule %q: clear_when: %w", r.ID, err))
+				continue
+			}
+			if ok == true {
+				if r.Window != nil && mem != nil {
+					mem.DropWindow(r.windowKey + key)
+				}
+				out = append(out, engine.Match{Rule: r.ID, Key: key, Clear: true})
+				continue
+			}
+		}
+		ok, err := expr.Run(r.when, &env)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rule %q: when: %w", r.ID, err))
 			continue
@@ -79,46 +153,170 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, out []engine.Mat
 		if ok != true {
 			continue
 		}
-		m := engine.Match{Rule: r.ID, Severity: r.Level, For: r.For}
-		if r.key != nil {
-			k, err := expr.Run(r.key, env)
+		if r.Window != nil {
+			agg, matched, err := r.windowMatch(&env, mem, key)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("rule %q: key: %w", r.ID, err))
+				errs = append(errs, err)
 				continue
 			}
-			m.Key = fmt.Sprint(k)
+			if !matched {
+				continue
+			}
+			env.Window = &agg
 		}
-		m.Title = r.title.render(env)
-		m.Description = r.desc.render(env)
+		m := engine.Match{Rule: r.ID, Key: key, Severity: r.Level, Grade: r.Grade, For: r.For}
+		if r.level != nil {
+			v, err := expr.Run(r.level, &env)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("rule %q: level: %w", r.ID, err))
+				continue
+			}
+			sev, err := engine.ParseSeverity(fmt.Sprint(v))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("rule %q: level: %w", r.ID, err))
+				continue
+			}
+			m.Severity = sev
+		}
+		m.Title = r.title.render(&env)
+		m.Description = r.desc.render(&env)
 		out = append(out, m)
 	}
 	return out, errors.Join(errs...)
+}
+
+// windowMatch adds the event to the rule's window for key and evaluates
+// `having` over the window's aggregate.
+func (r *Rule) windowMatch(env *Env, mem *engine.Memory, key string) (engine.Aggregate, bool, error) {
+	w := r.Window
+	s := engine.Sample{At: env.Event.OccurredAt, Value: 1}
+	if w.value != nil {
+		v, err := expr.Run(w.value, env)
+		if err != nil {
+			return engine.Aggregate{}, false, fmt.Errorf("rule %q: window.value: %w", r.ID, err)
+		}
+		s.Value = toFloat(v)
+	}
+	if w.distinct != nil {
+		v, err := expr.Run(w.distinct, env)
+		if err != nil {
+			return engine.Aggregate{}, false, fmt.Errorf("rule %q: window.distinct: %w", r.ID, err)
+		}
+		s.Distinct = fmt.Sprint(v)
+	}
+	if mem == nil {
+		return engine.Aggregate{}, false, nil
+	}
+	win := mem.Window(r.windowKey+key, true)
+	maxSize := w.Size
+	if w.Today {
+		maxSize = 24 * time.Hour
+	}
+	if !win.Add(s, maxSize, w.Lateness) {
+		return engine.Aggregate{}, false, nil // later than the window's lateness
+	}
+	agg := win.Over(s.At, w.span(s.At))
+	if w.having == nil {
+		return agg, true, nil
+	}
+	env.Window = &agg
+	ok, err := expr.Run(w.having, env)
+	env.Window = nil
+	if err != nil {
+		return agg, false, fmt.Errorf("rule %q: window.having: %w", r.ID, err)
+	}
+	return agg, ok == true, nil
+}
+
+// Check implements engine.Evaluator. Scheduled (absence) rules are not part
+// of this rule language yet, so it finds nothing.
+func (s *Set) Check(_, _ time.Time, _ *engine.School, _ *engine.Memory, out []engine.Match) []engine.Match {
+	return out
+}
+
+// Escalate implements engine.Evaluator: the most serious colour among the
+// policy entries that hold for the school's active risks.
+func (s *Set) Escalate(school *engine.School, risks []*engine.Risk) (engine.Level, string, string) {
+	best, rule, reason := engine.LevelGreen, "", ""
+	if len(s.policy) == 0 {
+		return best, rule, reason
+	}
+	env := PolicyEnv{School: school, Risks: make([]PolicyRisk, len(risks))}
+	for i, r := range risks {
+		env.Risks[i] = PolicyRisk{Rule: r.Rule, Key: r.Key, Level: string(r.Severity), Grade: r.Grade, Source: string(r.Source)}
+	}
+	for _, p := range s.policy {
+		if p.Level.Rank() <= best.Rank() {
+			continue
+		}
+		ok, err := expr.Run(p.when, &env)
+		if err == nil && ok == true {
+			best, rule, reason = p.Level, p.ID, p.Reason
+		}
+	}
+	return best, rule, reason
 }
 
 // Scaled returns a copy of s in which every rule's `for` is multiplied by
 // f (0 < f ≤ 1), with the horizon scaled alike. It exists for the demo,
 // where risks should run out within minutes rather than hours.
 func (s *Set) Scaled(f float64) *Set {
-	c := &Set{bySource: map[engine.Source][]*Rule{}, files: s.files, horizon: minHorizon}
+	c := *s
+	c.bySource = map[engine.Source][]*Rule{}
+	c.rules = nil
 	for _, r := range s.rules {
 		rc := *r
 		rc.For = time.Duration(float64(r.For) * f)
 		c.rules = append(c.rules, &rc)
 		c.bySource[rc.Source] = append(c.bySource[rc.Source], &rc)
 	}
-	return c
+	return &c
 }
 
-// Compile compiles parsed rule files into a Set. It returns every problem at
-// once; a Set is returned only when there are none.
+// Compile compiles parsed rule files into a Set. Params, calendar and grades
+// declared in any file apply to the rules of every file. It returns every
+// problem at once; a Set is returned only when there are none.
 func Compile(files ...*File) (*Set, []error) {
-	s := &Set{bySource: map[engine.Source][]*Rule{}, horizon: minHorizon}
+	s := &Set{bySource: map[engine.Source][]*Rule{}, horizon: minHorizon, params: Params{}, calendar: defaultCalendar()}
 	var errs []error
-	ids := map[string]string{}
+	paramWhere := map[string]string{}
+	grades := map[string]engine.Severity{"I": engine.SeverityHigh, "II": engine.SeverityHigh, "III": engine.SeverityMedium, "IV": engine.SeverityLow}
+	calendars := 0
 	for _, f := range files {
 		s.files = append(s.files, f.Name)
+		if f.Params != nil {
+			errs = append(errs, parseParams(f, f.Params, s.params, paramWhere)...)
+		}
+		if f.Calendar != nil {
+			calendars++
+			if calendars > 1 {
+				errs = append(errs, &Error{File: f.Name, Line: f.Calendar.Line, Msg: "a rule set has one calendar; it is already declared in another file"})
+			}
+			cal, cerrs := parseCalendar(f, f.Calendar)
+			errs = append(errs, cerrs...)
+			s.calendar = cal
+		}
+		if f.Grades != nil {
+			for i := 0; i+1 < len(f.Grades.Content); i += 2 {
+				k, v := f.Grades.Content[i], f.Grades.Content[i+1]
+				if _, ok := grades[k.Value]; !ok {
+					errs = append(errs, &Error{File: f.Name, Line: k.Line, Column: k.Column, Field: "grades", Msg: fmt.Sprintf("unknown grade %q, expected I, II, III or IV", k.Value)})
+					continue
+				}
+				sev, err := engine.ParseSeverity(v.Value)
+				if err != nil {
+					errs = append(errs, &Error{File: f.Name, Line: v.Line, Column: v.Column, Field: "grades", Msg: err.Error()})
+					continue
+				}
+				grades[k.Value] = sev
+			}
+		}
+	}
+	c := &compiler{params: s.params, calendar: s.calendar, grades: grades}
+	ids := map[string]string{}
+	for _, f := range files {
 		for i := range f.Rules {
-			r, rerrs := compileRule(f, &f.Rules[i])
+			r, rerrs := c.rule(f, &f.Rules[i])
 			errs = append(errs, rerrs...)
 			if r == nil {
 				continue
@@ -133,8 +331,24 @@ func Compile(files ...*File) (*Set, []error) {
 			}
 			s.rules = append(s.rules, r)
 			s.bySource[r.Source] = append(s.bySource[r.Source], r)
-			if r.For > s.horizon {
-				s.horizon = r.For
+			s.horizon = max(s.horizon, r.For)
+			if r.Window != nil {
+				s.horizon = max(s.horizon, r.Window.Size+r.Window.Lateness)
+			}
+		}
+		for i := range f.Policy {
+			p, perrs := c.policy(f, &f.Policy[i])
+			errs = append(errs, perrs...)
+			if p == nil {
+				continue
+			}
+			if where, dup := ids[p.ID]; dup {
+				errs = append(errs, &Error{File: f.Name, Rule: p.ID, Line: p.Line, Msg: "duplicate id, first defined at " + where})
+				continue
+			}
+			ids[p.ID] = fmt.Sprintf("%s:%d", f.Name, p.Line)
+			if len(perrs) == 0 {
+				s.policy = append(s.policy, p)
 			}
 		}
 	}
@@ -144,8 +358,43 @@ func Compile(files ...*File) (*Set, []error) {
 	return s, nil
 }
 
-func compileRule(f *File, rn *RuleNode) (*Rule, []error) {
-	r := &Rule{File: f.Name, Line: rn.Line, For: DefaultFor}
+// compiler compiles the rules and policy of a set against its params,
+// calendar and grades.
+type compiler struct {
+	params   Params
+	calendar *Calendar
+	grades   map[string]engine.Severity
+}
+
+// compile compiles one expression written in YAML node v, with params
+// substituted; forbidden names the identifiers not available here.
+func (c *compiler) compile(f *File, rule, field string, v *yaml.Node, src string, offset int, forbidden map[string]string, env any, extra ...expr.Option) (*vm.Program, error) {
+	p := &paramPatcher{params: c.params, forbidden: forbidden}
+	opts := append([]expr.Option{expr.Env(env), expr.Patch(p)}, functions(c.calendar)...)
+	opts = append(opts, extra...)
+	prog, err := expr.Compile(src, opts...)
+	if len(p.problems) > 0 {
+		pr := p.problems[0]
+		line, col := lineCol(src, pr.from)
+		if line == 1 {
+			col += offset
+		}
+		fl, fc := f.position(v, line, col)
+		return nil, &Error{File: f.Name, Rule: rule, Line: fl, Column: fc, Field: field, Msg: pr.msg}
+	}
+	if err != nil {
+		return nil, f.exprError(rule, field, v, offset, err)
+	}
+	return prog, nil
+}
+
+var (
+	noWindow   = map[string]string{"window": "window is only available in a rule with a window, in window.having, level, title and description"}
+	windowLate = map[string]string{"window": "window is not available here: it is computed after `when` and the window's value"}
+)
+
+func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
+	r := &Rule{File: f.Name, Line: rn.Line}
 	var errs []error
 	fail := func(field string, v *yaml.Node, msg string) {
 		line, col := rn.Line, rn.Column
@@ -165,7 +414,6 @@ func compileRule(f *File, rn *RuleNode) (*Rule, []error) {
 		}
 		return v.Value, v, true
 	}
-
 	if id, _, ok := scalar("id"); ok && strings.TrimSpace(id) != "" {
 		r.ID = id
 	} else {
@@ -199,30 +447,49 @@ func compileRule(f *File, rn *RuleNode) (*Rule, []error) {
 		}
 		r.Types = types
 	}
-	if lv, v, ok := scalar("level"); ok {
-		sev, err := engine.ParseSeverity(lv)
-		if err != nil {
-			fail("level", v, err.Error())
+
+	// The window comes before the expressions that may read it.
+	if v := rn.Fields["window"]; v != nil {
+		r.Window, errs = c.window(f, r, v, errs)
+	}
+	lateOK := noWindow
+	if r.Window != nil {
+		lateOK = nil
+	}
+
+	gradeNode := rn.Fields["grade"]
+	if g, v, ok := scalar("grade"); ok {
+		sev, known := c.grades[g]
+		if !known {
+			fail("grade", v, fmt.Sprintf("unknown grade %q, expected I, II, III or IV", g))
 		}
-		r.Level = sev
-	} else if v == nil {
+		r.Grade, r.Level = g, sev
+	}
+	if lv, v, ok := scalar("level"); ok {
+		if sev, err := engine.ParseSeverity(lv); err == nil {
+			r.Level = sev
+		} else if strings.ContainsAny(lv, " ?\"=<>().") {
+			r.LevelExpr = lv
+			prog, err := c.compile(f, r.ID, "level", v, lv, 0, lateOK, Env{}, expr.AsKind(reflect.String))
+			if err != nil {
+				errs = append(errs, err)
+			}
+			r.level = prog
+		} else {
+			fail("level", v, err.Error()+", or an expression returning one")
+		}
+	} else if v == nil && gradeNode == nil {
 		fail("level", nil, "required: "+ruleFields["level"])
 	}
-	if d, v, ok := scalar("for"); ok {
-		dur, err := parseDuration(d)
-		if err != nil || dur <= 0 {
-			fail("for", v, fmt.Sprintf("%q is not a positive duration, expected e.g. 30m, 24h or 7d", d))
-		}
-		r.For = dur
-	}
-	r.Provenance, _, _ = scalar("provenance")
-
-	opts := append([]expr.Option{expr.Env(Env{})}, functions()...)
 	if src, v, ok := scalar("when"); ok {
 		r.When = src
-		prog, err := expr.Compile(src, append(opts, expr.AsBool())...)
+		forbid := noWindow
+		if r.Window != nil {
+			forbid = windowLate
+		}
+		prog, err := c.compile(f, r.ID, "when", v, src, 0, forbid, Env{}, expr.AsBool())
 		if err != nil {
-			errs = append(errs, f.exprError(r.ID, "when", v, 0, err))
+			errs = append(errs, err)
 		}
 		r.when = prog
 	} else if v == nil {
@@ -230,16 +497,37 @@ func compileRule(f *File, rn *RuleNode) (*Rule, []error) {
 	}
 	if src, v, ok := scalar("key"); ok {
 		r.Key = src
-		prog, err := expr.Compile(src, opts...)
+		prog, err := c.compile(f, r.ID, "key", v, src, 0, windowLate, Env{})
 		if err != nil {
-			errs = append(errs, f.exprError(r.ID, "key", v, 0, err))
+			errs = append(errs, err)
 		}
 		r.key = prog
 	}
+	if src, v, ok := scalar("clear_when"); ok {
+		r.ClearWhen = src
+		prog, err := c.compile(f, r.ID, "clear_when", v, src, 0, windowLate, Env{}, expr.AsBool())
+		if err != nil {
+			errs = append(errs, err)
+		}
+		r.clear = prog
+	}
+	switch d, v, ok := scalar("for"); {
+	case ok:
+		dur, err := c.duration(d)
+		if err != nil || dur <= 0 {
+			fail("for", v, fmt.Sprintf("%q is not a positive duration, expected e.g. 30m, 24h, 7d or params.name", d))
+		}
+		r.For = dur
+	case r.clear != nil:
+		r.For = 0 // until a clearing event
+	default:
+		r.For = DefaultFor
+	}
+	r.Provenance, _, _ = scalar("provenance")
 	if src, v, ok := scalar("title"); ok {
 		r.Title = src
 		var terrs []error
-		r.title, terrs = compileTemplate(f, r.ID, "title", v, opts)
+		r.title, terrs = c.template(f, r.ID, "title", v, lateOK)
 		errs = append(errs, terrs...)
 	} else if v == nil {
 		fail("title", nil, "required: "+ruleFields["title"])
@@ -247,13 +535,150 @@ func compileRule(f *File, rn *RuleNode) (*Rule, []error) {
 	if src, v, ok := scalar("description"); ok {
 		r.Description = src
 		var terrs []error
-		r.desc, terrs = compileTemplate(f, r.ID, "description", v, opts)
+		r.desc, terrs = c.template(f, r.ID, "description", v, lateOK)
 		errs = append(errs, terrs...)
+	}
+	if r.Window != nil {
+		r.windowKey = fmt.Sprintf("%s|%s|%s|%s|", r.ID, r.Window.Value, r.Window.Distinct, r.Key)
 	}
 	if r.ID == "" {
 		return nil, errs
 	}
 	return r, errs
+}
+
+// windowFields are the keys of a rule's `window`.
+var windowFields = map[string]string{
+	"size":     "the window's length: a duration (1h, 7d, params.name) or `today` (since local midnight)",
+	"lateness": "how late an event may arrive and still count (default 10m)",
+	"value":    "an expression whose sum, min and max the window keeps (default 1)",
+	"distinct": "an expression whose distinct values the window counts",
+	"having":   "a boolean expression over `window` deciding whether the rule matches",
+}
+
+func (c *compiler) window(f *File, r *Rule, v *yaml.Node, errs []error) (*WindowSpec, []error) {
+	fail := func(n *yaml.Node, field, msg string) {
+		errs = append(errs, &Error{File: f.Name, Rule: r.ID, Line: n.Line, Column: n.Column, Field: "window." + field, Msg: msg})
+	}
+	if v.Kind != yaml.MappingNode {
+		fail(v, "", "expected a mapping with size, lateness, value, distinct, having")
+		return nil, errs
+	}
+	w := &WindowSpec{Lateness: DefaultLateness}
+	var sizeSeen bool
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, x := v.Content[i], v.Content[i+1]
+		if _, ok := windowFields[k.Value]; !ok {
+			fail(k, k.Value, fmt.Sprintf("unknown field, expected one of %s", keyList(windowFields)))
+			continue
+		}
+		if x.Kind != yaml.ScalarNode {
+			fail(x, k.Value, "expected "+windowFields[k.Value])
+			continue
+		}
+		var err error
+		switch k.Value {
+		case "size":
+			sizeSeen = true
+			if x.Value == "today" {
+				w.Today = true
+				break
+			}
+			if w.Size, err = c.duration(x.Value); err != nil || w.Size <= 0 {
+				fail(x, "size", fmt.Sprintf("%q: expected %s", x.Value, windowFields["size"]))
+			}
+		case "lateness":
+			if w.Lateness, err = c.duration(x.Value); err != nil || w.Lateness < 0 {
+				fail(x, "lateness", fmt.Sprintf("%q: expected a duration, e.g. 10m", x.Value))
+			}
+		case "value":
+			w.Value = x.Value
+			if w.value, err = c.compile(f, r.ID, "window.value", x, x.Value, 0, windowLate, Env{}); err != nil {
+				errs = append(errs, err)
+			}
+		case "distinct":
+			w.Distinct = x.Value
+			if w.distinct, err = c.compile(f, r.ID, "window.distinct", x, x.Value, 0, windowLate, Env{}); err != nil {
+				errs = append(errs, err)
+			}
+		case "having":
+			w.Having = x.Value
+			if w.having, err = c.compile(f, r.ID, "window.having", x, x.Value, 0, nil, Env{}, expr.AsBool()); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if !sizeSeen {
+		fail(v, "size", "required: "+windowFields["size"])
+	}
+	if w.Today {
+		w.Size = 24 * time.Hour
+	}
+	return w, errs
+}
+
+func (c *compiler) policy(f *File, rn *RuleNode) (*Policy, []error) {
+	p := &Policy{File: f.Name, Line: rn.Line}
+	var errs []error
+	fail := func(field string, v *yaml.Node, msg string) {
+		line, col := rn.Line, rn.Column
+		if v != nil {
+			line, col = v.Line, v.Column
+		}
+		errs = append(errs, &Error{File: f.Name, Rule: p.ID, Line: line, Column: col, Field: field, Msg: msg})
+	}
+	get := func(field string) (string, *yaml.Node) {
+		v := rn.Fields[field]
+		if v == nil {
+			fail(field, nil, "required: "+policyFields[field])
+			return "", nil
+		}
+		if v.Kind != yaml.ScalarNode {
+			fail(field, v, "expected "+policyFields[field])
+			return "", nil
+		}
+		return v.Value, v
+	}
+	p.ID, _ = get("id")
+	if lv, v := get("level"); v != nil {
+		l, err := engine.ParseLevel(lv)
+		if err != nil || l == engine.LevelGreen {
+			fail("level", v, fmt.Sprintf("%q: expected red or yellow", lv))
+		}
+		p.Level = l
+	}
+	p.Reason, _ = get("reason")
+	if v := rn.Fields["provenance"]; v != nil {
+		p.Provenance = v.Value
+	}
+	if src, v := get("when"); v != nil {
+		p.When = src
+		prog, err := c.compile(f, p.ID, "when", v, src, 0, nil, PolicyEnv{}, expr.AsBool())
+		if err != nil {
+			errs = append(errs, err)
+		}
+		p.when = prog
+	}
+	if p.ID == "" {
+		return nil, errs
+	}
+	return p, errs
+}
+
+// duration parses 30m, 24h, 7d, or params.name holding one of those.
+func (c *compiler) duration(s string) (time.Duration, error) {
+	if name, ok := trimParams(s); ok {
+		v, ok := c.params[name]
+		if !ok {
+			return 0, fmt.Errorf("unknown param %q", name)
+		}
+		str, ok := v.(string)
+		if !ok {
+			return 0, fmt.Errorf("param %q is not a duration", name)
+		}
+		s = str
+	}
+	return parseDuration(s)
 }
 
 // exprError locates an expr compile error in the file. offset is the

@@ -20,7 +20,7 @@ type templatePart struct {
 	prog *vm.Program // nil for literal text
 }
 
-func compileTemplate(f *File, rule, field string, v *yaml.Node, opts []expr.Option) (template, []error) {
+func (c *compiler) template(f *File, rule, field string, v *yaml.Node, forbidden map[string]string) (template, []error) {
 	var (
 		t    template
 		errs []error
@@ -44,9 +44,9 @@ func compileTemplate(f *File, rule, field string, v *yaml.Node, opts []expr.Opti
 			break
 		}
 		code := rest[i+2 : i+2+end]
-		prog, err := expr.Compile(code, opts...)
+		prog, err := c.compile(f, rule, field, v, code, runeOffset, forbidden, Env{})
 		if err != nil {
-			errs = append(errs, f.exprError(rule, field, v, runeOffset, err))
+			errs = append(errs, err)
 		}
 		t.parts = append(t.parts, templatePart{prog: prog})
 		runeOffset += len([]rune(code)) + 1

@@ -71,7 +71,7 @@ func testRegistry(t testing.TB) *engine.Registry {
 // time.
 type blacklistRules struct{}
 
-func (blacklistRules) Evaluate(ev *engine.Event, _ *engine.School, out []engine.Match) ([]engine.Match, error) {
+func (blacklistRules) Evaluate(ev *engine.Event, _ *engine.School, _ *engine.Memory, out []engine.Match) ([]engine.Match, error) {
 	if ev.Source == engine.SourceVisitor && ev.Type == "entry" && ev.Watchlist == "blacklist" {
 		out = append(out, engine.Match{
 			Rule: "visitor_blacklist", Severity: engine.SeverityHigh,
@@ -85,6 +85,14 @@ func (blacklistRules) Evaluate(ev *engine.Event, _ *engine.School, out []engine.
 }
 
 func (blacklistRules) Horizon() time.Duration { return 24 * time.Hour }
+
+func (blacklistRules) Check(_, _ time.Time, _ *engine.School, _ *engine.Memory, out []engine.Match) []engine.Match {
+	return out
+}
+
+func (blacklistRules) Escalate(*engine.School, []*engine.Risk) (engine.Level, string, string) {
+	return engine.LevelGreen, "", ""
+}
 
 func newEngine(reg *engine.Registry) *engine.Engine {
 	return engine.New(func() engine.Evaluator { return blacklistRules{} }, func() *engine.Registry { return reg })

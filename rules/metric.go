@@ -1,0 +1,49 @@
+package rules
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Values of the result label of sanse_rules_reloads_total.
+const (
+	resultSuccess = "success"
+	resultFailure = "failure"
+)
+
+// metrics are the Manager's instruments. They describe the rule set that is
+// running and the outcome of reloads, so that an alert can fire when a
+// reload was refused and the previous set is still in force.
+type metrics struct {
+	lastReloadSuccessful prometheus.Gauge
+	lastReloadSuccess    prometheus.Gauge
+	reloads              *prometheus.CounterVec
+	loaded               prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	m := &metrics{
+		lastReloadSuccessful: f.NewGauge(prometheus.GaugeOpts{
+			Name: "sanse_rules_last_reload_successful",
+			Help: "Whether the last load of the rule files succeeded (1) or was refused and the previous rule set kept running (0).",
+		}),
+		lastReloadSuccess: f.NewGauge(prometheus.GaugeOpts{
+			Name: "sanse_rules_last_reload_success_timestamp_seconds",
+			Help: "Time of the last load of the rule files that succeeded, as seconds since the Unix epoch.",
+		}),
+		reloads: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "sanse_rules_reloads_total",
+			Help: "Reloads of the rule files after start-up, by result (success or failure).",
+		}, []string{"result"}),
+		loaded: f.NewGauge(prometheus.GaugeOpts{
+			Name: "sanse_rules_loaded",
+			Help: "Number of rules in the running rule set.",
+		}),
+	}
+	// Both series exist from the start, so that rate() and alerts see the
+	// first failure as an increase from zero.
+	m.reloads.WithLabelValues(resultSuccess)
+	m.reloads.WithLabelValues(resultFailure)
+	return m
+}
