@@ -249,7 +249,10 @@ func (e *Engine) Tick(now time.Time, out *Output) {
 				st.mem = mem
 			}
 			for i := range e.matches {
-				at := now
+				at := e.matches[i].At
+				if at.IsZero() || at.After(now) {
+					at = now
+				}
 				e.applyMatches(school, st, e.matches[i].Source, at, "", e.matches[i:i+1], out)
 			}
 		}

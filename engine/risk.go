@@ -25,6 +25,9 @@ type Match struct {
 	// Source is the risk's source for matches of scheduled checks, which
 	// have no event; "" takes the event's.
 	Source Source
+	// At is when a scheduled check found the risk (e.g. the deadline that
+	// passed); zero takes the engine's clock.
+	At time.Time
 }
 
 // Risk is an active risk at one school: a rule (and group key) that matched

@@ -47,6 +47,9 @@ type School struct {
 	// Canteen reports whether the school runs its own canteen; absence
 	// checks on canteen records apply only to schools that do.
 	Canteen bool `expr:"canteen" yaml:"canteen" json:"canteen"`
+	// WaterBodies are the registered water bodies near the school (水域) that
+	// drowning-prevention patrols must cover.
+	WaterBodies []string `expr:"water_bodies" yaml:"water_bodies" json:"water_bodies,omitempty"`
 }
 
 // Registry is an immutable set of schools, replaced as a whole on reload.
@@ -105,7 +108,8 @@ var requiredColumns = []string{"id", "name", "district", "town", "stage", "longi
 
 // ParseRegistryCSV parses a registry in CSV form. The header names the
 // columns; id, name, district, town, stage, longitude, latitude and boarding
-// are required, canteen is optional (default true), others are ignored.
+// are required; canteen (default true) and water_bodies (names separated by
+// semicolons) are optional; others are ignored.
 func ParseRegistryCSV(name string, r io.Reader) (*Registry, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -148,6 +152,9 @@ func ParseRegistryCSV(name string, r io.Reader) (*Registry, error) {
 		raw := rawSchool{
 			ID: get("id"), Name: get("name"), District: get("district"), Town: get("town"), Stage: get("stage"),
 			Longitude: get("longitude"), Latitude: get("latitude"), Boarding: get("boarding"), Canteen: get("canteen"),
+		}
+		if wb := get("water_bodies"); wb != "" {
+			raw.WaterBodies = splitSemicolons(wb)
 		}
 		s, perr := raw.school()
 		for _, e := range perr {
@@ -222,11 +229,13 @@ type rawSchool struct {
 	Latitude  string `yaml:"latitude"`
 	Boarding  string `yaml:"boarding"`
 	Canteen   string `yaml:"canteen"`
+	// WaterBodies is a list in YAML and a semicolon-separated column in CSV.
+	WaterBodies []string `yaml:"water_bodies"`
 }
 
 func (r rawSchool) school() (School, []error) {
 	var errs []error
-	s := School{ID: r.ID, Name: r.Name, District: r.District, Town: r.Town, Canteen: true}
+	s := School{ID: r.ID, Name: r.Name, District: r.District, Town: r.Town, Canteen: true, WaterBodies: r.WaterBodies}
 	if s.ID == "" {
 		errs = append(errs, errors.New("id is empty"))
 	}
@@ -265,4 +274,14 @@ func parseBool(s string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("%q is not a boolean, expected true or false", s)
+}
+
+func splitSemicolons(s string) []string {
+	var out []string
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '；' }) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

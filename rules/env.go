@@ -19,6 +19,16 @@ type Env struct {
 	Window *engine.Aggregate `expr:"window"`
 }
 
+// CheckEnv is what the expressions of an absence check see: the school,
+// the time of the check (`now`), and in titles the entity (`key`) and when
+// it was last seen (`last_seen`, zero when never).
+type CheckEnv struct {
+	School   *engine.School `expr:"school"`
+	Now      time.Time      `expr:"now"`
+	Key      string         `expr:"key"`
+	LastSeen time.Time      `expr:"last_seen"`
+}
+
 // PolicyEnv is what a level policy expression sees: the school's active
 // risks and the school record.
 type PolicyEnv struct {

@@ -40,6 +40,7 @@ var ruleFields = map[string]string{
 	"for":         "how long the risk stays active after the last matching event, e.g. 24h",
 	"clear_when":  "a boolean expression; a matching event for which it holds ends the risk",
 	"window":      "a sliding window: size, lateness, value, distinct, having",
+	"absent":      "an absence check: by (a daily deadline HH:MM) or for (a duration), on, entities",
 	"title":       "the risk's title for people, with ${expression} placeholders",
 	"description": "the risk's description for people, with ${expression} placeholders",
 	"provenance":  "the regulation or practice the rule encodes",

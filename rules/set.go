@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -43,6 +44,7 @@ type Rule struct {
 	File       string
 	Line       int
 	Window     *WindowSpec
+	Absent     *AbsenceSpec
 	// Text keeps the expressions as written, for listing.
 	When, Key, ClearWhen, LevelExpr, Title, Description string
 
@@ -71,6 +73,17 @@ func (w *WindowSpec) span(t time.Time) time.Duration {
 	return w.Size
 }
 
+// AbsenceSpec is a rule's absence check (隐患排查): a matching event that
+// does not arrive by a daily deadline, or for a duration.
+type AbsenceSpec struct {
+	By       time.Duration // offset of the daily deadline from local midnight; 0 when For is used
+	For      time.Duration // how long without a matching event
+	On       string        // when the check applies, e.g. schoolDay(now) and school.canteen
+	Entities string        // the keys checked, e.g. school.water_bodies; one check per school when empty
+
+	on, entities *vm.Program
+}
+
 // Policy is one entry of the level policy: a condition over a school's
 // active risks that raises its colour.
 type Policy struct {
@@ -86,6 +99,7 @@ type Policy struct {
 // is safe for concurrent use.
 type Set struct {
 	rules    []*Rule
+	absence  []*Rule
 	bySource map[engine.Source][]*Rule
 	policy   []*Policy
 	params   Params
@@ -130,6 +144,23 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memo
 				continue
 			}
 			key = fmt.Sprint(k)
+		}
+		if r.Absent != nil {
+			if r.when != nil {
+				ok, err := expr.Run(r.when, &env)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("rule %q: when: %w", r.ID, err))
+					continue
+				}
+				if ok != true {
+					continue
+				}
+			}
+			if mem != nil {
+				mem.Seen(absenceKey(r.ID, key), ev.OccurredAt)
+			}
+			out = append(out, engine.Match{Rule: r.ID, Key: key, Clear: true})
+			continue
 		}
 		if r.clear != nil {
 			ok, err := expr.Run(r.clear, &env)
@@ -228,10 +259,93 @@ func (r *Rule) windowMatch(env *Env, mem *engine.Memory, key string) (engine.Agg
 	return agg, ok == true, nil
 }
 
-// Check implements engine.Evaluator. Scheduled (absence) rules are not part
-// of this rule language yet, so it finds nothing.
-func (s *Set) Check(_, _ time.Time, _ *engine.School, _ *engine.Memory, out []engine.Match) []engine.Match {
+// Check implements engine.Evaluator: the absence checks due in (from, to].
+func (s *Set) Check(from, to time.Time, school *engine.School, mem *engine.Memory, out []engine.Match) []engine.Match {
+	for _, r := range s.absence {
+		a := r.Absent
+		if a.By > 0 {
+			for day := midnight(from); !day.After(to); day = day.AddDate(0, 0, 1) {
+				due := day.Add(a.By)
+				if !due.After(from) || due.After(to) {
+					continue
+				}
+				out = r.checkKeys(school, mem, due, out, func(last time.Time, seen bool) (time.Time, bool) {
+					return due, !seen || last.Before(day) || last.After(due)
+				})
+			}
+			continue
+		}
+		out = r.checkKeys(school, mem, to, out, func(last time.Time, seen bool) (time.Time, bool) {
+			if !seen {
+				return to, true // never seen within the horizon
+			}
+			due := last.Add(a.For)
+			return due, !due.After(to)
+		})
+	}
 	return out
+}
+
+// checkKeys runs one absence check of r at now for every entity of the
+// school; missing says, from when a key was last seen, whether it is missing
+// and since when.
+func (r *Rule) checkKeys(school *engine.School, mem *engine.Memory, now time.Time, out []engine.Match,
+	missing func(last time.Time, seen bool) (time.Time, bool)) []engine.Match {
+	env := CheckEnv{School: school, Now: now}
+	a := r.Absent
+	if a.on != nil {
+		if ok, err := expr.Run(a.on, &env); err != nil || ok != true {
+			return out
+		}
+	}
+	keys := []string{""}
+	if a.entities != nil {
+		v, err := expr.Run(a.entities, &env)
+		if err != nil {
+			return out
+		}
+		keys = toStrings(v)
+	}
+	for _, key := range keys {
+		k := absenceKey(r.ID, key)
+		last, seen := mem.LastSeen(k)
+		at, gone := missing(last, seen)
+		if !gone {
+			continue
+		}
+		fired, done := mem.LastSeen(k + "\x00fired")
+		if done && (!seen || !fired.Before(last)) && (a.By == 0 || fired.Equal(at)) {
+			continue // already reported for this absence
+		}
+		mem.Seen(k+"\x00fired", at)
+		env.Key, env.LastSeen = key, time.Time{}
+		if seen {
+			env.LastSeen = last
+		}
+		out = append(out, engine.Match{
+			Rule: r.ID, Key: key, Severity: r.Level, Grade: r.Grade, For: r.For, Source: r.Source, At: at,
+			Title: r.title.render(&env), Description: r.desc.render(&env),
+		})
+	}
+	return out
+}
+
+func absenceKey(rule, key string) string { return "absent\x00" + rule + "\x00" + key }
+
+func toStrings(v any) []string {
+	switch x := v.(type) {
+	case []string:
+		return x
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	case string:
+		return []string{x}
+	}
+	return nil
 }
 
 // Escalate implements engine.Evaluator: the most serious colour among the
@@ -263,14 +377,53 @@ func (s *Set) Escalate(school *engine.School, risks []*engine.Risk) (engine.Leve
 func (s *Set) Scaled(f float64) *Set {
 	c := *s
 	c.bySource = map[engine.Source][]*Rule{}
-	c.rules = nil
+	c.rules, c.absence = nil, nil
 	for _, r := range s.rules {
 		rc := *r
 		rc.For = time.Duration(float64(r.For) * f)
 		c.rules = append(c.rules, &rc)
 		c.bySource[rc.Source] = append(c.bySource[rc.Source], &rc)
+		if rc.Absent != nil {
+			c.absence = append(c.absence, &rc)
+		}
 	}
 	return &c
+}
+
+// Only returns a copy of s with just the rules whose ids match one of the
+// patterns (path.Match syntax); the level policy is kept. A pattern that
+// matches no rule is an error.
+func (s *Set) Only(patterns []string) (*Set, error) {
+	c := *s
+	c.bySource = map[engine.Source][]*Rule{}
+	c.rules, c.absence = nil, nil
+	used := make([]bool, len(patterns))
+	for _, r := range s.rules {
+		keep := false
+		for i, p := range patterns {
+			ok, err := path.Match(p, r.ID)
+			if err != nil {
+				return nil, fmt.Errorf("rule pattern %q: %w", p, err)
+			}
+			if ok {
+				keep, used[i] = true, true
+			}
+		}
+		if !keep {
+			continue
+		}
+		c.rules = append(c.rules, r)
+		c.bySource[r.Source] = append(c.bySource[r.Source], r)
+		if r.Absent != nil {
+			c.absence = append(c.absence, r)
+		}
+	}
+	for i, u := range used {
+		if !u {
+			return nil, fmt.Errorf("rule pattern %q matches no rule", patterns[i])
+		}
+	}
+	return &c, nil
 }
 
 // Compile compiles parsed rule files into a Set. Params, calendar and grades
@@ -332,6 +485,10 @@ func Compile(files ...*File) (*Set, []error) {
 			s.rules = append(s.rules, r)
 			s.bySource[r.Source] = append(s.bySource[r.Source], r)
 			s.horizon = max(s.horizon, r.For)
+			if r.Absent != nil {
+				s.absence = append(s.absence, r)
+				s.horizon = max(s.horizon, r.Absent.For+24*time.Hour)
+			}
 			if r.Window != nil {
 				s.horizon = max(s.horizon, r.Window.Size+r.Window.Lateness)
 			}
@@ -452,6 +609,12 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 	if v := rn.Fields["window"]; v != nil {
 		r.Window, errs = c.window(f, r, v, errs)
 	}
+	if v := rn.Fields["absent"]; v != nil {
+		if r.Window != nil {
+			fail("absent", v, "a rule has either a window or an absence check, not both")
+		}
+		r.Absent, errs = c.absence(f, r, v, errs)
+	}
 	lateOK := noWindow
 	if r.Window != nil {
 		lateOK = nil
@@ -492,7 +655,7 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 			errs = append(errs, err)
 		}
 		r.when = prog
-	} else if v == nil {
+	} else if v == nil && r.Absent == nil {
 		fail("when", nil, "required: "+ruleFields["when"])
 	}
 	if src, v, ok := scalar("key"); ok {
@@ -518,7 +681,7 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 			fail("for", v, fmt.Sprintf("%q is not a positive duration, expected e.g. 30m, 24h, 7d or params.name", d))
 		}
 		r.For = dur
-	case r.clear != nil:
+	case r.clear != nil, r.Absent != nil:
 		r.For = 0 // until a clearing event
 	default:
 		r.For = DefaultFor
@@ -527,7 +690,7 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 	if src, v, ok := scalar("title"); ok {
 		r.Title = src
 		var terrs []error
-		r.title, terrs = c.template(f, r.ID, "title", v, lateOK)
+		r.title, terrs = c.template(f, r.ID, "title", v, lateOK, r.templateEnv())
 		errs = append(errs, terrs...)
 	} else if v == nil {
 		fail("title", nil, "required: "+ruleFields["title"])
@@ -535,7 +698,7 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 	if src, v, ok := scalar("description"); ok {
 		r.Description = src
 		var terrs []error
-		r.desc, terrs = c.template(f, r.ID, "description", v, lateOK)
+		r.desc, terrs = c.template(f, r.ID, "description", v, lateOK, r.templateEnv())
 		errs = append(errs, terrs...)
 	}
 	if r.Window != nil {
@@ -545,6 +708,77 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 		return nil, errs
 	}
 	return r, errs
+}
+
+// templateEnv is the environment titles and descriptions are compiled against.
+func (r *Rule) templateEnv() any {
+	if r.Absent != nil {
+		return CheckEnv{}
+	}
+	return Env{}
+}
+
+// absenceFields are the keys of a rule's `absent`.
+var absenceFields = map[string]string{
+	"by":       "a daily deadline, HH:MM local time: no matching event since midnight by then",
+	"for":      "a duration: no matching event for this long (e.g. 48h, params.name)",
+	"on":       "a boolean expression over `school` and `now` saying when the check applies",
+	"entities": "an expression over `school` giving the keys checked, e.g. school.water_bodies",
+}
+
+func (c *compiler) absence(f *File, r *Rule, v *yaml.Node, errs []error) (*AbsenceSpec, []error) {
+	fail := func(n *yaml.Node, field, msg string) {
+		errs = append(errs, &Error{File: f.Name, Rule: r.ID, Line: n.Line, Column: n.Column, Field: "absent." + field, Msg: msg})
+	}
+	if v.Kind != yaml.MappingNode {
+		fail(v, "", "expected a mapping with by or for, on, entities")
+		return nil, errs
+	}
+	a := &AbsenceSpec{}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, x := v.Content[i], v.Content[i+1]
+		if _, ok := absenceFields[k.Value]; !ok {
+			fail(k, k.Value, fmt.Sprintf("unknown field, expected one of %s", keyList(absenceFields)))
+			continue
+		}
+		var err error
+		switch k.Value {
+		case "by":
+			by := x.Value
+			if name, ok := trimParams(by); ok {
+				if pv, ok := c.params[name].(string); ok {
+					by = pv
+				}
+			}
+			t, perr := time.Parse("15:04", by)
+			if perr != nil {
+				fail(x, "by", fmt.Sprintf("%q: expected a time of day HH:MM", x.Value))
+				continue
+			}
+			a.By = time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+			if a.By == 0 {
+				a.By = time.Nanosecond // 00:00
+			}
+		case "for":
+			if a.For, err = c.duration(x.Value); err != nil || a.For <= 0 {
+				fail(x, "for", fmt.Sprintf("%q: expected a positive duration, e.g. 48h", x.Value))
+			}
+		case "on":
+			a.On = x.Value
+			if a.on, err = c.compile(f, r.ID, "absent.on", x, x.Value, 0, nil, CheckEnv{}, expr.AsBool()); err != nil {
+				errs = append(errs, err)
+			}
+		case "entities":
+			a.Entities = x.Value
+			if a.entities, err = c.compile(f, r.ID, "absent.entities", x, x.Value, 0, nil, CheckEnv{}); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if (a.By > 0) == (a.For > 0) {
+		fail(v, "", "give exactly one of by (a daily deadline) and for (a duration)")
+	}
+	return a, errs
 }
 
 // windowFields are the keys of a rule's `window`.

@@ -20,7 +20,7 @@ type templatePart struct {
 	prog *vm.Program // nil for literal text
 }
 
-func (c *compiler) template(f *File, rule, field string, v *yaml.Node, forbidden map[string]string) (template, []error) {
+func (c *compiler) template(f *File, rule, field string, v *yaml.Node, forbidden map[string]string, env any) (template, []error) {
 	var (
 		t    template
 		errs []error
@@ -44,7 +44,7 @@ func (c *compiler) template(f *File, rule, field string, v *yaml.Node, forbidden
 			break
 		}
 		code := rest[i+2 : i+2+end]
-		prog, err := c.compile(f, rule, field, v, code, runeOffset, forbidden, Env{})
+		prog, err := c.compile(f, rule, field, v, code, runeOffset, forbidden, env)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -56,7 +56,7 @@ func (c *compiler) template(f *File, rule, field string, v *yaml.Node, forbidden
 }
 
 // render evaluates the placeholders; one that fails renders as "?".
-func (t template) render(env *Env) string {
+func (t template) render(env any) string {
 	if len(t.parts) == 1 && t.parts[0].prog == nil {
 		return t.parts[0].text
 	}

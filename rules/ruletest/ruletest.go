@@ -29,12 +29,20 @@ type File struct {
 	// Schools is the registry of the tests; default one primary school "S1"
 	// with a canteen.
 	Schools []engine.School `yaml:"schools"`
-	Tests   []Test          `yaml:"tests"`
+	// Rules, when given, limits the tests to the rules whose ids match one
+	// of these patterns (path.Match syntax, e.g. canteen.*); the level
+	// policy always applies.
+	Rules []string `yaml:"rules"`
+	Tests []Test   `yaml:"tests"`
 }
 
 // Test is one scenario: events in, expectations at times.
 type Test struct {
-	Name   string   `yaml:"name"`
+	Name string `yaml:"name"`
+	// Schools, when given, replace the file's schools for this test.
+	Schools []engine.School `yaml:"schools"`
+	// Rules, when given, replaces the file's rule patterns for this test.
+	Rules  []string `yaml:"rules"`
 	Events []Input  `yaml:"events"`
 	Expect []Expect `yaml:"expect"`
 }
@@ -144,7 +152,25 @@ func Run(name string, data []byte, set *rules.Set) ([]Result, error) {
 	var out []Result
 	for _, t := range f.Tests {
 		res := Result{File: name, Test: t.Name}
-		res.Failures = runTest(t, set, reg, dec2, f.Schools[0].ID)
+		treg, tdec, first := reg, dec2, f.Schools[0].ID
+		if len(t.Schools) > 0 {
+			if treg, err = engine.NewRegistry(t.Schools); err != nil {
+				return nil, fmt.Errorf("%s: test %q: schools: %w", name, t.Name, err)
+			}
+			tdec = &engine.Decoder{Registry: func() *engine.Registry { return treg }, Identity: id}
+			first = t.Schools[0].ID
+		}
+		patterns := f.Rules
+		if len(t.Rules) > 0 {
+			patterns = t.Rules
+		}
+		tset := set
+		if len(patterns) > 0 {
+			if tset, err = set.Only(patterns); err != nil {
+				return nil, fmt.Errorf("%s: test %q: %w", name, t.Name, err)
+			}
+		}
+		res.Failures = runTest(t, tset, treg, tdec, first)
 		out = append(out, res)
 	}
 	return out, nil
