@@ -321,6 +321,8 @@ func (e *Engine) relevel(school *School, st *schoolState, at time.Time, r *Risk,
 		cause = fmt.Sprintf("新增%s：%s", r.Severity.Chinese(), r.Title)
 	case RiskCleared:
 		cause = fmt.Sprintf("风险已解除：%s", r.Title)
+	case RiskRemoved:
+		cause = fmt.Sprintf("规则已停用，风险解除：%s", r.Title)
 	default:
 		cause = fmt.Sprintf("风险已到期解除：%s", r.Title)
 	}
@@ -334,6 +336,8 @@ func (e *Engine) relevel(school *School, st *schoolState, at time.Time, r *Risk,
 	switch {
 	case how == RiskExpired:
 		c.ID = fmt.Sprintf("expired:%s:%d", r.ref(), r.Until.UnixMilli())
+	case how == RiskRemoved:
+		c.ID = fmt.Sprintf("removed:%s:%d", r.ref(), at.UnixMilli())
 	case eventID != "":
 		c.ID = fmt.Sprintf("%s:%s", eventID, r.ref())
 	default:
@@ -438,3 +442,33 @@ func (e *Engine) view(school *School, withRisks bool) SchoolView {
 
 // Horizon returns how far back the current rule set depends on events.
 func (e *Engine) Horizon() time.Duration { return e.rules().Horizon() }
+
+// DropRisks ends, at time at, every active risk whose rule keep rejects —
+// used when a reload removes rules, so that their risks do not linger. The
+// risks of rules that stay are untouched.
+func (e *Engine) DropRisks(keep func(rule string) bool, at time.Time, out *Output) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	reg := e.registry()
+	for id, st := range e.schools {
+		var gone []*Risk
+		for _, r := range st.risks {
+			if !keep(r.Rule) {
+				gone = append(gone, r)
+			}
+		}
+		sort.Slice(gone, func(i, j int) bool { return gone[i].ref() < gone[j].ref() })
+		school := reg.School(id)
+		if school == nil {
+			school = &School{ID: id}
+		}
+		for _, r := range gone {
+			delete(st.risks, r.ref())
+			c := r.clone()
+			out.Transitions = append(out.Transitions, RiskTransition{
+				ID: fmt.Sprintf("removed:%s:%d", r.ref(), at.UnixMilli()), SchoolID: id, At: at, State: RiskRemoved, Risk: c,
+			})
+			e.relevel(school, st, at, r, "", RiskRemoved, out)
+		}
+	}
+}

@@ -191,3 +191,21 @@ func TestViewsListEverySchool(t *testing.T) {
 	require.Len(t, only, 1)
 	require.Equal(t, "S1", only[0].School.ID)
 }
+
+func TestDropRisksOfRemovedRules(t *testing.T) {
+	e := newEngine(t)
+	var out engine.Output
+	e.Tick(t0, &out)
+	require.NoError(t, e.Apply(entry("a", "S1", "blacklist", "", t0), &out))
+	require.NoError(t, e.Apply(entry("b", "S1", "watch", "东门", t0), &out))
+	out.Reset()
+	e.DropRisks(func(rule string) bool { return rule != "blacklist" }, t0.Add(time.Minute), &out)
+	v, _ := e.View("S1")
+	require.Equal(t, engine.LevelYellow, v.Level, "the watch risk survives; the removed rule's risk is gone")
+	require.Len(t, v.Risks, 1)
+	require.Equal(t, "watch", v.Risks[0].Rule)
+	require.Len(t, out.Transitions, 1)
+	require.Equal(t, engine.RiskRemoved, out.Transitions[0].State)
+	require.Len(t, out.Changes, 1)
+	require.Contains(t, out.Changes[0].Cause, "规则已停用")
+}

@@ -64,6 +64,7 @@ const (
 	RiskUpdated RiskState = "updated"
 	RiskExpired RiskState = "expired"
 	RiskCleared RiskState = "cleared"
+	RiskRemoved RiskState = "removed" // its rule was removed by a reload
 )
 
 // RiskTransition records one change of one risk. ID is derived from what
