@@ -84,6 +84,16 @@ type Options struct {
 	// caller sees every school (ScopeAll) when nil.
 	Scope ScopeFunc
 
+	// RulesStatus lists the running rules for GET /api/v1/rules, which is
+	// not served when nil.
+	RulesStatus RulesStatusFunc
+	// ValidateRules checks a rule file for POST /api/v1/rules/validate,
+	// which is not served when nil.
+	ValidateRules ValidateRulesFunc
+	// Reload reloads the rules for POST /-/reload, which is not served
+	// when nil.
+	Reload ReloadFunc
+
 	// ReadyTimeout bounds all checks of one /readyz request together;
 	// DefaultReadyTimeout when zero.
 	ReadyTimeout time.Duration
@@ -187,6 +197,7 @@ func New(opts Options) (*Server, error) {
 	e.GET("/api/v1/map", s.handleMap, scoped)
 	e.GET("/api/v1/schools/:id", s.handleSchool, scoped)
 	e.GET("/api/v1/schools/:id/timeline", s.handleTimeline, scoped)
+	s.routeRules(e, opts, scoped)
 	s.echo = e
 	return s, nil
 }

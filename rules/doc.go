@@ -4,6 +4,8 @@
 // and the compiled rule Set that the engine evaluates. The default rule pack
 // for the four sources is embedded (Default).
 //
-// It does not keep risks or colours (package engine does) and does not watch
-// files or reload (the caller swaps Sets atomically).
+// Manager holds the current Set and reloads it (SIGHUP, POST /-/reload, a
+// changed file), compiling the whole new set first and keeping the old one
+// on any error. The package does not keep risks or colours: package engine
+// does, with rule tests run by rules/ruletest.
 package rules

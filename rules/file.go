@@ -2,7 +2,9 @@ package rules
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -66,6 +68,9 @@ func ParseFile(name string, data []byte) (*File, []error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return f, nil // an empty file (or only comments) holds no rules
+		}
 		return nil, []error{yamlError(name, err)}
 	}
 	if len(doc.Content) == 0 {

@@ -111,10 +111,16 @@ const RuleActive RuleState = "active"
 
 // RuleStatus is one rule of the running set, as listed for people.
 type RuleStatus struct {
-	ID         string
-	Source     engine.Source
-	Types      []string // empty: every type of the source
-	Level      engine.Severity
+	ID     string
+	Source engine.Source
+	Types  []string // empty: every type of the source
+	// Level is the rule's level; empty when LevelExpr decides it per match.
+	Level     engine.Severity
+	LevelExpr string
+	// Grade is the four-grade level (I–IV) the rule was written with, if any.
+	Grade string
+	// For is how long a risk stays active after the last matching event; 0:
+	// until a clearing event (clear_when).
 	For        time.Duration
 	File       string
 	Line       int
@@ -213,8 +219,8 @@ func (m *Manager) Status() Status {
 	st := Status{Source: m.source(), LoadedAt: loadedAt, LastReload: last, Rules: make([]RuleStatus, 0, len(set.Rules()))}
 	for _, r := range set.Rules() {
 		st.Rules = append(st.Rules, RuleStatus{
-			ID: r.ID, Source: r.Source, Types: slices.Clone(r.Types), Level: r.Level, For: r.For,
-			File: r.File, Line: r.Line, Provenance: r.Provenance, State: RuleActive,
+			ID: r.ID, Source: r.Source, Types: slices.Clone(r.Types), Level: r.Level, LevelExpr: r.LevelExpr,
+			Grade: r.Grade, For: r.For, File: r.File, Line: r.Line, Provenance: r.Provenance, State: RuleActive,
 		})
 	}
 	return st
@@ -230,6 +236,60 @@ func Validate(name string, data []byte) []error {
 		return errs
 	}
 	_, cerrs := Compile(f)
+	return append(errs, cerrs...)
+}
+
+// Validate checks data as the rule file name of the manager's directory (or
+// of the embedded pack): it is compiled with the other files as they are now
+// on disk, in place of the file of that base name if there is one, as the
+// next reload would compile it. So it sees the params, calendar and grades
+// declared in other files, and a rule id is a duplicate only when another
+// file has it too. It returns every problem found, each a *Error where it
+// can be located, or nil when the set would compile. Nothing changes.
+func (m *Manager) Validate(name string, data []byte) []error {
+	fsys, prefix := Pack(), "pack"
+	if m.dir != "" {
+		fsys, prefix = os.DirFS(m.dir), m.dir
+	}
+	base := filepath.Base(name)
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return []error{fmt.Errorf("read rule directory: %w", err)}
+	}
+	var (
+		files []*File
+		errs  []error
+	)
+	add := func(name string, data []byte) {
+		f, perrs := ParseFile(name, data)
+		errs = append(errs, perrs...)
+		if f != nil {
+			files = append(files, f)
+		}
+	}
+	added := false
+	for _, e := range entries { // in name order, as LoadFS reads them
+		if e.IsDir() || !isRuleFile(e.Name()) {
+			continue
+		}
+		if !added && e.Name() >= base {
+			add(filepath.Join(prefix, base), data)
+			added = true
+		}
+		if e.Name() == base {
+			continue
+		}
+		other, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		add(filepath.Join(prefix, e.Name()), other)
+	}
+	if !added {
+		add(filepath.Join(prefix, base), data)
+	}
+	_, cerrs := Compile(files...)
 	return append(errs, cerrs...)
 }
 
@@ -310,9 +370,7 @@ func (m *Manager) reload(fp string) error {
 	m.metrics.reloads.WithLabelValues(resultSuccess).Inc()
 	m.metrics.loaded.Set(float64(len(set.Rules())))
 
-	added, removed, changed := diff(old, set)
-	m.logger.Info("rules reloaded", "source", m.source(), "rules", len(set.Rules()),
-		"added", added, "removed", removed, "changed", changed)
+	m.logger.Info("rules reloaded", append([]any{"source", m.source(), "rules", len(set.Rules())}, diff(old, set)...)...)
 	for _, fn := range hooks {
 		fn(old, set)
 	}
@@ -362,57 +420,129 @@ func isRuleFile(name string) bool {
 	return (ext == ".yaml" || ext == ".yml") && !strings.HasSuffix(name, "_test.yaml")
 }
 
-// diff returns the ids of the rules only in b (added), only in a (removed),
-// and in both but written differently (changed), each in file order.
-func diff(a, b *Set) (added, removed, changed []string) {
-	before := make(map[string]*Rule, len(a.Rules()))
-	for _, r := range a.Rules() {
-		before[r.ID] = r
+// diff describes what changed from set a to set b as log attributes: the
+// ids of the rules added, removed and changed (always), and, only when
+// something changed there, the ids of the level policy entries, the names of
+// the params, and whether the calendar changed.
+func diff(a, b *Set) []any {
+	ruleID := func(r *Rule) string { return r.ID }
+	added, removed, changed := diffByID(a.Rules(), b.Rules(), ruleID)
+	attrs := []any{"added", added, "removed", removed, "changed", changed}
+
+	policyID := func(p *Policy) string { return p.ID }
+	if pa, pr, pc := diffByID(a.Policy(), b.Policy(), policyID); len(pa)+len(pr)+len(pc) > 0 {
+		attrs = append(attrs, "policy_added", pa, "policy_removed", pr, "policy_changed", pc)
 	}
-	after := make(map[string]bool, len(b.Rules()))
-	for _, r := range b.Rules() {
-		after[r.ID] = true
-		old, ok := before[r.ID]
-		switch {
-		case !ok:
-			added = append(added, r.ID)
-		case !sameRule(old, r):
-			changed = append(changed, r.ID)
+	var params []string
+	for name, v := range b.Params() {
+		if old, ok := a.Params()[name]; !ok || !same(reflect.ValueOf(old), reflect.ValueOf(v)) {
+			params = append(params, name)
 		}
 	}
-	for _, r := range a.Rules() {
-		if !after[r.ID] {
-			removed = append(removed, r.ID)
+	for name := range a.Params() {
+		if _, ok := b.Params()[name]; !ok {
+			params = append(params, name)
+		}
+	}
+	if len(params) > 0 {
+		slices.Sort(params)
+		attrs = append(attrs, "params_changed", params)
+	}
+	if !same(reflect.ValueOf(a.Calendar()), reflect.ValueOf(b.Calendar())) {
+		attrs = append(attrs, "calendar_changed", true)
+	}
+	return attrs
+}
+
+// diffByID returns the ids of the entries only in b (added), only in a
+// (removed), and in both but written differently (changed), each in the
+// order of its set.
+func diffByID[T any](a, b []T, id func(T) string) (added, removed, changed []string) {
+	before := make(map[string]T, len(a))
+	for _, x := range a {
+		before[id(x)] = x
+	}
+	after := make(map[string]bool, len(b))
+	for _, y := range b {
+		after[id(y)] = true
+		x, ok := before[id(y)]
+		switch {
+		case !ok:
+			added = append(added, id(y))
+		case !same(reflect.ValueOf(x), reflect.ValueOf(y)):
+			changed = append(changed, id(y))
+		}
+	}
+	for _, x := range a {
+		if !after[id(x)] {
+			removed = append(removed, id(x))
 		}
 	}
 	return added, removed, changed
 }
 
-// comparedFields are the indices of the fields of Rule that say what a rule
-// does: the exported ones, except where it is written (a rule moved to
-// another line or file is the same rule) and functions, which never compare
-// equal. Taking them by reflection keeps the comparison right as the rule
-// language grows.
-var comparedFields = func() []int {
-	var out []int
-	t := reflect.TypeFor[Rule]()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() || f.Name == "File" || f.Name == "Line" || f.Type.Kind() == reflect.Func {
-			continue
-		}
-		out = append(out, i)
+// same reports whether a and b are written alike: it compares exported
+// fields only (compiled programs differ between two compilations of the same
+// text), ignores functions, and ignores File and Line, since a rule moved
+// to another line or file is the same rule. Structs without exported fields
+// (time.Time) are compared whole. Comparing by reflection keeps the
+// comparison right as the rule language grows.
+func same(a, b reflect.Value) bool {
+	if !a.IsValid() || !b.IsValid() {
+		return a.IsValid() == b.IsValid()
 	}
-	return out
-}()
-
-// sameRule reports whether a and b are written alike.
-func sameRule(a, b *Rule) bool {
-	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
-	for _, i := range comparedFields {
-		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+	if a.Type() != b.Type() {
+		return false
+	}
+	switch a.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if a.IsNil() || b.IsNil() {
+			return a.IsNil() == b.IsNil()
+		}
+		return same(a.Elem(), b.Elem())
+	case reflect.Struct:
+		t := a.Type()
+		exported := false
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			exported = true
+			if f.Name == "File" || f.Name == "Line" {
+				continue
+			}
+			if !same(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		if !exported && t.NumField() > 0 {
+			return reflect.DeepEqual(a.Interface(), b.Interface())
+		}
+		return true
+	case reflect.Slice, reflect.Array:
+		if a.Len() != b.Len() {
 			return false
 		}
+		for i := range a.Len() {
+			if !same(a.Index(i), b.Index(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Map:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for _, k := range a.MapKeys() {
+			if !same(a.MapIndex(k), b.MapIndex(k)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Func, reflect.Chan, reflect.UnsafePointer:
+		return true
+	default:
+		return reflect.DeepEqual(a.Interface(), b.Interface())
 	}
-	return true
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -642,4 +643,194 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Files of a rule set that uses params, a calendar, grades, a window, a
+// clearing condition, a level expression and a level policy.
+const (
+	setParams = `params:
+  fridge_max_c: 8
+  repeat_count: 3
+  watch_window: 7d
+grades:
+  II: high
+calendar:
+  summer_months: [6, 7, 8]
+`
+	setRules = `rules:
+  - id: canteen.fridge_window
+    source: canteen
+    type: storage_temp
+    key: event.device
+    when: event.zone == "fridge" and event.celsius > params.fridge_max_c
+    window:
+      size: 2h
+      having: window.count >= 2
+    clear_when: event.zone == "fridge" and event.celsius <= params.fridge_max_c
+    level: medium
+    title: 冷藏温度持续超标（${event.device}）
+  - id: bullying.repeated
+    source: bullying
+    type: report
+    key: event.victim_ref
+    when: "true"
+    window:
+      size: params.watch_window
+    level: 'window.count >= params.repeat_count ? "high" : "medium"'
+    for: 7d
+    title: 同一学生被多次举报欺凌
+  - id: visitor.wanted
+    source: visitor
+    type: entry
+    when: event.watchlist == "wanted"
+    grade: II
+    title: 在逃人员进入校园
+`
+	setPolicy = `policy:
+  - id: policy.two_high
+    when: count(risks, .level == "high") >= 2
+    level: red
+    reason: 两项高风险
+`
+)
+
+func TestManagerDiff(t *testing.T) {
+	files := map[string]string{"params.yaml": setParams, "rules.yaml": setRules, "policy.yaml": setPolicy}
+	tests := []struct {
+		name   string
+		change map[string]string // file → new content
+		want   map[string]any    // the log attributes of what changed
+	}{
+		{
+			name: "nothing, though every program is compiled again",
+			want: map[string]any{"added": nil, "removed": nil, "changed": nil},
+		},
+		{
+			name:   "a rule moved to another line and file is the same rule",
+			change: map[string]string{"rules.yaml": strings.Replace(setRules, "  - id: visitor.wanted", "  - id: visitor.other\n    source: visitor\n    when: 'true'\n    level: low\n    title: x\n  - id: visitor.wanted", 1)},
+			want:   map[string]any{"added": []any{"visitor.other"}, "removed": nil, "changed": nil},
+		},
+		{
+			name:   "a window",
+			change: map[string]string{"rules.yaml": strings.Replace(setRules, "window.count >= 2", "window.count >= 3", 1)},
+			want:   map[string]any{"added": nil, "removed": nil, "changed": []any{"canteen.fridge_window"}},
+		},
+		{
+			name:   "a level expression",
+			change: map[string]string{"rules.yaml": strings.Replace(setRules, `? "high" : "medium"`, `? "high" : "low"`, 1)},
+			want:   map[string]any{"added": nil, "removed": nil, "changed": []any{"bullying.repeated"}},
+		},
+		{
+			name:   "a param read by a window size changes the rule",
+			change: map[string]string{"params.yaml": strings.Replace(setParams, "watch_window: 7d", "watch_window: 14d", 1)},
+			want: map[string]any{"added": nil, "removed": nil, "changed": []any{"bullying.repeated"},
+				"params_changed": []any{"watch_window"}},
+		},
+		{
+			name:   "a param read by an expression is listed as a param",
+			change: map[string]string{"params.yaml": strings.Replace(setParams, "fridge_max_c: 8", "fridge_max_c: 6", 1)},
+			want:   map[string]any{"added": nil, "removed": nil, "changed": nil, "params_changed": []any{"fridge_max_c"}},
+		},
+		{
+			name:   "a grade mapping",
+			change: map[string]string{"params.yaml": strings.Replace(setParams, "II: high", "II: medium", 1)},
+			want:   map[string]any{"added": nil, "removed": nil, "changed": []any{"visitor.wanted"}},
+		},
+		{
+			name:   "the calendar",
+			change: map[string]string{"params.yaml": strings.Replace(setParams, "[6, 7, 8]", "[6, 7, 8, 9]", 1)},
+			want:   map[string]any{"added": nil, "removed": nil, "changed": nil, "calendar_changed": true},
+		},
+		{
+			name:   "the policy",
+			change: map[string]string{"policy.yaml": strings.Replace(setPolicy, ">= 2", ">= 3", 1)},
+			want: map[string]any{"added": nil, "removed": nil, "changed": nil,
+				"policy_added": nil, "policy_removed": nil, "policy_changed": []any{"policy.two_high"}},
+		},
+		{
+			name:   "the policy removed",
+			change: map[string]string{"policy.yaml": "# no policy\npolicy: []\n"},
+			want: map[string]any{"added": nil, "removed": nil, "changed": nil,
+				"policy_added": nil, "policy_removed": []any{"policy.two_high"}, "policy_changed": nil},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm := newTestManager(t, files, ManagerOptions{})
+			for name, content := range tt.change {
+				writeFile(t, tm.dir, name, content)
+			}
+			require.NoError(t, tm.Reload())
+			logged := tm.logs.records(t, "rules reloaded")
+			require.Len(t, logged, 1)
+			got := map[string]any{}
+			for k, v := range logged[0] {
+				switch k {
+				case "time", "level", "msg", "component", "source", "rules":
+				default:
+					got[k] = v
+				}
+			}
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestManagerValidate(t *testing.T) {
+	tm := newTestManager(t, map[string]string{"params.yaml": setParams, "rules.yaml": setRules, "visitor.yaml": visitorRules}, ManagerOptions{})
+	tests := []struct {
+		name string
+		file string
+		src  string
+		want []string
+	}{
+		{name: "a new version of a running file", file: "rules.yaml", src: strings.Replace(setRules, "window.count >= 2", "window.count >= 3", 1)},
+		{name: "a path is reduced to its base name", file: "../x/rules.yaml", src: setRules},
+		{
+			name: "params come from the other files",
+			file: "canteen.yaml",
+			src:  "rules:\n  - id: canteen.hot\n    source: canteen\n    when: event.celsius > params.fridge_max_c + 2\n    level: high\n    title: x\n",
+		},
+		{
+			name: "an unknown param",
+			file: "canteen.yaml",
+			src:  "rules:\n  - id: canteen.hot\n    source: canteen\n    when: event.celsius > params.fridge_max\n    level: high\n    title: x\n",
+			want: []string{filepath.Join(tm.dir, "canteen.yaml") + `:4:34: rule "canteen.hot": when: unknown param params.fridge_max (did you mean params.fridge_max_c?)`},
+		},
+		{
+			name: "an id another file has",
+			file: "canteen.yaml",
+			src:  "rules:\n  - id: visitor.wanted\n    source: visitor\n    when: 'true'\n    level: high\n    title: x\n",
+			want: []string{`rule "visitor.wanted": duplicate rule id, first defined at ` + filepath.Join(tm.dir, "canteen.yaml") + ":2"},
+		},
+		{
+			name: "a param declared twice",
+			file: "more.yaml",
+			src:  "params:\n  fridge_max_c: 6\n",
+			want: []string{`param "fridge_max_c" is already defined`},
+		},
+		{
+			name: "two mistakes",
+			file: "rules.yaml",
+			src:  twoMistakes,
+			want: []string{filepath.Join(tm.dir, "rules.yaml") + ":5:17: ", filepath.Join(tm.dir, "rules.yaml") + ":10:"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			errs := tm.Validate(tt.file, []byte(tt.src))
+			require.Len(t, errs, len(tt.want), "%v", errs)
+			for i, w := range tt.want {
+				require.Contains(t, errs[i].Error(), w)
+			}
+		})
+	}
+	require.Equal(t, 0.0, testutil.ToFloat64(tm.metrics.reloads.WithLabelValues("failure")), "validating changes nothing")
+	require.Len(t, tm.Current().Rules(), 5)
+
+	m, err := NewManager(ManagerOptions{})
+	require.NoError(t, err)
+	pack, err := fs.ReadFile(Pack(), "canteen.yaml")
+	require.NoError(t, err)
+	require.Empty(t, m.Validate("canteen.yaml", pack), "a file of the embedded pack, validated in place")
 }

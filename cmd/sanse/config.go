@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sanse-campus/sanse/rules"
 )
 
 // Config is the whole configuration of `sanse serve` and `sanse demo`: one
@@ -72,7 +74,8 @@ type RegistryConfig struct {
 
 // RulesConfig names the rule directory; empty means the embedded default pack.
 type RulesConfig struct {
-	Dir string `yaml:"dir"`
+	Dir          string        `yaml:"dir"`
+	PollInterval time.Duration `yaml:"poll_interval"` // 0 disables watching
 }
 
 // PrivacyConfig configures how personal data is protected.
@@ -100,6 +103,7 @@ func defaultConfig() Config {
 			Embedded:      EmbeddedConfig{ListenAddress: "127.0.0.1:9092", Partitions: 4},
 		},
 		ClickHouse: ClickHouseConfig{DSN: "clickhouse://127.0.0.1:19000/sanse"},
+		Rules:      RulesConfig{PollInterval: rules.DefaultPollInterval},
 		Log:        LogConfig{Level: "info", Format: "text"},
 	}
 }
@@ -151,6 +155,15 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 	str("clickhouse.dsn", "ClickHouse DSN, native protocol (default clickhouse://127.0.0.1:19000/sanse)", func(c *Config, v string) { c.ClickHouse.DSN = v })
 	str("registry.file", "school registry, CSV or YAML", func(c *Config, v string) { c.Registry.File = v })
 	str("rules.dir", "directory of rule files; empty uses the embedded default pack", func(c *Config, v string) { c.Rules.Dir = v })
+	fs.String("rules.poll-interval", "", "how often the rule directory is checked for changed files, e.g. 5s; 0 disables (default 5s)")
+	cf.setters["rules.poll-interval"] = func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q is not a duration such as 5s, or 0", v)
+		}
+		c.Rules.PollInterval = d
+		return nil
+	}
 	str("data.dir", "directory for local state: embedded broker data, visitor key (default data)", func(c *Config, v string) { c.DataDir = v })
 	str("log.level", "debug, info, warn or error (default info)", func(c *Config, v string) { c.Log.Level = v })
 	str("log.format", "text or json (default text)", func(c *Config, v string) { c.Log.Format = v })

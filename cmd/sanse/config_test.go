@@ -88,7 +88,8 @@ func TestHelpListsFlags(t *testing.T) {
 func TestRulesCheckCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
 	require.Equal(t, 0, run([]string{"rules", "check"}, &out, &errOut))
-	require.Contains(t, out.String(), "rules in 4 files OK")
+	require.Contains(t, out.String(), "the default pack: ")
+	require.Contains(t, out.String(), " OK")
 
 	out.Reset()
 	errOut.Reset()

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,20 +67,30 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	if err != nil {
 		return err
 	}
-	ruleSet, errs := loadRules(cfg.Rules.Dir)
-	if len(errs) > 0 {
-		for _, e := range errs {
-			logger.Error("rule error", "err", e)
-		}
-		return fmt.Errorf("rules refused: %d errors", len(errs))
-	}
+	var transform func(*rules.Set) *rules.Set
 	if demo && *forScale > 0 && *forScale < 1 {
-		ruleSet = ruleSet.Scaled(*forScale)
+		transform = func(s *rules.Set) *rules.Set { return s.Scaled(*forScale) }
 		logger.Info("demo: rule durations scaled", "factor", *forScale)
 	}
-	var rulesPtr atomic.Pointer[rules.Set]
-	rulesPtr.Store(ruleSet)
-	logger.Info("loaded", "schools", registry.Len(), "rules", len(ruleSet.Rules()), "registry", cfg.Registry.File)
+	ruleMgr, err := rules.NewManager(rules.ManagerOptions{
+		Dir: cfg.Rules.Dir, Logger: logger, Registerer: reg,
+		PollInterval: cfg.Rules.PollInterval, Transform: transform,
+	})
+	if err != nil {
+		var joined interface{ Unwrap() []error }
+		if !errors.As(err, &joined) {
+			return err
+		}
+		for _, e := range joined.Unwrap() {
+			logger.Error("rule error", "err", e)
+		}
+		return fmt.Errorf("rules refused: %d errors", len(joined.Unwrap()))
+	}
+	// Registered at once: an unhandled SIGHUP would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	logger.Info("loaded", "schools", registry.Len(), "rules", len(ruleMgr.Current().Rules()), "registry", cfg.Registry.File)
 
 	// Kafka: an external cluster, or the embedded broker.
 	topics := map[engine.Source]string{
@@ -110,7 +123,22 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	}
 
 	dec := &engine.Decoder{Registry: registryPtr.Load, Identity: identity}
-	eng := engine.New(func() engine.Evaluator { return rulesPtr.Load() }, registryPtr.Load)
+	eng := engine.New(func() engine.Evaluator { return ruleMgr.Current() }, registryPtr.Load)
+	// A reload that removes rules ends their risks; the history records it.
+	ruleMgr.OnSwap(func(_, cur *rules.Set) {
+		keep := make(map[string]bool, len(cur.Rules()))
+		for _, r := range cur.Rules() {
+			keep[r.ID] = true
+		}
+		var out engine.Batch
+		eng.DropRisks(func(rule string) bool { return keep[rule] }, time.Now(), &out.Output)
+		if out.Len() == 0 {
+			return
+		}
+		if err := st.Write(ctx, &out); err != nil {
+			logger.Error("store the risks ended by a rule reload", "err", err)
+		}
+	})
 
 	// State comes from what is stored: replay the horizon's events, then
 	// advance the clock to now and store what ran out meanwhile.
@@ -131,6 +159,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	server, err := api.New(api.Options{
 		ListenAddress: cfg.Web.ListenAddress, Logger: logger, Registerer: reg, Gatherer: reg,
 		Schools: eng, Timeline: st.Timeline,
+		RulesStatus: ruleMgr.Status, ValidateRules: ruleMgr.Validate, Reload: ruleMgr.Reload,
 		Ready: []api.ReadyCheck{
 			{Name: "kafka", Check: consumer.Ready},
 			{Name: "clickhouse", Check: st.Ping},
@@ -157,6 +186,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	g.Go(func() error { return consumer.Run(gctx) })
 	// The map and the API.
 	g.Go(func() error { return server.Run(gctx) })
+	// Rules: reload when a rule file changes (every rules.poll_interval).
+	g.Go(func() error { return ruleMgr.Run(gctx) })
+	// Rules: SIGHUP reloads them; a refused reload is logged by the manager.
+	g.Go(func() error {
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-hup:
+				logger.Info("SIGHUP received, reloading rules")
+				_ = ruleMgr.Reload()
+			}
+		}
+	})
 	if demo {
 		// The simulator: a realistic district's stream into the same broker.
 		g.Go(func() error {
@@ -192,8 +235,9 @@ func restoreState(ctx context.Context, st *store.Store, dec *engine.Decoder, eng
 	start := time.Now()
 	horizon := eng.Horizon()
 	var (
-		discard engine.Output
-		n       int
+		discard  engine.Output
+		n        int
+		lastTick time.Time
 	)
 	err := st.ReplayEvents(ctx, start.Add(-horizon), func(payload []byte, origin engine.Origin) error {
 		var ev engine.Event
@@ -202,7 +246,13 @@ func restoreState(ctx context.Context, st *store.Store, dec *engine.Decoder, eng
 			logger.Warn("stored event not replayed", "origin_topic", origin.Topic, "offset", origin.Offset, "err", err)
 			return nil
 		}
-		eng.Tick(ev.OccurredAt, &discard)
+		// Advance the clock in steps of a minute of event time: expiries
+		// and deadlines carry their own times, and a tick per event would
+		// run the scheduled checks of every school for every event.
+		if ev.OccurredAt.Sub(lastTick) >= time.Minute {
+			eng.Tick(ev.OccurredAt, &discard)
+			lastTick = ev.OccurredAt
+		}
 		_ = eng.Apply(&ev, &discard)
 		discard.Reset()
 		n++
