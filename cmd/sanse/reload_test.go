@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sanse-campus/sanse/rules"
+)
+
+// TestReloadRefusesBadRulesAndKeepsEvaluating copies the default pack to a
+// directory, starts the engine on it, breaks a file with two mistakes and
+// shows that the reload is refused with both located while events are still
+// evaluated by the previous set; fixing the file is then picked up.
+func TestReloadRefusesBadRulesAndKeepsEvaluating(t *testing.T) {
+	dsn := clickhouseDSN(t)
+	dbDSN, _ := testDatabase(t, dsn)
+	dir := t.TempDir()
+	ruleDir := filepath.Join(dir, "rules")
+	require.NoError(t, os.MkdirAll(ruleDir, 0o755))
+	require.NoError(t, fs.WalkDir(rules.Pack(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, "_test.yaml") {
+			return err
+		}
+		b, err := fs.ReadFile(rules.Pack(), p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(ruleDir, p), b, 0o644)
+	}))
+	reg := filepath.Join(dir, "registry.csv")
+	require.NoError(t, os.WriteFile(reg, []byte(e2eRegistry), 0o644))
+	broker := freeAddr(t)
+	in := startSanse(t, "--kafka.embedded-listen-address", broker, "--clickhouse.dsn", dbDSN,
+		"--registry.file", reg, "--data.dir", filepath.Join(dir, "data"), "--rules.dir", ruleDir, "--rules.poll-interval", "0")
+
+	bad := "rules:\n  - id: visitor.misspelt\n    source: visitor\n    type: entry\n    when: event.watchlst == \"blacklist\"\n    level: high\n    title: x\n" +
+		"  - id: canteen.type_error\n    source: canteen\n    when: event.celsius > \"8\"\n    level: medium\n    title: y\n"
+	require.NoError(t, os.WriteFile(filepath.Join(ruleDir, "zz_bad.yaml"), []byte(bad), 0o644))
+
+	resp, err := http.Post("http://"+in.web+"/-/reload", "", nil)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusInternalServerError, resp.StatusCode, "%s", body)
+	require.Contains(t, string(body), "zz_bad.yaml:5:17")
+	require.Contains(t, string(body), "zz_bad.yaml:10:25")
+
+	var status struct {
+		LastReload struct {
+			Success bool     `json:"success"`
+			Errors  []string `json:"errors"`
+		} `json:"last_reload"`
+		Rules []struct {
+			ID string `json:"id"`
+		} `json:"rules"`
+	}
+	require.Equal(t, 200, in.getJSON("/api/v1/rules", &status))
+	require.False(t, status.LastReload.Success)
+	require.Len(t, status.LastReload.Errors, 2)
+	require.NotEmpty(t, status.Rules)
+
+	// The previous set still evaluates events.
+	w := &kafka.Writer{Addr: kafka.TCP(broker), Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	defer w.Close()
+	ev := fmt.Sprintf(`{"id":"reload-1","school_id":"E-03","source":"visitor","type":"entry","occurred_at":%q,"visitor_id":"330402198001011234","id_verified":true,"watchlist":"blacklist","gate":"东门"}`,
+		time.Now().Format(time.RFC3339))
+	require.NoError(t, w.WriteMessages(t.Context(), kafka.Message{Topic: "campus.visitor", Key: []byte("E-03"), Value: []byte(ev)}))
+	waitFor(t, 10*time.Second, "E-03 red under the previous rule set", func() bool {
+		var d struct {
+			Level string `json:"level"`
+		}
+		in.getJSON("/api/v1/schools/E-03", &d)
+		return d.Level == "red"
+	})
+
+	// Fixing the file and sending SIGHUP reloads the set.
+	require.NoError(t, os.Remove(filepath.Join(ruleDir, "zz_bad.yaml")))
+	require.NoError(t, in.cmd.Process.Signal(syscall.SIGHUP))
+	waitFor(t, 10*time.Second, "a successful reload", func() bool {
+		in.getJSON("/api/v1/rules", &status)
+		return status.LastReload.Success
+	})
+}
