@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -55,61 +54,6 @@ type Decoder struct {
 	Identity *Identity
 }
 
-// wire is the JSON form of an event. Pointers record presence, so that a
-// missing required field is told apart from a zero value.
-type wire struct {
-	ID         *string `json:"id"`
-	SchoolID   *string `json:"school_id"`
-	Source     *string `json:"source"`
-	Type       *string `json:"type"`
-	OccurredAt *string `json:"occurred_at"`
-	Reporter   *string `json:"reporter"`
-
-	VisitorID       *string `json:"visitor_id"`
-	VisitorHash     *string `json:"visitor_hash"`
-	Name            *string `json:"name"`
-	IDVerified      *bool   `json:"id_verified"`
-	Watchlist       *string `json:"watchlist"`
-	Appointment     *bool   `json:"appointment"`
-	Host            *string `json:"host"`
-	Gate            *string `json:"gate"`
-	DuringClass     *bool   `json:"during_class"`
-	ProhibitedItems *bool   `json:"prohibited_items"`
-
-	Violation     *string  `json:"violation"`
-	Dish          *string  `json:"dish"`
-	WeightG       *float64 `json:"weight_g"`
-	RetainedHours *float64 `json:"retained_hours"`
-	StaffID       *string  `json:"staff_id"`
-	Passed        *bool    `json:"passed"`
-	Symptom       *string  `json:"symptom"`
-	Device        *string  `json:"device"`
-	Celsius       *float64 `json:"celsius"`
-	Zone          *string  `json:"zone"`
-	Item          *string  `json:"item"`
-	Supplier      *string  `json:"supplier"`
-	ExpiresOn     *string  `json:"expires_on"`
-
-	WaterBody     *string  `json:"water_body"`
-	Persons       *float64 `json:"persons"`
-	Minors        *bool    `json:"minors"`
-	HazardFound   *bool    `json:"hazard_found"`
-	Note          *string  `json:"note"`
-	LevelM        *float64 `json:"level_m"`
-	WarningLevelM *float64 `json:"warning_level_m"`
-	RainMM24h     *float64 `json:"rain_mm_24h"`
-	TempC         *float64 `json:"temp_c"`
-
-	Channel     *string   `json:"channel"`
-	VictimRef   *string   `json:"victim_ref"`
-	SuspectRefs *[]string `json:"suspect_refs"`
-	Kind        *string   `json:"kind"`
-	Injury      *bool     `json:"injury"`
-	StudentRef  *string   `json:"student_ref"`
-	Score       *float64  `json:"score"`
-	Threshold   *float64  `json:"threshold"`
-}
-
 // Contract lists, per source, the accepted types and the fields each type
 // requires beyond the envelope. It is the machine-readable form of the table
 // in docs/events.md.
@@ -151,6 +95,10 @@ var enums = map[string][]string{
 // Decode validates data as an event read from the topic of source expected
 // (empty: any source) and fills ev. ev is reset first. On failure the error is
 // a *DecodeError and ev must not be used.
+//
+// Field names match exactly: "ID" is an unknown field, not the id. Strings in
+// ev do not share memory with data, but ev.Payload may be data itself, so data
+// must not be modified while ev is in use.
 func (d *Decoder) Decode(expected Source, data []byte, ev *Event) error {
 	return d.decode(expected, data, ev, false)
 }
@@ -161,239 +109,154 @@ func (d *Decoder) DecodeStored(data []byte, ev *Event) error {
 	return d.decode("", data, ev, true)
 }
 
+// envelope lists the fields every event carries, in the order they are checked.
+var envelope = [...]field{fID, fSchoolID, fSource, fType, fOccurredAt}
+
+// enumChecks lists the enumerated fields in the order they are checked: when
+// several hold unknown values, the first of this list is reported.
+var enumChecks = [...]struct {
+	f      field
+	values []string
+}{
+	{fWatchlist, enums["watchlist"]},
+	{fViolation, enums["violation"]},
+	{fZone, enums["zone"]},
+	{fChannel, enums["channel"]},
+	{fKind, enums["kind"]},
+}
+
+// decode runs in three steps: one pass over the message records where each
+// known field's value is (parser), the checks of the contract run on those
+// records in a fixed order, and only an accepted event gets its strings
+// copied, all into one allocation.
 func (d *Decoder) decode(expected Source, data []byte, ev *Event, stored bool) error {
-	var w wire
-	if err := json.Unmarshal(data, &w); err != nil {
-		return jsonError(err)
+	p := newParser(data)
+	defer p.release()
+	if err := p.parse(); err != nil {
+		return err
 	}
 	*ev = Event{}
 	// Envelope.
-	for _, f := range []struct {
-		name string
-		v    *string
-	}{{"id", w.ID}, {"school_id", w.SchoolID}, {"source", w.Source}, {"type", w.Type}, {"occurred_at", w.OccurredAt}} {
-		if f.v == nil {
-			return &DecodeError{Reason: ReasonMissingField, Field: f.name, Msg: "required field is missing"}
+	for _, f := range envelope {
+		if !p.has(f) {
+			return &DecodeError{Reason: ReasonMissingField, Field: f.name(), Msg: "required field is missing"}
 		}
-		if *f.v == "" {
-			return &DecodeError{Reason: ReasonBadValue, Field: f.name, Msg: "must not be empty"}
+		if len(p.text(f)) == 0 {
+			return &DecodeError{Reason: ReasonBadValue, Field: f.name(), Msg: "must not be empty"}
 		}
 	}
-	if len(*w.ID) > MaxIDLength || len(*w.SchoolID) > MaxIDLength {
+	id, school := p.text(fID), p.text(fSchoolID)
+	if len(id) > MaxIDLength || len(school) > MaxIDLength {
 		return &DecodeError{Reason: ReasonBadValue, Field: "id", Msg: fmt.Sprintf("id and school_id must be at most %d bytes", MaxIDLength)}
 	}
-	src, ok := ParseSource(*w.Source)
-	if !ok {
-		return &DecodeError{Reason: ReasonBadValue, Field: "source", Msg: fmt.Sprintf("unknown source %q, expected visitor, canteen, drowning or bullying", *w.Source)}
+	src := sourceOf(p.text(fSource))
+	if src == "" {
+		return &DecodeError{Reason: ReasonBadValue, Field: "source", Msg: fmt.Sprintf("unknown source %q, expected visitor, canteen, drowning or bullying", p.text(fSource))}
 	}
 	if expected != "" && src != expected {
 		return &DecodeError{Reason: ReasonSourceMismatch, Field: "source", Msg: fmt.Sprintf("source %q does not match the topic's source %q", src, expected)}
 	}
-	types := Contract[src]
-	required, ok := types[*w.Type]
-	if !ok {
-		return &DecodeError{Reason: ReasonUnknownType, Field: "type", Msg: fmt.Sprintf("unknown %s type %q, expected one of %s", src, *w.Type, strings.Join(typeNames(src), ", "))}
+	typ := lookupType(src, p.text(fType))
+	if typ == nil {
+		return &DecodeError{Reason: ReasonUnknownType, Field: "type", Msg: fmt.Sprintf("unknown %s type %q, expected one of %s", src, p.text(fType), strings.Join(typeNames(src), ", "))}
 	}
-	at, err := time.Parse(time.RFC3339Nano, *w.OccurredAt)
+	at, err := time.Parse(time.RFC3339Nano, transient(p.text(fOccurredAt)))
 	if err != nil {
-		return &DecodeError{Reason: ReasonBadValue, Field: "occurred_at", Msg: fmt.Sprintf("%q is not an RFC 3339 time", *w.OccurredAt)}
+		return &DecodeError{Reason: ReasonBadValue, Field: "occurred_at", Msg: fmt.Sprintf("%q is not an RFC 3339 time", p.text(fOccurredAt))}
 	}
-	ev.ID, ev.SchoolID, ev.Source, ev.Type, ev.OccurredAt = *w.ID, *w.SchoolID, src, *w.Type, at
-	ev.Reporter = str(w.Reporter)
+	// Source and Type are constants: they share no memory with data.
+	ev.Source, ev.Type, ev.OccurredAt = src, typ.name, at
 
-	for _, f := range required {
-		if stored && f == "visitor_id" {
-			f = "visitor_hash"
+	for _, f := range typ.required {
+		if stored && f == fVisitorID {
+			f = fVisitorHash
 		}
-		if !w.present(f) {
-			return &DecodeError{Reason: ReasonMissingField, Field: f, Msg: fmt.Sprintf("required for %s %s", src, *w.Type)}
+		if !p.has(f) {
+			return &DecodeError{Reason: ReasonMissingField, Field: f.name(), Msg: fmt.Sprintf("required for %s %s", src, typ.name)}
 		}
 	}
-	for field, values := range enums {
-		if v := w.stringField(field); v != nil && !contains(values, *v) {
-			return &DecodeError{Reason: ReasonBadValue, Field: field, Msg: fmt.Sprintf("unknown value %q, expected one of %s", *v, strings.Join(values, ", "))}
+	for _, e := range enumChecks {
+		if !p.has(e.f) {
+			continue
 		}
+		v := intern(e.values, p.text(e.f))
+		if v == "" {
+			return &DecodeError{Reason: ReasonBadValue, Field: e.f.name(), Msg: fmt.Sprintf("unknown value %q, expected one of %s", p.text(e.f), strings.Join(e.values, ", "))}
+		}
+		*e.f.stringOf(ev) = v
+	}
+	if src == SourceVisitor && ev.Watchlist == "" {
+		ev.Watchlist = "none"
 	}
 
 	// Source fields: all known fields are copied, whichever the type, so that
 	// rules and storage see what the producer sent.
-	ev.Name = str(w.Name)
-	ev.IDVerified, ev.Watchlist, ev.Appointment = boolean(w.IDVerified), str(w.Watchlist), boolean(w.Appointment)
-	ev.Host, ev.Gate, ev.DuringClass, ev.ProhibitedItems = str(w.Host), str(w.Gate), boolean(w.DuringClass), boolean(w.ProhibitedItems)
-	if ev.Watchlist == "" && src == SourceVisitor {
-		ev.Watchlist = "none"
-	}
-	ev.Violation, ev.Dish, ev.WeightG, ev.RetainedHours = str(w.Violation), str(w.Dish), num(w.WeightG), num(w.RetainedHours)
-	ev.StaffID, ev.Passed, ev.Symptom = str(w.StaffID), boolean(w.Passed), str(w.Symptom)
-	ev.Device, ev.Celsius, ev.Zone, ev.Item, ev.Supplier = str(w.Device), num(w.Celsius), str(w.Zone), str(w.Item), str(w.Supplier)
-	if w.ExpiresOn != nil {
-		if ev.ExpiresOn, err = parseDate(*w.ExpiresOn); err != nil {
-			return &DecodeError{Reason: ReasonBadValue, Field: "expires_on", Msg: fmt.Sprintf("%q is not a date (2006-01-02) or an RFC 3339 time", *w.ExpiresOn)}
+	ev.IDVerified, ev.Appointment = p.boolean(fIDVerified), p.boolean(fAppointment)
+	ev.DuringClass, ev.ProhibitedItems = p.boolean(fDuringClass), p.boolean(fProhibitedItems)
+	ev.WeightG, ev.RetainedHours, ev.Celsius = p.number(fWeightG), p.number(fRetainedHours), p.number(fCelsius)
+	ev.Passed, ev.Minors, ev.HazardFound, ev.Injury = p.boolean(fPassed), p.boolean(fMinors), p.boolean(fHazardFound), p.boolean(fInjury)
+	ev.LevelM, ev.WarningLevelM, ev.RainMM24h, ev.TempC = p.number(fLevelM), p.number(fWarningLevelM), p.number(fRainMM24h), p.number(fTempC)
+	ev.Score, ev.Threshold = p.number(fScore), p.number(fThreshold)
+	if p.has(fExpiresOn) {
+		if ev.ExpiresOn, err = parseDate(transient(p.text(fExpiresOn))); err != nil {
+			return &DecodeError{Reason: ReasonBadValue, Field: "expires_on", Msg: fmt.Sprintf("%q is not a date (2006-01-02) or an RFC 3339 time", p.text(fExpiresOn))}
 		}
 	}
-	ev.WaterBody, ev.Minors, ev.HazardFound, ev.Note = str(w.WaterBody), boolean(w.Minors), boolean(w.HazardFound), str(w.Note)
-	if w.Persons != nil {
-		p := *w.Persons
-		if p < 0 || p != math.Trunc(p) || p > math.MaxInt32 {
+	if p.has(fPersons) {
+		n := p.number(fPersons)
+		if n < 0 || n != math.Trunc(n) || n > math.MaxInt32 {
 			return &DecodeError{Reason: ReasonBadValue, Field: "persons", Msg: "must be a whole number of persons"}
 		}
-		ev.Persons = int(p)
+		ev.Persons = int(n)
 	}
-	ev.LevelM, ev.WarningLevelM, ev.RainMM24h, ev.TempC = num(w.LevelM), num(w.WarningLevelM), num(w.RainMM24h), num(w.TempC)
-	ev.Channel, ev.VictimRef, ev.Kind, ev.Injury = str(w.Channel), str(w.VictimRef), str(w.Kind), boolean(w.Injury)
-	if w.SuspectRefs != nil {
-		ev.SuspectRefs = *w.SuspectRefs
-	}
-	ev.StudentRef, ev.Score, ev.Threshold = str(w.StudentRef), num(w.Score), num(w.Threshold)
 
-	if d.Registry != nil && d.Registry().School(ev.SchoolID) == nil {
-		return &DecodeError{Reason: ReasonUnknownSchool, Field: "school_id", Msg: fmt.Sprintf("school %q is not in the registry", ev.SchoolID)}
+	var reg *Registry
+	if d.Registry != nil {
+		reg = d.Registry()
+		s := reg.School(transient(school))
+		if s == nil {
+			return &DecodeError{Reason: ReasonUnknownSchool, Field: "school_id", Msg: fmt.Sprintf("school %q is not in the registry", school)}
+		}
+		ev.SchoolID = s.ID // the registry's copy: no allocation, nothing kept from data
+	} else {
+		p.keep(&ev.SchoolID, school)
 	}
+	ev.ID = string(id) // alone, as the engine keeps ids long after the rest
 
 	// Identity: hash and mask; the clear number never leaves this function.
 	switch {
 	case stored:
-		ev.VisitorHash, ev.VisitorMasked = str(w.VisitorHash), str(w.VisitorID)
+		p.keep(&ev.VisitorHash, p.text(fVisitorHash))
+		p.keep(&ev.VisitorMasked, p.text(fVisitorID))
+		p.keep(&ev.Name, p.text(fName))
 		ev.Payload = data
-	case w.VisitorID != nil || w.Name != nil:
-		if w.VisitorID != nil {
+	case p.has(fVisitorID) || p.has(fName):
+		var hash, masked []byte
+		if p.has(fVisitorID) {
 			if d.Identity == nil {
 				return errors.New("decoder has no identity key for visitor events")
 			}
-			ev.VisitorHash = d.Identity.Hash(*w.VisitorID)
-			ev.VisitorMasked = MaskID(*w.VisitorID)
+			hash, masked = p.hashID(d.Identity, p.text(fVisitorID)), p.maskID(p.text(fVisitorID))
 		}
-		ev.Name = MaskName(ev.Name)
-		p, err := redact(data, ev)
-		if err != nil {
-			return jsonError(err)
-		}
-		ev.Payload = p
+		name := p.maskName(p.text(fName))
+		p.keep(&ev.VisitorHash, hash)
+		p.keep(&ev.VisitorMasked, masked)
+		p.keep(&ev.Name, name)
+		ev.Payload = p.redact(masked, hash, name)
 	default:
-		ev.Payload = data
+		ev.Payload = p.clearIdentity()
 	}
+	for _, f := range keptText {
+		p.keep(f.stringOf(ev), p.text(f))
+	}
+	p.keepRefs(ev)
+	p.commit()
 	return nil
 }
 
-// redact rewrites the payload so that it holds the visitor's identity only in
-// hashed and masked form, keeping every other field as sent.
-func redact(data []byte, ev *Event) ([]byte, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, err
-	}
-	if _, ok := m["visitor_id"]; ok {
-		m["visitor_id"], _ = json.Marshal(ev.VisitorMasked)
-		m["visitor_hash"], _ = json.Marshal(ev.VisitorHash)
-	}
-	if _, ok := m["name"]; ok {
-		m["name"], _ = json.Marshal(ev.Name)
-	}
-	return json.Marshal(m)
-}
-
-func jsonError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		if te.Field == "" {
-			return &DecodeError{Reason: ReasonNotJSON, Msg: "the message is not a JSON object"}
-		}
-		return &DecodeError{Reason: ReasonWrongType, Field: te.Field, Msg: fmt.Sprintf("got a JSON %s, expected %s", te.Value, jsonKind(te.Type.Kind().String()))}
-	}
-	return &DecodeError{Reason: ReasonNotJSON, Msg: "the message is not valid JSON: " + err.Error()}
-}
-
-func jsonKind(k string) string {
-	switch k {
-	case "float64", "int":
-		return "number"
-	case "bool":
-		return "boolean (true or false)"
-	case "slice":
-		return "array of strings"
-	}
-	return k
-}
-
-func (w *wire) stringField(name string) *string {
-	switch name {
-	case "watchlist":
-		return w.Watchlist
-	case "violation":
-		return w.Violation
-	case "zone":
-		return w.Zone
-	case "channel":
-		return w.Channel
-	case "kind":
-		return w.Kind
-	}
-	return nil
-}
-
-func (w *wire) present(name string) bool {
-	switch name {
-	case "visitor_id":
-		return w.VisitorID != nil
-	case "visitor_hash":
-		return w.VisitorHash != nil
-	case "id_verified":
-		return w.IDVerified != nil
-	case "watchlist":
-		return w.Watchlist != nil
-	case "violation":
-		return w.Violation != nil
-	case "dish":
-		return w.Dish != nil
-	case "weight_g":
-		return w.WeightG != nil
-	case "retained_hours":
-		return w.RetainedHours != nil
-	case "staff_id":
-		return w.StaffID != nil
-	case "passed":
-		return w.Passed != nil
-	case "device":
-		return w.Device != nil
-	case "celsius":
-		return w.Celsius != nil
-	case "zone":
-		return w.Zone != nil
-	case "item":
-		return w.Item != nil
-	case "supplier":
-		return w.Supplier != nil
-	case "expires_on":
-		return w.ExpiresOn != nil
-	case "water_body":
-		return w.WaterBody != nil
-	case "minors":
-		return w.Minors != nil
-	case "hazard_found":
-		return w.HazardFound != nil
-	case "level_m":
-		return w.LevelM != nil
-	case "warning_level_m":
-		return w.WarningLevelM != nil
-	case "rain_mm_24h":
-		return w.RainMM24h != nil
-	case "channel":
-		return w.Channel != nil
-	case "victim_ref":
-		return w.VictimRef != nil
-	case "kind":
-		return w.Kind != nil
-	case "injury":
-		return w.Injury != nil
-	case "student_ref":
-		return w.StudentRef != nil
-	case "score":
-		return w.Score != nil
-	case "threshold":
-		return w.Threshold != nil
-	}
-	panic("engine: no presence check for field " + name)
-}
+// keptText lists the free-text fields copied into the event as sent.
+var keptText = [...]field{fReporter, fHost, fGate, fDish, fStaffID, fSymptom, fDevice,
+	fItem, fSupplier, fWaterBody, fNote, fVictimRef, fStudentRef}
 
 func typeNames(src Source) []string {
 	var out []string
@@ -402,31 +265,6 @@ func typeNames(src Source) []string {
 	}
 	sortStrings(out)
 	return out
-}
-
-func str(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
-func boolean(p *bool) bool { return p != nil && *p }
-
-func num(p *float64) float64 {
-	if p == nil {
-		return 0
-	}
-	return *p
-}
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Shanghai is the time zone of school days and local hours (Asia/Shanghai,
