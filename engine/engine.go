@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"container/heap"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -63,15 +65,101 @@ type Engine struct {
 	schools map[string]*schoolState
 	matches []Match
 	riskBuf []*Risk
+	expired []*Risk
+	spare   *Memory // an empty memory for the checks of schools without state
 }
 
 type schoolState struct {
 	level Level
 	since time.Time
 	cause string
-	risks map[string]*Risk // by rule/key
-	seen  map[string]time.Time
-	mem   *Memory
+	risks map[riskKey]*Risk
+	// nextExpiry is at or before the earliest Until of the risks (zero when
+	// no risk runs out), so that Tick looks at the risks only when one may
+	// have expired.
+	nextExpiry time.Time
+	seen       seenSet
+	mem        *Memory
+}
+
+// riskKey identifies a risk within a school: its rule and group key.
+type riskKey struct{ rule, key string }
+
+// seenSet holds the ids of the events applied within the horizon and
+// forgets them in time order without looking at the others: ids arrive
+// mostly in event-time order, so they queue up in that order, and the few
+// that arrive out of order wait in a heap.
+type seenSet struct {
+	ids   map[string]struct{}
+	queue []seenID // non-decreasing times, from head on
+	head  int
+	late  seenHeap // the ids that arrived out of time order
+}
+
+type seenID struct {
+	id string
+	at int64 // Unix nanoseconds of the event
+}
+
+func (s *seenSet) len() int { return len(s.ids) }
+
+func (s *seenSet) has(id string) bool {
+	_, ok := s.ids[id]
+	return ok
+}
+
+func (s *seenSet) add(id string, t time.Time) {
+	if s.ids == nil {
+		s.ids = map[string]struct{}{}
+	}
+	s.ids[id] = struct{}{}
+	e := seenID{id: id, at: t.UnixNano()}
+	if n := len(s.queue); n > s.head && s.queue[n-1].at > e.at {
+		heap.Push(&s.late, e)
+		return
+	}
+	s.queue = append(s.queue, e)
+}
+
+// forget drops the ids of events before t.
+func (s *seenSet) forget(t time.Time) {
+	before := t.UnixNano()
+	for s.head < len(s.queue) && s.queue[s.head].at < before {
+		delete(s.ids, s.queue[s.head].id)
+		s.queue[s.head] = seenID{}
+		s.head++
+	}
+	for len(s.late) > 0 && s.late[0].at < before {
+		delete(s.ids, heap.Pop(&s.late).(seenID).id)
+	}
+	// Reuse the queue's array once its forgotten front is half of it.
+	if s.head > 0 && s.head >= len(s.queue)/2 {
+		n := copy(s.queue, s.queue[s.head:])
+		clear(s.queue[n:])
+		s.queue, s.head = s.queue[:n], 0
+	}
+}
+
+// seenHeap is a min-heap of ids by time.
+type seenHeap []seenID
+
+func (h seenHeap) Len() int           { return len(h) }
+func (h seenHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h seenHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *seenHeap) Push(x any)        { *h = append(*h, x.(seenID)) }
+func (h *seenHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	old[len(old)-1] = seenID{}
+	*h = old[:len(old)-1]
+	return x
+}
+
+// noteExpiry lowers the school's next expiry to until, a risk's new Until.
+func (st *schoolState) noteExpiry(until time.Time) {
+	if !until.IsZero() && (st.nextExpiry.IsZero() || until.Before(st.nextExpiry)) {
+		st.nextExpiry = until
+	}
 }
 
 // New returns an engine that evaluates the rule set rules returns (called
@@ -99,7 +187,7 @@ func (e *Engine) Now() time.Time {
 func (e *Engine) state(id string) *schoolState {
 	s := e.schools[id]
 	if s == nil {
-		s = &schoolState{level: LevelGreen, risks: map[string]*Risk{}, seen: map[string]time.Time{}, mem: newMemory()}
+		s = &schoolState{level: LevelGreen, risks: map[riskKey]*Risk{}, mem: newMemory()}
 		e.schools[id] = s
 	}
 	return s
@@ -116,10 +204,10 @@ func (e *Engine) Apply(ev *Event, out *Output) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := e.state(ev.SchoolID)
-	if _, dup := st.seen[ev.ID]; dup {
+	if st.seen.has(ev.ID) {
 		return ErrDuplicate
 	}
-	st.seen[ev.ID] = ev.OccurredAt
+	st.seen.add(ev.ID, ev.OccurredAt)
 
 	var evalErr error
 	e.matches, evalErr = e.rules().Evaluate(ev, school, st.mem, e.matches[:0])
@@ -136,10 +224,7 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 	)
 	for i := range matches {
 		m := &matches[i]
-		ref := m.Rule
-		if m.Key != "" {
-			ref += "/" + m.Key
-		}
+		ref := riskKey{m.Rule, m.Key}
 		r, ok := st.risks[ref]
 		if m.Clear {
 			if !ok {
@@ -149,7 +234,7 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 			c := r.clone()
 			c.LastSeen = at
 			out.Transitions = append(out.Transitions, RiskTransition{
-				ID: transitionID(RiskCleared, r, eventID), SchoolID: school.ID, At: at, State: RiskCleared, EventID: eventID, Risk: c,
+				ID: eventRefID("cleared:", eventID, r), SchoolID: school.ID, At: at, State: RiskCleared, EventID: eventID, Risk: c,
 			})
 			e.relevel(school, st, at, r, eventID, RiskCleared, out)
 			continue
@@ -189,6 +274,7 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 			r.Until = time.Time{} // until cleared
 		case !r.Until.IsZero() && until.After(r.Until), !ok:
 			r.Until = until
+			st.noteExpiry(until)
 		}
 		r.Count++
 		if eventID != "" {
@@ -197,12 +283,14 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 				r.Evidence = slices.Delete(r.Evidence, 0, len(r.Evidence)-MaxEvidence)
 			}
 		}
-		id := eventID
-		if id == "" {
-			id = "check:" + at.UTC().Format(time.RFC3339Nano)
+		var id string
+		if eventID != "" {
+			id = eventRefID("", eventID, r)
+		} else {
+			id = eventRefID("", "check:"+at.UTC().Format(time.RFC3339Nano), r)
 		}
 		out.Transitions = append(out.Transitions, RiskTransition{
-			ID: transitionID(state, r, id), SchoolID: school.ID, At: at,
+			ID: id, SchoolID: school.ID, At: at,
 			State: state, EventID: eventID, Risk: r.clone(),
 		})
 		if state == RiskOpened || change {
@@ -230,23 +318,31 @@ func (e *Engine) Tick(now time.Time, out *Output) {
 	rules := e.rules()
 	forget := now.Add(-rules.Horizon())
 	if !prev.IsZero() {
-		// Scheduled (absence) checks for every school of the registry.
+		// Scheduled (absence) checks for every school of the registry. A
+		// school without state is checked against an empty memory, which
+		// becomes its own only if the checks found something.
 		for _, school := range e.registry().Schools() {
 			st := e.schools[school.ID]
-			mem := (*Memory)(nil)
+			var mem *Memory
 			if st != nil {
 				mem = st.mem
-			}
-			if mem == nil {
-				mem = newMemory()
+			} else {
+				if e.spare == nil {
+					e.spare = newMemory()
+				}
+				mem = e.spare
 			}
 			e.matches = rules.Check(prev, now, school, mem, e.matches[:0])
+			if st == nil && !mem.empty() {
+				st = e.state(school.ID)
+				st.mem, e.spare = mem, nil
+			}
 			if len(e.matches) == 0 {
 				continue
 			}
 			if st == nil {
 				st = e.state(school.ID)
-				st.mem = mem
+				st.mem, e.spare = mem, nil
 			}
 			for i := range e.matches {
 				at := e.matches[i].At
@@ -259,58 +355,75 @@ func (e *Engine) Tick(now time.Time, out *Output) {
 	}
 	reg := e.registry()
 	for id, st := range e.schools {
-		school := reg.School(id)
-		if school == nil {
-			school = &School{ID: id}
-		}
-		var expired []*Risk
-		for _, r := range st.risks {
-			if !r.Until.IsZero() && !r.Until.After(now) {
-				expired = append(expired, r)
+		if !st.nextExpiry.IsZero() && !st.nextExpiry.After(now) {
+			school := reg.School(id)
+			if school == nil {
+				school = &School{ID: id}
 			}
-		}
-		// Expire in time order, re-levelling after each, so that every colour
-		// change has the risk that caused it and the time it happened.
-		sort.Slice(expired, func(i, j int) bool {
-			if !expired[i].Until.Equal(expired[j].Until) {
-				return expired[i].Until.Before(expired[j].Until)
-			}
-			return expired[i].ref() < expired[j].ref()
-		})
-		for _, r := range expired {
-			delete(st.risks, r.ref())
-			out.Transitions = append(out.Transitions, RiskTransition{
-				ID: transitionID(RiskExpired, r, ""), SchoolID: id, At: r.Until, State: RiskExpired, Risk: r.clone(),
-			})
-			e.relevel(school, st, r.Until, r, "", RiskExpired, out)
+			e.expire(school, st, now, out)
 		}
 		st.mem.prune(forget)
-		for evID, at := range st.seen {
-			if at.Before(forget) {
-				delete(st.seen, evID)
-			}
-		}
-		if len(st.risks) == 0 && len(st.seen) == 0 && st.mem.empty() && st.level == LevelGreen && st.since.Before(forget) {
+		st.seen.forget(forget)
+		if len(st.risks) == 0 && st.seen.len() == 0 && st.mem.empty() && st.level == LevelGreen && st.since.Before(forget) {
 			delete(e.schools, id)
 		}
 	}
+}
+
+// expire ends the school's risks whose time ran out by now, in time order,
+// re-levelling after each, so that every colour change has the risk that
+// caused it and the time it happened.
+func (e *Engine) expire(school *School, st *schoolState, now time.Time, out *Output) {
+	expired := e.riskBuf[:0]
+	var next time.Time
+	for _, r := range st.risks {
+		switch {
+		case r.Until.IsZero():
+		case !r.Until.After(now):
+			expired = append(expired, r)
+		case next.IsZero() || r.Until.Before(next):
+			next = r.Until
+		}
+	}
+	st.nextExpiry = next
+	sort.Slice(expired, func(i, j int) bool {
+		if !expired[i].Until.Equal(expired[j].Until) {
+			return expired[i].Until.Before(expired[j].Until)
+		}
+		return expired[i].ref() < expired[j].ref()
+	})
+	// relevel reuses riskBuf: expire from a copy.
+	e.expired = append(e.expired[:0], expired...)
+	for _, r := range e.expired {
+		delete(st.risks, riskKey{r.Rule, r.Key})
+		out.Transitions = append(out.Transitions, RiskTransition{
+			ID: expiredID(r), SchoolID: school.ID, At: r.Until, State: RiskExpired, Risk: r.clone(),
+		})
+		e.relevel(school, st, r.Until, r, "", RiskExpired, out)
+	}
+	clear(e.expired)
+	clear(e.riskBuf[:cap(e.riskBuf)])
 }
 
 // relevel recomputes the school's colour from its active risks and the
 // level policy, and records a change, caused by r, if there is one.
 func (e *Engine) relevel(school *School, st *schoolState, at time.Time, r *Risk, eventID string, how RiskState, out *Output) {
 	level := LevelGreen
-	e.riskBuf = e.riskBuf[:0]
 	for _, x := range st.risks {
 		level = maxLevel(level, LevelFor(x.Severity))
-		e.riskBuf = append(e.riskBuf, x)
 	}
 	var policyCause string
-	if len(e.riskBuf) > 0 {
+	// The policy can only raise the colour: at red there is nothing to ask.
+	if len(st.risks) > 0 && level != LevelRed {
+		e.riskBuf = e.riskBuf[:0]
+		for _, x := range st.risks {
+			e.riskBuf = append(e.riskBuf, x)
+		}
 		if pl, rule, reason := e.rules().Escalate(school, e.riskBuf); pl.Rank() > level.Rank() {
 			level = pl
 			policyCause = fmt.Sprintf("%s（%s）", reason, rule)
 		}
+		clear(e.riskBuf)
 	}
 	if level == st.level {
 		return
@@ -348,6 +461,29 @@ func (e *Engine) relevel(school *School, st *schoolState, at time.Time, r *Risk,
 	if e.listener != nil {
 		e.listener(c)
 	}
+}
+
+// eventRefID is prefix + eventID + ":" + the risk's rule/key, the id
+// transitionID gives, made in one allocation.
+func eventRefID(prefix, eventID string, r *Risk) string {
+	if r.Key == "" {
+		return prefix + eventID + ":" + r.Rule
+	}
+	return prefix + eventID + ":" + r.Rule + "/" + r.Key
+}
+
+// expiredID is the id transitionID gives the expiry of r.
+func expiredID(r *Risk) string {
+	var buf [128]byte
+	b := append(buf[:0], "expired:"...)
+	b = append(b, r.Rule...)
+	if r.Key != "" {
+		b = append(b, '/')
+		b = append(b, r.Key...)
+	}
+	b = append(b, ':')
+	b = strconv.AppendInt(b, r.Until.UnixMilli(), 10)
+	return string(b)
 }
 
 func maxLevel(a, b Level) Level {
@@ -463,7 +599,7 @@ func (e *Engine) DropRisks(keep func(rule string) bool, at time.Time, out *Outpu
 			school = &School{ID: id}
 		}
 		for _, r := range gone {
-			delete(st.risks, r.ref())
+			delete(st.risks, riskKey{r.Rule, r.Key})
 			c := r.clone()
 			out.Transitions = append(out.Transitions, RiskTransition{
 				ID: fmt.Sprintf("removed:%s:%d", r.ref(), at.UnixMilli()), SchoolID: id, At: at, State: RiskRemoved, Risk: c,

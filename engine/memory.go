@@ -11,52 +11,99 @@ import (
 // under its lock; the Evaluator decides what goes in. Memory is rebuilt on
 // start by replaying stored events, like the rest of the state.
 type Memory struct {
-	windows map[string]*Window
-	seen    map[string]time.Time
+	windows map[memKey]*Window
+	seen    map[memKey]time.Time
+	// oldest is at or before the newest sample of every window and every
+	// time in seen, so that prune has nothing to do before it.
+	oldest time.Time
 }
 
+// memKey is a key of Memory in two parts, so that a rule's prefix and an
+// event's key need not be joined into a new string for every event. The
+// one-part methods use the key with an empty second part.
+type memKey struct{ prefix, key string }
+
 func newMemory() *Memory {
-	return &Memory{windows: map[string]*Window{}, seen: map[string]time.Time{}}
+	return &Memory{windows: map[memKey]*Window{}, seen: map[memKey]time.Time{}}
 }
 
 // Window returns the window with the given key, creating it when create is set.
-func (m *Memory) Window(key string, create bool) *Window {
-	w := m.windows[key]
+func (m *Memory) Window(key string, create bool) *Window { return m.WindowOf(key, "", create) }
+
+// WindowOf returns the window of prefix and key (the window named by their
+// concatenation), creating it when create is set.
+func (m *Memory) WindowOf(prefix, key string, create bool) *Window {
+	w := m.windows[memKey{prefix, key}]
 	if w == nil && create {
-		w = &Window{}
-		m.windows[key] = w
+		w = &Window{mem: m}
+		m.windows[memKey{prefix, key}] = w
 	}
 	return w
 }
 
 // DropWindow forgets a window, e.g. when its risk is cleared.
-func (m *Memory) DropWindow(key string) { delete(m.windows, key) }
+func (m *Memory) DropWindow(key string) { m.DropWindowOf(key, "") }
+
+// DropWindowOf forgets the window of prefix and key.
+func (m *Memory) DropWindowOf(prefix, key string) { delete(m.windows, memKey{prefix, key}) }
 
 // Seen records that key was seen at t; an earlier time never replaces a later one.
-func (m *Memory) Seen(key string, t time.Time) {
-	if prev, ok := m.seen[key]; !ok || t.After(prev) {
-		m.seen[key] = t
+func (m *Memory) Seen(key string, t time.Time) { m.SeenOf(key, "", t) }
+
+// SeenOf records that prefix and key were seen at t, like Seen.
+func (m *Memory) SeenOf(prefix, key string, t time.Time) {
+	k := memKey{prefix, key}
+	prev, ok := m.seen[k]
+	if ok && !t.After(prev) {
+		return
+	}
+	m.seen[k] = t
+	if !ok {
+		m.lowerOldest(t)
 	}
 }
 
 // LastSeen returns when key was last seen, and whether it ever was.
-func (m *Memory) LastSeen(key string) (time.Time, bool) {
-	t, ok := m.seen[key]
+func (m *Memory) LastSeen(key string) (time.Time, bool) { return m.LastSeenOf(key, "") }
+
+// LastSeenOf returns when prefix and key were last seen, like LastSeen.
+func (m *Memory) LastSeenOf(prefix, key string) (time.Time, bool) {
+	t, ok := m.seen[memKey{prefix, key}]
 	return t, ok
 }
 
-// prune forgets windows that hold nothing newer than before.
+func (m *Memory) lowerOldest(t time.Time) {
+	if m.oldest.IsZero() || t.Before(m.oldest) {
+		m.oldest = t
+	}
+}
+
+// prune forgets windows that hold nothing newer than before, and the times
+// seen before it. It looks at every entry only when one may be due.
 func (m *Memory) prune(before time.Time) {
+	if m.empty() || !m.oldest.Before(before) {
+		return
+	}
+	var oldest time.Time
 	for k, w := range m.windows {
 		if len(w.samples) == 0 || w.samples[len(w.samples)-1].At.Before(before) {
 			delete(m.windows, k)
+			continue
+		}
+		if t := w.samples[len(w.samples)-1].At; oldest.IsZero() || t.Before(oldest) {
+			oldest = t
 		}
 	}
 	for k, t := range m.seen {
 		if t.Before(before) {
 			delete(m.seen, k)
+			continue
+		}
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
 		}
 	}
+	m.oldest = oldest
 }
 
 func (m *Memory) empty() bool { return len(m.windows) == 0 && len(m.seen) == 0 }
@@ -71,6 +118,7 @@ type Sample struct {
 // Window is a sliding event-time window of samples, kept in time order.
 type Window struct {
 	samples []Sample
+	mem     *Memory // the memory whose oldest bound a new window's first sample lowers
 }
 
 // Aggregate is what a window holds over a span of time.
@@ -95,6 +143,9 @@ func (w *Window) Add(s Sample, size, lateness time.Duration) bool {
 		if s.At.Before(newest.Add(-size - lateness)) {
 			return false
 		}
+	}
+	if n == 0 && w.mem != nil {
+		w.mem.lowerOldest(s.At)
 	}
 	i := n
 	for i > 0 && w.samples[i-1].At.After(s.At) {

@@ -51,6 +51,7 @@ type Rule struct {
 	when, key, clear, level *vm.Program
 	title, desc             template
 	windowKey               string
+	fast                    *ruleFast // the native forms, shared by copies of the rule
 }
 
 // WindowSpec is a rule's sliding event-time window.
@@ -93,6 +94,7 @@ type Policy struct {
 	Line                         int
 
 	when *vm.Program
+	fast func(*PolicyEnv) bool // the native form of when, nil on the VM
 }
 
 // Set is an immutable compiled rule set. It implements engine.Evaluator and
@@ -129,63 +131,67 @@ func (s *Set) Horizon() time.Duration { return s.horizon }
 
 // Evaluate implements engine.Evaluator.
 func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memory, out []engine.Match) ([]engine.Match, error) {
-	env := Env{Event: ev, School: school}
+	sc := getScratch()
+	defer sc.put()
+	env := &sc.frame.env
+	*env = Env{Event: ev, School: school}
 	var errs []error
 	for _, r := range s.bySource[ev.Source] {
 		if len(r.Types) > 0 && !slices.Contains(r.Types, ev.Type) {
 			continue
 		}
+		rf := r.prepared()
 		env.Window = nil
 		var key string
 		if r.key != nil {
-			k, err := expr.Run(r.key, &env)
+			k, err := sc.text(rf.key, r.key, env)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("rule %q: key: %w", r.ID, err))
 				continue
 			}
-			key = fmt.Sprint(k)
+			key = k
 		}
 		if r.Absent != nil {
 			if r.when != nil {
-				ok, err := expr.Run(r.when, &env)
+				ok, err := sc.boolean(rf.when, r.when, env)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("rule %q: when: %w", r.ID, err))
 					continue
 				}
-				if ok != true {
+				if !ok {
 					continue
 				}
 			}
 			if mem != nil {
-				mem.Seen(absenceKey(r.ID, key), ev.OccurredAt)
+				mem.SeenOf(rf.absent, key, ev.OccurredAt)
 			}
 			out = append(out, engine.Match{Rule: r.ID, Key: key, Clear: true})
 			continue
 		}
 		if r.clear != nil {
-			ok, err := expr.Run(r.clear, &env)
+			ok, err := sc.boolean(rf.clear, r.clear, env)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("rule %q: clear_when: %w", r.ID, err))
 				continue
 			}
-			if ok == true {
+			if ok {
 				if r.Window != nil && mem != nil {
-					mem.DropWindow(r.windowKey + key)
+					mem.DropWindowOf(r.windowKey, key)
 				}
 				out = append(out, engine.Match{Rule: r.ID, Key: key, Clear: true})
 				continue
 			}
 		}
-		ok, err := expr.Run(r.when, &env)
+		ok, err := sc.boolean(rf.when, r.when, env)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rule %q: when: %w", r.ID, err))
 			continue
 		}
-		if ok != true {
+		if !ok {
 			continue
 		}
 		if r.Window != nil {
-			agg, matched, err := r.windowMatch(&env, mem, key)
+			matched, err := r.windowMatch(sc, rf, mem, key)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -193,142 +199,157 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memo
 			if !matched {
 				continue
 			}
-			env.Window = &agg
+			env.Window = &sc.agg
 		}
 		m := engine.Match{Rule: r.ID, Key: key, Severity: r.Level, Grade: r.Grade, For: r.For}
 		if r.level != nil {
-			v, err := expr.Run(r.level, &env)
+			v, err := sc.text(rf.level, r.level, env)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("rule %q: level: %w", r.ID, err))
 				continue
 			}
-			sev, err := engine.ParseSeverity(fmt.Sprint(v))
+			sev, err := engine.ParseSeverity(v)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("rule %q: level: %w", r.ID, err))
 				continue
 			}
 			m.Severity = sev
 		}
-		m.Title = r.title.render(&env)
-		m.Description = r.desc.render(&env)
+		m.Title = rf.title.render(sc, env)
+		m.Description = rf.desc.render(sc, env)
 		out = append(out, m)
 	}
 	return out, errors.Join(errs...)
 }
 
 // windowMatch adds the event to the rule's window for key and evaluates
-// `having` over the window's aggregate.
-func (r *Rule) windowMatch(env *Env, mem *engine.Memory, key string) (engine.Aggregate, bool, error) {
+// `having` over the window's aggregate, which it leaves in sc.agg.
+func (r *Rule) windowMatch(sc *scratch, rf *ruleFast, mem *engine.Memory, key string) (bool, error) {
 	w := r.Window
+	env := &sc.frame.env
 	s := engine.Sample{At: env.Event.OccurredAt, Value: 1}
 	if w.value != nil {
-		v, err := expr.Run(w.value, env)
+		v, err := sc.number(rf.value, w.value, env)
 		if err != nil {
-			return engine.Aggregate{}, false, fmt.Errorf("rule %q: window.value: %w", r.ID, err)
+			return false, fmt.Errorf("rule %q: window.value: %w", r.ID, err)
 		}
-		s.Value = toFloat(v)
+		s.Value = v
 	}
 	if w.distinct != nil {
-		v, err := expr.Run(w.distinct, env)
+		v, err := sc.text(rf.distinct, w.distinct, env)
 		if err != nil {
-			return engine.Aggregate{}, false, fmt.Errorf("rule %q: window.distinct: %w", r.ID, err)
+			return false, fmt.Errorf("rule %q: window.distinct: %w", r.ID, err)
 		}
-		s.Distinct = fmt.Sprint(v)
+		s.Distinct = v
 	}
 	if mem == nil {
-		return engine.Aggregate{}, false, nil
+		return false, nil
 	}
-	win := mem.Window(r.windowKey+key, true)
+	win := mem.WindowOf(r.windowKey, key, true)
 	maxSize := w.Size
 	if w.Today {
 		maxSize = 24 * time.Hour
 	}
 	if !win.Add(s, maxSize, w.Lateness) {
-		return engine.Aggregate{}, false, nil // later than the window's lateness
+		return false, nil // later than the window's lateness
 	}
-	agg := win.Over(s.At, w.span(s.At))
+	sc.agg = win.Over(s.At, w.span(s.At))
 	if w.having == nil {
-		return agg, true, nil
+		return true, nil
 	}
-	env.Window = &agg
-	ok, err := expr.Run(w.having, env)
+	env.Window = &sc.agg
+	ok, err := sc.boolean(rf.having, w.having, env)
 	env.Window = nil
 	if err != nil {
-		return agg, false, fmt.Errorf("rule %q: window.having: %w", r.ID, err)
+		return false, fmt.Errorf("rule %q: window.having: %w", r.ID, err)
 	}
-	return agg, ok == true, nil
+	return ok, nil
 }
 
 // Check implements engine.Evaluator: the absence checks due in (from, to].
 func (s *Set) Check(from, to time.Time, school *engine.School, mem *engine.Memory, out []engine.Match) []engine.Match {
+	if len(s.absence) == 0 {
+		return out
+	}
+	sc := getScratch()
+	defer sc.put()
 	for _, r := range s.absence {
 		a := r.Absent
 		if a.By > 0 {
-			for day := midnight(from); !day.After(to); day = day.AddDate(0, 0, 1) {
-				due := day.Add(a.By)
-				if !due.After(from) || due.After(to) {
-					continue
-				}
-				out = r.checkKeys(school, mem, due, out, func(last time.Time, seen bool) (time.Time, bool) {
-					return due, !seen || last.Before(day) || last.After(due)
-				})
+			for _, d := range r.prepared().deadlines(from, to, a.By) {
+				out = r.checkKeys(sc, school, mem, d.due, d.day, out)
 			}
 			continue
 		}
-		out = r.checkKeys(school, mem, to, out, func(last time.Time, seen bool) (time.Time, bool) {
-			if !seen {
-				return to, true // never seen within the horizon
-			}
-			due := last.Add(a.For)
-			return due, !due.After(to)
-		})
+		out = r.checkKeys(sc, school, mem, to, time.Time{}, out)
 	}
 	return out
 }
 
 // checkKeys runs one absence check of r at now for every entity of the
-// school; missing says, from when a key was last seen, whether it is missing
-// and since when.
-func (r *Rule) checkKeys(school *engine.School, mem *engine.Memory, now time.Time, out []engine.Match,
-	missing func(last time.Time, seen bool) (time.Time, bool)) []engine.Match {
-	env := CheckEnv{School: school, Now: now}
+// school. For a daily deadline (a.By), day is the midnight the deadline
+// counts from and now the deadline; for a duration (a.For), now is the
+// check's time.
+func (r *Rule) checkKeys(sc *scratch, school *engine.School, mem *engine.Memory, now, day time.Time, out []engine.Match) []engine.Match {
+	rf := r.prepared()
+	env := &sc.frame.check
+	*env = CheckEnv{School: school, Now: now}
 	a := r.Absent
 	if a.on != nil {
-		if ok, err := expr.Run(a.on, &env); err != nil || ok != true {
+		if ok, err := sc.boolean(rf.on, a.on, env); err != nil || !ok {
 			return out
 		}
 	}
-	keys := []string{""}
+	keys := noEntities
 	if a.entities != nil {
-		v, err := expr.Run(a.entities, &env)
-		if err != nil {
-			return out
+		if rf.entities != nil {
+			keys = rf.entities.ss(&sc.frame)
+		} else {
+			v, err := sc.vm.Run(a.entities, env)
+			if err != nil {
+				return out
+			}
+			keys = toStrings(v)
 		}
-		keys = toStrings(v)
 	}
 	for _, key := range keys {
-		k := absenceKey(r.ID, key)
-		last, seen := mem.LastSeen(k)
-		at, gone := missing(last, seen)
+		last, seen := mem.LastSeenOf(rf.absent, key)
+		var (
+			at   time.Time
+			gone bool
+		)
+		switch {
+		case a.By > 0:
+			at, gone = now, !seen || last.Before(day) || last.After(now)
+		case !seen:
+			at, gone = now, true // never seen within the horizon
+		default:
+			at = last.Add(a.For)
+			gone = !at.After(now)
+		}
 		if !gone {
 			continue
 		}
-		fired, done := mem.LastSeen(k + "\x00fired")
+		fired, done := mem.LastSeenOf(rf.fired, key)
 		if done && (!seen || !fired.Before(last)) && (a.By == 0 || fired.Equal(at)) {
 			continue // already reported for this absence
 		}
-		mem.Seen(k+"\x00fired", at)
+		mem.SeenOf(rf.fired, key, at)
 		env.Key, env.LastSeen = key, time.Time{}
 		if seen {
 			env.LastSeen = last
 		}
 		out = append(out, engine.Match{
 			Rule: r.ID, Key: key, Severity: r.Level, Grade: r.Grade, For: r.For, Source: r.Source, At: at,
-			Title: r.title.render(&env), Description: r.desc.render(&env),
+			Title: rf.title.render(sc, env), Description: rf.desc.render(sc, env),
 		})
 	}
 	return out
 }
+
+// noEntities are the keys of an absence check without entities: one check
+// per school. It must not be modified.
+var noEntities = []string{""}
 
 func absenceKey(rule, key string) string { return "absent\x00" + rule + "\x00" + key }
 
@@ -355,15 +376,24 @@ func (s *Set) Escalate(school *engine.School, risks []*engine.Risk) (engine.Leve
 	if len(s.policy) == 0 {
 		return best, rule, reason
 	}
-	env := PolicyEnv{School: school, Risks: make([]PolicyRisk, len(risks))}
-	for i, r := range risks {
-		env.Risks[i] = PolicyRisk{Rule: r.Rule, Key: r.Key, Level: string(r.Severity), Grade: r.Grade, Source: string(r.Source)}
+	sc := getScratch()
+	defer sc.put()
+	env := &sc.policy
+	env.School = school
+	for _, r := range risks {
+		env.Risks = append(env.Risks, PolicyRisk{Rule: r.Rule, Key: r.Key, Level: string(r.Severity), Grade: r.Grade, Source: string(r.Source)})
 	}
 	for _, p := range s.policy {
 		if p.Level.Rank() <= best.Rank() {
 			continue
 		}
-		ok, err := expr.Run(p.when, &env)
+		if p.fast != nil {
+			if p.fast(env) {
+				best, rule, reason = p.Level, p.ID, p.Reason
+			}
+			continue
+		}
+		ok, err := sc.vm.Run(p.when, env)
 		if err == nil && ok == true {
 			best, rule, reason = p.Level, p.ID, p.Reason
 		}
@@ -512,6 +542,7 @@ func Compile(files ...*File) (*Set, []error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	s.prepare()
 	return s, nil
 }
 

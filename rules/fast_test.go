@@ -1,0 +1,308 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+// program is one compiled expression of a rule, with its native form.
+type program struct {
+	name string
+	prog *vm.Program
+	n    *native
+	env  envKind
+	tmpl bool // a placeholder of a title or description
+}
+
+// packPrograms lists every expression of the default pack's rules with the
+// native form evaluation uses.
+func packPrograms(t *testing.T, set *Set) []program {
+	t.Helper()
+	var out []program
+	add := func(r *Rule, field string, prog *vm.Program, n *native, env envKind) {
+		if prog != nil {
+			out = append(out, program{name: r.ID + " " + field, prog: prog, n: n, env: env})
+		}
+	}
+	for _, r := range set.Rules() {
+		f := r.prepared()
+		require.NotSame(t, &noFast, f, "rule %s is not prepared", r.ID)
+		add(r, "when", r.when, f.when, envRule)
+		add(r, "key", r.key, f.key, envRule)
+		add(r, "clear_when", r.clear, f.clear, envRule)
+		add(r, "level", r.level, f.level, envRule)
+		env := envRule
+		if a := r.Absent; a != nil {
+			env = envCheck
+			add(r, "absent.on", a.on, f.on, envCheck)
+			add(r, "absent.entities", a.entities, f.entities, envCheck)
+		}
+		if w := r.Window; w != nil {
+			add(r, "window.value", w.value, f.value, envRule)
+			add(r, "window.distinct", w.distinct, f.distinct, envRule)
+			add(r, "window.having", w.having, f.having, envRule)
+		}
+		for name, ft := range map[string]fastTemplate{"title": f.title, "description": f.desc} {
+			for i, p := range ft.parts {
+				if p.prog != nil {
+					out = append(out, program{name: fmt.Sprintf("%s %s ${%d}", r.ID, name, i), prog: p.prog, n: p.n, env: env, tmpl: true})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestPackIsNative checks that every expression of the default pack's rules
+// runs natively: the VM is only the fallback for shapes a pack does not use.
+func TestPackIsNative(t *testing.T) {
+	set, errs := Default()
+	require.Empty(t, errs)
+	for _, p := range packPrograms(t, set) {
+		require.NotNil(t, p.n, "%s: %s has no native form", p.name, p.prog.Source().String())
+	}
+}
+
+// TestNativeMatchesVM evaluates every expression of the default pack on a
+// corpus of events — a simulated district's stream and hand-made edge cases
+// — natively and on expr's VM, and requires the same results.
+func TestNativeMatchesVM(t *testing.T) {
+	set, errs := Default()
+	require.Empty(t, errs)
+	progs := packPrograms(t, set)
+	events, schools := nativeCorpus(t)
+	aggs := []*engine.Aggregate{
+		{Count: 1, Sum: 1, Min: 1, Max: 1, Distinct: 1, First: benchStart, Last: benchStart},
+		{Count: 2, Sum: 18.5, Min: 9, Max: 9.5, Distinct: 1, First: benchStart, Last: benchStart.Add(29 * time.Minute), Span: 29 * time.Minute},
+		{Count: 2, Sum: 2, Min: 1, Max: 1, Distinct: 2, First: benchStart, Last: benchStart.Add(30 * time.Minute), Span: 30 * time.Minute},
+		{Count: 3, Sum: 3, Min: 1, Max: 1, Distinct: 3, First: benchStart, Last: benchStart.Add(90 * time.Minute), Span: 90 * time.Minute},
+		{Count: 7, Sum: -70.25, Min: -13, Max: -9.75, Distinct: 0, Span: 26 * time.Hour},
+	}
+	var sc scratch
+	compared := map[string]int{}
+	for _, p := range progs {
+		if p.n == nil {
+			continue
+		}
+		switch p.env {
+		case envRule:
+			for i := range events {
+				ev := &events[i]
+				if ev.Source != p.sourceOf(set) {
+					continue
+				}
+				school := schools[i%len(schools)]
+				for _, agg := range append([]*engine.Aggregate{nil}, aggs...) {
+					if !p.n.window && agg != nil {
+						continue
+					}
+					sc.frame.env = Env{Event: ev, School: school, Window: agg}
+					compareOne(t, &sc, p, &sc.frame.env)
+					compared[p.name]++
+				}
+			}
+		case envCheck:
+			for _, school := range schools {
+				for _, now := range corpusTimes() {
+					for _, key := range []string{"", "南湖", "运河"} {
+						sc.frame.check = CheckEnv{School: school, Now: now, Key: key, LastSeen: now.Add(-50 * time.Hour)}
+						compareOne(t, &sc, p, &sc.frame.check)
+						compared[p.name]++
+					}
+				}
+			}
+		}
+	}
+	for _, p := range progs {
+		if p.n != nil {
+			require.NotZero(t, compared[p.name], "%s was never evaluated", p.name)
+		}
+	}
+}
+
+// sourceOf returns the source of the rule a program belongs to.
+func (p program) sourceOf(set *Set) engine.Source {
+	id, _, _ := strings.Cut(p.name, " ")
+	for _, r := range set.Rules() {
+		if r.ID == id {
+			return r.Source
+		}
+	}
+	return ""
+}
+
+func compareOne(t *testing.T, sc *scratch, p program, env any) {
+	t.Helper()
+	want, err := vm.Run(p.prog, env)
+	if !sc.usable(p.n) {
+		require.Error(t, err, "%s: the VM needs no window, the native form does", p.name)
+		return
+	}
+	require.NoError(t, err, p.name)
+	var got any
+	switch p.n.k {
+	case kBool:
+		got = p.n.b(&sc.frame)
+	case kString:
+		got = p.n.s(&sc.frame)
+	case kFloat:
+		got = p.n.f(&sc.frame)
+	case kInt:
+		got = p.n.i(&sc.frame)
+	case kTime:
+		got = p.n.t(&sc.frame)
+	case kDuration:
+		got = p.n.d(&sc.frame)
+	case kStrings:
+		got = p.n.ss(&sc.frame)
+	}
+	require.Equal(t, want, got, "%s: %s", p.name, p.prog.Source().String())
+	if p.tmpl {
+		require.Equal(t, string(appendRendered(nil, want)), string(p.n.appendValue(nil, &sc.frame)), "%s renders differently", p.name)
+	}
+}
+
+// corpusTimes are instants around the calendar's and the helpers' edges:
+// midnight, class hours, weekends, the summer holidays and the season.
+func corpusTimes() []time.Time {
+	var out []time.Time
+	for _, day := range []time.Time{
+		time.Date(2026, 5, 29, 0, 0, 0, 0, engine.Shanghai),  // Friday before the season
+		time.Date(2026, 6, 1, 0, 0, 0, 0, engine.Shanghai),   // Monday, summer, term
+		time.Date(2026, 6, 6, 0, 0, 0, 0, engine.Shanghai),   // Saturday
+		time.Date(2026, 7, 6, 0, 0, 0, 0, engine.Shanghai),   // summer holidays
+		time.Date(2026, 9, 30, 0, 0, 0, 0, engine.Shanghai),  // last day of the season
+		time.Date(2026, 11, 2, 0, 0, 0, 0, engine.Shanghai),  // autumn term
+		time.Date(2027, 1, 23, 0, 0, 0, 0, engine.Shanghai),  // winter holidays
+		time.Date(2026, 12, 31, 0, 0, 0, 0, engine.Shanghai), // year end
+	} {
+		for _, hm := range [][2]int{{0, 0}, {7, 59}, {8, 0}, {11, 29}, {11, 30}, {13, 30}, {16, 29}, {16, 30}, {23, 59}} {
+			out = append(out, day.Add(time.Duration(hm[0])*time.Hour+time.Duration(hm[1])*time.Minute))
+		}
+		out = append(out, day.Add(-time.Nanosecond), day.UTC())
+	}
+	return out
+}
+
+// nativeCorpus returns the events and schools the programs are compared on.
+func nativeCorpus(t *testing.T) ([]engine.Event, []*engine.School) {
+	t.Helper()
+	s, err := newStream(40, 6000, 8*24*time.Hour)
+	require.NoError(t, err)
+	events := append([]engine.Event(nil), s.events...)
+	schools := append([]*engine.School(nil), s.reg.Schools()...)
+	schools = append(schools,
+		&engine.School{ID: "X-1", Canteen: false, WaterBodies: []string{"南湖", "运河"}},
+		&engine.School{ID: "X-2", Canteen: true},
+	)
+	var edges []engine.Event
+	for _, at := range corpusTimes() {
+		edges = append(edges,
+			engine.Event{Source: engine.SourceVisitor, Type: "entry", OccurredAt: at, Watchlist: "blacklist", Gate: "东门", IDVerified: false, DuringClass: false},
+			engine.Event{Source: engine.SourceVisitor, Type: "entry", OccurredAt: at, Watchlist: "wanted", ProhibitedItems: true, IDVerified: true},
+			engine.Event{Source: engine.SourceVisitor, Type: "entry", OccurredAt: at, Watchlist: "watch", DuringClass: true},
+			engine.Event{Source: engine.SourceVisitor, Type: "entry", OccurredAt: at, Watchlist: "", Name: "无"},
+			engine.Event{Source: engine.SourceVisitor, Type: "denied", OccurredAt: at, VisitorHash: "h1"},
+			engine.Event{Source: engine.SourceCanteen, Type: "supplier_cert", OccurredAt: at, Supplier: "S", ExpiresOn: at.Add(-time.Hour)},
+			engine.Event{Source: engine.SourceCanteen, Type: "supplier_cert", OccurredAt: at, Supplier: "S", ExpiresOn: at.Add(7 * 24 * time.Hour)},
+			engine.Event{Source: engine.SourceCanteen, Type: "supplier_cert", OccurredAt: at, Supplier: "S", ExpiresOn: at.Add(8*24*time.Hour - time.Minute)},
+			engine.Event{Source: engine.SourceDrowning, Type: "weather", OccurredAt: at, RainMM24h: 50},
+			engine.Event{Source: engine.SourceDrowning, Type: "water_level", OccurredAt: at, LevelM: 3.1, WarningLevelM: 3.2, WaterBody: "南湖"},
+		)
+	}
+	for _, c := range []float64{-13, -12, -11.5, -11, 0, 6.9, 7, 7.5, 8, 8.01, 12} {
+		for _, zone := range []string{"fridge", "freezer", ""} {
+			edges = append(edges, engine.Event{Source: engine.SourceCanteen, Type: "storage_temp", OccurredAt: benchStart, Device: "d-1", Zone: zone, Celsius: c})
+		}
+	}
+	for _, v := range []string{"rodent", "no_hat", "uncovered_bin", "bare_hand", "unknown", ""} {
+		edges = append(edges, engine.Event{Source: engine.SourceCanteen, Type: "ai_violation", OccurredAt: benchStart, Violation: v, Reporter: "cam"})
+	}
+	for _, w := range [][2]float64{{125, 48}, {124.9, 48}, {125, 47.5}, {0, 0}} {
+		edges = append(edges, engine.Event{Source: engine.SourceCanteen, Type: "sample", OccurredAt: benchStart, WeightG: w[0], RetainedHours: w[1], Dish: "菜"})
+	}
+	for _, lv := range [][2]float64{{3.1, 3.2}, {3.2, 3.2}, {3.1, 3.19}, {3.09, 3.2}, {3.1000001, 3.2}} {
+		edges = append(edges, engine.Event{Source: engine.SourceDrowning, Type: "water_level", OccurredAt: benchStart, LevelM: lv[0], WarningLevelM: lv[1]})
+	}
+	for _, sc := range [][2]float64{{59, 60}, {60, 60}, {61.5, 60}} {
+		edges = append(edges, engine.Event{Source: engine.SourceBullying, Type: "screening", OccurredAt: benchStart, Score: sc[0], Threshold: sc[1], StudentRef: "S-1"})
+	}
+	for _, inj := range []bool{true, false} {
+		edges = append(edges,
+			engine.Event{Source: engine.SourceBullying, Type: "report", OccurredAt: benchStart, Injury: inj, Kind: "physical", Channel: "hotline", VictimRef: "V-1"},
+			engine.Event{Source: engine.SourceDrowning, Type: "fence_intrusion", OccurredAt: benchStart, Minors: inj, Persons: 3, WaterBody: "南湖"},
+			engine.Event{Source: engine.SourceDrowning, Type: "patrol", OccurredAt: benchStart, HazardFound: inj, WaterBody: "南湖", Note: "n"},
+			engine.Event{Source: engine.SourceCanteen, Type: "pesticide_test", OccurredAt: benchStart, Passed: inj, Item: "青菜"},
+			engine.Event{Source: engine.SourceCanteen, Type: "health_check", OccurredAt: benchStart, Passed: inj, StaffID: "E1", Symptom: "发热"},
+		)
+	}
+	return append(events, edges...), schools
+}
+
+// TestPolicyNativeMatchesVM evaluates the default pack's level policy, and
+// a few more shapes, natively and on the VM over every set of up to five
+// risks drawn from a pool of levels and sources.
+func TestPolicyNativeMatchesVM(t *testing.T) {
+	set, errs := Default()
+	require.Empty(t, errs)
+	extra := []string{
+		`any(risks, .level == "high" and .source != "visitor")`,
+		`all(risks, .level != "low") or none(risks, .grade == "I")`,
+		`one(risks, not (.rule == "canteen.rodent"))`,
+		`len(filter(risks, .source == "canteen")) >= 2 and len(risks) < 5`,
+		`len(uniq(map(risks, .source))) == 3`,
+	}
+	var policies []*Policy
+	for _, p := range set.Policy() {
+		require.NotNil(t, p.fast, "%s has no native form", p.ID)
+		policies = append(policies, p)
+	}
+	for i, src := range extra {
+		f := &File{Name: "extra.yaml"}
+		p, perrs := (&compiler{params: set.params, calendar: set.calendar}).policy(f, &RuleNode{Fields: map[string]*yaml.Node{
+			"id": {Kind: yaml.ScalarNode, Value: fmt.Sprint("extra-", i)}, "level": {Kind: yaml.ScalarNode, Value: "red"},
+			"reason": {Kind: yaml.ScalarNode, Value: "r"}, "when": {Kind: yaml.ScalarNode, Value: src},
+		}})
+		require.Empty(t, perrs, src)
+		p.fast = compilePolicy(p.when)
+		require.NotNil(t, p.fast, "%s has no native form", src)
+		policies = append(policies, p)
+	}
+	pool := []PolicyRisk{
+		{Rule: "canteen.rodent", Level: "high", Grade: "I", Source: "canteen"},
+		{Rule: "canteen.sample_insufficient", Level: "medium", Source: "canteen"},
+		{Rule: "canteen.hygiene_violation", Level: "low", Source: "canteen"},
+		{Rule: "visitor.watch_entry", Level: "medium", Source: "visitor"},
+		{Rule: "drowning.patrol_hazard", Level: "medium", Source: "drowning"},
+		{Rule: "bullying.screening", Level: "medium", Source: "bullying", Key: "S-1"},
+		{Rule: "bullying.screening", Level: "medium", Source: "bullying", Key: "S-2"},
+	}
+	var sets [][]PolicyRisk
+	var grow func(from int, cur []PolicyRisk)
+	grow = func(from int, cur []PolicyRisk) {
+		sets = append(sets, append([]PolicyRisk(nil), cur...))
+		if len(cur) == 5 {
+			return
+		}
+		for i := from; i < len(pool); i++ {
+			grow(i+1, append(cur, pool[i]))
+		}
+	}
+	grow(0, nil)
+	for _, p := range policies {
+		for _, risks := range sets {
+			env := &PolicyEnv{Risks: risks, School: &engine.School{ID: "S"}}
+			want, err := vm.Run(p.when, env)
+			require.NoError(t, err)
+			require.Equal(t, want, p.fast(env), "%s on %v", p.When, risks)
+		}
+	}
+}
