@@ -256,6 +256,7 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 			r = &Risk{Rule: m.Rule, Key: m.Key, Source: src, FirstSeen: at, LastSeen: at}
 			st.risks[ref] = r
 		}
+		prevSeverity, prevTitle := r.Severity, r.Title
 		if !ok || m.Severity.rank() >= r.Severity.rank() {
 			// A risk keeps its most serious level while it lasts.
 			if ok && m.Severity != r.Severity {
@@ -283,16 +284,21 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 				r.Evidence = slices.Delete(r.Evidence, 0, len(r.Evidence)-MaxEvidence)
 			}
 		}
-		var id string
-		if eventID != "" {
-			id = eventRefID("", eventID, r)
-		} else {
-			id = eventRefID("", "check:"+at.UTC().Format(time.RFC3339Nano), r)
+		// A transition is recorded when the risk opens or what people see of
+		// it changes (level, title); a repeat that changes neither is in the
+		// events table and the risk's count and evidence, not in the history.
+		if state == RiskOpened || r.Severity != prevSeverity || r.Title != prevTitle {
+			var id string
+			if eventID != "" {
+				id = eventRefID("", eventID, r)
+			} else {
+				id = eventRefID("", "check:"+at.UTC().Format(time.RFC3339Nano), r)
+			}
+			out.Transitions = append(out.Transitions, RiskTransition{
+				ID: id, SchoolID: school.ID, At: at,
+				State: state, EventID: eventID, Risk: r.clone(),
+			})
 		}
-		out.Transitions = append(out.Transitions, RiskTransition{
-			ID: id, SchoolID: school.ID, At: at,
-			State: state, EventID: eventID, Risk: r.clone(),
-		})
 		if state == RiskOpened || change {
 			if cause == nil || r.Severity.rank() > cause.Severity.rank() {
 				cause = r

@@ -16,7 +16,7 @@ type fakeRules struct{}
 func (fakeRules) Evaluate(ev *engine.Event, _ *engine.School, _ *engine.Memory, out []engine.Match) ([]engine.Match, error) {
 	switch ev.Watchlist {
 	case "blacklist":
-		out = append(out, engine.Match{Rule: "blacklist", Severity: engine.SeverityHigh, Title: "禁入", For: 24 * time.Hour})
+		out = append(out, engine.Match{Rule: "blacklist", Severity: engine.SeverityHigh, Title: "禁入" + ev.Gate, For: 24 * time.Hour})
 	case "watch":
 		out = append(out, engine.Match{Rule: "watch", Key: ev.Gate, Severity: engine.SeverityMedium, Title: "关注", For: time.Hour})
 	}
@@ -114,8 +114,17 @@ func TestRepeatedEventsUpdateOneRisk(t *testing.T) {
 	require.Equal(t, t0.Add(2*time.Minute), r.LastSeen)
 	require.Equal(t, t0.Add(2*time.Minute+24*time.Hour), r.Until)
 	require.Len(t, out.Changes, 1, "one colour change for the first event only")
-	require.Equal(t, []engine.RiskState{engine.RiskOpened, engine.RiskUpdated, engine.RiskUpdated},
-		[]engine.RiskState{out.Transitions[0].State, out.Transitions[1].State, out.Transitions[2].State})
+	require.Len(t, out.Transitions, 1, "repeats that change nothing people see are not transitions")
+	require.Equal(t, engine.RiskOpened, out.Transitions[0].State)
+
+	// A repeat that changes the title is recorded.
+	ev := entry("d", "S1", "blacklist", "", t0.Add(3*time.Minute))
+	ev.Gate = "北门"
+	require.NoError(t, e.Apply(ev, &out))
+	require.Len(t, out.Transitions, 2)
+	require.Equal(t, engine.RiskUpdated, out.Transitions[1].State)
+	require.Equal(t, "禁入北门", out.Transitions[1].Risk.Title)
+	require.Equal(t, 4, out.Transitions[1].Risk.Count)
 }
 
 func TestDuplicateEventHasNoEffect(t *testing.T) {

@@ -167,6 +167,8 @@ type fastTemplate struct {
 	// fixed is the text when every placeholder is a constant.
 	fixed   string
 	isFixed bool
+	// last holds the string rendered most recently, shared by every goroutine.
+	last *atomic.Pointer[string]
 }
 
 type fastPart struct {
@@ -176,7 +178,7 @@ type fastPart struct {
 }
 
 func newFastTemplate(t template, env envKind, cal *Calendar) fastTemplate {
-	var ft fastTemplate
+	ft := fastTemplate{last: new(atomic.Pointer[string])}
 	for _, p := range t.parts {
 		fp := fastPart{text: p.text, prog: p.prog}
 		if p.prog != nil {
@@ -225,7 +227,14 @@ func (t *fastTemplate) render(sc *scratch, env any) string {
 		}
 	}
 	sc.buf = b
-	return string(b)
+	// Most repeated matches render the same text: hand back the last string
+	// rendered by this template rather than a new copy.
+	if last := t.last.Load(); last != nil && *last == string(b) {
+		return *last
+	}
+	out := string(b)
+	t.last.Store(&out)
+	return out
 }
 
 // appendRendered appends v as template.render prints a placeholder's value.
