@@ -229,6 +229,9 @@ func (t *fastTemplate) render(sc *scratch, env any) string {
 	sc.buf = b
 	// Most repeated matches render the same text: hand back the last string
 	// rendered by this template rather than a new copy.
+	if t.last == nil {
+		return string(b)
+	}
 	if last := t.last.Load(); last != nil && *last == string(b) {
 		return *last
 	}
