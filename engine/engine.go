@@ -240,7 +240,7 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 			continue
 		}
 		var until time.Time
-		if m.For > 0 {
+		if m.For > 0 && !m.Manual {
 			until = at.Add(m.For)
 			if !until.After(e.now) {
 				continue // already over by the engine's clock: a late event
@@ -270,9 +270,12 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 		if at.After(r.LastSeen) {
 			r.LastSeen = at
 		}
+		if m.Manual {
+			r.Manual = true
+		}
 		switch {
-		case m.For == 0:
-			r.Until = time.Time{} // until cleared
+		case m.For == 0 || r.Manual:
+			r.Until = time.Time{} // until cleared or resolved
 		case !r.Until.IsZero() && until.After(r.Until), !ok:
 			r.Until = until
 			st.noteExpiry(until)
@@ -442,6 +445,8 @@ func (e *Engine) relevel(school *School, st *schoolState, at time.Time, r *Risk,
 		cause = fmt.Sprintf("风险已解除：%s", r.Title)
 	case RiskRemoved:
 		cause = fmt.Sprintf("规则已停用，风险解除：%s", r.Title)
+	case RiskResolved:
+		cause = fmt.Sprintf("已人工处置解除：%s", r.Title)
 	default:
 		cause = fmt.Sprintf("风险已到期解除：%s", r.Title)
 	}
@@ -457,6 +462,8 @@ func (e *Engine) relevel(school *School, st *schoolState, at time.Time, r *Risk,
 		c.ID = fmt.Sprintf("expired:%s:%d", r.ref(), r.Until.UnixMilli())
 	case how == RiskRemoved:
 		c.ID = fmt.Sprintf("removed:%s:%d", r.ref(), at.UnixMilli())
+	case how == RiskResolved:
+		c.ID = fmt.Sprintf("resolved:%s:%d", r.ref(), at.UnixMilli())
 	case eventID != "":
 		c.ID = fmt.Sprintf("%s:%s", eventID, r.ref())
 	default:
@@ -613,4 +620,36 @@ func (e *Engine) DropRisks(keep func(rule string) bool, at time.Time, out *Outpu
 			e.relevel(school, st, at, r, "", RiskRemoved, out)
 		}
 	}
+}
+
+// ErrNoSuchRisk is returned by Resolve when the school has no active risk of
+// that rule and key.
+var ErrNoSuchRisk = errors.New("no such active risk")
+
+// Resolve ends a school's active risk as a person's act, at time at, with
+// who did it and why, and appends the transition and any colour change to
+// out. Any risk may be resolved this way; for a rule that keeps its risks
+// until a person resolves them it is the only way.
+func (e *Engine) Resolve(schoolID, rule, key, actor, comment string, at time.Time, out *Output) error {
+	school := e.registry().School(schoolID)
+	if school == nil {
+		return fmt.Errorf("school %q is not in the registry", schoolID)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := e.schools[schoolID]
+	if st == nil {
+		return ErrNoSuchRisk
+	}
+	r, ok := st.risks[riskKey{rule, key}]
+	if !ok {
+		return ErrNoSuchRisk
+	}
+	delete(st.risks, riskKey{rule, key})
+	out.Transitions = append(out.Transitions, RiskTransition{
+		ID: fmt.Sprintf("resolved:%s:%d", r.ref(), at.UnixMilli()), SchoolID: schoolID, At: at,
+		State: RiskResolved, Risk: r.clone(), Actor: actor, Comment: comment,
+	})
+	e.relevel(school, st, at, r, "", RiskResolved, out)
+	return nil
 }

@@ -22,6 +22,9 @@ type Match struct {
 	For time.Duration
 	// Clear ends the risk of Rule and Key instead of opening it.
 	Clear bool
+	// Manual keeps the risk until a person resolves it (or a clearing
+	// match ends it); For is then ignored.
+	Manual bool
 	// Source is the risk's source for matches of scheduled checks, which
 	// have no event; "" takes the event's.
 	Source Source
@@ -46,6 +49,8 @@ type Risk struct {
 	Evidence    []string  `json:"evidence"`
 	// Until is when the risk runs out; zero while it lasts until cleared.
 	Until time.Time `json:"until"`
+	// Manual says that the risk lasts until a person resolves it.
+	Manual bool `json:"manual,omitempty"`
 }
 
 func (r *Risk) ref() string {
@@ -64,7 +69,8 @@ const (
 	RiskUpdated RiskState = "updated"
 	RiskExpired RiskState = "expired"
 	RiskCleared RiskState = "cleared"
-	RiskRemoved RiskState = "removed" // its rule was removed by a reload
+	RiskRemoved  RiskState = "removed"  // its rule was removed by a reload
+	RiskResolved RiskState = "resolved" // a person resolved it
 )
 
 // RiskTransition records one change of one risk. ID is derived from what
@@ -77,6 +83,9 @@ type RiskTransition struct {
 	State    RiskState
 	EventID  string // the event that opened or updated the risk; "" for expiry
 	Risk     Risk
+	// Actor and Comment say who resolved the risk and why (RiskResolved).
+	Actor   string
+	Comment string
 }
 
 // LevelChange records a change of a school's colour and its cause.

@@ -41,6 +41,7 @@ var ruleFields = map[string]string{
 	"grade":       "the four-grade level I, II, III or IV (红/橙/黄/蓝), mapped to a level by `grades`",
 	"for":         "how long the risk stays active after the last matching event, e.g. 24h",
 	"clear_when":  "a boolean expression; a matching event for which it holds ends the risk",
+	"resolve":     "`person`: the risk lasts until a person resolves it (the default for a high rule without for or clear_when)",
 	"window":      "a sliding window: size, lateness, value, distinct, having",
 	"absent":      "an absence check: by (a daily deadline HH:MM) or for (a duration), on, entities",
 	"title":       "the risk's title for people, with ${expression} placeholders",

@@ -108,3 +108,37 @@ func TestLoadDirRefusesEmptyDir(t *testing.T) {
 	require.Len(t, errs, 1)
 	require.Contains(t, errs[0].Error(), "no rule files")
 }
+
+func TestScaledShortensRisksAndEndsManualOnes(t *testing.T) {
+	set, errs := Default()
+	require.Empty(t, errs)
+	scaled := set.Scaled(1.0 / 60)
+	school := &engine.School{ID: "S1", Name: "一小", District: "南湖区", Stage: engine.StagePrimary, Canteen: true}
+	ev := &engine.Event{ID: "e", SchoolID: "S1", Source: engine.SourceVisitor, Type: "entry", Watchlist: "watch",
+		IDVerified: true, OccurredAt: time.Date(2026, 11, 2, 9, 0, 0, 0, engine.Shanghai)}
+	ms, err := scaled.Evaluate(ev, school, nil, nil)
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	require.Equal(t, 8*time.Minute, ms[0].For, "8h scaled by 1/60")
+
+	ev.Watchlist = "blacklist"
+	ms, err = set.Evaluate(ev, school, nil, nil)
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	require.True(t, ms[0].Manual, "a blacklisted entry waits for a person")
+	ms, err = scaled.Evaluate(ev, school, nil, nil)
+	require.NoError(t, err)
+	require.False(t, ms[0].Manual, "the demo has nobody to resolve it")
+	require.Equal(t, 24*time.Minute, ms[0].For)
+}
+
+func TestHighRuleWithoutAnEndWaitsForAPerson(t *testing.T) {
+	f, errs := ParseFile("x.yaml", []byte("rules:\n  - {id: a, source: visitor, when: 'true', level: high, title: x}\n  - {id: b, source: visitor, when: 'true', level: medium, title: y}\n  - {id: c, source: visitor, when: 'true', level: high, for: 2h, title: z}\n"))
+	require.Empty(t, errs)
+	set, errs := Compile(f)
+	require.Empty(t, errs)
+	require.True(t, set.Rules()[0].Manual)
+	require.False(t, set.Rules()[1].Manual)
+	require.Equal(t, DefaultFor, set.Rules()[1].For)
+	require.False(t, set.Rules()[2].Manual)
+}

@@ -40,6 +40,7 @@ type Rule struct {
 	Level      engine.Severity
 	Grade      string
 	For        time.Duration // 0: until cleared
+	Manual     bool          // the risk lasts until a person resolves it
 	Provenance string
 	File       string
 	Line       int
@@ -201,7 +202,7 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memo
 			}
 			env.Window = &sc.agg
 		}
-		m := engine.Match{Rule: r.ID, Key: key, Severity: r.Level, Grade: r.Grade, For: r.For}
+		m := engine.Match{Rule: r.ID, Key: key, Severity: r.Level, Grade: r.Grade, For: r.For, Manual: r.Manual}
 		if r.level != nil {
 			v, err := sc.text(rf.level, r.level, env)
 			if err != nil {
@@ -340,7 +341,7 @@ func (r *Rule) checkKeys(sc *scratch, school *engine.School, mem *engine.Memory,
 			env.LastSeen = last
 		}
 		out = append(out, engine.Match{
-			Rule: r.ID, Key: key, Severity: r.Level, Grade: r.Grade, For: r.For, Source: r.Source, At: at,
+			Rule: r.ID, Key: key, Severity: r.Level, Grade: r.Grade, For: r.For, Manual: r.Manual, Source: r.Source, At: at,
 			Title: rf.title.render(sc, env), Description: rf.desc.render(sc, env),
 		})
 	}
@@ -411,6 +412,11 @@ func (s *Set) Scaled(f float64) *Set {
 	for _, r := range s.rules {
 		rc := *r
 		rc.For = time.Duration(float64(r.For) * f)
+		if rc.Manual {
+			// The demo has nobody to resolve risks: a manual risk ends
+			// after a scaled day instead.
+			rc.Manual, rc.For = false, time.Duration(float64(DefaultFor)*f)
+		}
 		c.rules = append(c.rules, &rc)
 		c.bySource[rc.Source] = append(c.bySource[rc.Source], &rc)
 		if rc.Absent != nil {
@@ -705,6 +711,12 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 		}
 		r.clear = prog
 	}
+	if rv, v, ok := scalar("resolve"); ok {
+		if rv != "person" {
+			fail("resolve", v, fmt.Sprintf("%q: expected person", rv))
+		}
+		r.Manual = true
+	}
 	switch d, v, ok := scalar("for"); {
 	case ok:
 		dur, err := c.duration(d)
@@ -714,8 +726,13 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 		r.For = dur
 	case r.clear != nil, r.Absent != nil:
 		r.For = 0 // until a clearing event
+	case r.Level == engine.SeverityHigh && r.level == nil:
+		r.Manual = true // a high risk without a given end waits for a person
 	default:
 		r.For = DefaultFor
+	}
+	if r.Manual {
+		r.For = 0
 	}
 	r.Provenance, _, _ = scalar("provenance")
 	if src, v, ok := scalar("title"); ok {

@@ -53,6 +53,16 @@ type Input struct {
 	At     time.Time      `yaml:"at"`
 	School string         `yaml:"school"`
 	Event  map[string]any `yaml:"event"`
+	// Resolve, instead of an event, is a person resolving a risk.
+	Resolve *Resolve `yaml:"resolve"`
+}
+
+// Resolve is a person resolving a school's risk.
+type Resolve struct {
+	Rule    string `yaml:"rule"`
+	Key     string `yaml:"key"`
+	By      string `yaml:"by"`
+	Comment string `yaml:"comment"`
 }
 
 // Expect is what the school shows at a time.
@@ -208,6 +218,17 @@ func runTest(t Test, set *rules.Set, reg *engine.Registry, dec *engine.Decoder, 
 			return fails
 		}
 		eng.Tick(s.at, &out)
+		if s.input != nil && s.input.Resolve != nil {
+			school := s.input.School
+			if school == "" {
+				school = defaultSchool
+			}
+			rv := s.input.Resolve
+			if err := eng.Resolve(school, rv.Rule, rv.Key, rv.By, rv.Comment, s.at, &out); err != nil {
+				fails = append(fails, fmt.Sprintf("resolve at %s: %s/%s: %v", s.at.Format(time.RFC3339), rv.Rule, rv.Key, err))
+			}
+			continue
+		}
 		if s.input != nil {
 			ev, err := build(s.input, n, defaultSchool)
 			if err != nil {
