@@ -58,6 +58,11 @@ func (s *Server) handleSchool(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusOK, newSchoolDetail(v))
+}
+
+// newSchoolDetail returns the body that shows v.
+func newSchoolDetail(v engine.SchoolView) schoolDetail {
 	d := schoolDetail{
 		School: schoolRecord{
 			ID: v.School.ID, Name: v.School.Name, District: v.School.District, Town: v.School.Town,
@@ -81,7 +86,7 @@ func (s *Server) handleSchool(c echo.Context) error {
 			Until: r.Until, Count: r.Count, Evidence: evidence,
 		})
 	}
-	return c.JSON(http.StatusOK, d)
+	return d
 }
 
 // scopedView returns the school named by the path parameter id, or a 404

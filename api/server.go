@@ -93,6 +93,9 @@ type Options struct {
 	// Reload reloads the rules for POST /-/reload, which is not served
 	// when nil.
 	Reload ReloadFunc
+	// Resolve lets a person end a risk for POST
+	// /api/v1/schools/:id/risks/resolve, which is not served when nil.
+	Resolve ResolveFunc
 
 	// ReadyTimeout bounds all checks of one /readyz request together;
 	// DefaultReadyTimeout when zero.
@@ -197,6 +200,9 @@ func New(opts Options) (*Server, error) {
 	e.GET("/api/v1/map", s.handleMap, scoped)
 	e.GET("/api/v1/schools/:id", s.handleSchool, scoped)
 	e.GET("/api/v1/schools/:id/timeline", s.handleTimeline, scoped)
+	if opts.Resolve != nil {
+		e.POST("/api/v1/schools/:id/risks/resolve", s.handleResolve(opts.Resolve), scoped)
+	}
 	s.routeRules(e, opts, scoped)
 	s.echo = e
 	return s, nil

@@ -160,6 +160,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		ListenAddress: cfg.Web.ListenAddress, Logger: logger, Registerer: reg, Gatherer: reg,
 		Schools: eng, Timeline: st.Timeline,
 		RulesStatus: ruleMgr.Status, ValidateRules: ruleMgr.Validate, Reload: ruleMgr.Reload,
+		Resolve: resolveFunc(eng, st),
 		Ready: []api.ReadyCheck{
 			{Name: "kafka", Check: consumer.Ready},
 			{Name: "clickhouse", Check: st.Ping},
@@ -228,18 +229,40 @@ func loadRules(dir string) (*rules.Set, []error) {
 	return rules.LoadDir(dir)
 }
 
-// restoreState rebuilds the engine from the events stored within the rule
-// set's horizon, in event-time order, then advances the clock to now and
-// stores what expired while the engine was down.
+// restoreState rebuilds the engine from what is stored: every event since
+// the start of the rule set's horizon — or since the first event of the
+// oldest risk still waiting to be cleared or resolved, when that is earlier —
+// in event-time order, with the resolutions people made in between, then
+// advances the clock to now and stores what expired while the engine was down.
 func restoreState(ctx context.Context, st *store.Store, dec *engine.Decoder, eng *engine.Engine, logger *slog.Logger) error {
 	start := time.Now()
 	horizon := eng.Horizon()
+	since := start.Add(-horizon)
+	if open, ok, err := st.OpenRisksSince(ctx); err != nil {
+		return fmt.Errorf("restore state from ClickHouse: %w", err)
+	} else if ok && open.Add(-24*time.Hour).Before(since) {
+		// A day's margin: a late event can move a risk's first event
+		// earlier than the stored first_seen without a new transition.
+		since = open.Add(-24 * time.Hour)
+	}
+	resolutions, err := st.Resolutions(ctx, since)
+	if err != nil {
+		return fmt.Errorf("restore state from ClickHouse: %w", err)
+	}
 	var (
 		discard  engine.Output
 		n        int
 		lastTick time.Time
 	)
-	err := st.ReplayEvents(ctx, start.Add(-horizon), func(payload []byte, origin engine.Origin) error {
+	resolveUntil := func(t time.Time) {
+		for len(resolutions) > 0 && !resolutions[0].At.After(t) {
+			r := resolutions[0]
+			resolutions = resolutions[1:]
+			// A risk already gone (cleared, expired) needs no resolving.
+			_ = eng.Resolve(r.SchoolID, r.Risk.Rule, r.Risk.Key, r.Actor, r.Comment, r.At, &discard)
+		}
+	}
+	err = st.ReplayEvents(ctx, since, func(payload []byte, origin engine.Origin) error {
 		var ev engine.Event
 		if err := dec.DecodeStored(payload, &ev); err != nil {
 			// A stored event the current registry no longer knows: skip it.
@@ -253,6 +276,7 @@ func restoreState(ctx context.Context, st *store.Store, dec *engine.Decoder, eng
 			eng.Tick(ev.OccurredAt, &discard)
 			lastTick = ev.OccurredAt
 		}
+		resolveUntil(ev.OccurredAt)
 		_ = eng.Apply(&ev, &discard)
 		discard.Reset()
 		n++
@@ -261,6 +285,7 @@ func restoreState(ctx context.Context, st *store.Store, dec *engine.Decoder, eng
 	if err != nil {
 		return fmt.Errorf("restore state from ClickHouse: %w", err)
 	}
+	resolveUntil(start)
 	var out engine.Batch
 	eng.Tick(time.Now(), &out.Output)
 	if out.Len() > 0 {
@@ -268,8 +293,37 @@ func restoreState(ctx context.Context, st *store.Store, dec *engine.Decoder, eng
 			return fmt.Errorf("store expiries found on restore: %w", err)
 		}
 	}
-	logger.Info("state restored", "events", n, "horizon", horizon, "expired_meanwhile", len(out.Transitions), "took", time.Since(start).Round(time.Millisecond))
+	logger.Info("state restored", "events", n, "since", since, "horizon", horizon, "expired_meanwhile", len(out.Transitions), "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// resolveFunc lets a person resolve a risk: the engine ends it, and the
+// transition and colour change are stored before the answer.
+func resolveFunc(eng *engine.Engine, st *store.Store) api.ResolveFunc {
+	return func(ctx context.Context, schoolID, rule, key, by, comment string) (engine.SchoolView, error) {
+		var b engine.Batch
+		if err := eng.Resolve(schoolID, rule, key, by, comment, time.Now(), &b.Output); err != nil {
+			return engine.SchoolView{}, err
+		}
+		// The engine has already ended the risk: keep trying to store that,
+		// so that the history and a restart agree with what people saw.
+		var err error
+		for attempt, wait := 0, 100*time.Millisecond; attempt < 6; attempt, wait = attempt+1, wait*2 {
+			if err = st.Write(ctx, &b); err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return engine.SchoolView{}, fmt.Errorf("store the resolution: %w", err)
+			case <-time.After(wait):
+			}
+		}
+		if err != nil {
+			return engine.SchoolView{}, fmt.Errorf("store the resolution: %w", err)
+		}
+		v, _ := eng.View(schoolID)
+		return v, nil
+	}
 }
 
 func displayAddr(addr string) string {

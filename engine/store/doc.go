@@ -11,7 +11,8 @@
 //
 // The schema runs on the ClickHouse that Debian ships (18.16) and on current
 // releases. The package deliberately leaves out what 18.16 lacks: the HTTP
-// protocol, LowCardinality, DateTime64, TTL and asynchronous inserts. Times are
+// protocol, LowCardinality, DateTime64, TTL, asynchronous inserts and ADD
+// COLUMN IF NOT EXISTS (the migrator checks for the column instead). Times are
 // stored as DateTime (seconds, for partitioning and the primary index) plus an
 // Int64 column of unix milliseconds that carries the exact value.
 package store

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -19,14 +20,31 @@ import (
 // NNNN_name.sql and holds one or more statements, each ended by a semicolon
 // at the end of a line. ClickHouse has no transactional DDL: a migration that
 // fails half-way is run again from its first statement, and two instances may
-// run one at the same time, so every statement must be safe to repeat
-// (CREATE TABLE IF NOT EXISTS, ADD COLUMN IF NOT EXISTS, ...). Applied files
-// are never edited; a change is a new file.
+// run one at the same time, so every statement must be safe to repeat:
+// CREATE TABLE IF NOT EXISTS, and ALTER TABLE t ADD COLUMN c Type with one
+// column per statement, which the migrator skips when t already has c (18.16
+// has no ADD COLUMN IF NOT EXISTS, and loadMigrations refuses it). Applied
+// files are never edited; a change is a new file.
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
 var migrationName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+\.sql$`)
+
+var (
+	// addColumn matches a statement that adds one column to one table, once
+	// comments are removed: ALTER TABLE [db.]table ADD COLUMN name type
+	// [AFTER other], where type may carry DEFAULT and the like.
+	addColumn = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+(?:(\w+)\.)?(\w+)\s+ADD\s+COLUMN\s+(\w+)\s+(.+?)(?:\s+AFTER\s+\w+)?$`)
+	// addColumnClause finds every ADD COLUMN clause of a statement.
+	addColumnClause = regexp.MustCompile(`(?i)\bADD\s+COLUMN\b`)
+	// ifNotExists is the clause 18.16 refuses after ADD COLUMN.
+	ifNotExists = regexp.MustCompile(`(?i)\bADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\b`)
+	// sqlComment is a comment to the end of the line.
+	sqlComment = regexp.MustCompile(`--[^\n]*`)
+	// spaces is a run of white space.
+	spaces = regexp.MustCompile(`\s+`)
+)
 
 // migration is one versioned schema change.
 type migration struct {
@@ -93,7 +111,7 @@ ORDER BY version`)
 			continue
 		}
 		for i, stmt := range m.statements {
-			if err := s.conn.Exec(ctx, stmt); err != nil {
+			if err := s.exec(ctx, stmt); err != nil {
 				return fmt.Errorf("migration %s, statement %d: %w", m.file, i+1, err)
 			}
 		}
@@ -104,6 +122,82 @@ ORDER BY version`)
 	}
 	s.migrated.Store(true)
 	return nil
+}
+
+// exec runs one statement of a migration. An ADD COLUMN whose column the
+// table already has, with the same type, is skipped: the statement ran
+// before (a migration that failed half-way, or whose record this server
+// lacks), another instance ran it at the same time, or the operator applied
+// the cluster schema first.
+func (s *Store) exec(ctx context.Context, stmt string) error {
+	add, ok := parseAddColumn(stmt)
+	if !ok {
+		return s.conn.Exec(ctx, stmt)
+	}
+	if add.database == "" {
+		add.database = s.database
+	}
+	present, err := s.hasColumn(ctx, add)
+	if err != nil {
+		return err
+	}
+	if present {
+		s.logger.Info("column already present, ADD COLUMN skipped", "table", add.table, "column", add.column)
+		return nil
+	}
+	err = s.conn.Exec(ctx, stmt)
+	if err == nil {
+		return nil
+	}
+	// Another instance may have added the column since the check.
+	if present, cerr := s.hasColumn(ctx, add); cerr == nil && present {
+		return nil
+	}
+	return err
+}
+
+// columnAddition is an ALTER TABLE ... ADD COLUMN statement, parsed.
+type columnAddition struct {
+	database string // "" when the table name is not qualified
+	table    string
+	column   string
+	decl     string // the type and what follows it, white space collapsed
+}
+
+// parseAddColumn parses stmt if it adds one column to one table.
+func parseAddColumn(stmt string) (columnAddition, bool) {
+	code := strings.TrimSpace(sqlComment.ReplaceAllString(stmt, ""))
+	m := addColumn.FindStringSubmatch(code)
+	if m == nil || len(addColumnClause.FindAllStringIndex(code, -1)) != 1 {
+		return columnAddition{}, false
+	}
+	decl := strings.TrimSpace(spaces.ReplaceAllString(m[4], " "))
+	return columnAddition{database: m[1], table: m[2], column: m[3], decl: decl}, true
+}
+
+// hasColumn reports whether the table of add has its column. A column of
+// another type is an error: the migration cannot be completed by skipping it.
+func (s *Store) hasColumn(ctx context.Context, add columnAddition) (bool, error) {
+	rows, err := s.conn.Query(ctx, `SELECT type FROM system.columns WHERE database = ? AND table = ? AND name = ?`,
+		add.database, add.table, add.column)
+	if err != nil {
+		return false, fmt.Errorf("look up column %s.%s: %w", add.table, add.column, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return false, fmt.Errorf("look up column %s.%s: %w", add.table, add.column, err)
+		}
+		return false, nil
+	}
+	var typ string
+	if err := rows.Scan(&typ); err != nil {
+		return false, fmt.Errorf("look up column %s.%s: %w", add.table, add.column, err)
+	}
+	if add.decl != typ && !strings.HasPrefix(add.decl, typ+" ") {
+		return false, fmt.Errorf("column %s.%s exists with type %s, the migration adds %s", add.table, add.column, typ, add.decl)
+	}
+	return true, nil
 }
 
 func (s *Store) appliedMigrations(ctx context.Context) (map[uint32]migration, error) {
@@ -184,6 +278,11 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 			errs = append(errs, fmt.Sprintf("%s: no statement", name))
 			continue
 		}
+		for i, stmt := range stmts {
+			if err := checkStatement(stmt); err != nil {
+				errs = append(errs, fmt.Sprintf("%s: statement %d: %v", name, i+1, err))
+			}
+		}
 		sum := sha256.Sum256(data)
 		out = append(out, migration{version: version, file: name, statements: stmts, checksum: hex.EncodeToString(sum[:])})
 	}
@@ -192,6 +291,25 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	return out, nil
+}
+
+// checkStatement refuses the column additions that the migrator cannot
+// make safe to repeat.
+func checkStatement(stmt string) error {
+	code := sqlComment.ReplaceAllString(stmt, "")
+	n := len(addColumnClause.FindAllStringIndex(code, -1))
+	switch {
+	case n == 0:
+		return nil
+	case ifNotExists.MatchString(code):
+		return errors.New("ClickHouse 18.16 does not accept ADD COLUMN IF NOT EXISTS; write ADD COLUMN, which the migrator skips when the column exists")
+	case n > 1:
+		return errors.New("add one column per statement, so that a repeated migration can tell which are there")
+	}
+	if _, ok := parseAddColumn(stmt); !ok {
+		return errors.New("write a column addition as ALTER TABLE table ADD COLUMN name type")
+	}
+	return nil
 }
 
 // splitStatements splits a migration file into statements: a line whose text

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/sanse-campus/sanse/engine"
 )
@@ -48,12 +49,15 @@ ORDER BY at_ms, id`,
 	return out, nil
 }
 
+// riskTransitionColumns are the columns scanRiskTransitions reads, in order.
+const riskTransitionColumns = `id, school_id, at_ms, state, event_id, rule, risk_key, source, level, title,
+       description, first_seen_ms, last_seen_ms, until_ms, count, evidence, actor, comment`
+
 // RiskTransitions returns the risk transitions of a school with
 // from <= At < to, in time order (ties by id).
 func (s *Store) RiskTransitions(ctx context.Context, schoolID string, from, to time.Time) ([]engine.RiskTransition, error) {
 	rows, err := s.conn.Query(ctx, `
-SELECT id, school_id, at_ms, state, event_id, rule, risk_key, source, level, title, description,
-       first_seen_ms, last_seen_ms, until_ms, count, evidence
+SELECT `+riskTransitionColumns+`
 FROM risk_transitions FINAL
 WHERE school_id = ? AND at >= toDateTime(?) AND at <= toDateTime(?) AND at_ms >= ? AND at_ms < ?
 ORDER BY at_ms, id`,
@@ -61,6 +65,35 @@ ORDER BY at_ms, id`,
 	if err != nil {
 		return nil, fmt.Errorf("query risk transitions of school %q: %w", schoolID, err)
 	}
+	out, err := scanRiskTransitions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read risk transitions of school %q: %w", schoolID, err)
+	}
+	return out, nil
+}
+
+// Resolutions returns every risk transition of state resolved, at every
+// school, with At at or after since, in time order (ties by id), each once:
+// the risks people ended, which a replay of the events cannot recompute.
+func (s *Store) Resolutions(ctx context.Context, since time.Time) ([]engine.RiskTransition, error) {
+	rows, err := s.conn.Query(ctx, `
+SELECT `+riskTransitionColumns+`
+FROM risk_transitions FINAL
+WHERE state = ? AND at >= toDateTime(?) AND at_ms >= ?
+ORDER BY at_ms, id`,
+		string(engine.RiskResolved), dateTime(since), since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("query resolutions since %s: %w", since.Format(time.RFC3339Nano), err)
+	}
+	out, err := scanRiskTransitions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read resolutions since %s: %w", since.Format(time.RFC3339Nano), err)
+	}
+	return out, nil
+}
+
+// scanRiskTransitions reads rows of riskTransitionColumns and closes them.
+func scanRiskTransitions(rows driver.Rows) ([]engine.RiskTransition, error) {
 	defer rows.Close()
 	var out []engine.RiskTransition
 	for rows.Next() {
@@ -72,8 +105,8 @@ ORDER BY at_ms, id`,
 		)
 		r := &t.Risk
 		if err := rows.Scan(&t.ID, &t.SchoolID, &atMS, &state, &t.EventID, &r.Rule, &r.Key, &source, &level,
-			&r.Title, &r.Description, &firstMS, &lastMS, &until, &count, &r.Evidence); err != nil {
-			return nil, fmt.Errorf("read risk transitions of school %q: %w", schoolID, err)
+			&r.Title, &r.Description, &firstMS, &lastMS, &until, &count, &r.Evidence, &t.Actor, &t.Comment); err != nil {
+			return nil, err
 		}
 		t.At, t.State = fromMillis(atMS), engine.RiskState(state)
 		r.Source, r.Severity, r.Count = engine.Source(source), engine.Severity(level), int(count)
@@ -81,9 +114,42 @@ ORDER BY at_ms, id`,
 		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read risk transitions of school %q: %w", schoolID, err)
+		return nil, err
 	}
 	return out, nil
+}
+
+// OpenRisksSince returns the earliest first_seen of the risks that are still
+// open and last until an event clears them or a person resolves them (no
+// until), and false when there is none. A risk is open when its latest
+// transition (by time, ties by id) opened or updated it. Such a risk does not
+// run out within the rule set's horizon, so a replay that rebuilds it must
+// start from its first event.
+func (s *Store) OpenRisksSince(ctx context.Context) (time.Time, bool, error) {
+	var (
+		firstMS int64
+		open    uint64
+	)
+	err := s.conn.QueryRow(ctx, `
+SELECT min(last_first_seen_ms), count()
+FROM
+(
+    SELECT
+        argMax(state, (at_ms, id))         AS last_state,
+        argMax(until_ms, (at_ms, id))      AS last_until_ms,
+        argMax(first_seen_ms, (at_ms, id)) AS last_first_seen_ms
+    FROM risk_transitions FINAL
+    GROUP BY school_id, rule, risk_key
+)
+WHERE last_state IN (?, ?) AND last_until_ms = 0`,
+		string(engine.RiskOpened), string(engine.RiskUpdated)).Scan(&firstMS, &open)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("query open risks: %w", err)
+	}
+	if open == 0 {
+		return time.Time{}, false, nil
+	}
+	return fromMillis(firstMS), true, nil
 }
 
 // replaySortMemory is the memory that ReplayEvents's sort may use on the

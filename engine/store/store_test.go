@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -202,6 +203,26 @@ func TestLoadMigrations(t *testing.T) {
 			files: fstest.MapFS{"0001_a.sql": {Data: []byte("-- nothing yet\n")}},
 			err:   "0001_a.sql: no statement",
 		},
+		{
+			name:  "a column added with a comment before it",
+			files: fstest.MapFS{"0001_a.sql": {Data: []byte("-- why\nALTER TABLE t ADD COLUMN c String;\n")}},
+			want:  []migration{{version: 1, file: "0001_a.sql", statements: []string{"-- why\nALTER TABLE t ADD COLUMN c String"}}},
+		},
+		{
+			name:  "ADD COLUMN IF NOT EXISTS, which 18.16 refuses",
+			files: fstest.MapFS{"0001_a.sql": {Data: []byte("SELECT 1;\nALTER TABLE t ADD COLUMN IF NOT EXISTS c String;\n")}},
+			err:   "0001_a.sql: statement 2: ClickHouse 18.16 does not accept ADD COLUMN IF NOT EXISTS",
+		},
+		{
+			name:  "two columns in one statement",
+			files: fstest.MapFS{"0001_a.sql": {Data: []byte("ALTER TABLE t ADD COLUMN c String, ADD COLUMN d String;\n")}},
+			err:   "0001_a.sql: statement 1: add one column per statement",
+		},
+		{
+			name:  "a column added among other changes",
+			files: fstest.MapFS{"0001_a.sql": {Data: []byte("ALTER TABLE t DROP COLUMN b, ADD COLUMN c String;\n")}},
+			err:   "0001_a.sql: statement 1: write a column addition as ALTER TABLE table ADD COLUMN name type",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := loadMigrations(tc.files)
@@ -216,6 +237,105 @@ func TestLoadMigrations(t *testing.T) {
 			}
 			require.Equal(t, tc.want, got)
 		})
+	}
+}
+
+func TestParseAddColumn(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stmt string
+		want columnAddition
+		ok   bool
+	}{
+		{name: "plain", stmt: "ALTER TABLE risk_transitions ADD COLUMN actor String",
+			want: columnAddition{table: "risk_transitions", column: "actor", decl: "String"}, ok: true},
+		{name: "qualified, after a column, lower case", stmt: "alter table db.t add column c Array(String) after b",
+			want: columnAddition{database: "db", table: "t", column: "c", decl: "Array(String)"}, ok: true},
+		{name: "default and comments", stmt: "-- why\nALTER TABLE t\n    ADD COLUMN n  UInt32   DEFAULT 0 -- none yet",
+			want: columnAddition{table: "t", column: "n", decl: "UInt32 DEFAULT 0"}, ok: true},
+		{name: "another statement", stmt: "CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = Memory"},
+		{name: "two columns", stmt: "ALTER TABLE t ADD COLUMN c String, ADD COLUMN d String"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := parseAddColumn(tc.stmt)
+			require.Equal(t, tc.ok, ok)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// columnsOf returns the columns of a table of the store's database as
+// "name type", in order.
+func columnsOf(t *testing.T, s *Store, table string) []string {
+	t.Helper()
+	// DESCRIBE keeps the table's order; system.columns has no position
+	// column in 18.16.
+	rows, err := s.conn.Query(t.Context(), "DESCRIBE TABLE "+table)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		fields := make([]string, len(rows.Columns()))
+		dest := make([]any, len(fields))
+		for i := range fields {
+			dest[i] = &fields[i]
+		}
+		require.NoError(t, rows.Scan(dest...))
+		out = append(out, fields[0]+" "+fields[1])
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func TestMigrateRepeatsAddColumn(t *testing.T) {
+	s := openFresh(t, nil)
+	files := fstest.MapFS{
+		"0001_table.sql":   {Data: []byte("CREATE TABLE IF NOT EXISTS t (a UInt8) ENGINE = MergeTree() ORDER BY a;\n")},
+		"0002_columns.sql": {Data: []byte("ALTER TABLE t ADD COLUMN b String;\nALTER TABLE t ADD COLUMN c Array(String);\n")},
+	}
+	// A run of 0002 that failed after its first statement: b is there, the
+	// migration is not recorded.
+	require.NoError(t, s.migrate(t.Context(), fstest.MapFS{"0001_table.sql": files["0001_table.sql"]}))
+	require.NoError(t, s.conn.Exec(t.Context(), "ALTER TABLE t ADD COLUMN b String"))
+
+	require.NoError(t, s.migrate(t.Context(), files))
+	require.Equal(t, []string{"a UInt8", "b String", "c Array(String)"}, columnsOf(t, s, "t"))
+
+	// A column of another type is not taken for the one the migration adds.
+	files["0003_retype.sql"] = &fstest.MapFile{Data: []byte("ALTER TABLE t ADD COLUMN c String;\n")}
+	err := s.migrate(t.Context(), files)
+	require.ErrorContains(t, err, "0003_retype.sql, statement 1: column t.c exists with type Array(String), the migration adds String")
+}
+
+// TestMigrateWithoutRecords runs the embedded migrations on a database that
+// has the schema but no record of it: a server whose schema_migrations was
+// lost, or a node of a cluster whose schema the operator applied.
+func TestMigrateWithoutRecords(t *testing.T) {
+	s := openTest(t, nil)
+	want := columnsOf(t, s, tableRiskTransitions)
+	require.Contains(t, want, "actor String")
+	require.Contains(t, want, "comment String")
+
+	require.NoError(t, s.conn.Exec(t.Context(), "DROP TABLE "+tableMigrations))
+	require.NoError(t, s.Migrate(t.Context()))
+	require.Equal(t, want, columnsOf(t, s, tableRiskTransitions))
+}
+
+// TestMigrateConcurrently runs the migrations from several instances at
+// once, as replicas starting together do: every one succeeds, including the
+// one whose ADD COLUMN lost the race.
+func TestMigrateConcurrently(t *testing.T) {
+	for round := range 5 {
+		s := openFresh(t, nil)
+		errs := make([]error, 4)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() { errs[i] = s.Migrate(t.Context()) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			require.NoError(t, err, "round %d, instance %d", round, i)
+		}
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 
 const (
 	insertRiskTransitions = `INSERT INTO risk_transitions (id, school_id, at, at_ms, state, event_id, rule, risk_key,
-	source, level, title, description, first_seen_ms, last_seen_ms, until_ms, count, evidence)`
+	source, level, title, description, first_seen_ms, last_seen_ms, until_ms, count, evidence, actor, comment)`
 	insertLevelChanges = `INSERT INTO level_changes (id, school_id, at, at_ms, from_level, to_level, rule, event_id,
 	cause, active_risks)`
 	insertEvents = `INSERT INTO events (id, school_id, source, type, occurred_at, occurred_at_ms, reporter, payload,
@@ -39,7 +39,8 @@ func (s *Store) Write(ctx context.Context, b *engine.Batch) error {
 				}
 				if err := batch.Append(t.ID, t.SchoolID, dateTime(t.At), millis(t.At), string(t.State), t.EventID,
 					r.Rule, r.Key, string(r.Source), string(r.Severity), r.Title, r.Description,
-					millis(r.FirstSeen), millis(r.LastSeen), millis(r.Until), uint32(r.Count), evidence); err != nil {
+					millis(r.FirstSeen), millis(r.LastSeen), millis(r.Until), uint32(r.Count), evidence,
+					t.Actor, t.Comment); err != nil {
 					return fmt.Errorf("risk transition %q: %w", t.ID, err)
 				}
 			}
