@@ -65,10 +65,10 @@ type RiskState string
 
 // Risk transitions.
 const (
-	RiskOpened  RiskState = "opened"
-	RiskUpdated RiskState = "updated"
-	RiskExpired RiskState = "expired"
-	RiskCleared RiskState = "cleared"
+	RiskOpened   RiskState = "opened"
+	RiskUpdated  RiskState = "updated"
+	RiskExpired  RiskState = "expired"
+	RiskCleared  RiskState = "cleared"
 	RiskRemoved  RiskState = "removed"  // its rule was removed by a reload
 	RiskResolved RiskState = "resolved" // a person resolved it
 )
