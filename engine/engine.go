@@ -80,6 +80,10 @@ type schoolState struct {
 	nextExpiry time.Time
 	seen       seenSet
 	mem        *Memory
+	// resolved holds when a person last resolved each risk, so that an
+	// event from before that time (late, or re-delivered after a crash)
+	// does not open it again.
+	resolved map[riskKey]time.Time
 }
 
 // riskKey identifies a risk within a school: its rule and group key.
@@ -248,6 +252,9 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 		}
 		state := RiskUpdated
 		if !ok {
+			if done, was := st.resolved[ref]; was && !at.After(done) {
+				continue // a person already dealt with what this event reports
+			}
 			state = RiskOpened
 			src := m.Source
 			if src == "" {
@@ -373,7 +380,12 @@ func (e *Engine) Tick(now time.Time, out *Output) {
 		}
 		st.mem.prune(forget)
 		st.seen.forget(forget)
-		if len(st.risks) == 0 && st.seen.len() == 0 && st.mem.empty() && st.level == LevelGreen && st.since.Before(forget) {
+		for k, at := range st.resolved {
+			if at.Before(forget) {
+				delete(st.resolved, k)
+			}
+		}
+		if len(st.risks) == 0 && st.seen.len() == 0 && st.mem.empty() && len(st.resolved) == 0 && st.level == LevelGreen && st.since.Before(forget) {
 			delete(e.schools, id)
 		}
 	}
@@ -645,6 +657,7 @@ func (e *Engine) Resolve(schoolID, rule, key, actor, comment string, at time.Tim
 	if !ok {
 		return ErrNoSuchRisk
 	}
+	st.noteResolved(riskKey{rule, key}, at)
 	delete(st.risks, riskKey{rule, key})
 	out.Transitions = append(out.Transitions, RiskTransition{
 		ID: fmt.Sprintf("resolved:%s:%d", r.ref(), at.UnixMilli()), SchoolID: schoolID, At: at,
@@ -652,4 +665,32 @@ func (e *Engine) Resolve(schoolID, rule, key, actor, comment string, at time.Tim
 	})
 	e.relevel(school, st, at, r, "", RiskResolved, out)
 	return nil
+}
+
+// RestoreResolution replays a stored resolution: the risk ends if it is
+// active, and events from before at will not open it again. Nothing is
+// recorded: the resolution is already in the history.
+func (e *Engine) RestoreResolution(schoolID, rule, key string, at time.Time) {
+	school := e.registry().School(schoolID)
+	if school == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := e.state(schoolID)
+	st.noteResolved(riskKey{rule, key}, at)
+	if r, ok := st.risks[riskKey{rule, key}]; ok {
+		delete(st.risks, riskKey{rule, key})
+		var discard Output
+		e.relevel(school, st, at, r, "", RiskResolved, &discard)
+	}
+}
+
+func (st *schoolState) noteResolved(k riskKey, at time.Time) {
+	if st.resolved == nil {
+		st.resolved = map[riskKey]time.Time{}
+	}
+	if at.After(st.resolved[k]) {
+		st.resolved[k] = at
+	}
 }

@@ -218,3 +218,36 @@ func TestDropRisksOfRemovedRules(t *testing.T) {
 	require.Len(t, out.Changes, 1)
 	require.Contains(t, out.Changes[0].Cause, "规则已停用")
 }
+
+func TestResolvedRiskIsNotReopenedByEarlierEvents(t *testing.T) {
+	e := newEngine(t)
+	var out engine.Output
+	e.Tick(t0, &out)
+	require.ErrorIs(t, e.Resolve("S1", "blacklist", "", "王科长", "已处置", t0, &out), engine.ErrNoSuchRisk)
+	require.NoError(t, e.Apply(entry("a", "S1", "blacklist", "", t0), &out))
+	out.Reset()
+	require.NoError(t, e.Resolve("S1", "blacklist", "", "王科长", "已处置", t0.Add(time.Hour), &out))
+	require.Len(t, out.Transitions, 1)
+	require.Equal(t, engine.RiskResolved, out.Transitions[0].State)
+	require.Equal(t, "王科长", out.Transitions[0].Actor)
+	require.Equal(t, engine.LevelGreen, out.Changes[0].To)
+	require.Contains(t, out.Changes[0].Cause, "已人工处置解除")
+
+	// An event from before the resolution (late, or re-delivered) does not reopen it ...
+	require.NoError(t, e.Apply(entry("b", "S1", "blacklist", "", t0.Add(30*time.Minute)), &out))
+	v, _ := e.View("S1")
+	require.Equal(t, engine.LevelGreen, v.Level)
+	// ... a new one does.
+	require.NoError(t, e.Apply(entry("c", "S1", "blacklist", "", t0.Add(2*time.Hour)), &out))
+	v, _ = e.View("S1")
+	require.Equal(t, engine.LevelRed, v.Level)
+
+	// A restored resolution works the same on a fresh engine.
+	f := newEngine(t)
+	f.Tick(t0, &out)
+	f.RestoreResolution("S1", "blacklist", "", t0.Add(time.Hour))
+	f.Tick(t0.Add(time.Minute), &out)
+	require.NoError(t, f.Apply(entry("a", "S1", "blacklist", "", t0), &out))
+	v, _ = f.View("S1")
+	require.Equal(t, engine.LevelGreen, v.Level)
+}

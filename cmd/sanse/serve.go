@@ -253,13 +253,13 @@ func restoreState(ctx context.Context, st *store.Store, dec *engine.Decoder, eng
 		discard  engine.Output
 		n        int
 		lastTick time.Time
+		resolved = len(resolutions)
 	)
 	resolveUntil := func(t time.Time) {
 		for len(resolutions) > 0 && !resolutions[0].At.After(t) {
 			r := resolutions[0]
 			resolutions = resolutions[1:]
-			// A risk already gone (cleared, expired) needs no resolving.
-			_ = eng.Resolve(r.SchoolID, r.Risk.Rule, r.Risk.Key, r.Actor, r.Comment, r.At, &discard)
+			eng.RestoreResolution(r.SchoolID, r.Risk.Rule, r.Risk.Key, r.At)
 		}
 	}
 	err = st.ReplayEvents(ctx, since, func(payload []byte, origin engine.Origin) error {
@@ -293,7 +293,7 @@ func restoreState(ctx context.Context, st *store.Store, dec *engine.Decoder, eng
 			return fmt.Errorf("store expiries found on restore: %w", err)
 		}
 	}
-	logger.Info("state restored", "events", n, "since", since, "horizon", horizon, "expired_meanwhile", len(out.Transitions), "took", time.Since(start).Round(time.Millisecond))
+	logger.Info("state restored", "events", n, "resolutions", resolved, "since", since, "horizon", horizon, "expired_meanwhile", len(out.Transitions), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
