@@ -36,20 +36,6 @@ const (
     level: medium
     title: 冷藏温度超标
 `
-	// badRuleFile has a misspelt field and a type error.
-	badRuleFile = `rules:
-  - id: visitor.misspelt
-    source: visitor
-    type: entry
-    when: event.watchlst == "blacklist"
-    level: high
-    title: 禁入名单人员进入校园
-  - id: canteen.type_error
-    source: canteen
-    when: event.celsius > "8"
-    level: medium
-    title: 'temperature ${event.celsius}'
-`
 )
 
 // testRulesStatus is what the fake rule manager reports: the last reload was
@@ -455,4 +441,15 @@ func TestFormatFor(t *testing.T) {
 			require.Equal(t, tt.want, formatFor(tt.d))
 		})
 	}
+}
+
+// badRuleFile has a misspelt field and a type error (testdata/rules/bad).
+var badRuleFile = mustRead("../testdata/rules/bad/two_mistakes.yaml")
+
+func mustRead(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }

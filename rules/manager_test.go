@@ -72,20 +72,6 @@ const (
     for: 2h
     title: 未成年人进入危险水域
 `
-	// twoMistakes has a misspelt field and a type error.
-	twoMistakes = `rules:
-  - id: visitor.misspelt
-    source: visitor
-    type: entry
-    when: event.watchlst == "blacklist"
-    level: high
-    title: 禁入名单人员进入校园
-  - id: canteen.type_error
-    source: canteen
-    when: event.celsius > "8"
-    level: medium
-    title: 'temperature ${event.celsius}'
-`
 	// twoMistakesFixed is twoMistakes corrected.
 	twoMistakesFixed = `rules:
   - id: visitor.misspelt
@@ -834,3 +820,12 @@ func TestManagerValidate(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, m.Validate("canteen.yaml", pack), "a file of the embedded pack, validated in place")
 }
+
+// twoMistakes has a misspelt field and a type error (testdata/rules/bad).
+var twoMistakes = func() string {
+	b, err := os.ReadFile("../testdata/rules/bad/two_mistakes.yaml")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()

@@ -44,9 +44,9 @@ func TestReloadRefusesBadRulesAndKeepsEvaluating(t *testing.T) {
 	in := startSanse(t, "--kafka.embedded-listen-address", broker, "--clickhouse.dsn", dbDSN,
 		"--registry.file", reg, "--data.dir", filepath.Join(dir, "data"), "--rules.dir", ruleDir, "--rules.poll-interval", "0")
 
-	bad := "rules:\n  - id: visitor.misspelt\n    source: visitor\n    type: entry\n    when: event.watchlst == \"blacklist\"\n    level: high\n    title: x\n" +
-		"  - id: canteen.type_error\n    source: canteen\n    when: event.celsius > \"8\"\n    level: medium\n    title: y\n"
-	require.NoError(t, os.WriteFile(filepath.Join(ruleDir, "zz_bad.yaml"), []byte(bad), 0o644))
+	bad, err := os.ReadFile(filepath.Join("..", "..", "testdata", "rules", "bad", "two_mistakes.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(ruleDir, "zz_bad.yaml"), bad, 0o644))
 
 	resp, err := http.Post("http://"+in.web+"/-/reload", "", nil)
 	require.NoError(t, err)
