@@ -85,10 +85,14 @@ type Options struct {
 	// (default "campus.deadletter").
 	DeadLetterTopic string
 	// BatchSize is the number of records (events, risk transitions, colour
-	// changes) or messages at which a batch is flushed (default 5000).
+	// changes) or messages at which a batch is flushed, and the most a batch
+	// holds (default 5000). Batches are written one at a time while the next
+	// one fills; when it is full before the store is done, reading waits.
 	BatchSize int
 	// BatchInterval is the longest a record or message waits in a batch
-	// before the batch is flushed (default 200ms).
+	// before the batch is flushed (default 200ms). While the store is still
+	// writing the previous batch, the batch keeps filling until the store
+	// is done, so that a slow store gets fewer, larger inserts.
 	BatchInterval time.Duration
 	// TickInterval is how often the engine's clock is advanced, expiring
 	// risks (default 1s).
@@ -188,11 +192,9 @@ type Consumer struct {
 	readErrors *throttle
 
 	// The state below is owned by the goroutine running consume.
-	p           pending
-	uncommitted offsets // stored, not yet committed in this generation
-	counters    map[string]*topicCounters
-	ruleErrors  sometimes
-	joinErrors  sometimes // owned by Run
+	counters   map[string]*topicCounters
+	ruleErrors sometimes
+	joinErrors sometimes // owned by Run
 }
 
 // NewConsumer returns a consumer configured by opts; it does not connect to
@@ -202,15 +204,14 @@ func NewConsumer(opts Options) (*Consumer, error) {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
 	c := &Consumer{
-		opts:        opts,
-		logger:      opts.Logger.With("component", "ingest"),
-		client:      &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: 10 * time.Second},
-		sources:     make(map[string]engine.Source, len(opts.Topics)),
-		uncommitted: offsets{},
-		counters:    make(map[string]*topicCounters, len(opts.Topics)),
-		ruleErrors:  sometimes{interval: 10 * time.Second},
-		joinErrors:  sometimes{interval: 30 * time.Second},
-		readErrors:  &throttle{s: sometimes{interval: 10 * time.Second}},
+		opts:       opts,
+		logger:     opts.Logger.With("component", "ingest"),
+		client:     &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: 10 * time.Second},
+		sources:    make(map[string]engine.Source, len(opts.Topics)),
+		counters:   make(map[string]*topicCounters, len(opts.Topics)),
+		ruleErrors: sometimes{interval: 10 * time.Second},
+		joinErrors: sometimes{interval: 30 * time.Second},
+		readErrors: &throttle{s: sometimes{interval: 10 * time.Second}},
 	}
 	for _, src := range engine.Sources {
 		t := opts.Topics[src]
@@ -227,7 +228,6 @@ func NewConsumer(opts Options) (*Consumer, error) {
 		}
 	}
 	c.dlq = newDeadLetterWriter(opts.Brokers, c.logger)
-	c.p.offsets = offsets{}
 	return c, nil
 }
 
@@ -300,11 +300,11 @@ type committer interface {
 // runGeneration consumes the partitions assigned in gen until the generation
 // ends (a rebalance, a lost coordinator) or ctx is cancelled, and returns once
 // everything read in it is flushed and committed. One reader per partition
-// feeds a single consuming goroutine, so events are applied in partition
-// order.
+// reads and decodes the partition's messages in order and feeds a single
+// consuming goroutine: partitions are decoded in parallel, and events are
+// applied in partition order.
 func (c *Consumer) runGeneration(ctx context.Context, gen *kafka.Generation) error {
-	clear(c.uncommitted)
-	msgs := make(chan kafka.Message, 1024)
+	msgs := make(chan decoded, fetchQueue)
 	// Start does not count functions started after the generation ended,
 	// so the fetchers are also counted here.
 	var fetchers sync.WaitGroup
@@ -312,11 +312,12 @@ func (c *Consumer) runGeneration(ctx context.Context, gen *kafka.Generation) err
 	n := 0
 	for topic, assigned := range gen.Assignments {
 		for _, a := range assigned {
+			fetcher := n
 			n++
 			fetchers.Add(1)
 			gen.Start(func(gctx context.Context) {
 				defer fetchers.Done()
-				c.fetch(gctx, topic, a, msgs)
+				c.fetch(gctx, topic, a, fetcher, msgs)
 			})
 		}
 	}
@@ -327,14 +328,31 @@ func (c *Consumer) runGeneration(ctx context.Context, gen *kafka.Generation) err
 	done := make(chan error, 1)
 	// Start runs consume even if the generation already ended, so done
 	// is always sent to.
-	gen.Start(func(gctx context.Context) { done <- c.consume(ctx, gctx, gen, msgs) })
+	gen.Start(func(gctx context.Context) { done <- c.consume(ctx, gctx, gen, n, msgs) })
 	return <-done
 }
 
-// fetch reads one partition from the offset of its assignment and sends
-// the messages to out until gctx is done or reading fails, which ends the
-// generation.
-func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAssignment, out chan<- kafka.Message) {
+// fetchQueue is how many decoded messages the fetchers of a generation may
+// hold ready for the consuming goroutine.
+const fetchQueue = 1024
+
+// decoded is a message as the fetcher of its partition hands it to the
+// consuming goroutine: decoded into ev, or rejected or failed with err.
+type decoded struct {
+	msg kafka.Message
+	ev  engine.Event
+	err error
+	// fetcher numbers the partition's fetcher within the generation, from 0.
+	fetcher int
+	// behind is set when the partition held later messages as this one was
+	// read.
+	behind bool
+}
+
+// fetch reads one partition from the offset of its assignment, decodes each
+// message and sends it to out until gctx is done or reading fails, which
+// ends the generation. fetcher numbers the partition within the generation.
+func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAssignment, fetcher int, out chan<- decoded) {
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:         c.opts.Brokers,
 		Topic:           topic,
@@ -354,6 +372,10 @@ func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAs
 		c.logger.Warn("set read offset", "topic", topic, "partition", a.ID, "offset", a.Offset, "err", err)
 		return
 	}
+	src := c.sources[topic]
+	// Sending d copies it, so one d serves every message; a d per message
+	// would be an allocation each, as the decoder's argument escapes.
+	var d decoded
 	for {
 		m, err := r.FetchMessage(gctx)
 		if err != nil {
@@ -362,85 +384,136 @@ func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAs
 			}
 			return
 		}
+		// The decoder is safe for concurrent use: messages are decoded
+		// here, one goroutine per partition, in parallel.
+		d = decoded{msg: m, fetcher: fetcher, behind: m.Offset+1 < m.HighWaterMark}
+		d.err = c.opts.Decoder.Decode(src, m.Value, &d.ev)
 		select {
-		case out <- m:
+		case out <- d:
 		case <-gctx.Done():
 			return
 		}
 	}
 }
 
-// consume handles messages, ticks the engine and flushes batches until the
-// generation ends (gctx) or ctx is cancelled, then flushes and commits what
-// is pending.
-func (c *Consumer) consume(ctx, gctx context.Context, gen committer, msgs <-chan kafka.Message) error {
+// consume applies the decoded messages, ticks the engine and hands batches
+// to the flusher until the generation ends (gctx) or ctx is cancelled, then
+// flushes and commits what is pending. fetchers is the number of partition
+// fetchers feeding msgs.
+//
+// A batch is handed to the flusher when it holds BatchSize messages or
+// records, and then reading waits only if maxInFlight batches are being
+// flushed already. It is also handed over when its oldest record has waited
+// BatchInterval, or, right after a full batch, as soon as every partition is
+// read up to its high-water mark, so that the end of a backlog does not wait
+// out the interval; in these two cases it waits for the flusher to be idle
+// and keeps filling meanwhile, so that a slow store gets fewer, larger
+// inserts instead of a queue of small ones.
+func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers int, msgs <-chan decoded) error {
+	f, stopFlusher := c.startFlusher(ctx, gen)
 	tick := time.NewTicker(c.opts.TickInterval)
 	defer tick.Stop()
 	timer := time.NewTimer(c.opts.BatchInterval)
 	timer.Stop()
 	defer timer.Stop()
-	armed := false
-	flush := func() error {
-		timer.Stop()
-		armed = false
-		return c.flush(ctx, gen)
+	var (
+		cur       = f.next()
+		armed     bool // timer runs for the oldest record of cur
+		due       bool // cur goes to the flusher once it is idle
+		saturated bool // the last batch handed over was full
+		// behind holds, by fetcher, whether its last message was read
+		// behind the partition's high-water mark; lagging counts them.
+		behind  = make([]bool, fetchers)
+		lagging int
+	)
+	finish := func(cause error) error {
+		if !cur.empty() {
+			f.handOff(cur)
+		}
+		stopFlusher()
+		return errors.Join(cause, f.result())
 	}
 	for {
+		full := cur.full(c.opts.BatchSize)
+		var in <-chan decoded
+		if !full {
+			in = msgs
+		}
+		var out chan<- *pending
+		if !cur.empty() && (full && f.inFlight < maxInFlight || due && f.inFlight == 0) {
+			out = f.queue
+		}
 		select {
 		case <-ctx.Done():
-			return c.finish(ctx, gen, nil)
+			return finish(nil)
 		case <-gctx.Done():
-			return c.finish(ctx, gen, nil)
-		case m := <-msgs:
-			if err := c.handle(&m); err != nil {
-				return c.finish(ctx, gen, err)
+			return finish(nil)
+		case out <- cur: // as handOff
+			f.inFlight++
+			saturated = full
+			cur, due, armed = f.next(), false, false
+			timer.Stop()
+		case p := <-f.flushed:
+			if !f.returned(p) {
+				// The flusher gave up: ctx is done and the grace
+				// period is over.
+				return finish(nil)
 			}
-			if c.p.messages >= c.opts.BatchSize || c.p.batch.Len() >= c.opts.BatchSize {
-				if err := flush(); err != nil {
-					return c.finish(ctx, gen, nil)
+		case d := <-in:
+			if err := c.handle(cur, &d); err != nil {
+				return finish(err)
+			}
+			if d.behind != behind[d.fetcher] {
+				behind[d.fetcher] = d.behind
+				if d.behind {
+					lagging++
+				} else {
+					lagging--
 				}
-			} else if !armed {
+			}
+			if saturated && lagging == 0 && len(msgs) == 0 {
+				due = true
+			}
+			if !armed {
 				timer.Reset(c.opts.BatchInterval)
 				armed = true
 			}
 		case <-tick.C:
-			c.opts.Engine.Tick(time.Now(), &c.p.batch.Output)
-			if !armed && c.p.batch.Len() > 0 {
+			c.opts.Engine.Tick(time.Now(), &cur.batch.Output)
+			if !armed && cur.batch.Len() > 0 {
 				timer.Reset(c.opts.BatchInterval)
 				armed = true
 			}
 		case <-timer.C:
 			armed = false
-			if err := flush(); err != nil {
-				return c.finish(ctx, gen, nil)
-			}
+			due = true
 		}
 	}
 }
 
-// handle decodes and applies one message. It fails only if the decoder
-// fails other than by rejecting the message; the message is then left
-// uncommitted.
-func (c *Consumer) handle(m *kafka.Message) error {
+// handle applies one decoded message and adds it to p: the event with what
+// it caused, or the dead letter of a rejected message. It fails only if the
+// decoder failed other than by rejecting the message; the message is then
+// left uncommitted.
+func (c *Consumer) handle(p *pending, d *decoded) error {
+	m := &d.msg
 	cnt := c.counters[m.Topic]
-	evs := &c.p.batch.Events
-	i := len(*evs)
-	*evs = append(*evs, engine.Event{})
-	ev := &(*evs)[i]
-	if err := c.opts.Decoder.Decode(c.sources[m.Topic], m.Value, ev); err != nil {
-		(*evs)[i] = engine.Event{}
-		*evs = (*evs)[:i]
+	if d.err != nil {
 		var de *engine.DecodeError
-		if !errors.As(err, &de) {
-			return fmt.Errorf("ingest: decode message at %s/%d offset %d: %w", m.Topic, m.Partition, m.Offset, err)
+		if !errors.As(d.err, &de) {
+			return fmt.Errorf("ingest: decode message at %s/%d offset %d: %w", m.Topic, m.Partition, m.Offset, d.err)
 		}
-		c.p.dead = append(c.p.dead, deadLetter(c.opts.DeadLetterTopic, m, de))
+		p.dead = append(p.dead, deadLetter(c.opts.DeadLetterTopic, m, de))
 		cnt.deadLetter.Inc()
 		c.metrics.deadLetters.WithLabelValues(string(de.Reason)).Inc()
 		c.logger.Debug("message rejected", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", de)
 	} else {
+		evs := &p.batch.Events
+		i := len(*evs)
+		*evs = append(*evs, d.ev)
+		ev := &(*evs)[i]
 		ev.Origin = engine.Origin{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}
-		switch err := c.opts.Engine.Apply(ev, &c.p.batch.Output); {
+		switch err := c.opts.Engine.Apply(ev, &p.batch.Output); {
 		case err == nil:
 			cnt.ok.Inc()
 		case errors.Is(err, engine.ErrDuplicate):
@@ -457,121 +530,9 @@ func (c *Consumer) handle(m *kafka.Message) error {
 			}
 		}
 	}
-	c.p.offsets.advance(m.Topic, m.Partition, m.Offset+1)
-	c.p.messages++
+	p.offsets.advance(m.Topic, m.Partition, m.Offset+1)
+	p.messages++
 	return nil
-}
-
-// flush makes the pending batch durable and commits the offsets of its
-// messages: dead letters first, then the store, retrying each until it
-// succeeds. It returns an error only when ctx is done before both succeeded;
-// the batch is then kept and nothing is committed.
-func (c *Consumer) flush(ctx context.Context, gen committer) error {
-	if c.p.messages == 0 && c.p.batch.Len() == 0 {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	start := time.Now()
-	if err := c.writeDeadLetters(ctx); err != nil {
-		return err
-	}
-	if n := c.p.batch.Len(); n > 0 {
-		err := c.retry(ctx, targetStore, func(ctx context.Context) error {
-			return c.opts.Store.Write(ctx, &c.p.batch)
-		})
-		if err != nil {
-			return err
-		}
-		c.metrics.batchRecords.Observe(float64(n))
-	}
-	c.commit(gen)
-	c.metrics.flushDuration.Observe(time.Since(start).Seconds())
-	c.metrics.lastFlush.SetToCurrentTime()
-	c.p.reset()
-	return nil
-}
-
-// finish flushes and commits what is pending at the end of a generation. If
-// ctx is cancelled it makes one more bounded attempt on a fresh context. It
-// returns cause, joined with the flush error if the batch could not be
-// stored.
-func (c *Consumer) finish(ctx context.Context, gen committer, cause error) error {
-	err := c.flush(ctx, gen)
-	if err != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), c.opts.ShutdownTimeout)
-		err = c.flush(sctx, gen)
-		cancel()
-	}
-	if err != nil {
-		err = fmt.Errorf("ingest: flush on shutdown: %d messages and %d records not stored, their messages stay uncommitted: %w",
-			c.p.messages, c.p.batch.Len(), err)
-		c.p.reset()
-	}
-	return errors.Join(cause, err)
-}
-
-// commit commits the offsets of the flushed batch, with any left over from
-// a failed commit earlier in the generation. A failed commit is counted and
-// retried with the next one; if the generation ends first, the messages are
-// read again.
-func (c *Consumer) commit(gen committer) {
-	for topic, ps := range c.p.offsets {
-		for p, off := range ps {
-			c.uncommitted.advance(topic, p, off)
-		}
-	}
-	if len(c.uncommitted) == 0 {
-		return
-	}
-	if err := gen.CommitOffsets(c.uncommitted); err != nil {
-		c.metrics.commitErrors.Inc()
-		c.logger.Warn("commit offsets", "group", c.opts.GroupID, "err", err)
-		return
-	}
-	clear(c.uncommitted)
-}
-
-// retry calls fn until it succeeds or ctx is done, waiting longer after
-// each failure.
-func (c *Consumer) retry(ctx context.Context, target string, fn func(context.Context) error) error {
-	backoff := retryBackoffMin
-	for attempt := 1; ; attempt++ {
-		err := fn(ctx)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		c.metrics.writeErrors.WithLabelValues(target).Inc()
-		c.logger.Warn("write failed, retrying", "target", target, "attempt", attempt, "retry_in", backoff, "err", err)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		backoff = min(2*backoff, retryBackoffMax)
-	}
-}
-
-// pending is what was read since the last flush.
-type pending struct {
-	batch    engine.Batch
-	dead     []kafka.Message
-	offsets  offsets
-	messages int
-}
-
-func (p *pending) reset() {
-	p.batch.Reset()
-	clear(p.dead)
-	p.dead = p.dead[:0]
-	clear(p.offsets)
-	p.messages = 0
 }
 
 // offsets holds, by topic and partition, the next offset to read: the

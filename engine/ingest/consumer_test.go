@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -445,4 +446,98 @@ func TestConsumersShareTheGroup(t *testing.T) {
 	// Every event stored exactly once across the two instances: each
 	// generation flushed and committed before its partitions moved.
 	require.ElementsMatch(t, all, append(storeA.events(), storeB.events()...))
+}
+
+// originEngine records where each event it applies was read from.
+type originEngine struct {
+	*engine.Engine
+	mu      sync.Mutex
+	applied []engine.Origin
+}
+
+func (e *originEngine) Apply(ev *engine.Event, out *engine.Output) error {
+	e.mu.Lock()
+	e.applied = append(e.applied, ev.Origin)
+	e.mu.Unlock()
+	return e.Engine.Apply(ev, out)
+}
+
+func (e *originEngine) origins() []engine.Origin {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.applied)
+}
+
+func TestConsumerAppliesInPartitionOrder(t *testing.T) {
+	b := startBroker(t, ingest.BrokerOptions{Partitions: 4})
+	addr := b.Addrs()[0]
+	reg := testRegistry(t)
+	store := &fakeStore{}
+	now := time.Now()
+
+	// Partitions are decoded in parallel; each must still be applied in
+	// its own order, across several batches written while the next fill.
+	var msgs []kafka.Message
+	for i := range 2000 {
+		school := fmt.Sprintf("s%d", i%3+1)
+		id := fmt.Sprintf("o-%d", i)
+		topic := []string{topicVisitor, topicCanteen, topicBullying}[i%3]
+		var value []byte
+		switch topic {
+		case topicVisitor:
+			value = visitorEntry(id, school, "none", now)
+		case topicCanteen:
+			value = canteenViolation(id, school, now)
+		default:
+			value = bullyingReport(id, school, now)
+		}
+		msgs = append(msgs, kafka.Message{Topic: topic, Key: []byte(id), Value: value})
+	}
+	produce(t, addr, msgs...)
+
+	eng := &originEngine{Engine: newEngine(reg)}
+	r := startConsumer(t, ingest.Options{
+		Brokers: []string{addr}, Decoder: newDecoder(t, reg), Engine: eng, Store: store, BatchSize: 150,
+	})
+	require.Eventually(t, func() bool {
+		return committedTotal(t, addr, ingest.DefaultGroupID, topicVisitor)+committedTotal(t, addr, ingest.DefaultGroupID, topicCanteen)+
+			committedTotal(t, addr, ingest.DefaultGroupID, topicBullying) == int64(len(msgs))
+	}, wait, 10*time.Millisecond)
+	require.NoError(t, r.stop(t))
+
+	next := map[string]int64{} // by topic/partition: the offset expected next
+	for _, o := range eng.origins() {
+		key := fmt.Sprintf("%s/%d", o.Topic, o.Partition)
+		require.Equal(t, next[key], o.Offset, "applied out of partition order at %s", key)
+		next[key] = o.Offset + 1
+	}
+	require.Len(t, store.events(), len(msgs))
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	require.Greater(t, len(store.batches), len(msgs)/150, "written in batches of at most 150")
+}
+
+func TestConsumerFlushesBacklogTailWithoutWaiting(t *testing.T) {
+	b := startBroker(t, ingest.BrokerOptions{})
+	addr := b.Addrs()[0]
+	reg := testRegistry(t)
+	store := &fakeStore{}
+	now := time.Now()
+
+	// A backlog of 25 messages in batches of 10: the last five are flushed
+	// as soon as they are read, not after BatchInterval.
+	var msgs []kafka.Message
+	var want []string
+	for i := range 25 {
+		id := fmt.Sprintf("tail-%d", i)
+		msgs = append(msgs, msg(topicCanteen, "s1", canteenViolation(id, "s1", now)))
+		want = append(want, id)
+	}
+	produce(t, addr, msgs...)
+	startConsumer(t, ingest.Options{
+		Brokers: []string{addr}, Decoder: newDecoder(t, reg), Engine: newEngine(reg), Store: store,
+		BatchSize: 10, BatchInterval: time.Hour,
+	})
+	require.Eventually(t, func() bool { return committedTotal(t, addr, ingest.DefaultGroupID, topicCanteen) == 25 }, wait, 10*time.Millisecond)
+	require.Equal(t, want, store.events())
 }

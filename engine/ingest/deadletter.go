@@ -62,29 +62,29 @@ func newDeadLetterWriter(brokers []string, logger *slog.Logger) *kafka.Writer {
 	}
 }
 
-// writeDeadLetters writes the pending dead letters, retrying until all are
-// acknowledged or ctx is done. Acknowledged messages are removed from the
-// pending list, so a retry writes only those that failed.
-func (c *Consumer) writeDeadLetters(ctx context.Context) error {
-	if len(c.p.dead) == 0 {
+// writeDeadLetters writes the dead letters of p, retrying until all are
+// acknowledged or ctx is done. Acknowledged messages are removed from
+// p.dead, so a retry writes only those that failed.
+func (c *Consumer) writeDeadLetters(ctx context.Context, p *pending) error {
+	if len(p.dead) == 0 {
 		return nil
 	}
 	return c.retry(ctx, targetDeadLetter, func(ctx context.Context) error {
-		err := c.dlq.WriteMessages(ctx, c.p.dead...)
+		err := c.dlq.WriteMessages(ctx, p.dead...)
 		var werrs kafka.WriteErrors
 		switch {
 		case err == nil:
-			clear(c.p.dead)
-			c.p.dead = c.p.dead[:0]
-		case errors.As(err, &werrs) && len(werrs) == len(c.p.dead):
-			keep := c.p.dead[:0]
+			clear(p.dead)
+			p.dead = p.dead[:0]
+		case errors.As(err, &werrs) && len(werrs) == len(p.dead):
+			keep := p.dead[:0]
 			for i, e := range werrs {
 				if e != nil {
-					keep = append(keep, c.p.dead[i])
+					keep = append(keep, p.dead[i])
 				}
 			}
-			clear(c.p.dead[len(keep):])
-			c.p.dead = keep
+			clear(p.dead[len(keep):])
+			p.dead = keep
 		}
 		return err
 	})

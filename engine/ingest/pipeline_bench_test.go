@@ -40,7 +40,10 @@ const (
 	// generates (default defaultPipelineEvents).
 	pipelineEventsEnv     = "SANSE_BENCH_PIPELINE_EVENTS"
 	defaultPipelineEvents = 100000
-	pipelinePartitions    = 4
+	// pipelineBatchEnv sets the Consumer's BatchSize in the e2e phase
+	// (default: the Consumer's default).
+	pipelineBatchEnv   = "SANSE_BENCH_PIPELINE_BATCH"
+	pipelinePartitions = 4
 	// pipelineWait bounds each phase of BenchmarkPipeline.
 	pipelineWait = 5 * time.Minute
 )
@@ -68,6 +71,9 @@ const eventColumns = "id, school_id, source, type, occurred_at, occurred_at_ms, 
 // horizon. They are produced once, before the clock starts, into an embedded
 // broker with four partitions per topic.
 //
+// SANSE_BENCH_PIPELINE_BATCH sets the Consumer's BatchSize (default: the
+// Consumer's default, DefaultBatchSize).
+//
 // e2e_ratio is e2e_msgs/s over the smaller of raw_msgs/s and
 // chclient_rows/s. Run it once per invocation: -benchtime 1x. Each phase
 // runs under a pprof label (phase=raw, phase=e2e; the broker under
@@ -85,6 +91,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Skip("neither clickhouse-client nor clickhouse is on PATH; deploy/clickhouse.sh installs them with the server")
 	}
 	n := pipelineEvents(b)
+	batchSize := pipelineBatch(b)
 	ch := newBenchClickHouse(b, dsn, client)
 	// On a shared machine the figures compare only within one run; the
 	// load says how shared it was.
@@ -150,7 +157,7 @@ func BenchmarkPipeline(b *testing.B) {
 			rate(valid, p.wall-startup, "rows"), startup.Round(time.Millisecond))
 
 		pprof.Do(b.Context(), pprof.Labels("phase", "e2e"), func(context.Context) {
-			p = runEndToEnd(b, ch, addr, fmt.Sprintf("bench-pipeline-e2e-%d", i), topics, dec, reg, n, valid)
+			p = runEndToEnd(b, ch, addr, fmt.Sprintf("bench-pipeline-e2e-%d", i), topics, dec, reg, n, valid, batchSize)
 		})
 		e2e.add(p)
 	}
@@ -187,6 +194,19 @@ func pipelineEvents(b *testing.B) int {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
 		b.Fatalf("%s=%q: want a positive number of messages", pipelineEventsEnv, s)
+	}
+	return n
+}
+
+// pipelineBatch returns the BatchSize of the e2e phase, 0 for the default.
+func pipelineBatch(b *testing.B) int {
+	s := os.Getenv(pipelineBatchEnv)
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive batch size", pipelineBatchEnv, s)
 	}
 	return n
 }
@@ -395,9 +415,9 @@ func writeTSVField(w *bufio.Writer, s string) {
 
 // runEndToEnd runs the Consumer with the default rule pack and the store on
 // a fresh database until every message is committed, and logs where the
-// time went.
+// time went. batchSize is the Consumer's BatchSize, 0 for its default.
 func runEndToEnd(b *testing.B, ch *benchClickHouse, addr, group string, topics []string,
-	dec *engine.Decoder, reg *engine.Registry, n, valid int) phase {
+	dec *engine.Decoder, reg *engine.Registry, n, valid, batchSize int) phase {
 	b.StopTimer()
 	metrics := prometheus.NewRegistry()
 	st := ch.freshDatabase(b, metrics)
@@ -408,7 +428,7 @@ func runEndToEnd(b *testing.B, ch *benchClickHouse, addr, group string, topics [
 	applied := &engineClock{Engine: eng, want: int64(valid)}
 	c, err := ingest.NewConsumer(ingest.Options{
 		Brokers: []string{addr}, GroupID: group, Decoder: dec, Engine: applied, Store: counted,
-		Logger: testLogger(b), Registerer: metrics,
+		BatchSize: batchSize, Logger: testLogger(b), Registerer: metrics,
 	})
 	require.NoError(b, err)
 	ctx, cancel := context.WithCancel(b.Context())
@@ -467,8 +487,12 @@ func runEndToEnd(b *testing.B, ch *benchClickHouse, addr, group string, topics [
 		parts = append(parts, fmt.Sprintf("%s %.0f rows in %d inserts, %s", table, rows, h.count, h.seconds().Round(time.Millisecond)))
 	}
 	flushing := flush.seconds()
+	// Flushes run one at a time; with the next batch filling meanwhile,
+	// the rest of the work overlaps them and only the time without a flush
+	// running adds to theirs.
 	b.Logf("e2e breakdown: %d flushes of %.0f records on average; flushing %s (%.0f%% of e2e): store inserts %s [%s], "+
-		"dead letters and offset commits %s; outside flushes (fetch, decode, evaluate, batch, last batch's wait) %s",
+		"dead letters and offset commits %s; no flush running %s (joining, the first batch, batches not yet due, "+
+		"the last batch's wait, and whatever of fetch, decode, evaluate does not overlap a flush)",
 		flush.count, records.sum/float64(max(records.count, 1)), flushing.Round(time.Millisecond),
 		100*flushing.Seconds()/p.wall.Seconds(), inserts.Round(time.Millisecond), strings.Join(parts, "; "),
 		(flushing - inserts).Round(time.Millisecond), (p.wall - flushing).Round(time.Millisecond))

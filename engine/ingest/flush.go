@@ -1,0 +1,258 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+// maxInFlight is how many batches may be handed to the flusher and not yet
+// flushed while the consuming goroutine fills the next one. The flusher
+// writes them one at a time, in order; when this many are in flight and the
+// next one is full, reading waits until a flush completes. Two batches in
+// flight were no faster beyond the noise of the measurements (BENCHMARKS.md),
+// and hold more memory and more messages not yet stored.
+const maxInFlight = 1
+
+// pending is one batch: the events read, what they caused, the messages
+// rejected to the dead-letter topic, and the offsets to commit once all of
+// it is durable.
+type pending struct {
+	batch    engine.Batch
+	dead     []kafka.Message
+	offsets  offsets
+	messages int
+	// lost is set by the flusher on a batch it returns without having
+	// flushed it.
+	lost bool
+}
+
+func newPending() *pending { return &pending{offsets: offsets{}} }
+
+// empty reports whether p holds nothing to flush or commit.
+func (p *pending) empty() bool { return p.messages == 0 && p.batch.Len() == 0 }
+
+// full reports whether p has reached size messages or records.
+func (p *pending) full(size int) bool { return p.messages >= size || p.batch.Len() >= size }
+
+func (p *pending) reset() {
+	p.batch.Reset()
+	clear(p.dead)
+	p.dead = p.dead[:0]
+	clear(p.offsets)
+	p.messages = 0
+}
+
+// flusher makes the batches of one generation durable and commits their
+// offsets, one batch at a time, in the order they were handed over, on a
+// goroutine of its own, so that the consuming goroutine reads, decodes and
+// applies the next batch meanwhile.
+//
+// A batch's offsets are committed only after its dead letters are
+// acknowledged and its records are stored; a failed write is retried until
+// it succeeds or ctx is done. After a failure, no later batch is written or
+// committed: committing a later offset of a partition would commit the
+// failed batch's messages too.
+type flusher struct {
+	c   *Consumer
+	gen committer
+	ctx context.Context // of the writes: done ShutdownTimeout after Run's
+	// queue carries batches to the flusher; flushed carries them back,
+	// flushed or, after a failure, not. Neither send ever blocks: at most
+	// maxInFlight+1 batches exist.
+	queue   chan *pending
+	flushed chan *pending
+	done    chan struct{} // closed when run returns
+
+	// Owned by the consuming goroutine.
+	inFlight int
+	spare    []*pending
+
+	// Owned by run until done is closed.
+	uncommitted offsets // stored, not yet committed in this generation
+	err         error   // the first failed flush
+	lostMsgs    int     // messages of the batches not flushed
+	lostRecords int     // records of the batches not flushed
+}
+
+// startFlusher starts the flusher of generation gen. Its writes run on a
+// context that ends ShutdownTimeout after ctx is cancelled, which bounds the
+// flush of what is pending on shutdown; stop waits for run to return.
+func (c *Consumer) startFlusher(ctx context.Context, gen committer) (f *flusher, stop func()) {
+	wctx, cancel := graceContext(ctx, c.opts.ShutdownTimeout)
+	f = &flusher{
+		c:           c,
+		gen:         gen,
+		ctx:         wctx,
+		queue:       make(chan *pending, maxInFlight+1),
+		flushed:     make(chan *pending, maxInFlight+1),
+		done:        make(chan struct{}),
+		uncommitted: offsets{},
+	}
+	go f.run()
+	return f, func() {
+		close(f.queue)
+		<-f.done
+		cancel()
+	}
+}
+
+func (f *flusher) run() {
+	defer close(f.done)
+	for p := range f.queue {
+		if f.err == nil {
+			f.err = f.flush(p)
+		}
+		if f.err != nil {
+			f.lostMsgs += p.messages
+			f.lostRecords += p.batch.Len()
+		}
+		p.reset()
+		p.lost = f.err != nil
+		f.flushed <- p
+	}
+}
+
+// next returns an empty batch, reusing a flushed one.
+func (f *flusher) next() *pending {
+	if n := len(f.spare); n > 0 {
+		p := f.spare[n-1]
+		f.spare = f.spare[:n-1]
+		return p
+	}
+	return newPending()
+}
+
+// handOff passes p to the flusher, which must have room for it: fewer than
+// maxInFlight+1 batches in flight. The caller must not touch p again.
+func (f *flusher) handOff(p *pending) {
+	f.inFlight++
+	f.queue <- p
+}
+
+// returned takes back a batch the flusher is done with and reports
+// whether it was flushed.
+func (f *flusher) returned(p *pending) bool {
+	f.inFlight--
+	lost := p.lost
+	p.lost = false
+	f.spare = append(f.spare, p)
+	return !lost
+}
+
+// flush makes p durable and commits the offsets of its messages: dead
+// letters first, then the store, retrying each until it succeeds. It
+// returns an error only when the flusher's context is done before both
+// succeeded; nothing of p is committed then.
+func (f *flusher) flush(p *pending) error {
+	c := f.c
+	if p.empty() {
+		return nil
+	}
+	if f.ctx.Err() != nil {
+		return context.Cause(f.ctx)
+	}
+	start := time.Now()
+	if err := c.writeDeadLetters(f.ctx, p); err != nil {
+		return err
+	}
+	if n := p.batch.Len(); n > 0 {
+		err := c.retry(f.ctx, targetStore, func(ctx context.Context) error {
+			return c.opts.Store.Write(ctx, &p.batch)
+		})
+		if err != nil {
+			return err
+		}
+		c.metrics.batchRecords.Observe(float64(n))
+	}
+	f.commit(p.offsets)
+	c.metrics.flushDuration.Observe(time.Since(start).Seconds())
+	c.metrics.lastFlush.SetToCurrentTime()
+	return nil
+}
+
+// commit commits the offsets of a flushed batch, with any left over from a
+// failed commit earlier in the generation. A failed commit is counted and
+// retried with the next one; if the generation ends first, the messages are
+// read again.
+func (f *flusher) commit(next offsets) {
+	for topic, ps := range next {
+		for p, off := range ps {
+			f.uncommitted.advance(topic, p, off)
+		}
+	}
+	if len(f.uncommitted) == 0 {
+		return
+	}
+	if err := f.gen.CommitOffsets(f.uncommitted); err != nil {
+		f.c.metrics.commitErrors.Inc()
+		f.c.logger.Warn("commit offsets", "group", f.c.opts.GroupID, "err", err)
+		return
+	}
+	clear(f.uncommitted)
+}
+
+// result returns, once stop has returned, the error of the failed flush
+// with what it left unstored, or nil.
+func (f *flusher) result() error {
+	if f.err == nil {
+		return nil
+	}
+	return fmt.Errorf("ingest: flush on shutdown: %d messages and %d records not stored, their messages stay uncommitted: %w",
+		f.lostMsgs, f.lostRecords, f.err)
+}
+
+// retry calls fn until it succeeds or ctx is done, waiting longer after
+// each failure.
+func (c *Consumer) retry(ctx context.Context, target string, fn func(context.Context) error) error {
+	backoff := retryBackoffMin
+	for attempt := 1; ; attempt++ {
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		c.metrics.writeErrors.WithLabelValues(target).Inc()
+		c.logger.Warn("write failed, retrying", "target", target, "attempt", attempt, "retry_in", backoff, "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return context.Cause(ctx)
+		case <-t.C:
+		}
+		backoff = min(2*backoff, retryBackoffMax)
+	}
+}
+
+// graceContext returns a context with the values of ctx that is done grace
+// after ctx is done, with context.DeadlineExceeded as its cause, or when
+// cancel is called.
+func graceContext(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	wctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	var (
+		mu      sync.Mutex
+		expired *time.Timer
+	)
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		expired = time.AfterFunc(grace, func() { cancel(context.DeadlineExceeded) })
+	})
+	return wctx, func() {
+		stop()
+		mu.Lock()
+		if expired != nil {
+			expired.Stop()
+		}
+		mu.Unlock()
+		cancel(context.Canceled)
+	}
+}

@@ -1,0 +1,365 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+// These tests drive consume directly, without a broker: the messages come
+// as the fetchers would send them, and a fake generation records commits.
+
+const testTopic = "campus.canteen"
+
+// journal records, in order, what the store and the generation did.
+type journal struct {
+	mu      sync.Mutex
+	entries []string
+}
+
+func (j *journal) add(format string, args ...any) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.entries = append(j.entries, fmt.Sprintf(format, args...))
+}
+
+func (j *journal) list() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.entries)
+}
+
+// journalGen is a generation that records commits in the journal as
+// "commit [p0=N p1=M]".
+type journalGen struct{ j *journal }
+
+func (g journalGen) CommitOffsets(o map[string]map[int]int64) error {
+	ps := o[testTopic]
+	var parts []string
+	for _, p := range slices.Sorted(maps.Keys(ps)) {
+		parts = append(parts, fmt.Sprintf("p%d=%d", p, ps[p]))
+	}
+	g.j.add("commit %v", parts)
+	return nil
+}
+
+// journalStore records each successful write in the journal as
+// "write [ID…]". Each attempt first calls before, if set, whose error fails
+// the attempt.
+type journalStore struct {
+	j      *journal
+	before func(ctx context.Context, attempt int) error
+
+	mu       sync.Mutex
+	attempts int
+}
+
+func (s *journalStore) Write(ctx context.Context, b *engine.Batch) error {
+	s.mu.Lock()
+	s.attempts++
+	attempt := s.attempts
+	s.mu.Unlock()
+	if s.before != nil {
+		if err := s.before(ctx, attempt); err != nil {
+			return err
+		}
+	}
+	ids := make([]string, len(b.Events))
+	for i := range b.Events {
+		ids[i] = b.Events[i].ID
+	}
+	s.j.add("write %v", ids)
+	return nil
+}
+
+func (s *journalStore) writeAttempts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attempts
+}
+
+// orderEngine records the origin of every applied event and drops ids it
+// has seen.
+type orderEngine struct {
+	mu      sync.Mutex
+	applied []engine.Origin
+	seen    map[string]bool
+}
+
+func (e *orderEngine) Apply(ev *engine.Event, _ *engine.Output) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.seen[ev.ID] {
+		return engine.ErrDuplicate
+	}
+	if e.seen == nil {
+		e.seen = map[string]bool{}
+	}
+	e.seen[ev.ID] = true
+	e.applied = append(e.applied, ev.Origin)
+	return nil
+}
+
+func (e *orderEngine) Tick(time.Time, *engine.Output) {}
+
+func (e *orderEngine) count() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.applied)
+}
+
+// harness runs consume on a channel of decoded messages.
+type harness struct {
+	c      *Consumer
+	j      *journal
+	store  *journalStore
+	eng    *orderEngine
+	msgs   chan decoded
+	runCtx context.Context    // Run's context
+	cancel context.CancelFunc // cancels runCtx
+	endGen context.CancelFunc // ends the generation
+	done   chan struct{}      // closed when consume returned, after err is set
+	err    error
+}
+
+func startHarness(t *testing.T, fetchers int, opts Options) *harness {
+	t.Helper()
+	j := &journal{}
+	h := &harness{j: j, store: &journalStore{j: j}, eng: &orderEngine{}, msgs: make(chan decoded, 1000), done: make(chan struct{})}
+	opts.Brokers = []string{"127.0.0.1:1"} // never dialled: consume does not fetch
+	opts.Decoder = &engine.Decoder{}
+	opts.Engine = h.eng
+	opts.Store = h.store
+	if opts.BatchInterval == 0 {
+		opts.BatchInterval = time.Hour
+	}
+	c, err := NewConsumer(opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.dlq.Close() })
+	h.c = c
+	ctx, cancel := context.WithCancel(context.Background())
+	gctx, endGen := context.WithCancel(ctx)
+	h.runCtx, h.cancel, h.endGen = ctx, cancel, endGen
+	go func() {
+		h.err = c.consume(ctx, gctx, journalGen{j}, fetchers, h.msgs)
+		close(h.done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-h.done:
+		case <-time.After(10 * time.Second):
+			t.Error("consume did not return")
+		}
+	})
+	return h
+}
+
+// send sends the messages of partition p at offsets [from, to), as its
+// fetcher would, with last the partition's high-water mark minus one.
+func (h *harness) send(p int, from, to, last int64) {
+	for off := from; off < to; off++ {
+		h.msgs <- decoded{
+			msg:     kafka.Message{Topic: testTopic, Partition: p, Offset: off, HighWaterMark: last + 1},
+			ev:      engine.Event{ID: fmt.Sprintf("p%d-%d", p, off), SchoolID: "s1"},
+			fetcher: p,
+			behind:  off < last,
+		}
+	}
+}
+
+func (h *harness) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case <-h.done:
+		return h.err
+	case <-time.After(10 * time.Second):
+		t.Fatal("consume did not return")
+		return nil
+	}
+}
+
+func ids(p int, from, to int64) string {
+	var out []string
+	for off := from; off < to; off++ {
+		out = append(out, fmt.Sprintf("p%d-%d", p, off))
+	}
+	return fmt.Sprint(out)
+}
+
+func TestConsumeAppliesWhileStoring(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 10)
+	h := startHarness(t, 1, Options{BatchSize: 10})
+	h.store.before = func(ctx context.Context, attempt int) error {
+		started <- struct{}{}
+		if attempt == 1 {
+			<-release
+		}
+		return nil
+	}
+
+	// The first batch fills and goes to the store, which holds it; the
+	// second is read and applied meanwhile.
+	h.send(0, 0, 21, 20)
+	<-started
+	require.Eventually(t, func() bool { return h.eng.count() == 20 }, 5*time.Second, time.Millisecond)
+	// The second batch is full and the first is not stored yet: reading
+	// waits, and nothing is committed.
+	require.Never(t, func() bool { return h.eng.count() > 20 }, 100*time.Millisecond, 5*time.Millisecond)
+	require.Empty(t, h.j.list())
+	require.Equal(t, 1, h.store.writeAttempts())
+
+	close(release)
+	// Then everything is stored and committed in order, each commit after
+	// its write; the last message, read at the high-water mark right after
+	// a full batch, does not wait out the hour of BatchInterval.
+	want := []string{
+		"write " + ids(0, 0, 10), "commit [p0=10]",
+		"write " + ids(0, 10, 20), "commit [p0=20]",
+		"write " + ids(0, 20, 21), "commit [p0=21]",
+	}
+	require.Eventually(t, func() bool { return len(h.j.list()) == len(want) }, 5*time.Second, time.Millisecond)
+	require.Equal(t, want, h.j.list())
+	h.cancel()
+	require.NoError(t, h.wait(t))
+	require.Equal(t, want, h.j.list(), "nothing more on shutdown")
+}
+
+func TestConsumeRetriesWithoutReordering(t *testing.T) {
+	h := startHarness(t, 2, Options{BatchSize: 6})
+	h.store.before = func(_ context.Context, attempt int) error {
+		if attempt <= 2 {
+			return errors.New("clickhouse: connection refused")
+		}
+		return nil
+	}
+	// Two partitions, interleaved: the first batch fails twice while the
+	// next ones are read.
+	for off := range int64(9) {
+		h.send(0, off, off+1, 8)
+		h.send(1, off, off+1, 8)
+	}
+	want := []string{
+		"write [p0-0 p1-0 p0-1 p1-1 p0-2 p1-2]", "commit [p0=3 p1=3]",
+		"write [p0-3 p1-3 p0-4 p1-4 p0-5 p1-5]", "commit [p0=6 p1=6]",
+		"write [p0-6 p1-6 p0-7 p1-7 p0-8 p1-8]", "commit [p0=9 p1=9]",
+	}
+	require.Eventually(t, func() bool { return len(h.j.list()) == len(want) }, 5*time.Second, time.Millisecond)
+	require.Equal(t, want, h.j.list())
+	require.Equal(t, 5, h.store.writeAttempts())
+
+	h.cancel()
+	require.NoError(t, h.wait(t))
+}
+
+func TestConsumeShutdown(t *testing.T) {
+	tests := []struct {
+		name string
+		// inFlightDone makes the write in flight when Run's context is
+		// cancelled succeed right then, within the shutdown timeout;
+		// otherwise it outlasts the timeout. Later writes succeed.
+		inFlightDone bool
+		wantErr      string
+		want         []string
+	}{
+		{
+			name: "what is in flight and pending is stored and committed", inFlightDone: true,
+			want: []string{"write " + ids(0, 0, 4), "commit [p0=4]", "write " + ids(0, 4, 6), "commit [p0=6]"},
+		},
+		{
+			name:    "write outlasts the shutdown timeout: nothing committed, the later batch not even written",
+			wantErr: "6 messages and 6 records not stored",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startHarness(t, 1, Options{BatchSize: 4, ShutdownTimeout: 300 * time.Millisecond})
+			writing := make(chan struct{}, 10)
+			h.store.before = func(ctx context.Context, attempt int) error {
+				if attempt > 1 {
+					return nil
+				}
+				writing <- struct{}{}
+				<-h.runCtx.Done()
+				if !tc.inFlightDone {
+					<-ctx.Done()
+					return context.Cause(ctx)
+				}
+				return nil
+			}
+			// A full batch goes to the store; two more messages wait in
+			// the next, which is not due for an hour.
+			h.send(0, 0, 6, 100)
+			<-writing
+			require.Eventually(t, func() bool { return h.eng.count() == 6 }, 5*time.Second, time.Millisecond)
+			h.cancel()
+			err := h.wait(t)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+			} else {
+				require.NoError(t, err)
+			}
+			require.Equal(t, tc.want, h.j.list())
+		})
+	}
+}
+
+func TestConsumeFlushesAtGenerationEnd(t *testing.T) {
+	h := startHarness(t, 2, Options{BatchSize: 100})
+	h.send(0, 0, 3, 10)
+	h.send(1, 0, 2, 10)
+	require.Eventually(t, func() bool { return h.eng.count() == 5 }, 5*time.Second, time.Millisecond)
+	require.Empty(t, h.j.list(), "the batch is neither full nor due")
+	h.endGen()
+	require.NoError(t, h.wait(t))
+	require.Equal(t, []string{"write [p0-0 p0-1 p0-2 p1-0 p1-1]", "commit [p0=3 p1=2]"}, h.j.list())
+}
+
+func TestConsumeStopsOnDecoderFailure(t *testing.T) {
+	h := startHarness(t, 1, Options{BatchSize: 100})
+	h.send(0, 0, 2, 5)
+	h.msgs <- decoded{msg: kafka.Message{Topic: testTopic, Partition: 0, Offset: 2, HighWaterMark: 6},
+		err: errors.New("no identity key"), behind: true}
+	h.send(0, 3, 6, 5)
+	err := h.wait(t)
+	require.ErrorContains(t, err, "decode message at campus.canteen/0 offset 2: no identity key")
+	require.Equal(t, []string{"write [p0-0 p0-1]", "commit [p0=2]"}, h.j.list(), "the failed message and those after it stay uncommitted")
+}
+
+func TestConsumeWaitsForIntervalWithoutBacklog(t *testing.T) {
+	// Messages read at the high-water mark, with no full batch before:
+	// the batch waits for BatchInterval, not for each message.
+	h := startHarness(t, 1, Options{BatchSize: 100, BatchInterval: 200 * time.Millisecond})
+	start := time.Now()
+	for off := range int64(3) {
+		h.send(0, off, off+1, off)
+	}
+	require.Eventually(t, func() bool { return len(h.j.list()) == 2 }, 5*time.Second, time.Millisecond)
+	require.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond)
+	require.Equal(t, []string{"write " + ids(0, 0, 3), "commit [p0=3]"}, h.j.list())
+}
+
+func TestGraceContext(t *testing.T) {
+	parent, cancel := context.WithCancel(context.Background())
+	ctx, stop := graceContext(parent, 50*time.Millisecond)
+	defer stop()
+	cancel()
+	require.NoError(t, ctx.Err(), "still usable right after the parent is cancelled")
+	require.Eventually(t, func() bool { return ctx.Err() != nil }, 5*time.Second, time.Millisecond)
+	require.ErrorIs(t, context.Cause(ctx), context.DeadlineExceeded)
+
+	ctx, stop = graceContext(context.Background(), time.Hour)
+	stop()
+	require.ErrorIs(t, ctx.Err(), context.Canceled)
+}
