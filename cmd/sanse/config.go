@@ -98,7 +98,7 @@ func defaultConfig() Config {
 			GroupID: "sanse",
 			Topics: TopicsConfig{Visitor: "campus.visitor", Canteen: "campus.canteen", Drowning: "campus.drowning",
 				Bullying: "campus.bullying", DeadLetter: "campus.deadletter"},
-			BatchSize:     5000,
+			BatchSize:     50000,
 			BatchInterval: 200 * time.Millisecond,
 			Embedded:      EmbeddedConfig{ListenAddress: "127.0.0.1:9092", Partitions: 4},
 		},

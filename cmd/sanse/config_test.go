@@ -35,7 +35,7 @@ func TestConfigPrecedence(t *testing.T) {
 	require.Equal(t, ":7777", cfg.Web.ListenAddress, "a flag overrides the environment")
 	require.Equal(t, []string{"a:9092", "b:9092"}, cfg.Kafka.Brokers)
 	require.Equal(t, time.Second, cfg.Kafka.BatchInterval)
-	require.Equal(t, 5000, cfg.Kafka.BatchSize, "defaults fill the rest")
+	require.Equal(t, 50000, cfg.Kafka.BatchSize, "defaults fill the rest")
 	require.Equal(t, filepath.Join("data", "kafka"), cfg.Kafka.Embedded.DataDir)
 }
 

@@ -21,7 +21,7 @@ import (
 const (
 	DefaultGroupID         = "sanse"
 	DefaultDeadLetterTopic = "campus.deadletter"
-	DefaultBatchSize       = 5000
+	DefaultBatchSize       = 50000
 	DefaultBatchInterval   = 200 * time.Millisecond
 	DefaultTickInterval    = time.Second
 	DefaultShutdownTimeout = 10 * time.Second
@@ -86,7 +86,7 @@ type Options struct {
 	DeadLetterTopic string
 	// BatchSize is the number of records (events, risk transitions, colour
 	// changes) or messages at which a batch is flushed, and the most a batch
-	// holds (default 5000). Batches are written one at a time while the next
+	// holds (default 50000). Batches are written one at a time while the next
 	// one fills; when it is full before the store is done, reading waits.
 	BatchSize int
 	// BatchInterval is the longest a record or message waits in a batch
