@@ -580,7 +580,9 @@ func kafkaLogger(l *slog.Logger, level slog.Level, th *throttle) kafka.Logger {
 		ctx := context.Background()
 		msg := strings.TrimSpace(fmt.Sprintf(format, args...))
 		lv := level
-		if lv > slog.LevelDebug && strings.Contains(msg, context.Canceled.Error()) {
+		if lv > slog.LevelDebug && (strings.Contains(msg, context.Canceled.Error()) || strings.Contains(msg, "i/o timeout")) {
+			// A cancelled read ends a generation; an idle fetch that times
+			// out is retried by kafka-go on a new connection. Neither is news.
 			lv = slog.LevelDebug
 		}
 		attrs := []any{"client", "kafka-go"}
