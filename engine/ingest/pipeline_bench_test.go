@@ -281,33 +281,7 @@ func consumeGroup(addr, group string, topics []string, n int, each func(kafka.Me
 		return 0, fmt.Errorf("join group %s: %w", group, err)
 	}
 	msgs := make(chan kafka.Message, 1024)
-	for topic, assigned := range gen.Assignments {
-		for _, a := range assigned {
-			wg.Add(1)
-			gen.Start(func(gctx context.Context) {
-				defer wg.Done()
-				r := kafka.NewReader(kafka.ReaderConfig{
-					Brokers: []string{addr}, Topic: topic, Partition: a.ID,
-					MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 500 * time.Millisecond, ReadLagInterval: -1,
-				})
-				defer r.Close()
-				if err := r.SetOffset(a.Offset); err != nil {
-					return
-				}
-				for {
-					m, err := r.FetchMessage(gctx)
-					if err != nil {
-						return
-					}
-					select {
-					case msgs <- m:
-					case <-gctx.Done():
-						return
-					}
-				}
-			})
-		}
-	}
+	readAssigned(gen, addr, &wg, msgs)
 	offsets := map[string]map[int]int64{}
 	for range n {
 		var m kafka.Message
