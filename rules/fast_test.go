@@ -195,7 +195,7 @@ func corpusTimes() []time.Time {
 // nativeCorpus returns the events and schools the programs are compared on.
 func nativeCorpus(t *testing.T) ([]engine.Event, []*engine.School) {
 	t.Helper()
-	s, err := newStream(40, 6000, 8*24*time.Hour)
+	s, err := newStream(40, 6000, 8*24*time.Hour, 1)
 	require.NoError(t, err)
 	events := append([]engine.Event(nil), s.events...)
 	schools := append([]*engine.School(nil), s.reg.Schools()...)

@@ -59,14 +59,30 @@ var (
 // and type with its incidents, 100,000 events over 8 days.
 func benchStream(b *testing.B) *stream {
 	b.Helper()
-	streamOnce.Do(func() { benchData, streamErr = newStream(benchSchools, benchEvents, benchSpan) })
+	streamOnce.Do(func() { benchData, streamErr = newStream(benchSchools, benchEvents, benchSpan, 1) })
 	if streamErr != nil {
 		b.Fatal(streamErr)
 	}
 	return benchData
 }
 
-func newStream(schools, n int, span time.Duration) (*stream, error) {
+// quietStream is the same district with no incidents: ordinary reports only.
+func quietStream(b *testing.B) *stream {
+	b.Helper()
+	quietOnce.Do(func() { quietData, quietErr = newStream(benchSchools, benchEvents, benchSpan, -1) })
+	if quietErr != nil {
+		b.Fatal(quietErr)
+	}
+	return quietData
+}
+
+var (
+	quietOnce sync.Once
+	quietData *stream
+	quietErr  error
+)
+
+func newStream(schools, n int, span time.Duration, incidents float64) (*stream, error) {
 	list := sim.GenerateRegistry(1, schools)
 	reg, err := engine.NewRegistry(list)
 	if err != nil {
@@ -74,7 +90,7 @@ func newStream(schools, n int, span time.Duration) (*stream, error) {
 	}
 	step := span / time.Duration(n)
 	now := benchStart.Add(-step)
-	gen := sim.New(sim.Options{Registry: reg, Seed: 1, Clock: func() time.Time { now = now.Add(step); return now }}, nil)
+	gen := sim.New(sim.Options{Registry: reg, Seed: 1, IncidentRate: incidents, Clock: func() time.Time { now = now.Add(step); return now }}, nil)
 	topics := map[string]engine.Source{}
 	for _, src := range engine.Sources {
 		topics[gen.Topic(src)] = src
@@ -253,6 +269,27 @@ func BenchmarkEvaluate(b *testing.B) {
 	r := newReplay(b, s)
 	defer r.restore()
 	for range len(s.events) { // one lap: every window and map at its steady size
+		r.next()
+	}
+	r.records = 0
+	r.out.Reset()
+	before := startUsage()
+	b.ReportAllocs()
+	for b.Loop() {
+		r.next()
+	}
+	reportPerEvent(b, before, r)
+}
+
+// BenchmarkEvaluateQuiet is BenchmarkEvaluate on the simulator's stream
+// without incidents. Risks still change in it — absence checks (a sample
+// logged after 13:00, a water body left unpatrolled) and single hygiene
+// lapses — so its allocations are again those of the records.
+func BenchmarkEvaluateQuiet(b *testing.B) {
+	s := quietStream(b)
+	r := newReplay(b, s)
+	defer r.restore()
+	for range len(s.events) {
 		r.next()
 	}
 	r.records = 0
