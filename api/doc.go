@@ -1,7 +1,8 @@
 // Package api serves Sanse over HTTP with echo: the warning map as GeoJSON,
 // each school's detail with its active risks and evidence, the colour
-// timeline from the history store, and the operational endpoints /healthz,
-// /readyz and /metrics.
+// timeline from the history store, a person resolving a risk, live colour
+// changes over Server-Sent Events (Hub), the rules and their reload, and the
+// operational endpoints /healthz, /readyz and /metrics.
 //
 // It reads the live state through the small Schools interface and the
 // history through TimelineFunc, both declared here, so it depends on the
@@ -11,6 +12,6 @@
 // caller's scope (tokens) is left to the ScopeFunc the server is given.
 // Errors are always JSON objects {"error": "..."}, never HTML.
 //
-// The map page itself (api/web/) and live updates over SSE are not here yet;
-// "/" serves a placeholder that links to the GeoJSON.
+// The map page itself (api/web/) is not here yet; "/" serves a placeholder
+// that links to the GeoJSON.
 package api

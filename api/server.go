@@ -97,6 +97,17 @@ type Options struct {
 	// /api/v1/schools/:id/risks/resolve, which is not served when nil.
 	Resolve ResolveFunc
 
+	// Stream is the Hub of live colour changes for GET /api/v1/stream,
+	// which is not served when nil.
+	Stream *Hub
+	// School looks up a school's registry entry, to decide whether a
+	// change on the stream is in the caller's scope. When nil, the stream
+	// uses Schools.View, which also copies the school's risks.
+	School SchoolFunc
+	// StreamHeartbeat is how often an idle stream sends a comment;
+	// DefaultStreamHeartbeat when zero.
+	StreamHeartbeat time.Duration
+
 	// ReadyTimeout bounds all checks of one /readyz request together;
 	// DefaultReadyTimeout when zero.
 	ReadyTimeout time.Duration
@@ -116,6 +127,7 @@ type Server struct {
 	readyTimeout    time.Duration
 	shutdownTimeout time.Duration
 	echo            *echo.Echo
+	stream          *streamer // nil when Options.Stream is
 
 	// now and listen are replaced by tests.
 	now    func() time.Time
@@ -204,6 +216,10 @@ func New(opts Options) (*Server, error) {
 		e.POST("/api/v1/schools/:id/risks/resolve", s.handleResolve(opts.Resolve), scoped)
 	}
 	s.routeRules(e, opts, scoped)
+	if opts.Stream != nil {
+		s.stream = newStreamer(opts.Stream, opts.School, opts.Schools, opts.StreamHeartbeat, s.logger)
+		e.GET("/api/v1/stream", s.stream.handle, scoped)
+	}
 	s.echo = e
 	return s, nil
 }
@@ -227,8 +243,13 @@ func (s *Server) Run(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
-		// No WriteTimeout: responses are small, and live updates will hold
-		// their connection open.
+		// No WriteTimeout: responses are small, and live updates hold
+		// their connection open (each of their writes has its own bound).
+	}
+	if s.stream != nil {
+		// Shutdown waits for handlers, and a live stream never ends by
+		// itself: end them all when shutdown begins.
+		srv.RegisterOnShutdown(s.stream.close)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -147,6 +147,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		return err
 	}
 	restored.Store(true)
+	// Live updates: every colour change goes to the stream's ring; Publish
+	// never blocks, so it may run under the engine's lock.
+	hub := api.NewHub(api.DefaultStreamBuffer, reg)
+	eng.OnChange(hub.Publish)
 
 	consumer, err := ingest.NewConsumer(ingest.Options{
 		Brokers: brokers, GroupID: cfg.Kafka.GroupID, Topics: topics, DeadLetterTopic: cfg.Kafka.Topics.DeadLetter,
@@ -161,6 +165,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		Schools: eng, Timeline: st.Timeline,
 		RulesStatus: ruleMgr.Status, ValidateRules: ruleMgr.Validate, Reload: ruleMgr.Reload,
 		Resolve: resolveFunc(eng, st),
+		Stream:  hub,
+		School:  func(id string) *engine.School { return registryPtr.Load().School(id) },
 		Ready: []api.ReadyCheck{
 			{Name: "kafka", Check: consumer.Ready},
 			{Name: "clickhouse", Check: st.Ping},
