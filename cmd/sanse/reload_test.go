@@ -84,11 +84,17 @@ func TestReloadRefusesBadRulesAndKeepsEvaluating(t *testing.T) {
 		return d.Level == "red"
 	})
 
-	// Fixing the file and sending SIGHUP reloads the set.
+	// Fixing the file and sending SIGHUP reloads the set, and the registry:
+	// a school added to the file appears on the map.
 	require.NoError(t, os.Remove(filepath.Join(ruleDir, "zz_bad.yaml")))
+	require.NoError(t, os.WriteFile(reg, []byte(e2eRegistry+"E-07,嘉善县第三小学,嘉善县,惠民街道,primary,120.90,30.85,false,true\n"), 0o644))
 	require.NoError(t, in.cmd.Process.Signal(syscall.SIGHUP))
 	waitFor(t, 10*time.Second, "a successful reload", func() bool {
 		in.getJSON("/api/v1/rules", &status)
 		return status.LastReload.Success
+	})
+	waitFor(t, 10*time.Second, "the added school on the map", func() bool {
+		var d map[string]any
+		return in.getJSON("/api/v1/schools/E-07", &d) == http.StatusOK
 	})
 }

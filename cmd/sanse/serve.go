@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sanse-campus/sanse/api"
@@ -63,6 +64,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	}
 	var registryPtr atomic.Pointer[engine.Registry]
 	registryPtr.Store(registry)
+	registryReloaded := promauto.With(reg).NewGauge(prometheus.GaugeOpts{
+		Name: "sanse_registry_last_reload_successful",
+		Help: "Whether the last reload of the school registry succeeded (1) or was refused (0).",
+	})
+	registryReloaded.Set(1)
 	identity, err := engine.LoadIdentityKey(cfg.Privacy.VisitorKeyFile)
 	if err != nil {
 		return err
@@ -202,8 +208,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 			case <-gctx.Done():
 				return nil
 			case <-hup:
-				logger.Info("SIGHUP received, reloading rules")
+				logger.Info("SIGHUP received, reloading rules and the school registry")
 				_ = ruleMgr.Reload()
+				reloadRegistry(cfg.Registry.File, &registryPtr, registryReloaded, logger)
 			}
 		}
 	})
@@ -226,6 +233,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		return nil
 	}
 	return err
+}
+
+// reloadRegistry reads the registry file again and swaps it in; a file with
+// any error is refused and the current registry stays.
+func reloadRegistry(path string, ptr *atomic.Pointer[engine.Registry], ok prometheus.Gauge, logger *slog.Logger) {
+	r, err := engine.LoadRegistry(path)
+	if err != nil {
+		ok.Set(0)
+		logger.Error("school registry reload refused; the current registry stays", "file", path, "err", err)
+		return
+	}
+	old := ptr.Swap(r)
+	ok.Set(1)
+	logger.Info("school registry reloaded", "file", path, "schools", r.Len(), "before", old.Len())
 }
 
 func loadRules(dir string) (*rules.Set, []error) {
