@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/sanse-campus/sanse/engine"
 )
@@ -20,51 +21,66 @@ const (
 )
 
 // Write stores b and returns once the server has acknowledged every row. It
-// writes the risk transitions, then the colour changes, then the events, one
-// insert per table, so that an event found in storage implies that its
-// effects are there too. Empty parts are skipped. Writing the same records
+// writes the risk transitions and the colour changes (in parallel), then the
+// events, one insert per table, so that an event found in storage implies
+// that its effects are there too. Empty parts are skipped. Writing the same records
 // again is harmless: queries count each id once.
 //
 // On error part of b may be stored; the caller writes the whole batch again.
 // Cancelling ctx aborts the insert in flight and returns the context's error.
 func (s *Store) Write(ctx context.Context, b *engine.Batch) error {
+	// The two effect tables go in parallel: each insert costs the server a
+	// fixed time whatever its size, and neither depends on the other.
+	g, gctx := errgroup.WithContext(ctx)
 	if len(b.Transitions) > 0 {
-		err := s.insert(ctx, tableRiskTransitions, insertRiskTransitions, len(b.Transitions), func(batch driver.Batch) error {
-			for i := range b.Transitions {
-				t := &b.Transitions[i]
-				r := &t.Risk
-				evidence := r.Evidence
-				if evidence == nil {
-					evidence = []string{}
-				}
-				if err := batch.Append(t.ID, t.SchoolID, dateTime(t.At), millis(t.At), string(t.State), t.EventID,
-					r.Rule, r.Key, string(r.Source), string(r.Severity), r.Title, r.Description,
-					millis(r.FirstSeen), millis(r.LastSeen), millis(r.Until), uint32(r.Count), evidence,
-					t.Actor, t.Comment); err != nil {
-					return fmt.Errorf("risk transition %q: %w", t.ID, err)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
+		g.Go(func() error { return s.writeTransitions(gctx, b) })
 	}
 	if len(b.Changes) > 0 {
-		err := s.insert(ctx, tableLevelChanges, insertLevelChanges, len(b.Changes), func(batch driver.Batch) error {
-			for i := range b.Changes {
-				c := &b.Changes[i]
-				if err := batch.Append(c.ID, c.SchoolID, dateTime(c.At), millis(c.At), string(c.From), string(c.To),
-					c.Rule, c.EventID, c.Cause, uint32(c.ActiveRisks)); err != nil {
-					return fmt.Errorf("level change %q: %w", c.ID, err)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
+		g.Go(func() error { return s.writeChanges(gctx, b) })
 	}
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	return s.writeEvents(ctx, b)
+}
+
+func (s *Store) writeTransitions(ctx context.Context, b *engine.Batch) error {
+	return s.insert(ctx, tableRiskTransitions, insertRiskTransitions, len(b.Transitions), func(batch driver.Batch) error {
+		for i := range b.Transitions {
+			t := &b.Transitions[i]
+			r := &t.Risk
+			evidence := r.Evidence
+			if evidence == nil {
+				evidence = []string{}
+			}
+			if err := batch.Append(t.ID, t.SchoolID, dateTime(t.At), millis(t.At), string(t.State), t.EventID,
+				r.Rule, r.Key, string(r.Source), string(r.Severity), r.Title, r.Description,
+				millis(r.FirstSeen), millis(r.LastSeen), millis(r.Until), uint32(r.Count), evidence,
+				t.Actor, t.Comment); err != nil {
+				return fmt.Errorf("risk transition %q: %w", t.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) writeChanges(ctx context.Context, b *engine.Batch) error {
+	return s.insert(ctx, tableLevelChanges, insertLevelChanges, len(b.Changes), func(batch driver.Batch) error {
+		for i := range b.Changes {
+			c := &b.Changes[i]
+			if err := batch.Append(c.ID, c.SchoolID, dateTime(c.At), millis(c.At), string(c.From), string(c.To),
+				c.Rule, c.EventID, c.Cause, uint32(c.ActiveRisks)); err != nil {
+				return fmt.Errorf("level change %q: %w", c.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) writeEvents(ctx context.Context, b *engine.Batch) error {
 	if len(b.Events) > 0 {
 		ingested := time.Now().Unix()
 		err := s.insert(ctx, tableEvents, insertEvents, len(b.Events), func(batch driver.Batch) error {
