@@ -144,10 +144,16 @@ func listParam(values []string) []string {
 	return out
 }
 
-// timeOrNil returns nil for the zero time, which JSON shows as null.
+// timeOrNil returns nil for the zero time, which JSON shows as null, and
+// otherwise the time as local() gives it.
 func timeOrNil(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
 	}
+	t = local(t)
 	return &t
 }
+
+// local returns t in Asia/Shanghai (+08:00), the time of the people who read
+// the API, whatever offset the producer or the store used.
+func local(t time.Time) time.Time { return t.In(engine.Shanghai) }

@@ -44,7 +44,8 @@ type riskJSON struct {
 	Description string          `json:"description"`
 	FirstSeen   time.Time       `json:"first_seen"`
 	LastSeen    time.Time       `json:"last_seen"`
-	Until       time.Time       `json:"until"`
+	Until       *time.Time      `json:"until"` // null while it lasts until cleared or resolved
+	Manual      bool            `json:"manual,omitempty"`
 	Count       int             `json:"count"`
 	// Evidence are the ids of the newest events that matched, oldest first.
 	Evidence []string `json:"evidence"`
@@ -82,8 +83,8 @@ func newSchoolDetail(v engine.SchoolView) schoolDetail {
 		}
 		d.ActiveRisks = append(d.ActiveRisks, riskJSON{
 			Rule: r.Rule, Key: r.Key, Source: r.Source, Level: r.Severity, LevelZh: r.Severity.Chinese(),
-			Title: r.Title, Description: r.Description, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,
-			Until: r.Until, Count: r.Count, Evidence: evidence,
+			Title: r.Title, Description: r.Description, FirstSeen: local(r.FirstSeen), LastSeen: local(r.LastSeen),
+			Until: timeOrNil(r.Until), Manual: r.Manual, Count: r.Count, Evidence: evidence,
 		})
 	}
 	return d

@@ -223,7 +223,7 @@ func (e *streamEntry) prepare(school SchoolFunc) {
 			eventID = &c.EventID
 		}
 		e.data, e.err = json.Marshal(streamChange{
-			SchoolID: c.SchoolID, From: c.From, To: c.To, LevelZh: c.To.Chinese(), At: c.At,
+			SchoolID: c.SchoolID, From: c.From, To: c.To, LevelZh: c.To.Chinese(), At: local(c.At),
 			Rule: c.Rule, EventID: eventID, Cause: c.Cause, ActiveRisks: c.ActiveRisks,
 		})
 	})

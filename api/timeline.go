@@ -71,10 +71,10 @@ func (s *Server) handleTimeline(c echo.Context) error {
 	}
 	sort.SliceStable(changes, func(i, j int) bool { return changes[i].At.Before(changes[j].At) })
 
-	body := timeline{SchoolID: v.School.ID, From: from, To: to, Changes: make([]changeJSON, 0, len(changes))}
+	body := timeline{SchoolID: v.School.ID, From: local(from), To: local(to), Changes: make([]changeJSON, 0, len(changes))}
 	for _, ch := range changes {
 		cj := changeJSON{
-			At: ch.At, From: ch.From, To: ch.To, Rule: ch.Rule, Cause: ch.Cause, ActiveRisks: ch.ActiveRisks,
+			At: local(ch.At), From: ch.From, To: ch.To, Rule: ch.Rule, Cause: ch.Cause, ActiveRisks: ch.ActiveRisks,
 		}
 		if ch.EventID != "" {
 			cj.EventID = &ch.EventID

@@ -32,8 +32,8 @@ func TestTimeline(t *testing.T) {
 	require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 	require.JSONEq(t, `{
 		"school_id": "JX-NH-0001",
-		"from": "2025-06-03T12:00:00Z",
-		"to": "2025-06-10T12:00:00Z",
+		"from": "2025-06-03T20:00:00+08:00",
+		"to": "2025-06-10T20:00:00+08:00",
 		"changes": [
 			{
 				"at": "2025-06-09T07:42:00+08:00", "from": "green", "to": "red", "rule": "visitor.blacklist",
