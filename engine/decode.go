@@ -3,7 +3,9 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -158,7 +160,7 @@ func (d *Decoder) decode(expected Source, data []byte, ev *Event, stored bool) e
 	}
 	typ := lookupType(src, p.text(fType))
 	if typ == nil {
-		return &DecodeError{Reason: ReasonUnknownType, Field: "type", Msg: fmt.Sprintf("unknown %s type %q, expected one of %s", src, p.text(fType), strings.Join(typeNames(src), ", "))}
+		return &DecodeError{Reason: ReasonUnknownType, Field: "type", Msg: fmt.Sprintf("unknown %s type %q, expected one of %s", src, p.text(fType), strings.Join(TypeNames(src), ", "))}
 	}
 	at, err := time.Parse(time.RFC3339Nano, transient(p.text(fOccurredAt)))
 	if err != nil {
@@ -258,12 +260,10 @@ func (d *Decoder) decode(expected Source, data []byte, ev *Event, stored bool) e
 var keptText = [...]field{fReporter, fHost, fGate, fDish, fStaffID, fSymptom, fDevice,
 	fItem, fSupplier, fWaterBody, fNote, fVictimRef, fStudentRef}
 
-func typeNames(src Source) []string {
-	var out []string
-	for t := range Contract[src] {
-		out = append(out, t)
-	}
-	sortStrings(out)
+// TypeNames returns the types of a source in the event contract, sorted.
+func TypeNames(src Source) []string {
+	out := slices.Collect(maps.Keys(Contract[src]))
+	slices.Sort(out)
 	return out
 }
 

@@ -228,7 +228,7 @@ func TestDecodeDifferentialRandom(t *testing.T) {
 func randomMessage(r *rand.Rand) []byte {
 	noise := []int{400, 60, 10}[r.IntN(3)] // one in noise values is off
 	src := Sources[r.IntN(len(Sources))]
-	types := typeNames(src)
+	types := TypeNames(src)
 	typ := types[r.IntN(len(types))]
 	var b []byte
 	ws := func() {

@@ -292,7 +292,7 @@ var contractTypes = compileContract()
 func compileContract() (out [4][]contractType) {
 	for src, types := range Contract {
 		i := sourceIndex(src)
-		for _, name := range typeNames(src) {
+		for _, name := range TypeNames(src) {
 			ct := contractType{name: name}
 			for _, f := range types[name] {
 				k := lookupField([]byte(f))

@@ -100,7 +100,7 @@ func refDecode(d *Decoder, expected Source, data []byte, ev *Event, stored bool)
 	types := Contract[src]
 	required, ok := types[*w.Type]
 	if !ok {
-		return &DecodeError{Reason: ReasonUnknownType, Field: "type", Msg: fmt.Sprintf("unknown %s type %q, expected one of %s", src, *w.Type, strings.Join(typeNames(src), ", "))}
+		return &DecodeError{Reason: ReasonUnknownType, Field: "type", Msg: fmt.Sprintf("unknown %s type %q, expected one of %s", src, *w.Type, strings.Join(TypeNames(src), ", "))}
 	}
 	at, err := time.Parse(time.RFC3339Nano, *w.OccurredAt)
 	if err != nil {

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -98,14 +97,4 @@ type LevelChange struct {
 	EventID     string // the event that caused it; "" when a risk expired
 	Cause       string // one sentence for people, in Chinese
 	ActiveRisks int
-}
-
-func transitionID(state RiskState, r *Risk, eventID string) string {
-	switch state {
-	case RiskExpired:
-		return fmt.Sprintf("expired:%s:%d", r.ref(), r.Until.UnixMilli())
-	case RiskCleared:
-		return fmt.Sprintf("cleared:%s:%s", eventID, r.ref())
-	}
-	return fmt.Sprintf("%s:%s", eventID, r.ref())
 }

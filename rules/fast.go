@@ -532,37 +532,13 @@ func (c *nativeCompiler) conditional(n *ast.ConditionalNode) (native, bool) {
 	cb := cond.b
 	switch a.k {
 	case kString:
-		x, y := a.s, b.s
-		out.s = func(f *frame) string {
-			if cb(f) {
-				return x(f)
-			}
-			return y(f)
-		}
+		out.s = ternary(cb, a.s, b.s)
 	case kBool:
-		x, y := a.b, b.b
-		out.b = func(f *frame) bool {
-			if cb(f) {
-				return x(f)
-			}
-			return y(f)
-		}
+		out.b = ternary(cb, a.b, b.b)
 	case kFloat:
-		x, y := a.f, b.f
-		out.f = func(f *frame) float64 {
-			if cb(f) {
-				return x(f)
-			}
-			return y(f)
-		}
+		out.f = ternary(cb, a.f, b.f)
 	case kInt:
-		x, y := a.i, b.i
-		out.i = func(f *frame) int {
-			if cb(f) {
-				return x(f)
-			}
-			return y(f)
-		}
+		out.i = ternary(cb, a.i, b.i)
 	default:
 		return native{}, false
 	}
@@ -712,5 +688,15 @@ func (x *native) appendValue(b []byte, f *frame) []byte {
 		return append(b, x.d(f).String()...)
 	default:
 		return append(b, x.t(f).String()...)
+	}
+}
+
+// ternary is cond ? x : y over a frame.
+func ternary[T any](cond func(*frame) bool, x, y func(*frame) T) func(*frame) T {
+	return func(f *frame) T {
+		if cond(f) {
+			return x(f)
+		}
+		return y(f)
 	}
 }

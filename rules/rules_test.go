@@ -77,6 +77,12 @@ func TestStructuralErrors(t *testing.T) {
 			want: []string{`x.yaml:4:11: rule "f": when: expected bool, but got string`},
 		},
 		{
+			name: "window and absence sections",
+			src: "rules:\n  - id: w\n    source: canteen\n    when: 'true'\n    window: {size: 1h, bogus: 1}\n    level: low\n    title: x\n" +
+				"  - id: a\n    source: canteen\n    type: sample\n    absent: [by]\n    level: low\n    title: y\n",
+			want: []string{`x.yaml:5:24: rule "w": window.bogus: unknown field`, `x.yaml:11:13: rule "a": absent: expected a mapping of`},
+		},
+		{
 			name: "invalid YAML",
 			src:  "rules:\n  - id: g\n   source: visitor\n",
 			want: []string{`x.yaml:`, `invalid YAML: did not find expected`},

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -636,7 +635,7 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 		}
 		for _, t := range types {
 			if _, ok := engine.Contract[r.Source][t]; r.Source != "" && !ok {
-				fail("type", v, fmt.Sprintf("unknown %s type %q, expected one of %s", r.Source, t, strings.Join(typeNames(r.Source), ", ")))
+				fail("type", v, fmt.Sprintf("unknown %s type %q, expected one of %s", r.Source, t, strings.Join(engine.TypeNames(r.Source), ", ")))
 			}
 		}
 		r.Types = types
@@ -775,20 +774,9 @@ var absenceFields = map[string]string{
 }
 
 func (c *compiler) absence(f *File, r *Rule, v *yaml.Node, errs []error) (*AbsenceSpec, []error) {
-	fail := func(n *yaml.Node, field, msg string) {
-		errs = append(errs, &Error{File: f.Name, Rule: r.ID, Line: n.Line, Column: n.Column, Field: "absent." + field, Msg: msg})
-	}
-	if v.Kind != yaml.MappingNode {
-		fail(v, "", "expected a mapping with by or for, on, entities")
-		return nil, errs
-	}
+	fail := sectionFail(f, r, "absent", &errs)
 	a := &AbsenceSpec{}
-	for i := 0; i+1 < len(v.Content); i += 2 {
-		k, x := v.Content[i], v.Content[i+1]
-		if _, ok := absenceFields[k.Value]; !ok {
-			fail(k, k.Value, fmt.Sprintf("unknown field, expected one of %s", keyList(absenceFields)))
-			continue
-		}
+	ok := eachField(v, absenceFields, fail, func(k, x *yaml.Node) {
 		var err error
 		switch k.Value {
 		case "by":
@@ -801,7 +789,7 @@ func (c *compiler) absence(f *File, r *Rule, v *yaml.Node, errs []error) (*Absen
 			t, perr := time.Parse("15:04", by)
 			if perr != nil {
 				fail(x, "by", fmt.Sprintf("%q: expected a time of day HH:MM", x.Value))
-				continue
+				return
 			}
 			a.By = time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
 			if a.By == 0 {
@@ -822,11 +810,51 @@ func (c *compiler) absence(f *File, r *Rule, v *yaml.Node, errs []error) (*Absen
 				errs = append(errs, err)
 			}
 		}
+	})
+	if !ok {
+		return nil, errs
 	}
 	if (a.By > 0) == (a.For > 0) {
 		fail(v, "", "give exactly one of by (a daily deadline) and for (a duration)")
 	}
 	return a, errs
+}
+
+// sectionFail returns a function recording an error in a rule's section
+// (window, absent) at node n.
+func sectionFail(f *File, r *Rule, section string, errs *[]error) func(n *yaml.Node, field, msg string) {
+	return func(n *yaml.Node, field, msg string) {
+		if field != "" {
+			field = section + "." + field
+		} else {
+			field = section
+		}
+		*errs = append(*errs, &Error{File: f.Name, Rule: r.ID, Line: n.Line, Column: n.Column, Field: field, Msg: msg})
+	}
+}
+
+// eachField walks a rule's section, a mapping of the given fields to scalars:
+// a section that is not a mapping, an unknown field and a value that is not
+// a scalar are reported through fail; fn sees every other field. It returns
+// false when v is not a mapping.
+func eachField(v *yaml.Node, fields map[string]string, fail func(n *yaml.Node, field, msg string), fn func(k, x *yaml.Node)) bool {
+	if v.Kind != yaml.MappingNode {
+		fail(v, "", "expected a mapping of "+keyList(fields))
+		return false
+	}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, x := v.Content[i], v.Content[i+1]
+		if _, ok := fields[k.Value]; !ok {
+			fail(k, k.Value, fmt.Sprintf("unknown field, expected one of %s", keyList(fields)))
+			continue
+		}
+		if x.Kind != yaml.ScalarNode {
+			fail(x, k.Value, "expected "+fields[k.Value])
+			continue
+		}
+		fn(k, x)
+	}
+	return true
 }
 
 // windowFields are the keys of a rule's `window`.
@@ -839,25 +867,10 @@ var windowFields = map[string]string{
 }
 
 func (c *compiler) window(f *File, r *Rule, v *yaml.Node, errs []error) (*WindowSpec, []error) {
-	fail := func(n *yaml.Node, field, msg string) {
-		errs = append(errs, &Error{File: f.Name, Rule: r.ID, Line: n.Line, Column: n.Column, Field: "window." + field, Msg: msg})
-	}
-	if v.Kind != yaml.MappingNode {
-		fail(v, "", "expected a mapping with size, lateness, value, distinct, having")
-		return nil, errs
-	}
+	fail := sectionFail(f, r, "window", &errs)
 	w := &WindowSpec{Lateness: DefaultLateness}
 	var sizeSeen bool
-	for i := 0; i+1 < len(v.Content); i += 2 {
-		k, x := v.Content[i], v.Content[i+1]
-		if _, ok := windowFields[k.Value]; !ok {
-			fail(k, k.Value, fmt.Sprintf("unknown field, expected one of %s", keyList(windowFields)))
-			continue
-		}
-		if x.Kind != yaml.ScalarNode {
-			fail(x, k.Value, "expected "+windowFields[k.Value])
-			continue
-		}
+	ok := eachField(v, windowFields, fail, func(k, x *yaml.Node) {
 		var err error
 		switch k.Value {
 		case "size":
@@ -889,6 +902,9 @@ func (c *compiler) window(f *File, r *Rule, v *yaml.Node, errs []error) (*Window
 				errs = append(errs, err)
 			}
 		}
+	})
+	if !ok {
+		return nil, errs
 	}
 	if !sizeSeen {
 		fail(v, "size", "required: "+windowFields["size"])
@@ -991,15 +1007,6 @@ func parseDuration(s string) (time.Duration, error) {
 		return time.Duration(days) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(s)
-}
-
-func typeNames(src engine.Source) []string {
-	var out []string
-	for t := range engine.Contract[src] {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // LoadDir parses and compiles every .yaml and .yml file of dir, in name order.

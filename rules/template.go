@@ -1,11 +1,8 @@
 package rules
 
 import (
-	"fmt"
-	"strconv"
 	"strings"
 
-	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 	"gopkg.in/yaml.v3"
 )
@@ -53,38 +50,4 @@ func (c *compiler) template(f *File, rule, field string, v *yaml.Node, forbidden
 		rest = rest[i+2+end+1:]
 	}
 	return t, errs
-}
-
-// render evaluates the placeholders; one that fails renders as "?".
-func (t template) render(env any) string {
-	if len(t.parts) == 1 && t.parts[0].prog == nil {
-		return t.parts[0].text
-	}
-	var b strings.Builder
-	for _, p := range t.parts {
-		if p.prog == nil {
-			b.WriteString(p.text)
-			continue
-		}
-		v, err := expr.Run(p.prog, env)
-		if err != nil {
-			b.WriteString("?")
-			continue
-		}
-		switch x := v.(type) {
-		case string:
-			b.WriteString(x)
-		case float64:
-			b.WriteString(strconv.FormatFloat(x, 'f', -1, 64))
-		case bool:
-			if x {
-				b.WriteString("是")
-			} else {
-				b.WriteString("否")
-			}
-		default:
-			fmt.Fprint(&b, x)
-		}
-	}
-	return b.String()
 }
