@@ -170,16 +170,17 @@ func TestReplayGivesSameState(t *testing.T) {
 	live.Tick(end, &out)
 
 	replay := newEngine(t)
-	for _, ev := range events {
-		replay.Tick(ev.OccurredAt, &out)
-		require.NoError(t, replay.Apply(ev, &out))
+	stored := func(apply func(*engine.Event) error) error {
+		for _, ev := range events {
+			if err := apply(ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	replay.Tick(end, &out)
-	for _, id := range []string{"S1", "S2"} {
-		a, _ := live.View(id)
-		b, _ := replay.View(id)
-		require.Equal(t, a, b)
-	}
+	n, err := replay.Restore(stored, nil, end, &out)
+	require.NoError(t, err)
+	require.Equal(t, len(events), n)
 	// A redelivered event after the replay is recognised.
 	require.ErrorIs(t, replay.Apply(events[4], &out), engine.ErrDuplicate)
 }
@@ -250,4 +251,34 @@ func TestResolvedRiskIsNotReopenedByEarlierEvents(t *testing.T) {
 	require.NoError(t, f.Apply(entry("a", "S1", "blacklist", "", t0), &out))
 	v, _ = f.View("S1")
 	require.Equal(t, engine.LevelGreen, v.Level)
+}
+
+func TestRestoreAppliesResolutionsInOrder(t *testing.T) {
+	events := []*engine.Event{
+		entry("1", "S1", "blacklist", "", t0),
+		entry("2", "S2", "blacklist", "", t0),
+		entry("3", "S2", "blacklist", "", t0.Add(2*time.Hour)),
+	}
+	stored := func(apply func(*engine.Event) error) error {
+		for _, ev := range events {
+			if err := apply(ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	resolved := []engine.RiskTransition{
+		{SchoolID: "S1", At: t0.Add(time.Hour), State: engine.RiskResolved, Risk: engine.Risk{Rule: "blacklist"}},
+		{SchoolID: "S2", At: t0.Add(time.Hour), State: engine.RiskResolved, Risk: engine.Risk{Rule: "blacklist"}},
+	}
+	e := newEngine(t)
+	var out engine.Output
+	_, err := e.Restore(stored, resolved, t0.Add(3*time.Hour), &out)
+	require.NoError(t, err)
+	v, _ := e.View("S1")
+	require.Equal(t, engine.LevelGreen, v.Level, "resolved, and nothing newer")
+	v, _ = e.View("S2")
+	require.Equal(t, engine.LevelRed, v.Level, "an event after the resolution opens the risk again")
+	require.Equal(t, []string{"3"}, v.Risks[0].Evidence)
+	require.Empty(t, out.Changes, "nothing but what ran out after the replay is recorded")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"sync/atomic"
@@ -256,11 +257,11 @@ func loadRules(dir string) (*rules.Set, []error) {
 	return rules.LoadDir(dir)
 }
 
-// restoreState rebuilds the engine from what is stored: every event since
-// the start of the rule set's horizon — or since the first event of the
-// oldest risk still waiting to be cleared or resolved, when that is earlier —
-// in event-time order, with the resolutions people made in between, then
-// advances the clock to now and stores what expired while the engine was down.
+// restoreState rebuilds the engine from what is stored (Engine.Restore):
+// every event since the start of the rule set's horizon — or since the first
+// event of the oldest risk still waiting to be cleared or resolved, when that
+// is earlier — with the resolutions people made, then stores what expired
+// while the engine was down.
 func restoreState(ctx context.Context, st *store.Store, dec *engine.Decoder, eng *engine.Engine, logger *slog.Logger) error {
 	start := time.Now()
 	horizon := eng.Horizon()
@@ -277,50 +278,32 @@ func restoreState(ctx context.Context, st *store.Store, dec *engine.Decoder, eng
 		return fmt.Errorf("restore state from ClickHouse: %w", err)
 	}
 	var (
-		discard  engine.Output
-		n        int
-		lastTick time.Time
-		resolved = len(resolutions)
+		ev      engine.Event
+		skipped int
 	)
-	resolveUntil := func(t time.Time) {
-		for len(resolutions) > 0 && !resolutions[0].At.After(t) {
-			r := resolutions[0]
-			resolutions = resolutions[1:]
-			eng.RestoreResolution(r.SchoolID, r.Risk.Rule, r.Risk.Key, r.At)
-		}
+	replay := func(apply func(*engine.Event) error) error {
+		return st.ReplayEvents(ctx, since, func(payload []byte, _ engine.Origin) error {
+			if err := dec.DecodeStored(payload, &ev); err != nil {
+				skipped++ // e.g. a school the current registry no longer has
+				return nil
+			}
+			return apply(&ev)
+		})
 	}
-	err = st.ReplayEvents(ctx, since, func(payload []byte, origin engine.Origin) error {
-		var ev engine.Event
-		if err := dec.DecodeStored(payload, &ev); err != nil {
-			// A stored event the current registry no longer knows: skip it.
-			logger.Warn("stored event not replayed", "origin_topic", origin.Topic, "offset", origin.Offset, "err", err)
-			return nil
-		}
-		// Advance the clock in steps of a minute of event time: expiries
-		// and deadlines carry their own times, and a tick per event would
-		// run the scheduled checks of every school for every event.
-		if ev.OccurredAt.Sub(lastTick) >= time.Minute {
-			eng.Tick(ev.OccurredAt, &discard)
-			lastTick = ev.OccurredAt
-		}
-		resolveUntil(ev.OccurredAt)
-		_ = eng.Apply(&ev, &discard)
-		discard.Reset()
-		n++
-		return nil
-	})
+	var out engine.Batch
+	n, err := eng.Restore(replay, resolutions, time.Now(), &out.Output)
 	if err != nil {
 		return fmt.Errorf("restore state from ClickHouse: %w", err)
 	}
-	resolveUntil(start)
-	var out engine.Batch
-	eng.Tick(time.Now(), &out.Output)
 	if out.Len() > 0 {
 		if err := st.Write(ctx, &out); err != nil {
 			return fmt.Errorf("store expiries found on restore: %w", err)
 		}
 	}
-	logger.Info("state restored", "events", n, "resolutions", resolved, "since", since, "horizon", horizon, "expired_meanwhile", len(out.Transitions), "took", time.Since(start).Round(time.Millisecond))
+	if skipped > 0 {
+		logger.Warn("stored events not replayed: they no longer decode against the registry", "events", skipped)
+	}
+	logger.Info("state restored", "events", n, "resolutions", len(resolutions), "since", since, "horizon", horizon, "expired_meanwhile", len(out.Transitions), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -353,18 +336,10 @@ func resolveFunc(eng *engine.Engine, st *store.Store) api.ResolveFunc {
 	}
 }
 
+// displayAddr returns the port part of a listen address, as ":8080".
 func displayAddr(addr string) string {
-	if len(addr) > 0 && addr[0] == ':' {
-		return addr
-	}
-	return ":" + lastPort(addr)
-}
-
-func lastPort(addr string) string {
-	for i := len(addr) - 1; i >= 0; i-- {
-		if addr[i] == ':' {
-			return addr[i+1:]
-		}
+	if _, port, err := net.SplitHostPort(addr); err == nil {
+		return ":" + port
 	}
 	return addr
 }
