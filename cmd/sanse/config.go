@@ -261,5 +261,3 @@ func splitList(v string) []string {
 	}
 	return out
 }
-
-var lookupEnv = os.LookupEnv

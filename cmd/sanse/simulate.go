@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/sanse-campus/sanse/engine"
@@ -47,7 +48,7 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func envOr(name, def string) string {
-	if v, ok := lookupEnv(name); ok {
+	if v, ok := os.LookupEnv(name); ok {
 		return v
 	}
 	return def
