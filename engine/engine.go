@@ -1,12 +1,11 @@
 package engine
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -38,12 +37,27 @@ type Evaluator interface {
 type Output struct {
 	Transitions []RiskTransition
 	Changes     []LevelChange
+	// evidence holds the evidence lists of Transitions, so that recording
+	// a risk does not allocate one per transition once o is warm.
+	evidence []string
 }
 
-// Reset empties o, keeping its capacity.
+// Reset empties o, keeping its capacity. The records it held must not be
+// used afterwards: their evidence lists share o's memory (copy what is kept).
 func (o *Output) Reset() {
 	o.Transitions = o.Transitions[:0]
 	o.Changes = o.Changes[:0]
+	clear(o.evidence)
+	o.evidence = o.evidence[:0]
+}
+
+// snapshot returns a copy of r for a record of o, its evidence in o's memory.
+func (o *Output) snapshot(r *Risk) Risk {
+	c := *r
+	start := len(o.evidence)
+	o.evidence = append(o.evidence, r.Evidence...)
+	c.Evidence = o.evidence[start:len(o.evidence):len(o.evidence)]
+	return c
 }
 
 // Len returns the number of records in o.
@@ -67,6 +81,52 @@ type Engine struct {
 	riskBuf []*Risk
 	expired []*Risk
 	spare   *Memory // an empty memory for the checks of schools without state
+	// free holds ended risks for reuse by the next that opens.
+	free []*Risk
+	// text interns the colour changes' cause sentences, and buf is where
+	// they are put together.
+	text interner
+	buf  []byte
+}
+
+// maxFreeRisks bounds Engine.free.
+const maxFreeRisks = 4096
+
+// recycle keeps r, which no school holds any more, for reuse, with its
+// evidence list.
+func (e *Engine) recycle(r *Risk) {
+	if len(e.free) < maxFreeRisks {
+		ev := r.Evidence[:0]
+		clear(r.Evidence)
+		*r = Risk{Evidence: ev}
+		e.free = append(e.free, r)
+	}
+}
+
+// addEvidence appends id to r's evidence, keeping the newest MaxEvidence.
+// The list is made at its full size once per risk, and reused with it.
+func (e *Engine) addEvidence(r *Risk, id string) {
+	ev := r.Evidence
+	switch {
+	case len(ev) == MaxEvidence:
+		copy(ev, ev[1:])
+		ev[MaxEvidence-1] = id
+		return
+	case cap(ev) < MaxEvidence:
+		ev = append(make([]string, 0, MaxEvidence), ev...)
+	}
+	r.Evidence = append(ev, id)
+}
+
+// newRisk returns an empty risk, reused when one is free.
+func (e *Engine) newRisk() *Risk {
+	if n := len(e.free); n > 0 {
+		r := e.free[n-1]
+		e.free[n-1] = nil
+		e.free = e.free[:n-1]
+		return r
+	}
+	return new(Risk)
 }
 
 type schoolState struct {
@@ -119,7 +179,7 @@ func (s *seenSet) add(id string, t time.Time) {
 	s.ids[id] = struct{}{}
 	e := seenID{id: id, at: t.UnixNano()}
 	if n := len(s.queue); n > s.head && s.queue[n-1].at > e.at {
-		heap.Push(&s.late, e)
+		s.late.push(e)
 		return
 	}
 	s.queue = append(s.queue, e)
@@ -134,7 +194,7 @@ func (s *seenSet) forget(t time.Time) {
 		s.head++
 	}
 	for len(s.late) > 0 && s.late[0].at < before {
-		delete(s.ids, heap.Pop(&s.late).(seenID).id)
+		delete(s.ids, s.late.pop().id)
 	}
 	// Reuse the queue's array once its forgotten front is half of it.
 	if s.head > 0 && s.head >= len(s.queue)/2 {
@@ -144,18 +204,45 @@ func (s *seenSet) forget(t time.Time) {
 	}
 }
 
-// seenHeap is a min-heap of ids by time.
+// seenHeap is a min-heap of ids by time (container/heap would box every
+// id it is given in an interface).
 type seenHeap []seenID
 
-func (h seenHeap) Len() int           { return len(h) }
-func (h seenHeap) Less(i, j int) bool { return h[i].at < h[j].at }
-func (h seenHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *seenHeap) Push(x any)        { *h = append(*h, x.(seenID)) }
-func (h *seenHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	old[len(old)-1] = seenID{}
-	*h = old[:len(old)-1]
+func (h *seenHeap) push(x seenID) {
+	*h = append(*h, x)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if s[p].at <= s[i].at {
+			break
+		}
+		s[p], s[i] = s[i], s[p]
+		i = p
+	}
+}
+
+func (h *seenHeap) pop() seenID {
+	s := *h
+	x := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	s[n] = seenID{}
+	s = s[:n]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < n && s[l].at < s[m].at {
+			m = l
+		}
+		if r := l + 1; r < n && s[r].at < s[m].at {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
 	return x
 }
 
@@ -235,12 +322,13 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 				continue
 			}
 			delete(st.risks, ref)
-			c := r.clone()
+			c := out.snapshot(r)
 			c.LastSeen = at
 			out.Transitions = append(out.Transitions, RiskTransition{
-				ID: eventRefID("cleared:", eventID, r), SchoolID: school.ID, At: at, State: RiskCleared, EventID: eventID, Risk: c,
+				SchoolID: school.ID, At: at, State: RiskCleared, EventID: eventID, Risk: c,
 			})
 			e.relevel(school, st, at, r, eventID, RiskCleared, out)
+			e.recycle(r)
 			continue
 		}
 		var until time.Time
@@ -260,7 +348,8 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 			if src == "" {
 				src = source
 			}
-			r = &Risk{Rule: m.Rule, Key: m.Key, Source: src, FirstSeen: at, LastSeen: at}
+			r = e.newRisk()
+			r.Rule, r.Key, r.Source, r.FirstSeen, r.LastSeen = m.Rule, m.Key, src, at, at
 			st.risks[ref] = r
 		}
 		prevSeverity, prevTitle := r.Severity, r.Title
@@ -289,24 +378,14 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 		}
 		r.Count++
 		if eventID != "" {
-			r.Evidence = append(r.Evidence, eventID)
-			if len(r.Evidence) > MaxEvidence {
-				r.Evidence = slices.Delete(r.Evidence, 0, len(r.Evidence)-MaxEvidence)
-			}
+			e.addEvidence(r, eventID)
 		}
 		// A transition is recorded when the risk opens or what people see of
 		// it changes (level, title); a repeat that changes neither is in the
 		// events table and the risk's count and evidence, not in the history.
 		if state == RiskOpened || r.Severity != prevSeverity || r.Title != prevTitle {
-			var id string
-			if eventID != "" {
-				id = eventRefID("", eventID, r)
-			} else {
-				id = eventRefID("", "check:"+at.UTC().Format(time.RFC3339Nano), r)
-			}
 			out.Transitions = append(out.Transitions, RiskTransition{
-				ID: id, SchoolID: school.ID, At: at,
-				State: state, EventID: eventID, Risk: r.clone(),
+				SchoolID: school.ID, At: at, State: state, EventID: eventID, Risk: out.snapshot(r),
 			})
 		}
 		if state == RiskOpened || change {
@@ -407,20 +486,24 @@ func (e *Engine) expire(school *School, st *schoolState, now time.Time, out *Out
 		}
 	}
 	st.nextExpiry = next
-	sort.Slice(expired, func(i, j int) bool {
-		if !expired[i].Until.Equal(expired[j].Until) {
-			return expired[i].Until.Before(expired[j].Until)
+	slices.SortFunc(expired, func(a, b *Risk) int {
+		if c := a.Until.Compare(b.Until); c != 0 {
+			return c
 		}
-		return expired[i].ref() < expired[j].ref()
+		if c := strings.Compare(a.Rule, b.Rule); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
 	})
 	// relevel reuses riskBuf: expire from a copy.
 	e.expired = append(e.expired[:0], expired...)
 	for _, r := range e.expired {
 		delete(st.risks, riskKey{r.Rule, r.Key})
 		out.Transitions = append(out.Transitions, RiskTransition{
-			ID: expiredID(r), SchoolID: school.ID, At: r.Until, State: RiskExpired, Risk: r.clone(),
+			SchoolID: school.ID, At: r.Until, State: RiskExpired, Risk: out.snapshot(r),
 		})
 		e.relevel(school, st, r.Until, r, "", RiskExpired, out)
+		e.recycle(r)
 	}
 	clear(e.expired)
 	clear(e.riskBuf[:cap(e.riskBuf)])
@@ -433,7 +516,7 @@ func (e *Engine) relevel(school *School, st *schoolState, at time.Time, r *Risk,
 	for _, x := range st.risks {
 		level = maxLevel(level, LevelFor(x.Severity))
 	}
-	var policyCause string
+	var policyReason, policyRule string
 	// The policy can only raise the colour: at red there is nothing to ask.
 	if len(st.risks) > 0 && level != LevelRed {
 		e.riskBuf = e.riskBuf[:0]
@@ -441,45 +524,17 @@ func (e *Engine) relevel(school *School, st *schoolState, at time.Time, r *Risk,
 			e.riskBuf = append(e.riskBuf, x)
 		}
 		if pl, rule, reason := e.rules().Escalate(school, e.riskBuf); pl.Rank() > level.Rank() {
-			level = pl
-			policyCause = fmt.Sprintf("%s（%s）", reason, rule)
+			level, policyReason, policyRule = pl, reason, rule
 		}
 		clear(e.riskBuf)
 	}
 	if level == st.level {
 		return
 	}
-	var cause string
-	switch how {
-	case RiskOpened:
-		cause = fmt.Sprintf("新增%s：%s", r.Severity.Chinese(), r.Title)
-	case RiskCleared:
-		cause = fmt.Sprintf("风险已解除：%s", r.Title)
-	case RiskRemoved:
-		cause = fmt.Sprintf("规则已停用，风险解除：%s", r.Title)
-	case RiskResolved:
-		cause = fmt.Sprintf("已人工处置解除：%s", r.Title)
-	default:
-		cause = fmt.Sprintf("风险已到期解除：%s", r.Title)
-	}
-	if policyCause != "" {
-		cause += "；升级策略：" + policyCause
-	}
+	cause := e.cause(how, r, policyReason, policyRule)
 	c := LevelChange{
-		SchoolID: school.ID, At: at, From: st.level, To: level, Rule: r.Rule, EventID: eventID,
-		Cause: cause, ActiveRisks: len(st.risks),
-	}
-	switch {
-	case how == RiskExpired:
-		c.ID = fmt.Sprintf("expired:%s:%d", r.ref(), r.Until.UnixMilli())
-	case how == RiskRemoved:
-		c.ID = fmt.Sprintf("removed:%s:%d", r.ref(), at.UnixMilli())
-	case how == RiskResolved:
-		c.ID = fmt.Sprintf("resolved:%s:%d", r.ref(), at.UnixMilli())
-	case eventID != "":
-		c.ID = fmt.Sprintf("%s:%s", eventID, r.ref())
-	default:
-		c.ID = fmt.Sprintf("check:%s:%d", r.ref(), at.UnixMilli())
+		SchoolID: school.ID, At: at, From: st.level, To: level, Rule: r.Rule, Key: r.Key, How: how,
+		EventID: eventID, Cause: cause, ActiveRisks: len(st.risks),
 	}
 	st.level, st.since, st.cause = level, at, cause
 	out.Changes = append(out.Changes, c)
@@ -488,27 +543,35 @@ func (e *Engine) relevel(school *School, st *schoolState, at time.Time, r *Risk,
 	}
 }
 
-// eventRefID is prefix + eventID + ":" + the risk's rule/key, the id
-// transitionID gives, made in one allocation.
-func eventRefID(prefix, eventID string, r *Risk) string {
-	if r.Key == "" {
-		return prefix + eventID + ":" + r.Rule
+// cause is the sentence for people of a colour change caused by what
+// happened (how) to risk r, with the level policy's reason and rule when the
+// policy raised the colour. Sentences repeat: they are interned.
+func (e *Engine) cause(how RiskState, r *Risk, policyReason, policyRule string) string {
+	b := e.buf[:0]
+	switch how {
+	case RiskOpened:
+		b = append(b, "新增"...)
+		b = append(b, r.Severity.Chinese()...)
+		b = append(b, "："...)
+	case RiskCleared:
+		b = append(b, "风险已解除："...)
+	case RiskRemoved:
+		b = append(b, "规则已停用，风险解除："...)
+	case RiskResolved:
+		b = append(b, "已人工处置解除："...)
+	default:
+		b = append(b, "风险已到期解除："...)
 	}
-	return prefix + eventID + ":" + r.Rule + "/" + r.Key
-}
-
-// expiredID is the id transitionID gives the expiry of r.
-func expiredID(r *Risk) string {
-	var buf [128]byte
-	b := append(buf[:0], "expired:"...)
-	b = append(b, r.Rule...)
-	if r.Key != "" {
-		b = append(b, '/')
-		b = append(b, r.Key...)
+	b = append(b, r.Title...)
+	if policyReason != "" || policyRule != "" {
+		b = append(b, "；升级策略："...)
+		b = append(b, policyReason...)
+		b = append(b, "（"...)
+		b = append(b, policyRule...)
+		b = append(b, "）"...)
 	}
-	b = append(b, ':')
-	b = strconv.AppendInt(b, r.Until.UnixMilli(), 10)
-	return string(b)
+	e.buf = b
+	return e.text.intern(b)
 }
 
 func maxLevel(a, b Level) Level {
@@ -516,6 +579,27 @@ func maxLevel(a, b Level) Level {
 		return b
 	}
 	return a
+}
+
+// interner hands out one string per distinct text, so that a text made
+// again and again is allocated once. It holds at most maxInterned texts and
+// starts afresh when full. Not safe for concurrent use.
+type interner struct {
+	m map[string]string
+}
+
+const maxInterned = 1 << 16
+
+func (in *interner) intern(b []byte) string {
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	if in.m == nil || len(in.m) >= maxInterned {
+		in.m = make(map[string]string, 256)
+	}
+	s := string(b)
+	in.m[s] = s
+	return s
 }
 
 func (r *Risk) clone() Risk {
@@ -625,9 +709,8 @@ func (e *Engine) DropRisks(keep func(rule string) bool, at time.Time, out *Outpu
 		}
 		for _, r := range gone {
 			delete(st.risks, riskKey{r.Rule, r.Key})
-			c := r.clone()
 			out.Transitions = append(out.Transitions, RiskTransition{
-				ID: fmt.Sprintf("removed:%s:%d", r.ref(), at.UnixMilli()), SchoolID: id, At: at, State: RiskRemoved, Risk: c,
+				SchoolID: id, At: at, State: RiskRemoved, Risk: out.snapshot(r),
 			})
 			e.relevel(school, st, at, r, "", RiskRemoved, out)
 		}
@@ -660,8 +743,7 @@ func (e *Engine) Resolve(schoolID, rule, key, actor, comment string, at time.Tim
 	st.noteResolved(riskKey{rule, key}, at)
 	delete(st.risks, riskKey{rule, key})
 	out.Transitions = append(out.Transitions, RiskTransition{
-		ID: fmt.Sprintf("resolved:%s:%d", r.ref(), at.UnixMilli()), SchoolID: schoolID, At: at,
-		State: RiskResolved, Risk: r.clone(), Actor: actor, Comment: comment,
+		SchoolID: schoolID, At: at, State: RiskResolved, Risk: out.snapshot(r), Actor: actor, Comment: comment,
 	})
 	e.relevel(school, st, at, r, "", RiskResolved, out)
 	return nil

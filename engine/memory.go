@@ -16,7 +16,12 @@ type Memory struct {
 	// oldest is at or before the newest sample of every window and every
 	// time in seen, so that prune has nothing to do before it.
 	oldest time.Time
+	// free holds forgotten windows, emptied, for the next new ones.
+	free []*Window
 }
+
+// maxFreeWindows bounds Memory.free.
+const maxFreeWindows = 8
 
 // memKey is a key of Memory in two parts, so that a rule's prefix and an
 // event's key need not be joined into a new string for every event. The
@@ -35,17 +40,38 @@ func (m *Memory) Window(key string, create bool) *Window { return m.WindowOf(key
 func (m *Memory) WindowOf(prefix, key string, create bool) *Window {
 	w := m.windows[memKey{prefix, key}]
 	if w == nil && create {
-		w = &Window{mem: m}
+		if n := len(m.free); n > 0 {
+			w = m.free[n-1]
+			m.free[n-1] = nil
+			m.free = m.free[:n-1]
+		} else {
+			w = &Window{mem: m}
+		}
 		m.windows[memKey{prefix, key}] = w
 	}
 	return w
+}
+
+// forget drops the window of k, keeping it for reuse.
+func (m *Memory) forget(k memKey, w *Window) {
+	delete(m.windows, k)
+	if len(m.free) < maxFreeWindows {
+		clear(w.samples)
+		w.samples = w.samples[:0]
+		m.free = append(m.free, w)
+	}
 }
 
 // DropWindow forgets a window, e.g. when its risk is cleared.
 func (m *Memory) DropWindow(key string) { m.DropWindowOf(key, "") }
 
 // DropWindowOf forgets the window of prefix and key.
-func (m *Memory) DropWindowOf(prefix, key string) { delete(m.windows, memKey{prefix, key}) }
+func (m *Memory) DropWindowOf(prefix, key string) {
+	k := memKey{prefix, key}
+	if w := m.windows[k]; w != nil {
+		m.forget(k, w)
+	}
+}
 
 // Seen records that key was seen at t; an earlier time never replaces a later one.
 func (m *Memory) Seen(key string, t time.Time) { m.SeenOf(key, "", t) }
@@ -87,7 +113,7 @@ func (m *Memory) prune(before time.Time) {
 	var oldest time.Time
 	for k, w := range m.windows {
 		if len(w.samples) == 0 || w.samples[len(w.samples)-1].At.Before(before) {
-			delete(m.windows, k)
+			m.forget(k, w)
 			continue
 		}
 		if t := w.samples[len(w.samples)-1].At; oldest.IsZero() || t.Before(oldest) {

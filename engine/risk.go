@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strconv"
 	"time"
 )
 
@@ -72,10 +73,12 @@ const (
 	RiskResolved RiskState = "resolved" // a person resolved it
 )
 
-// RiskTransition records one change of one risk. ID is derived from what
-// caused it, so recomputing the same transition gives the same ID and the
-// store can drop the repeat.
+// RiskTransition records one change of one risk. Its id is derived from
+// what caused it (see AppendID), so recomputing the same transition gives
+// the same id and the store can drop the repeat.
 type RiskTransition struct {
+	// ID is the stored id of a transition read back from the store; the
+	// engine leaves it empty and AppendID derives it.
 	ID       string
 	SchoolID string
 	At       time.Time
@@ -87,14 +90,88 @@ type RiskTransition struct {
 	Comment string
 }
 
-// LevelChange records a change of a school's colour and its cause.
+// LevelChange records a change of a school's colour and its cause. Its id is
+// derived like a transition's (see AppendID).
 type LevelChange struct {
-	ID          string
-	SchoolID    string
-	At          time.Time
-	From, To    Level
-	Rule        string // the rule whose risk caused the change
+	// ID is the stored id of a change read back from the store; the engine
+	// leaves it empty and AppendID derives it.
+	ID       string
+	SchoolID string
+	At       time.Time
+	From, To Level
+	Rule     string // the rule whose risk caused the change
+	Key      string // that risk's group key
+	// How is what happened to that risk: opened (or raised), cleared,
+	// expired, removed or resolved.
+	How         RiskState
 	EventID     string // the event that caused it; "" when a risk expired
 	Cause       string // one sentence for people, in Chinese
 	ActiveRisks int
+}
+
+// AppendID appends t's id to b: t.ID when set, otherwise the id derived
+// from what caused the transition — the event and the risk for an event's
+// effect, or the state, the risk and the time for the clock's and people's.
+func (t *RiskTransition) AppendID(b []byte) []byte {
+	if t.ID != "" {
+		return append(b, t.ID...)
+	}
+	r := &t.Risk
+	switch t.State {
+	case RiskExpired, RiskRemoved, RiskResolved:
+		b = append(b, t.State...)
+		b = append(b, ':')
+		b = appendRef(b, r.Rule, r.Key)
+		b = append(b, ':')
+		return strconv.AppendInt(b, t.At.UnixMilli(), 10)
+	case RiskCleared:
+		b = append(b, "cleared:"...)
+	}
+	if t.EventID != "" {
+		b = append(b, t.EventID...)
+	} else {
+		b = append(b, "check:"...)
+		b = t.At.UTC().AppendFormat(b, time.RFC3339Nano)
+	}
+	b = append(b, ':')
+	return appendRef(b, r.Rule, r.Key)
+}
+
+// AppendID appends c's id to b: c.ID when set, otherwise the id derived from
+// the event and the risk that caused it, or for a change of the clock's or
+// a person's making from what happened to the risk and when.
+func (c *LevelChange) AppendID(b []byte) []byte {
+	if c.ID != "" {
+		return append(b, c.ID...)
+	}
+	switch {
+	case c.How == RiskExpired || c.How == RiskRemoved || c.How == RiskResolved:
+		b = append(b, c.How...)
+	case c.EventID != "":
+		b = append(b, c.EventID...)
+		b = append(b, ':')
+		return appendRef(b, c.Rule, c.Key)
+	default:
+		b = append(b, "check"...)
+	}
+	b = append(b, ':')
+	b = appendRef(b, c.Rule, c.Key)
+	b = append(b, ':')
+	return strconv.AppendInt(b, c.At.UnixMilli(), 10)
+}
+
+// RecordID returns t's id (see AppendID).
+func (t *RiskTransition) RecordID() string { return string(t.AppendID(nil)) }
+
+// RecordID returns c's id (see AppendID).
+func (c *LevelChange) RecordID() string { return string(c.AppendID(nil)) }
+
+// appendRef appends rule, or rule/key when there is a key.
+func appendRef(b []byte, rule, key string) []byte {
+	b = append(b, rule...)
+	if key != "" {
+		b = append(b, '/')
+		b = append(b, key...)
+	}
+	return b
 }

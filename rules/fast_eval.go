@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -25,7 +24,7 @@ type ruleFast struct {
 	// key was last seen, and when its absence was last reported.
 	absent, fired string
 	// dues is the last answer of deadlines, for a daily deadline.
-	dues atomic.Pointer[deadlineCache]
+	dues deadlineCache
 }
 
 // noFast is the preparation of a rule that was not prepared: everything on
@@ -104,6 +103,7 @@ type scratch struct {
 	vm     vm.VM
 	buf    []byte
 	policy PolicyEnv
+	dues   []deadline // the deadlines of the absence check being run
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -167,8 +167,34 @@ type fastTemplate struct {
 	// fixed is the text when every placeholder is a constant.
 	fixed   string
 	isFixed bool
-	// last holds the string rendered most recently, shared by every goroutine.
-	last *atomic.Pointer[string]
+	// texts interns what the template rendered, shared by every goroutine:
+	// a title or description made again and again is allocated once.
+	texts *textCache
+}
+
+// textCache hands out one string per distinct text. It holds at most
+// maxTexts texts and starts afresh when full, so memory stays bounded
+// whatever the values rendered.
+type textCache struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// maxTexts bounds the texts one template keeps.
+const maxTexts = 4096
+
+func (c *textCache) intern(b []byte) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.m[string(b)]; ok {
+		return s
+	}
+	if c.m == nil || len(c.m) >= maxTexts {
+		c.m = make(map[string]string, 64)
+	}
+	s := string(b)
+	c.m[s] = s
+	return s
 }
 
 type fastPart struct {
@@ -178,7 +204,7 @@ type fastPart struct {
 }
 
 func newFastTemplate(t template, env envKind, cal *Calendar) fastTemplate {
-	ft := fastTemplate{last: new(atomic.Pointer[string])}
+	ft := fastTemplate{texts: new(textCache)}
 	for _, p := range t.parts {
 		fp := fastPart{text: p.text, prog: p.prog}
 		if p.prog != nil {
@@ -227,17 +253,10 @@ func (t *fastTemplate) render(sc *scratch, env any) string {
 		}
 	}
 	sc.buf = b
-	// Most repeated matches render the same text: hand back the last string
-	// rendered by this template rather than a new copy.
-	if t.last == nil {
+	if t.texts == nil {
 		return string(b)
 	}
-	if last := t.last.Load(); last != nil && *last == string(b) {
-		return *last
-	}
-	out := string(b)
-	t.last.Store(&out)
-	return out
+	return t.texts.intern(b)
 }
 
 // appendRendered appends v as template.render prints a placeholder's value.
@@ -262,26 +281,29 @@ type deadline struct{ day, due time.Time }
 
 // deadlineCache is the last answer of ruleFast.deadlines.
 type deadlineCache struct {
+	mu       sync.Mutex
+	valid    bool
 	from, to time.Time
 	by       time.Duration
 	list     []deadline
 }
 
-// deadlines returns the deadlines at offset by from local midnight that fall
-// in (from, to]. The last answer is kept, since the engine asks the same for
-// every school at every tick.
-func (f *ruleFast) deadlines(from, to time.Time, by time.Duration) []deadline {
-	if c := f.dues.Load(); c != nil && c.by == by && c.from.Equal(from) && c.to.Equal(to) {
-		return c.list
-	}
-	c := &deadlineCache{from: from, to: to, by: by}
-	for day := midnight(from); !day.After(to); day = day.AddDate(0, 0, 1) {
-		due := day.Add(by)
-		if !due.After(from) || due.After(to) {
-			continue
+// deadlines appends to dst the deadlines at offset by from local midnight
+// that fall in (from, to]. The last answer is kept, since the engine asks
+// the same for every school at every tick.
+func (f *ruleFast) deadlines(from, to time.Time, by time.Duration, dst []deadline) []deadline {
+	c := &f.dues
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.valid || c.by != by || !c.from.Equal(from) || !c.to.Equal(to) {
+		c.valid, c.from, c.to, c.by, c.list = true, from, to, by, c.list[:0]
+		for day := midnight(from); !day.After(to); day = day.AddDate(0, 0, 1) {
+			due := day.Add(by)
+			if !due.After(from) || due.After(to) {
+				continue
+			}
+			c.list = append(c.list, deadline{day: day, due: due})
 		}
-		c.list = append(c.list, deadline{day: day, due: due})
 	}
-	f.dues.Store(c)
-	return c.list
+	return append(dst, c.list...)
 }

@@ -268,7 +268,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	s := benchStream(b)
 	r := newReplay(b, s)
 	defer r.restore()
-	for range len(s.events) { // one lap: every window and map at its steady size
+	for range 3 * len(s.events) { // three laps: every window, map, free list and evidence list at its steady size
 		r.next()
 	}
 	r.records = 0

@@ -276,7 +276,8 @@ func (s *Set) Check(from, to time.Time, school *engine.School, mem *engine.Memor
 	for _, r := range s.absence {
 		a := r.Absent
 		if a.By > 0 {
-			for _, d := range r.prepared().deadlines(from, to, a.By) {
+			sc.dues = r.prepared().deadlines(from, to, a.By, sc.dues[:0])
+			for _, d := range sc.dues {
 				out = r.checkKeys(sc, school, mem, d.due, d.day, out)
 			}
 			continue

@@ -49,18 +49,20 @@ func (s *Store) Write(ctx context.Context, b *engine.Batch) error {
 
 func (s *Store) writeTransitions(ctx context.Context, b *engine.Batch) error {
 	return s.insert(ctx, tableRiskTransitions, insertRiskTransitions, len(b.Transitions), func(batch driver.Batch) error {
+		var id []byte
 		for i := range b.Transitions {
 			t := &b.Transitions[i]
+			id = t.AppendID(id[:0])
 			r := &t.Risk
 			evidence := r.Evidence
 			if evidence == nil {
 				evidence = []string{}
 			}
-			if err := batch.Append(t.ID, t.SchoolID, dateTime(t.At), millis(t.At), string(t.State), t.EventID,
+			if err := batch.Append(string(id), t.SchoolID, dateTime(t.At), millis(t.At), string(t.State), t.EventID,
 				r.Rule, r.Key, string(r.Source), string(r.Severity), r.Title, r.Description,
 				millis(r.FirstSeen), millis(r.LastSeen), millis(r.Until), uint32(r.Count), evidence,
 				t.Actor, t.Comment); err != nil {
-				return fmt.Errorf("risk transition %q: %w", t.ID, err)
+				return fmt.Errorf("risk transition %q: %w", id, err)
 			}
 		}
 		return nil
@@ -69,11 +71,13 @@ func (s *Store) writeTransitions(ctx context.Context, b *engine.Batch) error {
 
 func (s *Store) writeChanges(ctx context.Context, b *engine.Batch) error {
 	return s.insert(ctx, tableLevelChanges, insertLevelChanges, len(b.Changes), func(batch driver.Batch) error {
+		var id []byte
 		for i := range b.Changes {
 			c := &b.Changes[i]
-			if err := batch.Append(c.ID, c.SchoolID, dateTime(c.At), millis(c.At), string(c.From), string(c.To),
+			id = c.AppendID(id[:0])
+			if err := batch.Append(string(id), c.SchoolID, dateTime(c.At), millis(c.At), string(c.From), string(c.To),
 				c.Rule, c.EventID, c.Cause, uint32(c.ActiveRisks)); err != nil {
-				return fmt.Errorf("level change %q: %w", c.ID, err)
+				return fmt.Errorf("level change %q: %w", id, err)
 			}
 		}
 		return nil
