@@ -97,6 +97,10 @@ type Options struct {
 	// /api/v1/schools/:id/risks/resolve, which is not served when nil.
 	Resolve ResolveFunc
 
+	// Alerts serves GET /api/v1/alerts, GET /api/v1/alerts/:id and POST
+	// /api/v1/alerts/:id/ack and /resolve, which are not served when nil.
+	Alerts AlertService
+
 	// Stream is the Hub of live colour changes for GET /api/v1/stream,
 	// which is not served when nil.
 	Stream *Hub
@@ -216,6 +220,7 @@ func New(opts Options) (*Server, error) {
 		e.POST("/api/v1/schools/:id/risks/resolve", s.handleResolve(opts.Resolve), scoped)
 	}
 	s.routeRules(e, opts, scoped)
+	s.routeAlerts(e, opts, scoped)
 	if opts.Stream != nil {
 		s.stream = newStreamer(opts.Stream, opts.School, opts.Schools, opts.StreamHeartbeat, s.logger)
 		e.GET("/api/v1/stream", s.stream.handle, scoped)

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/rules"
 )
 
@@ -29,6 +30,9 @@ type Config struct {
 	Rules      RulesConfig      `yaml:"rules"`
 	Privacy    PrivacyConfig    `yaml:"privacy"`
 	Log        LogConfig        `yaml:"log"`
+	// Alerting configures alerts, their routing, escalation and delivery
+	// (see docs/alerts.md).
+	Alerting alert.Config `yaml:"alerting"`
 }
 
 // WebConfig configures the HTTP server.
@@ -248,6 +252,9 @@ func (c *Config) check() error {
 	case "text", "json":
 	default:
 		errs = append(errs, fmt.Errorf("log.format %q: expected text or json", c.Log.Format))
+	}
+	if err := c.Alerting.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sanse-campus/sanse/api"
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/engine/sim"
 	"github.com/sanse-campus/sanse/engine/store"
@@ -131,6 +132,27 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 
 	dec := &engine.Decoder{Registry: registryPtr.Load, Identity: identity}
 	eng := engine.New(func() engine.Evaluator { return ruleMgr.Current() }, registryPtr.Load)
+
+	// Alerts: opened from what the engine records, once it is stored; the
+	// records reach the store and the alerts through rec.
+	alerts, err := alert.New(alert.Options{
+		Config: cfg.Alerting, Store: st, Registry: registryPtr.Load, Logger: logger, Registerer: reg,
+		Level: func(id string) engine.Level {
+			v, _ := eng.View(id)
+			return v.Level
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("alerting: %w", err)
+	}
+	if err := alerts.Restore(ctx); err != nil {
+		return err
+	}
+	rec := &recorder{store: st, alerts: alerts}
+	alerts.SetResolveRisk(func(ctx context.Context, schoolID, rule, key, by, comment string) error {
+		_, err := resolveFunc(eng, rec)(ctx, schoolID, rule, key, by, comment)
+		return err
+	})
 	// A reload that removes rules ends their risks; the history records it.
 	ruleMgr.OnSwap(func(_, cur *rules.Set) {
 		keep := make(map[string]bool, len(cur.Rules()))
@@ -142,7 +164,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		if out.Len() == 0 {
 			return
 		}
-		if err := st.Write(ctx, &out); err != nil {
+		if err := rec.Write(ctx, &out); err != nil {
 			logger.Error("store the risks ended by a rule reload", "err", err)
 		}
 	})
@@ -150,7 +172,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	// State comes from what is stored: replay the horizon's events, then
 	// advance the clock to now and store what ran out meanwhile.
 	var restored atomic.Bool
-	if err := restoreState(ctx, st, dec, eng, logger); err != nil {
+	if err := restoreState(ctx, st, rec, dec, eng, logger); err != nil {
 		return err
 	}
 	restored.Store(true)
@@ -162,7 +184,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	consumer, err := ingest.NewConsumer(ingest.Options{
 		Brokers: brokers, GroupID: cfg.Kafka.GroupID, Topics: topics, DeadLetterTopic: cfg.Kafka.Topics.DeadLetter,
 		BatchSize: cfg.Kafka.BatchSize, BatchInterval: cfg.Kafka.BatchInterval,
-		Decoder: dec, Engine: eng, Store: st, Logger: logger, Registerer: reg,
+		Decoder: dec, Engine: eng, Store: rec, Logger: logger, Registerer: reg,
 	})
 	if err != nil {
 		return err
@@ -171,7 +193,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		ListenAddress: cfg.Web.ListenAddress, Logger: logger, Registerer: reg, Gatherer: reg,
 		Schools: eng, Timeline: st.Timeline,
 		RulesStatus: ruleMgr.Status, ValidateRules: ruleMgr.Validate, Reload: ruleMgr.Reload,
-		Resolve: resolveFunc(eng, st),
+		Resolve: resolveFunc(eng, rec),
+		Alerts:  alerts,
 		Stream:  hub,
 		School:  func(id string) *engine.School { return registryPtr.Load().School(id) },
 		Ready: []api.ReadyCheck{
@@ -200,6 +223,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	g.Go(func() error { return consumer.Run(gctx) })
 	// The map and the API.
 	g.Go(func() error { return server.Run(gctx) })
+	// Alerts: group, repeat, escalate, deliver.
+	g.Go(func() error { return alerts.Run(gctx) })
 	// Rules: reload when a rule file changes (every rules.poll_interval).
 	g.Go(func() error { return ruleMgr.Run(gctx) })
 	// Rules: SIGHUP reloads them; a refused reload is logged by the manager.
@@ -262,7 +287,7 @@ func loadRules(dir string) (*rules.Set, []error) {
 // event of the oldest risk still waiting to be cleared or resolved, when that
 // is earlier — with the resolutions people made, then stores what expired
 // while the engine was down.
-func restoreState(ctx context.Context, st *store.Store, dec *engine.Decoder, eng *engine.Engine, logger *slog.Logger) error {
+func restoreState(ctx context.Context, st *store.Store, rec *recorder, dec *engine.Decoder, eng *engine.Engine, logger *slog.Logger) error {
 	start := time.Now()
 	horizon := eng.Horizon()
 	since := start.Add(-horizon)
@@ -296,7 +321,7 @@ func restoreState(ctx context.Context, st *store.Store, dec *engine.Decoder, eng
 		return fmt.Errorf("restore state from ClickHouse: %w", err)
 	}
 	if out.Len() > 0 {
-		if err := st.Write(ctx, &out); err != nil {
+		if err := rec.Write(ctx, &out); err != nil {
 			return fmt.Errorf("store expiries found on restore: %w", err)
 		}
 	}
@@ -309,7 +334,7 @@ func restoreState(ctx context.Context, st *store.Store, dec *engine.Decoder, eng
 
 // resolveFunc lets a person resolve a risk: the engine ends it, and the
 // transition and colour change are stored before the answer.
-func resolveFunc(eng *engine.Engine, st *store.Store) api.ResolveFunc {
+func resolveFunc(eng *engine.Engine, st *recorder) api.ResolveFunc {
 	return func(ctx context.Context, schoolID, rule, key, by, comment string) (engine.SchoolView, error) {
 		var b engine.Batch
 		if err := eng.Resolve(schoolID, rule, key, by, comment, time.Now(), &b.Output); err != nil {
@@ -334,6 +359,22 @@ func resolveFunc(eng *engine.Engine, st *store.Store) api.ResolveFunc {
 		v, _ := eng.View(schoolID)
 		return v, nil
 	}
+}
+
+// recorder stores what the engine recorded, then hands it to the alerts:
+// an alert is opened only from stored records, and before the events behind
+// them are committed.
+type recorder struct {
+	store  *store.Store
+	alerts *alert.Manager
+}
+
+// Write implements ingest.Store.
+func (r *recorder) Write(ctx context.Context, b *engine.Batch) error {
+	if err := r.store.Write(ctx, b); err != nil {
+		return err
+	}
+	return r.alerts.Observe(ctx, &b.Output)
 }
 
 // displayAddr returns the port part of a listen address, as ":8080".
