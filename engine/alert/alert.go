@@ -75,7 +75,8 @@ type Alert struct {
 	// NotifiedAt is when the last message about the alert went out (first,
 	// repeat or escalation); zero while the first is still to be sent.
 	NotifiedAt time.Time `json:"notified_at"`
-	// StepAt is when the alert reached its step (or opened, or rose).
+	// StepAt is when the alert reached its step, or was opened or raised
+	// (the manager's clock): the escalation delay counts from it.
 	StepAt time.Time `json:"step_at"`
 
 	History []Entry `json:"history"`

@@ -32,7 +32,9 @@ import (
 )
 
 // testStore opens a store on a fresh ClickHouse database, dropped at the end.
-func testStore(t *testing.T) (*store.Store, string) {
+func testStore(t *testing.T) (*store.Store, string) { return testStoreTB(t) }
+
+func testStoreTB(t testing.TB) (*store.Store, string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test against ClickHouse; skipped with -short")

@@ -23,8 +23,8 @@ import (
 type Store interface {
 	// SaveAlerts stores the current state of the alerts, history included.
 	SaveAlerts(ctx context.Context, alerts []*Alert) error
-	// SaveNotification stores a message before it is sent.
-	SaveNotification(ctx context.Context, n *Notification) error
+	// SaveNotifications stores messages before they are sent.
+	SaveNotifications(ctx context.Context, ns []*Notification) error
 	// SaveDeliveries stores delivery attempts.
 	SaveDeliveries(ctx context.Context, ds []Delivery) error
 	// OpenAlerts returns the alerts not resolved.
@@ -252,7 +252,7 @@ func (m *Manager) rise(reg *engine.Registry, out *engine.Output, c *engine.Level
 		if cur.Level.Rank() >= c.To.Rank() {
 			return
 		}
-		cur.Level, cur.Cause, cur.Status, cur.StepAt, cur.NotifiedAt = c.To, c.Cause, StatusFiring, c.At, time.Time{}
+		cur.Level, cur.Cause, cur.Status, cur.StepAt, cur.NotifiedAt = c.To, c.Cause, StatusFiring, m.now(), time.Time{}
 		cur.AcknowledgedAt, cur.AcknowledgedBy = time.Time{}, ""
 		cur.record(c.At, ActionRaised, "", c.Cause)
 		m.metrics.actions.WithLabelValues(ActionRaised).Inc()
@@ -295,7 +295,9 @@ func (m *Manager) highRisk(reg *engine.Registry, t *engine.RiskTransition) {
 }
 
 func (m *Manager) newAlert(reg *engine.Registry, id, schoolID string, level engine.Level, at time.Time, cause string) *Alert {
-	a := &Alert{ID: id, SchoolID: schoolID, Level: level, Status: StatusFiring, Cause: cause, OpenedAt: at, StepAt: at}
+	// The escalation delay counts from when people could first know, not
+	// from the event's time: a late event does not escalate at once.
+	a := &Alert{ID: id, SchoolID: schoolID, Level: level, Status: StatusFiring, Cause: cause, OpenedAt: at, StepAt: m.now()}
 	if s := reg.School(schoolID); s != nil {
 		a.SchoolName, a.District, a.Town = s.Name, s.District, s.Town
 	}
@@ -604,14 +606,11 @@ func (m *Manager) flush(ctx context.Context) error {
 			m.mu.Unlock()
 		}
 	}
-	for i, n := range pending {
-		if err := m.box.enqueue(ctx, n); err != nil {
-			m.mu.Lock()
-			m.pending = append(pending[i:], m.pending...)
-			m.mu.Unlock()
-			errs = append(errs, fmt.Errorf("store message: %w", err))
-			break
-		}
+	if err := m.box.enqueue(ctx, pending); err != nil {
+		m.mu.Lock()
+		m.pending = append(pending, m.pending...)
+		m.mu.Unlock()
+		errs = append(errs, fmt.Errorf("store messages: %w", err))
 	}
 	return errors.Join(errs...)
 }

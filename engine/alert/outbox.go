@@ -49,9 +49,16 @@ type outbox struct {
 	logger    *slog.Logger
 	metrics   *metrics
 
-	mu     sync.Mutex
 	queues map[string]*queue
+
+	// deliveries are stored in batches by run, not one insert per attempt.
+	mu         sync.Mutex
+	deliveries []Delivery
 }
+
+// maxUnstoredDeliveries bounds the delivery attempts kept while the store
+// is unreachable; beyond it the oldest are dropped (and logged).
+const maxUnstoredDeliveries = 100_000
 
 type queue struct {
 	mu    sync.Mutex
@@ -83,19 +90,24 @@ func newOutbox(store Store, receivers map[string]*notify.Receiver, retry Retry, 
 	return o
 }
 
-// enqueue stores n and queues it for delivery. An error means n was not
-// stored and not queued: the caller tries again later.
-func (o *outbox) enqueue(ctx context.Context, n *Notification) error {
-	q := o.queues[n.Receiver]
-	if q == nil {
-		o.logger.Warn("no such receiver; message dropped", "receiver", n.Receiver, "notification", n.ID)
+// enqueue stores ns and queues them for delivery. An error means none was
+// stored or queued: the caller tries again later.
+func (o *outbox) enqueue(ctx context.Context, ns []*Notification) error {
+	if len(ns) == 0 {
 		return nil
 	}
-	if err := o.store.SaveNotification(ctx, n); err != nil {
+	if err := o.store.SaveNotifications(ctx, ns); err != nil {
 		return err
 	}
-	q.push(n)
-	o.metrics.queued.WithLabelValues(n.Receiver).Inc()
+	for _, n := range ns {
+		q := o.queues[n.Receiver]
+		if q == nil {
+			o.logger.Warn("no such receiver; message dropped", "receiver", n.Receiver, "notification", n.ID)
+			continue
+		}
+		q.push(n)
+		o.metrics.queued.WithLabelValues(n.Receiver).Inc()
+	}
 	return nil
 }
 
@@ -109,13 +121,53 @@ func (o *outbox) restore(ns []*Notification) {
 	}
 }
 
-// run sends until ctx is done.
+// run sends until ctx is done, storing the attempts every half second.
 func (o *outbox) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for name, q := range o.queues {
 		wg.Go(func() { o.send(ctx, name, q) })
 	}
-	wg.Wait()
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			// The last attempts, with a little time of their own.
+			c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			o.storeDeliveries(c)
+			cancel()
+			return
+		case <-t.C:
+			o.storeDeliveries(ctx)
+		}
+	}
+}
+
+func (o *outbox) record(ds []Delivery) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.deliveries = append(o.deliveries, ds...)
+	if n := len(o.deliveries) - maxUnstoredDeliveries; n > 0 {
+		o.logger.Error("delivery attempts could not be stored and were dropped", "attempts", n)
+		o.deliveries = append(o.deliveries[:0], o.deliveries[n:]...)
+	}
+}
+
+func (o *outbox) storeDeliveries(ctx context.Context) {
+	o.mu.Lock()
+	ds := o.deliveries
+	o.deliveries = nil
+	o.mu.Unlock()
+	if len(ds) == 0 {
+		return
+	}
+	if err := o.store.SaveDeliveries(ctx, ds); err != nil {
+		o.logger.Warn("could not store delivery attempts; will retry", "attempts", len(ds), "err", err)
+		o.mu.Lock()
+		o.deliveries = append(ds, o.deliveries...)
+		o.mu.Unlock()
+	}
 }
 
 // send delivers the receiver's queue in order; the head is retried with
@@ -202,9 +254,7 @@ func (o *outbox) attempt(ctx context.Context, r *notify.Receiver, n *Notificatio
 		}
 		deliveries = append(deliveries, d)
 	}
-	if err := o.store.SaveDeliveries(ctx, deliveries); err != nil {
-		o.logger.Warn("could not store delivery attempts", "receiver", r.Name, "notification", n.ID, "err", err)
-	}
+	o.record(deliveries)
 	if !failed {
 		return true
 	}

@@ -79,15 +79,21 @@ func (s *Store) SaveAlerts(ctx context.Context, alerts []*alert.Alert) error {
 		})
 }
 
-// SaveNotification implements alert.Store.
-func (s *Store) SaveNotification(ctx context.Context, n *alert.Notification) error {
-	doc, err := json.Marshal(n)
-	if err != nil {
-		return err
-	}
-	return s.insert(ctx, tableNotifications, `INSERT INTO notifications (id, receiver, school_id, kind, created, created_ms, doc)`, 1,
+// SaveNotifications implements alert.Store.
+func (s *Store) SaveNotifications(ctx context.Context, ns []*alert.Notification) error {
+	return s.insert(ctx, tableNotifications, `INSERT INTO notifications (id, receiver, school_id, kind, created, created_ms, doc)`, len(ns),
 		func(b driver.Batch) error {
-			return b.Append(n.ID, n.Receiver, n.Message.SchoolID, string(n.Message.Kind), dateTime(n.Created), millis(n.Created), string(doc))
+			for _, n := range ns {
+				doc, err := json.Marshal(n)
+				if err != nil {
+					return err
+				}
+				if err := b.Append(n.ID, n.Receiver, n.Message.SchoolID, string(n.Message.Kind), dateTime(n.Created),
+					millis(n.Created), string(doc)); err != nil {
+					return fmt.Errorf("message %q: %w", n.ID, err)
+				}
+			}
+			return nil
 		})
 }
 
