@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/alert"
 )
 
 // Defaults of the live stream.
@@ -92,6 +93,9 @@ type Hub struct {
 type streamEntry struct {
 	seq    uint64
 	change engine.LevelChange
+	// alert, when set, makes the entry an "alert" event instead of a
+	// "level" one.
+	alert *alert.Alert
 
 	once   sync.Once
 	school *engine.School
@@ -149,6 +153,20 @@ func (h *Hub) Publish(c engine.LevelChange) {
 	h.mu.Lock()
 	h.last++
 	h.ring[(h.last-1)%uint64(len(h.ring))] = &streamEntry{seq: h.last, change: c}
+	if h.waiting {
+		close(h.wake)
+		h.wake, h.waiting = make(chan struct{}), false
+	}
+	h.mu.Unlock()
+}
+
+// PublishAlert adds an alert's new state to the ring, as an "alert" event
+// with the body of GET /api/v1/alerts/:id. Like Publish it never blocks;
+// the caller must not change a afterwards.
+func (h *Hub) PublishAlert(a *alert.Alert) {
+	h.mu.Lock()
+	h.last++
+	h.ring[(h.last-1)%uint64(len(h.ring))] = &streamEntry{seq: h.last, alert: a}
 	if h.waiting {
 		close(h.wake)
 		h.wake, h.waiting = make(chan struct{}), false
@@ -216,6 +234,11 @@ func (h *Hub) next(after uint64, buf []*streamEntry) (changes []*streamEntry, wa
 // prepare looks up the entry's school and encodes its event data, once.
 func (e *streamEntry) prepare(school SchoolFunc) {
 	e.once.Do(func() {
+		if a := e.alert; a != nil {
+			e.school = school(a.SchoolID)
+			e.data, e.err = json.Marshal(newAlertJSON(a))
+			return
+		}
 		c := &e.change
 		e.school = school(c.SchoolID)
 		var eventID *string
@@ -354,7 +377,11 @@ func (st *streamer) handle(c echo.Context) error {
 				st.logger.Error("encode colour change for the stream", "school", e.change.SchoolID, "err", e.err)
 				continue
 			}
-			buf.WriteString("event: level\nid: " + st.hub.eventID(e.seq) + "\ndata: ")
+			name := "level"
+			if e.alert != nil {
+				name = "alert"
+			}
+			buf.WriteString("event: " + name + "\nid: " + st.hub.eventID(e.seq) + "\ndata: ")
 			buf.Write(e.data)
 			buf.WriteString("\n\n")
 			sent = e.seq

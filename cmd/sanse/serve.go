@@ -133,10 +133,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	dec := &engine.Decoder{Registry: registryPtr.Load, Identity: identity}
 	eng := engine.New(func() engine.Evaluator { return ruleMgr.Current() }, registryPtr.Load)
 
+	// The live stream of colour changes and alerts.
+	hub := api.NewHub(api.DefaultStreamBuffer, reg)
 	// Alerts: opened from what the engine records, once it is stored; the
 	// records reach the store and the alerts through rec.
 	alerts, err := alert.New(alert.Options{
 		Config: cfg.Alerting, Store: st, Registry: registryPtr.Load, Logger: logger, Registerer: reg,
+		OnChange: hub.PublishAlert,
 		Level: func(id string) engine.Level {
 			v, _ := eng.View(id)
 			return v.Level
@@ -178,7 +181,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	restored.Store(true)
 	// Live updates: every colour change goes to the stream's ring; Publish
 	// never blocks, so it may run under the engine's lock.
-	hub := api.NewHub(api.DefaultStreamBuffer, reg)
 	eng.OnChange(hub.Publish)
 
 	consumer, err := ingest.NewConsumer(ingest.Options{
