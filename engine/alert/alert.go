@@ -115,6 +115,11 @@ func (a *Alert) item() notify.Item {
 	if a.RiskLevel != "" {
 		it.Details = append(it.Details, notify.Detail{Label: "风险等级", Value: a.RiskLevel.Chinese()})
 	}
+	if a.Source == engine.SourceBullying && a.RiskKey != "" {
+		// The pupil's pseudonymous reference: shown only to receivers that
+		// reveal student details (notify.md), hidden from every other.
+		it.Details = append(it.Details, notify.Detail{Label: "涉及学生编号", Value: a.RiskKey, Sensitive: notify.SensitiveStudent})
+	}
 	return it
 }
 

@@ -444,3 +444,28 @@ func TestReceiverDownAcrossRestart(t *testing.T) {
 		require.Contains(t, msg.Text, "黑名单人员进校")
 	}
 }
+
+// A bullying alert names the pupil only by reference, and only to a
+// receiver that reveals student details; the others see it hidden.
+func TestBullyingAlertRedactedPerReceiver(t *testing.T) {
+	f, school, district, _ := newFixture(t)
+	f.cfg.Receivers[1].Email = nil
+	f.cfg.Receivers[1].Reveal = []notify.Sensitivity{notify.SensitiveStudent}
+	f.cfg.Route.Receivers = []string{alert.SchoolContact, "district-office"}
+	m := f.manager(t)
+	stop := run(t, m)
+	defer stop()
+	f.levels.Store("S1", engine.LevelRed)
+	now := time.Now()
+	var out engine.Output
+	out.Transitions = append(out.Transitions, engine.RiskTransition{SchoolID: "S1", At: now, State: engine.RiskOpened, EventID: "b-1",
+		Risk: engine.Risk{Rule: "bullying.repeated", Key: "STU-7781", Source: engine.SourceBullying, Severity: engine.SeverityHigh,
+			Title: "同一学生7天内被举报3次", FirstSeen: now, LastSeen: now}})
+	out.Changes = append(out.Changes, engine.LevelChange{SchoolID: "S1", At: now, From: engine.LevelGreen, To: engine.LevelRed,
+		Rule: "bullying.repeated", Key: "STU-7781", How: engine.RiskOpened, EventID: "b-1", Cause: "新增高风险：同一学生7天内被举报3次"})
+	require.NoError(t, m.Observe(t.Context(), &out))
+	waitFor(t, 3*time.Second, "both receivers told", func() bool { return len(school.got()) > 0 && len(district.got()) > 0 })
+	require.NotContains(t, school.got()[0].Text, "STU-7781", "the school robot does not reveal student details")
+	require.Contains(t, school.got()[0].Text, notify.Redacted)
+	require.Contains(t, district.got()[0].Text, "STU-7781", "the district office reveals them")
+}
