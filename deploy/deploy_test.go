@@ -484,12 +484,22 @@ func keyPaths(n *yaml.Node) []string {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			p := prefix + n.Content[i].Value
 			out = append(out, p)
-			walk(p+".", n.Content[i+1])
+			if !dataMaps[p] {
+				walk(p+".", n.Content[i+1])
+			}
 		}
 	}
 	walk("", n)
 	sort.Strings(out)
 	return out
+}
+
+// dataMaps are the options whose keys are data (school ids, districts),
+// not option names: keyPaths does not look inside them.
+var dataMaps = map[string]bool{
+	"alerting.contacts.schools":   true,
+	"alerting.contacts.towns":     true,
+	"alerting.contacts.districts": true,
 }
 
 var yamlFence = regexp.MustCompile("(?s)```yaml\n(.*?)```")

@@ -29,6 +29,7 @@ type Notification struct {
 // Delivery is one attempt to hand a notification to one channel.
 type Delivery struct {
 	NotificationID string
+	SchoolID       string
 	Receiver       string
 	Channel        string
 	Attempt        int
@@ -236,7 +237,7 @@ func (o *outbox) attempt(ctx context.Context, r *notify.Receiver, n *Notificatio
 	deliveries := make([]Delivery, 0, len(results))
 	failed := false
 	for _, res := range results {
-		d := Delivery{NotificationID: n.ID, Receiver: r.Name, Channel: res.Channel, Attempt: n.attempts, At: at, OK: res.Err == nil}
+		d := Delivery{NotificationID: n.ID, SchoolID: n.Message.SchoolID, Receiver: r.Name, Channel: res.Channel, Attempt: n.attempts, At: at, OK: res.Err == nil}
 		switch {
 		case res.Err == nil:
 			n.Done = append(n.Done, res.Channel)

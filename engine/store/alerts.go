@@ -102,10 +102,10 @@ func (s *Store) SaveDeliveries(ctx context.Context, ds []alert.Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	return s.insert(ctx, tableDeliveries, `INSERT INTO deliveries (notification_id, receiver, channel, attempt, at, at_ms, ok, permanent, error)`,
+	return s.insert(ctx, tableDeliveries, `INSERT INTO deliveries (notification_id, school_id, receiver, channel, attempt, at, at_ms, ok, permanent, error)`,
 		len(ds), func(b driver.Batch) error {
 			for _, d := range ds {
-				if err := b.Append(d.NotificationID, d.Receiver, d.Channel, uint32(d.Attempt), dateTime(d.At), millis(d.At),
+				if err := b.Append(d.NotificationID, d.SchoolID, d.Receiver, d.Channel, uint32(d.Attempt), dateTime(d.At), millis(d.At),
 					boolByte(d.OK), boolByte(d.Permanent), d.Error); err != nil {
 					return err
 				}

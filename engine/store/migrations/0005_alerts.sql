@@ -55,6 +55,7 @@ ORDER BY (receiver, created_ms, id);
 CREATE TABLE IF NOT EXISTS deliveries
 (
     notification_id String,
+    school_id       String,
     receiver        String,
     channel         String,
     attempt         UInt32,
@@ -66,4 +67,4 @@ CREATE TABLE IF NOT EXISTS deliveries
 )
 ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(at)
-ORDER BY (notification_id, channel, attempt);
+ORDER BY (school_id, notification_id, channel, attempt);
