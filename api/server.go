@@ -100,6 +100,9 @@ type Options struct {
 	// Alerts serves GET /api/v1/alerts, GET /api/v1/alerts/:id and POST
 	// /api/v1/alerts/:id/ack and /resolve, which are not served when nil.
 	Alerts AlertService
+	// Hazards serves /api/v1/hazards (list, create, get, transition),
+	// which is not served when nil.
+	Hazards HazardService
 
 	// Stream is the Hub of live colour changes for GET /api/v1/stream,
 	// which is not served when nil.
@@ -221,6 +224,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.routeRules(e, opts, scoped)
 	s.routeAlerts(e, opts, scoped)
+	if opts.Hazards != nil {
+		s.routeHazards(e, opts.Hazards, scoped)
+	}
 	if opts.Stream != nil {
 		s.stream = newStreamer(opts.Stream, opts.School, opts.Schools, opts.StreamHeartbeat, s.logger)
 		e.GET("/api/v1/stream", s.stream.handle, scoped)

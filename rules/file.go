@@ -47,6 +47,7 @@ var ruleFields = map[string]string{
 	"title":       "the risk's title for people, with ${expression} placeholders",
 	"description": "the risk's description for people, with ${expression} placeholders",
 	"provenance":  "the regulation or practice the rule encodes",
+	"hazard":      "open a hidden hazard (隐患) to rectify: category, deadline, responsible; the risk lasts until the hazard is verified",
 }
 
 // policyFields are the keys a level policy entry may have.

@@ -45,6 +45,9 @@ type Rule struct {
 	Line       int
 	Window     *WindowSpec
 	Absent     *AbsenceSpec
+	// Hazard, when set, makes each risk the rule opens a hidden hazard to
+	// rectify (engine/hazard); the risk lasts until the hazard is verified.
+	Hazard *HazardSpec
 	// Text keeps the expressions as written, for listing.
 	When, Key, ClearWhen, LevelExpr, Title, Description string
 
@@ -64,6 +67,51 @@ type WindowSpec struct {
 	Value, Distinct, Having string
 
 	value, distinct, having *vm.Program
+}
+
+// HazardSpec is a rule's `hazard` section: what the hazard it opens is.
+type HazardSpec struct {
+	Category    string        // e.g. 防溺水, 食品安全
+	Deadline    time.Duration // the time given to rectify it
+	Responsible string        // who rectifies it; "" leaves it to the school
+}
+
+// hazardFields are the keys of a rule's `hazard`.
+var hazardFields = map[string]string{
+	"category":    "the hazard's category, e.g. 食品安全, 防溺水, 校园欺凌, 门卫安保, 消防, 其他",
+	"deadline":    "the time given to rectify it, a duration (72h, 7d or params.name)",
+	"responsible": "who rectifies it (a role or a name); empty leaves it to the school",
+}
+
+func (c *compiler) hazard(f *File, r *Rule, v *yaml.Node, errs []error) (*HazardSpec, []error) {
+	fail := sectionFail(f, r, "hazard", &errs)
+	h := &HazardSpec{}
+	seen := map[string]bool{}
+	ok := eachField(v, hazardFields, fail, func(k, x *yaml.Node) {
+		seen[k.Value] = true
+		switch k.Value {
+		case "category":
+			h.Category = strings.TrimSpace(x.Value)
+		case "deadline":
+			d, err := c.duration(x.Value)
+			if err != nil || d <= 0 {
+				fail(x, "deadline", fmt.Sprintf("%q: expected %s", x.Value, hazardFields["deadline"]))
+			}
+			h.Deadline = d
+		case "responsible":
+			h.Responsible = strings.TrimSpace(x.Value)
+		}
+	})
+	if !ok {
+		return nil, errs
+	}
+	if h.Category == "" {
+		fail(v, "category", "required: "+hazardFields["category"])
+	}
+	if !seen["deadline"] {
+		fail(v, "deadline", "required: "+hazardFields["deadline"])
+	}
+	return h, errs
 }
 
 // span returns the window's size for an event at t.
@@ -714,6 +762,15 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 	if rv, v, ok := scalar("resolve"); ok {
 		if rv != "person" {
 			fail("resolve", v, fmt.Sprintf("%q: expected person", rv))
+		}
+		r.Manual = true
+	}
+	if v := rn.Fields["hazard"]; v != nil {
+		r.Hazard, errs = c.hazard(f, r, v, errs)
+		for _, field := range []string{"for", "clear_when"} {
+			if x := rn.Fields[field]; x != nil {
+				fail(field, x, "a rule that opens a hazard keeps its risk until the hazard is verified: remove "+field)
+			}
 		}
 		r.Manual = true
 	}

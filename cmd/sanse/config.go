@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sanse-campus/sanse/engine/alert"
+	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/rules"
 )
 
@@ -32,7 +33,15 @@ type Config struct {
 	Log        LogConfig        `yaml:"log"`
 	// Alerting configures alerts, their routing, escalation and delivery
 	// (see docs/alerts.md).
-	Alerting alert.Config `yaml:"alerting"`
+	Alerting alert.Config  `yaml:"alerting"`
+	Hazards  HazardsConfig `yaml:"hazards"`
+}
+
+// HazardsConfig configures the hazard workflow (docs/hazards.md).
+type HazardsConfig struct {
+	// CheckInterval is how often hazards past their deadline are looked
+	// for and put under supervision.
+	CheckInterval time.Duration `yaml:"check_interval"`
 }
 
 // WebConfig configures the HTTP server.
@@ -109,6 +118,7 @@ func defaultConfig() Config {
 		ClickHouse: ClickHouseConfig{DSN: "clickhouse://127.0.0.1:19000/sanse"},
 		Rules:      RulesConfig{PollInterval: rules.DefaultPollInterval},
 		Log:        LogConfig{Level: "info", Format: "text"},
+		Hazards:    HazardsConfig{CheckInterval: hazard.DefaultCheckInterval},
 	}
 }
 
@@ -252,6 +262,9 @@ func (c *Config) check() error {
 	case "text", "json":
 	default:
 		errs = append(errs, fmt.Errorf("log.format %q: expected text or json", c.Log.Format))
+	}
+	if c.Hazards.CheckInterval <= 0 {
+		errs = append(errs, fmt.Errorf("hazards.check_interval must be positive, got %s", c.Hazards.CheckInterval))
 	}
 	if err := c.Alerting.Validate(); err != nil {
 		errs = append(errs, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/sanse-campus/sanse/api"
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
+	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/engine/sim"
 	"github.com/sanse-campus/sanse/engine/store"
@@ -151,17 +152,43 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	if err := alerts.Restore(ctx); err != nil {
 		return err
 	}
-	rec := &recorder{store: st, alerts: alerts}
+	rec := &recorder{store: st, alerts: alerts, hazardSpec: func(rule string) (hazard.Spec, bool) {
+		return hazardSpec(ruleMgr.Current(), rule)
+	}}
+	// Hazards (隐患): opened by rules and inspectors, held until verified.
+	// What they change in the engine is stored like any other record; while
+	// they are being restored, not handed to the alerts again.
+	var hazardsRestored atomic.Bool
+	hazards := hazard.New(eng, st, func(ctx context.Context, out *engine.Output) error {
+		b := engine.Batch{Output: *out}
+		if !hazardsRestored.Load() {
+			return st.Write(ctx, &b)
+		}
+		return rec.Write(ctx, &b)
+	}, hazard.Options{
+		Logger: logger, Registerer: reg, CheckInterval: cfg.Hazards.CheckInterval,
+		School: func(id string) *engine.School { return registryPtr.Load().School(id) },
+		OnSupervise: func(h *hazard.Hazard) {
+			err := alerts.Supervise(ctx, h.ID, h.SchoolID, "隐患逾期未整改（挂牌督办）："+h.Title,
+				fmt.Sprintf("隐患“%s”已超过整改期限（%s），挂牌督办", h.Title, h.Deadline.In(engine.Shanghai).Format("2006-01-02 15:04")),
+				h.SupervisedAt)
+			if err != nil {
+				logger.Error("could not notify the district of an overdue hazard", "hazard", h.ID, "err", err)
+			}
+		},
+	})
+	rec.hazards = hazards
 	alerts.SetResolveRisk(func(ctx context.Context, schoolID, rule, key, by, comment string) error {
 		_, err := resolveFunc(eng, rec)(ctx, schoolID, rule, key, by, comment)
 		return err
 	})
 	// A reload that removes rules ends their risks; the history records it.
 	ruleMgr.OnSwap(func(_, cur *rules.Set) {
-		keep := make(map[string]bool, len(cur.Rules()))
+		keep := make(map[string]bool, len(cur.Rules())+1)
 		for _, r := range cur.Rules() {
 			keep[r.ID] = true
 		}
+		keep[hazard.RiskRule] = true // registered hazards are not rules
 		var out engine.Batch
 		eng.DropRisks(func(rule string) bool { return keep[rule] }, time.Now(), &out.Output)
 		if out.Len() == 0 {
@@ -178,6 +205,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	if err := restoreState(ctx, st, rec, dec, eng, logger); err != nil {
 		return err
 	}
+	if err := hazards.Restore(ctx); err != nil {
+		return fmt.Errorf("restore hazards: %w", err)
+	}
+	hazardsRestored.Store(true)
 	restored.Store(true)
 	// Live updates: every colour change goes to the stream's ring; Publish
 	// never blocks, so it may run under the engine's lock.
@@ -197,6 +228,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		RulesStatus: ruleMgr.Status, ValidateRules: ruleMgr.Validate, Reload: ruleMgr.Reload,
 		Resolve: resolveFunc(eng, rec),
 		Alerts:  alerts,
+		Hazards: hazards,
 		Stream:  hub,
 		School:  func(id string) *engine.School { return registryPtr.Load().School(id) },
 		Ready: []api.ReadyCheck{
@@ -227,6 +259,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	g.Go(func() error { return server.Run(gctx) })
 	// Alerts: group, repeat, escalate, deliver.
 	g.Go(func() error { return alerts.Run(gctx) })
+	// Hazards: overdue ones go under supervision (挂牌督办).
+	g.Go(func() error { return hazards.Run(gctx) })
 	// Rules: reload when a rule file changes (every rules.poll_interval).
 	g.Go(func() error { return ruleMgr.Run(gctx) })
 	// Rules: SIGHUP reloads them; a refused reload is logged by the manager.
@@ -367,8 +401,11 @@ func resolveFunc(eng *engine.Engine, st *recorder) api.ResolveFunc {
 // an alert is opened only from stored records, and before the events behind
 // them are committed.
 type recorder struct {
-	store  *store.Store
-	alerts *alert.Manager
+	store   *store.Store
+	alerts  *alert.Manager
+	hazards *hazard.Manager
+	// hazardSpec says whether a rule opens hazards, and what they are.
+	hazardSpec func(rule string) (hazard.Spec, bool)
 }
 
 // Write implements ingest.Store.
@@ -376,7 +413,26 @@ func (r *recorder) Write(ctx context.Context, b *engine.Batch) error {
 	if err := r.store.Write(ctx, b); err != nil {
 		return err
 	}
+	if r.hazards != nil {
+		for _, t := range b.Transitions {
+			if t.State == engine.RiskOpened {
+				if spec, ok := r.hazardSpec(t.Risk.Rule); ok {
+					r.hazards.ObserveTransition(t, spec)
+				}
+			}
+		}
+	}
 	return r.alerts.Observe(ctx, &b.Output)
+}
+
+// hazardSpec returns the hazard a rule of set opens, if it opens one.
+func hazardSpec(set *rules.Set, rule string) (hazard.Spec, bool) {
+	for _, r := range set.Rules() {
+		if r.ID == rule && r.Hazard != nil {
+			return hazard.Spec{Category: r.Hazard.Category, Deadline: r.Hazard.Deadline, Responsible: r.Hazard.Responsible}, true
+		}
+	}
+	return hazard.Spec{}, false
 }
 
 // displayAddr returns the port part of a listen address, as ":8080".

@@ -90,8 +90,8 @@ func benchAlertDelivery(b *testing.B, perMin, seconds int) {
 
 	m, err := alert.New(alert.Options{
 		Config: alert.Config{
-			Receivers: []notify.ReceiverConfig{{Name: "hook", Webhook: &notify.WebhookConfig{URL: srv.URL, Secret: notify.Secret(secret)}}},
-			Route:     alert.Route{Receivers: []string{"hook"}, RepeatInterval: time.Hour},
+			Receivers:  []notify.ReceiverConfig{{Name: "hook", Webhook: &notify.WebhookConfig{URL: srv.URL, Secret: notify.Secret(secret)}}},
+			Route:      alert.Route{Receivers: []string{"hook"}, RepeatInterval: time.Hour},
 			Escalation: alert.Escalation{Red: time.Hour, Yellow: time.Hour},
 		},
 		Store: st, Registry: func() *engine.Registry { return reg },

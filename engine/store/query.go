@@ -124,7 +124,9 @@ func scanRiskTransitions(rows driver.Rows) ([]engine.RiskTransition, error) {
 // until), and false when there is none. A risk is open when its latest
 // transition (by time, ties by id) opened or updated it. Such a risk does not
 // run out within the rule set's horizon, so a replay that rebuilds it must
-// start from its first event.
+// start from its first event. The risks of registered hazards (rule
+// "hazard") are left out: no event makes them, and the hazard manager opens
+// them again on start.
 func (s *Store) OpenRisksSince(ctx context.Context) (time.Time, bool, error) {
 	var (
 		firstMS int64
@@ -139,6 +141,7 @@ FROM
         argMax(until_ms, (at_ms, id))      AS last_until_ms,
         argMax(first_seen_ms, (at_ms, id)) AS last_first_seen_ms
     FROM risk_transitions FINAL
+    WHERE rule != 'hazard'
     GROUP BY school_id, rule, risk_key
 )
 WHERE last_state IN (?, ?) AND last_until_ms = 0`,

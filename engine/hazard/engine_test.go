@@ -1,0 +1,329 @@
+package hazard
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+// rodentRules is a one-rule Evaluator: a canteen AI violation "rodent" opens
+// a high, manual risk keyed by the event's zone (its device), the kind of
+// rule that carries a hazard spec.
+type rodentRules struct{}
+
+func (rodentRules) Evaluate(ev *engine.Event, _ *engine.School, _ *engine.Memory, out []engine.Match) ([]engine.Match, error) {
+	if ev.Source == engine.SourceCanteen && ev.Violation == "rodent" {
+		out = append(out, engine.Match{Rule: "canteen.rodent", Key: "后厨", Severity: engine.SeverityHigh,
+			Title: "后厨发现老鼠", Manual: true})
+	}
+	return out, nil
+}
+
+func (rodentRules) Check(_, _ time.Time, _ *engine.School, _ *engine.Memory, out []engine.Match) []engine.Match {
+	return out
+}
+
+func (rodentRules) Escalate(*engine.School, []*engine.Risk) (engine.Level, string, string) {
+	return engine.LevelGreen, "", ""
+}
+
+func (rodentRules) Horizon() time.Duration { return 24 * time.Hour }
+
+// realFixture is a Manager over the real engine.
+type realFixture struct {
+	eng   *engine.Engine
+	m     *Manager
+	store *fakeStore
+	clock *clock
+
+	mu      sync.Mutex
+	changes []engine.LevelChange
+}
+
+func newRealFixture(t *testing.T) *realFixture {
+	t.Helper()
+	reg, err := engine.NewRegistry([]engine.School{
+		{ID: "S1", Name: "南湖区实验小学", District: "南湖区", Canteen: true},
+		{ID: "S2", Name: "秀洲区第二中学", District: "秀洲区", Canteen: true},
+	})
+	require.NoError(t, err)
+	f := &realFixture{
+		eng:   engine.New(func() engine.Evaluator { return rodentRules{} }, func() *engine.Registry { return reg }),
+		store: newFakeStore(),
+		clock: &clock{t: t0},
+	}
+	var out engine.Output
+	f.eng.Tick(t0, &out)
+	f.m = f.newManager(f.eng)
+	require.NoError(t, f.m.Restore(t.Context()))
+	return f
+}
+
+func (f *realFixture) newManager(eng *engine.Engine) *Manager {
+	return New(eng, f.store, func(_ context.Context, out *engine.Output) error {
+		f.mu.Lock()
+		f.changes = append(f.changes, out.Changes...)
+		f.mu.Unlock()
+		return nil
+	}, Options{Now: f.clock.now, School: func(id string) *engine.School {
+		v, ok := eng.View(id)
+		if !ok {
+			return nil
+		}
+		return v.School
+	}})
+}
+
+// level returns the school's colour and the cause of its last change.
+func (f *realFixture) level(t *testing.T, school string) (engine.Level, string) {
+	t.Helper()
+	v, ok := f.eng.View(school)
+	require.True(t, ok)
+	return v.Level, v.Cause
+}
+
+func (f *realFixture) emittedChanges() []engine.LevelChange {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]engine.LevelChange(nil), f.changes...)
+}
+
+func TestEngineColourFollowsHazard(t *testing.T) {
+	f := newRealFixture(t)
+	ctx := t.Context()
+	step := func(id string, a Action, by, comment string) {
+		t.Helper()
+		f.clock.advance(time.Hour)
+		_, err := f.m.Transition(ctx, id, a, by, comment, nil)
+		require.NoError(t, err)
+	}
+
+	h, err := f.m.Create(ctx, NewHazard{
+		SchoolID: "S1", Title: "学校东侧河道护栏破损", Category: CategoryDrowning, Responsible: "王副校长",
+		Deadline: t0.Add(72 * time.Hour), By: "李督学",
+	})
+	require.NoError(t, err)
+	level, cause := f.level(t, "S1")
+	require.Equal(t, engine.LevelYellow, level, "a medium hazard turns the school yellow")
+	require.Contains(t, cause, "隐患：学校东侧河道护栏破损")
+	v, _ := f.eng.View("S1")
+	require.Len(t, v.Risks, 1)
+	require.Equal(t, engine.Risk{
+		Rule: RiskRule, Key: h.ID, Source: engine.SourceDrowning, Severity: engine.SeverityMedium,
+		Title: "隐患：学校东侧河道护栏破损", Description: "隐患 " + h.ID + "（防溺水），整改责任人：王副校长，整改期限：2026-11-28 09:00",
+		FirstSeen: t0.UTC(), LastSeen: t0.UTC(), Count: 1, Manual: true,
+	}, normalise(v.Risks[0]))
+
+	for _, s := range []struct {
+		action   Action
+		by, note string
+	}{
+		{ActionStart, "王副校长", "已安排维修"},
+		{ActionSubmit, "王副校长", "护栏已更换"},
+		{ActionReject, "李督学", "警示牌未设置"},
+		{ActionSubmit, "王副校长", "警示牌已设置"},
+	} {
+		step(h.ID, s.action, s.by, s.note)
+		level, _ := f.level(t, "S1")
+		require.Equal(t, engine.LevelYellow, level, "still yellow after %s", s.action)
+	}
+
+	// Time passes; the engine's own clock does not end a manual risk.
+	var out engine.Output
+	f.eng.Tick(t0.Add(48*time.Hour), &out)
+	level, _ = f.level(t, "S1")
+	require.Equal(t, engine.LevelYellow, level)
+
+	step(h.ID, ActionVerify, "李督学", "复查合格，同意销号")
+	level, cause = f.level(t, "S1")
+	require.Equal(t, engine.LevelGreen, level, "verified: green again")
+	require.Contains(t, cause, "隐患：学校东侧河道护栏破损")
+
+	changes := f.emittedChanges()
+	require.Len(t, changes, 2, "yellow when registered, green when verified")
+	require.Equal(t, []engine.Level{engine.LevelYellow, engine.LevelGreen}, []engine.Level{changes[0].To, changes[1].To})
+	require.Equal(t, RiskRule, changes[1].Rule)
+}
+
+func TestEngineOverdueHazardTurnsSchoolRed(t *testing.T) {
+	f := newRealFixture(t)
+	ctx := t.Context()
+	h, err := f.m.Create(ctx, NewHazard{
+		SchoolID: "S2", Title: "门卫室未配备防暴器材", Category: CategoryGate, Level: engine.SeverityMedium,
+		Responsible: "保卫科", Deadline: t0.Add(24 * time.Hour), By: "李督学",
+	})
+	require.NoError(t, err)
+	level, _ := f.level(t, "S2")
+	require.Equal(t, engine.LevelYellow, level)
+
+	require.Empty(t, f.m.Overdue(t0.Add(23*time.Hour)))
+	now := t0.Add(25 * time.Hour)
+	f.clock.set(now)
+	due := f.m.Overdue(now)
+	require.Len(t, due, 1)
+	level, cause := f.level(t, "S2")
+	require.Equal(t, engine.LevelRed, level, "overdue: one step up")
+	require.Contains(t, cause, "隐患逾期未整改（挂牌督办）：门卫室未配备防暴器材")
+	v, _ := f.eng.View("S2")
+	require.Len(t, v.Risks, 1, "the same risk, raised")
+	require.Equal(t, engine.SeverityHigh, v.Risks[0].Severity)
+
+	// Still red until verified, whatever the status.
+	for _, a := range []Action{ActionStart, ActionSubmit} {
+		_, err := f.m.Transition(ctx, h.ID, a, "保卫科", "已配备", nil)
+		require.NoError(t, err)
+		level, _ := f.level(t, "S2")
+		require.Equal(t, engine.LevelRed, level)
+	}
+	_, err = f.m.Transition(ctx, h.ID, ActionVerify, "李督学", "已配备钢叉、盾牌", nil)
+	require.NoError(t, err)
+	level, _ = f.level(t, "S2")
+	require.Equal(t, engine.LevelGreen, level)
+
+	changes := f.emittedChanges()
+	var to []engine.Level
+	for _, c := range changes {
+		to = append(to, c.To)
+	}
+	require.Equal(t, []engine.Level{engine.LevelYellow, engine.LevelRed, engine.LevelGreen}, to)
+}
+
+func TestEngineLowHazardOverdueTurnsYellow(t *testing.T) {
+	f := newRealFixture(t)
+	_, err := f.m.Create(t.Context(), NewHazard{
+		SchoolID: "S1", Title: "消防通道堆放杂物", Category: CategoryFire, Level: engine.SeverityLow,
+		Responsible: "后勤主任", Deadline: t0.Add(time.Hour), By: "李督学",
+	})
+	require.NoError(t, err)
+	level, _ := f.level(t, "S1")
+	require.Equal(t, engine.LevelGreen, level, "a low hazard leaves the school green")
+	f.m.Overdue(t0.Add(2 * time.Hour))
+	level, _ = f.level(t, "S1")
+	require.Equal(t, engine.LevelYellow, level, "overdue: low goes up to medium")
+}
+
+func TestEngineRuleHazard(t *testing.T) {
+	f := newRealFixture(t)
+	var out engine.Output
+	ev := &engine.Event{ID: "ev-rat-1", SchoolID: "S1", Source: engine.SourceCanteen, Type: "ai_violation",
+		Violation: "rodent", OccurredAt: t0.Add(time.Minute)}
+	require.NoError(t, f.eng.Apply(ev, &out))
+	require.Len(t, out.Transitions, 1)
+	spec := Spec{Category: CategoryFood, Deadline: 24 * time.Hour, Responsible: "食堂负责人"}
+	// What the lead's pipeline does with every stored transition.
+	for _, tr := range out.Transitions {
+		f.m.ObserveTransition(tr, spec)
+		f.m.ObserveTransition(tr, spec)
+	}
+	list := f.m.List(Filter{})
+	require.Len(t, list, 1)
+	h := list[0]
+	require.Equal(t, Origin{Rule: "canteen.rodent", Key: "后厨", Source: engine.SourceCanteen}, h.Origin)
+	v, _ := f.eng.View("S1")
+	require.Len(t, v.Risks, 1, "no second risk: the rule's holds the colour")
+	require.Equal(t, engine.LevelRed, v.Level)
+
+	// Overdue: the rule's risk is already high; its title says it is supervised.
+	f.m.Overdue(t0.Add(25 * time.Hour))
+	v, _ = f.eng.View("S1")
+	require.Len(t, v.Risks, 1)
+	require.Equal(t, "隐患逾期未整改（挂牌督办）：后厨发现老鼠", v.Risks[0].Title)
+
+	f.clock.set(t0.Add(26 * time.Hour))
+	for _, a := range []Action{ActionStart, ActionSubmit, ActionVerify} {
+		_, err := f.m.Transition(t.Context(), h.ID, a, "李督学", "已灭鼠、封堵鼠洞", nil)
+		require.NoError(t, err)
+	}
+	v, _ = f.eng.View("S1")
+	require.Equal(t, engine.LevelGreen, v.Level, "verifying resolved the rule's risk")
+	require.Empty(t, v.Risks)
+}
+
+func TestEngineRestore(t *testing.T) {
+	f := newRealFixture(t)
+	ctx := t.Context()
+	_, err := f.m.Create(ctx, NewHazard{SchoolID: "S1", Title: "食堂排烟管道油污", Category: CategoryFire,
+		Responsible: "后勤主任", Deadline: t0.Add(72 * time.Hour), By: "李督学"})
+	require.NoError(t, err)
+	_, err = f.m.Create(ctx, NewHazard{SchoolID: "S2", Title: "围墙监控盲区", Category: CategoryGate,
+		Responsible: "保卫科", Deadline: t0.Add(time.Hour), By: "李督学"})
+	require.NoError(t, err)
+	now := t0.Add(2 * time.Hour)
+	f.clock.set(now)
+	require.Len(t, f.m.Overdue(now), 1)
+
+	// A restart: a new engine (its replay has no events here) and manager.
+	reg, err := engine.NewRegistry([]engine.School{{ID: "S1"}, {ID: "S2"}})
+	require.NoError(t, err)
+	eng := engine.New(func() engine.Evaluator { return rodentRules{} }, func() *engine.Registry { return reg })
+	var out engine.Output
+	eng.Tick(now, &out)
+	m := f.newManager(eng)
+	require.NoError(t, m.Restore(ctx))
+	for school, want := range map[string]engine.Level{"S1": engine.LevelYellow, "S2": engine.LevelRed} {
+		v, _ := eng.View(school)
+		require.Equal(t, want, v.Level, school)
+	}
+	v, _ := eng.View("S2")
+	require.Equal(t, now.UTC(), v.Since.UTC(), "red since the supervision")
+}
+
+// normalise returns r with its times in UTC, as the Manager hands them to
+// the engine, and without empty slices.
+func normalise(r engine.Risk) engine.Risk {
+	r.FirstSeen, r.LastSeen = r.FirstSeen.UTC(), r.LastSeen.UTC()
+	if len(r.Evidence) == 0 {
+		r.Evidence = nil
+	}
+	return r
+}
+
+// TestEngineEmitMayObserve wires the Manager as serve does: what it hands to
+// Emit goes through the same path as the ingest's records, which calls
+// ObserveTransition. Supervising a rule's hazard whose risk a person had
+// already resolved opens the rule's risk again; that opening must neither
+// deadlock nor open a second hazard.
+func TestEngineEmitMayObserve(t *testing.T) {
+	reg, err := engine.NewRegistry([]engine.School{{ID: "S1", Canteen: true}})
+	require.NoError(t, err)
+	eng := engine.New(func() engine.Evaluator { return rodentRules{} }, func() *engine.Registry { return reg })
+	var out engine.Output
+	eng.Tick(t0, &out)
+	specs := map[string]Spec{"canteen.rodent": {Category: CategoryFood, Deadline: time.Hour}}
+	var m *Manager
+	observe := func(out *engine.Output) {
+		for _, tr := range out.Transitions {
+			m.ObserveTransition(tr, specs[tr.Risk.Rule])
+		}
+	}
+	m = New(eng, newFakeStore(), func(_ context.Context, out *engine.Output) error {
+		observe(out)
+		return nil
+	}, Options{Now: func() time.Time { return t0 }})
+	require.NoError(t, m.Restore(t.Context()))
+
+	out.Reset()
+	require.NoError(t, eng.Apply(&engine.Event{ID: "ev-1", SchoolID: "S1", Source: engine.SourceCanteen,
+		Type: "ai_violation", Violation: "rodent", OccurredAt: t0}, &out))
+	observe(&out)
+	require.Len(t, m.List(Filter{}), 1)
+	out.Reset()
+	require.NoError(t, eng.Resolve("S1", "canteen.rodent", "后厨", "王老师", "已处理", t0.Add(time.Minute), &out))
+
+	done := make(chan []*Hazard, 1)
+	go func() { done <- m.Overdue(t0.Add(2 * time.Hour)) }()
+	select {
+	case due := <-done:
+		require.Len(t, due, 1)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Overdue deadlocked: Emit called ObserveTransition")
+	}
+	require.Len(t, m.List(Filter{}), 1, "the reopened risk belongs to the same hazard")
+	v, _ := eng.View("S1")
+	require.Equal(t, engine.LevelRed, v.Level, "the supervision holds the colour")
+}
