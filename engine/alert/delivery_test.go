@@ -469,3 +469,28 @@ func TestBullyingAlertRedactedPerReceiver(t *testing.T) {
 	require.Contains(t, school.got()[0].Text, notify.Redacted)
 	require.Contains(t, district.got()[0].Text, "STU-7781", "the district office reveals them")
 }
+
+// A red school's yellow alerts are not sent separately.
+func TestInhibition(t *testing.T) {
+	f, school, _, _ := newFixture(t)
+	m := f.manager(t)
+	stop := run(t, m)
+	defer stop()
+	now := time.Now()
+	f.levels.Store("S1", engine.LevelYellow)
+	y := change("S1", engine.LevelGreen, engine.LevelYellow, "canteen.hygiene", "卫生违规累计3次", now)
+	require.NoError(t, m.Observe(t.Context(), &y))
+	// Within the group wait, the school turns red by another risk.
+	f.levels.Store("S1", engine.LevelRed)
+	r := change("S1", engine.LevelYellow, engine.LevelRed, "visitor.blacklist", "黑名单人员进校", now.Add(time.Millisecond))
+	require.NoError(t, m.Observe(t.Context(), &r))
+	waitFor(t, 3*time.Second, "a message", func() bool { return len(school.got()) > 0 })
+	time.Sleep(300 * time.Millisecond)
+	got := school.got()
+	require.Len(t, got, 1)
+	require.Contains(t, got[0].Text, "黑名单人员进校")
+	list, err := m.List(t.Context(), alert.Filter{School: "S1"})
+	require.NoError(t, err)
+	require.Len(t, list, 1, "the rise to red raised the yellow alert rather than opening a second")
+	require.Equal(t, engine.LevelRed, list[0].Level)
+}

@@ -215,7 +215,7 @@ func (m *Manager) Observe(ctx context.Context, out *engine.Output) error {
 	}
 	for i := range out.Transitions {
 		t := &out.Transitions[i]
-		if t.State == engine.RiskOpened && t.Risk.Severity == engine.SeverityHigh {
+		if t.State == engine.RiskOpened && t.Risk.Severity == engine.SeverityHigh && !raisedBy(out, t) {
 			m.highRisk(reg, t)
 		}
 	}
@@ -272,6 +272,18 @@ func (m *Manager) rise(reg *engine.Registry, out *engine.Output, c *engine.Level
 		a.Title = c.Cause
 	}
 	m.open(a)
+}
+
+// raisedBy reports whether t's risk raised its school's colour in out: the
+// rise speaks for it, no alert of its own.
+func raisedBy(out *engine.Output, t *engine.RiskTransition) bool {
+	for i := range out.Changes {
+		c := &out.Changes[i]
+		if c.SchoolID == t.SchoolID && c.Rule == t.Risk.Rule && c.Key == t.Risk.Key && c.To.Rank() > c.From.Rank() {
+			return true
+		}
+	}
+	return false
 }
 
 // highRisk opens an alert for a new high risk at a school that was red
