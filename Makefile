@@ -7,13 +7,15 @@ export PATH := $(PATH):/usr/local/go/bin
 
 GO         ?= go
 GOFMT      ?= gofmt
+NPM        ?= npm
+NODE       ?= node
 CLICKHOUSE := bash deploy/clickhouse.sh
 # Evaluated when used, so that it follows SANSE_CLICKHOUSE_PORT.
 CLICKHOUSE_DSN = $(shell $(CLICKHOUSE) dsn)
 FUZZTIME   ?= 30s
 TEST_FLAGS ?=
 
-.PHONY: all help build demo test test-short bench fuzz lint fmt clickhouse-start clickhouse-stop clean distclean
+.PHONY: all help build web demo test test-short bench fuzz lint fmt clickhouse-start clickhouse-stop clean distclean
 
 all: lint build test-short
 
@@ -21,9 +23,13 @@ all: lint build test-short
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
-## build: compile bin/sanse
+## build: compile bin/sanse (with the map page's assets as committed; no node needed)
 build:
 	$(GO) build -o bin/sanse ./cmd/sanse
+
+## web: vendor the map page's libraries from npm at the versions api/web/package-lock.json pins (needs node and npm; commit the result)
+web:
+	cd api/web && $(NPM) ci --no-audit --no-fund && $(NODE) build.mjs
 
 ## demo: run the whole product on this machine (local ClickHouse, embedded broker, simulator, map on :8080)
 demo: clickhouse-start build

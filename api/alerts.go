@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -182,6 +183,14 @@ func (s *Server) handleAlerts(svc AlertService) echo.HandlerFunc {
 // scopedAlert reads the alert of the :id parameter when the caller may see its school.
 func (s *Server) scopedAlert(c echo.Context, svc AlertService) (*alert.Alert, error) {
 	id := c.Param("id")
+	if c.Request().URL.RawPath != "" {
+		// echo routes on the escaped path when it differs from the default
+		// escaping (an id with "/" in it); the parameter is then escaped.
+		var err error
+		if id, err = url.PathUnescape(id); err != nil {
+			return nil, httpError(http.StatusBadRequest, "invalid alert id %q: %v", c.Param("id"), err)
+		}
+	}
 	a, err := svc.Get(c.Request().Context(), id)
 	switch {
 	case errors.Is(err, alert.ErrNotFound):

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"sync"
 	"testing"
@@ -169,6 +170,13 @@ func TestAlertActions(t *testing.T) {
 	require.Equal(t, "resolved", decodeJSON[map[string]any](t, rec)["status"])
 
 	requireJSONError(t, postJSON(t, h, "/api/v1/alerts/alert:2/resolve", `{"by":"x","comment":"y"}`), http.StatusConflict, "already resolved")
+
+	// An id with "/" in it (a risk key), escaped in the path as the page sends it.
+	fa.alerts = append(fa.alerts, &alert.Alert{ID: "alert:e1:drowning.fence_intrusion/车溪河", SchoolID: "JX-NH-0001",
+		District: "南湖区", Level: engine.LevelRed, Status: alert.StatusFiring})
+	rec = postJSON(t, h, "/api/v1/alerts/"+url.PathEscape("alert:e1:drowning.fence_intrusion/车溪河")+"/ack", `{"by":"王老师"}`)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Equal(t, "acknowledged", decodeJSON[map[string]any](t, rec)["status"])
 }
 
 func TestStreamCarriesAlerts(t *testing.T) {

@@ -12,6 +12,7 @@
 // caller's scope (tokens) is left to the ScopeFunc the server is given.
 // Errors are always JSON objects {"error": "..."}, never HTML.
 //
-// The map page itself (api/web/) is not here yet; "/" serves a placeholder
-// that links to the GeoJSON.
+// It also serves the map page at "/" with its assets (embedded by package
+// api/web), the outlines the page draws (GET /api/v1/boundaries) and the map
+// of a past moment (GET /api/v1/map?at=, from LevelsAtFunc).
 package api

@@ -1,6 +1,10 @@
 package api
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -13,12 +17,20 @@ import (
 // mimeGeoJSON is the media type of GeoJSON (RFC 7946).
 const mimeGeoJSON = "application/geo+json"
 
-// featureCollection is the GeoJSON of the map. Summary is a foreign member,
-// which RFC 7946 allows.
+// LevelsAtFunc returns, for every school with a colour change stored before
+// at, the last such change; a school without one was green. It is provided
+// by the history store and must honour ctx: the request's context is
+// cancelled when the client goes away.
+type LevelsAtFunc func(ctx context.Context, at time.Time) ([]engine.LevelChange, error)
+
+// featureCollection is the GeoJSON of the map. Summary and At are foreign
+// members, which RFC 7946 allows.
 type featureCollection struct {
 	Type     string    `json:"type"`
 	Features []feature `json:"features"`
 	Summary  summary   `json:"summary"`
+	// At is the past moment the map shows; absent for the live map.
+	At *time.Time `json:"at,omitempty"`
 }
 
 type feature struct {
@@ -44,6 +56,9 @@ type featureProperties struct {
 	LevelZh     string       `json:"level_zh"`
 	ActiveRisks int          `json:"active_risks"`
 	Since       *time.Time   `json:"since"`
+	// Sources are the sources of the active risks, in engine.Sources order;
+	// empty on the map of a past moment.
+	Sources []engine.Source `json:"sources"`
 }
 
 // summary counts schools by colour.
@@ -70,7 +85,8 @@ func (s *summary) add(l engine.Level) {
 // scope, filtered by the query parameters district and level (each
 // repeatable or comma-separated). The summary counts the schools of the
 // scope and districts by colour before the level filter, so that a legend
-// can show all three counts while the map draws only some colours.
+// can show all three counts while the map draws only some colours. With
+// at, every school has the colour it had at that moment, from the history.
 func (s *Server) handleMap(c echo.Context) error {
 	q := c.QueryParams()
 	districts := listParam(q["district"])
@@ -84,6 +100,14 @@ func (s *Server) handleMap(c echo.Context) error {
 			levels = map[engine.Level]bool{}
 		}
 		levels[l] = true
+	}
+	var past *time.Time
+	if v := c.QueryParam("at"); v != "" {
+		t, err := s.pastMoment(v)
+		if err != nil {
+			return err
+		}
+		past = &t
 	}
 
 	scope := ScopeFrom(c.Request().Context())
@@ -102,8 +126,24 @@ func (s *Server) handleMap(c echo.Context) error {
 		return false
 	})
 
+	var sources func(v *engine.SchoolSummary) []engine.Source
+	if past == nil {
+		sources = s.riskSources
+	} else {
+		var err error
+		if views, err = s.viewsAt(c.Request().Context(), views, *past); err != nil {
+			return err
+		}
+		sources = func(*engine.SchoolSummary) []engine.Source { return []engine.Source{} }
+	}
+
 	fc := featureCollection{Type: "FeatureCollection", Features: make([]feature, 0, len(views))}
-	for _, v := range views {
+	if past != nil {
+		at := local(*past)
+		fc.At = &at
+	}
+	for i := range views {
+		v := &views[i]
 		fc.Summary.add(v.Level)
 		if levels != nil && !levels[v.Level] {
 			continue
@@ -122,11 +162,85 @@ func (s *Server) handleMap(c echo.Context) error {
 				LevelZh:     v.Level.Chinese(),
 				ActiveRisks: v.ActiveRisks,
 				Since:       timeOrNil(v.Since),
+				Sources:     sources(v),
 			},
 		})
 	}
 	c.Response().Header().Set(echo.HeaderContentType, mimeGeoJSON)
 	return c.JSON(http.StatusOK, fc)
+}
+
+// riskSources returns the sources of the active risks of the school of v,
+// in engine.Sources order. Only a school with active risks is looked up.
+func (s *Server) riskSources(v *engine.SchoolSummary) []engine.Source {
+	out := []engine.Source{}
+	if v.ActiveRisks == 0 {
+		return out
+	}
+	full, ok := s.schools.View(v.School.ID)
+	if !ok {
+		return out
+	}
+	for _, src := range engine.Sources {
+		for _, r := range full.Risks {
+			if r.Source == src {
+				out = append(out, src)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// pastMoment parses the at parameter of the map: an RFC 3339 time, not in
+// the future.
+func (s *Server) pastMoment(v string) (time.Time, error) {
+	if s.levelsAt == nil {
+		return time.Time{}, httpError(http.StatusBadRequest,
+			"invalid parameter at: this server keeps no history to show a past moment from")
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil && strings.Contains(v, " ") {
+		// An offset such as +08:00 written unescaped in a query string
+		// arrives as " 08:00".
+		t, err = time.Parse(time.RFC3339, strings.Replace(v, " ", "+", 1))
+	}
+	if err != nil {
+		return time.Time{}, httpError(http.StatusBadRequest,
+			"invalid parameter at: %q is not an RFC 3339 time such as %s", v, timeExample)
+	}
+	if now := s.now(); t.After(now) {
+		return time.Time{}, httpError(http.StatusBadRequest,
+			"invalid parameter at: %s is in the future (now is %s)", t.Format(time.RFC3339), local(now).Format(time.RFC3339))
+	}
+	return t, nil
+}
+
+// viewsAt returns views with each school's colour, since and active risks as
+// the history had them at the moment at: those of its last change before
+// at, or green with no change for a school that had none.
+func (s *Server) viewsAt(ctx context.Context, views []engine.SchoolSummary, at time.Time) ([]engine.SchoolSummary, error) {
+	changes, err := s.levelsAt(ctx, at)
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			s.logger.LogAttrs(ctx, slog.LevelDebug, "map query cancelled", slog.Time("at", at))
+			return nil, httpError(http.StatusServiceUnavailable, "request cancelled")
+		}
+		return nil, httpError(http.StatusInternalServerError, "could not read the colours at %s", local(at).Format(time.RFC3339)).
+			SetInternal(fmt.Errorf("colours at %s: %w", at.Format(time.RFC3339Nano), err))
+	}
+	last := make(map[string]*engine.LevelChange, len(changes))
+	for i := range changes {
+		last[changes[i].SchoolID] = &changes[i]
+	}
+	out := make([]engine.SchoolSummary, len(views))
+	for i, v := range views {
+		out[i] = engine.SchoolSummary{School: v.School, Level: engine.LevelGreen}
+		if ch := last[v.School.ID]; ch != nil {
+			out[i].Level, out[i].Since, out[i].ActiveRisks = ch.To, ch.At, ch.ActiveRisks
+		}
+	}
+	return out, nil
 }
 
 // listParam flattens a query parameter given repeatedly and/or as a

@@ -56,7 +56,9 @@ func TestMapGeoJSON(t *testing.T) {
 		"level_zh":     "红色",
 		"active_risks": float64(2),
 		"since":        "2025-06-09T07:42:00+08:00",
+		"sources":      []any{"visitor", "canteen"},
 	}, red.Properties)
+	require.NotContains(t, rec.Body.String(), `"at":`, "the live map has no at")
 
 	neverChanged := g.Features[3]
 	require.Equal(t, "JX-NH-0003", neverChanged.ID)
@@ -64,6 +66,7 @@ func TestMapGeoJSON(t *testing.T) {
 	require.Nil(t, neverChanged.Properties["since"])
 	require.Equal(t, "绿色", neverChanged.Properties["level_zh"])
 	require.Equal(t, float64(0), neverChanged.Properties["active_risks"])
+	require.Equal(t, []any{}, neverChanged.Properties["sources"], "an empty list, never null")
 
 	require.Equal(t, "黄色", g.Features[2].Properties["level_zh"])
 }

@@ -97,6 +97,14 @@ type Options struct {
 	// /api/v1/schools/:id/risks/resolve, which is not served when nil.
 	Resolve ResolveFunc
 
+	// LevelsAt reads every school's colour at a past moment from the
+	// history, for GET /api/v1/map?at=, which answers 400 when nil.
+	LevelsAt LevelsAtFunc
+	// Boundaries is the GeoJSON of the district and town outlines the map
+	// page draws (GET /api/v1/boundaries; see web.ParseBoundaries); the
+	// embedded demo outlines of 嘉兴市 when nil.
+	Boundaries []byte
+
 	// Alerts serves GET /api/v1/alerts, GET /api/v1/alerts/:id and POST
 	// /api/v1/alerts/:id/ack and /resolve, which are not served when nil.
 	Alerts AlertService
@@ -135,6 +143,7 @@ type Server struct {
 	shutdownTimeout time.Duration
 	echo            *echo.Echo
 	stream          *streamer // nil when Options.Stream is
+	levelsAt        LevelsAtFunc
 
 	// now and listen are replaced by tests.
 	now    func() time.Time
@@ -173,6 +182,7 @@ func New(opts Options) (*Server, error) {
 		metrics:         newMetrics(opts.Registerer),
 		schools:         opts.Schools,
 		timeline:        opts.Timeline,
+		levelsAt:        opts.LevelsAt,
 		ready:           opts.Ready,
 		readyTimeout:    opts.ReadyTimeout,
 		shutdownTimeout: opts.ShutdownTimeout,
@@ -205,7 +215,6 @@ func New(opts Options) (*Server, error) {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(s.instrument, s.recoverPanics)
 
-	e.GET("/", s.handleIndex)
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
 	if opts.Gatherer != nil {
@@ -226,6 +235,9 @@ func New(opts Options) (*Server, error) {
 	s.routeAlerts(e, opts, scoped)
 	if opts.Hazards != nil {
 		s.routeHazards(e, opts.Hazards, scoped)
+	}
+	if err := s.routeWeb(e, opts, scoped); err != nil {
+		return nil, err
 	}
 	if opts.Stream != nil {
 		s.stream = newStreamer(opts.Stream, opts.School, opts.Schools, opts.StreamHeartbeat, s.logger)

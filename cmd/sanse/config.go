@@ -35,6 +35,16 @@ type Config struct {
 	// (see docs/alerts.md).
 	Alerting alert.Config  `yaml:"alerting"`
 	Hazards  HazardsConfig `yaml:"hazards"`
+	// Map configures the warning map page (see docs/map.md).
+	Map MapConfig `yaml:"map"`
+}
+
+// MapConfig configures the warning map page.
+type MapConfig struct {
+	// BoundariesFile is a GeoJSON FeatureCollection of the district and
+	// town outlines the map draws; empty uses the embedded outlines of
+	// 嘉兴市, the demo district.
+	BoundariesFile string `yaml:"boundaries_file"`
 }
 
 // HazardsConfig configures the hazard workflow (docs/hazards.md).
@@ -179,6 +189,7 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 		return nil
 	}
 	str("data.dir", "directory for local state: embedded broker data, visitor key (default data)", func(c *Config, v string) { c.DataDir = v })
+	str("map.boundaries-file", "GeoJSON of the district and town outlines the map draws (default: the embedded outlines of 嘉兴市)", func(c *Config, v string) { c.Map.BoundariesFile = v })
 	str("log.level", "debug, info, warn or error (default info)", func(c *Config, v string) { c.Log.Level = v })
 	str("log.format", "text or json (default text)", func(c *Config, v string) { c.Log.Format = v })
 	return cf
@@ -226,6 +237,11 @@ var errRegistryRequired = errors.New("registry.file is required: the school regi
 // check fills derived defaults and reports every invalid option at once.
 func (c *Config) check() error {
 	var errs []error
+	if c.Map.BoundariesFile != "" {
+		if _, err := readBoundaries(c.Map.BoundariesFile); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.Kafka.Embedded.DataDir == "" && c.DataDir != "" {
 		c.Kafka.Embedded.DataDir = filepath.Join(c.DataDir, "kafka")
 	}

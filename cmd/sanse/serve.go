@@ -65,6 +65,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	if err != nil {
 		return err
 	}
+	boundaries, err := loadBoundaries(cfg.Map.BoundariesFile, registry, logger)
+	if err != nil {
+		return err
+	}
 	var registryPtr atomic.Pointer[engine.Registry]
 	registryPtr.Store(registry)
 	registryReloaded := promauto.With(reg).NewGauge(prometheus.GaugeOpts{
@@ -224,7 +228,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	}
 	server, err := api.New(api.Options{
 		ListenAddress: cfg.Web.ListenAddress, Logger: logger, Registerer: reg, Gatherer: reg,
-		Schools: eng, Timeline: st.Timeline,
+		Schools: eng, Timeline: st.Timeline, LevelsAt: st.LevelsAt, Boundaries: boundaries,
 		RulesStatus: ruleMgr.Status, ValidateRules: ruleMgr.Validate, Reload: ruleMgr.Reload,
 		Resolve: resolveFunc(eng, rec),
 		Alerts:  alerts,

@@ -1,0 +1,1646 @@
+// app.js is the warning map page: every school a red, yellow or green point on
+// the district's outlines, kept current by the live stream, with filters, the
+// detail of a school, the alerts and hazards panels and a view of the past.
+//
+// Drawing: the points are 15 ECharts scatter series in large mode, one per
+// colour and stage (large mode draws one symbol and size per series). A colour
+// change moves one school between two series, and only those two are handed
+// to ECharts again, so the other thousands of points are not touched.
+(function () {
+  "use strict";
+
+  const boot = window.sanseBoot;
+  const I18N = window.sanseI18n;
+
+  // ---- Constants --------------------------------------------------------
+
+  const LEVELS = ["green", "yellow", "red"];
+  const LV = { green: 0, yellow: 1, red: 2 };
+  const ICON = ["●", "◆", "▲"];
+  const SYMBOL = ["circle", "diamond", "triangle"];
+  const FILL = ["#2e9d5b", "#f2a900", "#d7263d"];
+  const BORDER = ["#ffffff", "#6b4300", "#ffffff"];
+  const BORDER_WIDTH = [0.6, 0.8, 1.2];
+  const STAGES = ["kindergarten", "primary", "junior", "senior", "vocational"];
+  const STAGE_SIZE = [6, 7, 8, 9, 9];
+  const LEVEL_EXTRA = [0, 2, 5];
+  const SOURCES = ["visitor", "canteen", "drowning", "bullying"];
+  const SEVERITY_ICON = { high: "▲", medium: "◆", low: "●" };
+  const TZ = "Asia/Shanghai";
+  const LIST_LIMIT = 200;
+  const PULSE_MS = 120000;
+  const BUCKETS = LEVELS.length * STAGES.length;
+  const NOT_DRAWN = 255;
+  // The districts' fill: tinted while the past is shown, so that a past map
+  // is never taken for the live one.
+  const AREA = { live: "#fbfcfd", past: "#f6eedb" };
+  const CLOSED_HAZARD = new Set(["closed", "resolved", "verified", "done", "cancelled"]);
+
+  // ---- Language -----------------------------------------------------------
+
+  let lang = pickLanguage();
+
+  function pickLanguage() {
+    const q = new URLSearchParams(location.search).get("lang");
+    if (q === "en" || q === "zh") return q;
+    const stored = store("sanse.lang");
+    return stored === "en" ? "en" : "zh";
+  }
+
+  function t(key, vars) {
+    let s = (I18N[lang] && I18N[lang][key]) || I18N.zh[key] || key;
+    if (vars) {
+      s = s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] === undefined ? m : String(vars[k])));
+    }
+    return s;
+  }
+
+  function applyLanguage() {
+    document.documentElement.lang = t("htmlLang");
+    document.title = baseTitle();
+    for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+    for (const el of document.querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
+    for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+    $("lang").textContent = t("otherLanguage");
+    $("lang").lang = lang === "zh" ? "en" : "zh-CN";
+  }
+
+  function levelName(l) { return t(LEVELS[l]); }
+  function stageName(s) { return t("stage_" + (typeof s === "number" ? STAGES[s] : s)); }
+  function sourceName(s) { return t("source_" + s); }
+
+  // ---- Small helpers ------------------------------------------------------
+
+  function $(id) { return document.getElementById(id); }
+
+  function esc(s) {
+    return String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  }
+
+  function store(key, value) {
+    try {
+      if (value === undefined) return localStorage.getItem(key);
+      if (value === null) localStorage.removeItem(key);
+      else localStorage.setItem(key, value);
+    } catch (e) {
+      // Storage may be off (private mode); the page works without it.
+    }
+    return null;
+  }
+
+  function fmtTime(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    if (isNaN(d)) return String(iso);
+    return new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", {
+      timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
+    }).format(d);
+  }
+
+  function fmtAgo(iso) {
+    if (!iso) return "";
+    const s = (Date.now() - new Date(iso).getTime()) / 1000;
+    const rtf = new Intl.RelativeTimeFormat(lang === "zh" ? "zh-CN" : "en", { numeric: "auto" });
+    const abs = Math.abs(s);
+    if (abs < 60) return rtf.format(-Math.round(s), "second");
+    if (abs < 3600) return rtf.format(-Math.round(s / 60), "minute");
+    if (abs < 86400) return rtf.format(-Math.round(s / 3600), "hour");
+    return rtf.format(-Math.round(s / 86400), "day");
+  }
+
+  // shanghaiInput formats a time for a datetime-local input, in Asia/Shanghai.
+  function shanghaiInput(d) {
+    const p = {};
+    for (const part of new Intl.DateTimeFormat("en-GB", {
+      timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
+    }).formatToParts(d)) p[part.type] = part.value;
+    return `${p.year}-${p.month}-${p.day}T${p.hour === "24" ? "00" : p.hour}:${p.minute}`;
+  }
+
+  function levelBadge(l) {
+    return `<span class="lv ${LEVELS[l]}"><span aria-hidden="true">${ICON[l]}</span>${esc(levelName(l))}</span>`;
+  }
+
+  function severityBadge(s) {
+    return `<span class="lv ${esc(s)}"><span aria-hidden="true">${SEVERITY_ICON[s] || "●"}</span>${esc(t("severity_" + s))}</span>`;
+  }
+
+  // request calls the API and never throws: it returns the status (0 when the
+  // server could not be reached), the decoded body and its error message.
+  async function request(method, path, body) {
+    const opts = { method, headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(path, opts);
+    } catch (e) {
+      return { status: 0, ok: false, data: null, error: t("networkError") };
+    }
+    let data = null;
+    try {
+      data = await res.json();
+    } catch (e) {
+      // Not JSON: the status says enough.
+    }
+    return { status: res.status, ok: res.ok, data, error: (data && data.error) || res.statusText || String(res.status) };
+  }
+
+  // seg escapes one path segment as the server escapes paths itself: the
+  // characters a path may hold (: @ $ & + , ; =) stay as they are, so that the
+  // server reads the id as it is written; "/", "?", "#", "%" and the rest are
+  // escaped.
+  function seg(s) {
+    return encodeURIComponent(s).replace(/%(3A|40|24|26|2B|2C|3B|3D)/gi, (m) => decodeURIComponent(m));
+  }
+
+  function debounce(fn, ms) {
+    let timer = 0;
+    return function () {
+      clearTimeout(timer);
+      timer = setTimeout(fn, ms);
+    };
+  }
+
+  // ---- State --------------------------------------------------------------
+
+  // The schools, column-wise: index i is one school, in the map's order.
+  const S = {
+    n: 0,
+    ids: [], index: new Map(), lng: [], lat: [], name: [], district: [], town: [], stage: new Uint8Array(0),
+    level: new Uint8Array(0), since: [], active: [], sources: [], cause: [], search: [],
+    drawn: new Uint8Array(0), // the level a school is drawn with in the 15 series, or NOT_DRAWN
+    overlaid: new Uint8Array(0), // whether it has been drawn over since the last full render
+    members: [], // per bucket, the schools in it
+    pos: new Int32Array(0), // a school's position in its bucket
+    counts: [0, 0, 0],
+  };
+  const filters = { district: "", town: "", stage: -1, source: "", q: "", levels: [true, true, true] };
+  const view = {
+    ready: false,
+    past: boot.at || null, // the moment shown, or null for live
+    loading: false,
+    pending: [], // stream events that arrive while the map loads
+    selected: null, // id of the school in the detail panel
+    pulse: new Map(), // index -> when it turned red
+    overlaid: 0, // schools drawn over since the last full render
+    seriesIndex: new Map(), // series id -> index, for appendData
+    awaitingFrame: false,
+    outlines: null, // the GeoJSON drawn
+    fullBBox: null,
+  };
+  const stats = { firstPaint: null, schools: 0, repaints: [], resets: 0 };
+  let chart = null;
+
+  function bucketOf(i) { return S.level[i] * STAGES.length + S.stage[i]; }
+
+  function addToBucket(i) {
+    const k = bucketOf(i);
+    S.pos[i] = S.members[k].length;
+    S.members[k].push(i);
+  }
+
+  function removeFromBucket(i) {
+    const m = S.members[bucketOf(i)];
+    const last = m.pop();
+    if (last !== i) {
+      m[S.pos[i]] = last;
+      S.pos[last] = S.pos[i];
+    }
+  }
+
+  // loadFeatures replaces the schools with those of a map answer.
+  function loadFeatures(fc) {
+    const f = fc.features || [];
+    const n = f.length;
+    S.n = n;
+    S.ids = new Array(n); S.lng = new Float64Array(n); S.lat = new Float64Array(n);
+    S.name = new Array(n); S.district = new Array(n); S.town = new Array(n); S.search = new Array(n);
+    S.stage = new Uint8Array(n); S.level = new Uint8Array(n); S.pos = new Int32Array(n);
+    S.drawn = new Uint8Array(n).fill(NOT_DRAWN); S.overlaid = new Uint8Array(n);
+    S.since = new Array(n); S.active = new Int32Array(n); S.sources = new Array(n); S.cause = new Array(n);
+    S.index = new Map();
+    S.members = [];
+    for (let k = 0; k < BUCKETS; k++) S.members.push([]);
+    S.counts = [0, 0, 0];
+    for (let i = 0; i < n; i++) {
+      const p = f[i].properties;
+      const c = f[i].geometry.coordinates;
+      S.ids[i] = p.school_id;
+      S.index.set(p.school_id, i);
+      S.lng[i] = c[0]; S.lat[i] = c[1];
+      S.name[i] = p.name; S.district[i] = p.district; S.town[i] = p.town;
+      S.search[i] = (p.name + " " + p.school_id).toLowerCase();
+      const st = STAGES.indexOf(p.stage);
+      S.stage[i] = st < 0 ? 0 : st;
+      S.level[i] = LV[p.level] || 0;
+      S.since[i] = p.since;
+      S.active[i] = p.active_risks || 0;
+      S.sources[i] = p.sources || [];
+      S.cause[i] = null;
+      S.counts[S.level[i]]++;
+      addToBucket(i);
+    }
+    stats.schools = n;
+  }
+
+  function passes(i) {
+    if (!filters.levels[S.level[i]]) return false;
+    if (filters.district && S.district[i] !== filters.district) return false;
+    if (filters.town && S.town[i] !== filters.town) return false;
+    if (filters.stage >= 0 && S.stage[i] !== filters.stage) return false;
+    if (filters.source && S.sources[i].indexOf(filters.source) < 0) return false;
+    if (filters.q && S.search[i].indexOf(filters.q) < 0) return false;
+    return true;
+  }
+
+  // ---- The map ------------------------------------------------------------
+
+  function bucketData(k) {
+    const out = [];
+    const lv = Math.floor(k / STAGES.length);
+    for (const i of S.members[k]) {
+      if (passes(i)) {
+        out.push([S.lng[i], S.lat[i], i]);
+        S.drawn[i] = lv;
+      }
+    }
+    return out;
+  }
+
+  function areaColor() { return view.past ? AREA.past : AREA.live; }
+
+  function symbolSize(lv, st) { return STAGE_SIZE[st] + LEVEL_EXTRA[lv]; }
+
+  // maskSize is the diameter of a disc that covers a symbol: a triangle's
+  // corners and a diamond's tips lie further out than a circle's edge.
+  function maskSize(lv, st) {
+    const s = symbolSize(lv, st);
+    return Math.ceil((SYMBOL[lv] === "triangle" ? 1.45 : 1.05) * s) + 2;
+  }
+
+  function overlaySeries(lv) {
+    return {
+      id: "o" + lv, type: "scatter", coordinateSystem: "geo", geoIndex: 0, zlevel: 1, z: 7 + lv,
+      symbol: SYMBOL[lv], symbolSize: (v) => v[3], large: false, largeThreshold: 1e9, progressive: 0, animation: false,
+      cursor: "pointer",
+      itemStyle: { color: FILL[lv], borderColor: BORDER[lv], borderWidth: BORDER_WIDTH[lv], opacity: 1 },
+      emphasis: { scale: 1.5, itemStyle: { borderColor: "#1158c7", borderWidth: 2 } },
+      data: [],
+    };
+  }
+
+  function maskSeries() {
+    return {
+      id: "mask", type: "scatter", coordinateSystem: "geo", geoIndex: 0, zlevel: 1, z: 6, silent: true,
+      symbol: "circle", symbolSize: (v) => v[3], large: false, largeThreshold: 1e9, progressive: 0, animation: false,
+      itemStyle: { color: areaColor(), opacity: 1 }, data: [],
+    };
+  }
+
+  function bucketSeries(k) {
+    const lv = Math.floor(k / STAGES.length);
+    const st = k % STAGES.length;
+    return {
+      id: "b" + k,
+      name: levelName(lv) + " " + stageName(st),
+      type: "scatter",
+      coordinateSystem: "geo",
+      geoIndex: 0,
+      symbol: SYMBOL[lv],
+      symbolSize: symbolSize(lv, st),
+      large: true,
+      largeThreshold: 800,
+      progressive: 0,
+      animation: false,
+      zlevel: 1,
+      z: 2 + lv,
+      cursor: "pointer",
+      itemStyle: { color: FILL[lv], borderColor: BORDER[lv], borderWidth: BORDER_WIDTH[lv], opacity: 1 },
+      emphasis: { scale: 1.5, itemStyle: { borderColor: "#1158c7", borderWidth: 2 } },
+      data: bucketData(k),
+    };
+  }
+
+  function pulseSeries() {
+    const data = [];
+    const now = Date.now();
+    for (const [i, at] of view.pulse) {
+      if (now - at > PULSE_MS || S.level[i] !== 2) view.pulse.delete(i);
+      else if (passes(i)) data.push([S.lng[i], S.lat[i], i]);
+    }
+    return {
+      id: "pulse", type: "effectScatter", coordinateSystem: "geo", geoIndex: 0, zlevel: 2, z: 9, silent: true,
+      symbol: "circle", symbolSize: 18, showEffectOn: "render",
+      rippleEffect: { brushType: "stroke", scale: 3.2, period: 2.5, number: 2 },
+      itemStyle: { color: "rgba(215, 38, 61, 0.35)" }, animation: false, data,
+    };
+  }
+
+  // labelSeries names the districts above the points (the outlines' own
+  // labels would lie under them).
+  function labelSeries() {
+    const data = [];
+    for (const f of view.outlines.features) {
+      const name = f.properties.name;
+      if (!name || name.indexOf("/") >= 0) continue;
+      const cp = f.properties.cp;
+      const b = view.districtBBox.get(name);
+      data.push({ name, value: cp || [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2] });
+    }
+    return {
+      id: "labels", type: "scatter", coordinateSystem: "geo", geoIndex: 0, zlevel: 2, z: 1, silent: true,
+      symbolSize: 0, animation: false, data,
+      label: {
+        show: true, formatter: "{b}", color: "#1f2d3a", fontSize: 13, fontWeight: "bold",
+        textBorderColor: "rgba(255,255,255,0.95)", textBorderWidth: 3,
+      },
+    };
+  }
+
+  function selectedSeries() {
+    const i = view.selected == null ? undefined : S.index.get(view.selected);
+    return {
+      id: "sel", type: "scatter", coordinateSystem: "geo", geoIndex: 0, zlevel: 2, z: 10, silent: true,
+      symbol: "circle", symbolSize: 24, animation: false,
+      itemStyle: { color: "rgba(17, 88, 199, 0.08)", borderColor: "#1158c7", borderWidth: 3 },
+      data: i === undefined ? [] : [[S.lng[i], S.lat[i], i]],
+    };
+  }
+
+  function registerOutlines(geojson) {
+    const features = [];
+    const regions = [];
+    for (const f of geojson.features || []) {
+      const p = f.properties || {};
+      if (!f.geometry) continue;
+      if (p.level === "town") {
+        const key = (p.district || "") + "/" + p.name;
+        features.push({ type: "Feature", properties: { name: key, cp: p.cp }, geometry: f.geometry });
+        regions.push({
+          name: key, label: { show: false },
+          itemStyle: { areaColor: "rgba(0,0,0,0)", borderColor: "#8d9aa7", borderWidth: 0.6, borderType: "dashed" },
+        });
+      } else {
+        features.unshift({ type: "Feature", properties: { name: p.name, cp: p.cp }, geometry: f.geometry });
+      }
+    }
+    view.outlines = { type: "FeatureCollection", features };
+    view.regions = regions;
+    echarts.registerMap("sanse", view.outlines);
+    view.fullBBox = bboxOf(features);
+    view.districtBBox = new Map();
+    for (const f of features) {
+      if (f.properties.name.indexOf("/") < 0) view.districtBBox.set(f.properties.name, bboxOf([f]));
+    }
+  }
+
+  function bboxOf(features) {
+    const b = [Infinity, Infinity, -Infinity, -Infinity];
+    const walk = (c) => {
+      if (typeof c[0] === "number") {
+        b[0] = Math.min(b[0], c[0]); b[1] = Math.min(b[1], c[1]);
+        b[2] = Math.max(b[2], c[0]); b[3] = Math.max(b[3], c[1]);
+      } else for (const x of c) walk(x);
+    };
+    for (const f of features) walk(f.geometry.coordinates);
+    return b;
+  }
+
+  // outlinesFromSchools stands in for missing outlines: the schools' extent.
+  function outlinesFromSchools() {
+    let b = [Infinity, Infinity, -Infinity, -Infinity];
+    for (let i = 0; i < S.n; i++) {
+      b = [Math.min(b[0], S.lng[i]), Math.min(b[1], S.lat[i]), Math.max(b[2], S.lng[i]), Math.max(b[3], S.lat[i])];
+    }
+    if (!isFinite(b[0])) b = [120, 30, 121, 31];
+    const pad = 0.05;
+    return {
+      type: "FeatureCollection",
+      features: [{
+        type: "Feature", properties: { name: "" },
+        geometry: { type: "Polygon", coordinates: [[[b[0] - pad, b[1] - pad], [b[2] + pad, b[1] - pad], [b[2] + pad, b[3] + pad], [b[0] - pad, b[3] + pad], [b[0] - pad, b[1] - pad]]] },
+      }],
+    };
+  }
+
+  function baseOption() {
+    const b = view.fullBBox;
+    const midLat = (b[1] + b[3]) / 2;
+    const series = [];
+    for (let k = 0; k < BUCKETS; k++) series.push(bucketSeries(k));
+    series.push(maskSeries(), overlaySeries(0), overlaySeries(1), overlaySeries(2));
+    series.push(pulseSeries(), selectedSeries(), labelSeries());
+    return {
+      animation: false,
+      tooltip: {
+        trigger: "item", confine: true, transitionDuration: 0, showDelay: 0,
+        formatter: (p) => {
+          const i = p.data && p.data[2];
+          if (i == null || i >= S.n) return "";
+          return `<b>${esc(S.name[i])}</b><br>${ICON[S.level[i]]} ${esc(levelName(S.level[i]))} · ${esc(stageName(S.stage[i]))}` +
+            `<br>${esc(S.district[i])} ${esc(S.town[i])}`;
+        },
+      },
+      geo: {
+        id: "g", map: "sanse", roam: true, zlevel: 0, silent: true, selectedMode: false,
+        aspectScale: Math.cos((midLat * Math.PI) / 180),
+        top: 24, bottom: 24, left: 24, right: 24,
+        scaleLimit: { min: 0.6, max: 120 },
+        itemStyle: { areaColor: areaColor(), borderColor: "#5b6b7b", borderWidth: 1.2 },
+        label: { show: false },
+        emphasis: { disabled: true },
+        select: { disabled: true },
+        regions: view.regions,
+      },
+      series,
+    };
+  }
+
+  // renderAll draws every school from its state: the full render, after
+  // which no point is covered or drawn over.
+  function renderAll() {
+    const t0 = performance.now();
+    clearTimeout(consolidateTimer);
+    S.drawn.fill(NOT_DRAWN);
+    S.overlaid.fill(0);
+    view.overlaid = 0;
+    const series = [];
+    for (let k = 0; k < BUCKETS; k++) series.push({ id: "b" + k, data: bucketData(k) });
+    series.push({ id: "mask", data: [], itemStyle: { color: areaColor() } });
+    series.push({ id: "o0", data: [] }, { id: "o1", data: [] }, { id: "o2", data: [] });
+    series.push(pulseSeries(), selectedSeries());
+    chart.setOption({ geo: { id: "g", itemStyle: { areaColor: areaColor() } }, series });
+    performance.measure("sanse:full-render", { start: t0, end: performance.now() });
+  }
+
+  // ---- Loading the map ----------------------------------------------------
+
+  function showLoading(text, retry) {
+    const el = $("loading");
+    el.hidden = false;
+    el.classList.toggle("error", !!retry);
+    el.textContent = text;
+    if (retry) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = t("retry");
+      b.addEventListener("click", () => loadMap(view.past));
+      el.append(" ", b);
+    }
+  }
+
+  async function fetchMap(at) {
+    return fetch(at ? "/api/v1/map?at=" + encodeURIComponent(at) : "/api/v1/map");
+  }
+
+  // loadMap (re)loads the schools, live or at a past moment, and applies the
+  // changes that arrived meanwhile.
+  async function loadMap(at, response) {
+    view.loading = true;
+    showLoading(t("loading"));
+    let res;
+    try {
+      res = await (response || fetchMap(at));
+    } catch (e) {
+      view.loading = false;
+      showLoading(t("loadFailed", { error: t("networkError") }), true);
+      return false;
+    }
+    let fc = null;
+    try {
+      fc = await res.json();
+    } catch (e) {
+      // handled below
+    }
+    if (!res.ok || !fc) {
+      view.loading = false;
+      showLoading(t("loadFailed", { error: (fc && fc.error) || res.status }), true);
+      return false;
+    }
+    view.past = at || null;
+    loadFeatures(fc);
+    if (fc.summary) S.counts = [fc.summary.green, fc.summary.yellow, fc.summary.red];
+    view.loading = false;
+    $("loading").hidden = true;
+    document.body.classList.toggle("past", !!view.past);
+    fillFilterOptions();
+    if (view.ready) {
+      renderAll();
+      drainPending();
+    }
+    renderCounters();
+    renderPast();
+    renderList();
+    return true;
+  }
+
+  // ---- Live updates -------------------------------------------------------
+
+  let stream = null;
+  let lastEventId = "";
+  let retryTimer = 0;
+
+  function takeOverStream() {
+    stream = boot.stream;
+    if (!stream) return setConn("down");
+    for (const type of ["level", "reset", "alert"]) stream.removeEventListener(type, boot.buffer);
+    listen(stream);
+    if (stream.readyState === EventSource.OPEN) setConn("live");
+    for (const e of boot.queue) dispatch(e);
+    boot.queue.length = 0;
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    const url = "/api/v1/stream" + (lastEventId ? "?last_event_id=" + encodeURIComponent(lastEventId) : "");
+    stream = new EventSource(url);
+    listen(stream);
+  }
+
+  function listen(es) {
+    es.addEventListener("level", dispatch);
+    es.addEventListener("reset", dispatch);
+    es.addEventListener("alert", dispatch);
+    es.addEventListener("open", () => setConn(view.past ? "past" : "live"));
+    es.addEventListener("error", () => {
+      if (es.readyState === EventSource.CLOSED) {
+        // The browser gave up (the server answered with an error): try again,
+        // resuming after the last change seen.
+        setConn("down");
+        retryTimer = setTimeout(connect, 3000);
+      } else {
+        setConn("reconnecting");
+      }
+    });
+  }
+
+  function dispatch(e) {
+    const t0 = performance.now();
+    if (e.lastEventId) lastEventId = e.lastEventId;
+    let data;
+    try {
+      data = JSON.parse(e.data);
+    } catch (err) {
+      return;
+    }
+    switch (e.type) {
+      case "level":
+        if (view.loading || !view.ready) view.pending.push({ change: data, t0 });
+        else if (!view.past) applyChange(data, t0);
+        noteRed(data);
+        break;
+      case "reset":
+        stats.resets++;
+        if (!view.past) loadMap(null);
+        break;
+      case "alert":
+        upsertAlert(data);
+        break;
+    }
+  }
+
+  // drainPending applies the changes that arrived while the map loaded: a
+  // change applied twice does no harm, it carries the new colour.
+  function drainPending() {
+    const pending = view.pending;
+    view.pending = [];
+    if (!view.past) for (const p of pending) applyChange(p.change, p.t0);
+  }
+
+  const repaintMarks = [];
+
+  function applyChange(c, t0) {
+    const i = S.index.get(c.school_id);
+    if (i === undefined) {
+      // A school the page does not know (the registry grew): reload.
+      scheduleReload();
+      return;
+    }
+    const to = LV[c.to];
+    if (to === undefined) return;
+    const from = S.level[i];
+    S.since[i] = c.at;
+    S.active[i] = c.active_risks;
+    S.cause[i] = c.cause;
+    if (to === 0) {
+      S.sources[i] = [];
+    } else {
+      const src = String(c.rule || "").split(".")[0];
+      if (SOURCES.indexOf(src) >= 0 && S.sources[i].indexOf(src) < 0) S.sources[i] = S.sources[i].concat([src]);
+      if (filters.source) refreshSources(c.school_id);
+    }
+    if (from !== to) {
+      removeFromBucket(i);
+      S.level[i] = to;
+      addToBucket(i);
+      S.counts[from]--;
+      S.counts[to]++;
+    }
+    if (to === 2 && from !== 2) view.pulse.set(i, Date.now());
+    repaintMarks.push({ t0, id: c.school_id, to: c.to });
+    drawChange(i);
+    if (newReds.length) renderRedBar();
+    renderCounters();
+    scheduleList();
+    if (view.selected === c.school_id) scheduleDetailRefresh();
+  }
+
+  // drawChange shows a school's new colour at once, without handing the
+  // thousands of other points to ECharts again (a setOption runs the whole
+  // pipeline over every series): the old point is covered by a disc of the
+  // map's colour and the new one is drawn over it, both with appendData,
+  // which draws only what is appended, in the next frame. When the map is
+  // quiet, consolidate redraws everything from the schools' state and drops
+  // the covers.
+  function drawChange(i) {
+    const shown = S.drawn[i] !== NOT_DRAWN;
+    const wanted = passes(i);
+    if (!shown && !wanted) {
+      markRepainted();
+      return;
+    }
+    if (S.overlaid[i] || (shown && !wanted)) {
+      // A second change before consolidation, or a point to hide: redraw.
+      renderAll();
+      markRepainted();
+      return;
+    }
+    if (shown && S.drawn[i] === S.level[i]) {
+      markRepainted();
+      scheduleConsolidate(false);
+      return;
+    }
+    if (shown) append("mask", [S.lng[i], S.lat[i], i, maskSize(S.drawn[i], S.stage[i])]);
+    if (wanted) append("o" + S.level[i], [S.lng[i], S.lat[i], i, symbolSize(S.level[i], S.stage[i])]);
+    S.overlaid[i] = 1;
+    view.overlaid++;
+    scheduleConsolidate(S.level[i] === 2);
+  }
+
+  function append(seriesId, item) {
+    const idx = view.seriesIndex.get(seriesId);
+    chart.appendData({ seriesIndex: idx, data: [item] });
+    view.awaitingFrame = true;
+  }
+
+  // markRepainted records, for every change not yet measured, the time from
+  // its arrival until now: called when ECharts has drawn the frame with it.
+  function markRepainted() {
+    if (!repaintMarks.length) return;
+    const t1 = performance.now();
+    for (const m of repaintMarks) {
+      performance.measure("sanse:repaint", { start: m.t0, end: t1, detail: { school: m.id, to: m.to } });
+      stats.repaints.push({ school: m.id, to: m.to, ms: t1 - m.t0 });
+    }
+    if (stats.repaints.length > 1000) stats.repaints.splice(0, stats.repaints.length - 1000);
+    repaintMarks.length = 0;
+  }
+
+  function onRendered() {
+    if (!view.awaitingFrame) return;
+    view.awaitingFrame = false;
+    markRepainted();
+  }
+
+  let consolidateTimer = 0;
+
+  // scheduleConsolidate redraws everything once the map has been quiet for a
+  // while (sooner after a new red, whose ripple it starts), in idle time.
+  function scheduleConsolidate(soon) {
+    clearTimeout(consolidateTimer);
+    const quiet = view.overlaid > 500 ? 0 : soon ? 1500 : 4000;
+    consolidateTimer = setTimeout(() => {
+      const run = () => { if (view.overlaid || view.pulse.size) renderAll(); };
+      if (window.requestIdleCallback) requestIdleCallback(run, { timeout: 3000 });
+      else run();
+    }, quiet);
+  }
+
+  const scheduleReload = debounce(() => { if (!view.past) loadMap(null); }, 1000);
+
+  // refreshSources asks for a school's exact risk sources, for the source
+  // filter; the stream only names the rule of the change.
+  const sourceQueue = new Set();
+  const flushSources = debounce(async () => {
+    const ids = [...sourceQueue];
+    sourceQueue.clear();
+    for (const id of ids) {
+      const r = await request("GET", "/api/v1/schools/" + seg(id));
+      const i = S.index.get(id);
+      if (!r.ok || i === undefined) continue;
+      const got = new Set((r.data.active_risks || []).map((x) => x.source));
+      S.sources[i] = SOURCES.filter((s) => got.has(s));
+    }
+    renderAll();
+    scheduleList();
+  }, 300);
+
+  function refreshSources(id) {
+    sourceQueue.add(id);
+    flushSources();
+  }
+
+  function setConn(state) {
+    const el = $("conn");
+    if (view.past && state === "live") state = "past";
+    el.className = "conn " + state;
+    el.textContent = t({ live: "live", reconnecting: "reconnecting", down: "down", past: "paused", connecting: "connecting" }[state]);
+    view.conn = state;
+  }
+
+  // ---- Counters, the red bar and sound -----------------------------------
+
+  function renderCounters() {
+    $("n-red").textContent = S.counts[2];
+    $("n-yellow").textContent = S.counts[1];
+    $("n-green").textContent = S.counts[0];
+    $("n-total").textContent = S.counts[0] + S.counts[1] + S.counts[2];
+  }
+
+  const newReds = []; // {id, name, district, cause, at}
+  let audio = null;
+  let soundOn = store("sanse.sound") === "on";
+
+  // noteRed announces a school that turned red, even while the past is shown.
+  function noteRed(c) {
+    if (c.to !== "red" || c.from === "red") {
+      if (newReds.some((r) => r.id === c.school_id)) renderRedBar();
+      return;
+    }
+    const i = S.index.get(c.school_id);
+    const prev = newReds.findIndex((r) => r.id === c.school_id);
+    if (prev >= 0) newReds.splice(prev, 1);
+    newReds.unshift({
+      id: c.school_id, name: i === undefined ? c.school_id : S.name[i], district: i === undefined ? "" : S.district[i],
+      cause: c.cause, at: c.at,
+    });
+    renderRedBar();
+    const btn = document.querySelector(".count.red");
+    btn.classList.remove("flash");
+    void btn.offsetWidth; // restart the animation
+    btn.classList.add("flash");
+    beep();
+  }
+
+  function renderRedBar() {
+    const bar = $("redbar");
+    if (!newReds.length) {
+      bar.hidden = true;
+      document.title = baseTitle();
+      return;
+    }
+    const shown = newReds.slice(0, 5);
+    $("redlist").innerHTML = shown.map((r) => {
+      const i = S.index.get(r.id);
+      const now = i === undefined || view.past ? null : S.level[i];
+      const gone = now != null && now !== 2 ? ` <span class="gone">（${esc(t("nowLevel", { level: levelName(now) }))}）</span>` : "";
+      return `<li><span><b>${esc(r.name)}</b> ${esc(r.district)}</span><span>${esc(r.cause || "")}</span>` +
+        `<span>${esc(fmtTime(r.at))}</span>${gone}<button type="button" data-open="${esc(r.id)}">${esc(t("show"))}</button></li>`;
+    }).join("") + (newReds.length > shown.length ? `<li class="more">${esc(t("more", { n: newReds.length - shown.length }))}</li>` : "");
+    bar.hidden = false;
+    document.title = `(${newReds.length}) ▲ ${t("newRed")} · ${t("title")}`;
+  }
+
+  function baseTitle() { return t("title") + " · Sanse"; }
+
+  function beep() {
+    if (!soundOn || !audio) return;
+    const now = audio.currentTime;
+    for (const d of [0, 0.3]) {
+      const o = audio.createOscillator();
+      const g = audio.createGain();
+      o.type = "square";
+      o.frequency.value = 880;
+      g.gain.value = 0.06;
+      o.connect(g).connect(audio.destination);
+      o.start(now + d);
+      o.stop(now + d + 0.18);
+    }
+  }
+
+  function toggleSound() {
+    soundOn = !soundOn;
+    store("sanse.sound", soundOn ? "on" : "off");
+    if (soundOn && !audio && window.AudioContext) audio = new AudioContext();
+    $("sound").setAttribute("aria-pressed", String(soundOn));
+    beep();
+  }
+
+  // ---- Filters and the school list ----------------------------------------
+
+  function fillFilterOptions() {
+    const districts = [...new Set(S.district)].sort((a, b) => a.localeCompare(b, "zh-CN"));
+    fillSelect($("f-district"), [["", t("all")]].concat(districts.map((d) => [d, d])), filters.district);
+    fillTowns();
+    fillSelect($("f-stage"), [["-1", t("all")]].concat(STAGES.map((s, i) => [String(i), stageName(s)])), String(filters.stage));
+    fillSelect($("f-source"), [["", t("all")]].concat(SOURCES.map((s) => [s, sourceName(s)])), filters.source);
+    $("f-source").disabled = !!view.past;
+    $("f-source").title = view.past ? t("pastNoSource") : "";
+  }
+
+  function fillTowns() {
+    const towns = new Set();
+    for (let i = 0; i < S.n; i++) if (!filters.district || S.district[i] === filters.district) towns.add(S.town[i]);
+    const list = [...towns].sort((a, b) => a.localeCompare(b, "zh-CN"));
+    if (filters.town && !towns.has(filters.town)) filters.town = "";
+    fillSelect($("f-town"), [["", t("all")]].concat(list.map((x) => [x, x])), filters.town);
+  }
+
+  function fillSelect(sel, options, value) {
+    sel.innerHTML = options.map(([v, label]) => `<option value="${esc(v)}">${esc(label)}</option>`).join("");
+    sel.value = value;
+  }
+
+  function filtersChanged() {
+    renderAll();
+    scheduleList();
+    renderAlerts();
+    renderHazards();
+  }
+
+  function selectionBBox() {
+    if (filters.district && !filters.town && view.districtBBox.has(filters.district)) return view.districtBBox.get(filters.district);
+    if (!filters.district && !filters.town) return view.fullBBox;
+    const b = [Infinity, Infinity, -Infinity, -Infinity];
+    for (let i = 0; i < S.n; i++) {
+      if (filters.district && S.district[i] !== filters.district) continue;
+      if (filters.town && S.town[i] !== filters.town) continue;
+      b[0] = Math.min(b[0], S.lng[i]); b[1] = Math.min(b[1], S.lat[i]);
+      b[2] = Math.max(b[2], S.lng[i]); b[3] = Math.max(b[3], S.lat[i]);
+    }
+    return isFinite(b[0]) ? b : view.fullBBox;
+  }
+
+  function fitTo(b) {
+    const f = view.fullBBox;
+    const w = Math.max(b[2] - b[0], 0.01);
+    const h = Math.max(b[3] - b[1], 0.01);
+    const zoom = Math.max(1, Math.min((f[2] - f[0]) / w, (f[3] - f[1]) / h) * 0.9);
+    chart.setOption({ geo: { id: "g", center: [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], zoom } });
+  }
+
+  // geoView returns the map's centre and zoom, which ECharts keeps in the
+  // geo component's option as the user pans and zooms.
+  function geoView() {
+    const o = chart.getModel().getComponent("geo", 0).option;
+    const b = view.fullBBox;
+    const c = o.center;
+    return {
+      center: c && typeof c[0] === "number" ? c.slice() : [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2],
+      zoom: o.zoom || 1,
+    };
+  }
+
+  function panBy(fx, fy) {
+    const v = geoView();
+    const f = view.fullBBox;
+    const dx = ((f[2] - f[0]) / v.zoom) * fx;
+    const dy = ((f[3] - f[1]) / v.zoom) * fy;
+    chart.setOption({ geo: { id: "g", center: [v.center[0] + dx, v.center[1] + dy], zoom: v.zoom } });
+  }
+
+  function zoomBy(factor) {
+    const v = geoView();
+    chart.setOption({ geo: { id: "g", center: v.center, zoom: Math.min(120, Math.max(0.6, v.zoom * factor)) } });
+  }
+
+  let listTimer = 0;
+  function scheduleList() {
+    if (listTimer) return;
+    listTimer = setTimeout(() => {
+      listTimer = 0;
+      renderList();
+    }, 250);
+  }
+
+  function renderList() {
+    const shown = [];
+    const counts = [0, 0, 0];
+    const rest = [];
+    for (let i = 0; i < S.n; i++) {
+      if (!passes(i)) continue;
+      counts[S.level[i]]++;
+      if (S.level[i] > 0) shown.push(i);
+      else if (rest.length < LIST_LIMIT) rest.push(i);
+    }
+    shown.sort((a, b) => S.level[b] - S.level[a] || String(S.since[b] || "").localeCompare(String(S.since[a] || "")) || a - b);
+    const list = shown.concat(rest).slice(0, LIST_LIMIT);
+    const total = counts[0] + counts[1] + counts[2];
+    let summary = t("listSummary", { n: total, r: counts[2], y: counts[1], g: counts[0] });
+    if (total > list.length) summary += " " + t("listTruncated", { n: list.length });
+    if (!total) summary = t("listEmpty");
+    $("list-summary").textContent = summary;
+    $("school-list").innerHTML = list.map((i) =>
+      `<li><button type="button" class="item" data-open="${esc(S.ids[i])}">${levelBadge(S.level[i])}` +
+      `<span class="name">${esc(S.name[i])}<br><span class="meta">${esc(S.district[i])} · ${esc(S.town[i])} · ` +
+      `${esc(stageName(S.stage[i]))}${S.active[i] ? " · " + esc(t("activeRisks", { n: S.active[i] })) : ""}</span></span></button></li>`,
+    ).join("");
+  }
+
+  // ---- The detail of a school --------------------------------------------
+
+  let detailData = null;
+  let timelineChart = null;
+  let timelineDays = 7;
+  let detailOpener = null;
+
+  async function openSchool(id, opts) {
+    if (!S.index.has(id)) return;
+    if (!opts || !opts.keepFocus) detailOpener = document.activeElement;
+    view.selected = id;
+    chart.dispatchAction({ type: "hideTip" });
+    chart.setOption({ series: [selectedSeries()] });
+    const panel = $("detail");
+    const wasHidden = panel.hidden;
+    panel.hidden = false;
+    if (wasHidden) panel.innerHTML = `<p>${esc(t("loading"))}</p>`;
+    const [d, tl, hz, al] = await Promise.all([
+      request("GET", "/api/v1/schools/" + seg(id)),
+      fetchTimeline(id, timelineDays),
+      request("GET", "/api/v1/hazards?school=" + encodeURIComponent(id)),
+      request("GET", "/api/v1/alerts?limit=50&school=" + encodeURIComponent(id)),
+    ]);
+    if (view.selected !== id) return;
+    detailData = { id, d, tl, hz, al };
+    renderDetail();
+    if (!opts || !opts.keepFocus) $("d-name").focus();
+  }
+
+  function fetchTimeline(id, days) {
+    const to = new Date();
+    const from = new Date(to.getTime() - days * 86400000);
+    return request("GET", `/api/v1/schools/${seg(id)}/timeline?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`)
+      .then((r) => Object.assign(r, { from, to, days }));
+  }
+
+  const scheduleDetailRefresh = debounce(() => {
+    if (view.selected) openSchool(view.selected, { keepFocus: true });
+  }, 400);
+
+  function closeDetail() {
+    view.selected = null;
+    detailData = null;
+    if (timelineChart) timelineChart.dispose();
+    timelineChart = null;
+    $("detail").hidden = true;
+    $("detail").innerHTML = "";
+    chart.setOption({ series: [selectedSeries()] });
+    if (detailOpener && document.contains(detailOpener)) detailOpener.focus();
+  }
+
+  function renderDetail() {
+    const panel = $("detail");
+    const { d, tl, hz, al } = detailData;
+    if (!d.ok) {
+      panel.innerHTML = `<header><h2 id="d-name" tabindex="-1">${esc(detailData.id)}</h2>${closeButton()}</header>` +
+        `<p class="note">${esc(t("loadFailed", { error: d.error }))}</p>`;
+      return;
+    }
+    const v = d.data;
+    const s = v.school;
+    const lv = LV[v.level] || 0;
+    const facts = [s.school_id, s.district, s.town, stageName(s.stage)];
+    if (s.boarding) facts.push(t("boarding"));
+    if (s.canteen) facts.push(t("canteen"));
+    const risks = v.active_risks || [];
+    let html = `<header><h2 id="d-name" tabindex="-1">${esc(s.name)}</h2>${closeButton()}</header>` +
+      `<div class="facts">${facts.map(esc).join(" · ")}</div>` +
+      (view.past ? `<p class="note">${esc(t("pastDetail"))}</p>` : "") +
+      `<div class="state">${levelBadge(lv)}<span>${v.since ? esc(t("since", { time: fmtTime(v.since) })) + " · " + esc(fmtAgo(v.since)) : esc(t("neverChanged"))}</span></div>` +
+      (v.cause ? `<p class="cause ${LEVELS[lv]}"><span class="sr-only">${esc(t("cause"))}: </span>${esc(v.cause)}</p>` : "") +
+      `<section aria-labelledby="d-risks"><h3 id="d-risks">${esc(t("activeRisks", { n: risks.length }))}</h3>` +
+      (risks.length ? risks.map(riskHTML).join("") : `<p>${esc(t("noRisks"))}</p>`) + `</section>` +
+      `<section aria-labelledby="d-timeline"><h3 id="d-timeline">${esc(t("timeline"))}</h3>` +
+      `<div class="seg" role="group"><button type="button" data-days="7" aria-pressed="${tl.days === 7}">${esc(t("days7"))}</button>` +
+      `<button type="button" data-days="30" aria-pressed="${tl.days === 30}">${esc(t("days30"))}</button></div>` +
+      `<div id="d-chart" class="chart" role="img" aria-label="${esc(t("timeline"))}"></div>${changesHTML(tl)}</section>` +
+      `<section aria-labelledby="d-hazards"><h3 id="d-hazards">${esc(t("hazardsOf"))}</h3>${schoolHazardsHTML(hz)}</section>` +
+      `<section aria-labelledby="d-alerts"><h3 id="d-alerts">${esc(t("alertsOf"))}</h3>${schoolAlertsHTML(al)}</section>`;
+    panel.innerHTML = html;
+    drawTimeline(tl, lv);
+  }
+
+  function closeButton() {
+    return `<button type="button" class="close" data-close aria-label="${esc(t("close"))}">✕</button>`;
+  }
+
+  function riskHTML(r) {
+    const until = r.until ? fmtTime(r.until) : t("untilPerson");
+    return `<div class="risk"><div class="head">${severityBadge(r.level)}<span class="title">${esc(r.title)}</span>` +
+      `<span class="tag">${esc(sourceName(r.source))}</span></div>` +
+      (r.description ? `<p class="desc">${esc(r.description)}</p>` : "") +
+      `<dl><dt>${esc(t("rule"))}</dt><dd class="rule">${esc(r.rule)}${r.key ? " · " + esc(r.key) : ""}</dd>` +
+      `<dt>${esc(t("firstSeen"))}</dt><dd>${esc(fmtTime(r.first_seen))}</dd>` +
+      `<dt>${esc(t("lastSeen"))}</dt><dd>${esc(fmtTime(r.last_seen))}</dd>` +
+      `<dt>${esc(t("until"))}</dt><dd>${esc(until)}</dd>` +
+      `<dt>${esc(t("count"))}</dt><dd>${esc(r.count)}</dd>` +
+      `<dt>${esc(t("evidence"))}</dt><dd>${(r.evidence || []).map(esc).join(", ") || "–"}</dd></dl>` +
+      (canAct ? `<div class="actions"><button type="button" data-resolve-risk="${esc(r.rule)}" data-key="${esc(r.key || "")}" data-title="${esc(r.title)}">${esc(t("resolveRisk"))}</button></div>` : "") +
+      `</div>`;
+  }
+
+  function changesHTML(tl) {
+    if (!tl.ok) return `<p class="note">${esc(t("loadFailed", { error: tl.error }))}</p>`;
+    const ch = tl.data.changes || [];
+    if (!ch.length) return `<p>${esc(t("noChanges"))}</p>`;
+    const rows = ch.slice().reverse().map((c) =>
+      `<tr><td>${esc(fmtTime(c.at))}</td><td>${levelBadge(LV[c.from] || 0)} → ${levelBadge(LV[c.to] || 0)}</td><td>${esc(c.cause)}</td></tr>`).join("");
+    return `<details><summary>${esc(t("changesTable", { n: ch.length }))}</summary><table class="changes">` +
+      `<thead><tr><th>${esc(t("colAt"))}</th><th>${esc(t("colChange"))}</th><th>${esc(t("colCause"))}</th></tr></thead><tbody>${rows}</tbody></table></details>`;
+  }
+
+  // drawTimeline draws the colour over the period as one band per colour at
+  // its own height (a colour's spans, broken where another colour holds), and
+  // each change as a point with its cause.
+  function drawTimeline(tl, current) {
+    if (timelineChart) timelineChart.dispose();
+    timelineChart = null;
+    const el = $("d-chart");
+    if (!el || !tl.ok) return;
+    const ch = tl.data.changes || [];
+    const spans = [[], [], []];
+    const marks = [];
+    let level = ch.length ? LV[ch[0].from] || 0 : current;
+    let start = tl.from.getTime();
+    const close = (end) => {
+      spans[level].push([start, level], [end, level], [end, null]);
+    };
+    for (const c of ch) {
+      const at = new Date(c.at).getTime();
+      close(at);
+      level = LV[c.to] || 0;
+      start = at;
+      marks.push({ value: [at, level], symbol: SYMBOL[level], itemStyle: { color: FILL[level] }, cause: c.cause });
+    }
+    close(tl.to.getTime());
+    const band = (lv) => ({
+      type: "line", data: spans[lv], showSymbol: false, connectNulls: false, silent: true,
+      lineStyle: { width: 5, color: FILL[lv] }, itemStyle: { color: FILL[lv] },
+    });
+    timelineChart = echarts.init(el, null, { renderer: "canvas" });
+    timelineChart.setOption({
+      animation: false,
+      grid: { left: 64, right: 14, top: 12, bottom: 28 },
+      tooltip: {
+        trigger: "item", confine: true,
+        formatter: (p) => (p.data && p.data.cause ? `${esc(fmtTime(new Date(p.data.value[0]).toISOString()))}<br>${esc(p.data.cause)}` : ""),
+      },
+      xAxis: { type: "time", min: tl.from.getTime(), max: tl.to.getTime(), axisLabel: { hideOverlap: true, fontSize: 11 } },
+      yAxis: {
+        type: "category", data: [0, 1, 2].map((v) => ICON[v] + " " + levelName(v)),
+        axisLabel: { fontSize: 11 }, splitLine: { show: true, lineStyle: { type: "dashed" } },
+      },
+      series: [band(0), band(1), band(2), { type: "scatter", data: marks, symbolSize: 10, z: 3 }],
+    });
+  }
+
+  // ---- Alerts and hazards --------------------------------------------------
+
+  let canAct = true;
+  const alerts = new Map();
+  let alertsState = "loading"; // ok | absent | forbidden | error
+  let alertsError = "";
+  let hazards = [];
+  let hazardsState = "loading";
+  let hazardsError = "";
+
+  function setCanAct(v) {
+    if (canAct === v) return;
+    canAct = v;
+    renderAlerts();
+    if (detailData) renderDetail();
+  }
+
+  async function loadAlerts() {
+    const r = await request("GET", "/api/v1/alerts?limit=500");
+    if (r.status === 404) alertsState = "absent";
+    else if (r.status === 401 || r.status === 403) alertsState = "forbidden";
+    else if (!r.ok || !r.data || !Array.isArray(r.data.alerts)) {
+      alertsState = "error";
+      alertsError = r.error;
+    } else {
+      alertsState = "ok";
+      alerts.clear();
+      for (const a of r.data.alerts) alerts.set(a.id, a);
+    }
+    renderAlerts();
+  }
+
+  function upsertAlert(a) {
+    if (!a || !a.id) return;
+    alerts.set(a.id, a);
+    if (alertsState !== "ok" && alertsState !== "forbidden") alertsState = "ok";
+    renderAlerts();
+    if (detailData && detailData.id === a.school_id) scheduleDetailRefresh();
+  }
+
+  function sortedAlerts(keep) {
+    const list = [...alerts.values()].filter(keep);
+    list.sort((a, b) => (a.status === "firing" ? 0 : 1) - (b.status === "firing" ? 0 : 1) ||
+      String(b.opened_at || "").localeCompare(String(a.opened_at || "")));
+    return list;
+  }
+
+  function alertPasses(a) {
+    if (filters.district && a.district !== filters.district) return false;
+    if (filters.town && a.town !== filters.town) return false;
+    if (filters.source && a.source !== filters.source) return false;
+    if (filters.q && !String(a.school_name + " " + a.school_id).toLowerCase().includes(filters.q)) return false;
+    return true;
+  }
+
+  function alertHTML(a) {
+    const l = LV[a.level] === undefined ? 1 : LV[a.level];
+    const lines = [];
+    if (a.opened_at) lines.push(t("opened", { time: fmtTime(a.opened_at) }));
+    if (a.acknowledged_at) lines.push(t("acknowledgedBy", { by: a.acknowledged_by || "", time: fmtTime(a.acknowledged_at) }));
+    if (a.resolved_at) lines.push(t("resolvedBy", { by: a.resolved_by || "", time: fmtTime(a.resolved_at) }));
+    if (a.escalation_step > 0 && a.escalation_name) lines.push(t("escalation", { name: a.escalation_name }));
+    const history = a.history || [];
+    let buttons = "";
+    if (canAct && a.status !== "resolved") {
+      buttons = `<div class="actions">` +
+        (a.status === "firing" ? `<button type="button" class="primary" data-ack="${esc(a.id)}">${esc(t("ack"))}</button>` : "") +
+        `<button type="button" data-resolve="${esc(a.id)}">${esc(t("resolve"))}</button></div>`;
+    }
+    return `<li class="alert-item ${esc(a.status)}" data-alert="${esc(a.id)}"><div class="head">${levelBadge(l)}` +
+      `<span class="tag status-${esc(a.status)}">${esc(a.status_zh || a.status)}</span><span class="title">${esc(a.title)}</span></div>` +
+      `<div><button type="button" class="linkish" data-open="${esc(a.school_id)}">${esc(a.school_name || a.school_id)}</button>` +
+      ` <span class="meta">${esc(a.district || "")} ${esc(a.town || "")} · ${esc(sourceName(a.source))}</span></div>` +
+      (a.cause ? `<div>${esc(a.cause)}</div>` : "") +
+      `<div class="meta">${lines.map(esc).join(" · ")}</div>` +
+      (history.length ? `<details class="history"><summary>${esc(t("history", { n: history.length }))}</summary><ul>` +
+        history.map((h) => `<li>${esc(fmtTime(h.at))} ${esc(h.action)} ${esc(h.by || "")} ${esc(h.comment || "")}</li>`).join("") +
+        `</ul></details>` : "") + buttons + `</li>`;
+  }
+
+  function renderAlerts() {
+    const note = $("alerts-note");
+    const list = $("alert-list");
+    const badge = $("alerts-badge");
+    let msg = "";
+    if (alertsState === "absent") msg = t("alertsAbsent");
+    else if (alertsState === "forbidden") msg = t("forbidden");
+    else if (alertsState === "error") msg = t("loadFailed", { error: alertsError });
+    else if (alertsState === "ok" && !canAct) msg = t("noActPermission");
+    note.hidden = !msg;
+    note.textContent = msg;
+    list.hidden = alertsState !== "ok";
+    if (alertsState !== "ok") {
+      badge.hidden = true;
+      list.innerHTML = "";
+      return;
+    }
+    const shown = sortedAlerts(alertPasses);
+    list.innerHTML = shown.length ? shown.map(alertHTML).join("") : `<li>${esc(t("noAlerts"))}</li>`;
+    const firing = shown.filter((a) => a.status === "firing").length;
+    badge.hidden = !firing;
+    badge.textContent = firing;
+  }
+
+  function schoolAlertsHTML(r) {
+    if (r.status === 404) return `<p class="note">${esc(t("alertsAbsent"))}</p>`;
+    if (r.status === 401 || r.status === 403) return `<p class="note">${esc(t("forbidden"))}</p>`;
+    if (!r.ok || !r.data) return `<p class="note">${esc(t("loadFailed", { error: r.error }))}</p>`;
+    for (const a of r.data.alerts || []) alerts.set(a.id, a);
+    const list = sortedAlerts((a) => a.school_id === detailData.id);
+    return list.length ? `<ul class="list">${list.map(alertHTML).join("")}</ul>` : `<p>${esc(t("noAlerts"))}</p>`;
+  }
+
+  async function loadHazards() {
+    const r = await request("GET", "/api/v1/hazards");
+    if (r.status === 404) hazardsState = "absent";
+    else if (r.status === 401 || r.status === 403) hazardsState = "forbidden";
+    else if (!r.ok || !r.data || !Array.isArray(r.data.hazards)) {
+      hazardsState = "error";
+      hazardsError = r.error;
+    } else {
+      hazardsState = "ok";
+      hazards = r.data.hazards;
+    }
+    renderHazards();
+  }
+
+  function sortHazards(list) {
+    return list.slice().sort((a, b) => (b.overdue ? 1 : 0) - (a.overdue ? 1 : 0) ||
+      String(a.deadline || "9999").localeCompare(String(b.deadline || "9999")));
+  }
+
+  function hazardHTML(h) {
+    return `<li class="hazard-item"><div class="head">${h.overdue ? `<span class="tag overdue"><span aria-hidden="true">!</span> ${esc(t("overdue"))}</span>` : ""}` +
+      (h.supervised ? `<span class="tag supervised">${esc(t("supervised"))}</span>` : "") +
+      (h.level ? severityBadge(h.level) : "") + `<span class="title">${esc(h.title)}</span></div>` +
+      `<div><button type="button" class="linkish" data-open="${esc(h.school_id)}">${esc(h.school_name || h.school_id)}</button>` +
+      ` <span class="meta">${esc(h.district || "")} · ${esc(h.category || "")}</span></div>` +
+      `<div class="meta">${esc(h.status_zh || h.status || "")}` +
+      (h.responsible ? " · " + esc(t("responsible", { name: h.responsible })) : "") +
+      (h.deadline ? " · " + esc(t("deadline", { time: fmtTime(h.deadline) })) : "") + `</div></li>`;
+  }
+
+  function renderHazards() {
+    const note = $("hazards-note");
+    const list = $("hazard-list");
+    const badge = $("hazards-badge");
+    let msg = "";
+    if (hazardsState === "absent") msg = t("hazardsAbsent");
+    else if (hazardsState === "forbidden") msg = t("forbidden");
+    else if (hazardsState === "error") msg = t("loadFailed", { error: hazardsError });
+    note.hidden = !msg;
+    note.textContent = msg;
+    list.hidden = hazardsState !== "ok";
+    if (hazardsState !== "ok") {
+      badge.hidden = true;
+      list.innerHTML = "";
+      return;
+    }
+    const shown = sortHazards(hazards.filter((h) => (!filters.district || h.district === filters.district) &&
+      (!filters.q || String(h.school_name + " " + h.school_id).toLowerCase().includes(filters.q))));
+    list.innerHTML = shown.length ? shown.map(hazardHTML).join("") : `<li>${esc(t("noHazards"))}</li>`;
+    const overdue = shown.filter((h) => h.overdue).length;
+    badge.hidden = !overdue;
+    badge.textContent = overdue;
+  }
+
+  function schoolHazardsHTML(r) {
+    if (r.status === 404) return `<p class="note">${esc(t("hazardsAbsent"))}</p>`;
+    if (r.status === 401 || r.status === 403) return `<p class="note">${esc(t("forbidden"))}</p>`;
+    if (!r.ok || !r.data) return `<p class="note">${esc(t("loadFailed", { error: r.error }))}</p>`;
+    const open = sortHazards((r.data.hazards || []).filter((h) => h.school_id === detailData.id && !CLOSED_HAZARD.has(h.status)));
+    return open.length ? `<ul class="list">${open.map(hazardHTML).join("")}</ul>` : `<p>${esc(t("noHazards"))}</p>`;
+  }
+
+  // ---- Acting on alerts and risks ------------------------------------------
+
+  let actRun = null;
+
+  function renderActor() {
+    const name = store("sanse.actor");
+    $("actor").textContent = name ? t("actor", { name }) : t("actorNone");
+  }
+
+  // openAct asks who acts (remembered) and, for some actions, why; run does
+  // the request and returns an error message or "".
+  function openAct(opts) {
+    const dlg = $("act-dialog");
+    $("act-title").textContent = opts.title;
+    $("act-what").textContent = opts.what || "";
+    $("act-what").hidden = !opts.what;
+    $("act-by").value = store("sanse.actor") || "";
+    $("act-comment").value = "";
+    $("act-comment").required = !!opts.commentRequired;
+    $("act-comment-label").textContent = opts.commentRequired ? t("commentRequired") : t("commentOptional");
+    $("act-comment").parentElement.hidden = !!opts.noComment;
+    $("act-submit").textContent = opts.submit;
+    $("act-error").textContent = "";
+    actRun = opts.run;
+    dlg.showModal();
+    ($("act-by").value ? (opts.noComment ? $("act-by") : $("act-comment")) : $("act-by")).focus();
+  }
+
+  async function submitAct(e) {
+    e.preventDefault();
+    const by = $("act-by").value.trim();
+    const comment = $("act-comment").value.trim();
+    if (!by) return ($("act-error").textContent = t("nameNeeded"));
+    if ($("act-comment").required && !comment) return ($("act-error").textContent = t("commentNeeded"));
+    store("sanse.actor", by);
+    renderActor();
+    $("act-submit").disabled = true;
+    const err = actRun ? await actRun(by, comment) : "";
+    $("act-submit").disabled = false;
+    if (err) {
+      $("act-error").textContent = err;
+      return;
+    }
+    $("act-dialog").close();
+  }
+
+  function actOnAlert(id, action) {
+    const a = alerts.get(id);
+    openAct({
+      title: action === "ack" ? t("ackTitle") : t("resolveTitle"),
+      what: a ? `${a.school_name || a.school_id}：${a.title}` : id,
+      commentRequired: action === "resolve",
+      submit: action === "ack" ? t("ack") : t("resolve"),
+      run: async (by, comment) => {
+        const r = await request("POST", `/api/v1/alerts/${seg(id)}/${action}`, { by, comment });
+        if (r.status === 401 || r.status === 403) {
+          setCanAct(false);
+          return t("noActPermission");
+        }
+        if (!r.ok) return t("failed", { error: r.error });
+        upsertAlert(r.data);
+        return "";
+      },
+    });
+  }
+
+  function resolveRisk(rule, key, title) {
+    const id = view.selected;
+    openAct({
+      title: t("resolveRiskTitle"),
+      what: title,
+      commentRequired: true,
+      submit: t("resolve"),
+      run: async (by, comment) => {
+        const r = await request("POST", `/api/v1/schools/${seg(id)}/risks/resolve`, { rule, key, by, comment });
+        if (r.status === 401 || r.status === 403) {
+          setCanAct(false);
+          return t("noActPermission");
+        }
+        if (!r.ok) return t("failed", { error: r.error });
+        if (view.selected === id) openSchool(id, { keepFocus: true });
+        return "";
+      },
+    });
+  }
+
+  // ---- The past -----------------------------------------------------------
+
+  function renderPast() {
+    const bar = $("pastbar");
+    if (!view.past) {
+      bar.hidden = true;
+      if (view.conn === "past") setConn("live");
+      return;
+    }
+    $("past-text").textContent = t("pastText", { at: fmtTime(view.past) });
+    bar.hidden = false;
+    setConn("past");
+  }
+
+  async function goPast(value) {
+    if (!value) return;
+    const at = value.length === 16 ? value + ":00+08:00" : value + "+08:00";
+    if (new Date(at).getTime() > Date.now()) {
+      $("tt-at").setCustomValidity(t("futureMoment"));
+      $("tt-at").reportValidity();
+      return;
+    }
+    $("tt-at").setCustomValidity("");
+    const url = new URL(location.href);
+    url.searchParams.set("at", at);
+    history.pushState({ at }, "", url);
+    await loadMap(at);
+  }
+
+  async function goLive() {
+    const url = new URL(location.href);
+    url.searchParams.delete("at");
+    history.pushState({ at: null }, "", url);
+    await loadMap(null);
+  }
+
+  // ---- Wiring -------------------------------------------------------------
+
+  function bindUI() {
+    document.addEventListener("click", (e) => {
+      const el = e.target.closest("button");
+      if (!el) return;
+      if (el.dataset.open) openSchool(el.dataset.open);
+      else if (el.dataset.close !== undefined) closeDetail();
+      else if (el.dataset.ack) actOnAlert(el.dataset.ack, "ack");
+      else if (el.dataset.resolve) actOnAlert(el.dataset.resolve, "resolve");
+      else if (el.dataset.resolveRisk) resolveRisk(el.dataset.resolveRisk, el.dataset.key, el.dataset.title);
+      else if (el.dataset.days) {
+        timelineDays = Number(el.dataset.days);
+        if (view.selected) openSchool(view.selected, { keepFocus: true });
+      }
+    });
+    for (const btn of document.querySelectorAll(".count")) {
+      btn.addEventListener("click", () => {
+        const l = LV[btn.dataset.level];
+        filters.levels[l] = !filters.levels[l];
+        btn.setAttribute("aria-pressed", String(filters.levels[l]));
+        filtersChanged();
+      });
+    }
+    $("f-district").addEventListener("change", (e) => {
+      filters.district = e.target.value;
+      fillTowns();
+      filtersChanged();
+      fitTo(selectionBBox());
+    });
+    $("f-town").addEventListener("change", (e) => {
+      filters.town = e.target.value;
+      filtersChanged();
+      if (filters.town) fitTo(selectionBBox());
+    });
+    $("f-stage").addEventListener("change", (e) => {
+      filters.stage = Number(e.target.value);
+      filtersChanged();
+    });
+    $("f-source").addEventListener("change", (e) => {
+      filters.source = e.target.value;
+      filtersChanged();
+    });
+    const search = debounce(() => {
+      filters.q = $("f-q").value.trim().toLowerCase();
+      filtersChanged();
+    }, 150);
+    $("f-q").addEventListener("input", search);
+    $("filters").addEventListener("submit", (e) => {
+      e.preventDefault();
+      filters.q = $("f-q").value.trim().toLowerCase();
+      filtersChanged();
+      if (!filters.q) return;
+      for (let i = 0; i < S.n; i++) {
+        if (passes(i)) {
+          chart.setOption({ geo: { id: "g", center: [S.lng[i], S.lat[i]], zoom: Math.max(geoView().zoom, 6) } });
+          openSchool(S.ids[i]);
+          return;
+        }
+      }
+    });
+    $("f-fit").addEventListener("click", () => fitTo(selectionBBox()));
+    $("f-reset").addEventListener("click", () => {
+      Object.assign(filters, { district: "", town: "", stage: -1, source: "", q: "", levels: [true, true, true] });
+      $("f-q").value = "";
+      for (const btn of document.querySelectorAll(".count")) btn.setAttribute("aria-pressed", "true");
+      fillFilterOptions();
+      filtersChanged();
+      fitTo(view.fullBBox);
+    });
+    const tabs = ["schools", "alerts", "hazards"];
+    for (const name of tabs) {
+      $("tab-" + name).addEventListener("click", () => selectTab(name));
+      $("tab-" + name).addEventListener("keydown", (e) => {
+        const d = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
+        if (!d) return;
+        const next = tabs[(tabs.indexOf(name) + d + tabs.length) % tabs.length];
+        selectTab(next);
+        $("tab-" + next).focus();
+      });
+    }
+    $("zoom-in").addEventListener("click", () => zoomBy(1.5));
+    $("zoom-out").addEventListener("click", () => zoomBy(1 / 1.5));
+    $("zoom-all").addEventListener("click", () => fitTo(view.fullBBox));
+    $("map").addEventListener("keydown", (e) => {
+      const keys = {
+        ArrowLeft: () => panBy(-0.1, 0), ArrowRight: () => panBy(0.1, 0), ArrowUp: () => panBy(0, 0.1), ArrowDown: () => panBy(0, -0.1),
+        "+": () => zoomBy(1.5), "=": () => zoomBy(1.5), "-": () => zoomBy(1 / 1.5), 0: () => fitTo(view.fullBBox),
+      };
+      const fn = keys[e.key];
+      if (fn) {
+        e.preventDefault();
+        fn();
+      }
+    });
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && !$("detail").hidden && !$("act-dialog").open) closeDetail();
+    });
+    $("red-dismiss").addEventListener("click", () => {
+      newReds.length = 0;
+      renderRedBar();
+    });
+    $("sound").setAttribute("aria-pressed", String(soundOn));
+    $("sound").addEventListener("click", toggleSound);
+    // A browser lets a page make sound only after a gesture: with sound on
+    // from an earlier visit, the first click or key enables it.
+    const unlock = () => {
+      if (soundOn && !audio && window.AudioContext) audio = new AudioContext();
+    };
+    document.addEventListener("pointerdown", unlock, { once: true });
+    document.addEventListener("keydown", unlock, { once: true });
+    $("lang").addEventListener("click", () => {
+      lang = lang === "zh" ? "en" : "zh";
+      store("sanse.lang", lang);
+      applyLanguage();
+      relabel();
+    });
+    $("actor").addEventListener("click", () => openAct({
+      title: t("setActorTitle"), noComment: true, submit: t("save"), run: async () => "",
+    }));
+    $("act-form").addEventListener("submit", submitAct);
+    $("act-cancel").addEventListener("click", () => $("act-dialog").close());
+    $("tt").addEventListener("submit", (e) => {
+      e.preventDefault();
+      goPast($("tt-at").value);
+    });
+    $("tt-live").addEventListener("click", goLive);
+    window.addEventListener("popstate", () => loadMap(new URLSearchParams(location.search).get("at")));
+    $("tt-at").max = shanghaiInput(new Date());
+    $("tt-at").value = shanghaiInput(new Date(Date.now() - 3600000));
+  }
+
+  function selectTab(name) {
+    for (const n of ["schools", "alerts", "hazards"]) {
+      const on = n === name;
+      $("tab-" + n).setAttribute("aria-selected", String(on));
+      $("tab-" + n).tabIndex = on ? 0 : -1;
+      $("panel-" + n).hidden = !on;
+    }
+  }
+
+  // relabel redraws every text after a change of language.
+  function relabel() {
+    renderActor();
+    fillFilterOptions();
+    setConn(view.conn || "connecting");
+    renderPast();
+    renderRedBar();
+    renderList();
+    renderAlerts();
+    renderHazards();
+    if (chart) {
+      const series = [];
+      for (let k = 0; k < BUCKETS; k++) series.push({ id: "b" + k, name: levelName(Math.floor(k / STAGES.length)) + " " + stageName(k % STAGES.length) });
+      chart.setOption({ series });
+    }
+    if (detailData) renderDetail();
+  }
+
+  // The page's own view of what it drew, for the browser tests and for
+  // anyone curious in the console: read from ECharts' model, not from the
+  // page's arrays.
+  function drawn() {
+    const out = {};
+    const series = chart.getModel().getSeries();
+    const each = (s, fn) => {
+      const data = s.getData();
+      for (let j = 0; j < data.count(); j++) fn(S.ids[data.getRawDataItem(j)[2]]);
+    };
+    for (const s of series) {
+      const m = /^b(\d+)$/.exec(s.id);
+      if (!m) continue;
+      const level = LEVELS[Math.floor(Number(m[1]) / STAGES.length)];
+      each(s, (id) => { out[id] = { level, color: s.get(["itemStyle", "color"]), symbol: s.get("symbol") }; });
+    }
+    // Covered points are not seen; points drawn over them are.
+    for (const s of series) if (s.id === "mask") each(s, (id) => delete out[id]);
+    for (const s of series) {
+      const m = /^o(\d)$/.exec(s.id);
+      if (!m) continue;
+      const level = LEVELS[Number(m[1])];
+      each(s, (id) => { out[id] = { level, color: s.get(["itemStyle", "color"]), symbol: s.get("symbol") }; });
+    }
+    return out;
+  }
+
+  function pixelOf(id) {
+    const i = S.index.get(id);
+    if (i === undefined) return null;
+    const p = chart.convertToPixel({ geoIndex: 0 }, [S.lng[i], S.lat[i]]);
+    const r = $("map").getBoundingClientRect();
+    return { x: r.left + p[0], y: r.top + p[1] };
+  }
+
+  async function start() {
+    applyLanguage();
+    renderActor();
+    bindUI();
+    setConn("connecting");
+    takeOverStream();
+    const mapEl = $("map");
+    chart = echarts.init(mapEl, null, { renderer: "canvas" });
+    new ResizeObserver(() => chart.resize()).observe(mapEl);
+
+    const [mapRes, outlinesRes] = await Promise.allSettled([boot.map, boot.boundaries]);
+    const ok = await loadMap(boot.at, mapRes.status === "fulfilled" ? Promise.resolve(mapRes.value) : Promise.reject(mapRes.reason));
+    let outlines = null;
+    if (outlinesRes.status === "fulfilled" && outlinesRes.value.ok) {
+      try {
+        outlines = await outlinesRes.value.json();
+      } catch (e) {
+        outlines = null;
+      }
+    }
+    registerOutlines(outlines && outlines.features && outlines.features.length ? outlines : outlinesFromSchools());
+    chart.setOption(baseOption());
+    chart.getModel().getSeries().forEach((sm, idx) => view.seriesIndex.set(sm.id, idx));
+    chart.on("click", (p) => {
+      if (p.seriesId && /^[bo]\d+$/.test(p.seriesId) && p.data) openSchool(S.ids[p.data[2]]);
+    });
+    chart.on("rendered", onRendered);
+    performance.mark("sanse:points-drawn");
+    requestAnimationFrame(() => {
+      const m = performance.measure("sanse:first-paint", { start: 0, end: performance.now() });
+      stats.firstPaint = m.duration;
+    });
+    view.ready = true;
+    if (ok) drainPending();
+    renderList();
+    loadAlerts();
+    loadHazards();
+    setInterval(() => {
+      loadHazards();
+      if (alertsState !== "ok") loadAlerts();
+      if (view.pulse.size) scheduleConsolidate(false);
+    }, 60000);
+  }
+
+  window.sanse = {
+    stats,
+    ready: () => view.ready && stats.firstPaint !== null,
+    levelOf: (id) => (S.index.has(id) ? LEVELS[S.level[S.index.get(id)]] : null),
+    counts: () => ({ red: S.counts[2], yellow: S.counts[1], green: S.counts[0] }),
+    drawn,
+    pixelOf,
+    open: (id) => openSchool(id),
+  };
+
+  start();
+})();
