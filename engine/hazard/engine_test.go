@@ -215,7 +215,7 @@ func TestEngineRuleHazard(t *testing.T) {
 	require.NoError(t, f.eng.Apply(ev, &out))
 	require.Len(t, out.Transitions, 1)
 	spec := Spec{Category: CategoryFood, Deadline: 24 * time.Hour, Responsible: "食堂负责人"}
-	// What the lead's pipeline does with every stored transition.
+	// What the serving pipeline does with every stored transition.
 	for _, tr := range out.Transitions {
 		f.m.ObserveTransition(tr, spec)
 		f.m.ObserveTransition(tr, spec)
