@@ -2,10 +2,7 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
+	"github.com/sanse-campus/sanse/engine/notify"
 )
 
 // AlertService is what the alert endpoints need; *alert.Manager satisfies it.
@@ -80,8 +78,6 @@ type alertEntry struct {
 	Step    int       `json:"step"`
 }
 
-var stepNames = []string{"学校", "乡镇（中心校）", "区县教育局安全科", "市教育局"}
-
 func newAlertJSON(a *alert.Alert) alertJSON {
 	j := alertJSON{
 		ID: a.ID, SchoolID: a.SchoolID, SchoolName: a.SchoolName, District: a.District, Town: a.Town,
@@ -89,10 +85,7 @@ func newAlertJSON(a *alert.Alert) alertJSON {
 		Title: a.Title, Cause: a.Cause, Rule: a.Rule, RiskKey: a.RiskKey, Source: a.Source, RiskLevel: a.RiskLevel,
 		OpenedAt: local(a.OpenedAt), UpdatedAt: local(a.UpdatedAt),
 		AcknowledgedBy: a.AcknowledgedBy, ResolvedBy: a.ResolvedBy, EscalationStep: a.Step,
-		History: make([]alertEntry, 0, len(a.History)),
-	}
-	if a.Step >= 0 && a.Step < len(stepNames) {
-		j.EscalationName = stepNames[a.Step]
+		EscalationName: notify.StepName(a.Step), History: make([]alertEntry, 0, len(a.History)),
 	}
 	if !a.AcknowledgedAt.IsZero() {
 		t := local(a.AcknowledgedAt)
@@ -263,22 +256,9 @@ func (s *Server) handleAlertAction(svc AlertService, action string) echo.Handler
 }
 
 func readAlertAction(c echo.Context, action string) (alertActionRequest, error) {
-	r := c.Request()
-	if mt, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); err != nil || mt != echo.MIMEApplicationJSON {
-		ct := r.Header.Get(echo.HeaderContentType)
-		if ct == "" {
-			ct = "none"
-		}
-		return alertActionRequest{}, httpError(http.StatusUnsupportedMediaType, "send the body as application/json, not %s", ct)
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), r.Body, maxResolveBody))
-	dec.DisallowUnknownFields()
 	var req alertActionRequest
-	if err := dec.Decode(&req); err != nil {
-		if errors.Is(err, io.EOF) {
-			return req, httpError(http.StatusBadRequest, `the body is empty: send {"by": ..., "comment": ...}`)
-		}
-		return req, bodyError(err)
+	if err := readJSON(c, &req, "by and comment"); err != nil {
+		return req, err
 	}
 	req.By, req.Comment = strings.TrimSpace(req.By), strings.TrimSpace(req.Comment)
 	switch {

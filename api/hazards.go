@@ -2,12 +2,9 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -43,8 +40,6 @@ type HazardService interface {
 }
 
 const (
-	// maxHazardBody bounds the body of a hazard request.
-	maxHazardBody = 64 << 10
 	// hazardTimeout bounds one change through the HazardService; like a
 	// resolution, a change once begun is finished if the client goes away.
 	hazardTimeout = 30 * time.Second
@@ -274,14 +269,14 @@ type createHazardRequest struct {
 	Evidence    []evidenceRequest `json:"evidence"`
 }
 
-const createHazardFields = "school_id, title, category, level, responsible, deadline, by, comment and evidence"
+const createHazardFields = "school_id, title, category, level, responsible, deadline, by, comment and evidence (kind and value)"
 
 // handleCreateHazard serves POST /api/v1/hazards: an inspector registers a
 // hazard at a school of their scope. The answer, 201 Created, is the hazard.
 func (s *Server) handleCreateHazard(svc HazardService) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var req createHazardRequest
-		if err := decodeHazardBody(c, &req, createHazardFields); err != nil {
+		if err := readJSON(c, &req, createHazardFields); err != nil {
 			return err
 		}
 		now := s.now()
@@ -340,7 +335,7 @@ type transitionRequest struct {
 	Evidence []evidenceRequest `json:"evidence"`
 }
 
-const transitionFields = "action, by, comment and evidence"
+const transitionFields = "action, by, comment and evidence (kind and value)"
 
 // handleHazardTransition serves POST /api/v1/hazards/:id/transition: a
 // person starts, submits, verifies, rejects or comments on a hazard of their
@@ -353,7 +348,7 @@ func (s *Server) handleHazardTransition(svc HazardService) echo.HandlerFunc {
 			return err
 		}
 		var req transitionRequest
-		if err := decodeHazardBody(c, &req, transitionFields); err != nil {
+		if err := readJSON(c, &req, transitionFields); err != nil {
 			return err
 		}
 		action, err := hazard.ParseAction(strings.TrimSpace(req.Action))
@@ -475,58 +470,4 @@ func parseDeadline(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q: a duration from now must be positive", s)
 	}
 	return now.Add(d), nil
-}
-
-// decodeHazardBody decodes the JSON body of a hazard request into v, which
-// has the fields named by fields, refusing anything else.
-func decodeHazardBody(c echo.Context, v any, fields string) error {
-	r := c.Request()
-	if mt, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); err != nil || mt != echo.MIMEApplicationJSON {
-		ct := r.Header.Get(echo.HeaderContentType)
-		if ct == "" {
-			ct = "none"
-		}
-		return httpError(http.StatusUnsupportedMediaType, "send the body as application/json, not %s", ct)
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), r.Body, maxHazardBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var (
-			tooLarge  *http.MaxBytesError
-			syntax    *json.SyntaxError
-			wrongType *json.UnmarshalTypeError
-		)
-		switch {
-		case errors.As(err, &tooLarge):
-			return httpError(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxHazardBody)
-		case errors.Is(err, io.EOF):
-			return httpError(http.StatusBadRequest, "the body is empty: send a JSON object with %s", fields)
-		case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
-			return httpError(http.StatusBadRequest, "invalid body: not JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
-		case errors.As(err, &wrongType):
-			if wrongType.Field == "" {
-				return httpError(http.StatusBadRequest, "invalid body: a JSON object expected, not %s", wrongType.Value)
-			}
-			return httpError(http.StatusBadRequest, "invalid body: field %q must be %s, not %s", wrongType.Field, jsonKind(wrongType), wrongType.Value)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return httpError(http.StatusBadRequest, "invalid body: %s; the fields are %s (evidence: kind and value)",
-				strings.TrimPrefix(err.Error(), "json: "), fields)
-		}
-		return httpError(http.StatusBadRequest, "invalid body: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return httpError(http.StatusBadRequest, "invalid body: one JSON object expected, found more after it")
-	}
-	return nil
-}
-
-// jsonKind names the JSON kind a field expects.
-func jsonKind(e *json.UnmarshalTypeError) string {
-	switch e.Type.Kind().String() {
-	case "slice":
-		return "a list"
-	case "struct":
-		return "an object"
-	}
-	return "a string"
 }

@@ -2,12 +2,9 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -29,8 +26,6 @@ import (
 type ResolveFunc func(ctx context.Context, schoolID, rule, key, by, comment string) (engine.SchoolView, error)
 
 const (
-	// maxResolveBody bounds the body of a resolve request.
-	maxResolveBody = 64 << 10
 	// resolveTimeout bounds one call of the ResolveFunc.
 	resolveTimeout = 30 * time.Second
 )
@@ -83,24 +78,10 @@ func (s *Server) handleResolve(resolve ResolveFunc) echo.HandlerFunc {
 // readResolveRequest decodes and checks the body of a resolve request. by
 // and comment come back trimmed of surrounding white space.
 func readResolveRequest(c echo.Context) (resolveRequest, error) {
-	r := c.Request()
-	if mt, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); err != nil || mt != echo.MIMEApplicationJSON {
-		ct := r.Header.Get(echo.HeaderContentType)
-		if ct == "" {
-			ct = "none"
-		}
-		return resolveRequest{}, httpError(http.StatusUnsupportedMediaType, "send the body as application/json, not %s", ct)
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), r.Body, maxResolveBody))
-	dec.DisallowUnknownFields()
 	var req resolveRequest
-	if err := dec.Decode(&req); err != nil {
-		return resolveRequest{}, bodyError(err)
+	if err := readJSON(c, &req, "rule, key, by and comment"); err != nil {
+		return resolveRequest{}, err
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return resolveRequest{}, httpError(http.StatusBadRequest, "invalid body: one JSON object expected, found more after it")
-	}
-
 	req.By, req.Comment = strings.TrimSpace(req.By), strings.TrimSpace(req.Comment)
 	var missing []string
 	for _, f := range []struct{ name, value string }{{"rule", req.Rule}, {"by", req.By}, {"comment", req.Comment}} {
@@ -114,32 +95,4 @@ func readResolveRequest(c echo.Context) (resolveRequest, error) {
 			plural(len(missing), "field", "fields"), strings.Join(missing, ", "))
 	}
 	return req, nil
-}
-
-// bodyError turns an error decoding the JSON body into a 400 (413 when the
-// body is too large) whose message names what is wrong in the request's
-// terms, not the server's types.
-func bodyError(err error) error {
-	var (
-		tooLarge  *http.MaxBytesError
-		syntax    *json.SyntaxError
-		wrongType *json.UnmarshalTypeError
-	)
-	switch {
-	case errors.As(err, &tooLarge):
-		return httpError(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxResolveBody)
-	case errors.Is(err, io.EOF):
-		return httpError(http.StatusBadRequest, `the body is empty: send {"rule": ..., "key": ..., "by": ..., "comment": ...}`)
-	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
-		return httpError(http.StatusBadRequest, "invalid body: not JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
-	case errors.As(err, &wrongType):
-		if wrongType.Field == "" {
-			return httpError(http.StatusBadRequest, "invalid body: a JSON object expected, not %s", wrongType.Value)
-		}
-		return httpError(http.StatusBadRequest, "invalid body: field %q must be a string, not %s", wrongType.Field, wrongType.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return httpError(http.StatusBadRequest, "invalid body: %s; the fields are rule, key, by and comment",
-			strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return httpError(http.StatusBadRequest, "invalid body: %v", err)
 }

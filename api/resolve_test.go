@@ -137,7 +137,7 @@ func TestResolveBadRequest(t *testing.T) {
 			code: http.StatusBadRequest, want: []string{"a JSON object expected, not array"}},
 		{name: "two objects", body: resolveBody("王老师", "已处置") + "{}",
 			code: http.StatusBadRequest, want: []string{"one JSON object expected"}},
-		{name: "too large", body: resolveBody("王老师", strings.Repeat("很", maxResolveBody)),
+		{name: "too large", body: resolveBody("王老师", strings.Repeat("很", maxBody)),
 			code: http.StatusRequestEntityTooLarge, want: []string{"larger than 65536 bytes"}},
 		{name: "a form", contentType: "application/x-www-form-urlencoded", body: "rule=visitor.blacklist",
 			code: http.StatusUnsupportedMediaType, want: []string{"application/json", "application/x-www-form-urlencoded"}},
