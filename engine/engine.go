@@ -83,10 +83,10 @@ type Engine struct {
 	spare   *Memory // an empty memory for the checks of schools without state
 	// free holds ended risks for reuse by the next that opens.
 	free []*Risk
-	// text interns the colour changes' cause sentences, and buf is where
-	// they are put together.
-	text interner
-	buf  []byte
+	// causes interns the colour changes' cause sentences, and buf is
+	// where they are put together.
+	causes TextCache
+	buf    []byte
 }
 
 // maxFreeRisks bounds Engine.free.
@@ -571,7 +571,7 @@ func (e *Engine) cause(how RiskState, r *Risk, policyReason, policyRule string) 
 		b = append(b, "）"...)
 	}
 	e.buf = b
-	return e.text.intern(b)
+	return e.causes.Intern(b, maxCauses)
 }
 
 func maxLevel(a, b Level) Level {
@@ -581,26 +581,8 @@ func maxLevel(a, b Level) Level {
 	return a
 }
 
-// interner hands out one string per distinct text, so that a text made
-// again and again is allocated once. It holds at most maxInterned texts and
-// starts afresh when full. Not safe for concurrent use.
-type interner struct {
-	m map[string]string
-}
-
-const maxInterned = 1 << 16
-
-func (in *interner) intern(b []byte) string {
-	if s, ok := in.m[string(b)]; ok {
-		return s
-	}
-	if in.m == nil || len(in.m) >= maxInterned {
-		in.m = make(map[string]string, 256)
-	}
-	s := string(b)
-	in.m[s] = s
-	return s
-}
+// maxCauses bounds the cause sentences an engine keeps interned.
+const maxCauses = 1 << 16
 
 func (r *Risk) clone() Risk {
 	c := *r
@@ -630,6 +612,17 @@ func (e *Engine) View(id string) (SchoolView, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.view(school, true), true
+}
+
+// Level returns the school's colour now (green for a school without
+// state), without copying its risks as View does.
+func (e *Engine) Level(id string) Level {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if st := e.schools[id]; st != nil {
+		return st.level
+	}
+	return LevelGreen
 }
 
 // Views returns every school of the registry that keep accepts, in id order,

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -67,6 +68,8 @@ func TestColourFollowsRisks(t *testing.T) {
 	require.Equal(t, engine.LevelRed, v.Level)
 	require.Len(t, v.Risks, 2)
 	require.Equal(t, "blacklist", v.Risks[0].Rule, "the most serious risk comes first")
+	require.Equal(t, engine.LevelRed, e.Level("S1"))
+	require.Equal(t, engine.LevelGreen, e.Level("S2"), "a school without state is green")
 
 	// The watch risk expires after an hour; the school stays red.
 	out.Reset()
@@ -281,4 +284,18 @@ func TestRestoreAppliesResolutionsInOrder(t *testing.T) {
 	require.Equal(t, engine.LevelRed, v.Level, "an event after the resolution opens the risk again")
 	require.Equal(t, []string{"3"}, v.Risks[0].Evidence)
 	require.Empty(t, out.Changes, "nothing but what ran out after the replay is recorded")
+}
+
+func TestTextCacheHandsOutOneStringPerText(t *testing.T) {
+	var c engine.TextCache
+	a := c.Intern([]byte("新增高风险：禁入名单"), 2)
+	b := c.Intern([]byte("新增高风险：禁入名单"), 2)
+	require.Equal(t, "新增高风险：禁入名单", a)
+	require.True(t, unsafe.StringData(a) == unsafe.StringData(b), "the same text is the same string")
+	c.Intern([]byte("二"), 2)
+	d := c.Intern([]byte("三"), 2) // full: starts afresh
+	require.Equal(t, "三", d)
+	e := c.Intern([]byte("新增高风险：禁入名单"), 2)
+	require.Equal(t, a, e)
+	require.True(t, unsafe.StringData(a) != unsafe.StringData(e), "forgotten when the cache started afresh")
 }

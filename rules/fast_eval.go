@@ -169,33 +169,11 @@ type fastTemplate struct {
 	isFixed bool
 	// texts interns what the template rendered, shared by every goroutine:
 	// a title or description made again and again is allocated once.
-	texts *textCache
-}
-
-// textCache hands out one string per distinct text. It holds at most
-// maxTexts texts and starts afresh when full, so memory stays bounded
-// whatever the values rendered.
-type textCache struct {
-	mu sync.Mutex
-	m  map[string]string
+	texts *engine.TextCache
 }
 
 // maxTexts bounds the texts one template keeps.
 const maxTexts = 4096
-
-func (c *textCache) intern(b []byte) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s, ok := c.m[string(b)]; ok {
-		return s
-	}
-	if c.m == nil || len(c.m) >= maxTexts {
-		c.m = make(map[string]string, 64)
-	}
-	s := string(b)
-	c.m[s] = s
-	return s
-}
 
 type fastPart struct {
 	text string
@@ -204,7 +182,7 @@ type fastPart struct {
 }
 
 func newFastTemplate(t template, env envKind, cal *Calendar) fastTemplate {
-	ft := fastTemplate{texts: new(textCache)}
+	ft := fastTemplate{texts: new(engine.TextCache)}
 	for _, p := range t.parts {
 		fp := fastPart{text: p.text, prog: p.prog}
 		if p.prog != nil {
@@ -256,7 +234,7 @@ func (t *fastTemplate) render(sc *scratch, env any) string {
 	if t.texts == nil {
 		return string(b)
 	}
-	return t.texts.intern(b)
+	return t.texts.Intern(b, maxTexts)
 }
 
 // appendRendered appends v as template.render prints a placeholder's value.

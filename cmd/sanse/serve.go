@@ -145,10 +145,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	alerts, err := alert.New(alert.Options{
 		Config: cfg.Alerting, Store: st, Registry: registryPtr.Load, Logger: logger, Registerer: reg,
 		OnChange: hub.PublishAlert,
-		Level: func(id string) engine.Level {
-			v, _ := eng.View(id)
-			return v.Level
-		},
+		Level:    eng.Level,
 	})
 	if err != nil {
 		return fmt.Errorf("alerting: %w", err)

@@ -90,6 +90,7 @@ type Manager struct {
 	bySchool map[string][]*Alert // active alerts by school, oldest first
 	dirty    map[string]*Alert   // changed, not yet stored
 	groups   map[string]*group   // first messages waiting for their group to fill
+	routes   map[string]*routed  // where the active alerts are routed, by id
 	pending  []*Notification     // created, not yet stored in the outbox
 	changed  []*Alert            // for OnChange
 }
@@ -138,6 +139,7 @@ func New(opts Options) (*Manager, error) {
 	m := &Manager{
 		cfg: cfg, opts: opts, store: opts.Store, logger: logger, metrics: newMetrics(opts.Registerer), now: opts.Now,
 		alerts: map[string]*Alert{}, bySchool: map[string][]*Alert{}, dirty: map[string]*Alert{}, groups: map[string]*group{},
+		routes: map[string]*routed{},
 	}
 	m.box = newOutbox(opts.Store, receivers, cfg.Retry, opts.Now, logger, m.metrics)
 	return m, nil
@@ -180,6 +182,7 @@ func (m *Manager) add(a *Alert) {
 
 func (m *Manager) remove(a *Alert) {
 	delete(m.alerts, a.ID)
+	delete(m.routes, a.ID)
 	list := slices.DeleteFunc(m.bySchool[a.SchoolID], func(x *Alert) bool { return x == a })
 	if len(list) == 0 {
 		delete(m.bySchool, a.SchoolID)
@@ -354,18 +357,39 @@ func (m *Manager) resolve(a *Alert, at time.Time, by, comment string) {
 }
 
 func (m *Manager) sendResolved(a *Alert) bool {
-	_, node := m.cfg.Route.routeFor(labels(a, m.school(a.SchoolID)))
+	node := m.route(a).node
 	return node.SendResolved != nil && *node.SendResolved
 }
 
 func (m *Manager) school(id string) *engine.School { return m.opts.Registry().School(id) }
 
+// routed is where the routing tree sends an alert.
+type routed struct {
+	level     engine.Level // the alert's level it was worked out for
+	receivers []string
+	node      Route
+}
+
+// route returns where the routing tree sends a, worked out once per alert
+// and level (the tree does not change while the process runs), not on
+// every tick.
+func (m *Manager) route(a *Alert) *routed {
+	if r := m.routes[a.ID]; r != nil && r.level == a.Level {
+		return r
+	}
+	rs, node := m.cfg.Route.routeFor(labels(a, m.school(a.SchoolID)))
+	r := &routed{level: a.Level, receivers: rs, node: node}
+	if _, active := m.alerts[a.ID]; active {
+		m.routes[a.ID] = r
+	}
+	return r
+}
+
 // group queues a's first message (or, after a rise, its new first message).
 func (m *Manager) group(a *Alert, now time.Time) {
 	g := m.groups[a.SchoolID]
 	if g == nil {
-		_, node := m.cfg.Route.routeFor(labels(a, m.school(a.SchoolID)))
-		g = &group{due: now.Add(node.GroupWait)}
+		g = &group{due: now.Add(m.route(a).node.GroupWait)}
 		m.groups[a.SchoolID] = g
 	}
 	if !slices.Contains(g.alerts, a.ID) {
@@ -383,8 +407,7 @@ func (m *Manager) receivers(a *Alert, step int) []string {
 	}
 	switch step {
 	case notify.StepSchool:
-		rs, _ := m.cfg.Route.routeFor(labels(a, m.school(a.SchoolID)))
-		for _, name := range rs {
+		for _, name := range m.route(a).receivers {
 			if name == SchoolContact {
 				name = m.cfg.Contacts.Schools[a.SchoolID]
 			}
@@ -515,8 +538,7 @@ func (m *Manager) step(now time.Time) {
 				escalate = append(escalate, a)
 				continue
 			}
-			_, node := m.cfg.Route.routeFor(labels(a, m.school(a.SchoolID)))
-			if !now.Before(a.NotifiedAt.Add(node.RepeatInterval)) {
+			if !now.Before(a.NotifiedAt.Add(m.route(a).node.RepeatInterval)) {
 				repeat = append(repeat, a)
 			}
 		}
