@@ -430,13 +430,20 @@ func TestReceiverDownAcrossRestart(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	require.Empty(t, school.got())
 	stop() // the engine stops with both messages undelivered
+	pending, err := f.store.PendingNotifications(t.Context(), now.Add(-time.Hour))
+	require.NoError(t, err)
+	require.Len(t, pending, 2, "both stored as undelivered")
+	require.Empty(t, pending[0].Done)
 
 	school.setDown(false)
 	m2 := f.manager(t) // a new process: restores alerts and the outbox
 	stop2 := run(t, m2)
-	defer stop2()
 	waitFor(t, 5*time.Second, "both messages delivered after the restart", func() bool { return len(school.got()) >= 2 })
 	time.Sleep(500 * time.Millisecond)
+	stop2() // stores the attempts and the marks that both are finished
+	pending, err = f.store.PendingNotifications(t.Context(), now.Add(-time.Hour))
+	require.NoError(t, err)
+	require.Empty(t, pending, "nothing left for the next start")
 	got := school.got()
 	require.Len(t, got, 2, "each message once")
 	require.NotEqual(t, got[0].ID, got[1].ID)

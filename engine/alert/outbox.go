@@ -26,7 +26,13 @@ type Notification struct {
 	next     time.Time
 }
 
-// Delivery is one attempt to hand a notification to one channel.
+// Finished is the Channel of the Delivery that marks a notification as
+// finished with: every channel took it, refused it for good, or it was
+// given up.
+const Finished = ""
+
+// Delivery is one attempt to hand a notification to one channel, or (with
+// Channel Finished) the mark that the notification is finished with.
 type Delivery struct {
 	NotificationID string
 	SchoolID       string
@@ -205,6 +211,10 @@ func (o *outbox) send(ctx context.Context, name string, q *queue) {
 			q.items = q.items[1:]
 			q.mu.Unlock()
 			o.metrics.queued.WithLabelValues(name).Dec()
+			// The mark that the message is finished with, so that a restart
+			// does not look at it again.
+			o.record([]Delivery{{NotificationID: head.ID, SchoolID: head.Message.SchoolID, Receiver: name,
+				Channel: Finished, Attempt: head.attempts, At: o.now(), OK: true}})
 		} else if ctx.Err() != nil {
 			return
 		}

@@ -216,12 +216,14 @@ func (s *Store) Alert(ctx context.Context, id string) (*alert.Alert, error) {
 }
 
 // PendingNotifications implements alert.Store: the messages created since
-// since that a channel has not taken (or refused for good) yet.
+// since that are not marked finished (alert.Finished), with the channels
+// that already took them (or refused them for good).
 func (s *Store) PendingNotifications(ctx context.Context, since time.Time) ([]*alert.Notification, error) {
 	rows, err := s.conn.Query(ctx, `
 SELECT doc FROM notifications FINAL
 WHERE created >= toDateTime(?) AND created_ms >= ?
-ORDER BY created_ms, id`, dateTime(since), since.UnixMilli())
+  AND id NOT IN (SELECT notification_id FROM deliveries WHERE channel = ? AND at >= toDateTime(?))
+ORDER BY created_ms, id`, dateTime(since), since.UnixMilli(), alert.Finished, dateTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("query messages: %w", err)
 	}
@@ -245,9 +247,14 @@ ORDER BY created_ms, id`, dateTime(since), since.UnixMilli())
 		return nil, err
 	}
 	done := map[string][]string{}
+	ids := make([]string, len(list))
+	for i, n := range list {
+		ids[i] = n.ID
+	}
 	drows, err := s.conn.Query(ctx, `
 SELECT DISTINCT notification_id, channel FROM deliveries
-WHERE at >= toDateTime(?) AND (ok = 1 OR permanent = 1)`, dateTime(since))
+WHERE at >= toDateTime(?) AND has(?, notification_id) AND channel != ? AND (ok = 1 OR permanent = 1)`,
+		dateTime(since), ids, alert.Finished)
 	if err != nil {
 		return nil, fmt.Errorf("query deliveries: %w", err)
 	}
@@ -262,10 +269,8 @@ WHERE at >= toDateTime(?) AND (ok = 1 OR permanent = 1)`, dateTime(since))
 	if err := drows.Err(); err != nil {
 		return nil, fmt.Errorf("read deliveries: %w", err)
 	}
-	out := list[:0]
 	for _, n := range list {
 		n.Done = done[n.ID]
-		out = append(out, n)
 	}
-	return out, nil
+	return list, nil
 }
