@@ -531,14 +531,15 @@ func (m *Manager) step(now time.Time) {
 	for _, list := range m.bySchool {
 		var repeat, escalate []*Alert
 		for _, a := range list {
-			if a.Status != StatusFiring || a.NotifiedAt.IsZero() || m.inhibited(a) {
+			// The times first: most alerts, most ticks, have nothing due.
+			escalateDue := !now.Before(a.StepAt.Add(m.escalationDelay(a.Level)))
+			repeatDue := !now.Before(a.NotifiedAt.Add(m.route(a).node.RepeatInterval))
+			if a.Status != StatusFiring || a.NotifiedAt.IsZero() || !escalateDue && !repeatDue || m.inhibited(a) {
 				continue
 			}
-			if next := m.nextStep(a); next >= 0 && !now.Before(a.StepAt.Add(m.escalationDelay(a.Level))) {
+			if escalateDue && m.nextStep(a) >= 0 {
 				escalate = append(escalate, a)
-				continue
-			}
-			if !now.Before(a.NotifiedAt.Add(m.route(a).node.RepeatInterval)) {
+			} else if repeatDue {
 				repeat = append(repeat, a)
 			}
 		}
