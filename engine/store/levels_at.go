@@ -19,8 +19,8 @@ import (
 func (s *Store) LevelsAt(ctx context.Context, at time.Time) ([]engine.LevelChange, error) {
 	rows, err := s.conn.Query(ctx, `
 SELECT
-    school_id,
     argMax(id, (at_ms, id))           AS last_id,
+    school_id,
     max(at_ms)                        AS last_at_ms,
     argMax(from_level, (at_ms, id))   AS last_from,
     argMax(to_level, (at_ms, id))     AS last_to,
@@ -35,22 +35,8 @@ GROUP BY school_id`,
 	if err != nil {
 		return nil, fmt.Errorf("query colours at %s: %w", at.Format(time.RFC3339Nano), err)
 	}
-	defer rows.Close()
-	var out []engine.LevelChange
-	for rows.Next() {
-		var (
-			c            engine.LevelChange
-			atMS         int64
-			fromLv, toLv string
-			active       uint32
-		)
-		if err := rows.Scan(&c.SchoolID, &c.ID, &atMS, &fromLv, &toLv, &c.Rule, &c.EventID, &c.Cause, &active); err != nil {
-			return nil, fmt.Errorf("read colours at %s: %w", at.Format(time.RFC3339Nano), err)
-		}
-		c.At, c.From, c.To, c.ActiveRisks = fromMillis(atMS), engine.Level(fromLv), engine.Level(toLv), int(active)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanLevelChanges(rows)
+	if err != nil {
 		return nil, fmt.Errorf("read colours at %s: %w", at.Format(time.RFC3339Nano), err)
 	}
 	return out, nil

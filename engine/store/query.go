@@ -28,6 +28,16 @@ ORDER BY at_ms, id`,
 	if err != nil {
 		return nil, fmt.Errorf("query timeline of school %q: %w", schoolID, err)
 	}
+	out, err := scanLevelChanges(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read timeline of school %q: %w", schoolID, err)
+	}
+	return out, nil
+}
+
+// scanLevelChanges reads rows of (id, school_id, at_ms, from_level,
+// to_level, rule, event_id, cause, active_risks) and closes them.
+func scanLevelChanges(rows driver.Rows) ([]engine.LevelChange, error) {
 	defer rows.Close()
 	var out []engine.LevelChange
 	for rows.Next() {
@@ -38,15 +48,12 @@ ORDER BY at_ms, id`,
 			active       uint32
 		)
 		if err := rows.Scan(&c.ID, &c.SchoolID, &atMS, &fromLv, &toLv, &c.Rule, &c.EventID, &c.Cause, &active); err != nil {
-			return nil, fmt.Errorf("read timeline of school %q: %w", schoolID, err)
+			return nil, err
 		}
 		c.At, c.From, c.To, c.ActiveRisks = fromMillis(atMS), engine.Level(fromLv), engine.Level(toLv), int(active)
 		out = append(out, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read timeline of school %q: %w", schoolID, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // riskTransitionColumns are the columns scanRiskTransitions reads, in order.
