@@ -147,8 +147,8 @@ func NewHub(size int, reg prometheus.Registerer) *Hub {
 }
 
 // Publish adds c to the ring, dropping the oldest change when it is full,
-// and wakes the streams. It never blocks on a client, so it may be called
-// under the engine's lock: register it with engine.Engine.OnChange.
+// and wakes the streams. It never blocks on a client. The composition root
+// calls it with each colour change once it is stored.
 func (h *Hub) Publish(c engine.LevelChange) {
 	h.mu.Lock()
 	h.last++

@@ -267,10 +267,6 @@ func TypeNames(src Source) []string {
 	return out
 }
 
-// Shanghai is the time zone of school days and local hours (Asia/Shanghai,
-// UTC+8 without daylight saving), fixed so that no tzdata is needed.
-var Shanghai = time.FixedZone("CST", 8*3600)
-
 func parseDate(s string) (time.Time, error) {
 	if t, err := time.ParseInLocation("2006-01-02", s, Shanghai); err == nil {
 		return t, nil

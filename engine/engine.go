@@ -72,9 +72,9 @@ var ErrDuplicate = errors.New("event already applied")
 type Engine struct {
 	rules    func() Evaluator
 	registry func() *Registry
-	listener func(LevelChange)
 
 	mu      sync.RWMutex
+	seq     uint64 // colour changes made so far, for LevelChange.Seq
 	now     time.Time
 	schools map[string]*schoolState
 	matches []Match
@@ -258,14 +258,6 @@ func (st *schoolState) noteExpiry(until time.Time) {
 // registry registry returns.
 func New(rules func() Evaluator, registry func() *Registry) *Engine {
 	return &Engine{rules: rules, registry: registry, schools: map[string]*schoolState{}}
-}
-
-// OnChange registers fn to be called, under the engine's lock, for every
-// colour change as it happens. fn must not block and must not call the engine.
-func (e *Engine) OnChange(fn func(LevelChange)) {
-	e.mu.Lock()
-	e.listener = fn
-	e.mu.Unlock()
 }
 
 // Now returns the engine's clock: the time of the last Tick.
@@ -536,11 +528,10 @@ func (e *Engine) relevel(school *School, st *schoolState, at time.Time, r *Risk,
 		SchoolID: school.ID, At: at, From: st.level, To: level, Rule: r.Rule, Key: r.Key, How: how,
 		EventID: eventID, Cause: cause, ActiveRisks: len(st.risks),
 	}
+	e.seq++
+	c.Seq = e.seq
 	st.level, st.since, st.cause = level, at, cause
 	out.Changes = append(out.Changes, c)
-	if e.listener != nil {
-		e.listener(c)
-	}
 }
 
 // cause is the sentence for people of a colour change caused by what

@@ -107,6 +107,12 @@ type LevelChange struct {
 	EventID     string // the event that caused it; "" when a risk expired
 	Cause       string // one sentence for people, in Chinese
 	ActiveRisks int
+	// Seq orders the changes of one engine: it is the engine's count of
+	// colour changes when this one was made. Records are written by several
+	// writers at once (events, people's acts, hazards), so a later change of
+	// a school can reach a subscriber first; Seq tells which is newer. It is
+	// not stored, and zero for a change read back from the store.
+	Seq uint64
 }
 
 // AppendID appends t's id to b: t.ID when set, otherwise the id derived

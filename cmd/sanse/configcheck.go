@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/rules"
 )
 
 // cmdConfig runs `sanse config check`: the configuration, the registry it
@@ -58,4 +59,13 @@ func onlyRegistryMissing(err error) bool {
 		return len(errs) == 1 && errors.Is(errs[0], errRegistryRequired)
 	}
 	return errors.Is(err, errRegistryRequired)
+}
+
+// loadRules compiles the rule files of dir, or the default pack when dir is
+// empty.
+func loadRules(dir string) (*rules.Set, []error) {
+	if dir == "" {
+		return rules.Default()
+	}
+	return rules.LoadDir(dir)
 }

@@ -226,9 +226,9 @@ func (q QuietHours) span() (start, end int, err error) {
 
 // quiet reports whether t falls in quiet hours, and when they end.
 func quiet(hours []QuietHours, t time.Time) (bool, time.Time) {
-	local := t.In(shanghai)
+	local := t.In(engine.Shanghai)
 	min := local.Hour()*60 + local.Minute()
-	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, shanghai)
+	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, engine.Shanghai)
 	for _, q := range hours {
 		start, end, err := q.span()
 		if err != nil || start == end {
@@ -245,14 +245,6 @@ func quiet(hours []QuietHours, t time.Time) (bool, time.Time) {
 	}
 	return false, time.Time{}
 }
-
-var shanghai = func() *time.Location {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return loc
-}()
 
 // labels are an alert's values for route matching.
 func labels(a *Alert, school *engine.School) map[string]string {

@@ -12,7 +12,7 @@ import (
 func TestQuietHours(t *testing.T) {
 	night := []QuietHours{{Start: "22:00", End: "07:00"}}
 	at := func(s string) time.Time {
-		tm, err := time.ParseInLocation("2006-01-02 15:04", s, shanghai)
+		tm, err := time.ParseInLocation("2006-01-02 15:04", s, engine.Shanghai)
 		require.NoError(t, err)
 		return tm
 	}

@@ -19,6 +19,15 @@ import (
 	"github.com/sanse-campus/sanse/engine/notify"
 )
 
+// Risks ends risks as people's acts. The composition root implements it by
+// applying the act to the engine and then recording what it caused through
+// the write path, which hands it back to Observe: ResolveRisk is therefore
+// never called with the Manager's lock held. It returns an error wrapping
+// engine.ErrNoSuchRisk when the risk is not active.
+type Risks interface {
+	ResolveRisk(ctx context.Context, schoolID, rule, key, by, comment string, at time.Time) error
+}
+
 // Store keeps alerts, their history, the outbox and every delivery attempt.
 type Store interface {
 	// SaveAlerts stores the current state of the alerts, history included.
@@ -56,10 +65,10 @@ type Options struct {
 	Registry func() *engine.Registry
 	// Level returns a school's colour now (the engine's view).
 	Level func(schoolID string) engine.Level
-	// ResolveRisk ends a risk as a person's act (engine + history); used
-	// when a person resolves an alert whose risk is still active. It may
-	// call Observe.
-	ResolveRisk func(ctx context.Context, schoolID, rule, key, by, comment string) error
+	// Risks ends the risk behind an alert when a person resolves the alert
+	// while the risk is still active; such alerts only end by themselves
+	// when nil.
+	Risks Risks
 	// HTTPClient is used by the HTTP channels; nil uses their default.
 	HTTPClient *http.Client
 	Now        func() time.Time
@@ -680,12 +689,6 @@ func (m *Manager) gauge() {
 	m.metrics.active.WithLabelValues(string(StatusAcknowledged)).Set(acked)
 }
 
-// SetResolveRisk sets Options.ResolveRisk, for a caller that can make it
-// only once the manager exists. Call it before Run.
-func (m *Manager) SetResolveRisk(fn func(ctx context.Context, schoolID, rule, key, by, comment string) error) {
-	m.opts.ResolveRisk = fn
-}
-
 // Acknowledge records that a person took the alert on: no more repeats, no
 // escalation.
 func (m *Manager) Acknowledge(ctx context.Context, id, by, comment string) (*Alert, error) {
@@ -729,8 +732,8 @@ func (m *Manager) Resolve(ctx context.Context, id, by, comment string) (*Alert, 
 	}
 	school, rule, key := a.SchoolID, a.Rule, a.RiskKey
 	m.mu.Unlock()
-	if m.opts.ResolveRisk != nil && rule != "" {
-		if err := m.opts.ResolveRisk(ctx, school, rule, key, by, comment); err != nil && !errors.Is(err, engine.ErrNoSuchRisk) {
+	if m.opts.Risks != nil && rule != "" {
+		if err := m.opts.Risks.ResolveRisk(ctx, school, rule, key, by, comment, m.now()); err != nil && !errors.Is(err, engine.ErrNoSuchRisk) {
 			return nil, err
 		}
 	}
@@ -801,16 +804,28 @@ func (m *Manager) List(ctx context.Context, f Filter) ([]*Alert, error) {
 	return list, nil
 }
 
+// Supervision is an overdue hazard put under supervision (挂牌督办).
+type Supervision struct {
+	HazardID, SchoolID string
+	// Title is the hazard's title.
+	Title string
+	// Deadline is when the hazard should have been rectified; At when it
+	// went under supervision.
+	Deadline, At time.Time
+}
+
 // Supervise reports an overdue hazard to the district (挂牌督办): one
 // message of kind supervision to the district's contact, stored and
-// delivered like every other.
-func (m *Manager) Supervise(ctx context.Context, hazardID, schoolID, title, cause string, at time.Time) error {
+// delivered like every other. It must not be called under a lock that
+// Observe's caller holds.
+func (m *Manager) Supervise(ctx context.Context, s Supervision) error {
 	reg := m.opts.Registry()
+	title, cause := supervisionText(s)
 	m.mu.Lock()
-	a := m.newAlert(reg, "hazard:"+hazardID, schoolID, m.opts.Level(schoolID), at, cause)
+	a := m.newAlert(reg, "hazard:"+s.HazardID, s.SchoolID, m.opts.Level(s.SchoolID), s.At, cause)
 	a.Title, a.Rule = title, "hazard"
 	for _, name := range m.receivers(a, notify.StepDistrict) {
-		m.message(notify.KindSupervision, name, notify.StepDistrict, []*Alert{a}, at)
+		m.message(notify.KindSupervision, name, notify.StepDistrict, []*Alert{a}, s.At)
 	}
 	m.mu.Unlock()
 	return m.flush(ctx)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sanse-campus/sanse/engine/notify"
+	"github.com/sanse-campus/sanse/engine/retry"
 )
 
 // Notification is one message to one receiver, as the outbox keeps it: it
@@ -275,10 +276,7 @@ func (o *outbox) attempt(ctx context.Context, r *notify.Receiver, n *Notificatio
 			"notification", n.ID, "age", at.Sub(n.Created).String(), "attempts", n.attempts)
 		return true
 	}
-	backoff := o.retry.Initial << min(n.attempts-1, 20)
-	if backoff > o.retry.Max || backoff <= 0 {
-		backoff = o.retry.Max
-	}
+	backoff := retry.Backoff{Initial: o.retry.Initial, Max: o.retry.Max}.Delay(n.attempts)
 	n.next = at.Add(backoff)
 	if n.attempts == 1 || n.attempts%10 == 0 {
 		o.logger.Warn("receiver did not accept a message; will retry", "receiver", r.Name, "notification", n.ID,

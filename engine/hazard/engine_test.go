@@ -34,15 +34,59 @@ func (rodentRules) Escalate(*engine.School, []*engine.Risk) (engine.Level, strin
 
 func (rodentRules) Horizon() time.Duration { return 24 * time.Hour }
 
-// realFixture is a Manager over the real engine.
-type realFixture struct {
-	eng   *engine.Engine
-	m     *Manager
-	store *fakeStore
-	clock *clock
+// engineRisks applies the Manager's acts to a real engine, as the
+// composition root does, keeps the colour changes they caused, and hands
+// the transitions to observe (the write path's subscriber) when set.
+type engineRisks struct {
+	eng     *engine.Engine
+	observe func(*engine.Output)
 
 	mu      sync.Mutex
 	changes []engine.LevelChange
+}
+
+func (r *engineRisks) OpenRisk(_ context.Context, schoolID string, m engine.Match, at time.Time) error {
+	var out engine.Output
+	err := r.eng.Open(schoolID, m, at, &out)
+	r.record(&out)
+	return err
+}
+
+func (r *engineRisks) ResolveRisk(_ context.Context, schoolID, rule, key, by, comment string, at time.Time) error {
+	var out engine.Output
+	err := r.eng.Resolve(schoolID, rule, key, by, comment, at, &out)
+	r.record(&out)
+	return err
+}
+
+func (r *engineRisks) record(out *engine.Output) {
+	r.mu.Lock()
+	r.changes = append(r.changes, out.Changes...)
+	r.mu.Unlock()
+	if r.observe != nil {
+		r.observe(out)
+	}
+}
+
+// restore opens what Manager.Restore returned in the engine, recording
+// nothing, as the composition root does.
+func restore(t *testing.T, m *Manager, eng *engine.Engine) {
+	t.Helper()
+	opens, err := m.Restore(t.Context())
+	require.NoError(t, err)
+	var discard engine.Output
+	for _, o := range opens {
+		require.NoError(t, eng.Open(o.SchoolID, o.Match, o.At, &discard))
+	}
+}
+
+// realFixture is a Manager over the real engine.
+type realFixture struct {
+	eng   *engine.Engine
+	risks *engineRisks
+	m     *Manager
+	store *fakeStore
+	clock *clock
 }
 
 func newRealFixture(t *testing.T) *realFixture {
@@ -59,18 +103,14 @@ func newRealFixture(t *testing.T) *realFixture {
 	}
 	var out engine.Output
 	f.eng.Tick(t0, &out)
-	f.m = f.newManager(f.eng)
-	require.NoError(t, f.m.Restore(t.Context()))
+	f.risks = &engineRisks{eng: f.eng}
+	f.m = f.newManager(f.eng, f.risks)
+	restore(t, f.m, f.eng)
 	return f
 }
 
-func (f *realFixture) newManager(eng *engine.Engine) *Manager {
-	return New(eng, f.store, func(_ context.Context, out *engine.Output) error {
-		f.mu.Lock()
-		f.changes = append(f.changes, out.Changes...)
-		f.mu.Unlock()
-		return nil
-	}, Options{Now: f.clock.now, School: func(id string) *engine.School {
+func (f *realFixture) newManager(eng *engine.Engine, risks Risks) *Manager {
+	return New(f.store, risks, Options{Now: f.clock.now, School: func(id string) *engine.School {
 		v, ok := eng.View(id)
 		if !ok {
 			return nil
@@ -88,9 +128,9 @@ func (f *realFixture) level(t *testing.T, school string) (engine.Level, string) 
 }
 
 func (f *realFixture) emittedChanges() []engine.LevelChange {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]engine.LevelChange(nil), f.changes...)
+	f.risks.mu.Lock()
+	defer f.risks.mu.Unlock()
+	return append([]engine.LevelChange(nil), f.risks.changes...)
 }
 
 func TestEngineColourFollowsHazard(t *testing.T) {
@@ -161,10 +201,10 @@ func TestEngineOverdueHazardTurnsSchoolRed(t *testing.T) {
 	level, _ := f.level(t, "S2")
 	require.Equal(t, engine.LevelYellow, level)
 
-	require.Empty(t, f.m.Overdue(t0.Add(23*time.Hour)))
+	require.Empty(t, f.m.Overdue(t.Context(), t0.Add(23*time.Hour)))
 	now := t0.Add(25 * time.Hour)
 	f.clock.set(now)
-	due := f.m.Overdue(now)
+	due := f.m.Overdue(t.Context(), now)
 	require.Len(t, due, 1)
 	level, cause := f.level(t, "S2")
 	require.Equal(t, engine.LevelRed, level, "overdue: one step up")
@@ -202,7 +242,7 @@ func TestEngineLowHazardOverdueTurnsYellow(t *testing.T) {
 	require.NoError(t, err)
 	level, _ := f.level(t, "S1")
 	require.Equal(t, engine.LevelGreen, level, "a low hazard leaves the school green")
-	f.m.Overdue(t0.Add(2 * time.Hour))
+	f.m.Overdue(t.Context(), t0.Add(2*time.Hour))
 	level, _ = f.level(t, "S1")
 	require.Equal(t, engine.LevelYellow, level, "overdue: low goes up to medium")
 }
@@ -229,7 +269,7 @@ func TestEngineRuleHazard(t *testing.T) {
 	require.Equal(t, engine.LevelRed, v.Level)
 
 	// Overdue: the rule's risk is already high; its title says it is supervised.
-	f.m.Overdue(t0.Add(25 * time.Hour))
+	f.m.Overdue(t.Context(), t0.Add(25*time.Hour))
 	v, _ = f.eng.View("S1")
 	require.Len(t, v.Risks, 1)
 	require.Equal(t, "隐患逾期未整改（挂牌督办）：后厨发现老鼠", v.Risks[0].Title)
@@ -255,7 +295,7 @@ func TestEngineRestore(t *testing.T) {
 	require.NoError(t, err)
 	now := t0.Add(2 * time.Hour)
 	f.clock.set(now)
-	require.Len(t, f.m.Overdue(now), 1)
+	require.Len(t, f.m.Overdue(ctx, now), 1)
 
 	// A restart: a new engine (its replay has no events here) and manager.
 	reg, err := engine.NewRegistry([]engine.School{{ID: "S1"}, {ID: "S2"}})
@@ -263,8 +303,8 @@ func TestEngineRestore(t *testing.T) {
 	eng := engine.New(func() engine.Evaluator { return rodentRules{} }, func() *engine.Registry { return reg })
 	var out engine.Output
 	eng.Tick(now, &out)
-	m := f.newManager(eng)
-	require.NoError(t, m.Restore(ctx))
+	m := f.newManager(eng, &engineRisks{eng: eng})
+	restore(t, m, eng)
 	for school, want := range map[string]engine.Level{"S1": engine.LevelYellow, "S2": engine.LevelRed} {
 		v, _ := eng.View(school)
 		require.Equal(t, want, v.Level, school)
@@ -283,12 +323,12 @@ func normalise(r engine.Risk) engine.Risk {
 	return r
 }
 
-// TestEngineEmitMayObserve wires the Manager as serve does: what it hands to
-// Emit goes through the same path as the ingest's records, which calls
-// ObserveTransition. Supervising a rule's hazard whose risk a person had
-// already resolved opens the rule's risk again; that opening must neither
-// deadlock nor open a second hazard.
-func TestEngineEmitMayObserve(t *testing.T) {
+// TestEngineRisksMayObserve wires the Manager as the composition root does:
+// what its acts cause in the engine goes through the write path, whose
+// subscriber calls ObserveTransition. Supervising a rule's hazard whose risk
+// a person had already resolved opens the rule's risk again; that opening
+// must neither deadlock nor open a second hazard.
+func TestEngineRisksMayObserve(t *testing.T) {
 	reg, err := engine.NewRegistry([]engine.School{{ID: "S1", Canteen: true}})
 	require.NoError(t, err)
 	eng := engine.New(func() engine.Evaluator { return rodentRules{} }, func() *engine.Registry { return reg })
@@ -301,11 +341,8 @@ func TestEngineEmitMayObserve(t *testing.T) {
 			m.ObserveTransition(tr, specs[tr.Risk.Rule])
 		}
 	}
-	m = New(eng, newFakeStore(), func(_ context.Context, out *engine.Output) error {
-		observe(out)
-		return nil
-	}, Options{Now: func() time.Time { return t0 }})
-	require.NoError(t, m.Restore(t.Context()))
+	m = New(newFakeStore(), &engineRisks{eng: eng, observe: observe}, Options{Now: func() time.Time { return t0 }})
+	restore(t, m, eng)
 
 	out.Reset()
 	require.NoError(t, eng.Apply(&engine.Event{ID: "ev-1", SchoolID: "S1", Source: engine.SourceCanteen,
@@ -316,12 +353,12 @@ func TestEngineEmitMayObserve(t *testing.T) {
 	require.NoError(t, eng.Resolve("S1", "canteen.rodent", "后厨", "王老师", "已处理", t0.Add(time.Minute), &out))
 
 	done := make(chan []*Hazard, 1)
-	go func() { done <- m.Overdue(t0.Add(2 * time.Hour)) }()
+	go func() { done <- m.Overdue(context.Background(), t0.Add(2*time.Hour)) }()
 	select {
 	case due := <-done:
 		require.Len(t, due, 1)
 	case <-time.After(10 * time.Second):
-		t.Fatal("Overdue deadlocked: Emit called ObserveTransition")
+		t.Fatal("Overdue deadlocked: the write path called ObserveTransition")
 	}
 	require.Len(t, m.List(Filter{}), 1, "the reopened risk belongs to the same hazard")
 	v, _ := eng.View("S1")

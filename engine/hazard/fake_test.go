@@ -90,7 +90,7 @@ func (f *fakeStore) HazardHistory(_ context.Context, id string) ([]Transition, e
 	return out, nil
 }
 
-// engineCall is one call of the fake engine.
+// engineCall is one call of fakeRisks.
 type engineCall struct {
 	op       string // "open" or "resolve"
 	schoolID string
@@ -102,69 +102,35 @@ type engineCall struct {
 	at       time.Time
 }
 
-// fakeEngine records its calls and reports one transition for each.
-type fakeEngine struct {
+// fakeRisks records its calls, as the composition root's Risks would apply
+// them to the engine.
+type fakeRisks struct {
 	mu    sync.Mutex
 	calls []engineCall
-	// resolveErr is what Resolve returns.
+	// resolveErr is what ResolveRisk returns.
 	resolveErr error
-	// openErr is what Open returns.
+	// openErr is what OpenRisk returns.
 	openErr error
 }
 
-func (f *fakeEngine) Open(schoolID string, m engine.Match, at time.Time, out *engine.Output) error {
+func (f *fakeRisks) OpenRisk(_ context.Context, schoolID string, m engine.Match, at time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, engineCall{op: "open", schoolID: schoolID, match: m, at: at})
-	if f.openErr != nil {
-		return f.openErr
-	}
-	out.Transitions = append(out.Transitions, engine.RiskTransition{SchoolID: schoolID, At: at, State: engine.RiskOpened,
-		Risk: engine.Risk{Rule: m.Rule, Key: m.Key, Severity: m.Severity, Title: m.Title}})
-	return nil
+	return f.openErr
 }
 
-func (f *fakeEngine) Resolve(schoolID, rule, key, actor, comment string, at time.Time, out *engine.Output) error {
+func (f *fakeRisks) ResolveRisk(_ context.Context, schoolID, rule, key, by, comment string, at time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, engineCall{op: "resolve", schoolID: schoolID, rule: rule, key: key, actor: actor, comment: comment, at: at})
-	if f.resolveErr != nil {
-		return f.resolveErr
-	}
-	out.Transitions = append(out.Transitions, engine.RiskTransition{SchoolID: schoolID, At: at, State: engine.RiskResolved,
-		Risk: engine.Risk{Rule: rule, Key: key}, Actor: actor, Comment: comment})
-	return nil
+	f.calls = append(f.calls, engineCall{op: "resolve", schoolID: schoolID, rule: rule, key: key, actor: by, comment: comment, at: at})
+	return f.resolveErr
 }
 
-func (f *fakeEngine) recorded() []engineCall {
+func (f *fakeRisks) recorded() []engineCall {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.calls)
-}
-
-// emitted records what the Manager hands to Emit.
-type emitted struct {
-	mu   sync.Mutex
-	outs []engine.Output
-}
-
-func (e *emitted) emit(_ context.Context, out *engine.Output) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.outs = append(e.outs, engine.Output{
-		Transitions: slices.Clone(out.Transitions), Changes: slices.Clone(out.Changes),
-	})
-	return nil
-}
-
-func (e *emitted) transitions() []engine.RiskTransition {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []engine.RiskTransition
-	for _, o := range e.outs {
-		out = append(out, o.Transitions...)
-	}
-	return out
 }
 
 // clock is a settable clock for the Manager.

@@ -16,15 +16,27 @@ import (
 	"github.com/sanse-campus/sanse/engine"
 )
 
-// Engine is the warning engine as the Manager uses it. *engine.Engine
-// satisfies it. Both methods append what they caused to out and must be safe
-// for concurrent use.
-type Engine interface {
-	// Open applies one match made outside the rules to a school at time at.
-	Open(schoolID string, m engine.Match, at time.Time, out *engine.Output) error
-	// Resolve ends a school's active risk as a person's act; it returns an
-	// error wrapping engine.ErrNoSuchRisk when there is no such risk.
-	Resolve(schoolID, rule, key, actor, comment string, at time.Time, out *engine.Output) error
+// Risks opens and ends the engine risks that hold a school's colour while a
+// hazard is not verified. The composition root implements it by applying the
+// act to the engine and then recording what it caused through the one write
+// path, whose subscribers include ObserveTransition: the Manager therefore
+// calls it only with its lock released. Both methods must be safe for
+// concurrent use.
+type Risks interface {
+	// OpenRisk applies one match made outside the rules (a manual risk) to
+	// the school at time at and records what it caused.
+	OpenRisk(ctx context.Context, schoolID string, m engine.Match, at time.Time) error
+	// ResolveRisk ends a school's active risk as a person's act at time at
+	// and records what it caused; it returns an error wrapping
+	// engine.ErrNoSuchRisk when there is no such risk.
+	ResolveRisk(ctx context.Context, schoolID, rule, key, by, comment string, at time.Time) error
+}
+
+// Supervisor is told of each hazard that has just gone under supervision
+// (挂牌督办), e.g. to notify the district. It is called without the
+// Manager's lock held.
+type Supervisor interface {
+	SuperviseHazard(ctx context.Context, h *Hazard) error
 }
 
 // Store keeps hazards and their history. engine/store's *Store satisfies it.
@@ -44,14 +56,6 @@ type Store interface {
 	// oldest first; none for an unknown id.
 	HazardHistory(ctx context.Context, id string) ([]Transition, error)
 }
-
-// Emit hands what the engine recorded for a hazard (risk transitions, colour
-// changes) to be stored. It is called while the Manager's changes are
-// serialised, in the order they happened, so it may call ObserveTransition
-// (e.g. through the same writer as the ingest path) but no other method of
-// the Manager. It should retry a failing write itself: the engine has
-// already changed. Its error is logged.
-type Emit func(ctx context.Context, out *engine.Output) error
 
 // ErrNotFound is returned for a hazard id that names no hazard.
 var ErrNotFound = errors.New("hazard not found")
@@ -91,57 +95,39 @@ type Options struct {
 	// WriteTimeout bounds each write the Manager makes on its own;
 	// DefaultWriteTimeout when zero.
 	WriteTimeout time.Duration
-	// OnSupervise is called by Run with each hazard that has just gone
-	// under supervision (挂牌督办), e.g. to notify the district.
-	OnSupervise func(*Hazard)
+	// Supervisor is told by Run of each hazard that has just gone under
+	// supervision; nobody is told when nil.
+	Supervisor Supervisor
 }
 
 // Manager keeps the hazards not yet verified (and those verified within
 // Options.KeepClosed) in memory, records every transition in the Store, and
-// keeps the engine's risks in step with them. It is safe for concurrent use:
-// Create, Transition, Overdue and Restore are serialised, ObserveTransition
-// is serialised apart (it only adds hazards), and reads run alongside them.
+// keeps the engine's risks in step with them through Risks. It is safe for
+// concurrent use. One lock guards its state; changes to hazards, including
+// their writes to the Store, run under it one at a time, so that versions go
+// up one at a time. Risks and the Supervisor are called after it is
+// released.
 //
 // A person's change (Create, Transition) is stored before it takes effect,
 // and fails if the store fails. What the Manager does by itself (opening a
 // rule's hazard, supervision) takes effect at once; a write the store
 // refused is kept and retried by Flush and Run.
 type Manager struct {
-	eng     Engine
-	store   Store
-	emit    Emit
-	logger  *slog.Logger
-	metrics *metrics
-	school  func(id string) *engine.School
-	now     func() time.Time
+	store      Store
+	risks      Risks
+	supervisor Supervisor
+	logger     *slog.Logger
+	metrics    *metrics
+	school     func(id string) *engine.School
+	now        func() time.Time
 
 	keepClosed, interval, writeTimeout time.Duration
-	onSupervise                        func(*Hazard)
 
-	// op serialises changes, including their I/O, so that versions go up
-	// one at a time and the engine sees them in order.
-	op sync.Mutex
-	// observe serialises ObserveTransition, which creates hazards that no
-	// one else can be changing yet; it does not take op, so that Emit may
-	// call it. It guards restored and early.
-	observe sync.Mutex
-	// restored is set by Restore; until then ObserveTransition keeps what
-	// it is given in early, to be judged against the restored hazards.
-	restored bool
-	early    []observation
-	// mu guards hazards. A *Hazard in the map is never changed: a change
-	// puts a new one in its place.
-	mu      sync.RWMutex
+	// mu guards hazards and pending. A *Hazard in the map is never
+	// changed: a change puts a new one in its place.
+	mu      sync.Mutex
 	hazards map[string]*Hazard
-
-	pendMu  sync.Mutex
 	pending []write
-}
-
-// observation is one call of ObserveTransition before Restore.
-type observation struct {
-	t    engine.RiskTransition
-	spec Spec
 }
 
 // write is one transition the store has not acknowledged yet.
@@ -150,15 +136,21 @@ type write struct {
 	t Transition
 }
 
-// New returns a Manager that keeps eng's risks in step with the hazards,
-// stores them in st, and hands what the engine recorded to emit (which may be
-// nil to drop it). Call Restore before anything else: until then,
-// ObserveTransition only queues what it is given.
-func New(eng Engine, st Store, emit Emit, opts Options) *Manager {
+// Opening is a risk to open again in the engine at restore, without
+// recording it: the history has it already.
+type Opening struct {
+	SchoolID string
+	Match    engine.Match
+	At       time.Time
+}
+
+// New returns a Manager that stores hazards in st and keeps the engine's
+// risks in step with them through risks. Call Restore before anything else.
+func New(st Store, risks Risks, opts Options) *Manager {
 	m := &Manager{
-		eng: eng, store: st, emit: emit,
+		store: st, risks: risks, supervisor: opts.Supervisor,
 		logger: opts.Logger, metrics: newMetrics(opts.Registerer), school: opts.School, now: opts.Now,
-		keepClosed: opts.KeepClosed, interval: opts.CheckInterval, writeTimeout: opts.WriteTimeout, onSupervise: opts.OnSupervise,
+		keepClosed: opts.KeepClosed, interval: opts.CheckInterval, writeTimeout: opts.WriteTimeout,
 		hazards: map[string]*Hazard{},
 	}
 	if m.logger == nil {
@@ -181,65 +173,42 @@ func New(eng Engine, st Store, emit Emit, opts Options) *Manager {
 }
 
 // Restore loads the stored hazards — every one not yet verified and those
-// verified within KeepClosed — and opens again in the engine the risks that
-// hold their schools' colours: a registered hazard's risk, and a supervised
-// hazard's raised level, each at the time it first happened. A rule's risk
-// is rebuilt by the engine's own replay and is not opened here.
+// verified within KeepClosed — and returns the risks that hold their
+// schools' colours, oldest first: a registered hazard's risk, and a
+// supervised hazard's raised level, each at the time it first happened. The
+// caller opens them in the engine without recording them (they are in the
+// history already). A rule's risk is rebuilt by the engine's own replay and
+// is not among them.
 //
-// Call it once after the engine has restored its state and before events
-// are consumed or requests served. Nothing is recorded: it is all in the
-// history already. Transitions handed to ObserveTransition before Restore
-// (e.g. what the engine's own restore found) are taken now, against the
-// restored hazards.
-func (m *Manager) Restore(ctx context.Context) error {
+// Call it once, before events are consumed, requests served or
+// ObserveTransition called.
+func (m *Manager) Restore(ctx context.Context) ([]Opening, error) {
 	now := m.now()
 	hs, err := m.store.LoadHazards(ctx, now.Add(-m.keepClosed))
 	if err != nil {
-		return fmt.Errorf("restore hazards: %w", err)
+		return nil, fmt.Errorf("restore hazards: %w", err)
 	}
-	type opening struct {
-		h  *Hazard
-		at time.Time
-		m  engine.Match
-	}
-	var opens []opening
-	m.op.Lock()
-	defer m.op.Unlock()
+	var opens []Opening
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	for _, h := range hs {
 		m.hazards[h.ID] = h
 		if h.Status == StatusVerified {
 			continue
 		}
 		if h.Origin.Rule == "" {
-			opens = append(opens, opening{h, h.CreatedAt, riskMatch(h, false)})
+			opens = append(opens, Opening{h.SchoolID, riskMatch(h, false), h.CreatedAt})
 		}
 		if h.Supervised() {
-			opens = append(opens, opening{h, h.SupervisedAt, riskMatch(h, true)})
+			opens = append(opens, Opening{h.SchoolID, riskMatch(h, true), h.SupervisedAt})
 		}
 	}
-	m.mu.Unlock()
-	slices.SortFunc(opens, func(a, b opening) int {
-		return cmp.Or(a.at.Compare(b.at), strings.Compare(a.h.ID, b.h.ID))
+	slices.SortFunc(opens, func(a, b Opening) int {
+		return cmp.Or(a.At.Compare(b.At), strings.Compare(a.Match.Key, b.Match.Key))
 	})
-	var discard engine.Output
-	for _, o := range opens {
-		if err := m.eng.Open(o.h.SchoolID, o.m, o.at, &discard); err != nil {
-			m.logger.Warn("hazard not restored in the engine", "hazard", o.h.ID, "school", o.h.SchoolID, "err", err)
-		}
-		discard.Reset()
-	}
-	m.logger.Info("hazards restored", "hazards", len(hs), "risks_opened", len(opens))
-
-	m.observe.Lock()
-	defer m.observe.Unlock()
-	m.restored = true
-	for _, o := range m.early {
-		m.observeLocked(o.t, o.spec)
-	}
-	m.early = nil
-	m.updateGauges()
-	return nil
+	m.logger.Info("hazards restored", "hazards", len(hs), "risks_to_open", len(opens))
+	m.updateGaugesLocked()
+	return opens, nil
 }
 
 // riskMatch returns the match that opens the engine risk holding the school's
@@ -339,20 +308,19 @@ func (m *Manager) Create(ctx context.Context, req NewHazard) (*Hazard, error) {
 	}
 	t := transitionOf(h, ActionCreate, "", req.By, req.Comment, h.Evidence)
 
-	m.op.Lock()
-	defer m.op.Unlock()
+	m.mu.Lock()
 	if err := m.store.WriteHazard(ctx, h, t); err != nil {
+		m.mu.Unlock()
 		m.metrics.storeErrors.Inc()
 		return nil, fmt.Errorf("store hazard %s: %w", h.ID, err)
 	}
-	m.put(h)
+	m.hazards[h.ID] = h
 	m.metrics.transitions.WithLabelValues(string(ActionCreate)).Inc()
-	var out engine.Output
-	if err := m.eng.Open(h.SchoolID, riskMatch(h, false), now, &out); err != nil {
+	m.updateGaugesLocked()
+	m.mu.Unlock()
+	if err := m.risks.OpenRisk(ctx, h.SchoolID, riskMatch(h, false), now); err != nil {
 		m.logger.Error("hazard registered but its risk not opened", "hazard", h.ID, "school", h.SchoolID, "err", err)
 	}
-	m.emitOutput(&out)
-	m.updateGauges()
 	return h.Clone(), nil
 }
 
@@ -400,9 +368,26 @@ func (m *Manager) Transition(ctx context.Context, id string, action Action, by, 
 		return nil, invalid(problems)
 	}
 
-	m.op.Lock()
-	defer m.op.Unlock()
-	h := m.lookup(id)
+	next, err := m.transition(ctx, id, action, by, comment, evidence)
+	if err != nil {
+		return nil, err
+	}
+	if next.Status == StatusVerified {
+		rule, key := next.RiskRef()
+		err := m.risks.ResolveRisk(ctx, next.SchoolID, rule, key, by, comment, next.UpdatedAt)
+		if err != nil && !errors.Is(err, engine.ErrNoSuchRisk) {
+			m.logger.Error("hazard verified but its risk not resolved", "hazard", id, "school", next.SchoolID, "rule", rule, "err", err)
+		}
+	}
+	return next.Clone(), nil
+}
+
+// transition stores and applies a person's action, under the lock; it
+// returns the hazard as it is afterwards.
+func (m *Manager) transition(ctx context.Context, id string, action Action, by, comment string, evidence []Evidence) (*Hazard, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h := m.hazards[id]
 	if h == nil {
 		// An old closed hazard is only in the store; the workflow refuses
 		// any action on it, but with the right error.
@@ -435,19 +420,10 @@ func (m *Manager) Transition(ctx context.Context, id string, action Action, by, 
 		m.metrics.storeErrors.Inc()
 		return nil, fmt.Errorf("store %s of hazard %s: %w", action, id, err)
 	}
-	m.put(next)
+	m.hazards[next.ID] = next
 	m.metrics.transitions.WithLabelValues(string(action)).Inc()
-	if to == StatusVerified {
-		rule, key := next.RiskRef()
-		var out engine.Output
-		err := m.eng.Resolve(next.SchoolID, rule, key, by, comment, at, &out)
-		if err != nil && !errors.Is(err, engine.ErrNoSuchRisk) {
-			m.logger.Error("hazard verified but its risk not resolved", "hazard", id, "school", next.SchoolID, "rule", rule, "err", err)
-		}
-		m.emitOutput(&out)
-	}
-	m.updateGauges()
-	return next.Clone(), nil
+	m.updateGaugesLocked()
+	return next, nil
 }
 
 // ObserveTransition opens the hazard that spec asks for when t opened a risk
@@ -458,28 +434,16 @@ func (m *Manager) Transition(ctx context.Context, id string, action Action, by, 
 // which should therefore be manual. While a hazard of the same rule and key
 // at the school is not verified, no second one opens: a risk that ends and
 // opens again before then is the same hazard. Call it for each transition
-// once it is stored, never under the engine's lock; it may be called from
-// Emit.
+// once it is stored, after Restore.
 func (m *Manager) ObserveTransition(t engine.RiskTransition, spec Spec) {
 	if spec.IsZero() || t.State != engine.RiskOpened {
 		return
 	}
-	m.observe.Lock()
-	defer m.observe.Unlock()
-	if !m.restored {
-		// t's evidence may share the caller's memory, reused after the call.
-		t.Risk.Evidence = slices.Clone(t.Risk.Evidence)
-		m.early = append(m.early, observation{t, spec})
-		return
-	}
-	m.observeLocked(t, spec)
-}
-
-// observeLocked is ObserveTransition once restored, under m.observe.
-func (m *Manager) observeLocked(t engine.RiskTransition, spec Spec) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	r := &t.Risk
 	id := RuleID(t.SchoolID, r.Rule, r.Key, r.FirstSeen)
-	if m.lookup(id) != nil || m.openFor(t.SchoolID, r.Rule, r.Key) {
+	if m.hazards[id] != nil || m.openForLocked(t.SchoolID, r.Rule, r.Key) {
 		return
 	}
 	if t.At.Before(m.now().Add(-m.keepClosed)) {
@@ -515,10 +479,10 @@ func (m *Manager) observeLocked(t engine.RiskTransition, spec Spec) {
 		CreatedAt: ms(t.At), CreatedBy: System, UpdatedAt: ms(t.At), Version: 1,
 	}
 	comment := fmt.Sprintf("规则 %s 发现%s，自动登记隐患", r.Rule, r.Severity.Chinese())
-	m.saveSystem(h, transitionOf(h, ActionCreate, "", System, comment, nil))
-	m.put(h)
+	m.saveSystemLocked(h, transitionOf(h, ActionCreate, "", System, comment, nil))
+	m.hazards[h.ID] = h
 	m.metrics.transitions.WithLabelValues(string(ActionCreate)).Inc()
-	m.updateGauges()
+	m.updateGaugesLocked()
 }
 
 // Overdue puts every hazard that is past its deadline at now, not verified
@@ -528,29 +492,36 @@ func (m *Manager) observeLocked(t engine.RiskTransition, spec Spec) {
 // school's colour. Each hazard is supervised once. It returns those hazards,
 // earliest deadline first, and forgets the hazards verified before the
 // KeepClosed window.
-func (m *Manager) Overdue(now time.Time) []*Hazard {
+func (m *Manager) Overdue(ctx context.Context, now time.Time) []*Hazard {
 	now = ms(now)
-	m.op.Lock()
-	defer m.op.Unlock()
+	done := m.supervise(now)
+	for _, h := range done {
+		if err := m.risks.OpenRisk(ctx, h.SchoolID, riskMatch(h, true), h.SupervisedAt); err != nil {
+			m.logger.Error("hazard supervised but its risk not raised", "hazard", h.ID, "school", h.SchoolID, "err", err)
+		}
+	}
+	return done
+}
+
+// supervise records the supervision of the hazards due at now, under the
+// lock, and returns copies of them as they are afterwards.
+func (m *Manager) supervise(now time.Time) []*Hazard {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var due []*Hazard
-	m.mu.RLock()
 	for _, h := range m.hazards {
 		if h.Overdue(now) && !h.Supervised() {
 			due = append(due, h)
 		}
 	}
-	m.mu.RUnlock()
-	m.forgetClosed(now.Add(-m.keepClosed))
+	m.forgetClosedLocked(now.Add(-m.keepClosed))
 	if len(due) == 0 {
 		return nil
 	}
 	slices.SortFunc(due, func(a, b *Hazard) int {
 		return cmp.Or(a.Deadline.Compare(b.Deadline), strings.Compare(a.ID, b.ID))
 	})
-	var (
-		out  engine.Output
-		done = make([]*Hazard, 0, len(due))
-	)
+	done := make([]*Hazard, 0, len(due))
 	for _, h := range due {
 		at := now
 		if at.Before(h.UpdatedAt) {
@@ -559,25 +530,19 @@ func (m *Manager) Overdue(now time.Time) []*Hazard {
 		next := h.Clone()
 		next.SupervisedAt, next.UpdatedAt, next.Version = at, at, h.Version+1
 		comment := fmt.Sprintf("超过整改期限（%s）未销号，挂牌督办", h.Deadline.In(engine.Shanghai).Format("2006-01-02 15:04"))
-		m.saveSystem(next, transitionOf(next, ActionSupervise, h.Status, System, comment, nil))
-		m.put(next)
+		m.saveSystemLocked(next, transitionOf(next, ActionSupervise, h.Status, System, comment, nil))
+		m.hazards[next.ID] = next
 		m.metrics.transitions.WithLabelValues(string(ActionSupervise)).Inc()
-		if err := m.eng.Open(next.SchoolID, riskMatch(next, true), at, &out); err != nil {
-			m.logger.Error("hazard supervised but its risk not raised", "hazard", next.ID, "school", next.SchoolID, "err", err)
-		}
 		m.logger.Info("hazard overdue, under supervision", "hazard", next.ID, "school", next.SchoolID, "deadline", next.Deadline)
 		done = append(done, next.Clone())
 	}
-	m.emitOutput(&out)
-	m.updateGauges()
+	m.updateGaugesLocked()
 	return done
 }
 
-// openFor reports whether a hazard of the rule and key at the school is in
-// memory and not yet verified.
-func (m *Manager) openFor(schoolID, rule, key string) bool {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+// openForLocked reports whether a hazard of the rule and key at the school
+// is in memory and not yet verified.
+func (m *Manager) openForLocked(schoolID, rule, key string) bool {
 	for _, h := range m.hazards {
 		if h.Status != StatusVerified && h.SchoolID == schoolID && h.Origin.Rule == rule && h.Origin.Key == key {
 			return true
@@ -586,10 +551,8 @@ func (m *Manager) openFor(schoolID, rule, key string) bool {
 	return false
 }
 
-// forgetClosed drops the hazards verified before cutoff from memory.
-func (m *Manager) forgetClosed(cutoff time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// forgetClosedLocked drops the hazards verified before cutoff from memory.
+func (m *Manager) forgetClosedLocked(cutoff time.Time) {
 	for id, h := range m.hazards {
 		if h.Status == StatusVerified && h.VerifiedAt.Before(cutoff) {
 			delete(m.hazards, id)
@@ -622,7 +585,7 @@ func (m *Manager) List(f Filter) []*Hazard {
 		now = m.now()
 	}
 	var out []*Hazard
-	m.mu.RLock()
+	m.mu.Lock()
 	for _, h := range m.hazards {
 		switch {
 		case len(f.Statuses) > 0 && !slices.Contains(f.Statuses, h.Status),
@@ -633,7 +596,7 @@ func (m *Manager) List(f Filter) []*Hazard {
 		}
 		out = append(out, h.Clone())
 	}
-	m.mu.RUnlock()
+	m.mu.Unlock()
 	slices.SortFunc(out, func(a, b *Hazard) int {
 		ao, bo := a.Overdue(now), b.Overdue(now)
 		if ao != bo {
@@ -666,13 +629,13 @@ func (m *Manager) Get(ctx context.Context, id string) (*Hazard, []Transition, er
 		return nil, nil, fmt.Errorf("history of hazard %s: %w", id, err)
 	}
 	// What the store has not acknowledged yet is history too.
-	m.pendMu.Lock()
+	m.mu.Lock()
 	for _, w := range m.pending {
 		if w.t.HazardID == id && !slices.ContainsFunc(history, func(t Transition) bool { return t.ID == w.t.ID }) {
 			history = append(history, w.t)
 		}
 	}
-	m.pendMu.Unlock()
+	m.mu.Unlock()
 	slices.SortStableFunc(history, func(a, b Transition) int { return cmp.Compare(a.Version, b.Version) })
 	return h, history, nil
 }
@@ -680,10 +643,10 @@ func (m *Manager) Get(ctx context.Context, id string) (*Hazard, []Transition, er
 // Flush stores again the system's transitions that the store refused. It
 // returns the first error; what failed stays for the next Flush.
 func (m *Manager) Flush(ctx context.Context) error {
-	m.pendMu.Lock()
+	m.mu.Lock()
 	pending := m.pending
 	m.pending = nil
-	m.pendMu.Unlock()
+	m.mu.Unlock()
 	var (
 		failed   []write
 		firstErr error
@@ -699,10 +662,10 @@ func (m *Manager) Flush(ctx context.Context) error {
 			failed = append(failed, w)
 		}
 	}
-	m.pendMu.Lock()
+	m.mu.Lock()
 	m.pending = append(failed, m.pending...)
 	m.metrics.pendingWrites.Set(float64(len(m.pending)))
-	m.pendMu.Unlock()
+	m.mu.Unlock()
 	return firstErr
 }
 
@@ -713,9 +676,12 @@ func (m *Manager) Run(ctx context.Context) error {
 	tick := time.NewTicker(m.interval)
 	defer tick.Stop()
 	for {
-		for _, h := range m.Overdue(m.now()) {
-			if m.onSupervise != nil {
-				m.onSupervise(h)
+		for _, h := range m.Overdue(ctx, m.now()) {
+			if m.supervisor == nil {
+				continue
+			}
+			if err := m.supervisor.SuperviseHazard(ctx, h); err != nil && ctx.Err() == nil {
+				m.logger.Error("could not tell of an overdue hazard", "hazard", h.ID, "school", h.SchoolID, "err", err)
 			}
 		}
 		fctx, cancel := context.WithTimeout(ctx, m.writeTimeout)
@@ -748,50 +714,28 @@ func ms(t time.Time) time.Time {
 // lookup returns the hazard in memory with the id, or nil. The caller must
 // not change it.
 func (m *Manager) lookup(id string) *Hazard {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	return m.hazards[id]
 }
 
-// put makes h the current state of its hazard.
-func (m *Manager) put(h *Hazard) {
-	m.mu.Lock()
-	m.hazards[h.ID] = h
-	m.mu.Unlock()
-}
-
-// saveSystem stores a transition the Manager made by itself; when the store
-// refuses it, it is kept for Flush.
-func (m *Manager) saveSystem(h *Hazard, t Transition) {
+// saveSystemLocked stores a transition the Manager made by itself; when the
+// store refuses it, it is kept for Flush.
+func (m *Manager) saveSystemLocked(h *Hazard, t Transition) {
 	ctx, cancel := context.WithTimeout(context.Background(), m.writeTimeout)
 	defer cancel()
 	if err := m.store.WriteHazard(ctx, h, t); err != nil {
 		m.metrics.storeErrors.Inc()
 		m.logger.Warn("hazard transition not stored; will retry", "hazard", h.ID, "action", string(t.Action), "err", err)
-		m.pendMu.Lock()
 		m.pending = append(m.pending, write{h, t})
 		m.metrics.pendingWrites.Set(float64(len(m.pending)))
-		m.pendMu.Unlock()
 	}
 }
 
-// emitOutput hands out to emit, if it holds anything.
-func (m *Manager) emitOutput(out *engine.Output) {
-	if m.emit == nil || out.Len() == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), m.writeTimeout)
-	defer cancel()
-	if err := m.emit(ctx, out); err != nil {
-		m.logger.Error("store what a hazard changed in the engine", "transitions", len(out.Transitions), "changes", len(out.Changes), "err", err)
-	}
-}
-
-// updateGauges counts the hazards in memory by status.
-func (m *Manager) updateGauges() {
+// updateGaugesLocked counts the hazards in memory by status.
+func (m *Manager) updateGaugesLocked() {
 	counts := map[Status]int{}
 	overdue := 0
-	m.mu.RLock()
 	for _, h := range m.hazards {
 		if h.Status == StatusVerified {
 			continue
@@ -801,7 +745,6 @@ func (m *Manager) updateGauges() {
 			overdue++
 		}
 	}
-	m.mu.RUnlock()
 	for _, s := range []Status{StatusOpen, StatusRectifying, StatusSubmitted} {
 		m.metrics.active.WithLabelValues(string(s)).Set(float64(counts[s]))
 	}

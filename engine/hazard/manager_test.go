@@ -21,17 +21,16 @@ var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, engine.Shanghai)
 // fixture is a Manager over fakes.
 type fixture struct {
 	m     *Manager
-	eng   *fakeEngine
+	eng   *fakeRisks
 	store *fakeStore
-	out   *emitted
 	clock *clock
 	reg   *prometheus.Registry
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{eng: &fakeEngine{}, store: newFakeStore(), out: &emitted{}, clock: &clock{t: t0}, reg: prometheus.NewRegistry()}
-	f.m = New(f.eng, f.store, f.out.emit, Options{
+	f := &fixture{eng: &fakeRisks{}, store: newFakeStore(), clock: &clock{t: t0}, reg: prometheus.NewRegistry()}
+	f.m = New(f.store, f.eng, Options{
 		Registerer: f.reg,
 		Now:        f.clock.now,
 		School: func(id string) *engine.School {
@@ -41,7 +40,8 @@ func newFixture(t *testing.T) *fixture {
 			return nil
 		},
 	})
-	require.NoError(t, f.m.Restore(t.Context()))
+	_, err := f.m.Restore(t.Context())
+	require.NoError(t, err)
 	return f
 }
 
@@ -73,7 +73,6 @@ func TestCreateOpensManualRisk(t *testing.T) {
 			Description: "隐患 " + h.ID + "（食品安全），整改责任人：张师傅（食堂负责人），整改期限：2026-11-28 09:00",
 		},
 	}}, f.eng.recorded())
-	require.Len(t, f.out.transitions(), 1, "what the engine recorded is handed to emit")
 
 	stored, err := f.store.LoadHazard(t.Context(), h.ID)
 	require.NoError(t, err)
@@ -297,12 +296,12 @@ func TestOverdueSupervisesOnce(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	require.Empty(t, f.m.Overdue(t0.Add(24*time.Hour)), "due at the deadline, overdue after it")
+	require.Empty(t, f.m.Overdue(t.Context(), t0.Add(24*time.Hour)), "due at the deadline, overdue after it")
 	opened := len(f.eng.recorded())
 
 	now := t0.Add(72 * time.Hour)
 	f.clock.set(now)
-	due := f.m.Overdue(now)
+	due := f.m.Overdue(t.Context(), now)
 	require.Len(t, due, 2)
 	require.Equal(t, []string{ids[1], ids[0]}, []string{due[0].ID, due[1].ID}, "earliest deadline first")
 	for _, h := range due {
@@ -330,7 +329,7 @@ func TestOverdueSupervisesOnce(t *testing.T) {
 	require.Equal(t, StatusOpen, last.To)
 	require.Equal(t, "超过整改期限（2026-11-27 09:00）未销号，挂牌督办", last.Comment)
 
-	require.Empty(t, f.m.Overdue(now.Add(time.Hour)), "each hazard is supervised once")
+	require.Empty(t, f.m.Overdue(t.Context(), now.Add(time.Hour)), "each hazard is supervised once")
 	require.Len(t, f.eng.recorded(), opened+2)
 	require.Equal(t, 2.0, testutil.ToFloat64(f.m.metrics.overdue))
 
@@ -347,7 +346,7 @@ func TestOverdueIgnoresVerified(t *testing.T) {
 		_, err = f.m.Transition(t.Context(), h.ID, a, "李督学", "好", nil)
 		require.NoError(t, err)
 	}
-	require.Empty(t, f.m.Overdue(t0.Add(100*time.Hour)))
+	require.Empty(t, f.m.Overdue(t.Context(), t0.Add(100*time.Hour)))
 }
 
 // riskOpened is the transition of a rule's risk opening, as the engine
@@ -422,7 +421,7 @@ func TestRuleHazardOverdueRaisesRuleRisk(t *testing.T) {
 	f := newFixture(t)
 	f.m.ObserveTransition(riskOpened("JX-NH-0001", "canteen.sample_short", "午餐", engine.SeverityLow, t0),
 		Spec{Category: CategoryFood, Deadline: 24 * time.Hour})
-	due := f.m.Overdue(t0.Add(25 * time.Hour))
+	due := f.m.Overdue(t.Context(), t0.Add(25*time.Hour))
 	require.Len(t, due, 1)
 	require.Equal(t, []engineCall{{op: "open", schoolID: "JX-NH-0001", at: t0.Add(25 * time.Hour).UTC(), match: engine.Match{
 		Rule: "canteen.sample_short", Key: "午餐", Severity: engine.SeverityMedium, Manual: true,
@@ -460,7 +459,7 @@ func TestSystemWritesAreRetried(t *testing.T) {
 	tr := riskOpened("JX-NH-0001", "canteen.rodent", "后厨", engine.SeverityHigh, t0)
 	f.m.ObserveTransition(tr, Spec{Category: CategoryFood, Deadline: time.Hour})
 	require.Len(t, f.m.List(Filter{}), 1, "the hazard takes effect although the store failed")
-	require.Len(t, f.m.Overdue(t0.Add(2*time.Hour)), 1, "and goes overdue")
+	require.Len(t, f.m.Overdue(t.Context(), t0.Add(2*time.Hour)), 1, "and goes overdue")
 	require.Equal(t, 2.0, testutil.ToFloat64(f.m.metrics.pendingWrites))
 
 	require.ErrorContains(t, f.m.Flush(t.Context()), "clickhouse down")
@@ -496,7 +495,7 @@ func TestRestore(t *testing.T) {
 	f.m.ObserveTransition(riskOpened("JX-NH-0002", "canteen.rodent", "后厨", engine.SeverityMedium, t0), Spec{Category: CategoryFood, Deadline: time.Hour})
 	supervisedAt := t0.Add(3 * time.Hour)
 	f.clock.set(supervisedAt)
-	require.Len(t, f.m.Overdue(supervisedAt), 2)
+	require.Len(t, f.m.Overdue(t.Context(), supervisedAt), 2)
 	closed := canteenHazard()
 	closed.Title = "已销号的"
 	c, err := f.m.Create(t.Context(), closed)
@@ -507,15 +506,16 @@ func TestRestore(t *testing.T) {
 	}
 
 	// A new process over the same store.
-	eng, out := &fakeEngine{}, &emitted{}
-	m := New(eng, f.store, out.emit, Options{Now: f.clock.now})
-	require.NoError(t, m.Restore(t.Context()))
+	eng := &fakeRisks{}
+	m := New(f.store, eng, Options{Now: f.clock.now})
+	opens, err := m.Restore(t.Context())
+	require.NoError(t, err)
 	require.Equal(t, f.m.List(Filter{}), m.List(Filter{}), "the same hazards, closed ones included")
-	require.Empty(t, out.transitions(), "a restore records nothing")
+	require.Empty(t, eng.recorded(), "a restore records nothing itself")
 
 	var got []string
-	for _, c := range eng.recorded() {
-		got = append(got, fmt.Sprintf("%s %s/%s %s %s", c.at.Sub(t0), c.match.Rule, c.match.Key, c.match.Severity, c.match.Title))
+	for _, o := range opens {
+		got = append(got, fmt.Sprintf("%s %s/%s %s %s", o.At.Sub(t0), o.Match.Rule, o.Match.Key, o.Match.Severity, o.Match.Title))
 	}
 	require.Equal(t, []string{
 		"0s hazard/" + a.ID + " medium 隐患：后厨冷藏柜温控失效",
@@ -528,13 +528,14 @@ func TestRestore(t *testing.T) {
 	h, err := m.Transition(t.Context(), a.ID, ActionStart, "张师傅", "", nil)
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), h.Version)
-	require.Empty(t, m.Overdue(supervisedAt.Add(time.Minute)), "supervised hazards are not supervised again")
+	require.Empty(t, m.Overdue(t.Context(), supervisedAt.Add(time.Minute)), "supervised hazards are not supervised again")
 }
 
 func TestRestoreFailure(t *testing.T) {
 	f := newFixture(t)
 	f.store.setFail(errors.New("clickhouse down"))
-	require.ErrorContains(t, f.m.Restore(t.Context()), "restore hazards: clickhouse down")
+	_, err := f.m.Restore(t.Context())
+	require.ErrorContains(t, err, "restore hazards: clickhouse down")
 }
 
 func TestListFilter(t *testing.T) {
@@ -599,9 +600,9 @@ func TestForgetsOldClosedHazards(t *testing.T) {
 		_, err = f.m.Transition(t.Context(), h.ID, a, "李督学", "好", nil)
 		require.NoError(t, err)
 	}
-	f.m.Overdue(t0.Add(DefaultKeepClosed - time.Hour))
+	f.m.Overdue(t.Context(), t0.Add(DefaultKeepClosed-time.Hour))
 	require.Len(t, f.m.List(Filter{}), 1, "listed while within KeepClosed")
-	f.m.Overdue(t0.Add(DefaultKeepClosed + time.Hour))
+	f.m.Overdue(t.Context(), t0.Add(DefaultKeepClosed+time.Hour))
 	require.Empty(t, f.m.List(Filter{}))
 	got, history, err := f.m.Get(t.Context(), h.ID)
 	require.NoError(t, err, "still found in the store")
@@ -657,7 +658,7 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Go(func() {
 		for i := range 20 {
-			f.m.Overdue(t0.Add(time.Duration(i) * 10 * time.Hour))
+			f.m.Overdue(context.Background(), t0.Add(time.Duration(i)*10*time.Hour))
 		}
 	})
 	wg.Wait()
@@ -679,22 +680,23 @@ func TestObserveTransitionOneHazardPerRiskUntilVerified(t *testing.T) {
 	require.Len(t, f.m.List(Filter{}), 3)
 }
 
-func TestObserveTransitionBeforeRestoreWaits(t *testing.T) {
+func TestObserveTransitionAfterRestoreKnowsEarlierHazards(t *testing.T) {
 	st := newFakeStore()
 	spec := Spec{Category: CategoryFood}
 	// A hazard of an earlier run, still open.
 	first := riskOpened("JX-NH-0001", "canteen.rodent", "后厨", engine.SeverityHigh, t0)
-	earlier := New(&fakeEngine{}, st, nil, Options{Now: func() time.Time { return t0 }})
-	require.NoError(t, earlier.Restore(t.Context()))
+	earlier := New(st, &fakeRisks{}, Options{Now: func() time.Time { return t0 }})
+	_, err := earlier.Restore(t.Context())
+	require.NoError(t, err)
 	earlier.ObserveTransition(first, spec)
 
-	m := New(&fakeEngine{}, st, nil, Options{Now: func() time.Time { return t0.Add(time.Hour) }})
-	// What the engine's restore found, before the hazards are restored: the
-	// same risk opened again, and one at another school.
+	m := New(st, &fakeRisks{}, Options{Now: func() time.Time { return t0.Add(time.Hour) }})
+	_, err = m.Restore(t.Context())
+	require.NoError(t, err)
+	// What the engine's restore found: the same risk opened again, and one
+	// at another school.
 	m.ObserveTransition(riskOpened("JX-NH-0001", "canteen.rodent", "后厨", engine.SeverityHigh, t0.Add(time.Hour)), spec)
 	m.ObserveTransition(riskOpened("JX-NH-0002", "canteen.rodent", "后厨", engine.SeverityHigh, t0.Add(time.Hour)), spec)
-	require.Empty(t, m.List(Filter{}), "nothing before Restore")
-	require.NoError(t, m.Restore(t.Context()))
 	list := m.List(Filter{})
 	require.Len(t, list, 2, "the restored hazard and the other school's; no second one for the same risk")
 	require.Equal(t, RuleID("JX-NH-0001", "canteen.rodent", "后厨", t0), list[0].ID)

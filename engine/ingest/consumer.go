@@ -15,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/retry"
 )
 
 // Defaults of Options.
@@ -37,12 +38,10 @@ func DefaultTopics() map[engine.Source]string {
 	}
 }
 
-// Backoff between attempts of a failed store or dead-letter write: it
-// starts at retryBackoffMin and doubles up to retryBackoffMax.
-const (
-	retryBackoffMin = 100 * time.Millisecond
-	retryBackoffMax = 10 * time.Second
-)
+// writeBackoff is the wait between attempts of a failed store or
+// dead-letter write: from 100 ms, doubling up to 10 s, until the write
+// succeeds or the generation ends.
+var writeBackoff = retry.Backoff{Initial: 100 * time.Millisecond, Max: 10 * time.Second}
 
 // Store makes batches durable.
 //

@@ -9,6 +9,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/retry"
 )
 
 // maxInFlight is how many batches may be handed to the flusher and not yet
@@ -210,26 +211,10 @@ func (f *flusher) result() error {
 // retry calls fn until it succeeds or ctx is done, waiting longer after
 // each failure.
 func (c *Consumer) retry(ctx context.Context, target string, fn func(context.Context) error) error {
-	backoff := retryBackoffMin
-	for attempt := 1; ; attempt++ {
-		err := fn(ctx)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
+	return retry.Do(ctx, writeBackoff, fn, func(attempt int, wait time.Duration, err error) {
 		c.metrics.writeErrors.WithLabelValues(target).Inc()
-		c.logger.Warn("write failed, retrying", "target", target, "attempt", attempt, "retry_in", backoff, "err", err)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return context.Cause(ctx)
-		case <-t.C:
-		}
-		backoff = min(2*backoff, retryBackoffMax)
-	}
+		c.logger.Warn("write failed, retrying", "target", target, "attempt", attempt, "retry_in", wait, "err", err)
+	})
 }
 
 // graceContext returns a context with the values of ctx that is done grace

@@ -11,10 +11,6 @@ import (
 	"github.com/sanse-campus/sanse/engine"
 )
 
-// China Standard Time has had no daylight saving since 1991; a fixed zone
-// needs no time zone database on the host.
-var shanghai = time.FixedZone("CST", 8*60*60)
-
 const timeLayout = "2006-01-02 15:04:05"
 
 // Redacted replaces the value of a detail that the receiver must not see.
@@ -113,7 +109,7 @@ func statusNote(status string) string {
 	return ""
 }
 
-func formatTime(t time.Time) string { return t.In(shanghai).Format(timeLayout) }
+func formatTime(t time.Time) string { return t.In(engine.Shanghai).Format(timeLayout) }
 
 // oneLine folds line breaks so that a value cannot start a new line (or a
 // new header) of its own.

@@ -176,5 +176,5 @@ func inShanghai(t time.Time) time.Time {
 	if t.IsZero() {
 		return t
 	}
-	return t.In(shanghai)
+	return t.In(engine.Shanghai)
 }

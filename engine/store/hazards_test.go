@@ -155,15 +155,11 @@ func TestHazardManagerOverStore(t *testing.T) {
 		e.Tick(now, &out)
 		return e
 	}
-	var emitted []engine.RiskTransition
-	emit := func(ctx context.Context, out *engine.Output) error {
-		emitted = append(emitted, out.Transitions...)
-		return s.Write(ctx, &engine.Batch{Output: *out})
-	}
-
 	eng := newEngine()
-	m := hazard.New(eng, s, emit, hazard.Options{Now: clock})
-	require.NoError(t, m.Restore(ctx))
+	risks := &storedRisks{eng: eng, store: s}
+	m := hazard.New(s, risks, hazard.Options{Now: clock})
+	_, err = m.Restore(ctx)
+	require.NoError(t, err)
 	h, err := m.Create(ctx, hazard.NewHazard{
 		SchoolID: "JX-NH-0001", Title: "学校东侧河道护栏破损", Category: hazard.CategoryDrowning,
 		Responsible: "王副校长", Deadline: now.Add(24 * time.Hour), By: "李督学", Comment: "巡查发现",
@@ -174,7 +170,7 @@ func TestHazardManagerOverStore(t *testing.T) {
 	_, err = m.Transition(ctx, h.ID, hazard.ActionStart, "王副校长", "已安排维修", nil)
 	require.NoError(t, err)
 	now = now.Add(24 * time.Hour)
-	require.Len(t, m.Overdue(now), 1)
+	require.Len(t, m.Overdue(ctx, now), 1)
 	v, _ := eng.View("JX-NH-0001")
 	require.Equal(t, engine.LevelRed, v.Level)
 
@@ -188,18 +184,49 @@ func TestHazardManagerOverStore(t *testing.T) {
 	// The engine's records reached the risk history.
 	transitions, err := s.RiskTransitions(ctx, "JX-NH-0001", now.Add(-48*time.Hour), now.Add(time.Hour))
 	require.NoError(t, err)
-	require.Len(t, transitions, len(emitted))
+	require.Len(t, transitions, len(risks.recorded))
 	require.Equal(t, hazard.RiskRule, transitions[0].Risk.Rule)
 	require.Equal(t, h.ID, transitions[0].Risk.Key)
 
 	// A restart restores the hazard and the school's colour.
 	eng2 := newEngine()
-	m2 := hazard.New(eng2, s, nil, hazard.Options{Now: clock})
-	require.NoError(t, m2.Restore(ctx))
+	m2 := hazard.New(s, &storedRisks{eng: eng2, store: s}, hazard.Options{Now: clock})
+	opens, err := m2.Restore(ctx)
+	require.NoError(t, err)
+	var discard engine.Output
+	for _, o := range opens {
+		require.NoError(t, eng2.Open(o.SchoolID, o.Match, o.At, &discard))
+	}
 	require.Equal(t, []*hazard.Hazard{got}, m2.List(hazard.Filter{}))
 	v, _ = eng2.View("JX-NH-0001")
 	require.Equal(t, engine.LevelRed, v.Level)
-	require.Empty(t, m2.Overdue(now.Add(time.Hour)), "supervised once, across restarts")
+	require.Empty(t, m2.Overdue(ctx, now.Add(time.Hour)), "supervised once, across restarts")
+}
+
+// storedRisks applies the hazard manager's acts to the engine and stores
+// what they caused, as the composition root does.
+type storedRisks struct {
+	eng      *engine.Engine
+	store    *Store
+	recorded []engine.RiskTransition
+}
+
+func (r *storedRisks) OpenRisk(ctx context.Context, schoolID string, m engine.Match, at time.Time) error {
+	var b engine.Batch
+	if err := r.eng.Open(schoolID, m, at, &b.Output); err != nil {
+		return err
+	}
+	r.recorded = append(r.recorded, b.Transitions...)
+	return r.store.Write(ctx, &b)
+}
+
+func (r *storedRisks) ResolveRisk(ctx context.Context, schoolID, rule, key, by, comment string, at time.Time) error {
+	var b engine.Batch
+	if err := r.eng.Resolve(schoolID, rule, key, by, comment, at, &b.Output); err != nil {
+		return err
+	}
+	r.recorded = append(r.recorded, b.Transitions...)
+	return r.store.Write(ctx, &b)
 }
 
 // noRules is an Evaluator that matches nothing.

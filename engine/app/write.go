@@ -1,0 +1,164 @@
+package app
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/hazard"
+	"github.com/sanse-campus/sanse/engine/retry"
+	"github.com/sanse-campus/sanse/engine/store"
+	"github.com/sanse-campus/sanse/rules"
+)
+
+// subscriber is handed every batch once it is stored. Observe is called with
+// the writer's caller's context, outside any component's lock, in the order
+// of the subscribers; it must not keep out. An error fails the write, which
+// the caller tries again (the store is idempotent), so Observe must accept
+// the same records again.
+type subscriber interface {
+	Observe(ctx context.Context, out *engine.Output) error
+}
+
+// writer is the one write path of the program: the ingest's batches, the
+// expiries found at restore, what people's acts and hazards changed in the
+// engine, and the risks a rule reload ended all go through Write.
+type writer struct {
+	store       *store.Store
+	subscribers []subscriber
+}
+
+// Write stores b, then hands it to each subscriber: an alert or a hazard is
+// opened only from stored records, and before the events behind them are
+// committed. It implements ingest.Store.
+func (w *writer) Write(ctx context.Context, b *engine.Batch) error {
+	if err := w.store.Write(ctx, b); err != nil {
+		return err
+	}
+	for _, s := range w.subscribers {
+		if err := s.Observe(ctx, &b.Output); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordBackoff bounds how long an act that already changed the engine keeps
+// trying to be recorded: six attempts over about three seconds.
+var recordBackoff = retry.Backoff{Initial: 100 * time.Millisecond, Max: 10 * time.Second, Attempts: 6}
+
+// record writes what an act already changed in the engine, retrying a failed
+// write, so that the history and a restart agree with what people saw.
+func (a *App) record(ctx context.Context, b *engine.Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	return retry.Do(ctx, recordBackoff, func(ctx context.Context) error { return a.writer.Write(ctx, b) },
+		func(attempt int, wait time.Duration, err error) {
+			a.logger.Warn("could not record what an act changed; retrying", "attempt", attempt, "retry_in", wait, "err", err)
+		})
+}
+
+// OpenRisk applies a match made outside the rules (a hazard's manual risk)
+// to the school at time at, then records what it caused. It implements
+// hazard.Risks.
+func (a *App) OpenRisk(ctx context.Context, schoolID string, m engine.Match, at time.Time) error {
+	var b engine.Batch
+	if err := a.engine.Open(schoolID, m, at, &b.Output); err != nil {
+		return err
+	}
+	return a.record(ctx, &b)
+}
+
+// ResolveRisk ends a school's active risk as a person's act, then records
+// what it caused. It returns an error wrapping engine.ErrNoSuchRisk when the
+// risk is not active. It implements alert.Risks and hazard.Risks.
+func (a *App) ResolveRisk(ctx context.Context, schoolID, rule, key, by, comment string, at time.Time) error {
+	var b engine.Batch
+	if err := a.engine.Resolve(schoolID, rule, key, by, comment, at, &b.Output); err != nil {
+		return err
+	}
+	return a.record(ctx, &b)
+}
+
+// Resolve is ResolveRisk now, answered with the school as it is afterwards,
+// for the API.
+func (a *App) Resolve(ctx context.Context, schoolID, rule, key, by, comment string) (engine.SchoolView, error) {
+	if err := a.ResolveRisk(ctx, schoolID, rule, key, by, comment, time.Now()); err != nil {
+		return engine.SchoolView{}, err
+	}
+	v, _ := a.engine.View(schoolID)
+	return v, nil
+}
+
+// rulesSwapped ends the risks of the rules that a reload removed and records
+// that. Registered hazards are not rules: their risks stay.
+func (a *App) rulesSwapped(_, cur *rules.Set) {
+	keep := make(map[string]bool, len(cur.Rules())+1)
+	for _, r := range cur.Rules() {
+		keep[r.ID] = true
+	}
+	keep[hazard.RiskRule] = true
+	var b engine.Batch
+	a.engine.DropRisks(func(rule string) bool { return keep[rule] }, time.Now(), &b.Output)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := a.record(ctx, &b); err != nil {
+		a.logger.Error("store the risks ended by a rule reload", "err", err)
+	}
+}
+
+// hazardSubscriber opens the hazard a rule asks for when one of its risks
+// opens.
+type hazardSubscriber struct {
+	hazards *hazard.Manager
+	rules   *rules.Manager
+}
+
+func (s hazardSubscriber) Observe(_ context.Context, out *engine.Output) error {
+	var set *rules.Set
+	for _, t := range out.Transitions {
+		if t.State != engine.RiskOpened {
+			continue
+		}
+		if set == nil {
+			set = s.rules.Current()
+		}
+		if r := set.Rule(t.Risk.Rule); r != nil && r.Hazard != nil {
+			s.hazards.ObserveTransition(t, hazard.Spec{Category: r.Hazard.Category, Deadline: r.Hazard.Deadline, Responsible: r.Hazard.Responsible})
+		}
+	}
+	return nil
+}
+
+// streamSubscriber hands stored colour changes to the live stream, newest
+// per school only: batches are written by several writers at once, so an
+// older change of a school can arrive after a newer one, and showing it would
+// leave the map wrong.
+type streamSubscriber struct {
+	stream Stream
+
+	mu   sync.Mutex
+	last map[string]uint64 // the Seq last published per school
+}
+
+func newStreamSubscriber(s Stream) *streamSubscriber {
+	return &streamSubscriber{stream: s, last: map[string]uint64{}}
+}
+
+func (s *streamSubscriber) Observe(_ context.Context, out *engine.Output) error {
+	if len(out.Changes) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range out.Changes {
+		if c.Seq != 0 && c.Seq <= s.last[c.SchoolID] {
+			continue
+		}
+		s.last[c.SchoolID] = c.Seq
+		s.stream.Publish(c)
+	}
+	return nil
+}
