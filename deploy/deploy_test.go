@@ -44,7 +44,7 @@ const (
 )
 
 // minVisitorKeyBytes is the shortest visitor key the engine accepts
-// (engine.NewIdentity).
+// (event.NewIdentity).
 const minVisitorKeyBytes = 16
 
 // decodeAll decodes every document of a YAML file.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/sim"
 )
 
@@ -42,7 +43,7 @@ var benchStart = time.Date(2026, 6, 1, 0, 0, 0, 0, engine.Shanghai)
 // them and the same events decoded once.
 type stream struct {
 	reg    *engine.Registry
-	dec    *engine.Decoder
+	dec    *event.Decoder
 	msgs   [][]byte
 	srcs   []engine.Source
 	events []engine.Event
@@ -100,13 +101,13 @@ func newStream(schools, n int, span time.Duration, incidents float64) (*stream, 
 		topic, _, value := gen.Next()
 		s.msgs[i], s.srcs[i] = value, topics[topic]
 	}
-	id, err := engine.NewIdentity([]byte("0123456789abcdef0123456789abcdef"))
+	id, err := event.NewIdentity([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		return nil, err
 	}
 	// Register the water bodies the simulator patrols, so that the absence
 	// check of patrols has entities to check.
-	s.dec = &engine.Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
+	s.dec = &event.Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
 	waters := map[string][]string{}
 	var ev engine.Event
 	for i, m := range s.msgs {
@@ -123,7 +124,7 @@ func newStream(schools, n int, span time.Duration, incidents float64) (*stream, 
 	if s.reg, err = engine.NewRegistry(list); err != nil {
 		return nil, err
 	}
-	s.dec = &engine.Decoder{Registry: func() *engine.Registry { return s.reg }, Identity: id}
+	s.dec = &event.Decoder{Registry: func() *engine.Registry { return s.reg }, Identity: id}
 	s.events = make([]engine.Event, n)
 	for i, m := range s.msgs {
 		if err := s.dec.Decode(s.srcs[i], m, &s.events[i]); err != nil {
@@ -414,11 +415,11 @@ func buildDistrict(b *testing.B, n, days int) (*engine.Engine, memoryStats) {
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}
-	id, err := engine.NewIdentity([]byte("0123456789abcdef0123456789abcdef"))
+	id, err := event.NewIdentity([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	dec := &engine.Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
+	dec := &event.Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
 	e := engine.New(func() engine.Evaluator { return set }, func() *engine.Registry { return reg })
 	rng := rand.New(rand.NewPCG(1, 2))
 	var (

@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // DefaultFor is how long a risk stays active when a rule gives neither
@@ -683,8 +684,8 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 			fail("type", v, "expected "+ruleFields["type"])
 		}
 		for _, t := range types {
-			if _, ok := engine.Contract[r.Source][t]; r.Source != "" && !ok {
-				fail("type", v, fmt.Sprintf("unknown %s type %q, expected one of %s", r.Source, t, strings.Join(engine.TypeNames(r.Source), ", ")))
+			if _, ok := event.Contract[r.Source][t]; r.Source != "" && !ok {
+				fail("type", v, fmt.Sprintf("unknown %s type %q, expected one of %s", r.Source, t, strings.Join(event.TypeNames(r.Source), ", ")))
 			}
 		}
 		r.Types = types

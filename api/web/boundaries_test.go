@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/registry"
 	"github.com/sanse-campus/sanse/engine/sim"
 )
 
@@ -52,7 +52,7 @@ func TestDemoBoundaries(t *testing.T) {
 func TestDemoRegistryInsideOutlines(t *testing.T) {
 	b, err := ParseBoundaries(DemoBoundaries())
 	require.NoError(t, err)
-	reg, err := engine.LoadRegistry("../../testdata/registry/demo.csv")
+	reg, err := registry.Load("../../testdata/registry/demo.csv")
 	require.NoError(t, err)
 	require.Equal(t, 400, reg.Len())
 	var wrong []string

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/registry"
 )
 
 const square = `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"南湖区"},` +
@@ -40,7 +40,7 @@ func TestLoadBoundariesWarnsAboutMisplacedSchools(t *testing.T) {
 	require.NoError(t, os.WriteFile(reg, []byte("id,name,district,town,stage,longitude,latitude,boarding\n"+
 		"A,甲小学,南湖区,城南街道,primary,120.75,30.75,false\n"+
 		"B,乙小学,南湖区,城南街道,primary,121.5,30.75,false\n"), 0o644))
-	registry, err := engine.LoadRegistry(reg)
+	registry, err := registry.Load(reg)
 	require.NoError(t, err)
 
 	var log bytes.Buffer

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/registry"
 	"github.com/sanse-campus/sanse/rules"
 )
 
@@ -29,7 +29,7 @@ func cmdConfig(args []string, stdout, stderr io.Writer) error {
 	}
 	var errs []error
 	if !*skipRegistry {
-		reg, err := engine.LoadRegistry(cfg.Registry.File)
+		reg, err := registry.Load(cfg.Registry.File)
 		if err != nil {
 			errs = append(errs, err)
 		} else {

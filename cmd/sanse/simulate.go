@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/registry"
 	"github.com/sanse-campus/sanse/engine/sim"
 )
 
@@ -26,7 +26,7 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	logger := newLogger(*logLevel, "text", stderr)
-	registry, err := engine.LoadRegistry(*registryFile)
+	registry, err := registry.Load(*registryFile)
 	if err != nil {
 		return err
 	}

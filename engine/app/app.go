@@ -24,8 +24,10 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/engine/ingest"
+	"github.com/sanse-campus/sanse/engine/registry"
 	"github.com/sanse-campus/sanse/engine/store"
 	"github.com/sanse-campus/sanse/rules"
 )
@@ -93,7 +95,7 @@ type App struct {
 	broker   *ingest.Broker // nil with an external cluster
 	brokers  []string
 	store    *store.Store
-	decoder  *engine.Decoder
+	decoder  *event.Decoder
 	engine   *engine.Engine
 	alerts   *alert.Manager
 	hazards  *hazard.Manager
@@ -117,7 +119,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 			a.Close()
 		}
 	}()
-	reg, err := engine.LoadRegistry(opts.RegistryFile)
+	reg, err := registry.Load(opts.RegistryFile)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +129,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Help: "Whether the last reload of the school registry succeeded (1) or was refused (0).",
 	})
 	a.registryReloaded.Set(1)
-	identity, err := engine.LoadIdentityKey(opts.VisitorKeyFile)
+	identity, err := event.LoadIdentityKey(opts.VisitorKeyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +156,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, fmt.Errorf("clickhouse: %w", err)
 	}
 
-	a.decoder = &engine.Decoder{Registry: a.registry.Load, Identity: identity}
+	a.decoder = &event.Decoder{Registry: a.registry.Load, Identity: identity}
 	a.engine = engine.New(func() engine.Evaluator { return a.rules.Current() }, a.registry.Load)
 	var onAlert func(*alert.Alert)
 	if opts.Stream != nil {
@@ -266,7 +268,7 @@ func (a *App) Reload() {
 // any error is refused and the current registry stays.
 func (a *App) ReloadRegistry() {
 	path := a.opts.RegistryFile
-	r, err := engine.LoadRegistry(path)
+	r, err := registry.Load(path)
 	if err != nil {
 		a.registryReloaded.Set(0)
 		a.logger.Error("school registry reload refused; the current registry stays", "file", path, "err", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/retry"
 )
 
@@ -101,7 +102,7 @@ type Options struct {
 	ShutdownTimeout time.Duration
 
 	// Decoder validates messages; required.
-	Decoder *engine.Decoder
+	Decoder *event.Decoder
 	// Engine applies valid events; required.
 	Engine Engine
 	// Store makes batches durable; required.
@@ -498,7 +499,7 @@ func (c *Consumer) handle(p *pending, d *decoded) error {
 	m := &d.msg
 	cnt := c.counters[m.Topic]
 	if d.err != nil {
-		var de *engine.DecodeError
+		var de *event.DecodeError
 		if !errors.As(d.err, &de) {
 			return fmt.Errorf("ingest: decode message at %s/%d offset %d: %w", m.Topic, m.Partition, m.Offset, d.err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/ingest"
 )
 
@@ -82,23 +83,23 @@ func TestConsumerDeadLetters(t *testing.T) {
 		name   string
 		topic  string
 		value  string
-		reason engine.Reason
+		reason event.Reason
 	}{
-		{name: "malformed JSON", topic: topicCanteen, value: `{"id":"x1","school_id":`, reason: engine.ReasonNotJSON},
+		{name: "malformed JSON", topic: topicCanteen, value: `{"id":"x1","school_id":`, reason: event.ReasonNotJSON},
 		{name: "missing field", topic: topicCanteen,
 			value:  fmt.Sprintf(`{"id":"x2","school_id":"s1","source":"canteen","type":"ai_violation","occurred_at":%q}`, ts(now)),
-			reason: engine.ReasonMissingField},
+			reason: event.ReasonMissingField},
 		{name: "wrong type", topic: topicVisitor,
 			value: fmt.Sprintf(`{"id":"x3","school_id":"s1","source":"visitor","type":"entry","occurred_at":%q,`+
 				`"visitor_id":"33040219800101123X","id_verified":"yes","watchlist":"none"}`, ts(now)),
-			reason: engine.ReasonWrongType},
+			reason: event.ReasonWrongType},
 		{name: "unknown type", topic: topicCanteen,
 			value:  fmt.Sprintf(`{"id":"x4","school_id":"s1","source":"canteen","type":"fire_drill","occurred_at":%q}`, ts(now)),
-			reason: engine.ReasonUnknownType},
+			reason: event.ReasonUnknownType},
 		{name: "source does not match topic", topic: topicVisitor, value: string(canteenViolation("x5", "s1", now)),
-			reason: engine.ReasonSourceMismatch},
+			reason: event.ReasonSourceMismatch},
 		{name: "unknown school", topic: topicBullying, value: string(bullyingReport("x6", "s999", now)),
-			reason: engine.ReasonUnknownSchool},
+			reason: event.ReasonUnknownSchool},
 	}
 	var msgs []kafka.Message
 	for i, tc := range tests {
@@ -319,7 +320,7 @@ func TestConsumerStopsOnDecoderFailure(t *testing.T) {
 	produce(t, addr, msg(topicVisitor, "s1", visitorEntry("no-key", "s1", "none", now)))
 	// Without an identity key the decoder cannot hash visitor ids: that is
 	// a configuration error, not a bad message.
-	dec := &engine.Decoder{Registry: func() *engine.Registry { return reg }}
+	dec := &event.Decoder{Registry: func() *engine.Registry { return reg }}
 	r := startConsumer(t, ingest.Options{Brokers: []string{addr}, Decoder: dec, Engine: newEngine(reg), Store: store})
 	require.ErrorContains(t, r.wait(t), "identity key")
 	require.Empty(t, committed(t, addr, ingest.DefaultGroupID, topicVisitor), "the failed message is not committed")

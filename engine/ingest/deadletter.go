@@ -9,13 +9,13 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // Headers added to every message on the dead-letter topic, after the
 // original message's own headers. Key and value are the original's.
 const (
-	// HeaderReason holds the engine.Reason of the rejection.
+	// HeaderReason holds the event.Reason of the rejection.
 	HeaderReason = "sanse-reason"
 	// HeaderError holds the full rejection message, naming the field.
 	HeaderError = "sanse-error"
@@ -27,7 +27,7 @@ const (
 )
 
 // deadLetter returns the dead-letter message for m, rejected with de.
-func deadLetter(topic string, m *kafka.Message, de *engine.DecodeError) kafka.Message {
+func deadLetter(topic string, m *kafka.Message, de *event.DecodeError) kafka.Message {
 	h := make([]kafka.Header, 0, len(m.Headers)+5)
 	h = append(h, m.Headers...)
 	h = append(h,

@@ -2,7 +2,7 @@
 //
 // Consumer reads the four event topics (one per source) as one Kafka
 // consumer group, with kafka-go. Each message is validated by
-// engine.Decoder; a rejected message goes, unchanged and with headers saying
+// event.Decoder; a rejected message goes, unchanged and with headers saying
 // why, to the dead-letter topic. A valid event is applied to the engine, and
 // the event with what it caused (risk transitions, colour changes) is
 // collected into a batch that is written to the Store. Offsets are

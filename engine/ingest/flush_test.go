@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // These tests drive consume directly, without a broker: the messages come
@@ -137,7 +138,7 @@ func startHarness(t *testing.T, fetchers int, opts Options) *harness {
 	j := &journal{}
 	h := &harness{j: j, store: &journalStore{j: j}, eng: &orderEngine{}, msgs: make(chan decoded, 1000), done: make(chan struct{})}
 	opts.Brokers = []string{"127.0.0.1:1"} // never dialled: consume does not fetch
-	opts.Decoder = &engine.Decoder{}
+	opts.Decoder = &event.Decoder{}
 	opts.Engine = h.eng
 	opts.Store = h.store
 	if opts.BatchInterval == 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/ingest"
 )
 
@@ -98,11 +99,11 @@ func newEngine(reg *engine.Registry) *engine.Engine {
 	return engine.New(func() engine.Evaluator { return blacklistRules{} }, func() *engine.Registry { return reg })
 }
 
-func newDecoder(t testing.TB, reg *engine.Registry) *engine.Decoder {
+func newDecoder(t testing.TB, reg *engine.Registry) *event.Decoder {
 	t.Helper()
-	id, err := engine.NewIdentity([]byte("sanse-test-identity-key"))
+	id, err := event.NewIdentity([]byte("sanse-test-identity-key"))
 	require.NoError(t, err)
-	return &engine.Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
+	return &event.Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
 }
 
 // fakeStore records the batches written to it. It fails the first

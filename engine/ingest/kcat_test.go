@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/ingest"
 )
 
@@ -100,7 +100,7 @@ func TestKcatProducesToPipeline(t *testing.T) {
 	for i := 0; i+1 < len(dead[0].Headers); i += 2 {
 		headers[dead[0].Headers[i]] = dead[0].Headers[i+1]
 	}
-	require.Equal(t, string(engine.ReasonNotJSON), headers[ingest.HeaderReason])
+	require.Equal(t, string(event.ReasonNotJSON), headers[ingest.HeaderReason])
 	require.Equal(t, topicCanteen, headers[ingest.HeaderTopic])
 	require.Equal(t, "0", headers[ingest.HeaderPartition])
 	require.Equal(t, "2", headers[ingest.HeaderOffset])

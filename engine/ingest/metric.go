@@ -4,7 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
-	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // Results of reading one message, the values of the result label of
@@ -77,7 +77,7 @@ func newMetrics(reg prometheus.Registerer, topics []string) *metrics {
 			m.messages.WithLabelValues(t, r)
 		}
 	}
-	for _, r := range engine.Reasons {
+	for _, r := range event.Reasons {
 		m.deadLetters.WithLabelValues(string(r))
 	}
 	for _, t := range []string{targetStore, targetDeadLetter} {

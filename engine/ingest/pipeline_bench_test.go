@@ -28,7 +28,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/ingest"
+	"github.com/sanse-campus/sanse/engine/registry"
 	"github.com/sanse-campus/sanse/engine/sim"
 	"github.com/sanse-campus/sanse/engine/store"
 	"github.com/sanse-campus/sanse/rules"
@@ -99,7 +101,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Logf("load average at start: %s", strings.Join(strings.Fields(string(load))[:3], " "))
 	}
 
-	reg, err := engine.LoadRegistry(filepath.Join("..", "..", "testdata", "registry", "demo.csv"))
+	reg, err := registry.Load(filepath.Join("..", "..", "testdata", "registry", "demo.csv"))
 	require.NoError(b, err)
 	dec := newDecoder(b, reg)
 
@@ -308,7 +310,7 @@ func consumeGroup(addr, group string, topics []string, n int, each func(kafka.Me
 // rows Store.Write inserts into the events table and writes them to a TSV
 // file. It also logs how fast decoding and evaluating alone are, in this
 // goroutine, on the same messages.
-func writeEventsTSV(b *testing.B, dec *engine.Decoder, reg *engine.Registry, msgs []kafka.Message) (path string, valid int) {
+func writeEventsTSV(b *testing.B, dec *event.Decoder, reg *engine.Registry, msgs []kafka.Message) (path string, valid int) {
 	sources := map[string]engine.Source{}
 	for src, t := range ingest.DefaultTopics() {
 		sources[t] = src
@@ -391,7 +393,7 @@ func writeTSVField(w *bufio.Writer, s string) {
 // a fresh database until every message is committed, and logs where the
 // time went. batchSize is the Consumer's BatchSize, 0 for its default.
 func runEndToEnd(b *testing.B, ch *benchClickHouse, addr, group string, topics []string,
-	dec *engine.Decoder, reg *engine.Registry, n, valid, batchSize int) phase {
+	dec *event.Decoder, reg *engine.Registry, n, valid, batchSize int) phase {
 	b.StopTimer()
 	metrics := prometheus.NewRegistry()
 	st := ch.freshDatabase(b, metrics)

@@ -3,7 +3,7 @@ package sim
 import (
 	"encoding/json"
 
-	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // unknownSchool is the school id of malformed messages about a school that
@@ -19,7 +19,7 @@ func (s *Simulator) corrupt(msg message, value []byte) (key string, out []byte) 
 	if err := json.Unmarshal(value, &m); err != nil {
 		return key, value[:len(value)/2]
 	}
-	required := append([]string{"id", "school_id", "type", "occurred_at"}, engine.Contract[msg.source][msg.typ]...)
+	required := append([]string{"id", "school_id", "type", "occurred_at"}, event.Contract[msg.source][msg.typ]...)
 	switch s.r.intn(4) {
 	case 0:
 		return key, value[:len(value)/2]

@@ -11,6 +11,6 @@
 //
 // The package deliberately holds no rules: which events are incidents is
 // decided by the rule set that reads them. It only makes sure that every
-// value it emits passes engine.Decoder, except the malformed messages asked
+// value it emits passes event.Decoder, except the malformed messages asked
 // for with Options.Bad.
 package sim

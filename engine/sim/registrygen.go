@@ -78,7 +78,7 @@ func GenerateRegistry(seed int64, n int) []engine.School {
 	return out
 }
 
-// WriteRegistryCSV writes schools in the CSV form that engine.LoadRegistry
+// WriteRegistryCSV writes schools in the CSV form that registry.Load
 // reads, with the header id,name,district,town,stage,longitude,latitude,
 // boarding,canteen.
 func WriteRegistryCSV(w io.Writer, schools []engine.School) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/registry"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -35,7 +36,7 @@ func TestGenerateRegistryGolden(t *testing.T) {
 }
 
 func TestDemoRegistry(t *testing.T) {
-	reg, err := engine.LoadRegistry(demoPath)
+	reg, err := registry.Load(demoPath)
 	require.NoError(t, err)
 	require.Equal(t, demoSchools, reg.Len())
 
@@ -87,7 +88,7 @@ func TestDemoRegistry(t *testing.T) {
 }
 
 func TestSmallRegistry(t *testing.T) {
-	reg, err := engine.LoadRegistry(filepath.Join("..", "..", "testdata", "registry", "small.csv"))
+	reg, err := registry.Load(filepath.Join("..", "..", "testdata", "registry", "small.csv"))
 	require.NoError(t, err)
 	require.Equal(t, 8, reg.Len())
 	districts := map[string]bool{}

@@ -11,11 +11,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
+	"github.com/sanse-campus/sanse/engine/registry"
 )
 
 func loadDemo(t testing.TB) *engine.Registry {
 	t.Helper()
-	reg, err := engine.LoadRegistry(demoPath)
+	reg, err := registry.Load(demoPath)
 	require.NoError(t, err)
 	return reg
 }
@@ -30,11 +32,11 @@ func stepClock(start time.Time, step time.Duration) func() time.Time {
 	}
 }
 
-func newDecoder(t testing.TB, reg *engine.Registry) *engine.Decoder {
+func newDecoder(t testing.TB, reg *engine.Registry) *event.Decoder {
 	t.Helper()
-	id, err := engine.NewIdentity([]byte("0123456789abcdef0123456789abcdef"))
+	id, err := event.NewIdentity([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
-	return &engine.Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
+	return &event.Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
 }
 
 func sourceOfTopic(t testing.TB, topic string) engine.Source {
@@ -88,7 +90,7 @@ type tally struct {
 }
 
 // generate runs a simulator for n events and decodes every one.
-func generate(t *testing.T, reg *engine.Registry, dec *engine.Decoder, opts Options, n int) tally {
+func generate(t *testing.T, reg *engine.Registry, dec *event.Decoder, opts Options, n int) tally {
 	t.Helper()
 	opts.Registry = reg
 	s := New(opts, nil)
@@ -148,7 +150,7 @@ func TestNextDecodes(t *testing.T) {
 				seen[k] = true
 			}
 			if tt.allDays && !testing.Short() {
-				for src, types := range engine.Contract {
+				for src, types := range event.Contract {
 					for typ := range types {
 						require.Positive(t, tl.types[string(src)+"/"+typ], "no %s %s event", src, typ)
 					}
@@ -159,7 +161,7 @@ func TestNextDecodes(t *testing.T) {
 	if testing.Short() {
 		return // too few events for the rare kinds
 	}
-	for src, types := range engine.Contract {
+	for src, types := range event.Contract {
 		for typ := range types {
 			require.True(t, seen[string(src)+"/"+typ], "no %s %s event", src, typ)
 		}
@@ -295,7 +297,7 @@ func TestNextBad(t *testing.T) {
 	s := New(Options{Registry: reg, Seed: 3, Bad: 0.2,
 		Clock: stepClock(time.Date(2025, 10, 14, 6, 0, 0, 0, engine.Shanghai), time.Second)}, nil)
 	const n = 20000
-	reasons := map[engine.Reason]int{}
+	reasons := map[event.Reason]int{}
 	var ev engine.Event
 	for range n {
 		topic, key, value := s.Next()
@@ -304,7 +306,7 @@ func TestNextBad(t *testing.T) {
 			require.Equal(t, ev.SchoolID, key)
 			continue
 		}
-		var de *engine.DecodeError
+		var de *event.DecodeError
 		require.True(t, errors.As(err, &de), "%v", err)
 		reasons[de.Reason]++
 	}
@@ -314,7 +316,7 @@ func TestNextBad(t *testing.T) {
 	}
 	require.InDelta(t, 0.2, float64(bad)/n, 0.02)
 	require.EqualValues(t, bad, s.Stats().Malformed)
-	for _, r := range []engine.Reason{engine.ReasonNotJSON, engine.ReasonMissingField, engine.ReasonUnknownSchool, engine.ReasonWrongType} {
+	for _, r := range []event.Reason{event.ReasonNotJSON, event.ReasonMissingField, event.ReasonUnknownSchool, event.ReasonWrongType} {
 		require.Positive(t, reasons[r], "no %s message: %v", r, reasons)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/rules"
 )
 
@@ -154,11 +155,11 @@ func Run(name string, data []byte, set *rules.Set) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: schools: %w", name, err)
 	}
-	id, err := engine.NewIdentity([]byte("rule-test-identity-key-0123456789"))
+	id, err := event.NewIdentity([]byte("rule-test-identity-key-0123456789"))
 	if err != nil {
 		return nil, err
 	}
-	dec2 := &engine.Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
+	dec2 := &event.Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
 	var out []Result
 	for _, t := range f.Tests {
 		res := Result{File: name, Test: t.Name}
@@ -167,7 +168,7 @@ func Run(name string, data []byte, set *rules.Set) ([]Result, error) {
 			if treg, err = engine.NewRegistry(t.Schools); err != nil {
 				return nil, fmt.Errorf("%s: test %q: schools: %w", name, t.Name, err)
 			}
-			tdec = &engine.Decoder{Registry: func() *engine.Registry { return treg }, Identity: id}
+			tdec = &event.Decoder{Registry: func() *engine.Registry { return treg }, Identity: id}
 			first = t.Schools[0].ID
 		}
 		patterns := f.Rules
@@ -195,7 +196,7 @@ type step struct {
 	order  int
 }
 
-func runTest(t Test, set *rules.Set, reg *engine.Registry, dec *engine.Decoder, defaultSchool string) []string {
+func runTest(t Test, set *rules.Set, reg *engine.Registry, dec *event.Decoder, defaultSchool string) []string {
 	var fails []string
 	eng := engine.New(func() engine.Evaluator { return set }, func() *engine.Registry { return reg })
 	var steps []step

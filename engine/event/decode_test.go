@@ -1,4 +1,4 @@
-package engine_test
+package event_test
 
 import (
 	"encoding/json"
@@ -9,14 +9,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
-func newDecoder(t testing.TB) *engine.Decoder {
+func newDecoder(t testing.TB) *event.Decoder {
 	reg, err := engine.NewRegistry([]engine.School{{ID: "S1", Name: "一小", District: "南湖区"}})
 	require.NoError(t, err)
-	id, err := engine.NewIdentity([]byte("0123456789abcdef0123456789abcdef"))
+	id, err := event.NewIdentity([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
-	return &engine.Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
+	return &event.Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
 }
 
 const visitorEntry = `{"id":"v1","school_id":"S1","source":"visitor","type":"entry","occurred_at":"2026-11-02T09:00:00.250+08:00",
@@ -72,25 +73,25 @@ func TestDecodeRejections(t *testing.T) {
 		name     string
 		topic    engine.Source
 		msg      string
-		reason   engine.Reason
+		reason   event.Reason
 		contains string
 	}{
 		{name: "valid", topic: engine.SourceCanteen, msg: with("x", nil)},
-		{name: "not JSON", topic: engine.SourceCanteen, msg: "hello", reason: engine.ReasonNotJSON},
-		{name: "JSON array", topic: engine.SourceCanteen, msg: "[1,2]", reason: engine.ReasonNotJSON},
-		{name: "missing id", topic: engine.SourceCanteen, msg: with("id", nil), reason: engine.ReasonMissingField, contains: "id"},
-		{name: "missing type field", topic: engine.SourceCanteen, msg: with("celsius", nil), reason: engine.ReasonMissingField, contains: "celsius: required for canteen storage_temp"},
-		{name: "wrong type", topic: engine.SourceCanteen, msg: with("celsius", "hot"), reason: engine.ReasonWrongType, contains: "celsius"},
-		{name: "unknown type", topic: engine.SourceCanteen, msg: with("type", "dinner"), reason: engine.ReasonUnknownType, contains: "ai_violation"},
-		{name: "bad enum", topic: engine.SourceCanteen, msg: with("zone", "cellar"), reason: engine.ReasonBadValue, contains: "fridge, freezer"},
-		{name: "bad time", topic: engine.SourceCanteen, msg: with("occurred_at", "yesterday"), reason: engine.ReasonBadValue, contains: "RFC 3339"},
-		{name: "source mismatch", topic: engine.SourceVisitor, msg: with("x", nil), reason: engine.ReasonSourceMismatch},
-		{name: "unknown source", topic: "", msg: with("source", "library"), reason: engine.ReasonBadValue},
-		{name: "unknown school", topic: engine.SourceCanteen, msg: with("school_id", "S9"), reason: engine.ReasonUnknownSchool, contains: "S9"},
-		{name: "empty id", topic: engine.SourceCanteen, msg: with("id", ""), reason: engine.ReasonBadValue},
-		{name: "fractional persons", topic: engine.SourceDrowning, reason: engine.ReasonBadValue,
+		{name: "not JSON", topic: engine.SourceCanteen, msg: "hello", reason: event.ReasonNotJSON},
+		{name: "JSON array", topic: engine.SourceCanteen, msg: "[1,2]", reason: event.ReasonNotJSON},
+		{name: "missing id", topic: engine.SourceCanteen, msg: with("id", nil), reason: event.ReasonMissingField, contains: "id"},
+		{name: "missing type field", topic: engine.SourceCanteen, msg: with("celsius", nil), reason: event.ReasonMissingField, contains: "celsius: required for canteen storage_temp"},
+		{name: "wrong type", topic: engine.SourceCanteen, msg: with("celsius", "hot"), reason: event.ReasonWrongType, contains: "celsius"},
+		{name: "unknown type", topic: engine.SourceCanteen, msg: with("type", "dinner"), reason: event.ReasonUnknownType, contains: "ai_violation"},
+		{name: "bad enum", topic: engine.SourceCanteen, msg: with("zone", "cellar"), reason: event.ReasonBadValue, contains: "fridge, freezer"},
+		{name: "bad time", topic: engine.SourceCanteen, msg: with("occurred_at", "yesterday"), reason: event.ReasonBadValue, contains: "RFC 3339"},
+		{name: "source mismatch", topic: engine.SourceVisitor, msg: with("x", nil), reason: event.ReasonSourceMismatch},
+		{name: "unknown source", topic: "", msg: with("source", "library"), reason: event.ReasonBadValue},
+		{name: "unknown school", topic: engine.SourceCanteen, msg: with("school_id", "S9"), reason: event.ReasonUnknownSchool, contains: "S9"},
+		{name: "empty id", topic: engine.SourceCanteen, msg: with("id", ""), reason: event.ReasonBadValue},
+		{name: "fractional persons", topic: engine.SourceDrowning, reason: event.ReasonBadValue,
 			msg: `{"id":"d","school_id":"S1","source":"drowning","type":"fence_intrusion","occurred_at":"2026-11-02T09:00:00Z","water_body":"南湖","minors":true,"persons":1.5}`},
-		{name: "suspect refs not a list", topic: engine.SourceBullying, reason: engine.ReasonWrongType, contains: "suspect_refs",
+		{name: "suspect refs not a list", topic: engine.SourceBullying, reason: event.ReasonWrongType, contains: "suspect_refs",
 			msg: `{"id":"b","school_id":"S1","source":"bullying","type":"report","occurred_at":"2026-11-02T09:00:00Z","channel":"teacher","victim_ref":"S-1","kind":"verbal","injury":false,"suspect_refs":"S-2"}`},
 	}
 	for _, tt := range tests {
@@ -101,7 +102,7 @@ func TestDecodeRejections(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			var de *engine.DecodeError
+			var de *event.DecodeError
 			require.True(t, errors.As(err, &de), "got %v", err)
 			require.Equal(t, tt.reason, de.Reason)
 			require.Contains(t, de.Error(), tt.contains)
@@ -118,7 +119,7 @@ func FuzzDecode(f *testing.F) {
 		var ev engine.Event
 		err := d.Decode("", data, &ev)
 		if err != nil {
-			var de *engine.DecodeError
+			var de *event.DecodeError
 			if !errors.As(err, &de) {
 				t.Fatalf("error is not a DecodeError: %v", err)
 			}

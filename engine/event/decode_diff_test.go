@@ -1,4 +1,4 @@
-package engine
+package event
 
 import (
 	"bytes"
@@ -9,10 +9,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sanse-campus/sanse/engine"
 )
 
 func newDiffDecoder(t testing.TB) *Decoder {
-	reg, err := NewRegistry([]School{{ID: "S1", Name: "一小", District: "南湖区"}})
+	reg, err := engine.NewRegistry([]engine.School{{ID: "S1", Name: "一小", District: "南湖区"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +22,7 @@ func newDiffDecoder(t testing.TB) *Decoder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Decoder{Registry: func() *Registry { return reg }, Identity: id}
+	return &Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
 }
 
 // diffSeeds are valid events of every type and the edges of JSON and of the
@@ -102,7 +104,7 @@ func FuzzDecodeDifferential(f *testing.F) {
 	}
 	decoders := diffDecoders(f)
 	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
-		expected := []Source{"", SourceVisitor, SourceCanteen, SourceDrowning, SourceBullying}[mode%5]
+		expected := []engine.Source{"", engine.SourceVisitor, engine.SourceCanteen, engine.SourceDrowning, engine.SourceBullying}[mode%5]
 		compareDecoders(t, decoders[mode>>5&3], data, expected, mode&0x80 != 0)
 	})
 }
@@ -115,9 +117,9 @@ func diffDecoders(t testing.TB) [4]*Decoder {
 }
 
 // compareDecoders checks that the decoder and the reference agree on data.
-func compareDecoders(t *testing.T, d *Decoder, data []byte, expected Source, stored bool) {
+func compareDecoders(t *testing.T, d *Decoder, data []byte, expected engine.Source, stored bool) {
 	t.Helper()
-	var got, want Event
+	var got, want engine.Event
 	err := d.decode(expected, data, &got, stored)
 	if foldedKey(data) {
 		return // the reference matches keys regardless of case; the decoder does not
@@ -156,7 +158,7 @@ func compareDecoders(t *testing.T, d *Decoder, data []byte, expected Source, sto
 	if !reflect.DeepEqual(gotMembers, wantMembers) {
 		t.Fatalf("payloads differ for %q:\n got  %s\n want %s", data, gotPayload, wantPayload)
 	}
-	var gotBack, wantBack Event
+	var gotBack, wantBack engine.Event
 	err = d.DecodeStored(gotPayload, &gotBack)
 	refErr = refDecode(d, "", wantPayload, &wantBack, true)
 	if (err == nil) != (refErr == nil) || err != nil && err.Error() != refErr.Error() {
@@ -220,14 +222,14 @@ func TestDecodeDifferentialRandom(t *testing.T) {
 		msg := randomMessage(r)
 		d := decoders[r.IntN(len(decoders))]
 		for _, stored := range []bool{false, true} {
-			compareDecoders(t, d, msg, []Source{"", SourceVisitor, SourceCanteen}[r.IntN(3)], stored)
+			compareDecoders(t, d, msg, []engine.Source{"", engine.SourceVisitor, engine.SourceCanteen}[r.IntN(3)], stored)
 		}
 	}
 }
 
 func randomMessage(r *rand.Rand) []byte {
 	noise := []int{400, 60, 10}[r.IntN(3)] // one in noise values is off
-	src := Sources[r.IntN(len(Sources))]
+	src := engine.Sources[r.IntN(len(engine.Sources))]
 	types := TypeNames(src)
 	typ := types[r.IntN(len(types))]
 	var b []byte
@@ -291,7 +293,7 @@ func randomKey(r *rand.Rand, name string, noise int) []byte {
 	return []byte(`"` + name + `"`)
 }
 
-func randomValue(r *rand.Rand, name string, src Source, typ string, noise int) []byte {
+func randomValue(r *rand.Rand, name string, src engine.Source, typ string, noise int) []byte {
 	if r.IntN(noise) == 0 {
 		return randomAny(r, 2)
 	}

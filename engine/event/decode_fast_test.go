@@ -1,4 +1,4 @@
-package engine
+package event
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sanse-campus/sanse/engine"
 )
 
 const fastVisitor = `{"id":"v1","school_id":"S1","source":"visitor","type":"entry","occurred_at":"2026-11-02T09:00:00+08:00",` +
@@ -28,12 +30,12 @@ func TestDecodeMatchesKeysExactly(t *testing.T) {
 		name    string
 		msg     string
 		wantErr string
-		check   func(t *testing.T, ev *Event)
+		check   func(t *testing.T, ev *engine.Event)
 	}{
 		{
 			name: "other case is an unknown field",
 			msg:  strings.Replace(fastCanteen, `"device":"F1"`, `"device":"F1","DEVICE":"F2","Id":"c2"`, 1),
-			check: func(t *testing.T, ev *Event) {
+			check: func(t *testing.T, ev *engine.Event) {
 				if ev.Device != "F1" || ev.ID != "c1" {
 					t.Errorf("device %q, id %q: keys in another case were used", ev.Device, ev.ID)
 				}
@@ -52,7 +54,7 @@ func TestDecodeMatchesKeysExactly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var ev Event
+			var ev engine.Event
 			err := d.Decode("", []byte(tt.msg), &ev)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
@@ -73,7 +75,7 @@ func TestDecodeKeepsNoMemoryOfTheMessage(t *testing.T) {
 	msgs := []string{fastVisitor, fastCanteen, fastReport, fastEscaped}
 	for _, msg := range msgs {
 		data := []byte(msg)
-		var ev Event
+		var ev engine.Event
 		if err := d.Decode("", data, &ev); err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +90,7 @@ func TestDecodeKeepsNoMemoryOfTheMessage(t *testing.T) {
 		}
 		// Nor of the decoder's buffers, which the next events reuse.
 		for _, other := range msgs {
-			var o Event
+			var o engine.Event
 			if err := d.Decode("", []byte(strings.ReplaceAll(other, `"S-`, `"T-`)), &o); err != nil {
 				t.Fatal(err)
 			}
@@ -106,7 +108,7 @@ func TestDecodePayload(t *testing.T) {
 		name  string
 		msg   string
 		want  string // "" for the message itself, unchanged and not copied
-		check func(t *testing.T, ev *Event)
+		check func(t *testing.T, ev *engine.Event)
 	}{
 		{name: "no identity", msg: fastCanteen},
 		{
@@ -129,7 +131,7 @@ func TestDecodePayload(t *testing.T) {
 			name: "masked values are escaped",
 			msg:  `{"id":"v1","school_id":"S1","source":"visitor","type":"exit","occurred_at":"2026-11-02T09:00:00Z","visitor_id":"\"\\12345678\n","name":"\"x"}`,
 			want: `{"id":"v1","school_id":"S1","source":"visitor","type":"exit","occurred_at":"2026-11-02T09:00:00Z","visitor_id":"\"\\12**5678","visitor_hash":"` + d.Identity.Hash("\"\\12345678\n") + `","name":"\"*"}`,
-			check: func(t *testing.T, ev *Event) {
+			check: func(t *testing.T, ev *engine.Event) {
 				if ev.VisitorMasked != `"\12**5678` || ev.Name != `"*` {
 					t.Errorf("masked %q, name %q", ev.VisitorMasked, ev.Name)
 				}
@@ -139,7 +141,7 @@ func TestDecodePayload(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			data := []byte(tt.msg)
-			var ev Event
+			var ev engine.Event
 			if err := d.Decode("", data, &ev); err != nil {
 				t.Fatal(err)
 			}
@@ -153,7 +155,7 @@ func TestDecodePayload(t *testing.T) {
 			if tt.check != nil {
 				tt.check(t, &ev)
 			}
-			var back Event
+			var back engine.Event
 			if err := d.DecodeStored(ev.Payload, &back); err != nil {
 				t.Fatalf("stored payload: %v", err)
 			}
@@ -195,7 +197,7 @@ func TestDecodeAllocations(t *testing.T) {
 		{fastVisitor, 3}, // id, the other strings, the redacted payload
 		{fastReport, 3},  // id, the other strings, suspect_refs
 	} {
-		var ev Event
+		var ev engine.Event
 		data := []byte(tt.msg)
 		if got := testing.AllocsPerRun(100, func() { _ = d.Decode("", data, &ev) }); got > tt.want {
 			t.Errorf("%v allocations for %.40s…, want at most %v", got, tt.msg, tt.want)
@@ -219,7 +221,7 @@ func TestDecodeConcurrently(t *testing.T) {
 			}
 			for i := range 200 {
 				msg := strings.Replace(fastVisitor, "33040219800101123x", fmt.Sprintf("3304021980010%05d", i), 1)
-				var ev Event
+				var ev engine.Event
 				if err := dec.Decode("", []byte(msg), &ev); err != nil {
 					t.Error(err)
 					return
@@ -282,7 +284,7 @@ func TestGrownCapMatchesReflect(t *testing.T) {
 func TestDecodeErrorsAreDecodeErrors(t *testing.T) {
 	d := newDiffDecoder(t)
 	for _, msg := range diffSeeds {
-		var ev Event
+		var ev engine.Event
 		if err := d.Decode("", []byte(msg), &ev); err != nil {
 			var de *DecodeError
 			if !errors.As(err, &de) {
@@ -290,7 +292,7 @@ func TestDecodeErrorsAreDecodeErrors(t *testing.T) {
 			}
 		}
 	}
-	var ev Event
+	var ev engine.Event
 	noKey := &Decoder{Registry: d.Registry}
 	if err := noKey.Decode("", []byte(fastVisitor), &ev); err == nil || !strings.Contains(err.Error(), "identity key") {
 		t.Errorf("without a key: %v", err)

@@ -1,4 +1,6 @@
-package engine
+package event
+
+import "github.com/sanse-campus/sanse/engine"
 
 // field names a known field of the event contract. The parser records
 // each one's value by this index; unknown fields are skipped and kept only
@@ -237,7 +239,7 @@ func lookupField(key []byte) field {
 }
 
 // stringOf returns the Event field that holds the string field f.
-func (f field) stringOf(ev *Event) *string {
+func (f field) stringOf(ev *engine.Event) *string {
 	switch f {
 	case fReporter:
 		return &ev.Reporter
@@ -307,22 +309,22 @@ func compileContract() (out [4][]contractType) {
 	return out
 }
 
-func sourceIndex(src Source) int {
+func sourceIndex(src engine.Source) int {
 	switch src {
-	case SourceVisitor:
+	case engine.SourceVisitor:
 		return 0
-	case SourceCanteen:
+	case engine.SourceCanteen:
 		return 1
-	case SourceDrowning:
+	case engine.SourceDrowning:
 		return 2
-	case SourceBullying:
+	case engine.SourceBullying:
 		return 3
 	}
 	panic("engine: contract names unknown source " + string(src))
 }
 
 // lookupType returns the contract's type of src named b, or nil.
-func lookupType(src Source, b []byte) *contractType {
+func lookupType(src engine.Source, b []byte) *contractType {
 	types := contractTypes[sourceIndex(src)]
 	for i := range types {
 		if types[i].name == string(b) {
@@ -343,16 +345,16 @@ func intern(values []string, b []byte) string {
 }
 
 // sourceOf returns the Source constant named b, or "".
-func sourceOf(b []byte) Source {
+func sourceOf(b []byte) engine.Source {
 	switch string(b) {
-	case string(SourceVisitor):
-		return SourceVisitor
-	case string(SourceCanteen):
-		return SourceCanteen
-	case string(SourceDrowning):
-		return SourceDrowning
-	case string(SourceBullying):
-		return SourceBullying
+	case string(engine.SourceVisitor):
+		return engine.SourceVisitor
+	case string(engine.SourceCanteen):
+		return engine.SourceCanteen
+	case string(engine.SourceDrowning):
+		return engine.SourceDrowning
+	case string(engine.SourceBullying):
+		return engine.SourceBullying
 	}
 	return ""
 }

@@ -1,4 +1,4 @@
-package engine
+package event
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sanse-campus/sanse/engine"
 )
 
 // Reason classifies why an event was rejected. It is a fixed set, used as a
@@ -51,7 +53,7 @@ const MaxIDLength = 256
 // and the school registry. It is safe for concurrent use.
 type Decoder struct {
 	// Registry returns the current school registry; it is called once per event.
-	Registry func() *Registry
+	Registry func() *engine.Registry
 	// Identity hashes and masks visitor identity numbers.
 	Identity *Identity
 }
@@ -59,13 +61,13 @@ type Decoder struct {
 // Contract lists, per source, the accepted types and the fields each type
 // requires beyond the envelope. It is the machine-readable form of the table
 // in docs/events.md.
-var Contract = map[Source]map[string][]string{
-	SourceVisitor: {
+var Contract = map[engine.Source]map[string][]string{
+	engine.SourceVisitor: {
 		"entry":  {"visitor_id", "id_verified", "watchlist"},
 		"exit":   {"visitor_id"},
 		"denied": {"visitor_id", "id_verified", "watchlist"},
 	},
-	SourceCanteen: {
+	engine.SourceCanteen: {
 		"ai_violation":   {"violation"},
 		"sample":         {"dish", "weight_g", "retained_hours"},
 		"health_check":   {"staff_id", "passed"},
@@ -73,13 +75,13 @@ var Contract = map[Source]map[string][]string{
 		"pesticide_test": {"item", "passed"},
 		"supplier_cert":  {"supplier", "expires_on"},
 	},
-	SourceDrowning: {
+	engine.SourceDrowning: {
 		"fence_intrusion": {"water_body", "minors"},
 		"patrol":          {"water_body", "hazard_found"},
 		"water_level":     {"water_body", "level_m", "warning_level_m"},
 		"weather":         {"rain_mm_24h"},
 	},
-	SourceBullying: {
+	engine.SourceBullying: {
 		"report":    {"channel", "victim_ref", "kind", "injury"},
 		"screening": {"student_ref", "score", "threshold"},
 	},
@@ -101,13 +103,13 @@ var enums = map[string][]string{
 // Field names match exactly: "ID" is an unknown field, not the id. Strings in
 // ev do not share memory with data, but ev.Payload may be data itself, so data
 // must not be modified while ev is in use.
-func (d *Decoder) Decode(expected Source, data []byte, ev *Event) error {
+func (d *Decoder) Decode(expected engine.Source, data []byte, ev *engine.Event) error {
 	return d.decode(expected, data, ev, false)
 }
 
 // DecodeStored rebuilds an event from the payload that Decode stored: the
 // visitor's identity is already hashed and masked there.
-func (d *Decoder) DecodeStored(data []byte, ev *Event) error {
+func (d *Decoder) DecodeStored(data []byte, ev *engine.Event) error {
 	return d.decode("", data, ev, true)
 }
 
@@ -131,13 +133,13 @@ var enumChecks = [...]struct {
 // known field's value is (parser), the checks of the contract run on those
 // records in a fixed order, and only an accepted event gets its strings
 // copied, all into one allocation.
-func (d *Decoder) decode(expected Source, data []byte, ev *Event, stored bool) error {
+func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, stored bool) error {
 	p := newParser(data)
 	defer p.release()
 	if err := p.parse(); err != nil {
 		return err
 	}
-	*ev = Event{}
+	*ev = engine.Event{}
 	// Envelope.
 	for _, f := range envelope {
 		if !p.has(f) {
@@ -187,7 +189,7 @@ func (d *Decoder) decode(expected Source, data []byte, ev *Event, stored bool) e
 		}
 		*e.f.stringOf(ev) = v
 	}
-	if src == SourceVisitor && ev.Watchlist == "" {
+	if src == engine.SourceVisitor && ev.Watchlist == "" {
 		ev.Watchlist = "none"
 	}
 
@@ -212,7 +214,7 @@ func (d *Decoder) decode(expected Source, data []byte, ev *Event, stored bool) e
 		ev.Persons = int(n)
 	}
 
-	var reg *Registry
+	var reg *engine.Registry
 	if d.Registry != nil {
 		reg = d.Registry()
 		s := reg.School(transient(school))
@@ -261,14 +263,14 @@ var keptText = [...]field{fReporter, fHost, fGate, fDish, fStaffID, fSymptom, fD
 	fItem, fSupplier, fWaterBody, fNote, fVictimRef, fStudentRef}
 
 // TypeNames returns the types of a source in the event contract, sorted.
-func TypeNames(src Source) []string {
+func TypeNames(src engine.Source) []string {
 	out := slices.Collect(maps.Keys(Contract[src]))
 	slices.Sort(out)
 	return out
 }
 
 func parseDate(s string) (time.Time, error) {
-	if t, err := time.ParseInLocation("2006-01-02", s, Shanghai); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02", s, engine.Shanghai); err == nil {
 		return t, nil
 	}
 	return time.Parse(time.RFC3339, s)

@@ -1,4 +1,4 @@
-package engine
+package event
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"unsafe"
+
+	"github.com/sanse-campus/sanse/engine"
 )
 
 // text locates a decoded string: in the message when it needed no
@@ -177,7 +179,7 @@ func (p *parser) keep(dst *string, src []byte) {
 }
 
 // keepRefs sets ev.SuspectRefs, its strings scheduled by keep.
-func (p *parser) keepRefs(ev *Event) {
+func (p *parser) keepRefs(ev *engine.Event) {
 	if !p.has(fSuspectRefs) {
 		return
 	}

@@ -1,19 +1,21 @@
-package engine
+package event
 
 import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/sanse-campus/sanse/engine"
 )
 
 // decodeBenchMessages is a mixed stream over 100 schools as producers send
 // it: every source, visitors the most frequent, a few incidents.
-func decodeBenchMessages(b *testing.B, n int) ([][]byte, []Source, *Decoder) {
-	var schools []School
+func decodeBenchMessages(b *testing.B, n int) ([][]byte, []engine.Source, *Decoder) {
+	var schools []engine.School
 	for i := range 100 {
-		schools = append(schools, School{ID: fmt.Sprintf("JX-NH-%04d", i), Name: "学校", District: "南湖区", Stage: StagePrimary, Canteen: true})
+		schools = append(schools, engine.School{ID: fmt.Sprintf("JX-NH-%04d", i), Name: "学校", District: "南湖区", Stage: engine.StagePrimary, Canteen: true})
 	}
-	reg, err := NewRegistry(schools)
+	reg, err := engine.NewRegistry(schools)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -21,10 +23,10 @@ func decodeBenchMessages(b *testing.B, n int) ([][]byte, []Source, *Decoder) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	dec := &Decoder{Registry: func() *Registry { return reg }, Identity: id}
+	dec := &Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
 
-	start := time.Date(2026, 11, 25, 8, 0, 0, 0, Shanghai)
-	msgs, srcs := make([][]byte, n), make([]Source, n)
+	start := time.Date(2026, 11, 25, 8, 0, 0, 0, engine.Shanghai)
+	msgs, srcs := make([][]byte, n), make([]engine.Source, n)
 	for i := range msgs {
 		school := schools[i%len(schools)].ID
 		at := start.Add(time.Duration(i) * 1250 * time.Millisecond).Format(time.RFC3339Nano)
@@ -35,29 +37,29 @@ func decodeBenchMessages(b *testing.B, n int) ([][]byte, []Source, *Decoder) {
 			if i%500 == 0 {
 				wl = "blacklist"
 			}
-			srcs[i] = SourceVisitor
+			srcs[i] = engine.SourceVisitor
 			body = fmt.Sprintf(`"source":"visitor","type":"entry","reporter":"gate-%d","visitor_id":"3304021980%08d","name":"张三","id_verified":true,"watchlist":%q,"appointment":true,"host":"李老师","gate":"东门","during_class":false,"prohibited_items":false`, i%4, i%100000, wl)
 		case 3:
-			srcs[i] = SourceVisitor
+			srcs[i] = engine.SourceVisitor
 			body = fmt.Sprintf(`"source":"visitor","type":"exit","reporter":"gate-1","visitor_id":"3304021980%08d","gate":"东门"`, i%100000)
 		case 4, 5:
 			c := 4.5
 			if i%300 == 0 {
 				c = 9.5
 			}
-			srcs[i] = SourceCanteen
+			srcs[i] = engine.SourceCanteen
 			body = fmt.Sprintf(`"source":"canteen","type":"storage_temp","reporter":"iot-hub","device":"fridge-%d","celsius":%g,"zone":"fridge"`, i%3, c)
 		case 6:
-			srcs[i] = SourceCanteen
+			srcs[i] = engine.SourceCanteen
 			body = `"source":"canteen","type":"ai_violation","reporter":"cam-kitchen-2","violation":"no_hat","confidence":0.93,"frame":{"w":1920,"h":1080,"boxes":[[12,40,200,310]]}`
 		case 7:
-			srcs[i] = SourceDrowning
+			srcs[i] = engine.SourceDrowning
 			body = `"source":"drowning","type":"patrol","reporter":"T-0042","water_body":"南湖","hazard_found":false,"note":"正常"`
 		case 8:
-			srcs[i] = SourceDrowning
+			srcs[i] = engine.SourceDrowning
 			body = fmt.Sprintf(`"source":"drowning","type":"fence_intrusion","reporter":"fence-7","water_body":"南湖","minors":true,"persons":%d`, 1+i%3)
 		default:
-			srcs[i] = SourceBullying
+			srcs[i] = engine.SourceBullying
 			if i%20 == 9 {
 				body = `"source":"bullying","type":"report","reporter":"anonymous","channel":"anonymous_app","victim_ref":"S-2026-0117","kind":"verbal","injury":false,"suspect_refs":["S-2026-0201","S-2026-0202"]`
 			} else {
@@ -74,10 +76,14 @@ func decodeBenchMessages(b *testing.B, n int) ([][]byte, []Source, *Decoder) {
 func BenchmarkDecode(b *testing.B) {
 	impls := []struct {
 		name   string
-		decode func(d *Decoder, src Source, data []byte, ev *Event) error
+		decode func(d *Decoder, src engine.Source, data []byte, ev *engine.Event) error
 	}{
-		{"impl=parser", func(d *Decoder, src Source, data []byte, ev *Event) error { return d.Decode(src, data, ev) }},
-		{"impl=reference", func(d *Decoder, src Source, data []byte, ev *Event) error { return refDecode(d, src, data, ev, false) }},
+		{"impl=parser", func(d *Decoder, src engine.Source, data []byte, ev *engine.Event) error {
+			return d.Decode(src, data, ev)
+		}},
+		{"impl=reference", func(d *Decoder, src engine.Source, data []byte, ev *engine.Event) error {
+			return refDecode(d, src, data, ev, false)
+		}},
 	}
 	msgs, srcs, dec := decodeBenchMessages(b, 1000)
 	var size int
@@ -86,7 +92,7 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	for _, impl := range impls {
 		b.Run(impl.name, func(b *testing.B) {
-			var ev Event
+			var ev engine.Event
 			b.SetBytes(int64(size / len(msgs)))
 			b.ReportAllocs()
 			i := 0

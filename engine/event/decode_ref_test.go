@@ -1,4 +1,4 @@
-package engine
+package event
 
 // The decoder as it was before the hand-written parser, kept unchanged
 // (only renamed) as the reference that FuzzDecodeDifferential compares
@@ -12,6 +12,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/sanse-campus/sanse/engine"
 )
 
 // refWire is the JSON form of an event. Pointers record presence, so that a
@@ -69,12 +71,12 @@ type refWire struct {
 	Threshold   *float64  `json:"threshold"`
 }
 
-func refDecode(d *Decoder, expected Source, data []byte, ev *Event, stored bool) error {
+func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event, stored bool) error {
 	var w refWire
 	if err := json.Unmarshal(data, &w); err != nil {
 		return refJSONError(err)
 	}
-	*ev = Event{}
+	*ev = engine.Event{}
 	// Envelope.
 	for _, f := range []struct {
 		name string
@@ -90,7 +92,7 @@ func refDecode(d *Decoder, expected Source, data []byte, ev *Event, stored bool)
 	if len(*w.ID) > MaxIDLength || len(*w.SchoolID) > MaxIDLength {
 		return &DecodeError{Reason: ReasonBadValue, Field: "id", Msg: fmt.Sprintf("id and school_id must be at most %d bytes", MaxIDLength)}
 	}
-	src, ok := ParseSource(*w.Source)
+	src, ok := engine.ParseSource(*w.Source)
 	if !ok {
 		return &DecodeError{Reason: ReasonBadValue, Field: "source", Msg: fmt.Sprintf("unknown source %q, expected visitor, canteen, drowning or bullying", *w.Source)}
 	}
@@ -128,7 +130,7 @@ func refDecode(d *Decoder, expected Source, data []byte, ev *Event, stored bool)
 	ev.Name = refStr(w.Name)
 	ev.IDVerified, ev.Watchlist, ev.Appointment = refBoolean(w.IDVerified), refStr(w.Watchlist), refBoolean(w.Appointment)
 	ev.Host, ev.Gate, ev.DuringClass, ev.ProhibitedItems = refStr(w.Host), refStr(w.Gate), refBoolean(w.DuringClass), refBoolean(w.ProhibitedItems)
-	if ev.Watchlist == "" && src == SourceVisitor {
+	if ev.Watchlist == "" && src == engine.SourceVisitor {
 		ev.Watchlist = "none"
 	}
 	ev.Violation, ev.Dish, ev.WeightG, ev.RetainedHours = refStr(w.Violation), refStr(w.Dish), refNum(w.WeightG), refNum(w.RetainedHours)
@@ -185,7 +187,7 @@ func refDecode(d *Decoder, expected Source, data []byte, ev *Event, stored bool)
 
 // redact rewrites the payload so that it holds the visitor's identity only in
 // hashed and masked form, keeping every other field as sent.
-func refRedact(data []byte, ev *Event) ([]byte, error) {
+func refRedact(data []byte, ev *engine.Event) ([]byte, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, err
