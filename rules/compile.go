@@ -130,7 +130,7 @@ func (c *compiler) compile(f *File, rule, field string, v *yaml.Node, src string
 		return nil, &Error{File: f.Name, Rule: rule, Line: fl, Column: fc, Field: field, Msg: pr.msg}
 	}
 	if err != nil {
-		return nil, f.exprError(rule, field, v, offset, err)
+		return nil, f.exprError(rule, field, v, src, offset, err)
 	}
 	return prog, nil
 }
@@ -580,23 +580,24 @@ func (c *compiler) duration(s string) (time.Duration, error) {
 	return parseDuration(s)
 }
 
-// exprError locates an expr compile error in the file. offset is the
-// number of characters of the YAML value before the expression.
-func (f *File) exprError(rule, field string, v *yaml.Node, offset int, err error) error {
+// exprError locates an expr compile error of expression src in the file.
+// offset is the number of characters of the YAML value before the
+// expression. The error returned wraps err.
+func (f *File) exprError(rule, field string, v *yaml.Node, src string, offset int, err error) error {
 	var fe *file.Error
 	if !errors.As(err, &fe) {
-		return &Error{File: f.Name, Rule: rule, Line: v.Line, Column: v.Column, Field: field, Msg: err.Error()}
+		return &Error{File: f.Name, Rule: rule, Line: v.Line, Column: v.Column, Field: field, Msg: err.Error(), Err: err}
 	}
 	col := fe.Column + 1
 	if fe.Line == 1 {
 		col += offset
 	}
 	line, column := f.position(v, fe.Line, col)
-	msg := explain(fe.Message)
+	msg := explain(src, fe)
 	if fe.Snippet != "" {
 		msg += fe.Snippet
 	}
-	return &Error{File: f.Name, Rule: rule, Line: line, Column: column, Field: field, Msg: msg}
+	return &Error{File: f.Name, Rule: rule, Line: line, Column: column, Field: field, Msg: msg, Err: err}
 }
 
 func parseDuration(s string) (time.Duration, error) {
