@@ -26,7 +26,7 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memo
 		if r.key != nil {
 			k, err := sc.text(rf.key, r.key, env)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("rule %q: key: %w", r.ID, err))
+				errs = s.fail(errs, r.ID, fmt.Errorf("rule %q: key: %w", r.ID, err))
 				continue
 			}
 			key = k
@@ -35,7 +35,7 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memo
 			if r.when != nil {
 				ok, err := sc.boolean(rf.when, r.when, env)
 				if err != nil {
-					errs = append(errs, fmt.Errorf("rule %q: when: %w", r.ID, err))
+					errs = s.fail(errs, r.ID, fmt.Errorf("rule %q: when: %w", r.ID, err))
 					continue
 				}
 				if !ok {
@@ -51,7 +51,7 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memo
 		if r.clear != nil {
 			ok, err := sc.boolean(rf.clear, r.clear, env)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("rule %q: clear_when: %w", r.ID, err))
+				errs = s.fail(errs, r.ID, fmt.Errorf("rule %q: clear_when: %w", r.ID, err))
 				continue
 			}
 			if ok {
@@ -64,7 +64,7 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memo
 		}
 		ok, err := sc.boolean(rf.when, r.when, env)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("rule %q: when: %w", r.ID, err))
+			errs = s.fail(errs, r.ID, fmt.Errorf("rule %q: when: %w", r.ID, err))
 			continue
 		}
 		if !ok {
@@ -73,7 +73,7 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memo
 		if r.Window != nil {
 			matched, err := r.windowMatch(sc, rf, mem, key)
 			if err != nil {
-				errs = append(errs, err)
+				errs = s.fail(errs, r.ID, err)
 				continue
 			}
 			if !matched {
@@ -85,12 +85,12 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memo
 		if r.level != nil {
 			v, err := sc.text(rf.level, r.level, env)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("rule %q: level: %w", r.ID, err))
+				errs = s.fail(errs, r.ID, fmt.Errorf("rule %q: level: %w", r.ID, err))
 				continue
 			}
 			sev, err := engine.ParseSeverity(v)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("rule %q: level: %w", r.ID, err))
+				errs = s.fail(errs, r.ID, fmt.Errorf("rule %q: level: %w", r.ID, err))
 				continue
 			}
 			m.Severity = sev
@@ -158,11 +158,11 @@ func (s *Set) Check(from, to time.Time, school *engine.School, mem *engine.Memor
 		if a.By > 0 {
 			sc.dues = r.prepared().deadlines(from, to, a.By, sc.dues[:0])
 			for _, d := range sc.dues {
-				out = r.checkKeys(sc, school, mem, d.due, d.day, out)
+				out = s.checkKeys(r, sc, school, mem, d.due, d.day, out)
 			}
 			continue
 		}
-		out = r.checkKeys(sc, school, mem, to, time.Time{}, out)
+		out = s.checkKeys(r, sc, school, mem, to, time.Time{}, out)
 	}
 	return out
 }
@@ -171,13 +171,17 @@ func (s *Set) Check(from, to time.Time, school *engine.School, mem *engine.Memor
 // school. For a daily deadline (a.By), day is the midnight the deadline
 // counts from and now the deadline; for a duration (a.For), now is the
 // check's time.
-func (r *Rule) checkKeys(sc *scratch, school *engine.School, mem *engine.Memory, now, day time.Time, out []engine.Match) []engine.Match {
+func (s *Set) checkKeys(r *Rule, sc *scratch, school *engine.School, mem *engine.Memory, now, day time.Time, out []engine.Match) []engine.Match {
 	rf := r.prepared()
 	env := &sc.frame.check
 	*env = CheckEnv{School: school, Now: now}
 	a := r.Absent
 	if a.on != nil {
-		if ok, err := sc.boolean(rf.on, a.on, env); err != nil || !ok {
+		ok, err := sc.boolean(rf.on, a.on, env)
+		if err != nil {
+			s.failed(r.ID)
+		}
+		if err != nil || !ok {
 			return out
 		}
 	}
@@ -188,6 +192,7 @@ func (r *Rule) checkKeys(sc *scratch, school *engine.School, mem *engine.Memory,
 		} else {
 			v, err := sc.vm.Run(a.entities, env)
 			if err != nil {
+				s.failed(r.ID)
 				return out
 			}
 			keys = toStrings(v)
@@ -275,9 +280,25 @@ func (s *Set) Escalate(school *engine.School, risks []*engine.Risk) (engine.Leve
 			continue
 		}
 		ok, err := sc.vm.Run(p.when, env)
+		if err != nil {
+			s.failed(p.ID)
+		}
 		if err == nil && ok == true {
 			best, rule, reason = p.Level, p.ID, p.Reason
 		}
 	}
 	return best, rule, reason
+}
+
+// fail counts a run-time failure of rule id and appends err to errs.
+func (s *Set) fail(errs []error, id string, err error) []error {
+	s.failed(id)
+	return append(errs, err)
+}
+
+// failed counts a run-time failure of rule (or policy entry) id.
+func (s *Set) failed(id string) {
+	if s.failures != nil {
+		s.failures.WithLabelValues(id).Inc()
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"path"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sanse-campus/sanse/engine"
 )
 
@@ -19,6 +21,17 @@ type Set struct {
 	calendar *Calendar
 	horizon  time.Duration
 	files    []string
+	// failures counts the rules' run-time failures by rule; nil counts
+	// nothing (a set outside a Manager).
+	failures *prometheus.CounterVec
+}
+
+// counting returns a copy of s that counts its rules' run-time failures in
+// failures.
+func (s *Set) counting(failures *prometheus.CounterVec) *Set {
+	c := *s
+	c.failures = failures
+	return &c
 }
 
 // Rules returns the rules in file order. The slice must not be modified.
