@@ -9,8 +9,11 @@ import (
 	"github.com/sanse-campus/sanse/engine"
 )
 
-// Evaluate implements engine.Evaluator.
-func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memory, out []engine.Match) ([]engine.Match, error) {
+// Evaluate implements engine.Evaluator. state is a school's memory made by
+// NewState; without one (nil), windows never match and nothing is
+// remembered.
+func (s *Set) Evaluate(ev *engine.Event, school *engine.School, state engine.RuleState, out []engine.Match) ([]engine.Match, error) {
+	mem, _ := state.(*memory)
 	sc := getScratch()
 	defer sc.put()
 	env := &sc.frame.env
@@ -43,7 +46,7 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memo
 				}
 			}
 			if mem != nil {
-				mem.SeenOf(rf.absent, key, ev.OccurredAt)
+				mem.see(rf.absent, key, ev.OccurredAt)
 			}
 			out = append(out, engine.Match{Rule: r.ID, Key: key, Clear: true})
 			continue
@@ -56,7 +59,7 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memo
 			}
 			if ok {
 				if r.Window != nil && mem != nil {
-					mem.DropWindowOf(r.windowKey, key)
+					mem.dropWindow(r.windowKey, key)
 				}
 				out = append(out, engine.Match{Rule: r.ID, Key: key, Clear: true})
 				continue
@@ -104,10 +107,10 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, mem *engine.Memo
 
 // windowMatch adds the event to the rule's window for key and evaluates
 // `having` over the window's aggregate, which it leaves in sc.agg.
-func (r *Rule) windowMatch(sc *scratch, rf *ruleFast, mem *engine.Memory, key string) (bool, error) {
+func (r *Rule) windowMatch(sc *scratch, rf *ruleFast, mem *memory, key string) (bool, error) {
 	w := r.Window
 	env := &sc.frame.env
-	s := engine.Sample{At: env.Event.OccurredAt, Value: 1}
+	s := sample{At: env.Event.OccurredAt, Value: 1}
 	if w.value != nil {
 		v, err := sc.number(rf.value, w.value, env)
 		if err != nil {
@@ -125,15 +128,15 @@ func (r *Rule) windowMatch(sc *scratch, rf *ruleFast, mem *engine.Memory, key st
 	if mem == nil {
 		return false, nil
 	}
-	win := mem.WindowOf(r.windowKey, key, true)
+	win := mem.window(r.windowKey, key, true)
 	maxSize := w.Size
 	if w.Today {
 		maxSize = 24 * time.Hour
 	}
-	if !win.Add(s, maxSize, w.Lateness) {
+	if !win.add(s, maxSize, w.Lateness) {
 		return false, nil // later than the window's lateness
 	}
-	sc.agg = win.Over(s.At, w.span(s.At))
+	sc.agg = win.over(s.At, w.span(s.At))
 	if w.having == nil {
 		return true, nil
 	}
@@ -147,8 +150,10 @@ func (r *Rule) windowMatch(sc *scratch, rf *ruleFast, mem *engine.Memory, key st
 }
 
 // Check implements engine.Evaluator: the absence checks due in (from, to].
-func (s *Set) Check(from, to time.Time, school *engine.School, mem *engine.Memory, out []engine.Match) []engine.Match {
-	if len(s.absence) == 0 {
+// state is the school's memory made by NewState.
+func (s *Set) Check(from, to time.Time, school *engine.School, state engine.RuleState, out []engine.Match) []engine.Match {
+	mem, _ := state.(*memory)
+	if len(s.absence) == 0 || mem == nil {
 		return out
 	}
 	sc := getScratch()
@@ -171,7 +176,7 @@ func (s *Set) Check(from, to time.Time, school *engine.School, mem *engine.Memor
 // school. For a daily deadline (a.By), day is the midnight the deadline
 // counts from and now the deadline; for a duration (a.For), now is the
 // check's time.
-func (s *Set) checkKeys(r *Rule, sc *scratch, school *engine.School, mem *engine.Memory, now, day time.Time, out []engine.Match) []engine.Match {
+func (s *Set) checkKeys(r *Rule, sc *scratch, school *engine.School, mem *memory, now, day time.Time, out []engine.Match) []engine.Match {
 	rf := r.prepared()
 	env := &sc.frame.check
 	*env = CheckEnv{School: school, Now: now}
@@ -199,7 +204,7 @@ func (s *Set) checkKeys(r *Rule, sc *scratch, school *engine.School, mem *engine
 		}
 	}
 	for _, key := range keys {
-		last, seen := mem.LastSeenOf(rf.absent, key)
+		last, seen := mem.lastSeen(rf.absent, key)
 		var (
 			at   time.Time
 			gone bool
@@ -216,11 +221,11 @@ func (s *Set) checkKeys(r *Rule, sc *scratch, school *engine.School, mem *engine
 		if !gone {
 			continue
 		}
-		fired, done := mem.LastSeenOf(rf.fired, key)
+		fired, done := mem.lastSeen(rf.fired, key)
 		if done && (!seen || !fired.Before(last)) && (a.By == 0 || fired.Equal(at)) {
 			continue // already reported for this absence
 		}
-		mem.SeenOf(rf.fired, key, at)
+		mem.see(rf.fired, key, at)
 		env.Key, env.LastSeen = key, time.Time{}
 		if seen {
 			env.LastSeen = last

@@ -33,7 +33,7 @@ func TestEvaluationFailuresCounted(t *testing.T) {
 
 	evaluate := func() {
 		t.Helper()
-		ms, err := tm.Current().Evaluate(ev, school, nil, nil)
+		ms, err := tm.Current().Evaluate(ev, school, tm.Current().NewState(), nil)
 		require.ErrorContains(t, err, `rule "bullying.first_suspect": when:`)
 		require.Len(t, ms, 1, "the other rule still matches")
 		require.Equal(t, "bullying.injury", ms[0].Rule)
@@ -55,7 +55,7 @@ sanse_rules_evaluation_failures_total{rule="bullying.first_suspect"} 2
 	// A set outside a Manager counts nothing, and still reports the error.
 	set, errs := Compile(mustParse(t, failingRules))
 	require.Empty(t, errs)
-	_, err := set.Evaluate(ev, school, nil, nil)
+	_, err := set.Evaluate(ev, school, set.NewState(), nil)
 	require.Error(t, err)
 	require.Equal(t, 3.0, testutil.ToFloat64(tm.metrics.evaluationFailures.WithLabelValues("bullying.first_suspect")))
 }

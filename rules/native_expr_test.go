@@ -78,7 +78,7 @@ func TestNativeMatchesVM(t *testing.T) {
 	require.Empty(t, errs)
 	progs := packPrograms(t, set)
 	events, schools := nativeCorpus(t)
-	aggs := []*engine.Aggregate{
+	aggs := []*Aggregate{
 		{Count: 1, Sum: 1, Min: 1, Max: 1, Distinct: 1, First: benchStart, Last: benchStart},
 		{Count: 2, Sum: 18.5, Min: 9, Max: 9.5, Distinct: 1, First: benchStart, Last: benchStart.Add(29 * time.Minute), Span: 29 * time.Minute},
 		{Count: 2, Sum: 2, Min: 1, Max: 1, Distinct: 2, First: benchStart, Last: benchStart.Add(30 * time.Minute), Span: 30 * time.Minute},
@@ -99,7 +99,7 @@ func TestNativeMatchesVM(t *testing.T) {
 					continue
 				}
 				school := schools[i%len(schools)]
-				for _, agg := range append([]*engine.Aggregate{nil}, aggs...) {
+				for _, agg := range append([]*Aggregate{nil}, aggs...) {
 					if !p.n.window && agg != nil {
 						continue
 					}
