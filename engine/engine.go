@@ -16,12 +16,18 @@ import (
 // non-nil error reports rules that failed at run time; the matches of the
 // other rules are still returned and used.
 type Evaluator interface {
-	// Evaluate evaluates the rules of ev's source against ev. mem is the
-	// school's memory (windows, last seen times), which Evaluate may update.
-	Evaluate(ev *Event, school *School, mem *Memory, out []Match) ([]Match, error)
+	// NewState returns an empty RuleState for one school, or nil when the
+	// Evaluator remembers nothing between events. The states of the
+	// Evaluators the engine is given over time (a rule reload) must be
+	// interchangeable: a school keeps its state across a reload.
+	NewState() RuleState
+	// Evaluate evaluates the rules of ev's source against ev. state is the
+	// school's RuleState, which Evaluate may update.
+	Evaluate(ev *Event, school *School, state RuleState, out []Match) ([]Match, error)
 	// Check evaluates the scheduled (absence) rules whose check time lies in
-	// (from, to] for one school and appends what they find.
-	Check(from, to time.Time, school *School, mem *Memory, out []Match) []Match
+	// (from, to] for one school and appends what they find; it may update
+	// the school's state.
+	Check(from, to time.Time, school *School, state RuleState, out []Match) []Match
 	// Escalate applies the level policy to a school's active risks. It
 	// returns the colour the policy demands (LevelGreen when none applies),
 	// the policy rule's id and the reason for people.
@@ -31,6 +37,23 @@ type Evaluator interface {
 	// State is rebuilt on start by replaying the stored events of this span.
 	Horizon() time.Duration
 }
+
+// RuleState is what an Evaluator remembers about one school between events
+// (for package rules: sliding windows and when things were last seen). The
+// engine keeps one per school, made by Evaluator.NewState, hands it back to
+// Evaluate and Check under the engine's lock, and never looks inside. Like
+// the rest of the state it is rebuilt on start by replaying stored events.
+// Its methods are called under the engine's lock only.
+type RuleState interface {
+	// Prune forgets what is older than before, the start of the horizon.
+	Prune(before time.Time)
+	// Empty reports whether the state holds nothing, so that a school
+	// without any other state can be forgotten.
+	Empty() bool
+}
+
+// emptyState reports whether s, which may be nil, holds nothing.
+func emptyState(s RuleState) bool { return s == nil || s.Empty() }
 
 // Output collects what applying events and advancing the clock caused, for
 // the store. Reset empties it for reuse.
@@ -80,7 +103,7 @@ type Engine struct {
 	matches []Match
 	riskBuf []*Risk
 	expired []*Risk
-	spare   *Memory // an empty memory for the checks of schools without state
+	spare   RuleState // an empty rule state for the checks of schools without state
 	// free holds ended risks for reuse by the next that opens.
 	free []*Risk
 	// causes interns the colour changes' cause sentences, and buf is
@@ -139,7 +162,7 @@ type schoolState struct {
 	// have expired.
 	nextExpiry time.Time
 	seen       seenSet
-	mem        *Memory
+	rules      RuleState
 	// resolved holds when a person last resolved each risk, so that an
 	// event from before that time (late, or re-delivered after a crash)
 	// does not open it again.
@@ -270,7 +293,7 @@ func (e *Engine) Now() time.Time {
 func (e *Engine) state(id string) *schoolState {
 	s := e.schools[id]
 	if s == nil {
-		s = &schoolState{level: LevelGreen, risks: map[riskKey]*Risk{}, mem: newMemory()}
+		s = &schoolState{level: LevelGreen, risks: map[riskKey]*Risk{}, rules: e.rules().NewState()}
 		e.schools[id] = s
 	}
 	return s
@@ -293,7 +316,7 @@ func (e *Engine) Apply(ev *Event, out *Output) error {
 	st.seen.add(ev.ID, ev.OccurredAt)
 
 	var evalErr error
-	e.matches, evalErr = e.rules().Evaluate(ev, school, st.mem, e.matches[:0])
+	e.matches, evalErr = e.rules().Evaluate(ev, school, st.rules, e.matches[:0])
 	e.applyMatches(school, st, ev.Source, ev.OccurredAt, ev.ID, e.matches, out)
 	return evalErr
 }
@@ -406,30 +429,30 @@ func (e *Engine) Tick(now time.Time, out *Output) {
 	forget := now.Add(-rules.Horizon())
 	if !prev.IsZero() {
 		// Scheduled (absence) checks for every school of the registry. A
-		// school without state is checked against an empty memory, which
-		// becomes its own only if the checks found something.
+		// school without state is checked against an empty rule state,
+		// which becomes its own only if the checks found something.
 		for _, school := range e.registry().Schools() {
 			st := e.schools[school.ID]
-			var mem *Memory
+			var state RuleState
 			if st != nil {
-				mem = st.mem
+				state = st.rules
 			} else {
 				if e.spare == nil {
-					e.spare = newMemory()
+					e.spare = rules.NewState()
 				}
-				mem = e.spare
+				state = e.spare
 			}
-			e.matches = rules.Check(prev, now, school, mem, e.matches[:0])
-			if st == nil && !mem.empty() {
+			e.matches = rules.Check(prev, now, school, state, e.matches[:0])
+			if st == nil && !emptyState(state) {
 				st = e.state(school.ID)
-				st.mem, e.spare = mem, nil
+				st.rules, e.spare = state, nil
 			}
 			if len(e.matches) == 0 {
 				continue
 			}
 			if st == nil {
 				st = e.state(school.ID)
-				st.mem, e.spare = mem, nil
+				st.rules, e.spare = state, nil
 			}
 			for i := range e.matches {
 				at := e.matches[i].At
@@ -449,14 +472,16 @@ func (e *Engine) Tick(now time.Time, out *Output) {
 			}
 			e.expire(school, st, now, out)
 		}
-		st.mem.prune(forget)
+		if st.rules != nil {
+			st.rules.Prune(forget)
+		}
 		st.seen.forget(forget)
 		for k, at := range st.resolved {
 			if at.Before(forget) {
 				delete(st.resolved, k)
 			}
 		}
-		if len(st.risks) == 0 && st.seen.len() == 0 && st.mem.empty() && len(st.resolved) == 0 && st.level == LevelGreen && st.since.Before(forget) {
+		if len(st.risks) == 0 && st.seen.len() == 0 && emptyState(st.rules) && len(st.resolved) == 0 && st.level == LevelGreen && st.since.Before(forget) {
 			delete(e.schools, id)
 		}
 	}

@@ -14,7 +14,9 @@ import (
 // watch is medium (1h).
 type fakeRules struct{}
 
-func (fakeRules) Evaluate(ev *engine.Event, _ *engine.School, _ *engine.Memory, out []engine.Match) ([]engine.Match, error) {
+func (fakeRules) NewState() engine.RuleState { return nil }
+
+func (fakeRules) Evaluate(ev *engine.Event, _ *engine.School, _ engine.RuleState, out []engine.Match) ([]engine.Match, error) {
 	switch ev.Watchlist {
 	case "blacklist":
 		out = append(out, engine.Match{Rule: "blacklist", Severity: engine.SeverityHigh, Title: "禁入" + ev.Gate, For: 24 * time.Hour})
@@ -26,7 +28,7 @@ func (fakeRules) Evaluate(ev *engine.Event, _ *engine.School, _ *engine.Memory, 
 
 func (fakeRules) Horizon() time.Duration { return 24 * time.Hour }
 
-func (fakeRules) Check(_, _ time.Time, _ *engine.School, _ *engine.Memory, out []engine.Match) []engine.Match {
+func (fakeRules) Check(_, _ time.Time, _ *engine.School, _ engine.RuleState, out []engine.Match) []engine.Match {
 	return out
 }
 

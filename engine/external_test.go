@@ -13,11 +13,13 @@ import (
 // comes from Open.
 type noRules struct{}
 
-func (noRules) Evaluate(_ *engine.Event, _ *engine.School, _ *engine.Memory, out []engine.Match) ([]engine.Match, error) {
+func (noRules) NewState() engine.RuleState { return nil }
+
+func (noRules) Evaluate(_ *engine.Event, _ *engine.School, _ engine.RuleState, out []engine.Match) ([]engine.Match, error) {
 	return out, nil
 }
 
-func (noRules) Check(_, _ time.Time, _ *engine.School, _ *engine.Memory, out []engine.Match) []engine.Match {
+func (noRules) Check(_, _ time.Time, _ *engine.School, _ engine.RuleState, out []engine.Match) []engine.Match {
 	return out
 }
 

@@ -6,6 +6,8 @@
 //
 // Manager holds the current Set and reloads it (SIGHUP, POST /-/reload, a
 // changed file), compiling the whole new set first and keeping the old one
-// on any error. The package does not keep risks or colours: package engine
-// does, with rule tests run by rules/ruletest.
+// on any error. The package owns the rules' memory of a school (windows and
+// when things were last seen, memory.go), which the engine holds per school
+// as an opaque engine.RuleState. It does not keep risks or colours: package
+// engine does, with rule tests run by rules/ruletest.
 package rules

@@ -14,9 +14,9 @@ import (
 // aggregate (`window.count`, `window.span` …), and the helper functions of
 // functions().
 type Env struct {
-	Event  *engine.Event     `expr:"event"`
-	School *engine.School    `expr:"school"`
-	Window *engine.Aggregate `expr:"window"`
+	Event  *engine.Event  `expr:"event"`
+	School *engine.School `expr:"school"`
+	Window *Aggregate     `expr:"window"`
 }
 
 // CheckEnv is what the expressions of an absence check see: the school,

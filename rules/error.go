@@ -14,7 +14,14 @@ type Error struct {
 	Column int
 	Field  string // the rule field, e.g. "when"
 	Msg    string
+	// Err is the error the problem was found as, e.g. expr's *file.Error
+	// for an expression that does not compile; nil when Sanse found it.
+	Err error
 }
+
+// Unwrap returns the underlying error, so that errors.As finds expr's
+// *file.Error (its message and snippet) behind a located rule error.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	var b strings.Builder

@@ -150,11 +150,12 @@ func NewManager(opts ManagerOptions) (*Manager, error) {
 		return nil, errors.Join(errs...)
 	}
 	now := m.now()
+	m.metrics = newMetrics(opts.Registerer)
+	set = set.counting(m.metrics.evaluationFailures)
 	m.current.Store(set)
 	m.loadedAt = now
 	m.lastReload = ReloadStatus{At: now, Success: true}
 
-	m.metrics = newMetrics(opts.Registerer)
 	m.metrics.lastReloadSuccessful.Set(1)
 	m.metrics.lastReloadSuccess.Set(float64(now.UnixNano()) / 1e9)
 	m.metrics.loaded.Set(float64(len(set.Rules())))
@@ -359,6 +360,7 @@ func (m *Manager) reload(fp string) error {
 		return errors.Join(errs...)
 	}
 
+	set = set.counting(m.metrics.evaluationFailures)
 	m.mu.Lock()
 	old := m.current.Swap(set)
 	m.loadedAt = now

@@ -13,33 +13,40 @@ const (
 
 // metrics are the Manager's instruments. They describe the rule set that is
 // running and the outcome of reloads, so that an alert can fire when a
-// reload was refused and the previous set is still in force.
+// reload was refused and the previous set is still in force, and count the
+// rules that fail at run time.
 type metrics struct {
 	lastReloadSuccessful prometheus.Gauge
 	lastReloadSuccess    prometheus.Gauge
 	reloads              *prometheus.CounterVec
 	loaded               prometheus.Gauge
+	// evaluationFailures is handed to every set the Manager runs.
+	evaluationFailures *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	f := promauto.With(reg)
 	m := &metrics{
 		lastReloadSuccessful: f.NewGauge(prometheus.GaugeOpts{
-			Name: "sanse_rules_last_reload_successful",
+			Namespace: "sanse", Subsystem: "rules", Name: "last_reload_successful",
 			Help: "Whether the last load of the rule files succeeded (1) or was refused and the previous rule set kept running (0).",
 		}),
 		lastReloadSuccess: f.NewGauge(prometheus.GaugeOpts{
-			Name: "sanse_rules_last_reload_success_timestamp_seconds",
+			Namespace: "sanse", Subsystem: "rules", Name: "last_reload_success_timestamp_seconds",
 			Help: "Time of the last load of the rule files that succeeded, as seconds since the Unix epoch.",
 		}),
 		reloads: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "sanse_rules_reloads_total",
+			Namespace: "sanse", Subsystem: "rules", Name: "reloads_total",
 			Help: "Reloads of the rule files after start-up, by result (success or failure).",
 		}, []string{"result"}),
 		loaded: f.NewGauge(prometheus.GaugeOpts{
-			Name: "sanse_rules_loaded",
+			Namespace: "sanse", Subsystem: "rules", Name: "loaded",
 			Help: "Number of rules in the running rule set.",
 		}),
+		evaluationFailures: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sanse", Subsystem: "rules", Name: "evaluation_failures_total",
+			Help: "Evaluations of a rule (or level policy entry) that failed at run time, by rule id; the event is applied with the other rules.",
+		}, []string{"rule"}),
 	}
 	// Both series exist from the start, so that rate() and alerts see the
 	// first failure as an increase from zero.

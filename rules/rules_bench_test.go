@@ -179,13 +179,16 @@ func (r *replay) peek() time.Time {
 	return r.s.events[r.i].OccurredAt
 }
 
-// next applies the next decoded event.
-func (r *replay) next() {
+// next applies the next decoded event; an error fails the benchmark, so
+// that it measures rules that work.
+func (r *replay) next(b *testing.B) {
 	r.peek()
 	ev := &r.s.events[r.i]
 	r.i++
 	r.advance(ev.OccurredAt)
-	_ = r.e.Apply(ev, &r.out)
+	if err := r.e.Apply(ev, &r.out); err != nil {
+		b.Fatalf("apply event %s: %v", ev.ID, err)
+	}
 }
 
 // lap starts the next lap: every event moves on by the stream's span.
@@ -219,7 +222,9 @@ func (r *replay) nextRaw(b *testing.B, ev *engine.Event) {
 		}
 	}
 	r.advance(ev.OccurredAt)
-	_ = r.e.Apply(ev, &r.out)
+	if err := r.e.Apply(ev, &r.out); err != nil {
+		b.Fatalf("apply event %s: %v", ev.ID, err)
+	}
 }
 
 // usage is where a benchmark started: the heap's statistics and the CPU
@@ -270,14 +275,14 @@ func BenchmarkEvaluate(b *testing.B) {
 	r := newReplay(b, s)
 	defer r.restore()
 	for range 3 * len(s.events) { // three laps: every window, map, free list and evidence list at its steady size
-		r.next()
+		r.next(b)
 	}
 	r.records = 0
 	r.out.Reset()
 	before := startUsage()
 	b.ReportAllocs()
 	for b.Loop() {
-		r.next()
+		r.next(b)
 	}
 	reportPerEvent(b, before, r)
 }
@@ -291,14 +296,14 @@ func BenchmarkEvaluateQuiet(b *testing.B) {
 	r := newReplay(b, s)
 	defer r.restore()
 	for range len(s.events) {
-		r.next()
+		r.next(b)
 	}
 	r.records = 0
 	r.out.Reset()
 	before := startUsage()
 	b.ReportAllocs()
 	for b.Loop() {
-		r.next()
+		r.next(b)
 	}
 	reportPerEvent(b, before, r)
 }
@@ -332,7 +337,7 @@ func BenchmarkTick(b *testing.B) {
 	r := newReplay(b, s)
 	defer r.restore()
 	for range len(s.events) {
-		r.next()
+		r.next(b)
 	}
 	r.nextTick = time.Time{}
 	at := r.peek().Truncate(time.Minute)
@@ -342,7 +347,7 @@ func BenchmarkTick(b *testing.B) {
 	for b.Loop() {
 		at = at.Add(time.Minute)
 		for r.peek().Before(at) {
-			r.next()
+			r.next(b)
 		}
 		start := time.Now()
 		r.e.Tick(at, &r.out)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 
@@ -32,7 +33,26 @@ func cmdRules(args []string, stdout, stderr io.Writer) error {
 	return errUsage
 }
 
-func rulesCheck(dirs []string, stdout, stderr io.Writer) error {
+// rulesArgs parses the arguments of a rules subcommand, which has no flags:
+// -h prints its help (exit status 0) and another flag is a usage error.
+func rulesArgs(synopsis, help string, args []string, stderr io.Writer) ([]string, error) {
+	fs := flag.NewFlagSet("sanse rules", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintf(stderr, "Usage: sanse %s\n\n%s", synopsis, help) }
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return fs.Args(), nil
+}
+
+func rulesCheck(args []string, stdout, stderr io.Writer) error {
+	dirs, err := rulesArgs("rules check [DIR ...]", `Check every rule file (*.yaml) of each directory, or the embedded default pack when
+no directory is given, and print every error with file, rule, line and column.
+The exit status is 1 when a rule file has an error.
+`, args, stderr)
+	if err != nil {
+		return err
+	}
 	type result struct {
 		name string
 		set  *rules.Set
@@ -65,11 +85,16 @@ func rulesCheck(dirs []string, stdout, stderr io.Writer) error {
 }
 
 // rulesTest runs rule test files; with none, the default pack's own tests.
-func rulesTest(files []string, stdout, stderr io.Writer) error {
-	var (
-		results []ruletest.Result
-		err     error
-	)
+func rulesTest(args []string, stdout, stderr io.Writer) error {
+	files, err := rulesArgs("rules test [FILE ...]", `Run rule tests (*_test.yaml) against the rules of their directory, or the default
+pack's own tests when no file is given (see docs/rules.md). Every failed test is
+printed with what was expected and what the rules gave. The exit status is 1
+when a test fails or a test file is refused (a test that expects nothing).
+`, args, stderr)
+	if err != nil {
+		return err
+	}
+	var results []ruletest.Result
 	if len(files) == 0 {
 		set, errs := rules.Default()
 		if len(errs) > 0 {

@@ -16,7 +16,9 @@ import (
 // rule that carries a hazard spec.
 type rodentRules struct{}
 
-func (rodentRules) Evaluate(ev *engine.Event, _ *engine.School, _ *engine.Memory, out []engine.Match) ([]engine.Match, error) {
+func (rodentRules) NewState() engine.RuleState { return nil }
+
+func (rodentRules) Evaluate(ev *engine.Event, _ *engine.School, _ engine.RuleState, out []engine.Match) ([]engine.Match, error) {
 	if ev.Source == engine.SourceCanteen && ev.Violation == "rodent" {
 		out = append(out, engine.Match{Rule: "canteen.rodent", Key: "后厨", Severity: engine.SeverityHigh,
 			Title: "后厨发现老鼠", Manual: true})
@@ -24,7 +26,7 @@ func (rodentRules) Evaluate(ev *engine.Event, _ *engine.School, _ *engine.Memory
 	return out, nil
 }
 
-func (rodentRules) Check(_, _ time.Time, _ *engine.School, _ *engine.Memory, out []engine.Match) []engine.Match {
+func (rodentRules) Check(_, _ time.Time, _ *engine.School, _ engine.RuleState, out []engine.Match) []engine.Match {
 	return out
 }
 

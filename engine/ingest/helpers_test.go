@@ -72,7 +72,9 @@ func testRegistry(t testing.TB) *engine.Registry {
 // time.
 type blacklistRules struct{}
 
-func (blacklistRules) Evaluate(ev *engine.Event, _ *engine.School, _ *engine.Memory, out []engine.Match) ([]engine.Match, error) {
+func (blacklistRules) NewState() engine.RuleState { return nil }
+
+func (blacklistRules) Evaluate(ev *engine.Event, _ *engine.School, _ engine.RuleState, out []engine.Match) ([]engine.Match, error) {
 	if ev.Source == engine.SourceVisitor && ev.Type == "entry" && ev.Watchlist == "blacklist" {
 		out = append(out, engine.Match{
 			Rule: "visitor_blacklist", Severity: engine.SeverityHigh,
@@ -87,7 +89,7 @@ func (blacklistRules) Evaluate(ev *engine.Event, _ *engine.School, _ *engine.Mem
 
 func (blacklistRules) Horizon() time.Duration { return 24 * time.Hour }
 
-func (blacklistRules) Check(_, _ time.Time, _ *engine.School, _ *engine.Memory, out []engine.Match) []engine.Match {
+func (blacklistRules) Check(_, _ time.Time, _ *engine.School, _ engine.RuleState, out []engine.Match) []engine.Match {
 	return out
 }
 

@@ -148,6 +148,9 @@ func Run(name string, data []byte, set *rules.Set) ([]Result, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
+	if err := f.validate(name); err != nil {
+		return nil, err
+	}
 	if len(f.Schools) == 0 {
 		f.Schools = []engine.School{{ID: "S1", Name: "测试小学", District: "测试区", Town: "测试街道", Stage: engine.StagePrimary, Canteen: true}}
 	}
@@ -185,6 +188,32 @@ func Run(name string, data []byte, set *rules.Set) ([]Result, error) {
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// ErrNoExpectations is returned (wrapped, with the file and test) for a
+// test that expects nothing, or an expectation that checks nothing: such a
+// test passes whatever the rules do.
+var ErrNoExpectations = errors.New("nothing is expected: give expect entries with a level, risks or a cause")
+
+// validate refuses a file without tests and tests that cannot fail, every
+// one at once.
+func (f *File) validate(name string) error {
+	if len(f.Tests) == 0 {
+		return fmt.Errorf("%s: no tests", name)
+	}
+	var errs []error
+	for _, t := range f.Tests {
+		if len(t.Expect) == 0 {
+			errs = append(errs, fmt.Errorf("%s: test %q: %w", name, t.Name, ErrNoExpectations))
+			continue
+		}
+		for _, e := range t.Expect {
+			if e.Level == "" && e.Risks == nil && e.Cause == "" {
+				errs = append(errs, fmt.Errorf("%s: test %q: expectation at %s: %w", name, t.Name, e.At.Format(time.RFC3339), ErrNoExpectations))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // step is an event or an expectation, in time order; at equal times events

@@ -99,7 +99,7 @@ func (r *Rule) prepared() *ruleFast {
 // an evaluation allocates none of them.
 type scratch struct {
 	frame  frame
-	agg    engine.Aggregate
+	agg    Aggregate
 	vm     vm.VM
 	buf    []byte
 	policy PolicyEnv

@@ -1,43 +1,49 @@
-package engine
+package rules
 
 import (
 	"slices"
 	"time"
+
+	"github.com/sanse-campus/sanse/engine"
 )
 
-// Memory is what rules remember about one school between events: sliding
+// memory is what rules remember about one school between events: sliding
 // event-time windows and the last time something was seen (for absence
-// checks). The engine owns one per school and passes it to the Evaluator
-// under its lock; the Evaluator decides what goes in. Memory is rebuilt on
-// start by replaying stored events, like the rest of the state.
-type Memory struct {
-	windows map[memKey]*Window
+// checks). It is the engine.RuleState of a Set: the engine keeps one per
+// school, made by Set.NewState, and passes it back under its lock without
+// looking inside. It is rebuilt on start by replaying stored events, like
+// the rest of the state. Every Set makes and reads the same kind, so the
+// schools' memories live on across a reload; a window belongs to a rule's
+// id, key and window expressions, so a changed rule starts afresh.
+type memory struct {
+	windows map[memKey]*window
 	seen    map[memKey]time.Time
 	// oldest is at or before the newest sample of every window and every
 	// time in seen, so that prune has nothing to do before it.
 	oldest time.Time
 	// free holds forgotten windows, emptied, for the next new ones.
-	free []*Window
+	free []*window
 }
 
-// maxFreeWindows bounds Memory.free.
+var _ engine.RuleState = (*memory)(nil)
+
+// NewState implements engine.Evaluator: an empty memory for one school.
+func (s *Set) NewState() engine.RuleState { return newMemory() }
+
+// maxFreeWindows bounds memory.free.
 const maxFreeWindows = 8
 
-// memKey is a key of Memory in two parts, so that a rule's prefix and an
-// event's key need not be joined into a new string for every event. The
-// one-part methods use the key with an empty second part.
+// memKey is a key of memory in two parts, so that a rule's prefix and an
+// event's key need not be joined into a new string for every event.
 type memKey struct{ prefix, key string }
 
-func newMemory() *Memory {
-	return &Memory{windows: map[memKey]*Window{}, seen: map[memKey]time.Time{}}
+func newMemory() *memory {
+	return &memory{windows: map[memKey]*window{}, seen: map[memKey]time.Time{}}
 }
 
-// Window returns the window with the given key, creating it when create is set.
-func (m *Memory) Window(key string, create bool) *Window { return m.WindowOf(key, "", create) }
-
-// WindowOf returns the window of prefix and key (the window named by their
-// concatenation), creating it when create is set.
-func (m *Memory) WindowOf(prefix, key string, create bool) *Window {
+// window returns the window of prefix and key, creating it when create is
+// set.
+func (m *memory) window(prefix, key string, create bool) *window {
 	w := m.windows[memKey{prefix, key}]
 	if w == nil && create {
 		if n := len(m.free); n > 0 {
@@ -45,7 +51,7 @@ func (m *Memory) WindowOf(prefix, key string, create bool) *Window {
 			m.free[n-1] = nil
 			m.free = m.free[:n-1]
 		} else {
-			w = &Window{mem: m}
+			w = &window{mem: m}
 		}
 		m.windows[memKey{prefix, key}] = w
 	}
@@ -53,7 +59,7 @@ func (m *Memory) WindowOf(prefix, key string, create bool) *Window {
 }
 
 // forget drops the window of k, keeping it for reuse.
-func (m *Memory) forget(k memKey, w *Window) {
+func (m *memory) forget(k memKey, w *window) {
 	delete(m.windows, k)
 	if len(m.free) < maxFreeWindows {
 		clear(w.samples)
@@ -62,22 +68,18 @@ func (m *Memory) forget(k memKey, w *Window) {
 	}
 }
 
-// DropWindow forgets a window, e.g. when its risk is cleared.
-func (m *Memory) DropWindow(key string) { m.DropWindowOf(key, "") }
-
-// DropWindowOf forgets the window of prefix and key.
-func (m *Memory) DropWindowOf(prefix, key string) {
+// dropWindow forgets the window of prefix and key, e.g. when its risk is
+// cleared.
+func (m *memory) dropWindow(prefix, key string) {
 	k := memKey{prefix, key}
 	if w := m.windows[k]; w != nil {
 		m.forget(k, w)
 	}
 }
 
-// Seen records that key was seen at t; an earlier time never replaces a later one.
-func (m *Memory) Seen(key string, t time.Time) { m.SeenOf(key, "", t) }
-
-// SeenOf records that prefix and key were seen at t, like Seen.
-func (m *Memory) SeenOf(prefix, key string, t time.Time) {
+// see records that prefix and key were seen at t; an earlier time never
+// replaces a later one.
+func (m *memory) see(prefix, key string, t time.Time) {
 	k := memKey{prefix, key}
 	prev, ok := m.seen[k]
 	if ok && !t.After(prev) {
@@ -89,25 +91,24 @@ func (m *Memory) SeenOf(prefix, key string, t time.Time) {
 	}
 }
 
-// LastSeen returns when key was last seen, and whether it ever was.
-func (m *Memory) LastSeen(key string) (time.Time, bool) { return m.LastSeenOf(key, "") }
-
-// LastSeenOf returns when prefix and key were last seen, like LastSeen.
-func (m *Memory) LastSeenOf(prefix, key string) (time.Time, bool) {
+// lastSeen returns when prefix and key were last seen, and whether they
+// ever were.
+func (m *memory) lastSeen(prefix, key string) (time.Time, bool) {
 	t, ok := m.seen[memKey{prefix, key}]
 	return t, ok
 }
 
-func (m *Memory) lowerOldest(t time.Time) {
+func (m *memory) lowerOldest(t time.Time) {
 	if m.oldest.IsZero() || t.Before(m.oldest) {
 		m.oldest = t
 	}
 }
 
-// prune forgets windows that hold nothing newer than before, and the times
-// seen before it. It looks at every entry only when one may be due.
-func (m *Memory) prune(before time.Time) {
-	if m.empty() || !m.oldest.Before(before) {
+// Prune implements engine.RuleState: it forgets windows that hold nothing
+// newer than before, and the times seen before it. It looks at every entry
+// only when one may be due.
+func (m *memory) Prune(before time.Time) {
+	if m.Empty() || !m.oldest.Before(before) {
 		return
 	}
 	var oldest time.Time
@@ -132,22 +133,24 @@ func (m *Memory) prune(before time.Time) {
 	m.oldest = oldest
 }
 
-func (m *Memory) empty() bool { return len(m.windows) == 0 && len(m.seen) == 0 }
+// Empty implements engine.RuleState.
+func (m *memory) Empty() bool { return len(m.windows) == 0 && len(m.seen) == 0 }
 
-// Sample is one event's contribution to a window.
-type Sample struct {
+// sample is one event's contribution to a window.
+type sample struct {
 	At       time.Time
 	Value    float64
 	Distinct string
 }
 
-// Window is a sliding event-time window of samples, kept in time order.
-type Window struct {
-	samples []Sample
-	mem     *Memory // the memory whose oldest bound a new window's first sample lowers
+// window is a sliding event-time window of samples, kept in time order.
+type window struct {
+	samples []sample
+	mem     *memory // the memory whose oldest bound a new window's first sample lowers
 }
 
-// Aggregate is what a window holds over a span of time.
+// Aggregate is what a window holds over a span of time, as rules read it
+// (`window.count`, `window.span` …).
 type Aggregate struct {
 	Count    int           `expr:"count"`
 	Sum      float64       `expr:"sum"`
@@ -159,10 +162,10 @@ type Aggregate struct {
 	Span     time.Duration `expr:"span"` // Last - First
 }
 
-// Add inserts s in time order and evicts samples that can no longer fall in
+// add inserts s in time order and evicts samples that can no longer fall in
 // any window: older than the newest sample minus size and lateness. It
 // returns false, adding nothing, for a sample older than that bound (too late).
-func (w *Window) Add(s Sample, size, lateness time.Duration) bool {
+func (w *window) add(s sample, size, lateness time.Duration) bool {
 	n := len(w.samples)
 	if n > 0 {
 		newest := w.samples[n-1].At
@@ -189,8 +192,8 @@ func (w *Window) Add(s Sample, size, lateness time.Duration) bool {
 	return true
 }
 
-// Over aggregates the samples in (end - size, end].
-func (w *Window) Over(end time.Time, size time.Duration) Aggregate {
+// over aggregates the samples in (end - size, end].
+func (w *window) over(end time.Time, size time.Duration) Aggregate {
 	var a Aggregate
 	start := end.Add(-size)
 	for i := range w.samples {
@@ -219,7 +222,7 @@ func (w *Window) Over(end time.Time, size time.Duration) Aggregate {
 // seenBefore reports whether a sample before i within the span has the same
 // distinct value. Windows are small (tens of samples), so a scan is cheaper
 // than a set.
-func (w *Window) seenBefore(i int, start time.Time, v string) bool {
+func (w *window) seenBefore(i int, start time.Time, v string) bool {
 	for j := 0; j < i; j++ {
 		if w.samples[j].At.After(start) && w.samples[j].Distinct == v {
 			return true
@@ -227,6 +230,3 @@ func (w *Window) seenBefore(i int, start time.Time, v string) bool {
 	}
 	return false
 }
-
-// Len returns the number of samples held.
-func (w *Window) Len() int { return len(w.samples) }

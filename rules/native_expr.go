@@ -169,7 +169,7 @@ const (
 var (
 	eventType     = reflect.TypeOf(engine.Event{})
 	schoolType    = reflect.TypeOf(engine.School{})
-	aggregateType = reflect.TypeOf(engine.Aggregate{})
+	aggregateType = reflect.TypeOf(Aggregate{})
 )
 
 func (c *nativeCompiler) member(n *ast.MemberNode) (native, bool) {
