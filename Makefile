@@ -15,7 +15,13 @@ CLICKHOUSE_DSN = $(shell $(CLICKHOUSE) dsn)
 FUZZTIME   ?= 30s
 TEST_FLAGS ?=
 
-.PHONY: all help build web demo test test-short bench fuzz lint fmt clickhouse-start clickhouse-stop clean distclean
+# golangci-lint is pinned: `make lint` installs this version into bin/tools with
+# go install when the binary there is missing or reports another version.
+GOLANGCI_LINT_VERSION := 2.15.0
+TOOLS_BIN             := $(CURDIR)/bin/tools
+GOLANGCI_LINT         := $(TOOLS_BIN)/golangci-lint
+
+.PHONY: all help build web demo test test-short bench fuzz lint golangci-lint fmt clickhouse-start clickhouse-stop clean distclean
 
 all: lint build test-short
 
@@ -35,8 +41,8 @@ web:
 demo: clickhouse-start build
 	bin/sanse demo --clickhouse.dsn "$(subst /default,/sanse,$(CLICKHOUSE_DSN))"
 
-## test: every test with the race detector, including integration tests against a local ClickHouse
-test: clickhouse-start
+## test: lint, then every test with the race detector, including integration tests against a local ClickHouse
+test: lint clickhouse-start
 	SANSE_CLICKHOUSE_DSN="$(CLICKHOUSE_DSN)" $(GO) test -race -count=1 -timeout 15m $(TEST_FLAGS) ./...
 
 ## test-short: unit tests only, no servers
@@ -58,11 +64,20 @@ fuzz:
 		done; \
 	done
 
-## lint: gofmt check and go vet
-lint:
+## lint: gofmt check, go vet, and golangci-lint (.golangci.yml: dependency direction, errors, slog, testify, doc comments)
+lint: golangci-lint
 	@files=$$($(GOFMT) -l $$($(GO) list -f '{{.Dir}}' ./...)); \
 	if [ -n "$$files" ]; then echo "not gofmt-ed (run make fmt):"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+# golangci-lint: install the pinned golangci-lint into bin/tools unless it is there already
+golangci-lint:
+	@if [ "$$($(GOLANGCI_LINT) version --short 2>/dev/null)" != "$(GOLANGCI_LINT_VERSION)" ]; then \
+		echo "installing golangci-lint v$(GOLANGCI_LINT_VERSION) into $(TOOLS_BIN)"; \
+		rm -f "$(GOLANGCI_LINT)"; \
+		GOBIN="$(TOOLS_BIN)" $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$(GOLANGCI_LINT_VERSION); \
+	fi
 
 ## fmt: gofmt every package
 fmt:

@@ -61,7 +61,7 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 			if p == nil {
 				return
 			}
-			if p == http.ErrAbortHandler {
+			if perr, ok := p.(error); ok && errors.Is(perr, http.ErrAbortHandler) {
 				panic(p)
 			}
 			s.logger.LogAttrs(c.Request().Context(), slog.LevelError, "panic serving request",

@@ -793,7 +793,7 @@ func parseSchema(t *testing.T, dir string) (map[string]*table, map[string]string
 				at := len(tb.columns)
 				if m[5] != "" {
 					i := slices.IndexFunc(tb.columns, func(c column) bool { return c.name == m[5] })
-					require.True(t, i >= 0, "%s: ADD COLUMN %s AFTER unknown column %s", file, m[3], m[5])
+					require.GreaterOrEqual(t, i, 0, "%s: ADD COLUMN %s AFTER unknown column %s", file, m[3], m[5])
 					at = i + 1
 				}
 				tb.columns = slices.Insert(tb.columns, at, col)

@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -59,14 +58,14 @@ func TestErrorUnwrapsToExpr(t *testing.T) {
 	errs := compileErrors(t, "rules:\n  - id: r\n    source: visitor\n    level: low\n    when: event.gate > 3\n    title: x\n")
 	require.Len(t, errs, 1)
 	var fe *file.Error
-	require.True(t, errors.As(errs[0], &fe), "%T does not unwrap to *file.Error", errs[0])
+	require.ErrorAs(t, errs[0], &fe, "%T does not unwrap to *file.Error", errs[0])
 	require.Contains(t, fe.Message, "mismatched types")
 	require.Equal(t, 1, fe.Line)
 
 	// A problem Sanse found itself wraps nothing.
 	errs = compileErrors(t, "rules:\n  - id: r\n    source: gate\n    level: low\n    when: 'true'\n    title: x\n")
 	require.Len(t, errs, 1)
-	require.False(t, errors.As(errs[0], &fe))
+	require.NotErrorAs(t, errs[0], &fe)
 	var re *Error
 	require.ErrorAs(t, errs[0], &re)
 	require.NoError(t, re.Unwrap())

@@ -132,7 +132,7 @@ func TestTownOutlines(t *testing.T) {
 	require.False(t, district.Contains(5, 5), "in the hole")
 	require.True(t, town.Contains(9, 9), "second polygon")
 	require.False(t, town.Contains(5, 1))
-	require.Equal(t, "", b.Misplaced("甲区", 3, 3))
+	require.Empty(t, b.Misplaced("甲区", 3, 3))
 	require.Contains(t, b.Misplaced("甲区", 5, 5), "outside every outline")
 	require.Contains(t, b.Misplaced("丙区", 3, 3), `no district "丙区"`)
 }

@@ -103,7 +103,7 @@ func TestDecodeRejections(t *testing.T) {
 				return
 			}
 			var de *event.DecodeError
-			require.True(t, errors.As(err, &de), "got %v", err)
+			require.ErrorAs(t, err, &de)
 			require.Equal(t, tt.reason, de.Reason)
 			require.Contains(t, de.Error(), tt.contains)
 		})

@@ -1,7 +1,6 @@
 package hazard
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +96,7 @@ func TestTransitionErrorMessage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Equal(t, tc.want, tc.err.Error())
-			require.True(t, errors.Is(tc.err, ErrInvalidTransition))
+			require.ErrorIs(t, tc.err, ErrInvalidTransition)
 		})
 	}
 }

@@ -57,11 +57,12 @@ func TestKcatProducesToPipeline(t *testing.T) {
 	store := &fakeStore{}
 	now := time.Now()
 
+	bad := `{"id":"kc-bad"` // cut short: not JSON, so a dead letter
 	var in bytes.Buffer
 	for _, line := range [][]byte{
 		canteenViolation("kc-1", "s1", now),
 		canteenViolation("kc-2", "s2", now),
-		[]byte(`{"id":"kc-bad"`),
+		[]byte(bad),
 		canteenViolation("kc-3", "s3", now),
 	} {
 		in.WriteString("s1|")
@@ -95,7 +96,7 @@ func TestKcatProducesToPipeline(t *testing.T) {
 	require.NoError(t, sc.Err())
 	require.Len(t, dead, 1)
 	require.Equal(t, "s1", dead[0].Key)
-	require.Equal(t, `{"id":"kc-bad"`, dead[0].Payload)
+	require.Equal(t, bad, dead[0].Payload)
 	headers := map[string]string{}
 	for i := 0; i+1 < len(dead[0].Headers); i += 2 {
 		headers[dead[0].Headers[i]] = dead[0].Headers[i+1]

@@ -120,7 +120,6 @@ func BenchmarkPipeline(b *testing.B) {
 	msgs, window := simulate(b, reg, n)
 	b.Logf("%d messages of the demo district (%d schools), %s", n, reg.Len(), window)
 	produceBatched(b, addr, msgs)
-	msgs = nil
 	var stored []kafka.Message
 	_, err = consumeGroup(addr, "bench-pipeline-collect", topics, n, func(m kafka.Message) { stored = append(stored, m) })
 	require.NoError(b, err)

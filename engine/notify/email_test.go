@@ -21,7 +21,6 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -333,5 +332,5 @@ func TestEmailImplicitTLS(t *testing.T) {
 	mails := ms.received()
 	require.Len(t, mails, 1)
 	require.True(t, mails[0].tls)
-	require.True(t, strings.Contains(string(mails[0].data), "Subject: =?UTF-8?b?"))
+	require.Contains(t, string(mails[0].data), "Subject: =?UTF-8?b?")
 }

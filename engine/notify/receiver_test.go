@@ -131,7 +131,7 @@ func TestConcurrentSend(t *testing.T) {
 }
 
 func TestPermanent(t *testing.T) {
-	require.Nil(t, Permanent(nil))
+	require.NoError(t, Permanent(nil))
 	base := context.DeadlineExceeded
 	err := Permanent(base)
 	require.True(t, IsPermanent(err))

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -59,7 +58,7 @@ func openFresh(tb testing.TB, reg prometheus.Registerer) *Store {
 	require.NoError(tb, err)
 	u.Path = "/sanse_test_" + hex.EncodeToString(suffix)
 
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := slog.New(slog.DiscardHandler)
 	s, err := Open(tb.Context(), u.String(), logger, reg)
 	require.NoError(tb, err)
 	tb.Cleanup(func() {
@@ -81,7 +80,7 @@ func TestOpenCreatesDatabase(t *testing.T) {
 }
 
 func TestOpenRejectsBadDSN(t *testing.T) {
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := slog.New(slog.DiscardHandler)
 	for _, tc := range []struct {
 		name, dsn, want string
 	}{
