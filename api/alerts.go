@@ -14,6 +14,7 @@ import (
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/notify"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 // AlertService is what the alert endpoints need; *alert.Manager satisfies it.
@@ -81,7 +82,7 @@ type alertEntry struct {
 func newAlertJSON(a *alert.Alert) alertJSON {
 	j := alertJSON{
 		ID: a.ID, SchoolID: a.SchoolID, SchoolName: a.SchoolName, District: a.District, Town: a.Town,
-		Level: a.Level, LevelZh: a.Level.Chinese(), Status: a.Status, StatusZh: a.Status.Chinese(),
+		Level: a.Level, LevelZh: words.Level(a.Level, words.Chinese), Status: a.Status, StatusZh: a.Status.Chinese(),
 		Title: a.Title, Cause: a.Cause, Rule: a.Rule, RiskKey: a.RiskKey, Source: a.Source, RiskLevel: a.RiskLevel,
 		OpenedAt: local(a.OpenedAt), UpdatedAt: local(a.UpdatedAt),
 		AcknowledgedBy: a.AcknowledgedBy, ResolvedBy: a.ResolvedBy, EscalationStep: a.Step,

@@ -100,7 +100,7 @@ func testSchools() *fakeSchools {
 	return &fakeSchools{views: map[string]engine.SchoolView{
 		"JX-NH-0001": {
 			School: nh1, Level: engine.LevelRed, Since: at("2025-06-09T07:42:00+08:00"),
-			Cause: "新增高风险：禁入名单人员到访",
+			Cause: engine.Cause{How: engine.RiskOpened, Rule: "visitor.blacklist", Title: "禁入名单人员到访", Severity: engine.SeverityHigh},
 			Risks: []engine.Risk{
 				{
 					Rule: "visitor.blacklist", Key: "", Source: engine.SourceVisitor, Severity: engine.SeverityHigh,
@@ -118,7 +118,7 @@ func testSchools() *fakeSchools {
 		},
 		"JX-NH-0002": {
 			School: school("JX-NH-0002", "南湖区第二中学", "南湖区", "新丰镇", engine.StageJunior, 120.8301, 30.7012),
-			Level:  engine.LevelYellow, Since: at("2025-06-08T16:05:00+08:00"), Cause: "新增中风险：防溺水巡查缺失",
+			Level:  engine.LevelYellow, Since: at("2025-06-08T16:05:00+08:00"), Cause: engine.Cause{Text: "新增中风险：防溺水巡查缺失"},
 			Risks: []engine.Risk{{
 				Rule: "drowning.patrol_missing", Key: "七星湖", Source: engine.SourceDrowning, Severity: engine.SeverityMedium,
 				Title: "防溺水巡查缺失", FirstSeen: at("2025-06-08T16:05:00+08:00"), LastSeen: at("2025-06-08T16:05:00+08:00"),
@@ -131,7 +131,7 @@ func testSchools() *fakeSchools {
 		},
 		"JX-XZ-0001": {
 			School: school("JX-XZ-0001", "秀洲区高级中学", "秀洲区", "王店镇", engine.StageSenior, 120.6991, 30.7733),
-			Level:  engine.LevelRed, Since: at("2025-06-09T21:30:00+08:00"), Cause: "新增高风险：校园欺凌举报",
+			Level:  engine.LevelRed, Since: at("2025-06-09T21:30:00+08:00"), Cause: engine.Cause{Text: "新增高风险：校园欺凌举报"},
 			Risks: []engine.Risk{{
 				Rule: "bullying.repeated", Key: "S-1024", Source: engine.SourceBullying, Severity: engine.SeverityHigh,
 				Title: "同一学生一周内多次被举报欺凌", FirstSeen: at("2025-06-05T12:00:00+08:00"),
@@ -141,7 +141,7 @@ func testSchools() *fakeSchools {
 		},
 		"JX-JS-0001": {
 			School: school("JX-JS-0001", "嘉善县职业中专", "嘉善县", "罗星街道", engine.StageVocational, 120.9260, 30.8411),
-			Level:  engine.LevelGreen, Since: at("2025-06-07T08:00:00+08:00"), Cause: "风险已到期解除：晨检记录缺失",
+			Level:  engine.LevelGreen, Since: at("2025-06-07T08:00:00+08:00"), Cause: engine.Cause{Text: "风险已到期解除：晨检记录缺失"},
 		},
 	}}
 }

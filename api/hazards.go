@@ -17,6 +17,7 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/hazard"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 // HazardService is the hazard rectification workflow (隐患排查治理) as the API
@@ -140,7 +141,7 @@ func newEvidenceJSON(evidence []hazard.Evidence) []evidenceJSON {
 func newHazardJSON(h *hazard.Hazard, school *engine.School, now time.Time) hazardJSON {
 	j := hazardJSON{
 		ID: h.ID, SchoolID: h.SchoolID, Title: h.Title, Category: h.Category,
-		Level: h.Level, LevelZh: h.Level.Chinese(), Status: h.Status, StatusZh: h.Status.Chinese(),
+		Level: h.Level, LevelZh: words.Severity(h.Level, words.Chinese), Status: h.Status, StatusZh: h.Status.Chinese(),
 		Responsible: h.Responsible, Deadline: local(h.Deadline), Overdue: h.Overdue(now),
 		Supervised: h.Supervised(), SupervisedAt: timeOrNil(h.SupervisedAt), VerifiedAt: timeOrNil(h.VerifiedAt),
 		CreatedAt: local(h.CreatedAt), CreatedBy: h.CreatedBy, UpdatedAt: local(h.UpdatedAt),

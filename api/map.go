@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 // mimeGeoJSON is the media type of GeoJSON (RFC 7946).
@@ -159,7 +160,7 @@ func (s *Server) handleMap(c echo.Context) error {
 				Town:        v.School.Town,
 				Stage:       v.School.Stage,
 				Level:       v.Level,
-				LevelZh:     v.Level.Chinese(),
+				LevelZh:     words.Level(v.Level, words.Chinese),
 				ActiveRisks: v.ActiveRisks,
 				Since:       timeOrNil(v.Since),
 				Sources:     sources(v),

@@ -35,9 +35,9 @@ func (f *fakeLevelsAt) levelsAt(_ context.Context, at time.Time) ([]engine.Level
 func pastChanges() []engine.LevelChange {
 	return []engine.LevelChange{
 		{SchoolID: "JX-NH-0001", At: at("2025-06-08T09:00:00+08:00"), From: engine.LevelGreen, To: engine.LevelYellow,
-			Rule: "canteen.no_hat", Cause: "新增中风险：后厨人员未戴帽", ActiveRisks: 1},
+			Cause: engine.Cause{Rule: "canteen.no_hat", Text: "新增中风险：后厨人员未戴帽"}, ActiveRisks: 1},
 		{SchoolID: "JX-JS-0001", At: at("2025-06-07T01:00:00Z"), From: engine.LevelYellow, To: engine.LevelRed,
-			Rule: "bullying.report", Cause: "新增高风险：校园欺凌举报", ActiveRisks: 2},
+			Cause: engine.Cause{Rule: "bullying.report", Text: "新增高风险：校园欺凌举报"}, ActiveRisks: 2},
 		{SchoolID: "JX-GONE-0001", At: at("2025-06-07T01:00:00Z"), From: engine.LevelGreen, To: engine.LevelRed},
 	}
 }

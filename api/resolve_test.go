@@ -58,7 +58,7 @@ func (f *fakeResolve) recorded() []resolveCall {
 // risk: yellow, with the canteen risk left.
 func resolvedView() engine.SchoolView {
 	v := testSchools().views["JX-NH-0001"]
-	v.Level, v.Since, v.Cause = engine.LevelYellow, testNow, "已人工处置解除：禁入名单人员到访"
+	v.Level, v.Since, v.Cause = engine.LevelYellow, testNow, engine.Cause{Text: "已人工处置解除：禁入名单人员到访"}
 	v.Risks = v.Risks[1:]
 	return v
 }

@@ -8,16 +8,19 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 // schoolDetail is the body of GET /api/v1/schools/:id.
 type schoolDetail struct {
-	School      schoolRecord `json:"school"`
-	Level       engine.Level `json:"level"`
-	LevelZh     string       `json:"level_zh"`
-	Since       *time.Time   `json:"since"`
-	Cause       string       `json:"cause"`
-	ActiveRisks []riskJSON   `json:"active_risks"`
+	School  schoolRecord `json:"school"`
+	Level   engine.Level `json:"level"`
+	LevelZh string       `json:"level_zh"`
+	Since   *time.Time   `json:"since"`
+	Cause   string       `json:"cause"`
+	// CauseEn is the cause in English, for the page's English view.
+	CauseEn     string     `json:"cause_en"`
+	ActiveRisks []riskJSON `json:"active_risks"`
 }
 
 // schoolRecord is a school's registry entry as the API shows it.
@@ -71,9 +74,10 @@ func newSchoolDetail(v engine.SchoolView) schoolDetail {
 			Boarding: v.School.Boarding, Canteen: v.School.Canteen,
 		},
 		Level:       v.Level,
-		LevelZh:     v.Level.Chinese(),
+		LevelZh:     words.Level(v.Level, words.Chinese),
 		Since:       timeOrNil(v.Since),
-		Cause:       v.Cause,
+		Cause:       words.Cause(v.Cause, words.Chinese),
+		CauseEn:     words.Cause(v.Cause, words.English),
 		ActiveRisks: make([]riskJSON, 0, len(v.Risks)),
 	}
 	for _, r := range v.Risks {
@@ -82,7 +86,7 @@ func newSchoolDetail(v engine.SchoolView) schoolDetail {
 			evidence = []string{}
 		}
 		d.ActiveRisks = append(d.ActiveRisks, riskJSON{
-			Rule: r.Rule, Key: r.Key, Source: r.Source, Level: r.Severity, LevelZh: r.Severity.Chinese(),
+			Rule: r.Rule, Key: r.Key, Source: r.Source, Level: r.Severity, LevelZh: words.Severity(r.Severity, words.Chinese),
 			Title: r.Title, Description: r.Description, FirstSeen: local(r.FirstSeen), LastSeen: local(r.LastSeen),
 			Until: timeOrNil(r.Until), Manual: r.Manual, Count: r.Count, Evidence: evidence,
 		})

@@ -21,6 +21,7 @@ func TestSchoolDetail(t *testing.T) {
 		"level_zh": "红色",
 		"since": "2025-06-09T07:42:00+08:00",
 		"cause": "新增高风险：禁入名单人员到访",
+		"cause_en": "New high risk: 禁入名单人员到访",
 		"active_risks": [
 			{
 				"rule": "visitor.blacklist", "key": "", "source": "visitor", "level": "high", "level_zh": "高风险",

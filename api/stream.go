@@ -20,6 +20,7 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 // Defaults of the live stream.
@@ -246,8 +247,9 @@ func (e *streamEntry) prepare(school SchoolFunc) {
 			eventID = &c.EventID
 		}
 		e.data, e.err = json.Marshal(streamChange{
-			SchoolID: c.SchoolID, From: c.From, To: c.To, LevelZh: c.To.Chinese(), At: local(c.At),
-			Rule: c.Rule, EventID: eventID, Cause: c.Cause, ActiveRisks: c.ActiveRisks,
+			SchoolID: c.SchoolID, From: c.From, To: c.To, LevelZh: words.Level(c.To, words.Chinese), At: local(c.At),
+			Rule: c.Cause.Rule, EventID: eventID, Cause: words.Cause(c.Cause, words.Chinese),
+			CauseEn: words.Cause(c.Cause, words.English), ActiveRisks: c.ActiveRisks,
 		})
 	})
 }
@@ -262,9 +264,11 @@ type streamChange struct {
 	At      time.Time `json:"at"`
 	Rule    string    `json:"rule"`
 	// EventID is the event that caused the change; nil when a risk expired.
-	EventID     *string `json:"event_id"`
-	Cause       string  `json:"cause"`
-	ActiveRisks int     `json:"active_risks"`
+	EventID *string `json:"event_id"`
+	Cause   string  `json:"cause"`
+	// CauseEn is the cause in English, for the page's English view.
+	CauseEn     string `json:"cause_en"`
+	ActiveRisks int    `json:"active_risks"`
 }
 
 // streamer serves GET /api/v1/stream from a Hub.

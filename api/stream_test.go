@@ -182,7 +182,7 @@ func change(school string, n int) engine.LevelChange {
 	return engine.LevelChange{
 		ID: "ev-" + strconv.Itoa(n) + ":visitor.blacklist", SchoolID: school,
 		At: at("2025-06-09T07:42:00+08:00").Add(time.Duration(n) * time.Second), From: engine.LevelGreen, To: engine.LevelRed,
-		Rule: "visitor.blacklist", EventID: "ev-" + strconv.Itoa(n), Cause: "新增高风险：禁入名单人员到访 #" + strconv.Itoa(n), ActiveRisks: 1,
+		Cause: engine.Cause{Rule: "visitor.blacklist", Text: "新增高风险：禁入名单人员到访 #" + strconv.Itoa(n)}, EventID: "ev-" + strconv.Itoa(n), ActiveRisks: 1,
 	}
 }
 
@@ -207,24 +207,24 @@ func TestStreamSendsLiveChanges(t *testing.T) {
 
 	hub.Publish(engine.LevelChange{
 		ID: "ev-visitor-1:visitor.blacklist", SchoolID: "JX-NH-0001", At: at("2025-06-09T07:42:00+08:00"),
-		From: engine.LevelYellow, To: engine.LevelRed, Rule: "visitor.blacklist", EventID: "ev-visitor-1",
-		Cause: "新增高风险：禁入名单人员到访", ActiveRisks: 2,
+		From: engine.LevelYellow, To: engine.LevelRed, Cause: engine.Cause{How: engine.RiskOpened, Rule: "visitor.blacklist", Title: "禁入名单人员到访", Severity: engine.SeverityHigh}, EventID: "ev-visitor-1",
+		ActiveRisks: 2,
 	})
 	hub.Publish(engine.LevelChange{
 		ID: "expired:canteen.no_hat/后厨:1749523200000", SchoolID: "JX-NH-0002", At: at("2025-06-10T10:20:00+08:00"),
-		From: engine.LevelYellow, To: engine.LevelGreen, Rule: "canteen.no_hat", Cause: "风险已到期解除：后厨人员未戴帽",
-	})
+		From: engine.LevelYellow, To: engine.LevelGreen,
+		Cause: engine.Cause{Rule: "canteen.no_hat", Text: "风险已到期解除：后厨人员未戴帽"}})
 
 	b := c.event(t)
 	requireLevel(t, hub, b, 1)
 	require.JSONEq(t, `{"school_id":"JX-NH-0001","from":"yellow","to":"red","level_zh":"红色",
 		"at":"2025-06-09T07:42:00+08:00","rule":"visitor.blacklist","event_id":"ev-visitor-1",
-		"cause":"新增高风险：禁入名单人员到访","active_risks":2}`, b.data)
+		"cause":"新增高风险：禁入名单人员到访","cause_en":"New high risk: 禁入名单人员到访","active_risks":2}`, b.data)
 	b = c.event(t)
 	requireLevel(t, hub, b, 2)
 	require.JSONEq(t, `{"school_id":"JX-NH-0002","from":"yellow","to":"green","level_zh":"绿色",
 		"at":"2025-06-10T10:20:00+08:00","rule":"canteen.no_hat","event_id":null,
-		"cause":"风险已到期解除：后厨人员未戴帽","active_risks":0}`, b.data)
+		"cause":"风险已到期解除：后厨人员未戴帽","cause_en":"风险已到期解除：后厨人员未戴帽","active_risks":0}`, b.data)
 
 	require.Equal(t, 1.0, testutil.ToFloat64(hub.metrics.clients))
 	require.Eventually(t, func() bool { return testutil.ToFloat64(hub.metrics.events) == 2 },
@@ -332,7 +332,7 @@ func TestStreamSlowClientIsResetAndPublishNeverBlocks(t *testing.T) {
 		defer close(published)
 		for i := range n {
 			ch := change("JX-NH-0001", i+1)
-			ch.Cause = long
+			ch.Cause = engine.Cause{Text: long}
 			hub.Publish(ch)
 		}
 	}()
@@ -510,7 +510,7 @@ func TestStreamEndsOnShutdown(t *testing.T) {
 	long := strings.Repeat("溺", 400)
 	for i := range 20_000 {
 		ch := change("JX-NH-0001", i+1)
-		ch.Cause = long
+		ch.Cause = engine.Cause{Text: long}
 		hub.Publish(ch)
 	}
 	require.Equal(t, 3.0, testutil.ToFloat64(hub.metrics.clients))

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 // Limits of the timeline's time range.
@@ -40,9 +41,11 @@ type changeJSON struct {
 	To   engine.Level `json:"to"`
 	Rule string       `json:"rule"`
 	// EventID is the event that caused the change; nil when a risk expired.
-	EventID     *string `json:"event_id"`
-	Cause       string  `json:"cause"`
-	ActiveRisks int     `json:"active_risks"`
+	EventID *string `json:"event_id"`
+	Cause   string  `json:"cause"`
+	// CauseEn is the cause in English, for the page's English view.
+	CauseEn     string `json:"cause_en"`
+	ActiveRisks int    `json:"active_risks"`
 }
 
 // handleTimeline serves GET /api/v1/schools/:id/timeline?from=&to=: the
@@ -74,7 +77,8 @@ func (s *Server) handleTimeline(c echo.Context) error {
 	body := timeline{SchoolID: v.School.ID, From: local(from), To: local(to), Changes: make([]changeJSON, 0, len(changes))}
 	for _, ch := range changes {
 		cj := changeJSON{
-			At: local(ch.At), From: ch.From, To: ch.To, Rule: ch.Rule, Cause: ch.Cause, ActiveRisks: ch.ActiveRisks,
+			At: local(ch.At), From: ch.From, To: ch.To, Rule: ch.Cause.Rule, Cause: words.Cause(ch.Cause, words.Chinese),
+			CauseEn: words.Cause(ch.Cause, words.English), ActiveRisks: ch.ActiveRisks,
 		}
 		if ch.EventID != "" {
 			cj.EventID = &ch.EventID

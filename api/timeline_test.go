@@ -17,13 +17,13 @@ func TestTimeline(t *testing.T) {
 		// Out of order, to check that the response is sorted.
 		{
 			ID: "expired:canteen.no_hat/后厨", SchoolID: "JX-NH-0001", At: at("2025-06-09T10:20:00+08:00"),
-			From: engine.LevelRed, To: engine.LevelYellow, Rule: "visitor.blacklist",
-			Cause: "风险已到期解除：禁入名单人员到访", ActiveRisks: 1,
+			From: engine.LevelRed, To: engine.LevelYellow,
+			Cause: engine.Cause{Rule: "visitor.blacklist", Text: "风险已到期解除：禁入名单人员到访"}, ActiveRisks: 1,
 		},
 		{
 			ID: "ev-visitor-1:visitor.blacklist", SchoolID: "JX-NH-0001", At: at("2025-06-09T07:42:00+08:00"),
-			From: engine.LevelGreen, To: engine.LevelRed, Rule: "visitor.blacklist", EventID: "ev-visitor-1",
-			Cause: "新增高风险：禁入名单人员到访", ActiveRisks: 1,
+			From: engine.LevelGreen, To: engine.LevelRed, Cause: engine.Cause{Rule: "visitor.blacklist", Text: "新增高风险：禁入名单人员到访"}, EventID: "ev-visitor-1",
+			ActiveRisks: 1,
 		},
 	}}
 	s := newTestServer(t, Options{Timeline: fake.timeline})
@@ -37,11 +37,11 @@ func TestTimeline(t *testing.T) {
 		"changes": [
 			{
 				"at": "2025-06-09T07:42:00+08:00", "from": "green", "to": "red", "rule": "visitor.blacklist",
-				"event_id": "ev-visitor-1", "cause": "新增高风险：禁入名单人员到访", "active_risks": 1
+				"event_id": "ev-visitor-1", "cause": "新增高风险：禁入名单人员到访", "cause_en": "新增高风险：禁入名单人员到访", "active_risks": 1
 			},
 			{
 				"at": "2025-06-09T10:20:00+08:00", "from": "red", "to": "yellow", "rule": "visitor.blacklist",
-				"event_id": null, "cause": "风险已到期解除：禁入名单人员到访", "active_risks": 1
+				"event_id": null, "cause": "风险已到期解除：禁入名单人员到访", "cause_en": "风险已到期解除：禁入名单人员到访", "active_risks": 1
 			}
 		]
 	}`, rec.Body.String())

@@ -106,10 +106,6 @@ type Engine struct {
 	spare   RuleState // an empty rule state for the checks of schools without state
 	// free holds ended risks for reuse by the next that opens.
 	free []*Risk
-	// causes interns the colour changes' cause sentences, and buf is
-	// where they are put together.
-	causes TextCache
-	buf    []byte
 }
 
 // maxFreeRisks bounds Engine.free.
@@ -155,7 +151,7 @@ func (e *Engine) newRisk() *Risk {
 type schoolState struct {
 	level Level
 	since time.Time
-	cause string
+	cause Cause
 	risks map[riskKey]*Risk
 	// nextExpiry is at or before the earliest Until of the risks (zero when
 	// no risk runs out), so that Tick looks at the risks only when one may
@@ -548,9 +544,10 @@ func (e *Engine) relevel(school *School, st *schoolState, at time.Time, r *Risk,
 	if level == st.level {
 		return
 	}
-	cause := e.cause(how, r, policyReason, policyRule)
+	cause := Cause{How: how, Rule: r.Rule, Key: r.Key, Title: r.Title, Severity: r.Severity,
+		PolicyRule: policyRule, PolicyReason: policyReason}
 	c := LevelChange{
-		SchoolID: school.ID, At: at, From: st.level, To: level, Rule: r.Rule, Key: r.Key, How: how,
+		SchoolID: school.ID, At: at, From: st.level, To: level,
 		EventID: eventID, Cause: cause, ActiveRisks: len(st.risks),
 	}
 	e.seq++
@@ -559,46 +556,12 @@ func (e *Engine) relevel(school *School, st *schoolState, at time.Time, r *Risk,
 	out.Changes = append(out.Changes, c)
 }
 
-// cause is the sentence for people of a colour change caused by what
-// happened (how) to risk r, with the level policy's reason and rule when the
-// policy raised the colour. Sentences repeat: they are interned.
-func (e *Engine) cause(how RiskState, r *Risk, policyReason, policyRule string) string {
-	b := e.buf[:0]
-	switch how {
-	case RiskOpened:
-		b = append(b, "新增"...)
-		b = append(b, r.Severity.Chinese()...)
-		b = append(b, "："...)
-	case RiskCleared:
-		b = append(b, "风险已解除："...)
-	case RiskRemoved:
-		b = append(b, "规则已停用，风险解除："...)
-	case RiskResolved:
-		b = append(b, "已人工处置解除："...)
-	default:
-		b = append(b, "风险已到期解除："...)
-	}
-	b = append(b, r.Title...)
-	if policyReason != "" || policyRule != "" {
-		b = append(b, "；升级策略："...)
-		b = append(b, policyReason...)
-		b = append(b, "（"...)
-		b = append(b, policyRule...)
-		b = append(b, "）"...)
-	}
-	e.buf = b
-	return e.causes.Intern(b, maxCauses)
-}
-
 func maxLevel(a, b Level) Level {
 	if b.Rank() > a.Rank() {
 		return b
 	}
 	return a
 }
-
-// maxCauses bounds the cause sentences an engine keeps interned.
-const maxCauses = 1 << 16
 
 func (r *Risk) clone() Risk {
 	c := *r
@@ -613,8 +576,8 @@ type SchoolView struct {
 	// Since is when the colour last changed; zero if it never changed
 	// within the horizon.
 	Since time.Time
-	// Cause is the sentence recorded with the last colour change.
-	Cause string
+	// Cause is what made the last colour change.
+	Cause Cause
 	// Risks are the active risks, most serious first, then newest first.
 	Risks []Risk
 }

@@ -59,7 +59,11 @@ func TestColourFollowsRisks(t *testing.T) {
 	require.Equal(t, engine.LevelGreen, out.Changes[0].From)
 	require.Equal(t, engine.LevelYellow, out.Changes[0].To)
 	require.Equal(t, "e1", out.Changes[0].EventID)
-	require.Equal(t, "新增中风险：关注", out.Changes[0].Cause)
+	cause := out.Changes[0].Cause
+	require.Equal(t, engine.RiskOpened, cause.How)
+	require.Equal(t, "watch", cause.Rule)
+	require.Equal(t, engine.SeverityMedium, cause.Severity)
+	require.Equal(t, "关注", cause.Title)
 
 	require.NoError(t, e.Apply(entry("e2", "S1", "blacklist", "东门", t0.Add(time.Minute)), &out))
 	require.Len(t, out.Changes, 2)
@@ -86,7 +90,7 @@ func TestColourFollowsRisks(t *testing.T) {
 	require.Len(t, out.Changes, 1)
 	require.Equal(t, engine.LevelGreen, out.Changes[0].To)
 	require.Equal(t, t0.Add(time.Minute+24*time.Hour), out.Changes[0].At, "the change happens when the risk ran out")
-	require.Contains(t, out.Changes[0].Cause, "到期解除")
+	require.Equal(t, engine.RiskExpired, out.Changes[0].Cause.How)
 }
 
 func TestExpiryStepsDownOneCauseAtATime(t *testing.T) {
@@ -222,7 +226,7 @@ func TestDropRisksOfRemovedRules(t *testing.T) {
 	require.Len(t, out.Transitions, 1)
 	require.Equal(t, engine.RiskRemoved, out.Transitions[0].State)
 	require.Len(t, out.Changes, 1)
-	require.Contains(t, out.Changes[0].Cause, "规则已停用")
+	require.Equal(t, engine.RiskRemoved, out.Changes[0].Cause.How)
 }
 
 func TestResolvedRiskIsNotReopenedByEarlierEvents(t *testing.T) {
@@ -237,7 +241,7 @@ func TestResolvedRiskIsNotReopenedByEarlierEvents(t *testing.T) {
 	require.Equal(t, engine.RiskResolved, out.Transitions[0].State)
 	require.Equal(t, "王科长", out.Transitions[0].Actor)
 	require.Equal(t, engine.LevelGreen, out.Changes[0].To)
-	require.Contains(t, out.Changes[0].Cause, "已人工处置解除")
+	require.Equal(t, engine.RiskResolved, out.Changes[0].Cause.How)
 
 	// An event from before the resolution (late, or re-delivered) does not reopen it ...
 	require.NoError(t, e.Apply(entry("b", "S1", "blacklist", "", t0.Add(30*time.Minute)), &out))

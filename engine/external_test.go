@@ -61,7 +61,7 @@ func TestOpenAppliesAnExternalMatch(t *testing.T) {
 	require.True(t, tr.Risk.Until.IsZero(), "a manual risk lasts until resolved")
 	require.Len(t, out.Changes, 1)
 	require.Equal(t, engine.LevelYellow, out.Changes[0].To)
-	require.Equal(t, "hazard", out.Changes[0].Rule)
+	require.Equal(t, "hazard", out.Changes[0].Cause.Rule)
 
 	// The engine's clock does not end it.
 	out.Reset()

@@ -34,19 +34,6 @@ func (s Severity) rank() int {
 	return 0
 }
 
-// Chinese returns the people-facing name of the severity.
-func (s Severity) Chinese() string {
-	switch s {
-	case SeverityHigh:
-		return "高风险"
-	case SeverityMedium:
-		return "中风险"
-	case SeverityLow:
-		return "低风险"
-	}
-	return string(s)
-}
-
 // Level is a school's colour on the warning map (三色预警).
 type Level string
 
@@ -64,19 +51,6 @@ func ParseLevel(s string) (Level, error) {
 		return Level(s), nil
 	}
 	return "", fmt.Errorf("unknown level %q, expected red, yellow or green", s)
-}
-
-// Chinese returns the people-facing name of the colour.
-func (l Level) Chinese() string {
-	switch l {
-	case LevelRed:
-		return "红色"
-	case LevelYellow:
-		return "黄色"
-	case LevelGreen:
-		return "绿色"
-	}
-	return string(l)
 }
 
 // Rank orders colours so that a larger value is more serious.

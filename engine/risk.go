@@ -90,6 +90,29 @@ type RiskTransition struct {
 	Comment string
 }
 
+// Cause is what made a school's colour change, as the engine records it: what
+// happened (How) to which risk (Rule, Key, with its Title and Severity), and
+// the level policy's rule and reason when the policy raised the colour. The
+// engine keeps no sentence: people read causes rendered from these fields in
+// their language (package engine/words).
+type Cause struct {
+	// How is what happened to the risk: opened (or raised), cleared,
+	// expired, removed or resolved.
+	How RiskState
+	// Rule and Key name the risk; Title and Severity are the risk's at the
+	// time.
+	Rule, Key string
+	Title     string
+	Severity  Severity
+	// PolicyRule and PolicyReason are the level policy's entry and reason
+	// when the policy raised the colour above what the risks give.
+	PolicyRule, PolicyReason string
+	// Text is the sentence stored with a change written before causes were
+	// stored field by field; it is empty otherwise, and only set on changes
+	// read back from the store.
+	Text string
+}
+
 // LevelChange records a change of a school's colour and its cause. Its id is
 // derived like a transition's (see AppendID).
 type LevelChange struct {
@@ -99,13 +122,10 @@ type LevelChange struct {
 	SchoolID string
 	At       time.Time
 	From, To Level
-	Rule     string // the rule whose risk caused the change
-	Key      string // that risk's group key
-	// How is what happened to that risk: opened (or raised), cleared,
-	// expired, removed or resolved.
-	How         RiskState
+	// Cause is what made the colour change; sentences for people are
+	// rendered from it where people read them.
+	Cause       Cause
 	EventID     string // the event that caused it; "" when a risk expired
-	Cause       string // one sentence for people, in Chinese
 	ActiveRisks int
 	// Seq orders the changes of one engine: it is the engine's count of
 	// colour changes when this one was made. Records are written by several
@@ -150,18 +170,18 @@ func (c *LevelChange) AppendID(b []byte) []byte {
 	if c.ID != "" {
 		return append(b, c.ID...)
 	}
-	switch {
-	case c.How == RiskExpired || c.How == RiskRemoved || c.How == RiskResolved:
-		b = append(b, c.How...)
+	switch how := c.Cause.How; {
+	case how == RiskExpired || how == RiskRemoved || how == RiskResolved:
+		b = append(b, how...)
 	case c.EventID != "":
 		b = append(b, c.EventID...)
 		b = append(b, ':')
-		return appendRef(b, c.Rule, c.Key)
+		return appendRef(b, c.Cause.Rule, c.Cause.Key)
 	default:
 		b = append(b, "check"...)
 	}
 	b = append(b, ':')
-	b = appendRef(b, c.Rule, c.Key)
+	b = appendRef(b, c.Cause.Rule, c.Cause.Key)
 	b = append(b, ':')
 	return strconv.AppendInt(b, c.At.UnixMilli(), 10)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/notify"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 // Status is where an alert is in its life: firing → acknowledged → resolved.
@@ -114,7 +115,7 @@ func (a *Alert) item() notify.Item {
 		Title: a.Title, Cause: a.Cause, StartsAt: a.OpenedAt, EndsAt: a.ResolvedAt,
 	}
 	if a.RiskLevel != "" {
-		it.Details = append(it.Details, notify.Detail{Label: "风险等级", Value: a.RiskLevel.Chinese()})
+		it.Details = append(it.Details, notify.Detail{Label: "风险等级", Value: words.Severity(a.RiskLevel, words.Chinese)})
 	}
 	if a.Source == engine.SourceBullying && a.RiskKey != "" {
 		// The pupil's pseudonymous reference: shown only to receivers that

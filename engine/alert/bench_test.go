@@ -134,8 +134,8 @@ func benchAlertDelivery(b *testing.B, perMin, seconds int) {
 			id := schools[i].ID
 			opened[id] = now
 			out.Changes = append(out.Changes, engine.LevelChange{
-				SchoolID: id, At: now, From: engine.LevelGreen, To: engine.LevelYellow, Rule: "canteen.hygiene", How: engine.RiskOpened,
-				EventID: "bench-" + id, Cause: "新增中风险：卫生违规累计3次", ActiveRisks: 1,
+				SchoolID: id, At: now, From: engine.LevelGreen, To: engine.LevelYellow,
+				Cause: engine.Cause{How: engine.RiskOpened, Rule: "canteen.hygiene", Text: "新增中风险：卫生违规累计3次"}, EventID: "bench-" + id, ActiveRisks: 1,
 			})
 		}
 		mu.Unlock()

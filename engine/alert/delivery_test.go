@@ -29,6 +29,7 @@ import (
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/notify"
 	"github.com/sanse-campus/sanse/engine/store"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 // testStore opens a store on a fresh ClickHouse database, dropped at the end.
@@ -231,7 +232,7 @@ func change(school string, from, to engine.Level, rule, title string, at time.Ti
 	}
 	state := engine.RiskOpened
 	how := engine.RiskOpened
-	cause := "新增" + sev.Chinese() + "：" + title
+	cause := "新增" + words.Severity(sev, words.Chinese) + "：" + title
 	if to.Rank() < from.Rank() {
 		state, how, cause = engine.RiskCleared, engine.RiskCleared, "风险已解除："+title
 	}
@@ -240,8 +241,8 @@ func change(school string, from, to engine.Level, rule, title string, at time.Ti
 		Risk: engine.Risk{Rule: rule, Source: engine.SourceVisitor, Severity: sev, Title: title, FirstSeen: at, LastSeen: at},
 	})
 	out.Changes = append(out.Changes, engine.LevelChange{
-		SchoolID: school, At: at, From: from, To: to, Rule: rule, How: how,
-		EventID: out.Transitions[0].EventID, Cause: cause, ActiveRisks: 1,
+		SchoolID: school, At: at, From: from, To: to,
+		Cause: engine.Cause{How: how, Rule: rule, Text: cause}, EventID: out.Transitions[0].EventID, ActiveRisks: 1,
 	})
 	return out
 }
@@ -469,7 +470,7 @@ func TestBullyingAlertRedactedPerReceiver(t *testing.T) {
 		Risk: engine.Risk{Rule: "bullying.repeated", Key: "STU-7781", Source: engine.SourceBullying, Severity: engine.SeverityHigh,
 			Title: "同一学生7天内被举报3次", FirstSeen: now, LastSeen: now}})
 	out.Changes = append(out.Changes, engine.LevelChange{SchoolID: "S1", At: now, From: engine.LevelGreen, To: engine.LevelRed,
-		Rule: "bullying.repeated", Key: "STU-7781", How: engine.RiskOpened, EventID: "b-1", Cause: "新增高风险：同一学生7天内被举报3次"})
+		Cause: engine.Cause{How: engine.RiskOpened, Rule: "bullying.repeated", Key: "STU-7781", Text: "新增高风险：同一学生7天内被举报3次"}, EventID: "b-1"})
 	require.NoError(t, m.Observe(t.Context(), &out))
 	waitFor(t, 3*time.Second, "both receivers told", func() bool { return len(school.got()) > 0 && len(district.got()) > 0 })
 	require.NotContains(t, school.got()[0].Text, "STU-7781", "the school robot does not reveal student details")

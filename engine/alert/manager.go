@@ -17,6 +17,7 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/notify"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 // Risks ends risks as people's acts. The composition root implements it by
@@ -260,28 +261,29 @@ func (m *Manager) rise(reg *engine.Registry, out *engine.Output, c *engine.Level
 	if _, ok := m.alerts[id]; ok {
 		return // seen already
 	}
+	cause := words.Cause(c.Cause, words.Chinese)
 	if cur := m.episode(c.SchoolID); cur != nil {
 		if cur.Level.Rank() >= c.To.Rank() {
 			return
 		}
-		cur.Level, cur.Cause, cur.Status, cur.StepAt, cur.NotifiedAt = c.To, c.Cause, StatusFiring, m.now(), time.Time{}
+		cur.Level, cur.Cause, cur.Status, cur.StepAt, cur.NotifiedAt = c.To, cause, StatusFiring, m.now(), time.Time{}
 		cur.AcknowledgedAt, cur.AcknowledgedBy = time.Time{}, ""
-		cur.record(c.At, ActionRaised, "", c.Cause)
+		cur.record(c.At, ActionRaised, "", cause)
 		m.metrics.actions.WithLabelValues(ActionRaised).Inc()
 		m.touch(cur)
 		m.group(cur, m.now())
 		return
 	}
-	a := m.newAlert(reg, id, c.SchoolID, c.To, c.At, c.Cause)
-	a.Rule, a.RiskKey = c.Rule, c.Key
+	a := m.newAlert(reg, id, c.SchoolID, c.To, c.At, cause)
+	a.Rule, a.RiskKey = c.Cause.Rule, c.Cause.Key
 	for i := range out.Transitions {
 		t := &out.Transitions[i]
-		if t.SchoolID == c.SchoolID && t.Risk.Rule == c.Rule && t.Risk.Key == c.Key {
+		if t.SchoolID == c.SchoolID && t.Risk.Rule == c.Cause.Rule && t.Risk.Key == c.Cause.Key {
 			a.Title, a.Source, a.RiskLevel = t.Risk.Title, t.Risk.Source, t.Risk.Severity
 		}
 	}
 	if a.Title == "" {
-		a.Title = c.Cause
+		a.Title = cause
 	}
 	m.open(a)
 }
@@ -291,7 +293,7 @@ func (m *Manager) rise(reg *engine.Registry, out *engine.Output, c *engine.Level
 func raisedBy(out *engine.Output, t *engine.RiskTransition) bool {
 	for i := range out.Changes {
 		c := &out.Changes[i]
-		if c.SchoolID == t.SchoolID && c.Rule == t.Risk.Rule && c.Key == t.Risk.Key && c.To.Rank() > c.From.Rank() {
+		if c.SchoolID == t.SchoolID && c.Cause.Rule == t.Risk.Rule && c.Cause.Key == t.Risk.Key && c.To.Rank() > c.From.Rank() {
 			return true
 		}
 	}
@@ -313,7 +315,7 @@ func (m *Manager) highRisk(reg *engine.Registry, t *engine.RiskTransition) {
 	if _, ok := m.alerts[id]; ok {
 		return
 	}
-	a := m.newAlert(reg, id, t.SchoolID, engine.LevelRed, t.At, "新增"+t.Risk.Severity.Chinese()+"："+t.Risk.Title)
+	a := m.newAlert(reg, id, t.SchoolID, engine.LevelRed, t.At, words.Cause(engine.Cause{How: engine.RiskOpened, Rule: t.Risk.Rule, Key: t.Risk.Key, Title: t.Risk.Title, Severity: t.Risk.Severity}, words.Chinese))
 	a.Rule, a.RiskKey, a.Source, a.RiskLevel, a.Title = t.Risk.Rule, t.Risk.Key, t.Risk.Source, t.Risk.Severity, t.Risk.Title
 	m.open(a)
 }
@@ -341,7 +343,7 @@ func (m *Manager) open(a *Alert) {
 func (m *Manager) fall(c *engine.LevelChange) {
 	for _, a := range slices.Clone(m.bySchool[c.SchoolID]) {
 		if a.Level.Rank() > c.To.Rank() {
-			m.resolve(a, c.At, "", c.Cause)
+			m.resolve(a, c.At, "", words.Cause(c.Cause, words.Chinese))
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 // rodentRules is a one-rule Evaluator: a canteen AI violation "rodent" opens
@@ -126,7 +127,7 @@ func (f *realFixture) level(t *testing.T, school string) (engine.Level, string) 
 	t.Helper()
 	v, ok := f.eng.View(school)
 	require.True(t, ok)
-	return v.Level, v.Cause
+	return v.Level, words.Cause(v.Cause, words.Chinese)
 }
 
 func (f *realFixture) emittedChanges() []engine.LevelChange {
@@ -189,7 +190,7 @@ func TestEngineColourFollowsHazard(t *testing.T) {
 	changes := f.emittedChanges()
 	require.Len(t, changes, 2, "yellow when registered, green when verified")
 	require.Equal(t, []engine.Level{engine.LevelYellow, engine.LevelGreen}, []engine.Level{changes[0].To, changes[1].To})
-	require.Equal(t, RiskRule, changes[1].Rule)
+	require.Equal(t, RiskRule, changes[1].Cause.Rule)
 }
 
 func TestEngineOverdueHazardTurnsSchoolRed(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 // Risks opens and ends the engine risks that hold a school's colour while a
@@ -478,7 +479,7 @@ func (m *Manager) ObserveTransition(t engine.RiskTransition, spec Spec) {
 		Origin:    Origin{Rule: r.Rule, Key: r.Key, Source: r.Source},
 		CreatedAt: ms(t.At), CreatedBy: System, UpdatedAt: ms(t.At), Version: 1,
 	}
-	comment := fmt.Sprintf("规则 %s 发现%s，自动登记隐患", r.Rule, r.Severity.Chinese())
+	comment := fmt.Sprintf("规则 %s 发现%s，自动登记隐患", r.Rule, words.Severity(r.Severity, words.Chinese))
 	m.saveSystemLocked(h, transitionOf(h, ActionCreate, "", System, comment, nil))
 	m.hazards[h.ID] = h
 	m.metrics.transitions.WithLabelValues(string(ActionCreate)).Inc()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 const timeLayout = "2006-01-02 15:04:05"
@@ -39,21 +40,7 @@ func levelWord(l engine.Level) string {
 	if l == "" {
 		return "未知颜色"
 	}
-	return l.Chinese()
-}
-
-func sourceWord(s engine.Source) string {
-	switch s {
-	case engine.SourceVisitor:
-		return "外来人员"
-	case engine.SourceCanteen:
-		return "食堂"
-	case engine.SourceDrowning:
-		return "防溺水"
-	case engine.SourceBullying:
-		return "校园欺凌"
-	}
-	return string(s)
+	return words.Level(l, words.Chinese)
 }
 
 // title returns the subject line: the kind in 【】 and the school.
@@ -144,7 +131,7 @@ func newDocument(m *Message) *document {
 			doc.Fields = append(doc.Fields, field{"原因", it.Cause})
 		}
 		if it.Source != "" {
-			doc.Fields = append(doc.Fields, field{"来源", sourceWord(it.Source)})
+			doc.Fields = append(doc.Fields, field{"来源", words.Source(it.Source, words.Chinese)})
 		}
 		if !it.StartsAt.IsZero() {
 			doc.Fields = append(doc.Fields, field{"开始", formatTime(it.StartsAt)})

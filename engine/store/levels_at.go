@@ -27,7 +27,13 @@ SELECT
     argMax(rule, (at_ms, id))         AS last_rule,
     argMax(event_id, (at_ms, id))     AS last_event_id,
     argMax(cause, (at_ms, id))        AS last_cause,
-    argMax(active_risks, (at_ms, id)) AS last_active_risks
+    argMax(active_risks, (at_ms, id)) AS last_active_risks,
+    argMax(how, (at_ms, id))          AS last_how,
+    argMax(risk_key, (at_ms, id))     AS last_risk_key,
+    argMax(title, (at_ms, id))        AS last_title,
+    argMax(severity, (at_ms, id))     AS last_severity,
+    argMax(policy_rule, (at_ms, id))  AS last_policy_rule,
+    argMax(policy_reason, (at_ms, id)) AS last_policy_reason
 FROM level_changes FINAL
 WHERE at <= toDateTime(?) AND at_ms < ?
 GROUP BY school_id`,

@@ -14,8 +14,8 @@ import (
 
 func change(id, school string, ms int, from, to engine.Level, active int) engine.LevelChange {
 	return engine.LevelChange{
-		ID: id, SchoolID: school, At: at(ms), From: from, To: to, Rule: "rule-" + id, EventID: "ev-" + id,
-		Cause: "cause of " + id, ActiveRisks: active,
+		ID: id, SchoolID: school, At: at(ms), From: from, To: to, Cause: engine.Cause{Rule: "rule-" + id, Text: "cause of " + id}, EventID: "ev-" + id,
+		ActiveRisks: active,
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 // time order (ties by id).
 func (s *Store) Timeline(ctx context.Context, schoolID string, from, to time.Time) ([]engine.LevelChange, error) {
 	rows, err := s.conn.Query(ctx, `
-SELECT id, school_id, at_ms, from_level, to_level, rule, event_id, cause, active_risks
+SELECT `+levelChangeColumns+`
 FROM level_changes FINAL
 WHERE school_id = ? AND at >= toDateTime(?) AND at <= toDateTime(?) AND at_ms >= ? AND at_ms < ?
 ORDER BY at_ms, id`,
@@ -35,8 +35,11 @@ ORDER BY at_ms, id`,
 	return out, nil
 }
 
-// scanLevelChanges reads rows of (id, school_id, at_ms, from_level,
-// to_level, rule, event_id, cause, active_risks) and closes them.
+// levelChangeColumns are the columns scanLevelChanges reads, in order.
+const levelChangeColumns = `id, school_id, at_ms, from_level, to_level, rule, event_id, cause, active_risks,
+       how, risk_key, title, severity, policy_rule, policy_reason`
+
+// scanLevelChanges reads rows of levelChangeColumns and closes them.
 func scanLevelChanges(rows driver.Rows) ([]engine.LevelChange, error) {
 	defer rows.Close()
 	var out []engine.LevelChange
@@ -46,10 +49,14 @@ func scanLevelChanges(rows driver.Rows) ([]engine.LevelChange, error) {
 			atMS         int64
 			fromLv, toLv string
 			active       uint32
+			how, sev     string
+			k            = &c.Cause
 		)
-		if err := rows.Scan(&c.ID, &c.SchoolID, &atMS, &fromLv, &toLv, &c.Rule, &c.EventID, &c.Cause, &active); err != nil {
+		if err := rows.Scan(&c.ID, &c.SchoolID, &atMS, &fromLv, &toLv, &k.Rule, &c.EventID, &k.Text, &active,
+			&how, &k.Key, &k.Title, &sev, &k.PolicyRule, &k.PolicyReason); err != nil {
 			return nil, err
 		}
+		k.How, k.Severity = engine.RiskState(how), engine.Severity(sev)
 		c.At, c.From, c.To, c.ActiveRisks = fromMillis(atMS), engine.Level(fromLv), engine.Level(toLv), int(active)
 		out = append(out, c)
 	}

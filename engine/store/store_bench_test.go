@@ -32,7 +32,7 @@ func benchBatch(n int) *engine.Batch {
 		if i%10 == 0 {
 			b.Changes = append(b.Changes, engine.LevelChange{
 				ID: id + ":canteen_hygiene", SchoolID: school, At: at, From: engine.LevelGreen, To: engine.LevelYellow,
-				Rule: "canteen_hygiene", EventID: id, Cause: "新增中风险：后厨人员未戴帽", ActiveRisks: 1,
+				Cause: engine.Cause{Rule: "canteen_hygiene", Text: "新增中风险：后厨人员未戴帽"}, EventID: id, ActiveRisks: 1,
 			})
 		}
 	}

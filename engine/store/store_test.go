@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 // testDSN returns the DSN of the ClickHouse server for integration tests,
@@ -390,16 +392,28 @@ func testBatch() *engine.Batch {
 			Changes: []engine.LevelChange{
 				{
 					ID: "ev-1:visitor_blacklist/gate-1", SchoolID: "s1", At: at(123), From: engine.LevelGreen, To: engine.LevelRed,
-					Rule: "visitor_blacklist", EventID: "ev-1", Cause: "新增高风险：禁入名单人员到访", ActiveRisks: 1,
+					Cause: engine.Cause{How: engine.RiskOpened, Rule: "visitor_blacklist", Key: "gate-1",
+						Title: "禁入名单人员到访", Severity: engine.SeverityHigh}, EventID: "ev-1", ActiveRisks: 1,
 				},
 				{
 					ID: "expired:visitor_blacklist/gate-1:1747121256456", SchoolID: "s1", At: at(60_456).Add(24 * time.Hour),
-					From: engine.LevelRed, To: engine.LevelGreen, Rule: "visitor_blacklist",
-					Cause: "风险已到期解除：禁入名单人员到访",
+					From: engine.LevelRed, To: engine.LevelGreen,
+					// As a change stored before causes were kept field by field.
+					Cause: engine.Cause{Rule: "visitor_blacklist", Text: "风险已到期解除：禁入名单人员到访"},
 				},
 			},
 		},
 	}
+}
+
+// readBack returns changes as the store reads them back: with the sentence
+// written for the history, rendered from the cause's fields, beside them.
+func readBack(changes []engine.LevelChange) []engine.LevelChange {
+	out := slices.Clone(changes)
+	for i := range out {
+		out[i].Cause.Text = words.Cause(out[i].Cause, words.Chinese)
+	}
+	return out
 }
 
 type replayed struct {
@@ -422,16 +436,18 @@ func TestWriteRoundTrip(t *testing.T) {
 	s := openTest(t, reg)
 	b := testBatch()
 	require.NoError(t, s.Write(t.Context(), b))
+	stored := readBack(b.Changes)
+	require.Equal(t, "新增高风险：禁入名单人员到访", stored[0].Cause.Text)
 
 	for _, tc := range []struct {
 		name     string
 		from, to time.Time
 		want     []engine.LevelChange
 	}{
-		{name: "everything", from: t0, to: t0.Add(48 * time.Hour), want: b.Changes},
-		{name: "from is inclusive to the millisecond", from: at(123), to: at(124), want: b.Changes[:1]},
+		{name: "everything", from: t0, to: t0.Add(48 * time.Hour), want: stored},
+		{name: "from is inclusive to the millisecond", from: at(123), to: at(124), want: stored[:1]},
 		{name: "to is exclusive to the millisecond", from: t0, to: at(123), want: nil},
-		{name: "from after the first change", from: at(124), to: t0.Add(48 * time.Hour), want: b.Changes[1:]},
+		{name: "from after the first change", from: at(124), to: t0.Add(48 * time.Hour), want: stored[1:]},
 	} {
 		t.Run("timeline "+tc.name, func(t *testing.T) {
 			got, err := s.Timeline(t.Context(), "s1", tc.from, tc.to)
@@ -502,7 +518,7 @@ func TestWriteTwiceCountsOnce(t *testing.T) {
 		require.Equal(t, uint64(2), n)
 		timeline, err := s.Timeline(t.Context(), "s1", t0, t0.Add(48*time.Hour))
 		require.NoError(t, err)
-		require.Equal(t, b.Changes, timeline)
+		require.Equal(t, readBack(b.Changes), timeline)
 		transitions, err := s.RiskTransitions(t.Context(), "s1", t0, t0.Add(48*time.Hour))
 		require.NoError(t, err)
 		require.Equal(t, b.Transitions, transitions)
@@ -627,5 +643,5 @@ func TestWriteTimesOutsideDateTime(t *testing.T) {
 
 	timeline, err := s.Timeline(t.Context(), "s1", far, far.Add(time.Millisecond))
 	require.NoError(t, err)
-	require.Equal(t, b.Changes, timeline)
+	require.Equal(t, readBack(b.Changes), timeline)
 }

@@ -9,13 +9,14 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 const (
 	insertRiskTransitions = `INSERT INTO risk_transitions (id, school_id, at, at_ms, state, event_id, rule, risk_key,
 	source, level, title, description, first_seen_ms, last_seen_ms, until_ms, count, evidence, actor, comment)`
 	insertLevelChanges = `INSERT INTO level_changes (id, school_id, at, at_ms, from_level, to_level, rule, event_id,
-	cause, active_risks)`
+	cause, active_risks, how, risk_key, title, severity, policy_rule, policy_reason)`
 	insertEvents = `INSERT INTO events (id, school_id, source, type, occurred_at, occurred_at_ms, reporter, payload,
 	visitor_hash, kafka_topic, kafka_partition, kafka_offset, ingested_at)`
 )
@@ -75,8 +76,12 @@ func (s *Store) writeChanges(ctx context.Context, b *engine.Batch) error {
 		for i := range b.Changes {
 			c := &b.Changes[i]
 			id = c.AppendID(id[:0])
+			cause := &c.Cause
+			// The sentence is written for the history's readers (and for
+			// older readers of the table); the fields for the languages.
 			if err := batch.Append(string(id), c.SchoolID, dateTime(c.At), millis(c.At), string(c.From), string(c.To),
-				c.Rule, c.EventID, c.Cause, uint32(c.ActiveRisks)); err != nil {
+				cause.Rule, c.EventID, words.Cause(*cause, words.Chinese), uint32(c.ActiveRisks),
+				string(cause.How), cause.Key, cause.Title, string(cause.Severity), cause.PolicyRule, cause.PolicyReason); err != nil {
 				return fmt.Errorf("level change %q: %w", id, err)
 			}
 		}

@@ -47,6 +47,12 @@
     return stored === "en" ? "en" : "zh";
   }
 
+  // causeOf returns the cause of a colour change in the page's language: the
+  // server renders it in Chinese (cause) and English (cause_en).
+  function causeOf(x) {
+    return lang === "en" && x.cause_en ? x.cause_en : x.cause;
+  }
+
   function t(key, vars) {
     let s = (I18N[lang] && I18N[lang][key]) || I18N.zh[key] || key;
     if (vars) {
@@ -624,7 +630,7 @@
     const from = S.level[i];
     S.since[i] = c.at;
     S.active[i] = c.active_risks;
-    S.cause[i] = c.cause;
+    S.cause[i] = causeOf(c);
     if (to === 0) {
       S.sources[i] = [];
     } else {
@@ -775,7 +781,7 @@
     if (prev >= 0) newReds.splice(prev, 1);
     newReds.unshift({
       id: c.school_id, name: i === undefined ? c.school_id : S.name[i], district: i === undefined ? "" : S.district[i],
-      cause: c.cause, at: c.at,
+      cause: causeOf(c), at: c.at,
     });
     renderRedBar();
     const btn = document.querySelector(".count.red");
@@ -1010,7 +1016,7 @@
       `<div class="facts">${facts.map(esc).join(" · ")}</div>` +
       (view.past ? `<p class="note">${esc(t("pastDetail"))}</p>` : "") +
       `<div class="state">${levelBadge(lv)}<span>${v.since ? esc(t("since", { time: fmtTime(v.since) })) + " · " + esc(fmtAgo(v.since)) : esc(t("neverChanged"))}</span></div>` +
-      (v.cause ? `<p class="cause ${LEVELS[lv]}"><span class="sr-only">${esc(t("cause"))}: </span>${esc(v.cause)}</p>` : "") +
+      (v.cause ? `<p class="cause ${LEVELS[lv]}"><span class="sr-only">${esc(t("cause"))}: </span>${esc(causeOf(v))}</p>` : "") +
       `<section aria-labelledby="d-risks"><h3 id="d-risks">${esc(t("activeRisks", { n: risks.length }))}</h3>` +
       (risks.length ? risks.map(riskHTML).join("") : `<p>${esc(t("noRisks"))}</p>`) + `</section>` +
       `<section aria-labelledby="d-timeline"><h3 id="d-timeline">${esc(t("timeline"))}</h3>` +
@@ -1047,7 +1053,7 @@
     const ch = tl.data.changes || [];
     if (!ch.length) return `<p>${esc(t("noChanges"))}</p>`;
     const rows = ch.slice().reverse().map((c) =>
-      `<tr><td>${esc(fmtTime(c.at))}</td><td>${levelBadge(LV[c.from] || 0)} → ${levelBadge(LV[c.to] || 0)}</td><td>${esc(c.cause)}</td></tr>`).join("");
+      `<tr><td>${esc(fmtTime(c.at))}</td><td>${levelBadge(LV[c.from] || 0)} → ${levelBadge(LV[c.to] || 0)}</td><td>${esc(causeOf(c))}</td></tr>`).join("");
     return `<details><summary>${esc(t("changesTable", { n: ch.length }))}</summary><table class="changes">` +
       `<thead><tr><th>${esc(t("colAt"))}</th><th>${esc(t("colChange"))}</th><th>${esc(t("colCause"))}</th></tr></thead><tbody>${rows}</tbody></table></details>`;
   }
@@ -1073,7 +1079,7 @@
       close(at);
       level = LV[c.to] || 0;
       start = at;
-      marks.push({ value: [at, level], symbol: SYMBOL[level], itemStyle: { color: FILL[level] }, cause: c.cause });
+      marks.push({ value: [at, level], symbol: SYMBOL[level], itemStyle: { color: FILL[level] }, cause: causeOf(c) });
     }
     close(tl.to.getTime());
     const band = (lv) => ({

@@ -1,0 +1,53 @@
+package words
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+func TestCause(t *testing.T) {
+	title := "禁入名单人员进入校园"
+	for _, tc := range []struct {
+		name   string
+		cause  engine.Cause
+		zh, en string
+	}{
+		{name: "opened", cause: engine.Cause{How: engine.RiskOpened, Severity: engine.SeverityHigh, Title: title},
+			zh: "新增高风险：" + title, en: "New high risk: " + title},
+		{name: "cleared", cause: engine.Cause{How: engine.RiskCleared, Title: title},
+			zh: "风险已解除：" + title, en: "Risk cleared: " + title},
+		{name: "removed", cause: engine.Cause{How: engine.RiskRemoved, Title: title},
+			zh: "规则已停用，风险解除：" + title, en: "Rule disabled, risk ended: " + title},
+		{name: "resolved", cause: engine.Cause{How: engine.RiskResolved, Title: title},
+			zh: "已人工处置解除：" + title, en: "Resolved by a person: " + title},
+		{name: "expired", cause: engine.Cause{How: engine.RiskExpired, Title: title},
+			zh: "风险已到期解除：" + title, en: "Risk expired: " + title},
+		{name: "policy", cause: engine.Cause{How: engine.RiskOpened, Severity: engine.SeverityMedium, Title: "晨检缺失",
+			PolicyRule: "policy.three_medium", PolicyReason: "三项中风险"},
+			zh: "新增中风险：晨检缺失；升级策略：三项中风险（policy.three_medium）",
+			en: "New medium risk: 晨检缺失; escalation policy: 三项中风险 (policy.three_medium)"},
+		{name: "stored sentence only", cause: engine.Cause{Text: "风险已解除：水位超警戒"},
+			zh: "风险已解除：水位超警戒", en: "风险已解除：水位超警戒"},
+		{name: "stored with its fields", cause: engine.Cause{How: engine.RiskCleared, Title: "水位超警戒", Text: "风险已解除：水位超警戒（旧）"},
+			zh: "风险已解除：水位超警戒（旧）", en: "Risk cleared: 水位超警戒"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.zh, Cause(tc.cause, Chinese))
+			require.Equal(t, tc.en, Cause(tc.cause, English))
+		})
+	}
+}
+
+func TestNames(t *testing.T) {
+	require.Equal(t, "红色", Level(engine.LevelRed, Chinese))
+	require.Equal(t, "yellow", Level(engine.LevelYellow, English))
+	require.Equal(t, "中风险", Severity(engine.SeverityMedium, Chinese))
+	require.Equal(t, "low risk", Severity(engine.SeverityLow, English))
+	for _, s := range engine.Sources {
+		require.NotEqual(t, string(s), Source(s, Chinese), "every source has a Chinese name")
+		require.Equal(t, string(s), Source(s, English))
+	}
+}
