@@ -22,8 +22,8 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/event"
-	"github.com/sanse-campus/sanse/rules"
 	"github.com/sanse-campus/sanse/engine/words"
+	"github.com/sanse-campus/sanse/rules"
 )
 
 // File is a rule test file.
