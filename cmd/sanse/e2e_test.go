@@ -277,6 +277,44 @@ func countEvents(t *testing.T, conn clickhouse.Conn, db string) (distinct, final
 	return distinct, final
 }
 
+// committedOffsets returns what the consumer group has committed on the
+// brokers, by topic and partition: the offset it reads next. A partition
+// without a commit is missing.
+func committedOffsets(t *testing.T, brokers []string, group string) map[string]map[int]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	resp, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group}) // no topics: all of the group's
+	require.NoError(t, err)
+	require.NoError(t, resp.Error)
+	out := map[string]map[int]int64{}
+	for topic, ps := range resp.Topics {
+		for _, p := range ps {
+			require.NoError(t, p.Error, "%s/%d", topic, p.Partition)
+			if p.CommittedOffset < 0 {
+				continue
+			}
+			if out[topic] == nil {
+				out[topic] = map[int]int64{}
+			}
+			out[topic][p.Partition] = p.CommittedOffset
+		}
+	}
+	return out
+}
+
+// consumed returns how many messages of topic the consumer group has
+// committed: the sum of its committed offsets, since offsets count from 0.
+func consumed(t *testing.T, brokers []string, group, topic string) int64 {
+	t.Helper()
+	var n int64
+	for _, off := range committedOffsets(t, brokers, group)[topic] {
+		n += off
+	}
+	return n
+}
+
 // waitFor polls cond until it holds or the timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
