@@ -314,9 +314,9 @@ func storedUncommitted(t *testing.T, conn clickhouse.Conn, db string, committed 
 	return n
 }
 
-// duplicatesRead returns the messages the instance has read and dropped as
-// already applied: the sum of sanse_ingest_messages_total{result="duplicate"}.
-func (in *instance) duplicatesRead() float64 {
+// metric returns the sum of the samples of the metric name on /metrics whose
+// labels contain label (all of them when label is "").
+func (in *instance) metric(name, label string) float64 {
 	in.t.Helper()
 	resp, err := http.Get("http://" + in.web + "/metrics")
 	require.NoError(in.t, err)
@@ -325,11 +325,13 @@ func (in *instance) duplicatesRead() float64 {
 	require.NoError(in.t, err)
 	var n float64
 	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, "sanse_ingest_messages_total{") && strings.Contains(line, `result="duplicate"`) {
-			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-			require.NoError(in.t, err, line)
-			n += v
+		labels, ok := strings.CutPrefix(line, name)
+		if !ok || !strings.HasPrefix(labels, "{") && !strings.HasPrefix(labels, " ") || !strings.Contains(labels, label) {
+			continue
 		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		require.NoError(in.t, err, line)
+		n += v
 	}
 	return n
 }
@@ -492,10 +494,15 @@ func runScenario(t *testing.T, dsn string, msgs []kafka.Message, crash bool) out
 	in := startSanse(t, args...)
 	// The engine has created the tables.
 	require.NoError(t, conn.Exec(context.Background(), "SYSTEM STOP MERGES "+db+".events"))
+	// Produced from when the consumer has joined its group, the stream is
+	// read as it comes, not all at once when the engine joins.
+	waitFor(t, time.Minute, "partitions assigned to the engine", func() bool {
+		return in.metric("sanse_ingest_assigned_partitions", "") > 0
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	produced := make(chan error, 1)
-	go func() { produced <- produce(ctx, brokers, msgs, 20*time.Millisecond) }()
+	go func() { produced <- produce(ctx, brokers, msgs, 50*time.Millisecond) }()
 	again := 0 // stored events the restarted engine is delivered again
 	if crash {
 		waitFor(t, time.Minute, "the first offsets committed", func() bool { return committedTotal(t, brokers) > 0 })
@@ -526,7 +533,7 @@ func runScenario(t *testing.T, dsn string, msgs []kafka.Message, crash bool) out
 	rows, ids := storedRows(t, conn, db)
 	require.Equal(t, uint64(len(msgs)), ids)
 	require.Equal(t, ids, rows, "no event was inserted twice")
-	dups := in.duplicatesRead()
+	dups := in.metric("sanse_ingest_messages_total", `result="duplicate"`)
 	t.Logf("the engine read %.0f messages again and dropped them as duplicates", dups)
 	require.GreaterOrEqual(t, dups, float64(again),
 		"the engine read again every stored but uncommitted message and dropped it as a duplicate")
