@@ -158,9 +158,52 @@ func TestLateEventPastItsTimeOpensNothing(t *testing.T) {
 	require.Equal(t, engine.LevelGreen, v.Level)
 }
 
-// Replaying the same events in any order after a restart gives the same
-// state as the run that saw them live.
+// memoryRules is fakeRules that also remembers, per gate, a window of the
+// entries of the last hour and when the gate was last used, so that the
+// state has rule state to compare.
+type memoryRules struct{ fakeRules }
+
+// gateMemory is memoryRules' state of one school.
+type gateMemory struct {
+	Window   map[string][]string // event ids per gate, within the hour
+	At       map[string][]time.Time
+	LastSeen map[string]time.Time
+}
+
+func (memoryRules) NewState() engine.RuleState {
+	return &gateMemory{Window: map[string][]string{}, At: map[string][]time.Time{}, LastSeen: map[string]time.Time{}}
+}
+
+func (m *gateMemory) Prune(before time.Time) {
+	for gate, ts := range m.At {
+		i := 0
+		for i < len(ts) && ts[i].Before(before) {
+			i++
+		}
+		m.At[gate], m.Window[gate] = ts[i:], m.Window[gate][i:]
+	}
+}
+
+func (m *gateMemory) Empty() bool { return len(m.LastSeen) == 0 }
+
+func (r memoryRules) Evaluate(ev *engine.Event, s *engine.School, state engine.RuleState, out []engine.Match) ([]engine.Match, error) {
+	m := state.(*gateMemory)
+	m.Window[ev.Gate] = append(m.Window[ev.Gate], ev.ID)
+	m.At[ev.Gate] = append(m.At[ev.Gate], ev.OccurredAt)
+	m.Prune(ev.OccurredAt.Add(-time.Hour))
+	m.LastSeen[ev.Gate] = ev.OccurredAt
+	return r.fakeRules.Evaluate(ev, s, state, out)
+}
+
+// Replaying the stored events and resolutions after a restart gives the same
+// state as the run that saw them live: risks, colours, windows and the ids
+// it recognises as duplicates.
 func TestReplayGivesSameState(t *testing.T) {
+	reg, err := engine.NewRegistry([]engine.School{{ID: "S1", Name: "一小", District: "南湖区"}, {ID: "S2", Name: "二小", District: "秀洲区"}})
+	require.NoError(t, err)
+	newEngine := func() *engine.Engine {
+		return engine.New(func() engine.Evaluator { return memoryRules{} }, func() *engine.Registry { return reg })
+	}
 	events := []*engine.Event{
 		entry("1", "S1", "watch", "东门", t0),
 		entry("2", "S1", "blacklist", "", t0.Add(10*time.Minute)),
@@ -168,17 +211,22 @@ func TestReplayGivesSameState(t *testing.T) {
 		entry("4", "S1", "watch", "东门", t0.Add(30*time.Minute)),
 		entry("5", "S2", "watch", "西门", t0.Add(2*time.Hour)),
 	}
+	resolvedAt := t0.Add(40 * time.Minute)
 	end := t0.Add(150 * time.Minute)
 
-	live := newEngine(t)
+	live := newEngine()
 	var out engine.Output
 	for _, ev := range events {
+		if ev.OccurredAt.After(resolvedAt) && live.Now().Before(resolvedAt) {
+			live.Tick(resolvedAt, &out)
+			require.NoError(t, live.Resolve("S2", "watch", "北门", "王科长", "已处置", resolvedAt, &out))
+		}
 		live.Tick(ev.OccurredAt, &out)
 		require.NoError(t, live.Apply(ev, &out))
 	}
 	live.Tick(end, &out)
 
-	replay := newEngine(t)
+	replay := newEngine()
 	stored := func(apply func(*engine.Event) error) error {
 		for _, ev := range events {
 			if err := apply(ev); err != nil {
@@ -187,11 +235,28 @@ func TestReplayGivesSameState(t *testing.T) {
 		}
 		return nil
 	}
-	n, err := replay.Restore(stored, nil, end, &out)
+	resolutions := []engine.RiskTransition{{SchoolID: "S2", At: resolvedAt, State: engine.RiskResolved,
+		Risk: engine.Risk{Rule: "watch", Key: "北门"}}}
+	var restored engine.Output
+	n, err := replay.Restore(stored, resolutions, end, &restored)
 	require.NoError(t, err)
 	require.Equal(t, len(events), n)
-	// A redelivered event after the replay is recognised.
+
+	liveNow, liveState := live.State()
+	replayNow, replayState := replay.State()
+	require.Equal(t, liveNow, replayNow)
+	// The scenario leaves something to compare in every part of the state.
+	require.Equal(t, engine.LevelRed, liveState["S1"].Level)
+	require.Equal(t, engine.LevelYellow, liveState["S2"].Level)
+	require.Len(t, liveState["S1"].Seen, 3)
+	require.NotEmpty(t, liveState["S2"].Rules.(*gateMemory).Window["西门"])
+	require.NotEmpty(t, liveState["S2"].Rules.(*gateMemory).LastSeen)
+	require.NotEmpty(t, liveState["S2"].Resolved)
+	require.Equal(t, liveState, replayState)
+
+	// A redelivered event after the replay is recognised, as it is live.
 	require.ErrorIs(t, replay.Apply(events[4], &out), engine.ErrDuplicate)
+	require.ErrorIs(t, live.Apply(events[4], &out), engine.ErrDuplicate)
 }
 
 func TestViewsListEverySchool(t *testing.T) {

@@ -170,11 +170,11 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 		cf.setters[name] = func(c *Config, v string) error { set(c, v); return nil }
 	}
 	str("web.listen-address", "address of the map and API (default :8080)", func(c *Config, v string) { c.Web.ListenAddress = v })
-	str("kafka.brokers", "comma-separated Kafka brokers; empty starts the embedded broker", func(c *Config, v string) {
+	str("kafka.brokers", "comma-separated brokers of the Kafka cluster; empty starts the embedded test broker (for the demo, tests and trying Sanse on one machine)", func(c *Config, v string) {
 		c.Kafka.Brokers = splitList(v)
 	})
-	str("kafka.embedded-listen-address", "address of the embedded broker (default 127.0.0.1:9092)", func(c *Config, v string) { c.Kafka.Embedded.ListenAddress = v })
-	str("kafka.embedded-data-dir", "directory where the embedded broker keeps its data (default <data_dir>/kafka)", func(c *Config, v string) { c.Kafka.Embedded.DataDir = v })
+	str("kafka.embedded-listen-address", "address of the embedded test broker, franz-go's kfake, started when --kafka.brokers is empty; for the demo, tests and trying Sanse on one machine, not for an installation (default 127.0.0.1:9092)", func(c *Config, v string) { c.Kafka.Embedded.ListenAddress = v })
+	str("kafka.embedded-data-dir", "directory where the embedded test broker keeps its data (default <data_dir>/kafka)", func(c *Config, v string) { c.Kafka.Embedded.DataDir = v })
 	str("kafka.group-id", "consumer group id (default sanse)", func(c *Config, v string) { c.Kafka.GroupID = v })
 	str("clickhouse.dsn", "ClickHouse DSN, native protocol (default clickhouse://127.0.0.1:19000/sanse)", func(c *Config, v string) { c.ClickHouse.DSN = v })
 	str("registry.file", "school registry, CSV or YAML", func(c *Config, v string) { c.Registry.File = v })
@@ -188,7 +188,7 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 		c.Rules.PollInterval = d
 		return nil
 	}
-	str("data.dir", "directory for local state: embedded broker data, visitor key (default data)", func(c *Config, v string) { c.DataDir = v })
+	str("data.dir", "directory for local state: embedded test broker data, visitor key (default data)", func(c *Config, v string) { c.DataDir = v })
 	str("map.boundaries-file", "GeoJSON of the district and town outlines the map draws (default: the embedded outlines of 嘉兴市)", func(c *Config, v string) { c.Map.BoundariesFile = v })
 	str("log.level", "debug, info, warn or error (default info)", func(c *Config, v string) { c.Log.Level = v })
 	str("log.format", "text or json (default text)", func(c *Config, v string) { c.Log.Format = v })

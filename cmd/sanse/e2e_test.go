@@ -8,23 +8,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
-
-	"github.com/sanse-campus/sanse/engine/ingest"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // The end-to-end tests run the real binary against a real ClickHouse server
@@ -270,11 +271,153 @@ func produce(ctx context.Context, brokers []string, msgs []kafka.Message, pause 
 	return nil
 }
 
-func countEvents(t *testing.T, conn clickhouse.Conn, db string) (distinct, final uint64) {
+// countEvents returns the distinct event ids stored, read the way the
+// product reads (FINAL), which folds repeated rows of one id.
+func countEvents(t *testing.T, conn clickhouse.Conn, db string) (distinct uint64) {
 	t.Helper()
-	row := conn.QueryRow(context.Background(), fmt.Sprintf("SELECT uniqExact(id), count() FROM %s.events FINAL", db))
-	require.NoError(t, row.Scan(&distinct, &final))
-	return distinct, final
+	row := conn.QueryRow(context.Background(), fmt.Sprintf("SELECT uniqExact(id) FROM %s.events FINAL", db))
+	require.NoError(t, row.Scan(&distinct))
+	return distinct
+}
+
+// storedRows returns the rows of the events table as inserted, without
+// FINAL, and their distinct ids. With the table's merges stopped, rows > ids
+// means an event was inserted twice.
+func storedRows(t *testing.T, conn clickhouse.Conn, db string) (rows, ids uint64) {
+	t.Helper()
+	row := conn.QueryRow(context.Background(), fmt.Sprintf("SELECT count(), uniqExact(id) FROM %s.events", db))
+	require.NoError(t, row.Scan(&rows, &ids))
+	return rows, ids
+}
+
+// storedUncommitted returns how many stored events lie at or past the
+// consumer group's committed offset of their partition: messages that the
+// broker will deliver again, although what they caused is already stored.
+func storedUncommitted(t *testing.T, conn clickhouse.Conn, db string, committed map[string]map[int]int64) int {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), fmt.Sprintf("SELECT kafka_topic, kafka_partition, kafka_offset FROM %s.events FINAL", db))
+	require.NoError(t, err)
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var (
+			topic     string
+			partition int32
+			offset    int64
+		)
+		require.NoError(t, rows.Scan(&topic, &partition, &offset))
+		if offset >= committed[topic][int(partition)] {
+			n++
+		}
+	}
+	require.NoError(t, rows.Err())
+	return n
+}
+
+// metric returns the sum of the samples of the metric name on /metrics whose
+// labels contain label (all of them when label is "").
+func (in *instance) metric(name, label string) float64 {
+	in.t.Helper()
+	resp, err := http.Get("http://" + in.web + "/metrics")
+	require.NoError(in.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(in.t, err)
+	var n float64
+	for _, line := range strings.Split(string(body), "\n") {
+		labels, ok := strings.CutPrefix(line, name)
+		if !ok || !strings.HasPrefix(labels, "{") && !strings.HasPrefix(labels, " ") || !strings.Contains(labels, label) {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		require.NoError(in.t, err, line)
+		n += v
+	}
+	return n
+}
+
+// testBroker starts a Kafka-protocol broker for one test: franz-go's kfake,
+// as the embedded broker, with topics of 4 partitions. While the returned
+// flag is set, it answers the consumers' offset commits with success and
+// keeps none of them, as if each commit were lost between the store's
+// acknowledgement and the broker.
+func testBroker(t *testing.T) (addrs []string, loseCommits *atomic.Bool) {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, topics...))
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	loseCommits = new(atomic.Bool)
+	c.ControlKey(int16(kmsg.OffsetCommit), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if !loseCommits.Load() {
+			return nil, nil, false
+		}
+		commit := req.(*kmsg.OffsetCommitRequest)
+		resp := commit.ResponseKind().(*kmsg.OffsetCommitResponse)
+		for _, rt := range commit.Topics {
+			st := kmsg.NewOffsetCommitResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewOffsetCommitResponseTopicPartition()
+				sp.Partition = rp.Partition
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	return c.ListenAddrs(), loseCommits
+}
+
+// committedOffsets returns what the consumer group has committed on the
+// brokers, by topic and partition: the offset it reads next. A partition
+// without a commit is missing.
+func committedOffsets(t *testing.T, brokers []string, group string) map[string]map[int]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	resp, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group}) // no topics: all of the group's
+	require.NoError(t, err)
+	require.NoError(t, resp.Error)
+	out := map[string]map[int]int64{}
+	for topic, ps := range resp.Topics {
+		for _, p := range ps {
+			require.NoError(t, p.Error, "%s/%d", topic, p.Partition)
+			if p.CommittedOffset < 0 {
+				continue
+			}
+			if out[topic] == nil {
+				out[topic] = map[int]int64{}
+			}
+			out[topic][p.Partition] = p.CommittedOffset
+		}
+	}
+	return out
+}
+
+// consumed returns how many messages of topic the consumer group has
+// committed: the sum of its committed offsets, since offsets count from 0.
+func consumed(t *testing.T, brokers []string, group, topic string) int64 {
+	t.Helper()
+	var n int64
+	for _, off := range committedOffsets(t, brokers, group)[topic] {
+		n += off
+	}
+	return n
+}
+
+// committedTotal returns how many messages of every topic the group "sanse"
+// has committed.
+func committedTotal(t *testing.T, brokers []string) int64 {
+	t.Helper()
+	var n int64
+	for _, ps := range committedOffsets(t, brokers, "sanse") {
+		for _, off := range ps {
+			n += off
+		}
+	}
+	return n
 }
 
 // waitFor polls cond until it holds or the timeout passes.
@@ -326,51 +469,78 @@ func queryTime(t time.Time) string {
 
 // runScenario starts a broker and an engine, produces msgs, optionally kills
 // the engine mid-stream and restarts it, and returns what the product shows.
+//
+// Delivery is at least once: a message is committed only after what it
+// caused is stored, so after a crash the broker delivers again what the
+// killed engine stored but had not committed. The crash run makes sure there
+// are such messages (once the first offsets are committed, the broker drops
+// the commits until the kill, and more events are stored meanwhile) and
+// checks that the restarted engine read them again and dropped them as
+// duplicates. "Stored once" is checked on the rows as inserted, without
+// FINAL, with the table's merges stopped, so that ClickHouse cannot fold a
+// second insert of an event out of sight; the product's own reads use FINAL
+// and would count such an event once anyway.
 func runScenario(t *testing.T, dsn string, msgs []kafka.Message, crash bool) outcome {
 	t.Helper()
 	dbDSN, conn := testDatabase(t, dsn)
 	db := lastPathElem(dbDSN)
-	broker, err := ingest.StartBroker(ingest.BrokerOptions{Topics: topics, Partitions: 4}, discardLogger())
-	require.NoError(t, err)
-	t.Cleanup(broker.Close)
+	brokers, loseCommits := testBroker(t)
 	dir := t.TempDir()
 	reg := filepath.Join(dir, "registry.csv")
 	require.NoError(t, os.WriteFile(reg, []byte(e2eRegistry), 0o644))
-	args := []string{"--kafka.brokers", strings.Join(broker.Addrs(), ","), "--clickhouse.dsn", dbDSN,
+	args := []string{"--kafka.brokers", strings.Join(brokers, ","), "--clickhouse.dsn", dbDSN,
 		"--registry.file", reg, "--data.dir", filepath.Join(dir, "data"), "--log.level", "warn"}
 
 	in := startSanse(t, args...)
+	// The engine has created the tables.
+	require.NoError(t, conn.Exec(context.Background(), "SYSTEM STOP MERGES "+db+".events"))
+	// Produced from when the consumer has joined its group, the stream is
+	// read as it comes, not all at once when the engine joins.
+	waitFor(t, time.Minute, "partitions assigned to the engine", func() bool {
+		return in.metric("sanse_ingest_assigned_partitions", "") > 0
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	produced := make(chan error, 1)
-	go func() { produced <- produce(ctx, broker.Addrs(), msgs, 20*time.Millisecond) }()
+	go func() { produced <- produce(ctx, brokers, msgs, 50*time.Millisecond) }()
+	again := 0 // stored events the restarted engine is delivered again
 	if crash {
-		waitFor(t, time.Minute, "a third of the stream stored", func() bool {
-			n, _ := countEvents(t, conn, db)
-			return n >= uint64(len(msgs)/3)
+		waitFor(t, time.Minute, "the first offsets committed", func() bool { return committedTotal(t, brokers) > 0 })
+		// From here on, every event stored is stored but not committed.
+		loseCommits.Store(true)
+		before := countEvents(t, conn, db)
+		waitFor(t, time.Minute, "more events stored, a third of the stream in all", func() bool {
+			n := countEvents(t, conn, db)
+			return n > before && n >= uint64(len(msgs)/3)
 		})
 		in.kill()
-		n, _ := countEvents(t, conn, db)
+		n := countEvents(t, conn, db)
 		t.Logf("killed the engine with %d of %d events stored", n, len(msgs))
 		require.Less(t, n, uint64(len(msgs)), "the kill must happen mid-stream")
+		loseCommits.Store(false)
+		again = storedUncommitted(t, conn, db, committedOffsets(t, brokers, "sanse"))
+		t.Logf("%d stored events are past the committed offsets: the broker delivers them again", again)
+		require.Positive(t, again, "the crash must leave stored messages uncommitted, or it shows nothing of re-delivery")
 		in = startSanse(t, args...)
 	}
 	require.NoError(t, <-produced)
 	waitFor(t, 2*time.Minute, "every event stored", func() bool {
-		n, _ := countEvents(t, conn, db)
-		return n == uint64(len(msgs))
+		return countEvents(t, conn, db) == uint64(len(msgs))
 	})
-	// Let the last flush's offsets be committed and the colours settle.
-	time.Sleep(time.Second)
-	distinct, final := countEvents(t, conn, db)
-	require.Equal(t, uint64(len(msgs)), distinct, "every produced event is stored")
-	require.Equal(t, uint64(len(msgs)), final, "and counted once")
+	// Wait for the last flush's offsets to be committed.
+	waitFor(t, time.Minute, "every message committed", func() bool { return committedTotal(t, brokers) == int64(len(msgs)) })
+	require.Equal(t, uint64(len(msgs)), countEvents(t, conn, db), "every produced event is stored")
+	rows, ids := storedRows(t, conn, db)
+	require.Equal(t, uint64(len(msgs)), ids)
+	require.Equal(t, ids, rows, "no event was inserted twice")
+	dups := in.metric("sanse_ingest_messages_total", `result="duplicate"`)
+	t.Logf("the engine read %.0f messages again and dropped them as duplicates", dups)
+	require.GreaterOrEqual(t, dups, float64(again),
+		"the engine read again every stored but uncommitted message and dropped it as a duplicate")
 	o := readOutcome(t, in)
 	in.stop()
 	return o
 }
-
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func TestCrashRestartExactlyOnce(t *testing.T) {
 	dsn := clickhouseDSN(t)

@@ -102,9 +102,14 @@ hazards:
 	require.Equal(t, "open", h.Status)
 	require.Contains(t, h.Title, "南湖")
 
-	// A clean patrol does not end it: the hazard is not rectified yet.
+	// A clean patrol does not end it: the hazard is not rectified yet. The
+	// consumer commits a message's offset once what it caused is stored and
+	// handed on, so with both patrols committed the clean one has had its
+	// effect.
 	kcat(t, []string{"-P", "-b", broker, "-t", "campus.drowning", "-K", "|"}, patrol("p-2", false, now)+"\n")
-	time.Sleep(time.Second)
+	waitFor(t, 10*time.Second, "both patrols consumed and committed", func() bool {
+		return consumed(t, []string{broker}, "sanse", "campus.drowning") == 2
+	})
 	require.Equal(t, "yellow", in.level("E-02"))
 
 	// Rectified, submitted, rejected once, submitted again, verified.

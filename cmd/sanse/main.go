@@ -21,13 +21,16 @@ const usage = `sanse — campus safety three-colour warning engine (校园安防
 
 Usage:
   sanse serve     [flags]        run the engine, the map and the API
-  sanse demo      [flags]        run the engine with the embedded broker and the simulator
+  sanse demo      [flags]        run the engine with the embedded test broker and the simulator
   sanse simulate  [flags]        produce a realistic stream of school safety events to Kafka
   sanse rules check [DIR ...]    check rule files (default: the embedded default pack)
   sanse config check [flags]     check a configuration, its registry and its rules without starting
   sanse version                  print the version
 
 Run 'sanse <command> -h' for the flags of a command.
+Without --kafka.brokers, serve and demo start an embedded test broker (franz-go's kfake) for
+the demo, tests and trying Sanse on one machine; an installation sets --kafka.brokers to its
+Kafka cluster.
 Every flag can also be set in the environment: --clickhouse.dsn is SANSE_CLICKHOUSE_DSN.
 `
 
