@@ -270,7 +270,7 @@ func newFixture(t *testing.T) (*fixture, *robot, *robot, *mailbox) {
 		},
 		Route:      alert.Route{GroupWait: 400 * time.Millisecond, RepeatInterval: 2 * time.Second},
 		Escalation: alert.Escalation{Red: 3 * time.Second, Yellow: time.Hour},
-		Retry:      alert.Retry{Initial: 100 * time.Millisecond, Max: 300 * time.Millisecond},
+		Retry:      notify.Retry{Initial: 100 * time.Millisecond, Max: 300 * time.Millisecond},
 	}}
 	return f, school, district, box
 }
