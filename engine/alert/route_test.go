@@ -48,8 +48,8 @@ func TestRouteFor(t *testing.T) {
 			receivers: []string{SchoolContact}, groupWait: time.Second, repeat: time.Hour,
 		},
 		{
-			name:  "an unknown school has no stage",
-			alert: Alert{Source: engine.SourceCanteen, Level: engine.LevelYellow, District: "秀洲区"},
+			name:      "an unknown school has no stage",
+			alert:     Alert{Source: engine.SourceCanteen, Level: engine.LevelYellow, District: "秀洲区"},
 			receivers: []string{SchoolContact}, groupWait: time.Second, repeat: time.Hour,
 		},
 	} {
