@@ -2,7 +2,6 @@ package alert
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/sanse-campus/sanse/engine"
@@ -136,10 +135,3 @@ var (
 	// ErrNeedsComment: resolving needs a comment saying what was done.
 	ErrNeedsComment = errors.New(`"comment" is required to resolve an alert: what was done`)
 )
-
-// supervisionText returns the title and cause of the message that puts an
-// overdue hazard under supervision (挂牌督办).
-func supervisionText(s Supervision) (title, cause string) {
-	return "隐患逾期未整改（挂牌督办）：" + s.Title,
-		fmt.Sprintf("隐患“%s”已超过整改期限（%s），挂牌督办", s.Title, s.Deadline.In(engine.Shanghai).Format("2006-01-02 15:04"))
-}

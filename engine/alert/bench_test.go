@@ -17,6 +17,7 @@ import (
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/notify"
+	"github.com/sanse-campus/sanse/engine/store/storetest"
 )
 
 // BenchmarkAlertDelivery opens alerts at a steady rate — 10,000 a minute by
@@ -43,7 +44,7 @@ func envInt(name string, def int) int {
 }
 
 func benchAlertDelivery(b *testing.B, perMin, seconds int) {
-	st, _ := testStoreTB(b)
+	st := storetest.Fresh(b, nil)
 	total := perMin * seconds / 60
 	schools := make([]engine.School, total)
 	for i := range schools {

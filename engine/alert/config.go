@@ -28,7 +28,7 @@ type Config struct {
 	// QuietHours hold yellow messages back (never red ones) until they end.
 	QuietHours []QuietHours `yaml:"quiet_hours"`
 	// Retry bounds the redelivery of a message a receiver did not accept.
-	Retry Retry `yaml:"retry"`
+	Retry notify.Retry `yaml:"retry"`
 }
 
 // Route is a node of the routing tree: an alert goes to the receivers of
@@ -77,23 +77,12 @@ type QuietHours struct {
 	End   string `yaml:"end"`
 }
 
-// Retry bounds redelivery: the backoff doubles from Initial up to Max, and
-// a message not delivered within MaxAge is given up (and logged).
-type Retry struct {
-	Initial time.Duration `yaml:"initial"`
-	Max     time.Duration `yaml:"max"`
-	MaxAge  time.Duration `yaml:"max_age"`
-}
-
 // Defaults.
 const (
 	DefaultGroupWait      = time.Second
 	DefaultRepeatInterval = 30 * time.Minute
 	DefaultEscalateRed    = 10 * time.Minute
 	DefaultEscalateYellow = time.Hour
-	DefaultRetryInitial   = time.Second
-	DefaultRetryMax       = time.Minute
-	DefaultRetryMaxAge    = 72 * time.Hour
 )
 
 // SchoolContact is the receiver name that stands for the school's own
@@ -125,15 +114,7 @@ func (c Config) withDefaults() Config {
 		m := notify.StepCity
 		c.Escalation.MaxStep = &m
 	}
-	if c.Retry.Initial <= 0 {
-		c.Retry.Initial = DefaultRetryInitial
-	}
-	if c.Retry.Max <= 0 {
-		c.Retry.Max = DefaultRetryMax
-	}
-	if c.Retry.MaxAge <= 0 {
-		c.Retry.MaxAge = DefaultRetryMaxAge
-	}
+	c.Retry = c.Retry.WithDefaults()
 	return c
 }
 
@@ -204,104 +185,4 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("alerting.escalation.max_step: %d is not between 0 (school) and 3 (city)", *m))
 	}
 	return errors.Join(errs...)
-}
-
-// span returns the quiet hours as minutes since midnight.
-func (q QuietHours) span() (start, end int, err error) {
-	parse := func(s string) (int, error) {
-		t, err := time.Parse("15:04", s)
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a time of day like 22:00", s)
-		}
-		return t.Hour()*60 + t.Minute(), nil
-	}
-	if start, err = parse(q.Start); err != nil {
-		return 0, 0, err
-	}
-	if end, err = parse(q.End); err != nil {
-		return 0, 0, err
-	}
-	return start, end, nil
-}
-
-// quiet reports whether t falls in quiet hours, and when they end.
-func quiet(hours []QuietHours, t time.Time) (bool, time.Time) {
-	local := t.In(engine.Shanghai)
-	min := local.Hour()*60 + local.Minute()
-	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, engine.Shanghai)
-	for _, q := range hours {
-		start, end, err := q.span()
-		if err != nil || start == end {
-			continue
-		}
-		switch {
-		case start < end && min >= start && min < end:
-			return true, midnight.Add(time.Duration(end) * time.Minute)
-		case start > end && min >= start:
-			return true, midnight.AddDate(0, 0, 1).Add(time.Duration(end) * time.Minute)
-		case start > end && min < end:
-			return true, midnight.Add(time.Duration(end) * time.Minute)
-		}
-	}
-	return false, time.Time{}
-}
-
-// labels are an alert's values for route matching.
-func labels(a *Alert, school *engine.School) map[string]string {
-	l := map[string]string{
-		"district": a.District, "town": a.Town, "school": a.SchoolID,
-		"source": string(a.Source), "level": string(a.Level),
-	}
-	if school != nil {
-		l["stage"] = string(school.Stage)
-	}
-	return l
-}
-
-// routeFor returns the receivers and the route settings for an alert: the
-// deepest matching routes' receivers, their settings inherited from above.
-func (r *Route) routeFor(l map[string]string) (receivers []string, node Route) {
-	var walk func(n *Route, inherited Route) bool
-	walk = func(n *Route, inherited Route) bool {
-		for k, v := range n.Match {
-			if l[k] != v {
-				return false
-			}
-		}
-		eff := *n
-		if eff.GroupWait <= 0 {
-			eff.GroupWait = inherited.GroupWait
-		}
-		if eff.RepeatInterval <= 0 {
-			eff.RepeatInterval = inherited.RepeatInterval
-		}
-		if eff.SendResolved == nil {
-			eff.SendResolved = inherited.SendResolved
-		}
-		if len(eff.Receivers) == 0 {
-			eff.Receivers = inherited.Receivers
-		}
-		matched := false
-		for i := range n.Routes {
-			if walk(&n.Routes[i], eff) {
-				matched = true
-				if !n.Routes[i].Continue {
-					break
-				}
-			}
-		}
-		if !matched {
-			for _, name := range eff.Receivers {
-				if !slices.Contains(receivers, name) {
-					receivers = append(receivers, name)
-				}
-			}
-			if node.GroupWait == 0 {
-				node = eff
-			}
-		}
-		return true
-	}
-	walk(r, *r)
-	return receivers, node
 }

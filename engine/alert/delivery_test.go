@@ -3,25 +3,21 @@ package alert_test
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/require"
 
@@ -29,49 +25,9 @@ import (
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/notify"
 	"github.com/sanse-campus/sanse/engine/store"
+	"github.com/sanse-campus/sanse/engine/store/storetest"
 	"github.com/sanse-campus/sanse/engine/words"
 )
-
-// testStore opens a store on a fresh ClickHouse database, dropped at the end.
-func testStore(t *testing.T) (*store.Store, string) { return testStoreTB(t) }
-
-func testStoreTB(t testing.TB) (*store.Store, string) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test against ClickHouse; skipped with -short")
-	}
-	dsn := os.Getenv("SANSE_CLICKHOUSE_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("SANSE_CLICKHOUSE_DSN is not set; in CI the ClickHouse tests must run")
-		}
-		t.Skip("SANSE_CLICKHOUSE_DSN is not set; run deploy/clickhouse.sh start")
-	}
-	u, err := url.Parse(dsn)
-	require.NoError(t, err)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	db := "sanse_alert_test_" + hex.EncodeToString(b)
-	u.Path = "/" + db
-	logger := slog.New(slog.DiscardHandler)
-	s, err := store.Open(t.Context(), u.String(), logger, nil)
-	require.NoError(t, err)
-	require.NoError(t, s.Migrate(t.Context()))
-	t.Cleanup(func() {
-		_ = s.Close()
-		opts, err := clickhouse.ParseDSN(dsn)
-		if err != nil {
-			return
-		}
-		conn, err := clickhouse.Open(opts)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
-	})
-	return s, u.String()
-}
 
 // robot is a DingTalk custom robot: it checks the signature as DingTalk does
 // and keeps the messages, or answers 500 while it is down.
@@ -84,6 +40,7 @@ type robot struct {
 	down     bool
 	messages []robotMessage
 	badSigns int
+	refusals int // requests answered 500 while down
 }
 
 type robotMessage struct {
@@ -106,6 +63,7 @@ func (r *robot) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.down {
+		r.refusals++
 		http.Error(w, "down", http.StatusInternalServerError)
 		return
 	}
@@ -140,6 +98,12 @@ func (r *robot) setDown(down bool) {
 	r.mu.Lock()
 	r.down = down
 	r.mu.Unlock()
+}
+
+func (r *robot) refused() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.refusals
 }
 
 func (r *robot) got() []robotMessage {
@@ -199,9 +163,12 @@ type fixture struct {
 	levels   sync.Map // school id → engine.Level
 }
 
-func (f *fixture) manager(t *testing.T) *alert.Manager {
+func (f *fixture) manager(t *testing.T) *alert.Manager { return f.managerOn(t, f.store) }
+
+// managerOn is a manager of the fixture over st.
+func (f *fixture) managerOn(t *testing.T, st alert.Store) *alert.Manager {
 	m, err := alert.New(alert.Options{
-		Config: f.cfg, Store: f.store, Registry: func() *engine.Registry { return f.registry },
+		Config: f.cfg, Store: st, Registry: func() *engine.Registry { return f.registry },
 		Level: func(id string) engine.Level {
 			if l, ok := f.levels.Load(id); ok {
 				return l.(engine.Level)
@@ -248,7 +215,7 @@ func change(school string, from, to engine.Level, rule, title string, at time.Ti
 }
 
 func newFixture(t *testing.T) (*fixture, *robot, *robot, *mailbox) {
-	st, _ := testStore(t)
+	st := storetest.Fresh(t, nil)
 	school := newRobot(t, "SECschool")
 	district := newRobot(t, "SECdistrict")
 	box, addr := startMailbox(t)
@@ -256,6 +223,7 @@ func newFixture(t *testing.T) (*fixture, *robot, *robot, *mailbox) {
 	reg, err := engine.NewRegistry([]engine.School{
 		{ID: "S1", Name: "南湖区第一小学", District: "南湖区", Town: "新兴街道", Stage: engine.StagePrimary},
 		{ID: "S2", Name: "南湖区第二小学", District: "南湖区", Town: "新兴街道", Stage: engine.StagePrimary},
+		{ID: "S3", Name: "南湖区第三小学", District: "南湖区", Town: "新兴街道", Stage: engine.StagePrimary},
 	})
 	require.NoError(t, err)
 	f := &fixture{store: st, registry: reg, cfg: alert.Config{
@@ -266,12 +234,12 @@ func newFixture(t *testing.T) (*fixture, *robot, *robot, *mailbox) {
 				Email: &notify.EmailConfig{Smarthost: addr, From: "sanse@test", To: []string{"anquanke@test"}, StartTLS: &no}},
 		},
 		Contacts: alert.Contacts{
-			Schools:   map[string]string{"S1": "school-robot", "S2": "school-robot"},
+			Schools:   map[string]string{"S1": "school-robot", "S2": "school-robot", "S3": "school-robot"},
 			Districts: map[string]string{"南湖区": "district-office"},
 		},
 		Route:      alert.Route{GroupWait: 400 * time.Millisecond, RepeatInterval: 2 * time.Second},
 		Escalation: alert.Escalation{Red: 3 * time.Second, Yellow: time.Hour},
-		Retry:      alert.Retry{Initial: 100 * time.Millisecond, Max: 300 * time.Millisecond},
+		Retry:      notify.Retry{Initial: 100 * time.Millisecond, Max: 300 * time.Millisecond},
 	}}
 	return f, school, district, box
 }
@@ -400,57 +368,122 @@ func hasAction(a *alert.Alert, action string) bool {
 	return false
 }
 
-// A receiver that is down gets every message once it is back, also when the
-// engine restarted in between: the outbox is in ClickHouse.
+// crashable is the store as one process sees it: once crashed, every write
+// fails, as if the process had died at that instant. What the process does
+// after (Run's last store of delivery attempts, a flush) never reaches the
+// store, as it would not after a kill.
+type crashable struct {
+	alert.Store
+	crashed atomic.Bool
+}
+
+var errCrashed = errors.New("the process is gone")
+
+func (c *crashable) SaveAlerts(ctx context.Context, as []*alert.Alert) error {
+	if c.crashed.Load() {
+		return errCrashed
+	}
+	return c.Store.SaveAlerts(ctx, as)
+}
+
+func (c *crashable) SaveNotifications(ctx context.Context, ns []*notify.Notification) error {
+	if c.crashed.Load() {
+		return errCrashed
+	}
+	return c.Store.SaveNotifications(ctx, ns)
+}
+
+func (c *crashable) SaveDeliveries(ctx context.Context, ds []notify.Delivery) error {
+	if c.crashed.Load() {
+		return errCrashed
+	}
+	return c.Store.SaveDeliveries(ctx, ds)
+}
+
+// A receiver that is down gets, once it is back, exactly the messages left
+// undelivered when the engine crashed: each once, as they were made, and
+// not the one delivered before the crash. The outbox is in ClickHouse.
 func TestReceiverDownAcrossRestart(t *testing.T) {
 	f, school, _, _ := newFixture(t)
 	f.cfg.Escalation.Red = time.Hour
 	f.cfg.Route.RepeatInterval = time.Hour
-	school.setDown(true)
-
-	m := f.manager(t)
-	stop := run(t, m)
-	now := time.Now()
-	var ids []string
-	for i, s := range []string{"S1", "S2"} {
-		f.levels.Store(s, engine.LevelRed)
-		out := change(s, engine.LevelGreen, engine.LevelRed, "visitor.blacklist", "黑名单人员进校", now.Add(time.Duration(i)*time.Millisecond))
-		require.NoError(t, m.Observe(t.Context(), &out))
-		ids = append(ids, "alert:"+out.Changes[0].RecordID())
+	ctx := t.Context()
+	since := time.Now().Add(-time.Hour)
+	pendingNow := func() []*notify.Notification {
+		ns, err := f.store.PendingNotifications(ctx, since)
+		require.NoError(t, err)
+		return ns
 	}
-	// Both messages are made and stored, and fail while the robot is down.
-	waitFor(t, 5*time.Second, "both alerts notified (and failing)", func() bool {
+	open := func(m *alert.Manager, schoolID string) string {
+		f.levels.Store(schoolID, engine.LevelRed)
+		out := change(schoolID, engine.LevelGreen, engine.LevelRed, "visitor.blacklist", "黑名单人员进校", time.Now())
+		require.NoError(t, m.Observe(ctx, &out))
+		return "alert:" + out.Changes[0].RecordID()
+	}
+
+	// The first process: S1's message is delivered and marked finished;
+	// then the robot goes down and S2's and S3's are left undelivered.
+	first := &crashable{Store: f.store}
+	m := f.managerOn(t, first)
+	runCtx, crash := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { _ = m.Run(runCtx); close(ran) }()
+	open(m, "S1")
+	waitFor(t, 5*time.Second, "S1's message delivered and marked finished", func() bool {
+		return len(school.got()) == 1 && len(pendingNow()) == 0
+	})
+	delivered := school.got()
+	school.setDown(true)
+	ids := []string{open(m, "S2"), open(m, "S3")}
+	waitFor(t, 5*time.Second, "S2's and S3's messages stored, their alerts stored as notified, an attempt failed", func() bool {
 		for _, id := range ids {
-			a, err := m.Get(t.Context(), id)
-			if err != nil || a.NotifiedAt.IsZero() {
+			if a, err := f.store.Alert(ctx, id); err != nil || a.NotifiedAt.IsZero() {
 				return false
 			}
 		}
-		return true
+		return len(pendingNow()) == 2 && school.refused() > 0
 	})
-	time.Sleep(500 * time.Millisecond)
-	require.Empty(t, school.got())
-	stop() // the engine stops with both messages undelivered
-	pending, err := f.store.PendingNotifications(t.Context(), now.Add(-time.Hour))
-	require.NoError(t, err)
-	require.Len(t, pending, 2, "both stored as undelivered")
-	require.Empty(t, pending[0].Done)
 
-	school.setDown(false)
-	m2 := f.manager(t) // a new process: restores alerts and the outbox
-	stop2 := run(t, m2)
-	waitFor(t, 5*time.Second, "both messages delivered after the restart", func() bool { return len(school.got()) >= 2 })
-	time.Sleep(500 * time.Millisecond)
-	stop2() // stores the attempts and the marks that both are finished
-	pending, err = f.store.PendingNotifications(t.Context(), now.Add(-time.Hour))
-	require.NoError(t, err)
-	require.Empty(t, pending, "nothing left for the next start")
-	got := school.got()
-	require.Len(t, got, 2, "each message once")
-	require.NotEqual(t, got[0].ID, got[1].ID)
-	for _, msg := range got {
-		require.Contains(t, msg.Text, "黑名单人员进校")
+	// The crash: from now on nothing of the first process reaches the
+	// store; its goroutines are stopped so that it cannot send either.
+	first.crashed.Store(true)
+	crash()
+	<-ran
+	left := pendingNow()
+	require.Len(t, left, 2, "S2's and S3's messages left undelivered")
+	for _, n := range left {
+		require.Empty(t, n.Done)
+		require.NotEqual(t, delivered[0].ID, n.ID)
 	}
+
+	// The second process, on the same database, with the robot back.
+	school.setDown(false)
+	m2 := f.manager(t)
+	stop2 := run(t, m2)
+	waitFor(t, 5*time.Second, "the messages left delivered after the restart", func() bool {
+		return len(school.got()) >= len(delivered)+len(left)
+	})
+	time.Sleep(time.Second) // a message sent twice, or one more, would come now
+	stop2()
+
+	got := school.got()[len(delivered):]
+	require.Len(t, got, len(left), "exactly the messages left: none lost, none twice, nothing else")
+	byID := map[string]robotMessage{}
+	for _, msg := range got {
+		_, twice := byID[msg.ID]
+		require.False(t, twice, "message %s delivered twice", msg.ID)
+		byID[msg.ID] = msg
+	}
+	for _, n := range left {
+		msg, ok := byID[n.ID]
+		require.True(t, ok, "message %s (to %s about %s) was left undelivered and is lost", n.ID, n.Receiver, n.Message.SchoolID)
+		require.Contains(t, msg.Title, n.Message.SchoolName)
+		require.Contains(t, msg.Text, n.Message.SchoolName)
+		require.Len(t, n.Message.Items, 1)
+		require.Contains(t, msg.Text, n.Message.Items[0].Title)
+		require.Contains(t, msg.Text, n.Message.URL)
+	}
+	require.Empty(t, pendingNow(), "nothing left for the next start")
 }
 
 // A bullying alert names the pupil only by reference, and only to a

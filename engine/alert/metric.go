@@ -1,40 +1,31 @@
 package alert
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
 
+// metrics are the alerts' own; the outbox's (sanse_notify_*) are engine/notify's.
 type metrics struct {
-	opened     *prometheus.CounterVec
-	active     *prometheus.GaugeVec
-	actions    *prometheus.CounterVec
-	queued     *prometheus.GaugeVec
-	deliveries *prometheus.CounterVec
-	duration   *prometheus.HistogramVec
+	opened  *prometheus.CounterVec
+	active  *prometheus.GaugeVec
+	actions *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		opened: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sanse_alert_opened_total", Help: "Alerts opened, by level.",
+	f := promauto.With(reg)
+	return &metrics{
+		opened: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sanse", Subsystem: "alert", Name: "opened_total",
+			Help: "Alerts opened, by level.",
 		}, []string{"level"}),
-		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "sanse_alert_active_alerts", Help: "Alerts not yet resolved, by status.",
+		active: f.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "sanse", Subsystem: "alert", Name: "active_alerts",
+			Help: "Alerts not yet resolved, by status.",
 		}, []string{"status"}),
-		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sanse_alert_actions_total", Help: "Steps of alerts' histories, by action (notified, repeated, escalated, acknowledged, resolved, inhibited…).",
+		actions: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sanse", Subsystem: "alert", Name: "actions_total",
+			Help: "Steps of alerts' histories, by action (notified, repeated, escalated, acknowledged, resolved, inhibited…).",
 		}, []string{"action"}),
-		queued: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "sanse_notify_queued_messages", Help: "Messages stored and waiting for delivery, by receiver.",
-		}, []string{"receiver"}),
-		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sanse_notify_deliveries_total", Help: "Delivery attempts by receiver, channel and result (ok, failed, refused, expired).",
-		}, []string{"receiver", "channel", "result"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "sanse_notify_delivery_duration_seconds", Help: "Time to deliver a message to all of a receiver's channels.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
-		}, []string{"receiver"}),
 	}
-	if reg != nil {
-		reg.MustRegister(m.opened, m.active, m.actions, m.queued, m.deliveries, m.duration)
-	}
-	return m
 }

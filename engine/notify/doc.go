@@ -22,8 +22,16 @@
 // X-Sanse-Notification-Id header, the mail's Message-ID) so that receivers
 // can drop duplicates of a retried delivery.
 //
-// The package deliberately leaves out routing, grouping, repetition,
-// escalation and retries: deciding who gets what and when belongs to the
-// alert manager that calls Receiver.Send. The wire formats, signatures and
-// configuration keys are documented in docs/notify.md.
+// The Outbox delivers stored messages: one queue and one sender per
+// receiver, each message saved (OutboxStore) before it is queued, retried
+// with backoff until every channel took it or the retry limit passed, every
+// attempt recorded, and what was not finished with resumed after a restart.
+// It owns the sanse_notify_* metrics.
+//
+// The package deliberately leaves out routing, grouping, repetition and
+// escalation: deciding who gets what and when belongs to engine/alert,
+// which makes the Notifications and hands them to the Outbox. It does not
+// know the storage either: engine/store implements OutboxStore. The wire
+// formats, signatures and configuration keys are documented in
+// docs/notify.md.
 package notify

@@ -12,11 +12,13 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/sanse-campus/sanse/engine/alert"
+	"github.com/sanse-campus/sanse/engine/notify"
 )
 
-// The store keeps alerts for engine/alert: their state (a JSON document per
-// version), the audit trail of their actions, the outbox of messages and
-// every delivery attempt.
+// The store keeps alerts for engine/alert (alert.Store): their state (a JSON
+// document per version) and the audit trail of their actions; and for
+// engine/notify (notify.OutboxStore) the outbox of messages and every
+// delivery attempt.
 
 const (
 	tableAlerts        = "alerts"
@@ -79,8 +81,8 @@ func (s *Store) SaveAlerts(ctx context.Context, alerts []*alert.Alert) error {
 		})
 }
 
-// SaveNotifications implements alert.Store.
-func (s *Store) SaveNotifications(ctx context.Context, ns []*alert.Notification) error {
+// SaveNotifications implements notify.OutboxStore.
+func (s *Store) SaveNotifications(ctx context.Context, ns []*notify.Notification) error {
 	return s.insert(ctx, tableNotifications, `INSERT INTO notifications (id, receiver, school_id, kind, created, created_ms, doc)`, len(ns),
 		func(b driver.Batch) error {
 			for _, n := range ns {
@@ -97,8 +99,8 @@ func (s *Store) SaveNotifications(ctx context.Context, ns []*alert.Notification)
 		})
 }
 
-// SaveDeliveries implements alert.Store.
-func (s *Store) SaveDeliveries(ctx context.Context, ds []alert.Delivery) error {
+// SaveDeliveries implements notify.OutboxStore.
+func (s *Store) SaveDeliveries(ctx context.Context, ds []notify.Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -215,26 +217,26 @@ func (s *Store) Alert(ctx context.Context, id string) (*alert.Alert, error) {
 	return a, nil
 }
 
-// PendingNotifications implements alert.Store: the messages created since
-// since that are not marked finished (alert.Finished), with the channels
+// PendingNotifications implements notify.OutboxStore: the messages created since
+// since that are not marked finished (notify.Finished), with the channels
 // that already took them (or refused them for good).
-func (s *Store) PendingNotifications(ctx context.Context, since time.Time) ([]*alert.Notification, error) {
+func (s *Store) PendingNotifications(ctx context.Context, since time.Time) ([]*notify.Notification, error) {
 	rows, err := s.conn.Query(ctx, `
 SELECT doc FROM notifications FINAL
 WHERE created >= toDateTime(?) AND created_ms >= ?
   AND id NOT IN (SELECT notification_id FROM deliveries WHERE channel = ? AND at >= toDateTime(?))
-ORDER BY created_ms, id`, dateTime(since), since.UnixMilli(), alert.Finished, dateTime(since))
+ORDER BY created_ms, id`, dateTime(since), since.UnixMilli(), notify.Finished, dateTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("query messages: %w", err)
 	}
-	var list []*alert.Notification
+	var list []*notify.Notification
 	for rows.Next() {
 		var doc string
 		if err := rows.Scan(&doc); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read messages: %w", err)
 		}
-		n := new(alert.Notification)
+		n := new(notify.Notification)
 		if err := json.Unmarshal([]byte(doc), n); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read messages: %w", err)
@@ -254,7 +256,7 @@ ORDER BY created_ms, id`, dateTime(since), since.UnixMilli(), alert.Finished, da
 	drows, err := s.conn.Query(ctx, `
 SELECT DISTINCT notification_id, channel FROM deliveries
 WHERE at >= toDateTime(?) AND has(?, notification_id) AND channel != ? AND (ok = 1 OR permanent = 1)`,
-		dateTime(since), ids, alert.Finished)
+		dateTime(since), ids, notify.Finished)
 	if err != nil {
 		return nil, fmt.Errorf("query deliveries: %w", err)
 	}

@@ -2,13 +2,9 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -21,28 +17,12 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/words"
+	"github.com/sanse-campus/sanse/engine/store/internal/testdb"
 )
 
-// testDSN returns the DSN of the ClickHouse server for integration tests,
-// skipping the test when there is none, except in CI where that is a failure.
-func testDSN(tb testing.TB) string {
-	tb.Helper()
-	if testing.Short() {
-		tb.Skip("integration test against ClickHouse; skipped with -short")
-	}
-	dsn := os.Getenv("SANSE_CLICKHOUSE_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			tb.Fatal("SANSE_CLICKHOUSE_DSN is not set; in CI the ClickHouse tests must run (make test starts the server)")
-		}
-		tb.Skip("SANSE_CLICKHOUSE_DSN is not set; run deploy/clickhouse.sh start and " +
-			"export SANSE_CLICKHOUSE_DSN=$(deploy/clickhouse.sh dsn)")
-	}
-	return dsn
-}
-
 // openTest opens a store on a fresh database of its own, dropped when the
-// test ends, and migrates it.
+// test ends, and migrates it. (storetest.Fresh is the same for external
+// tests; this package cannot import storetest, which imports it.)
 func openTest(tb testing.TB, reg prometheus.Registerer) *Store {
 	tb.Helper()
 	s := openFresh(tb, reg)
@@ -53,22 +33,10 @@ func openTest(tb testing.TB, reg prometheus.Registerer) *Store {
 // openFresh opens a store on a fresh database without migrating it.
 func openFresh(tb testing.TB, reg prometheus.Registerer) *Store {
 	tb.Helper()
-	u, err := url.Parse(testDSN(tb))
-	require.NoError(tb, err)
-	suffix := make([]byte, 6)
-	_, err = rand.Read(suffix)
-	require.NoError(tb, err)
-	u.Path = "/sanse_test_" + hex.EncodeToString(suffix)
-
 	logger := slog.New(slog.DiscardHandler)
-	s, err := Open(tb.Context(), u.String(), logger, reg)
+	s, err := Open(tb.Context(), testdb.FreshDSN(tb), logger, reg)
 	require.NoError(tb, err)
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		require.NoError(tb, s.conn.Exec(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(s.Database())))
-		require.NoError(tb, s.Close())
-	})
+	tb.Cleanup(func() { require.NoError(tb, s.Close()) })
 	return s
 }
 

@@ -1,13 +1,16 @@
-package alert
+package notify
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/sanse-campus/sanse/engine/notify"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sanse-campus/sanse/engine/retry"
 )
 
@@ -15,10 +18,10 @@ import (
 // is stored before it is sent, and sent again until every channel of the
 // receiver accepted it (or gave a permanent error), across restarts.
 type Notification struct {
-	ID       string         `json:"id"`
-	Receiver string         `json:"receiver"`
-	Message  notify.Message `json:"message"`
-	Created  time.Time      `json:"created"`
+	ID       string    `json:"id"`
+	Receiver string    `json:"receiver"`
+	Message  Message   `json:"message"`
+	Created  time.Time `json:"created"`
 	// Done lists the channels (by kind) that accepted the message or
 	// refused it for good; the others are still to be tried.
 	Done []string `json:"done,omitempty"`
@@ -47,11 +50,75 @@ type Delivery struct {
 	Error     string
 }
 
-// outbox delivers notifications, one queue and one sender per receiver, so
-// that a receiver that is down holds back only its own messages.
-type outbox struct {
-	store     Store
-	receivers map[string]*notify.Receiver
+// OutboxStore is what the outbox keeps in storage: the messages before
+// they are sent, and every delivery attempt. Its methods must be safe for
+// concurrent use. Saving the same notification, or the same delivery
+// (notification, channel, attempt), twice must store it once. Cancelling
+// ctx makes a call return an error; what was stored then is undefined, and
+// the outbox saves it again later.
+type OutboxStore interface {
+	// SaveNotifications stores messages before they are sent.
+	SaveNotifications(ctx context.Context, ns []*Notification) error
+	// SaveDeliveries stores delivery attempts and finished marks.
+	SaveDeliveries(ctx context.Context, ds []Delivery) error
+	// PendingNotifications returns the messages created since since that
+	// have no delivery with Channel Finished, oldest first, with Done
+	// filled from their deliveries that were accepted or refused for good.
+	PendingNotifications(ctx context.Context, since time.Time) ([]*Notification, error)
+}
+
+// Retry bounds redelivery: the backoff doubles from Initial up to Max, and
+// a message not delivered within MaxAge is given up (and logged).
+type Retry struct {
+	Initial time.Duration `yaml:"initial"`
+	Max     time.Duration `yaml:"max"`
+	MaxAge  time.Duration `yaml:"max_age"`
+}
+
+// Defaults of Retry.
+const (
+	DefaultRetryInitial = time.Second
+	DefaultRetryMax     = time.Minute
+	DefaultRetryMaxAge  = 72 * time.Hour
+)
+
+// WithDefaults fills what r leaves out.
+func (r Retry) WithDefaults() Retry {
+	if r.Initial <= 0 {
+		r.Initial = DefaultRetryInitial
+	}
+	if r.Max <= 0 {
+		r.Max = DefaultRetryMax
+	}
+	if r.MaxAge <= 0 {
+		r.MaxAge = DefaultRetryMaxAge
+	}
+	return r
+}
+
+// OutboxOptions configure an Outbox. Store is required.
+type OutboxOptions struct {
+	Store OutboxStore
+	// Receivers are where messages go; a message to a receiver not listed
+	// is stored and dropped (and logged).
+	Receivers []*Receiver
+	// Retry is filled with its defaults.
+	Retry Retry
+	// Now is the clock; nil uses time.Now.
+	Now func() time.Time
+	// Logger is used as given; nil discards.
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Outbox delivers notifications, one queue and one sender per receiver, so
+// that a receiver that is down holds back only its own messages. A message
+// is stored before it is queued, and its attempts and its finished mark
+// are stored as they happen, so a restart (Restore) resumes exactly the
+// messages not yet finished with. It is safe for concurrent use.
+type Outbox struct {
+	store     OutboxStore
+	receivers map[string]*Receiver
 	retry     Retry
 	now       func() time.Time
 	logger    *slog.Logger
@@ -59,7 +126,7 @@ type outbox struct {
 
 	queues map[string]*queue
 
-	// deliveries are stored in batches by run, not one insert per attempt.
+	// deliveries are stored in batches by Run, not one insert per attempt.
 	mu         sync.Mutex
 	deliveries []Delivery
 }
@@ -90,17 +157,32 @@ func (q *queue) len() int {
 	return len(q.items)
 }
 
-func newOutbox(store Store, receivers map[string]*notify.Receiver, retry Retry, now func() time.Time, logger *slog.Logger, m *metrics) *outbox {
-	o := &outbox{store: store, receivers: receivers, retry: retry, now: now, logger: logger, metrics: m, queues: map[string]*queue{}}
-	for name := range receivers {
-		o.queues[name] = &queue{wake: make(chan struct{}, 1)}
+// NewOutbox builds an outbox; nothing is sent before Run.
+func NewOutbox(opts OutboxOptions) (*Outbox, error) {
+	if opts.Store == nil {
+		return nil, errors.New("notify: OutboxOptions.Store is required")
 	}
-	return o
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	o := &Outbox{
+		store: opts.Store, receivers: map[string]*Receiver{}, retry: opts.Retry.WithDefaults(), now: opts.Now,
+		logger: opts.Logger, metrics: newMetrics(opts.Registerer), queues: map[string]*queue{},
+	}
+	for _, r := range opts.Receivers {
+		o.receivers[r.Name] = r
+		o.queues[r.Name] = &queue{wake: make(chan struct{}, 1)}
+	}
+	return o, nil
 }
 
-// enqueue stores ns and queues them for delivery. An error means none was
-// stored or queued: the caller tries again later.
-func (o *outbox) enqueue(ctx context.Context, ns []*Notification) error {
+// Enqueue stores ns and queues them for delivery. An error means none was
+// queued (some may be stored): the caller tries again later with the same
+// notifications, which the store keeps once.
+func (o *Outbox) Enqueue(ctx context.Context, ns []*Notification) error {
 	if len(ns) == 0 {
 		return nil
 	}
@@ -119,18 +201,28 @@ func (o *outbox) enqueue(ctx context.Context, ns []*Notification) error {
 	return nil
 }
 
-// restore queues notifications loaded from the store, without storing them again.
-func (o *outbox) restore(ns []*Notification) {
+// Restore queues the messages the store holds as not finished with, created
+// within the retry limit (Retry.MaxAge), without storing them again. Call it
+// once, before Run, and before Enqueue of new messages so that the order is
+// kept. It returns how many it loaded.
+func (o *Outbox) Restore(ctx context.Context) (int, error) {
+	ns, err := o.store.PendingNotifications(ctx, o.now().Add(-o.retry.MaxAge))
+	if err != nil {
+		return 0, fmt.Errorf("load undelivered messages: %w", err)
+	}
 	for _, n := range ns {
 		if q := o.queues[n.Receiver]; q != nil {
 			q.push(n)
 			o.metrics.queued.WithLabelValues(n.Receiver).Inc()
 		}
 	}
+	return len(ns), nil
 }
 
-// run sends until ctx is done, storing the attempts every half second.
-func (o *outbox) run(ctx context.Context) {
+// Run sends until ctx is done, storing the attempts every half second, and
+// the last ones (with five seconds of their own) when ctx is done. It
+// always returns nil.
+func (o *Outbox) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for name, q := range o.queues {
 		wg.Go(func() { o.send(ctx, name, q) })
@@ -141,18 +233,17 @@ func (o *outbox) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
-			// The last attempts, with a little time of their own.
 			c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			o.storeDeliveries(c)
 			cancel()
-			return
+			return nil
 		case <-t.C:
 			o.storeDeliveries(ctx)
 		}
 	}
 }
 
-func (o *outbox) record(ds []Delivery) {
+func (o *Outbox) record(ds []Delivery) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.deliveries = append(o.deliveries, ds...)
@@ -162,7 +253,7 @@ func (o *outbox) record(ds []Delivery) {
 	}
 }
 
-func (o *outbox) storeDeliveries(ctx context.Context) {
+func (o *Outbox) storeDeliveries(ctx context.Context) {
 	o.mu.Lock()
 	ds := o.deliveries
 	o.deliveries = nil
@@ -180,7 +271,7 @@ func (o *outbox) storeDeliveries(ctx context.Context) {
 
 // send delivers the receiver's queue in order; the head is retried with
 // backoff until it is delivered, then the next.
-func (o *outbox) send(ctx context.Context, name string, q *queue) {
+func (o *Outbox) send(ctx context.Context, name string, q *queue) {
 	r := o.receivers[name]
 	for {
 		q.mu.Lock()
@@ -224,7 +315,7 @@ func (o *outbox) send(ctx context.Context, name string, q *queue) {
 
 // attempt sends n to the channels of r that have not taken it yet and
 // reports whether n is finished with (delivered, refused for good, or too old).
-func (o *outbox) attempt(ctx context.Context, r *notify.Receiver, n *Notification) bool {
+func (o *Outbox) attempt(ctx context.Context, r *Receiver, n *Notification) bool {
 	sub := *r
 	sub.Channels = nil
 	for _, ch := range r.Channels {
@@ -253,7 +344,7 @@ func (o *outbox) attempt(ctx context.Context, r *notify.Receiver, n *Notificatio
 		case res.Err == nil:
 			n.Done = append(n.Done, res.Channel)
 			o.metrics.deliveries.WithLabelValues(r.Name, res.Channel, "ok").Inc()
-		case notify.IsPermanent(res.Err):
+		case IsPermanent(res.Err):
 			d.Permanent, d.Error = true, res.Err.Error()
 			n.Done = append(n.Done, res.Channel)
 			o.metrics.deliveries.WithLabelValues(r.Name, res.Channel, "refused").Inc()
@@ -285,8 +376,8 @@ func (o *outbox) attempt(ctx context.Context, r *notify.Receiver, n *Notificatio
 	return false
 }
 
-// backlog returns the number of queued notifications per receiver.
-func (o *outbox) backlog() map[string]int {
+// Backlog returns the number of queued notifications per receiver.
+func (o *Outbox) Backlog() map[string]int {
 	out := make(map[string]int, len(o.queues))
 	for name, q := range o.queues {
 		out[name] = q.len()
