@@ -326,18 +326,16 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-// within runs fn and fails the test if it does not return in time: a
+// within runs fn and fails the test if it fails or does not return in time: a
 // deadlock between the components shows as this failure, not as a test
 // binary that hangs until its own timeout.
-func within(t *testing.T, timeout time.Duration, what string, fn func()) {
+func within(t *testing.T, timeout time.Duration, what string, fn func() error) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn()
-	}()
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
 	select {
-	case <-done:
+	case err := <-done:
+		require.NoError(t, err, what)
 	case <-time.After(timeout):
 		t.Fatalf("%s did not return within %s: a deadlock?", what, timeout)
 	}
@@ -357,6 +355,15 @@ func lastStored(t *testing.T, a *app.App, school string) engine.LevelChange {
 	tl := timeline(t, a, school)
 	require.NotEmpty(t, tl, "no colour change of %s stored", school)
 	return tl[len(tl)-1]
+}
+
+// storedEvents returns how many events the history holds.
+func storedEvents(t *testing.T, a *app.App) int {
+	t.Helper()
+	n := 0
+	require.NoError(t, a.Store().ReplayEvents(t.Context(), time.Now().Add(-24*time.Hour),
+		func([]byte, engine.Origin) error { n++; return nil }))
+	return n
 }
 
 func describe(c engine.LevelChange) string {
