@@ -99,7 +99,9 @@ type published struct {
 }
 
 // recordingStream is the live stream of the tests: it keeps every change it
-// is handed and, when asked to, looks at the history at that moment.
+// is handed and, when asked to (inspect), looks at the history at that
+// moment. A real stream must not block; this one queries ClickHouse while
+// the writer waits, which a test can afford.
 type recordingStream struct {
 	app     atomic.Pointer[app.App] // set once New returned
 	inspect atomic.Bool
@@ -171,6 +173,7 @@ func newEnv(t *testing.T) env {
 // running is an App of a test, running or built.
 type running struct {
 	*app.App
+	t      *testing.T
 	stream *recordingStream
 	cancel context.CancelFunc
 	done   chan error
@@ -196,7 +199,7 @@ func build(t *testing.T, e env) *running {
 	})
 	require.NoError(t, err)
 	stream.app.Store(a)
-	r := &running{App: a, stream: stream}
+	r := &running{App: a, t: t, stream: stream}
 	t.Cleanup(r.stop)
 	return r
 }
@@ -230,9 +233,12 @@ func (r *running) stop() {
 	if r.cancel != nil {
 		r.cancel()
 		select {
-		case <-r.done:
+		case err := <-r.done:
+			if err != nil {
+				r.t.Errorf("App.Run: %v", err)
+			}
 		case <-time.After(time.Minute):
-			panic("App.Run did not return within a minute of its context's end")
+			r.t.Errorf("App.Run did not return within a minute of its context's end")
 		}
 		r.cancel = nil
 	}
