@@ -186,7 +186,7 @@ func build(t *testing.T, e env) *running {
 	stream := &recordingStream{}
 	a, err := app.New(t.Context(), app.Options{
 		RegistryFile: registryFile, VisitorKeyFile: filepath.Join(e.dataDir, "visitor.key"),
-		Rules:        rules.ManagerOptions{Dir: e.rulesDir},
+		Rules: rules.ManagerOptions{Dir: e.rulesDir},
 		Kafka: app.Kafka{
 			GroupID: "sanse", Topics: topics, DeadLetterTopic: "campus.deadletter",
 			BatchSize: 1000, BatchInterval: 20 * time.Millisecond,
