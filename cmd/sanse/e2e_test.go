@@ -28,8 +28,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// The end-to-end tests run the real binary against a real ClickHouse server
-// and a Kafka-protocol broker over TCP, the way an operator runs it.
+// The end-to-end tests run `sanse serve` against a real ClickHouse server and
+// a Kafka-protocol broker over TCP, the way an operator runs it: as the
+// binary where the process itself is under test (a SIGKILL, a SIGHUP, a new
+// user's first run), in the test's own process otherwise (serveInProcess).
 
 var topics = []string{"campus.visitor", "campus.canteen", "campus.drowning", "campus.bullying", "campus.deadletter"}
 
@@ -125,10 +127,12 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// instance is one running `sanse serve` process.
+// instance is one running `sanse serve`: a process of the binary, or the
+// same command run in the test's own process (serveInProcess).
 type instance struct {
 	t    *testing.T
-	cmd  *exec.Cmd
+	cmd  *exec.Cmd          // the process; nil in-process
+	quit context.CancelFunc // ends an in-process instance; nil for a process
 	web  string
 	log  *lockedWriter
 	done chan struct{}
@@ -145,22 +149,29 @@ func startSanse(t *testing.T, args ...string) *instance {
 	in := &instance{t: t, cmd: cmd, web: web, log: lw, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(in.done) }()
 	t.Cleanup(func() { in.kill() })
+	in.waitReady()
+	return in
+}
+
+// waitReady waits until the instance answers /readyz with 200.
+func (in *instance) waitReady() {
+	in.t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		select {
 		case <-in.done:
-			t.Fatalf("sanse exited during start:\n%s", lw.String())
+			in.t.Fatalf("sanse exited during start:\n%s", in.log.String())
 		default:
 		}
-		resp, err := http.Get("http://" + web + "/readyz")
+		resp, err := http.Get("http://" + in.web + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return in
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("sanse not ready after 90s:\n%s", lw.String())
+			in.t.Fatalf("sanse not ready after 90s:\n%s", in.log.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -183,16 +194,30 @@ func (l *lockedWriter) String() string {
 	return l.w.String()
 }
 
-// kill stops the process at once: no signal handler runs, nothing is flushed.
+// kill stops the process at once: no signal handler runs, nothing is
+// flushed. An in-process instance cannot be killed; it is stopped.
 func (in *instance) kill() {
+	if in.cmd == nil {
+		in.stop()
+		return
+	}
 	if in.cmd.Process != nil {
 		_ = in.cmd.Process.Kill()
 		<-in.done
 	}
 }
 
-// stop asks the process to shut down gracefully.
+// stop asks the instance to shut down gracefully.
 func (in *instance) stop() {
+	if in.cmd == nil {
+		in.quit()
+		select {
+		case <-in.done:
+		case <-time.After(30 * time.Second):
+			in.t.Errorf("sanse did not stop within 30s:\n%s", in.log.String())
+		}
+		return
+	}
 	_ = in.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-in.done:

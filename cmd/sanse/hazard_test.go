@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
 )
 
@@ -48,15 +49,14 @@ type hazardDoc struct {
 	Overdue  bool   `json:"overdue"`
 }
 
-// TestHazardsHoldColourAndEscalate is the hazard workflow through the
-// binary: a patrol that finds a hazard (a rule with `hazard:`) keeps the
+// TestHazardsHoldColourAndEscalate is the hazard workflow through the API of
+// `sanse serve`, run in-process: a patrol that finds a hazard (a rule with `hazard:`) keeps the
 // school yellow through a clean patrol and the rectification, until the
 // hazard is verified; a hazard an inspector registers with a short deadline
 // turns the school red when it is overdue, and the district's robot is told
 // (挂牌督办).
 func TestHazardsHoldColourAndEscalate(t *testing.T) {
 	dsn := clickhouseDSN(t)
-	kcatPath(t)
 	dbDSN, _ := testDatabase(t, dsn)
 	dir := t.TempDir()
 	reg := filepath.Join(dir, "registry.csv")
@@ -80,16 +80,19 @@ hazards:
 	cfgFile := filepath.Join(dir, "sanse.yaml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(cfg), 0o644))
 	broker := freeAddr(t)
-	in := startSanse(t, "--config.file", cfgFile, "--kafka.embedded-listen-address", broker, "--clickhouse.dsn", dbDSN,
+	in := serveInProcess(t, "--config.file", cfgFile, "--kafka.embedded-listen-address", broker, "--clickhouse.dsn", dbDSN,
 		"--registry.file", reg, "--data.dir", filepath.Join(dir, "data"))
 
 	// A patrol finds a broken fence: a hazard, and the school yellow.
 	now := time.Now()
-	patrol := func(id string, found bool, at time.Time) string {
-		return fmt.Sprintf(`E-02|{"id":%q,"school_id":"E-02","source":"drowning","type":"patrol","occurred_at":%q,"water_body":"南湖","hazard_found":%t,"note":"护栏破损"}`,
+	w := &kafka.Writer{Addr: kafka.TCP(broker), Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	defer w.Close()
+	patrol := func(id string, found bool, at time.Time) {
+		ev := fmt.Sprintf(`{"id":%q,"school_id":"E-02","source":"drowning","type":"patrol","occurred_at":%q,"water_body":"南湖","hazard_found":%t,"note":"护栏破损"}`,
 			id, at.Format(time.RFC3339), found)
+		require.NoError(t, w.WriteMessages(t.Context(), kafka.Message{Topic: "campus.drowning", Key: []byte("E-02"), Value: []byte(ev)}))
 	}
-	kcat(t, []string{"-P", "-b", broker, "-t", "campus.drowning", "-K", "|"}, patrol("p-1", true, now.Add(-time.Minute))+"\n")
+	patrol("p-1", true, now.Add(-time.Minute))
 	waitFor(t, 3*time.Second, "E-02 yellow", func() bool { return in.level("E-02") == "yellow" })
 	var list struct {
 		Hazards []hazardDoc `json:"hazards"`
@@ -106,7 +109,7 @@ hazards:
 	// consumer commits a message's offset once what it caused is stored and
 	// handed on, so with both patrols committed the clean one has had its
 	// effect.
-	kcat(t, []string{"-P", "-b", broker, "-t", "campus.drowning", "-K", "|"}, patrol("p-2", false, now)+"\n")
+	patrol("p-2", false, now)
 	waitFor(t, 10*time.Second, "both patrols consumed and committed", func() bool {
 		return consumed(t, []string{broker}, "sanse", "campus.drowning") == 2
 	})

@@ -14,18 +14,24 @@ import (
 )
 
 // TestResolvedRiskStaysResolvedAfterRestart: a blacklisted visitor keeps the
-// school red until a person resolves the risk; the resolution is stored, and a
-// hard restart that replays the stored events does not bring the risk back.
+// school red until a person resolves the risk; the resolution is stored by
+// the time the API answers, and a restart that replays the stored events
+// does not bring the risk back.
+//
+// It runs in-process: what it shows is the engine's, not the process's.
+// The resolution is read from ClickHouse as soon as the answer comes, so
+// nothing a graceful stop does can be what keeps it.
 func TestResolvedRiskStaysResolvedAfterRestart(t *testing.T) {
 	dsn := clickhouseDSN(t)
-	dbDSN, _ := testDatabase(t, dsn)
+	dbDSN, conn := testDatabase(t, dsn)
+	db := lastPathElem(dbDSN)
 	dir := t.TempDir()
 	reg := filepath.Join(dir, "registry.csv")
 	require.NoError(t, os.WriteFile(reg, []byte(e2eRegistry), 0o644))
 	broker := freeAddr(t)
 	args := []string{"--kafka.embedded-listen-address", broker, "--kafka.embedded-data-dir", filepath.Join(dir, "kafka"),
 		"--clickhouse.dsn", dbDSN, "--registry.file", reg, "--data.dir", filepath.Join(dir, "data")}
-	in := startSanse(t, args...)
+	in := serveInProcess(t, args...)
 
 	w := &kafka.Writer{Addr: kafka.TCP(broker), Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
 	at := time.Now().Add(-time.Minute)
@@ -59,10 +65,14 @@ func TestResolvedRiskStaysResolvedAfterRestart(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, `"level":"green"`)
 	require.Contains(t, body, "已人工处置解除")
+	var resolved uint64
+	require.NoError(t, conn.QueryRow(t.Context(), fmt.Sprintf(
+		"SELECT count() FROM %s.risk_transitions FINAL WHERE school_id = 'E-04' AND state = 'resolved' AND actor = '王科长'", db)).Scan(&resolved))
+	require.Equal(t, uint64(1), resolved, "the resolution is stored when the API answers")
 
-	// Hard stop, restart: E-04 stays green, E-05 (never resolved) is red again.
-	in.kill()
-	in = startSanse(t, args...)
+	// Restart: E-04 stays green, E-05 (never resolved) is red again.
+	in.stop()
+	in = serveInProcess(t, args...)
 	if level(in, "E-04") != "green" {
 		t.Log(in.log.String())
 	}

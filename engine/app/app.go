@@ -58,12 +58,14 @@ type Kafka struct {
 	Embedded ingest.BrokerOptions
 }
 
-// Options configure an App. RegistryFile and ClickHouseDSN are required.
+// Options configure an App. RegistryFile, VisitorKeyFile and ClickHouseDSN
+// are required.
 type Options struct {
 	// RegistryFile is the school registry (CSV or YAML).
 	RegistryFile string
-	// VisitorKeyFile holds the key of visitors' ID-number hashes; empty uses
-	// a key that is not secret (the demo's).
+	// VisitorKeyFile holds the key of visitors' ID-number hashes; it is
+	// created with a random key when it does not exist. The key must stay
+	// the same for the life of the data.
 	VisitorKeyFile string
 	// Rules configures the rule manager; its Logger and Registerer are the
 	// App's.
