@@ -3,14 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +23,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sanse-campus/sanse/engine/store/storetest"
 )
 
 // The end-to-end tests run `sanse serve` against a real ClickHouse server and
@@ -47,41 +46,28 @@ E-05,嘉善县第二小学,嘉善县,魏塘街道,primary,120.92,30.83,false,fal
 E-06,嘉善县职业教育中心,嘉善县,罗星街道,vocational,120.93,30.84,true,false
 `
 
+// clickhouseDSN returns the DSN of the test server (storetest.DSN: skipped
+// with -short or without the server, a failure in CI).
 func clickhouseDSN(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end test: skipped with -short")
-	}
-	dsn := os.Getenv("SANSE_CLICKHOUSE_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("SANSE_CLICKHOUSE_DSN is not set; `make test` starts ClickHouse and sets it")
-		}
-		t.Skip("SANSE_CLICKHOUSE_DSN is not set; run `deploy/clickhouse.sh start` or `make test`")
-	}
-	return dsn
+	return storetest.DSN(t)
 }
 
-// testDatabase returns a DSN for a fresh database, dropped when the test ends.
-func testDatabase(t *testing.T, dsn string) (string, clickhouse.Conn) {
+// testDatabase returns a DSN for a fresh database (storetest.FreshDSN, dropped
+// when the test ends), created here so that the binary finds it, and a
+// connection to the server for the test's own queries.
+func testDatabase(t *testing.T, _ string) (string, clickhouse.Conn) {
 	t.Helper()
+	dsn := storetest.FreshDSN(t)
 	opts, err := clickhouse.ParseDSN(dsn)
 	require.NoError(t, err)
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	db := "sanse_e2e_" + hex.EncodeToString(b)
+	db := opts.Auth.Database
 	opts.Auth.Database = "default"
 	conn, err := clickhouse.Open(opts)
 	require.NoError(t, err)
-	require.NoError(t, conn.Exec(context.Background(), "CREATE DATABASE "+db))
-	t.Cleanup(func() {
-		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
-		conn.Close()
-	})
-	u, err := neturl.Parse(dsn)
-	require.NoError(t, err)
-	u.Path = "/" + db
-	return u.String(), conn
+	t.Cleanup(func() { conn.Close() })
+	require.NoError(t, conn.Exec(context.Background(), "CREATE DATABASE IF NOT EXISTS "+db))
+	return dsn, conn
 }
 
 func lastPathElem(dsn string) string {

@@ -2,19 +2,14 @@ package app_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -23,6 +18,7 @@ import (
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/app"
 	"github.com/sanse-campus/sanse/engine/ingest"
+	"github.com/sanse-campus/sanse/engine/store/storetest"
 	"github.com/sanse-campus/sanse/rules"
 )
 
@@ -45,47 +41,6 @@ const (
 var topics = map[engine.Source]string{
 	engine.SourceVisitor: "campus.visitor", engine.SourceCanteen: "campus.canteen",
 	engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "campus.bullying",
-}
-
-// freshDSN returns a DSN naming a database of the test's own on the server
-// of SANSE_CLICKHOUSE_DSN, created by the App's store, dropped when the test
-// ends. It skips the test under -short or without the variable, except in
-// CI, where that is a failure.
-func freshDSN(tb testing.TB) string {
-	tb.Helper()
-	if testing.Short() {
-		tb.Skip("integration test against ClickHouse and the embedded broker; skipped with -short")
-	}
-	dsn := os.Getenv("SANSE_CLICKHOUSE_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			tb.Fatal("SANSE_CLICKHOUSE_DSN is not set; in CI the ClickHouse tests must run (make test starts the server)")
-		}
-		tb.Skip("SANSE_CLICKHOUSE_DSN is not set; run deploy/clickhouse.sh start and " +
-			"export SANSE_CLICKHOUSE_DSN=$(deploy/clickhouse.sh dsn)")
-	}
-	u, err := url.Parse(dsn)
-	require.NoError(tb, err)
-	b := make([]byte, 6)
-	_, err = rand.Read(b)
-	require.NoError(tb, err)
-	db := "sanse_app_test_" + hex.EncodeToString(b)
-	u.Path = "/" + db
-	tb.Cleanup(func() {
-		opts, err := clickhouse.ParseDSN(dsn)
-		if err != nil {
-			return
-		}
-		conn, err := clickhouse.Open(opts)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db)
-	})
-	return u.String()
 }
 
 // published is a colour change as the stream was handed it, with what the
@@ -167,7 +122,7 @@ type env struct {
 }
 
 func newEnv(t *testing.T) env {
-	return env{dsn: freshDSN(t), dataDir: t.TempDir()}
+	return env{dsn: storetest.FreshDSN(t), dataDir: t.TempDir()}
 }
 
 // running is an App of a test, running or built.
