@@ -1,7 +1,6 @@
 package main
 
 import (
-	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/app"
 	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/rules"
@@ -10,18 +9,14 @@ import (
 // appOptions returns what the configuration says of the engine's components;
 // the caller adds the logger, the metrics registry and the live stream.
 func (c *Config) appOptions() app.Options {
-	t := c.Kafka.Topics
+	t := &c.Kafka.Topics
 	return app.Options{
 		RegistryFile:   c.Registry.File,
 		VisitorKeyFile: c.Privacy.VisitorKeyFile,
 		Rules:          rules.ManagerOptions{Dir: c.Rules.Dir, PollInterval: c.Rules.PollInterval},
 		Kafka: app.Kafka{
 			Brokers: c.Kafka.Brokers, GroupID: c.Kafka.GroupID,
-			Topics: map[engine.Source]string{
-				engine.SourceVisitor: t.Visitor, engine.SourceCanteen: t.Canteen,
-				engine.SourceDrowning: t.Drowning, engine.SourceBullying: t.Bullying,
-			},
-			DeadLetterTopic: t.DeadLetter, BatchSize: c.Kafka.BatchSize, BatchInterval: c.Kafka.BatchInterval,
+			Topics: t.bySource(), DeadLetterTopic: t.DeadLetter, BatchSize: c.Kafka.BatchSize, BatchInterval: c.Kafka.BatchInterval,
 			Embedded: ingest.BrokerOptions{
 				ListenAddr: c.Kafka.Embedded.ListenAddress, DataDir: c.Kafka.Embedded.DataDir,
 				Partitions: int32(c.Kafka.Embedded.Partitions),

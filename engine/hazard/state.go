@@ -60,6 +60,10 @@ const (
 	ActionSupervise Action = "supervise" // 挂牌督办: overdue, by the system, status unchanged
 )
 
+// Actions lists every action in workflow order: the system's (Create,
+// Supervise) and the people's.
+var Actions = []Action{ActionCreate, ActionStart, ActionSubmit, ActionVerify, ActionReject, ActionComment, ActionSupervise}
+
 // PersonActions are the actions people may take through the API.
 var PersonActions = []Action{ActionStart, ActionSubmit, ActionVerify, ActionReject, ActionComment}
 
