@@ -30,6 +30,10 @@ func ParseStatus(s string) (Status, error) {
 	return "", fmt.Errorf("unknown status %q, expected open, rectifying, submitted or verified", s)
 }
 
+// Closed reports whether a hazard in status s is closed: checked and
+// closed (已销号), with nothing to follow.
+func (s Status) Closed() bool { return s == StatusVerified }
+
 // Chinese returns the people-facing name of the status.
 func (s Status) Chinese() string {
 	switch s {
