@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -118,12 +119,11 @@ func (s *Server) handleAlerts(svc AlertService) echo.HandlerFunc {
 		}
 		if v := q.Get("status"); v != "" {
 			for _, st := range strings.Split(v, ",") {
-				switch x := alert.Status(strings.TrimSpace(st)); x {
-				case alert.StatusFiring, alert.StatusAcknowledged, alert.StatusResolved:
-					f.Status = append(f.Status, x)
-				default:
+				x := alert.Status(strings.TrimSpace(st))
+				if !slices.Contains(alert.Statuses, x) {
 					return httpError(http.StatusBadRequest, "status %q: expected firing, acknowledged or resolved (comma-separated)", st)
 				}
+				f.Status = append(f.Status, x)
 			}
 		}
 		if f.Level != "" && f.Level != engine.LevelRed && f.Level != engine.LevelYellow {

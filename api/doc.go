@@ -13,6 +13,7 @@
 // Errors are always JSON objects {"error": "..."}, never HTML.
 //
 // It also serves the map page at "/" with its assets (embedded by package
-// api/web), the outlines the page draws (GET /api/v1/boundaries) and the map
-// of a past moment (GET /api/v1/map?at=, from LevelsAtFunc).
+// api/web), the outlines the page draws (GET /api/v1/boundaries), the map
+// of a past moment (GET /api/v1/map?at=, from LevelsAtFunc) and the
+// enumerations the page shows, with their names (GET /api/v1/meta).
 package api

@@ -17,13 +17,42 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	f := promauto.With(reg)
 	return &metrics{
 		requests: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "sanse_api_requests_total",
+			Namespace: "sanse", Subsystem: "api", Name: "requests_total",
 			Help: "HTTP requests served, by route and status code.",
 		}, []string{"handler", "code"}),
 		duration: f.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "sanse_api_request_duration_seconds",
+			Namespace: "sanse", Subsystem: "api", Name: "request_duration_seconds",
 			Help:    "Time to serve an HTTP request, by route.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"handler"}),
 	}
+}
+
+// streamMetrics are the instruments of the Hub and its streams.
+type streamMetrics struct {
+	clients prometheus.Gauge
+	events  prometheus.Counter
+	resets  *prometheus.CounterVec
+}
+
+func newStreamMetrics(reg prometheus.Registerer) *streamMetrics {
+	f := promauto.With(reg)
+	m := &streamMetrics{
+		clients: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: "sanse", Subsystem: "api", Name: "stream_clients",
+			Help: "Clients connected to the live stream of colour changes.",
+		}),
+		events: f.NewCounter(prometheus.CounterOpts{
+			Namespace: "sanse", Subsystem: "api", Name: "stream_events_total",
+			Help: "Colour changes sent to live stream clients, counted once per client.",
+		}),
+		resets: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sanse", Subsystem: "api", Name: "stream_resets_total",
+			Help: "Reset events sent to live stream clients, telling them to reload the map, by reason.",
+		}, []string{"reason"}),
+	}
+	for _, r := range []string{resetRestarted, resetExpired, resetBehind} {
+		m.resets.WithLabelValues(r)
+	}
+	return m
 }

@@ -225,6 +225,7 @@ func New(opts Options) (*Server, error) {
 	// The scope is set per route rather than on an echo.Group: a group's
 	// middleware makes echo answer 404 instead of 405 for a wrong method.
 	scoped := scopeMiddleware(scope)
+	e.GET("/api/v1/meta", s.handleMeta, scoped)
 	e.GET("/api/v1/map", s.handleMap, scoped)
 	e.GET("/api/v1/schools/:id", s.handleSchool, scoped)
 	e.GET("/api/v1/schools/:id/timeline", s.handleTimeline, scoped)

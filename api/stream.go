@@ -16,7 +16,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
@@ -104,13 +103,6 @@ type streamEntry struct {
 	err    error
 }
 
-// streamMetrics are the instruments of the Hub and its streams.
-type streamMetrics struct {
-	clients prometheus.Gauge
-	events  prometheus.Counter
-	resets  *prometheus.CounterVec
-}
-
 // NewHub returns a Hub that keeps the newest size changes (DefaultStreamBuffer
 // when size <= 0) and registers its metrics with reg (not at all when reg is
 // nil). A Hub outlives Server shutdowns: it is made once per process, before
@@ -121,24 +113,7 @@ func NewHub(size int, reg prometheus.Registerer) *Hub {
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // never fails; see crypto/rand.Read
-	f := promauto.With(reg)
-	m := &streamMetrics{
-		clients: f.NewGauge(prometheus.GaugeOpts{
-			Name: "sanse_api_stream_clients",
-			Help: "Clients connected to the live stream of colour changes.",
-		}),
-		events: f.NewCounter(prometheus.CounterOpts{
-			Name: "sanse_api_stream_events_total",
-			Help: "Colour changes sent to live stream clients, counted once per client.",
-		}),
-		resets: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "sanse_api_stream_resets_total",
-			Help: "Reset events sent to live stream clients, telling them to reload the map, by reason.",
-		}, []string{"reason"}),
-	}
-	for _, r := range []string{resetRestarted, resetExpired, resetBehind} {
-		m.resets.WithLabelValues(r)
-	}
+	m := newStreamMetrics(reg)
 	return &Hub{
 		run:     hex.EncodeToString(b[:]),
 		metrics: m,

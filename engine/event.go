@@ -1,6 +1,9 @@
 package engine
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Source is the kind of system that reported an event; each has its own topic.
 type Source string
@@ -18,8 +21,7 @@ var Sources = []Source{SourceVisitor, SourceCanteen, SourceDrowning, SourceBully
 
 // ParseSource returns the source named s, or an error naming the accepted values.
 func ParseSource(s string) (Source, bool) {
-	switch Source(s) {
-	case SourceVisitor, SourceCanteen, SourceDrowning, SourceBullying:
+	if slices.Contains(Sources, Source(s)) {
 		return Source(s), true
 	}
 	return "", false

@@ -1,6 +1,9 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Severity is the level of one risk, as a rule assigns it.
 type Severity string
@@ -12,10 +15,12 @@ const (
 	SeverityLow    Severity = "low"
 )
 
+// Severities lists every severity, from most to least serious.
+var Severities = []Severity{SeverityHigh, SeverityMedium, SeverityLow}
+
 // ParseSeverity returns the severity named s, or an error naming the accepted values.
 func ParseSeverity(s string) (Severity, error) {
-	switch Severity(s) {
-	case SeverityHigh, SeverityMedium, SeverityLow:
+	if slices.Contains(Severities, Severity(s)) {
 		return Severity(s), nil
 	}
 	return "", fmt.Errorf("unknown level %q, expected high, medium or low", s)
@@ -44,10 +49,12 @@ const (
 	LevelGreen  Level = "green"
 )
 
+// Levels lists every colour, from most to least serious.
+var Levels = []Level{LevelRed, LevelYellow, LevelGreen}
+
 // ParseLevel returns the colour named s, or an error naming the accepted values.
 func ParseLevel(s string) (Level, error) {
-	switch Level(s) {
-	case LevelRed, LevelYellow, LevelGreen:
+	if slices.Contains(Levels, Level(s)) {
 		return Level(s), nil
 	}
 	return "", fmt.Errorf("unknown level %q, expected red, yellow or green", s)

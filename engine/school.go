@@ -17,6 +17,9 @@ const (
 	StageVocational   Stage = "vocational"
 )
 
+// Stages lists every stage, from the youngest pupils to the oldest.
+var Stages = []Stage{StageKindergarten, StagePrimary, StageJunior, StageSenior, StageVocational}
+
 // School is one entry of the school registry. Rules see it as `school`.
 type School struct {
 	ID        string  `expr:"id" yaml:"id" json:"school_id"`

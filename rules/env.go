@@ -6,6 +6,7 @@ import (
 	"github.com/expr-lang/expr"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 // Env is what a rule expression sees: the event (`event.watchlist`,
@@ -130,7 +131,7 @@ func toFloat(v any) float64 {
 }
 
 // labels are the Chinese names of the contract's enumerated values.
-var labels = map[string]string{
+var labels = withEngineNames(map[string]string{
 	// watchlist
 	"none": "无", "blacklist": "禁入名单", "watch": "关注名单", "wanted": "在逃/通缉",
 	// canteen violations
@@ -141,8 +142,16 @@ var labels = map[string]string{
 	// bullying channels and kinds
 	"anonymous_app": "匿名举报平台", "teacher": "教师", "parent": "家长", "hotline": "热线",
 	"physical": "肢体", "verbal": "言语", "cyber": "网络", "exclusion": "孤立排斥", "property": "财物",
-	// sources
-	"visitor": "外来人员", "canteen": "食堂", "drowning": "防溺水", "bullying": "校园欺凌",
-	// levels
-	"high": "高风险", "medium": "中风险", "low": "低风险",
+})
+
+// withEngineNames adds to m the names of the sources and severities, from
+// engine/words, the one place they are written.
+func withEngineNames(m map[string]string) map[string]string {
+	for _, src := range engine.Sources {
+		m[string(src)] = words.Source(src, words.Chinese)
+	}
+	for _, sev := range engine.Severities {
+		m[string(sev)] = words.Severity(sev, words.Chinese)
+	}
+	return m
 }

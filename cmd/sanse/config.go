@@ -14,8 +14,12 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sanse-campus/sanse/api"
+	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/hazard"
+	"github.com/sanse-campus/sanse/engine/ingest"
+	"github.com/sanse-campus/sanse/engine/store"
 	"github.com/sanse-campus/sanse/rules"
 )
 
@@ -69,13 +73,41 @@ type KafkaConfig struct {
 	Embedded      EmbeddedConfig `yaml:"embedded"`
 }
 
-// TopicsConfig names the topic of each source and the dead-letter topic.
+// TopicsConfig names the topic of each source, under the source's name, and
+// the dead-letter topic. It is the one place the sources are written out
+// again, because the YAML keys are fields; TestTopicsConfigCoversSources
+// holds it to engine.Sources.
 type TopicsConfig struct {
 	Visitor    string `yaml:"visitor"`
 	Canteen    string `yaml:"canteen"`
 	Drowning   string `yaml:"drowning"`
 	Bullying   string `yaml:"bullying"`
 	DeadLetter string `yaml:"deadletter"`
+}
+
+// of returns the field that holds the topic of src, nil for a source that
+// has none (TestTopicsConfigCoversSources makes sure every source has one).
+func (t *TopicsConfig) of(src engine.Source) *string {
+	switch src {
+	case engine.SourceVisitor:
+		return &t.Visitor
+	case engine.SourceCanteen:
+		return &t.Canteen
+	case engine.SourceDrowning:
+		return &t.Drowning
+	case engine.SourceBullying:
+		return &t.Bullying
+	}
+	return nil
+}
+
+// bySource returns the topic of each of engine.Sources.
+func (t *TopicsConfig) bySource() map[engine.Source]string {
+	topics := make(map[engine.Source]string, len(engine.Sources))
+	for _, src := range engine.Sources {
+		topics[src] = *t.of(src)
+	}
+	return topics
 }
 
 // EmbeddedConfig configures the in-process broker used when no brokers are set.
@@ -112,24 +144,36 @@ type LogConfig struct {
 	Format string `yaml:"format"`
 }
 
-// defaultConfig returns the configuration used where the file is silent.
+// Defaults that belong to the command rather than to a package.
+const (
+	defaultDataDir   = "data"
+	defaultLogLevel  = "info"
+	defaultLogFormat = "text"
+)
+
+// defaultConfig returns the configuration used where the file is silent:
+// each package's own defaults, so that each value is written once.
+// TestDocumentedDefaults holds docs/configuration.md to it.
 func defaultConfig() Config {
-	return Config{
-		DataDir: "data",
-		Web:     WebConfig{ListenAddress: ":8080"},
+	c := Config{
+		DataDir: defaultDataDir,
+		Web:     WebConfig{ListenAddress: api.DefaultListenAddress},
 		Kafka: KafkaConfig{
-			GroupID: "sanse",
-			Topics: TopicsConfig{Visitor: "campus.visitor", Canteen: "campus.canteen", Drowning: "campus.drowning",
-				Bullying: "campus.bullying", DeadLetter: "campus.deadletter"},
-			BatchSize:     50000,
-			BatchInterval: 200 * time.Millisecond,
-			Embedded:      EmbeddedConfig{ListenAddress: "127.0.0.1:9092", Partitions: 4},
+			GroupID:       ingest.DefaultGroupID,
+			Topics:        TopicsConfig{DeadLetter: ingest.DefaultDeadLetterTopic},
+			BatchSize:     ingest.DefaultBatchSize,
+			BatchInterval: ingest.DefaultBatchInterval,
+			Embedded:      EmbeddedConfig{ListenAddress: ingest.DefaultBrokerAddress, Partitions: ingest.DefaultBrokerPartitions},
 		},
-		ClickHouse: ClickHouseConfig{DSN: "clickhouse://127.0.0.1:19000/sanse"},
+		ClickHouse: ClickHouseConfig{DSN: store.DefaultDSN},
 		Rules:      RulesConfig{PollInterval: rules.DefaultPollInterval},
-		Log:        LogConfig{Level: "info", Format: "text"},
+		Log:        LogConfig{Level: defaultLogLevel, Format: defaultLogFormat},
 		Hazards:    HazardsConfig{CheckInterval: hazard.DefaultCheckInterval},
 	}
+	for src, topic := range ingest.DefaultTopics() {
+		*c.Kafka.Topics.of(src) = topic
+	}
+	return c
 }
 
 // loadConfigFile decodes a YAML file strictly over cfg: unknown keys and
@@ -169,17 +213,17 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 		fs.String(name, "", usage)
 		cf.setters[name] = func(c *Config, v string) error { set(c, v); return nil }
 	}
-	str("web.listen-address", "address of the map and API (default :8080)", func(c *Config, v string) { c.Web.ListenAddress = v })
+	str("web.listen-address", "address of the map and API (default "+api.DefaultListenAddress+")", func(c *Config, v string) { c.Web.ListenAddress = v })
 	str("kafka.brokers", "comma-separated brokers of the Kafka cluster; empty starts the embedded test broker (for the demo, tests and trying Sanse on one machine)", func(c *Config, v string) {
 		c.Kafka.Brokers = splitList(v)
 	})
-	str("kafka.embedded-listen-address", "address of the embedded test broker, franz-go's kfake, started when --kafka.brokers is empty; for the demo, tests and trying Sanse on one machine, not for an installation (default 127.0.0.1:9092)", func(c *Config, v string) { c.Kafka.Embedded.ListenAddress = v })
+	str("kafka.embedded-listen-address", "address of the embedded test broker, franz-go's kfake, started when --kafka.brokers is empty; for the demo, tests and trying Sanse on one machine, not for an installation (default "+ingest.DefaultBrokerAddress+")", func(c *Config, v string) { c.Kafka.Embedded.ListenAddress = v })
 	str("kafka.embedded-data-dir", "directory where the embedded test broker keeps its data (default <data_dir>/kafka)", func(c *Config, v string) { c.Kafka.Embedded.DataDir = v })
-	str("kafka.group-id", "consumer group id (default sanse)", func(c *Config, v string) { c.Kafka.GroupID = v })
-	str("clickhouse.dsn", "ClickHouse DSN, native protocol (default clickhouse://127.0.0.1:19000/sanse)", func(c *Config, v string) { c.ClickHouse.DSN = v })
+	str("kafka.group-id", "consumer group id (default "+ingest.DefaultGroupID+")", func(c *Config, v string) { c.Kafka.GroupID = v })
+	str("clickhouse.dsn", "ClickHouse DSN, native protocol (default "+store.DefaultDSN+")", func(c *Config, v string) { c.ClickHouse.DSN = v })
 	str("registry.file", "school registry, CSV or YAML", func(c *Config, v string) { c.Registry.File = v })
 	str("rules.dir", "directory of rule files; empty uses the embedded default pack", func(c *Config, v string) { c.Rules.Dir = v })
-	fs.String("rules.poll-interval", "", "how often the rule directory is checked for changed files, e.g. 5s; 0 disables (default 5s)")
+	fs.String("rules.poll-interval", "", "how often the rule directory is checked for changed files, e.g. 5s; 0 disables (default "+rules.DefaultPollInterval.String()+")")
 	cf.setters["rules.poll-interval"] = func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
@@ -188,10 +232,10 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 		c.Rules.PollInterval = d
 		return nil
 	}
-	str("data.dir", "directory for local state: embedded test broker data, visitor key (default data)", func(c *Config, v string) { c.DataDir = v })
+	str("data.dir", "directory for local state: embedded test broker data, visitor key (default "+defaultDataDir+")", func(c *Config, v string) { c.DataDir = v })
 	str("map.boundaries-file", "GeoJSON of the district and town outlines the map draws (default: the embedded outlines of 嘉兴市)", func(c *Config, v string) { c.Map.BoundariesFile = v })
-	str("log.level", "debug, info, warn or error (default info)", func(c *Config, v string) { c.Log.Level = v })
-	str("log.format", "text or json (default text)", func(c *Config, v string) { c.Log.Format = v })
+	str("log.level", "debug, info, warn or error (default "+defaultLogLevel+")", func(c *Config, v string) { c.Log.Level = v })
+	str("log.format", "text or json (default "+defaultLogFormat+")", func(c *Config, v string) { c.Log.Format = v })
 	return cf
 }
 
@@ -263,11 +307,13 @@ func (c *Config) check() error {
 	if c.Kafka.Embedded.Partitions <= 0 {
 		errs = append(errs, fmt.Errorf("kafka.embedded.partitions must be positive, got %d", c.Kafka.Embedded.Partitions))
 	}
-	t := c.Kafka.Topics
-	for name, v := range map[string]string{"visitor": t.Visitor, "canteen": t.Canteen, "drowning": t.Drowning, "bullying": t.Bullying, "deadletter": t.DeadLetter} {
-		if v == "" {
-			errs = append(errs, fmt.Errorf("kafka.topics.%s must not be empty", name))
+	for _, src := range engine.Sources {
+		if *c.Kafka.Topics.of(src) == "" {
+			errs = append(errs, fmt.Errorf("kafka.topics.%s must not be empty", src))
 		}
+	}
+	if c.Kafka.Topics.DeadLetter == "" {
+		errs = append(errs, errors.New("kafka.topics.deadletter must not be empty"))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

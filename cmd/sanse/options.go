@@ -1,7 +1,11 @@
 package main
 
 import (
-	"github.com/sanse-campus/sanse/engine"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sanse-campus/sanse/api"
 	"github.com/sanse-campus/sanse/engine/app"
 	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/rules"
@@ -10,18 +14,14 @@ import (
 // appOptions returns what the configuration says of the engine's components;
 // the caller adds the logger, the metrics registry and the live stream.
 func (c *Config) appOptions() app.Options {
-	t := c.Kafka.Topics
+	t := &c.Kafka.Topics
 	return app.Options{
 		RegistryFile:   c.Registry.File,
 		VisitorKeyFile: c.Privacy.VisitorKeyFile,
 		Rules:          rules.ManagerOptions{Dir: c.Rules.Dir, PollInterval: c.Rules.PollInterval},
 		Kafka: app.Kafka{
 			Brokers: c.Kafka.Brokers, GroupID: c.Kafka.GroupID,
-			Topics: map[engine.Source]string{
-				engine.SourceVisitor: t.Visitor, engine.SourceCanteen: t.Canteen,
-				engine.SourceDrowning: t.Drowning, engine.SourceBullying: t.Bullying,
-			},
-			DeadLetterTopic: t.DeadLetter, BatchSize: c.Kafka.BatchSize, BatchInterval: c.Kafka.BatchInterval,
+			Topics: t.bySource(), DeadLetterTopic: t.DeadLetter, BatchSize: c.Kafka.BatchSize, BatchInterval: c.Kafka.BatchInterval,
 			Embedded: ingest.BrokerOptions{
 				ListenAddr: c.Kafka.Embedded.ListenAddress, DataDir: c.Kafka.Embedded.DataDir,
 				Partitions: int32(c.Kafka.Embedded.Partitions),
@@ -30,5 +30,20 @@ func (c *Config) appOptions() app.Options {
 		ClickHouseDSN:       c.ClickHouse.DSN,
 		Alerting:            c.Alerting,
 		HazardCheckInterval: c.Hazards.CheckInterval,
+	}
+}
+
+// apiOptions wires the API to the App's components: the map, the history,
+// rules, alerts, hazards, the live stream and the readiness checks.
+func (c *Config) apiOptions(a *app.App, hub *api.Hub, boundaries []byte, logger *slog.Logger, reg *prometheus.Registry) api.Options {
+	var ready []api.ReadyCheck
+	for _, rc := range a.Checks() {
+		ready = append(ready, api.ReadyCheck{Name: rc.Name, Check: rc.Check})
+	}
+	return api.Options{
+		ListenAddress: c.Web.ListenAddress, Logger: logger, Registerer: reg, Gatherer: reg,
+		Schools: a.Engine(), Timeline: a.Store().Timeline, LevelsAt: a.Store().LevelsAt, Boundaries: boundaries,
+		RulesStatus: a.Rules().Status, ValidateRules: a.Rules().Validate, Reload: a.Rules().Reload,
+		Resolve: a.Resolve, Alerts: a.Alerts(), Hazards: a.Hazards(), Stream: hub, School: a.School, Ready: ready,
 	}
 }

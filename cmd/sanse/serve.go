@@ -47,8 +47,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		return err
 	}
 	logger := newLogger(cfg.Log.Level, cfg.Log.Format, stderr)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := newRegistry()
 	// Registered at once: an unhandled SIGHUP would end the process.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -71,16 +70,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	if err != nil {
 		return err
 	}
-	var ready []api.ReadyCheck
-	for _, c := range a.Checks() {
-		ready = append(ready, api.ReadyCheck{Name: c.Name, Check: c.Check})
-	}
-	server, err := api.New(api.Options{
-		ListenAddress: cfg.Web.ListenAddress, Logger: logger, Registerer: reg, Gatherer: reg,
-		Schools: a.Engine(), Timeline: a.Store().Timeline, LevelsAt: a.Store().LevelsAt, Boundaries: boundaries,
-		RulesStatus: a.Rules().Status, ValidateRules: a.Rules().Validate, Reload: a.Rules().Reload,
-		Resolve: a.Resolve, Alerts: a.Alerts(), Hazards: a.Hazards(), Stream: hub, School: a.School, Ready: ready,
-	})
+	server, err := api.New(cfg.apiOptions(a, hub, boundaries, logger, reg))
 	if err != nil {
 		return err
 	}
@@ -121,6 +111,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// newRegistry returns the process's metrics registry with the Go runtime's
+// and the process's collectors; each component registers its own metrics.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }
 
 // displayAddr returns the port part of a listen address, as ":8080".

@@ -19,6 +19,9 @@ const (
 	StatusResolved     Status = "resolved"
 )
 
+// Statuses lists the states in the order of an alert's life.
+var Statuses = []Status{StatusFiring, StatusAcknowledged, StatusResolved}
+
 // Chinese names the status for people.
 func (s Status) Chinese() string {
 	switch s {

@@ -47,11 +47,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:      "Hazard transitions made by the system that wait to be stored again.",
 		}),
 	}
-	for _, a := range []Action{ActionCreate, ActionStart, ActionSubmit, ActionVerify, ActionReject, ActionComment, ActionSupervise} {
+	for _, a := range Actions {
 		m.transitions.WithLabelValues(string(a))
 	}
-	for _, s := range []Status{StatusOpen, StatusRectifying, StatusSubmitted} {
-		m.active.WithLabelValues(string(s))
+	for _, s := range Statuses {
+		if s != StatusVerified {
+			m.active.WithLabelValues(string(s))
+		}
 	}
 	return m
 }

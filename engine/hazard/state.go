@@ -30,6 +30,10 @@ func ParseStatus(s string) (Status, error) {
 	return "", fmt.Errorf("unknown status %q, expected open, rectifying, submitted or verified", s)
 }
 
+// Closed reports whether a hazard in status s is closed: checked and
+// closed (已销号), with nothing to follow.
+func (s Status) Closed() bool { return s == StatusVerified }
+
 // Chinese returns the people-facing name of the status.
 func (s Status) Chinese() string {
 	switch s {
@@ -59,6 +63,10 @@ const (
 	ActionComment   Action = "comment"   // 备注: any status but verified, unchanged
 	ActionSupervise Action = "supervise" // 挂牌督办: overdue, by the system, status unchanged
 )
+
+// Actions lists every action in workflow order: the system's (Create,
+// Supervise) and the people's.
+var Actions = []Action{ActionCreate, ActionStart, ActionSubmit, ActionVerify, ActionReject, ActionComment, ActionSupervise}
 
 // PersonActions are the actions people may take through the API.
 var PersonActions = []Action{ActionStart, ActionSubmit, ActionVerify, ActionReject, ActionComment}

@@ -12,6 +12,19 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
+// Settings `sanse serve` gives the embedded broker unless configured
+// otherwise (kafka.embedded in docs/configuration.md). BrokerOptions' own
+// zero values differ, for tests: a free port and one partition.
+const (
+	// DefaultBrokerAddress is Kafka's usual port on the loopback interface,
+	// where kcat and other local clients look first.
+	DefaultBrokerAddress = "127.0.0.1:9092"
+	// DefaultBrokerPartitions is the partition count of each topic the
+	// broker creates: enough to spread a demo's load over partitions the way
+	// a cluster would.
+	DefaultBrokerPartitions = 4
+)
+
 // BrokerOptions configures the embedded broker.
 type BrokerOptions struct {
 	// ListenAddr is the TCP address the broker listens on, and the address

@@ -29,14 +29,17 @@ const (
 	DefaultShutdownTimeout = 10 * time.Second
 )
 
-// DefaultTopics returns the default topic of each source.
+// DefaultTopic returns the topic of src when none is configured:
+// "campus." and the source's name, e.g. campus.visitor.
+func DefaultTopic(src engine.Source) string { return "campus." + string(src) }
+
+// DefaultTopics returns the default topic of each of engine.Sources.
 func DefaultTopics() map[engine.Source]string {
-	return map[engine.Source]string{
-		engine.SourceVisitor:  "campus.visitor",
-		engine.SourceCanteen:  "campus.canteen",
-		engine.SourceDrowning: "campus.drowning",
-		engine.SourceBullying: "campus.bullying",
+	topics := make(map[engine.Source]string, len(engine.Sources))
+	for _, src := range engine.Sources {
+		topics[src] = DefaultTopic(src)
 	}
+	return topics
 }
 
 // writeBackoff is the wait between attempts of a failed store or

@@ -38,37 +38,37 @@ func newMetrics(reg prometheus.Registerer, topics []string) *metrics {
 	f := promauto.With(reg)
 	m := &metrics{
 		messages: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "sanse_ingest_messages_total",
+			Namespace: "sanse", Subsystem: "ingest", Name: "messages_total",
 			Help: "Messages read from the event topics, by topic and by what became of them (ok, deadletter, duplicate, rule_error).",
 		}, []string{"topic", "result"}),
 		deadLetters: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "sanse_ingest_deadletter_total",
+			Namespace: "sanse", Subsystem: "ingest", Name: "deadletter_total",
 			Help: "Messages rejected to the dead-letter topic, by rejection reason.",
 		}, []string{"reason"}),
 		writeErrors: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "sanse_ingest_write_errors_total",
+			Namespace: "sanse", Subsystem: "ingest", Name: "write_errors_total",
 			Help: "Failed attempts to write a batch to the store or rejected messages to the dead-letter topic; each is retried.",
 		}, []string{"target"}),
 		batchRecords: f.NewHistogram(prometheus.HistogramOpts{
-			Name:    "sanse_ingest_batch_records",
+			Namespace: "sanse", Subsystem: "ingest", Name: "batch_records",
 			Help:    "Records (events, risk transitions, colour changes) per batch written to the store.",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 9), // 1 … 65536
 		}),
 		flushDuration: f.NewHistogram(prometheus.HistogramOpts{
-			Name:    "sanse_ingest_flush_duration_seconds",
+			Namespace: "sanse", Subsystem: "ingest", Name: "flush_duration_seconds",
 			Help:    "Time to flush a batch: dead-letter writes, the store write with its retries, and the offset commit.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9), // 1ms … 65s
 		}),
 		commitErrors: f.NewCounter(prometheus.CounterOpts{
-			Name: "sanse_ingest_commit_errors_total",
+			Namespace: "sanse", Subsystem: "ingest", Name: "commit_errors_total",
 			Help: "Offset commits refused or failed; the offsets are committed with the next batch or the messages are read again.",
 		}),
 		lastFlush: f.NewGauge(prometheus.GaugeOpts{
-			Name: "sanse_ingest_last_flush_timestamp_seconds",
+			Namespace: "sanse", Subsystem: "ingest", Name: "last_flush_timestamp_seconds",
 			Help: "Unix time of the last successful flush.",
 		}),
 		assigned: f.NewGauge(prometheus.GaugeOpts{
-			Name: "sanse_ingest_assigned_partitions",
+			Namespace: "sanse", Subsystem: "ingest", Name: "assigned_partitions",
 			Help: "Partitions of the event topics assigned to this instance in the current consumer group generation.",
 		}),
 	}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,8 +23,7 @@ import (
 )
 
 func parseStage(s string) (engine.Stage, error) {
-	switch engine.Stage(s) {
-	case engine.StageKindergarten, engine.StagePrimary, engine.StageJunior, engine.StageSenior, engine.StageVocational:
+	if slices.Contains(engine.Stages, engine.Stage(s)) {
 		return engine.Stage(s), nil
 	}
 	return "", fmt.Errorf("unknown stage %q, expected kindergarten, primary, junior, senior or vocational", s)

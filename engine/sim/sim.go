@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/ingest"
 )
 
 // Options configure a Simulator. Zero values take the defaults.
@@ -40,8 +41,8 @@ type Options struct {
 const DefaultRate = 50
 
 // DefaultTopic returns the topic of src when Options.Topics does not name
-// one: campus.visitor, campus.canteen, campus.drowning, campus.bullying.
-func DefaultTopic(src engine.Source) string { return "campus." + string(src) }
+// one: the topic the consumer reads by default (ingest.DefaultTopic).
+func DefaultTopic(src engine.Source) string { return ingest.DefaultTopic(src) }
 
 // maxPending bounds the follow-up events waiting to be emitted, so that a
 // clock that stands still cannot make them grow without end.

@@ -13,6 +13,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// DefaultDSN is the database Sanse uses unless configured otherwise: sanse
+// on the local server that deploy/clickhouse.sh starts (native protocol on
+// port 19000).
+const DefaultDSN = "clickhouse://127.0.0.1:19000/sanse"
+
 // Table names.
 const (
 	tableEvents          = "events"

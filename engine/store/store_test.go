@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
-	"github.com/sanse-campus/sanse/engine/words"
 	"github.com/sanse-campus/sanse/engine/store/internal/testdb"
+	"github.com/sanse-campus/sanse/engine/words"
 )
 
 // openTest opens a store on a fresh database of its own, dropped when the

@@ -23,9 +23,17 @@ const (
 	English Lang = "en"
 )
 
-// Level returns the name of a colour, e.g. 红色 or red.
+// Level returns the name of a colour, e.g. 红色 or Red.
 func Level(l engine.Level, lang Lang) string {
 	if lang == English {
+		switch l {
+		case engine.LevelRed:
+			return "Red"
+		case engine.LevelYellow:
+			return "Yellow"
+		case engine.LevelGreen:
+			return "Green"
+		}
 		return string(l)
 	}
 	switch l {
@@ -59,9 +67,70 @@ func Severity(s engine.Severity, lang Lang) string {
 	return string(s)
 }
 
-// Source returns the name of an event source, e.g. 防溺水 or drowning.
+// SeverityLabel returns the short name of a severity on a badge beside other
+// words, e.g. 高风险 or High: in Chinese the word Severity gives, in English
+// without the "risk" a sentence needs.
+func SeverityLabel(s engine.Severity, lang Lang) string {
+	if lang != English {
+		return Severity(s, lang)
+	}
+	switch s {
+	case engine.SeverityHigh:
+		return "High"
+	case engine.SeverityMedium:
+		return "Medium"
+	case engine.SeverityLow:
+		return "Low"
+	}
+	return string(s)
+}
+
+// Stage returns the name of a school's education stage, e.g. 初中 or Junior
+// secondary.
+func Stage(s engine.Stage, lang Lang) string {
+	if lang == English {
+		switch s {
+		case engine.StageKindergarten:
+			return "Kindergarten"
+		case engine.StagePrimary:
+			return "Primary"
+		case engine.StageJunior:
+			return "Junior secondary"
+		case engine.StageSenior:
+			return "Senior secondary"
+		case engine.StageVocational:
+			return "Vocational"
+		}
+		return string(s)
+	}
+	switch s {
+	case engine.StageKindergarten:
+		return "幼儿园"
+	case engine.StagePrimary:
+		return "小学"
+	case engine.StageJunior:
+		return "初中"
+	case engine.StageSenior:
+		return "高中"
+	case engine.StageVocational:
+		return "职业学校"
+	}
+	return string(s)
+}
+
+// Source returns the name of an event source, e.g. 防溺水 or Drowning.
 func Source(s engine.Source, lang Lang) string {
 	if lang == English {
+		switch s {
+		case engine.SourceVisitor:
+			return "Visitors"
+		case engine.SourceCanteen:
+			return "Canteen"
+		case engine.SourceDrowning:
+			return "Drowning"
+		case engine.SourceBullying:
+			return "Bullying"
+		}
 		return string(s)
 	}
 	switch s {

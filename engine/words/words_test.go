@@ -43,11 +43,39 @@ func TestCause(t *testing.T) {
 
 func TestNames(t *testing.T) {
 	require.Equal(t, "红色", Level(engine.LevelRed, Chinese))
-	require.Equal(t, "yellow", Level(engine.LevelYellow, English))
+	require.Equal(t, "Yellow", Level(engine.LevelYellow, English))
 	require.Equal(t, "中风险", Severity(engine.SeverityMedium, Chinese))
 	require.Equal(t, "low risk", Severity(engine.SeverityLow, English))
-	for _, s := range engine.Sources {
-		require.NotEqual(t, string(s), Source(s, Chinese), "every source has a Chinese name")
-		require.Equal(t, string(s), Source(s, English))
+	require.Equal(t, "中风险", SeverityLabel(engine.SeverityMedium, Chinese))
+	require.Equal(t, "Low", SeverityLabel(engine.SeverityLow, English))
+	require.Equal(t, "初中", Stage(engine.StageJunior, Chinese))
+	require.Equal(t, "Junior secondary", Stage(engine.StageJunior, English))
+	require.Equal(t, "防溺水", Source(engine.SourceDrowning, Chinese))
+	require.Equal(t, "Visitors", Source(engine.SourceVisitor, English))
+}
+
+// TestEveryValueNamed checks that each value of the engine's enumerations
+// has a name of its own in each language, not its id.
+func TestEveryValueNamed(t *testing.T) {
+	for _, lang := range []Lang{Chinese, English} {
+		names := map[string]bool{}
+		named := func(id, name string) {
+			require.NotEqual(t, id, name, "%s has no %s name", id, lang)
+			require.False(t, names[name], "two values are called %s", name)
+			names[name] = true
+		}
+		for _, s := range engine.Sources {
+			named(string(s), Source(s, lang))
+		}
+		for _, s := range engine.Stages {
+			named(string(s), Stage(s, lang))
+		}
+		for _, l := range engine.Levels {
+			named(string(l), Level(l, lang))
+		}
+		for _, s := range engine.Severities {
+			named(string(s), SeverityLabel(s, lang))
+			require.NotEqual(t, string(s), Severity(s, lang))
+		}
 	}
 }

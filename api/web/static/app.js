@@ -14,27 +14,31 @@
 
   // ---- Constants --------------------------------------------------------
 
-  const LEVELS = ["green", "yellow", "red"];
-  const LV = { green: 0, yellow: 1, red: 2 };
+  // The enumerations (colours, stages, sources, statuses) and their names
+  // come from the server, GET /api/v1/meta, before anything is drawn; see
+  // applyMeta. The drawing below styles the colours by rank, least serious
+  // first, and the stages by their order, youngest first.
+  let LEVELS = [];
+  let LV = {};
+  let STAGES = [];
+  let SOURCES = [];
+  let BUCKETS = 0;
+  let CLOSED_HAZARD = new Set();
+  let NAMES = {};
   const ICON = ["●", "◆", "▲"];
   const SYMBOL = ["circle", "diamond", "triangle"];
   const FILL = ["#2e9d5b", "#f2a900", "#d7263d"];
   const BORDER = ["#ffffff", "#6b4300", "#ffffff"];
   const BORDER_WIDTH = [0.6, 0.8, 1.2];
-  const STAGES = ["kindergarten", "primary", "junior", "senior", "vocational"];
-  const STAGE_SIZE = [6, 7, 8, 9, 9];
   const LEVEL_EXTRA = [0, 2, 5];
-  const SOURCES = ["visitor", "canteen", "drowning", "bullying"];
   const SEVERITY_ICON = { high: "▲", medium: "◆", low: "●" };
   const TZ = "Asia/Shanghai";
   const LIST_LIMIT = 200;
   const PULSE_MS = 120000;
-  const BUCKETS = LEVELS.length * STAGES.length;
   const NOT_DRAWN = 255;
   // The districts' fill: tinted while the past is shown, so that a past map
   // is never taken for the live one.
   const AREA = { live: "#fbfcfd", past: "#f6eedb" };
-  const CLOSED_HAZARD = new Set(["closed", "resolved", "verified", "done", "cancelled"]);
 
   // ---- Language -----------------------------------------------------------
 
@@ -67,13 +71,36 @@
     for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
     for (const el of document.querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
     for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+    for (const el of document.querySelectorAll("[data-level-name]")) el.textContent = nameOf("levels", el.dataset.levelName);
     $("lang").textContent = t("otherLanguage");
     $("lang").lang = lang === "zh" ? "en" : "zh-CN";
   }
 
-  function levelName(l) { return t(LEVELS[l]); }
-  function stageName(s) { return t("stage_" + (typeof s === "number" ? STAGES[s] : s)); }
-  function sourceName(s) { return t("source_" + s); }
+  // applyMeta takes the enumerations of GET /api/v1/meta.
+  function applyMeta(meta) {
+    const ids = (list) => (list || []).map((v) => v.id);
+    LEVELS = ids(meta.levels).reverse();
+    LV = Object.fromEntries(LEVELS.map((l, i) => [l, i]));
+    STAGES = ids(meta.stages);
+    SOURCES = ids(meta.sources);
+    BUCKETS = LEVELS.length * STAGES.length;
+    CLOSED_HAZARD = new Set((meta.hazard_statuses || []).filter((s) => s.closed).map((s) => s.id));
+    NAMES = {};
+    for (const kind of ["levels", "stages", "sources", "severities"]) {
+      NAMES[kind] = Object.fromEntries((meta[kind] || []).map((v) => [v.id, v]));
+    }
+  }
+
+  // nameOf returns the name of one value of an enumeration of the meta in the
+  // page's language (Chinese where it has no English one), or its id.
+  function nameOf(kind, id) {
+    const v = NAMES[kind] && NAMES[kind][id];
+    return v ? (lang === "en" && v.en) || v.zh || id : id;
+  }
+
+  function levelName(l) { return nameOf("levels", LEVELS[l]); }
+  function stageName(s) { return nameOf("stages", typeof s === "number" ? STAGES[s] : s); }
+  function sourceName(s) { return nameOf("sources", s); }
 
   // ---- Small helpers ------------------------------------------------------
 
@@ -128,7 +155,7 @@
   }
 
   function severityBadge(s) {
-    return `<span class="lv ${esc(s)}"><span aria-hidden="true">${SEVERITY_ICON[s] || "●"}</span>${esc(t("severity_" + s))}</span>`;
+    return `<span class="lv ${esc(s)}"><span aria-hidden="true">${SEVERITY_ICON[s] || "●"}</span>${esc(nameOf("severities", s))}</span>`;
   }
 
   // request calls the API and never throws: it returns the status (0 when the
@@ -278,7 +305,8 @@
 
   function areaColor() { return view.past ? AREA.past : AREA.live; }
 
-  function symbolSize(lv, st) { return STAGE_SIZE[st] + LEVEL_EXTRA[lv]; }
+  // symbolSize grows with the stage, from 6 for the youngest pupils up to 9.
+  function symbolSize(lv, st) { return Math.min(6 + st, 9) + LEVEL_EXTRA[lv]; }
 
   // maskSize is the diameter of a disc that covers a symbol: a triangle's
   // corners and a diamond's tips lie further out than a circle's edge.
@@ -1594,7 +1622,20 @@
     return { x: r.left + p[0], y: r.top + p[1] };
   }
 
+  // loadMeta returns the enumerations of GET /api/v1/meta, asking again
+  // until the server answers: nothing can be drawn or named without them.
+  async function loadMeta() {
+    let res = await boot.meta.catch(() => null);
+    for (let wait = 1000; !res || !res.ok; wait = Math.min(wait * 2, 30000)) {
+      showLoading(t("loadFailed", { error: res ? res.status : t("networkError") }), false);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      res = await fetch("/api/v1/meta").catch(() => null);
+    }
+    return res.json();
+  }
+
   async function start() {
+    applyMeta(await loadMeta());
     applyLanguage();
     renderActor();
     bindUI();

@@ -1,7 +1,8 @@
 // boot.js runs before the map library has loaded and starts what the page
-// needs first, so that it arrives while the library is parsed: the schools
-// (GET /api/v1/map, or the map of a past moment with ?at= in the page's
-// address), the outlines, and the live stream, opened before the map so that
+// needs first, so that it arrives while the library is parsed: the
+// enumerations and their names (GET /api/v1/meta), the schools (GET
+// /api/v1/map, or the map of a past moment with ?at= in the page's address),
+// the outlines, and the live stream, opened before the map so that
 // no change between the two is missed. app.js takes them over.
 (function () {
   "use strict";
@@ -17,6 +18,7 @@
   }
   window.sanseBoot = {
     at: at,
+    meta: fetch("/api/v1/meta"),
     map: fetch(at ? "/api/v1/map?at=" + encodeURIComponent(at) : "/api/v1/map"),
     boundaries: fetch("/api/v1/boundaries"),
     stream: stream,
