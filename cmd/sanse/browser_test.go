@@ -457,10 +457,19 @@ func TestBrowserMap(t *testing.T) {
 	cancel()
 	require.NoError(t, err, "back to the live map")
 
-	// English.
+	// English, the red school's cause included: the server renders it in
+	// both languages.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("lang"))))
 	require.Equal(t, "en", eval[string](t, ctx, `document.documentElement.lang`))
 	require.Contains(t, eval[string](t, ctx, `document.querySelector("h1").innerText`), "warning map")
+	eval[string](t, ctx, `document.getElementById("f-q").value = ""`)
+	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("f-q"), school+"\r")))
+	tctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+	_, err = chromedp.Run(tctx, chromedp.Poll[bool](`(() => { const c = document.querySelector("#detail .cause");
+		return c !== null && c.innerText.includes("New high risk: 禁入名单人员进入校园"); })()`))
+	cancel()
+	require.NoError(t, err, "the English page shows the cause in English: %q",
+		eval[string](t, ctx, `(document.querySelector("#detail .cause") || {}).innerText || ""`))
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("lang"))))
 	require.Equal(t, "zh-CN", eval[string](t, ctx, `document.documentElement.lang`))
 

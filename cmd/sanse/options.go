@@ -19,13 +19,13 @@ func (c *Config) appOptions() app.Options {
 		RegistryFile:   c.Registry.File,
 		VisitorKeyFile: c.Privacy.VisitorKeyFile,
 		Rules:          rules.ManagerOptions{Dir: c.Rules.Dir, PollInterval: c.Rules.PollInterval},
-		Kafka: app.Kafka{
+		Kafka: ingest.Options{
 			Brokers: c.Kafka.Brokers, GroupID: c.Kafka.GroupID,
 			Topics: t.bySource(), DeadLetterTopic: t.DeadLetter, BatchSize: c.Kafka.BatchSize, BatchInterval: c.Kafka.BatchInterval,
-			Embedded: ingest.BrokerOptions{
-				ListenAddr: c.Kafka.Embedded.ListenAddress, DataDir: c.Kafka.Embedded.DataDir,
-				Partitions: int32(c.Kafka.Embedded.Partitions),
-			},
+		},
+		EmbeddedKafka: ingest.BrokerOptions{
+			ListenAddr: c.Kafka.Embedded.ListenAddress, DataDir: c.Kafka.Embedded.DataDir,
+			Partitions: int32(c.Kafka.Embedded.Partitions),
 		},
 		ClickHouseDSN:       c.ClickHouse.DSN,
 		Alerting:            c.Alerting,

@@ -42,22 +42,6 @@ type Stream interface {
 	PublishAlert(a *alert.Alert)
 }
 
-// Kafka says where the events come from.
-type Kafka struct {
-	// Brokers of a Kafka cluster; empty starts the embedded broker (a test
-	// broker: for the demo, tests and trying Sanse on one machine).
-	Brokers []string
-	GroupID string
-	// Topics maps each source to its topic; DeadLetterTopic takes what does
-	// not decode.
-	Topics          map[engine.Source]string
-	DeadLetterTopic string
-	BatchSize       int
-	BatchInterval   time.Duration
-	// Embedded configures the embedded broker, used when Brokers is empty.
-	Embedded ingest.BrokerOptions
-}
-
 // Options configure an App. RegistryFile, VisitorKeyFile and ClickHouseDSN
 // are required.
 type Options struct {
@@ -69,8 +53,13 @@ type Options struct {
 	VisitorKeyFile string
 	// Rules configures the rule manager; its Logger and Registerer are the
 	// App's.
-	Rules         rules.ManagerOptions
-	Kafka         Kafka
+	Rules rules.ManagerOptions
+	// Kafka configures the consumer: brokers, group, topics, batching. Its
+	// Decoder, Engine, Store, Logger and Registerer are the App's. Empty
+	// Brokers start the embedded broker (a test broker: for the demo, tests
+	// and trying Sanse on one machine), configured by EmbeddedKafka.
+	Kafka         ingest.Options
+	EmbeddedKafka ingest.BrokerOptions
 	ClickHouseDSN string
 	Alerting      alert.Config
 	// HazardCheckInterval is how often overdue hazards are looked for;
@@ -144,7 +133,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 
 	a.brokers = opts.Kafka.Brokers
 	if len(a.brokers) == 0 {
-		bo := opts.Kafka.Embedded
+		bo := opts.EmbeddedKafka
 		bo.Topics = a.topicList()
 		if a.broker, err = ingest.StartBroker(bo, opts.Logger); err != nil {
 			return nil, fmt.Errorf("start embedded broker: %w", err)
@@ -182,12 +171,10 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if opts.Stream != nil {
 		a.writer.subscribers = append(a.writer.subscribers, newStreamSubscriber(opts.Stream))
 	}
-	a.consumer, err = ingest.NewConsumer(ingest.Options{
-		Brokers: a.brokers, GroupID: opts.Kafka.GroupID, Topics: opts.Kafka.Topics,
-		DeadLetterTopic: opts.Kafka.DeadLetterTopic, BatchSize: opts.Kafka.BatchSize,
-		BatchInterval: opts.Kafka.BatchInterval, Decoder: a.decoder, Engine: a.engine, Store: a.writer,
-		Logger: opts.Logger, Registerer: opts.Registerer,
-	})
+	co := opts.Kafka
+	co.Brokers, co.Decoder, co.Engine, co.Store = a.brokers, a.decoder, a.engine, a.writer
+	co.Logger, co.Registerer = opts.Logger, opts.Registerer
+	a.consumer, err = ingest.NewConsumer(co)
 	if err != nil {
 		return nil, err
 	}

@@ -142,11 +142,11 @@ func build(t *testing.T, e env) *running {
 	a, err := app.New(t.Context(), app.Options{
 		RegistryFile: registryFile, VisitorKeyFile: filepath.Join(e.dataDir, "visitor.key"),
 		Rules: rules.ManagerOptions{Dir: e.rulesDir},
-		Kafka: app.Kafka{
+		Kafka: ingest.Options{
 			GroupID: "sanse", Topics: topics, DeadLetterTopic: "campus.deadletter",
 			BatchSize: 1000, BatchInterval: 20 * time.Millisecond,
-			Embedded: ingest.BrokerOptions{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(e.dataDir, "kafka"), Partitions: 2},
 		},
+		EmbeddedKafka:       ingest.BrokerOptions{ListenAddr: "127.0.0.1:0", DataDir: filepath.Join(e.dataDir, "kafka"), Partitions: 2},
 		ClickHouseDSN:       e.dsn,
 		HazardCheckInterval: 100 * time.Millisecond,
 		Stream:              stream,
