@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/sanse-campus/sanse/api"
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
+	"github.com/sanse-campus/sanse/engine/app"
 	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/engine/store"
@@ -39,6 +42,8 @@ type Config struct {
 	// (see docs/alerts.md).
 	Alerting alert.Config  `yaml:"alerting"`
 	Hazards  HazardsConfig `yaml:"hazards"`
+	// Retention says how long the history keeps its rows (docs/security.md).
+	Retention RetentionConfig `yaml:"retention"`
 	// Map configures the warning map page (see docs/map.md).
 	Map MapConfig `yaml:"map"`
 }
@@ -49,6 +54,15 @@ type MapConfig struct {
 	// town outlines the map draws; empty uses the embedded outlines of
 	// 嘉兴市, the demo district.
 	BoundariesFile string `yaml:"boundaries_file"`
+}
+
+// HazardsConfig configures the hazard workflow (docs/hazards.md).
+type RetentionConfig struct {
+	// Interval is how often old monthly partitions are dropped.
+	Interval time.Duration `yaml:"interval"`
+	// Tables maps each table of the history to how long its rows are kept;
+	// 0 keeps them for ever.
+	Tables map[string]time.Duration `yaml:"tables"`
 }
 
 // HazardsConfig configures the hazard workflow (docs/hazards.md).
@@ -169,6 +183,7 @@ func defaultConfig() Config {
 		Rules:      RulesConfig{PollInterval: rules.DefaultPollInterval},
 		Log:        LogConfig{Level: defaultLogLevel, Format: defaultLogFormat},
 		Hazards:    HazardsConfig{CheckInterval: hazard.DefaultCheckInterval},
+		Retention:  RetentionConfig{Interval: app.DefaultRetentionInterval, Tables: maps.Clone(store.Retained)},
 	}
 	for src, topic := range ingest.DefaultTopics() {
 		*c.Kafka.Topics.of(src) = topic
@@ -327,6 +342,14 @@ func (c *Config) check() error {
 	}
 	if c.Hazards.CheckInterval <= 0 {
 		errs = append(errs, fmt.Errorf("hazards.check_interval must be positive, got %s", c.Hazards.CheckInterval))
+	}
+	if c.Retention.Interval <= 0 {
+		errs = append(errs, fmt.Errorf("retention.interval must be positive, got %s", c.Retention.Interval))
+	}
+	for _, table := range slices.Sorted(maps.Keys(c.Retention.Tables)) {
+		if _, ok := store.Retained[table]; !ok {
+			errs = append(errs, fmt.Errorf("retention.tables: unknown table %q, expected one of %s", table, strings.Join(store.RetainedTables(), ", ")))
+		}
 	}
 	if err := c.Alerting.Validate(); err != nil {
 		errs = append(errs, err)

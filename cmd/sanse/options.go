@@ -30,6 +30,7 @@ func (c *Config) appOptions() app.Options {
 		ClickHouseDSN:       c.ClickHouse.DSN,
 		Alerting:            c.Alerting,
 		HazardCheckInterval: c.Hazards.CheckInterval,
+		Retention:           app.Retention{Ages: c.Retention.Tables, Interval: c.Retention.Interval},
 	}
 }
 

@@ -62,6 +62,8 @@ type Options struct {
 	EmbeddedKafka ingest.BrokerOptions
 	ClickHouseDSN string
 	Alerting      alert.Config
+	// Retention says how long the history keeps its rows.
+	Retention Retention
 	// HazardCheckInterval is how often overdue hazards are looked for;
 	// hazard.DefaultCheckInterval when zero.
 	HazardCheckInterval time.Duration
@@ -81,6 +83,8 @@ type App struct {
 	registry atomic.Pointer[engine.Registry]
 	// registryReloaded is sanse_registry_last_reload_successful.
 	registryReloaded prometheus.Gauge
+	// retentionDropped is sanse_retention_dropped_partitions_total.
+	retentionDropped *prometheus.CounterVec
 
 	rules    *rules.Manager
 	broker   *ingest.Broker // nil with an external cluster
@@ -120,6 +124,10 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Help: "Whether the last reload of the school registry succeeded (1) or was refused (0).",
 	})
 	a.registryReloaded.Set(1)
+	a.retentionDropped = promauto.With(opts.Registerer).NewCounterVec(prometheus.CounterOpts{
+		Namespace: "sanse", Subsystem: "retention", Name: "dropped_partitions_total",
+		Help: "Monthly partitions of the history dropped because they passed their table's retention, by table.",
+	}, []string{"table"})
 	identity, err := event.LoadIdentityKey(opts.VisitorKeyFile)
 	if err != nil {
 		return nil, err
@@ -224,6 +232,8 @@ func (a *App) Run(ctx context.Context, also ...func(context.Context) error) erro
 	g.Go(func() error { return a.hazards.Run(gctx) })
 	// Rules: reload when a rule file changes (every rules.poll_interval).
 	g.Go(func() error { return a.rules.Run(gctx) })
+	// Retention: old monthly partitions of the history are dropped.
+	g.Go(func() error { return a.runRetention(gctx) })
 	for _, fn := range also {
 		g.Go(func() error { return fn(gctx) })
 	}
