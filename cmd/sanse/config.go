@@ -129,6 +129,10 @@ type EmbeddedConfig struct {
 	ListenAddress string `yaml:"listen_address"`
 	DataDir       string `yaml:"data_dir"`
 	Partitions    int    `yaml:"partitions"`
+	// Retention and RetentionBytes bound what it keeps of each partition;
+	// a negative value means no bound.
+	Retention      time.Duration `yaml:"retention"`
+	RetentionBytes int64         `yaml:"retention_bytes"`
 }
 
 // ClickHouseConfig configures the history store.
@@ -177,7 +181,8 @@ func defaultConfig() Config {
 			Topics:        TopicsConfig{DeadLetter: ingest.DefaultDeadLetterTopic},
 			BatchSize:     ingest.DefaultBatchSize,
 			BatchInterval: ingest.DefaultBatchInterval,
-			Embedded:      EmbeddedConfig{ListenAddress: ingest.DefaultBrokerAddress, Partitions: ingest.DefaultBrokerPartitions},
+			Embedded: EmbeddedConfig{ListenAddress: ingest.DefaultBrokerAddress, Partitions: ingest.DefaultBrokerPartitions,
+				Retention: ingest.DefaultBrokerRetention, RetentionBytes: ingest.DefaultBrokerRetentionBytes},
 		},
 		ClickHouse: ClickHouseConfig{DSN: store.DefaultDSN},
 		Rules:      RulesConfig{PollInterval: rules.DefaultPollInterval},

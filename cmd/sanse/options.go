@@ -26,6 +26,7 @@ func (c *Config) appOptions() app.Options {
 		EmbeddedKafka: ingest.BrokerOptions{
 			ListenAddr: c.Kafka.Embedded.ListenAddress, DataDir: c.Kafka.Embedded.DataDir,
 			Partitions: int32(c.Kafka.Embedded.Partitions),
+			Retention:  c.Kafka.Embedded.Retention, RetentionBytes: c.Kafka.Embedded.RetentionBytes,
 		},
 		ClickHouseDSN:       c.ClickHouse.DSN,
 		Alerting:            c.Alerting,

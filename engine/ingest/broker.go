@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -23,7 +25,17 @@ const (
 	// broker creates: enough to spread a demo's load over partitions the way
 	// a cluster would.
 	DefaultBrokerPartitions = 4
+	// DefaultBrokerRetention and DefaultBrokerRetentionBytes bound what the
+	// embedded broker keeps of each partition: a day, and 256 MiB, so that
+	// a demo left running cannot fill the disk. What matters is stored in
+	// ClickHouse once it is consumed.
+	DefaultBrokerRetention      = 24 * time.Hour
+	DefaultBrokerRetentionBytes = 256 << 20
 )
+
+// retentionCheck is how often the embedded broker drops what is past its
+// retention.
+const retentionCheck = time.Minute
 
 // BrokerOptions configures the embedded broker.
 type BrokerOptions struct {
@@ -44,6 +56,12 @@ type BrokerOptions struct {
 	// Partitions is the partition count of the topics created at start;
 	// values below 1 mean 1.
 	Partitions int32
+	// Retention is how long a partition keeps a record, and RetentionBytes
+	// how many bytes of records it keeps at most; older records are dropped
+	// every minute. Zero means DefaultBrokerRetention and
+	// DefaultBrokerRetentionBytes; below zero, no limit.
+	Retention      time.Duration
+	RetentionBytes int64
 }
 
 // Broker is a single-node Kafka-protocol broker running inside the process,
@@ -54,6 +72,8 @@ type Broker struct {
 	cluster *kfake.Cluster
 	logger  *slog.Logger
 	close   sync.Once
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 // StartBroker starts the embedded broker and creates the missing topics of
@@ -85,11 +105,23 @@ func StartBroker(opts BrokerOptions, logger *slog.Logger) (*Broker, error) {
 	if opts.DataDir != "" {
 		kopts = append(kopts, kfake.DataDir(opts.DataDir), kfake.SyncWrites())
 	}
+	// Broker-wide, so that topics restored from DataDir are bounded too.
+	retention, retentionBytes := opts.Retention, opts.RetentionBytes
+	if retention == 0 {
+		retention = DefaultBrokerRetention
+	}
+	if retentionBytes == 0 {
+		retentionBytes = DefaultBrokerRetentionBytes
+	}
+	kopts = append(kopts, kfake.BrokerConfigs(map[string]string{
+		"log.retention.ms":    strconv.FormatInt(max(retention.Milliseconds(), -1), 10),
+		"log.retention.bytes": strconv.FormatInt(max(retentionBytes, -1), 10),
+	}))
 	cluster, err := kfake.NewCluster(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded broker on %s: %w", addr, err)
 	}
-	b := &Broker{cluster: cluster, logger: logger}
+	b := &Broker{cluster: cluster, logger: logger, stop: make(chan struct{}), done: make(chan struct{})}
 	for _, t := range opts.Topics {
 		if cluster.TopicInfo(t) != nil {
 			continue
@@ -99,8 +131,26 @@ func StartBroker(opts BrokerOptions, logger *slog.Logger) (*Broker, error) {
 			return nil, fmt.Errorf("create topic %q on the embedded broker: %w", t, err)
 		}
 	}
-	logger.Info("embedded broker started", "addrs", b.Addrs(), "data_dir", opts.DataDir)
+	go b.enforceRetention()
+	logger.Info("embedded broker started", "addrs", b.Addrs(), "data_dir", opts.DataDir,
+		"retention", retention, "retention_bytes", retentionBytes)
 	return b, nil
+}
+
+// enforceRetention drops what is past the retention every retentionCheck
+// until Close.
+func (b *Broker) enforceRetention() {
+	defer close(b.done)
+	t := time.NewTicker(retentionCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+			b.cluster.ApplyRetention()
+		}
+	}
 }
 
 // Addrs returns the host:port addresses the broker listens on, for
@@ -111,6 +161,8 @@ func (b *Broker) Addrs() []string { return b.cluster.ListenAddrs() }
 // the next start resumes from it. Close is safe to call more than once.
 func (b *Broker) Close() {
 	b.close.Do(func() {
+		close(b.stop)
+		<-b.done
 		b.cluster.Close()
 		b.logger.Info("embedded broker stopped")
 	})

@@ -133,3 +133,24 @@ func TestConsumerSurvivesBrokerRestart(t *testing.T) {
 	require.Eventually(t, func() bool { return committedTotal(t, addr, ingest.DefaultGroupID, topicDrowning) == 2 }, wait, 10*time.Millisecond)
 	require.Equal(t, []string{"before-restart", "after-restart"}, store.events())
 }
+
+// TestBrokerRetention: the embedded broker drops records older than its
+// retention, so that a demo left running cannot grow without bound.
+func TestBrokerRetention(t *testing.T) {
+	b, err := ingest.StartBroker(ingest.BrokerOptions{Topics: []string{topicCanteen}, Retention: time.Hour}, testLogger(t))
+	require.NoError(t, err)
+	t.Cleanup(b.Close)
+	now := time.Now()
+	old := msg(topicCanteen, "s1", []byte("old"))
+	old.Time = now.Add(-2 * time.Hour)
+	produce(t, b.Addrs()[0], old)
+	recent := msg(topicCanteen, "s1", []byte("recent"))
+	recent.Time = now
+	produce(t, b.Addrs()[0], recent)
+	require.Equal(t, int64(0), b.LogStart(topicCanteen, 0))
+
+	b.ApplyRetention()
+	require.Equal(t, int64(1), b.LogStart(topicCanteen, 0), "the record older than the retention is dropped")
+	msgs := readTopic(t, b.Addrs()[0], topicCanteen, 1)
+	require.Equal(t, "recent", string(msgs[0].Value), "the recent one is kept")
+}

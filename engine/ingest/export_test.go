@@ -32,3 +32,10 @@ func FailProduce(b *Broker, topic string, n int, seen func()) {
 		return resp, nil, true
 	})
 }
+
+// ApplyRetention drops at once what is past b's retention, as its minutely
+// check does.
+func (b *Broker) ApplyRetention() { b.cluster.ApplyRetention() }
+
+// LogStart returns the first offset partition p of topic still holds.
+func (b *Broker) LogStart(topic string, p int32) int64 { return b.cluster.PartitionInfo(topic, p).LogStartOffset }
