@@ -43,7 +43,8 @@ type Store struct {
 // Open connects to the ClickHouse server that dsn names
 // (clickhouse://user:password@host:9000/database?dial_timeout=5s, the native
 // protocol of clickhouse-go) and creates the database if it is missing. It
-// does not migrate the schema: call Migrate before writing. Metrics are
+// does not migrate the schema: call Migrate before writing. A nil logger
+// discards the logs. Metrics are
 // registered with reg, which may be nil.
 func Open(ctx context.Context, dsn string, logger *slog.Logger, reg prometheus.Registerer) (*Store, error) {
 	opts, err := clickhouse.ParseDSN(dsn)
@@ -68,6 +69,9 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger, reg prometheus.R
 	}
 	if err != nil {
 		return nil, fmt.Errorf("connect to ClickHouse at %s: %w", strings.Join(opts.Addr, ","), err)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{
 		conn:     conn,
