@@ -38,4 +38,6 @@ func FailProduce(b *Broker, topic string, n int, seen func()) {
 func (b *Broker) ApplyRetention() { b.cluster.ApplyRetention() }
 
 // LogStart returns the first offset partition p of topic still holds.
-func (b *Broker) LogStart(topic string, p int32) int64 { return b.cluster.PartitionInfo(topic, p).LogStartOffset }
+func (b *Broker) LogStart(topic string, p int32) int64 {
+	return b.cluster.PartitionInfo(topic, p).LogStartOffset
+}

@@ -44,8 +44,7 @@ type Store struct {
 // (clickhouse://user:password@host:9000/database?dial_timeout=5s, the native
 // protocol of clickhouse-go) and creates the database if it is missing. It
 // does not migrate the schema: call Migrate before writing. A nil logger
-// discards the logs. Metrics are
-// registered with reg, which may be nil.
+// discards the logs; metrics are registered with reg, which may be nil.
 func Open(ctx context.Context, dsn string, logger *slog.Logger, reg prometheus.Registerer) (*Store, error) {
 	opts, err := clickhouse.ParseDSN(dsn)
 	if err != nil {
