@@ -2,10 +2,12 @@ package ingest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -44,6 +46,19 @@ type BrokerOptions struct {
 	// Partitions is the partition count of the topics created at start;
 	// values below 1 mean 1.
 	Partitions int32
+	// TLS, when not nil, makes the broker accept TLS connections only,
+	// with this server configuration (its certificate), for tests of the
+	// consumer's TLS.
+	TLS *tls.Config
+	// SASLUsers, when not empty, makes the broker require SASL
+	// authentication as one of them, for tests of the consumer's SASL.
+	SASLUsers []SASLUser
+}
+
+// SASLUser is a user the embedded broker accepts, with one mechanism: PLAIN,
+// SCRAM-SHA-256 or SCRAM-SHA-512.
+type SASLUser struct {
+	Mechanism, Username, Password string
 }
 
 // Broker is a single-node Kafka-protocol broker running inside the process,
@@ -85,6 +100,17 @@ func StartBroker(opts BrokerOptions, logger *slog.Logger) (*Broker, error) {
 	if opts.DataDir != "" {
 		kopts = append(kopts, kfake.DataDir(opts.DataDir), kfake.SyncWrites())
 	}
+	if opts.TLS != nil {
+		kopts = append(kopts, kfake.TLS(opts.TLS))
+	}
+	if len(opts.SASLUsers) > 0 {
+		kopts = append(kopts, kfake.EnableSASL())
+		for _, u := range opts.SASLUsers {
+			// Superusers: the broker's ACLs are not enabled, and a
+			// superuser is what kfake seeds its SASL users with.
+			kopts = append(kopts, kfake.Superuser(strings.ToUpper(u.Mechanism), u.Username, u.Password))
+		}
+	}
 	cluster, err := kfake.NewCluster(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded broker on %s: %w", addr, err)
@@ -99,7 +125,8 @@ func StartBroker(opts BrokerOptions, logger *slog.Logger) (*Broker, error) {
 			return nil, fmt.Errorf("create topic %q on the embedded broker: %w", t, err)
 		}
 	}
-	logger.Info("embedded broker started", "addrs", b.Addrs(), "data_dir", opts.DataDir)
+	logger.Info("embedded broker started", "addrs", b.Addrs(), "data_dir", opts.DataDir,
+		"tls", opts.TLS != nil, "sasl", len(opts.SASLUsers) > 0)
 	return b, nil
 }
 
