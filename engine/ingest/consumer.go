@@ -190,16 +190,16 @@ type Consumer struct {
 	metrics *metrics
 	client  *kafka.Client
 	dlq     *kafka.Writer
-	// transport carries the admin client's and the dead-letter writer's
-	// requests, dialer the group's and the partition readers'.
-	transport *kafka.Transport
-	dialer    *kafka.Dialer
 	sources map[string]engine.Source // by topic
 	topics  []string                 // the event topics, in the order of engine.Sources
 	ran     atomic.Bool
 	closing sync.WaitGroup // partition readers being closed
 	// readErrors lets through one partition reader error log per interval.
 	readErrors *throttle
+	// transport carries the admin client's and the dead-letter writer's
+	// requests, dialer the group's and the partition readers'.
+	transport *kafka.Transport
+	dialer    *kafka.Dialer
 
 	// The state below is owned by the goroutine running consume.
 	counters   map[string]*topicCounters
