@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -130,7 +131,19 @@ func TestTransportConfigRefusesMistakes(t *testing.T) {
 // appears in what it prints.
 func TestConfigCheckKeepsSecrets(t *testing.T) {
 	f := writeTransportFiles(t)
-	secrets := []string{"kafka-secret-4f1a", "clickhouse-secret-9b2c", "inline-kafka-77e0", "inline-ch-31d5"}
+	secrets := []string{"kafka-secret-4f1a", "clickhouse-secret-9b2c", "inline-kafka-77e0", "inline-ch-31d5",
+		"SECding-5e1d", "robot-token-08aa", "smtp-pw-c4d2", "hmac-key-19f3"}
+	testcert.Write(t, filepath.Join(f.dir, "ding.secret"), []byte("SECding-5e1d"))
+	testcert.Write(t, filepath.Join(f.dir, "ding.url"), []byte("https://oapi.dingtalk.com/robot/send?access_token=robot-token-08aa"))
+	testcert.Write(t, filepath.Join(f.dir, "smtp.pw"), []byte("smtp-pw-c4d2"))
+	testcert.Write(t, filepath.Join(f.dir, "hmac.key"), []byte("hmac-key-19f3"))
+	receivers := `alerting:
+  receivers:
+    - name: office
+      dingtalk: {url_file: ` + f.dir + `/ding.url, secret_file: ` + f.dir + `/ding.secret}
+      webhook: {url: "https://hooks.example.org/x", secret_file: ` + f.dir + `/hmac.key}
+      email: {smarthost: "mail.example.org:587", from: a@example.org, to: [b@example.org], username: u, password_file: ` + f.dir + `/smtp.pw}
+`
 	registry := filepath.Join("..", "..", "testdata", "registry", "demo.csv")
 	good := `registry: {file: ` + registry + `}
 kafka:
@@ -138,14 +151,18 @@ kafka:
   tls: {enabled: true}
   sasl: {mechanism: SCRAM-SHA-256, username: sanse, password_file: ` + f.kafkaPW + `}
 clickhouse: {password_file: ` + f.chPW + `}
-`
+` + receivers
 	bad := `registry: {file: ` + registry + `}
 kafka:
   brokers: [k:9093]
   sasl: {mechanism: PLAIN, username: sanse, password: inline-kafka-77e0, password_file: ` + f.kafkaPW + `}
 clickhouse: {password: inline-ch-31d5, password_file: ` + f.chPW + `, dsn: "clickhouse://u:inline-ch-31d5@h:notaport/x"}
+` + receivers + `    - name: broken
+      dingtalk: {url: "https://oapi.dingtalk.com/robot/send?access_token=robot-token-08aa", secret: SECding-5e1d, secret_file: ` + f.dir + `/ding.secret}
 `
-	for name, file := range map[string]string{"good": good, "bad": bad} {
+	missing := `registry: {file: ` + registry + `}
+` + strings.ReplaceAll(receivers, "ding.url", "nope.url")
+	for name, file := range map[string]string{"good": good, "bad": bad, "missing file": missing} {
 		t.Run(name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "sanse.yaml")
 			require.NoError(t, os.WriteFile(p, []byte(file), 0o600))
@@ -161,6 +178,9 @@ clickhouse: {password: inline-ch-31d5, password_file: ` + f.chPW + `, dsn: "clic
 				require.NotContains(t, printed, s)
 			}
 			require.NotContains(t, printed, "BEGIN", "no PEM printed")
+			if name == "missing file" {
+				require.Contains(t, printed, `receiver "office": dingtalk.url_file: open`)
+			}
 		})
 	}
 }
