@@ -65,6 +65,10 @@ type Options struct {
 	// ListenAddress is the TCP address Run listens on; DefaultListenAddress
 	// when empty.
 	ListenAddress string
+	// TLSCertFile and TLSKeyFile, when set (both), make Run serve HTTPS
+	// (TLS 1.2 or later) with this PEM certificate chain and key, read
+	// again by ReloadCertificate.
+	TLSCertFile, TLSKeyFile string
 	// Logger receives request logs at Debug and server errors; nothing is
 	// logged when nil.
 	Logger *slog.Logger
@@ -144,6 +148,7 @@ type Server struct {
 	echo            *echo.Echo
 	stream          *streamer // nil when Options.Stream is
 	levelsAt        LevelsAtFunc
+	cert            *certificate // nil without TLS
 
 	// now and listen are replaced by tests.
 	now    func() time.Time
@@ -202,6 +207,13 @@ func New(opts Options) (*Server, error) {
 	if s.shutdownTimeout <= 0 {
 		s.shutdownTimeout = DefaultShutdownTimeout
 	}
+	if opts.TLSCertFile != "" || opts.TLSKeyFile != "" {
+		cert, err := newCertificate(opts.TLSCertFile, opts.TLSKeyFile, s.logger, opts.Registerer)
+		if err != nil {
+			return nil, err
+		}
+		s.cert = cert
+	}
 	scope := opts.Scope
 	if scope == nil {
 		scope = func(*http.Request) (Scope, error) { return ScopeAll, nil }
@@ -252,9 +264,10 @@ func New(opts Options) (*Server, error) {
 // mounting the API in another server.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Run listens on the configured address and serves until ctx is cancelled,
-// then stops accepting connections and waits up to the shutdown timeout for
-// the requests in flight before closing what is left. It returns nil after a
+// Run listens on the configured address and serves, over TLS when a
+// certificate is configured, until ctx is cancelled, then stops accepting
+// connections and waits up to the shutdown timeout for the requests in
+// flight before closing what is left. It returns nil after a
 // shutdown caused by ctx, and an error if it could not listen or serving
 // failed.
 func (s *Server) Run(ctx context.Context) error {
@@ -276,8 +289,14 @@ func (s *Server) Run(ctx context.Context) error {
 		srv.RegisterOnShutdown(s.stream.close)
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	s.logger.Info("listening", "address", ln.Addr().String())
+	if s.cert != nil {
+		srv.TLSConfig = s.cert.config()
+		// The certificate comes from TLSConfig.GetCertificate.
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
+	s.logger.Info("listening", "address", ln.Addr().String(), "tls", s.cert != nil)
 
 	select {
 	case err := <-served:

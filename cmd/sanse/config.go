@@ -22,6 +22,7 @@ import (
 	"github.com/sanse-campus/sanse/engine/app"
 	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/engine/ingest"
+	"github.com/sanse-campus/sanse/engine/notify"
 	"github.com/sanse-campus/sanse/engine/store"
 	"github.com/sanse-campus/sanse/rules"
 )
@@ -75,6 +76,10 @@ type HazardsConfig struct {
 // WebConfig configures the HTTP server.
 type WebConfig struct {
 	ListenAddress string `yaml:"listen_address"`
+	// TLSCertFile and TLSKeyFile, both or neither, make the server speak
+	// HTTPS; SIGHUP reads them again.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
 }
 
 // KafkaConfig configures the event source.
@@ -85,6 +90,10 @@ type KafkaConfig struct {
 	BatchSize     int            `yaml:"batch_size"`
 	BatchInterval time.Duration  `yaml:"batch_interval"`
 	Embedded      EmbeddedConfig `yaml:"embedded"`
+	// TLS and SASL are how the consumer reaches the cluster of Brokers.
+	TLS  TLSClientConfig `yaml:"tls"`
+	SASL SASLConfig      `yaml:"sasl"`
+	sec  ingest.Security // built by check
 }
 
 // TopicsConfig names the topic of each source, under the source's name, and
@@ -138,6 +147,13 @@ type EmbeddedConfig struct {
 // ClickHouseConfig configures the history store.
 type ClickHouseConfig struct {
 	DSN string `yaml:"dsn"`
+	// Username, Password (or the contents of PasswordFile) and TLS replace
+	// what the DSN says of them.
+	Username     string               `yaml:"username"`
+	Password     notify.Secret        `yaml:"password"`
+	PasswordFile string               `yaml:"password_file"`
+	TLS          TLSClientConfig      `yaml:"tls"`
+	conn         store.ConnectOptions // built by check
 }
 
 // RegistryConfig names the school registry file.
@@ -234,6 +250,8 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 		cf.setters[name] = func(c *Config, v string) error { set(c, v); return nil }
 	}
 	str("web.listen-address", "address of the map and API (default "+api.DefaultListenAddress+")", func(c *Config, v string) { c.Web.ListenAddress = v })
+	str("web.tls-cert-file", "PEM certificate (chain) of the map and API; with --web.tls-key-file serves HTTPS, read again on SIGHUP", func(c *Config, v string) { c.Web.TLSCertFile = v })
+	str("web.tls-key-file", "PEM private key of --web.tls-cert-file", func(c *Config, v string) { c.Web.TLSKeyFile = v })
 	str("kafka.brokers", "comma-separated brokers of the Kafka cluster; empty starts the embedded test broker (for the demo, tests and trying Sanse on one machine)", func(c *Config, v string) {
 		c.Kafka.Brokers = splitList(v)
 	})
@@ -241,6 +259,7 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 	str("kafka.embedded-data-dir", "directory where the embedded test broker keeps its data (default <data_dir>/kafka)", func(c *Config, v string) { c.Kafka.Embedded.DataDir = v })
 	str("kafka.group-id", "consumer group id (default "+ingest.DefaultGroupID+")", func(c *Config, v string) { c.Kafka.GroupID = v })
 	str("clickhouse.dsn", "ClickHouse DSN, native protocol (default "+store.DefaultDSN+")", func(c *Config, v string) { c.ClickHouse.DSN = v })
+	cf.transportFlags(str)
 	str("registry.file", "school registry, CSV or YAML", func(c *Config, v string) { c.Registry.File = v })
 	str("rules.dir", "directory of rule files; empty uses the embedded default pack", func(c *Config, v string) { c.Rules.Dir = v })
 	fs.String("rules.poll-interval", "", "how often the rule directory is checked for changed files, e.g. 5s; 0 disables (default "+rules.DefaultPollInterval.String()+")")
@@ -359,6 +378,7 @@ func (c *Config) check() error {
 	if err := c.Alerting.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.checkTransport()...)
 	return errors.Join(errs...)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/sanse-campus/sanse/engine/notify"
 	"github.com/sanse-campus/sanse/engine/registry"
 	"github.com/sanse-campus/sanse/rules"
 )
@@ -44,6 +45,12 @@ func cmdConfig(args []string, stdout, stderr io.Writer) error {
 			name = "the default pack"
 		}
 		fmt.Fprintf(stdout, "rules %s: %d rules\n", name, len(set.Rules()))
+	}
+	// Building each receiver reads its secret files, as the start does.
+	for _, rc := range cfg.Alerting.Receivers {
+		if _, err := notify.NewReceiver(rc, notify.Options{}); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)

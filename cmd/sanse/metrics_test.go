@@ -14,6 +14,7 @@ import (
 
 	"github.com/sanse-campus/sanse/api"
 	"github.com/sanse-campus/sanse/engine/app"
+	"github.com/sanse-campus/sanse/engine/testcert"
 )
 
 // metricName is STYLE.md's sanse_<subsystem>_<name>_<unit>: snake case, a
@@ -32,6 +33,8 @@ func TestMetricNames(t *testing.T) {
 	cfg.ClickHouse.DSN = dsn
 	cfg.Kafka.Brokers = []string{"127.0.0.1:1"}
 	cfg.Privacy.VisitorKeyFile = filepath.Join(t.TempDir(), "visitor.key")
+	// With HTTPS, whose metrics are registered only then.
+	cfg.Web.TLSCertFile, cfg.Web.TLSKeyFile = testcert.NewCA(t).Issue(t, "localhost").WriteFiles(t, t.TempDir())
 	require.NoError(t, cfg.check())
 
 	reg := newRegistry()

@@ -22,6 +22,7 @@ func (c *Config) appOptions() app.Options {
 		Kafka: ingest.Options{
 			Brokers: c.Kafka.Brokers, GroupID: c.Kafka.GroupID,
 			Topics: t.bySource(), DeadLetterTopic: t.DeadLetter, BatchSize: c.Kafka.BatchSize, BatchInterval: c.Kafka.BatchInterval,
+			Security: c.Kafka.sec,
 		},
 		EmbeddedKafka: ingest.BrokerOptions{
 			ListenAddr: c.Kafka.Embedded.ListenAddress, DataDir: c.Kafka.Embedded.DataDir,
@@ -29,6 +30,7 @@ func (c *Config) appOptions() app.Options {
 			Retention:  c.Kafka.Embedded.Retention, RetentionBytes: c.Kafka.Embedded.RetentionBytes,
 		},
 		ClickHouseDSN:       c.ClickHouse.DSN,
+		ClickHouse:          c.ClickHouse.conn,
 		Alerting:            c.Alerting,
 		HazardCheckInterval: c.Hazards.CheckInterval,
 		Retention:           app.Retention{Ages: c.Retention.Tables, Interval: c.Retention.Interval},
@@ -44,6 +46,7 @@ func (c *Config) apiOptions(a *app.App, hub *api.Hub, boundaries []byte, logger 
 	}
 	return api.Options{
 		ListenAddress: c.Web.ListenAddress, Logger: logger, Registerer: reg, Gatherer: reg,
+		TLSCertFile: c.Web.TLSCertFile, TLSKeyFile: c.Web.TLSKeyFile,
 		Schools: a.Engine(), Timeline: a.Store().Timeline, LevelsAt: a.Store().LevelsAt, Boundaries: boundaries,
 		RulesStatus: a.Rules().Status, ValidateRules: a.Rules().Validate, Reload: a.Rules().Reload,
 		Resolve: a.Resolve, Alerts: a.Alerts(), Hazards: a.Hazards(), Stream: hub, School: a.School, Ready: ready,

@@ -79,16 +79,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	also := []func(context.Context) error{
 		// The map and the API.
 		server.Run,
-		// SIGHUP reloads the rules and the school registry; a refused
-		// reload is logged and the current ones stay.
+		// SIGHUP reloads the rules, the school registry and the HTTPS
+		// certificate; a refused reload is logged and the current ones stay.
 		func(ctx context.Context) error {
 			for {
 				select {
 				case <-ctx.Done():
 					return nil
 				case <-hup:
-					logger.Info("SIGHUP received, reloading rules and the school registry")
+					logger.Info("SIGHUP received, reloading rules, the school registry and the TLS certificate")
 					a.Reload()
+					_ = server.ReloadCertificate() // logged by the server
 				}
 			}
 		},

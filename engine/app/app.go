@@ -61,7 +61,9 @@ type Options struct {
 	Kafka         ingest.Options
 	EmbeddedKafka ingest.BrokerOptions
 	ClickHouseDSN string
-	Alerting      alert.Config
+	// ClickHouse adds credentials and TLS to ClickHouseDSN.
+	ClickHouse store.ConnectOptions
+	Alerting   alert.Config
 	// Retention says how long the history keeps its rows.
 	Retention Retention
 	// HazardCheckInterval is how often overdue hazards are looked for;
@@ -148,7 +150,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		}
 		a.brokers = a.broker.Addrs()
 	}
-	if a.store, err = store.Open(ctx, opts.ClickHouseDSN, opts.Logger, opts.Registerer); err != nil {
+	if a.store, err = store.OpenWith(ctx, opts.ClickHouseDSN, opts.ClickHouse, opts.Logger, opts.Registerer); err != nil {
 		return nil, fmt.Errorf("clickhouse: %w", err)
 	}
 	if err := a.store.Migrate(ctx); err != nil {

@@ -17,12 +17,12 @@ import (
 // answers metadata requests from a cache that its transport refreshes every
 // few seconds, so a topic created or deleted a moment ago may not show yet.
 func (c *Consumer) Ready(ctx context.Context) error {
-	if err := ping(ctx, c.opts.Brokers); err != nil {
+	if err := ping(ctx, c.opts.Brokers, c.dialer); err != nil {
 		return err
 	}
 	md, err := c.client.Metadata(ctx, &kafka.MetadataRequest{Topics: c.Topics()})
 	if err != nil {
-		return fmt.Errorf("kafka metadata from %s: %w", strings.Join(c.opts.Brokers, ","), err)
+		return fmt.Errorf("kafka metadata from %s: %w", strings.Join(c.opts.Brokers, ","), explain(err))
 	}
 	var missing []string
 	for _, t := range md.Topics {
@@ -38,19 +38,27 @@ func (c *Consumer) Ready(ctx context.Context) error {
 
 // EnsureTopics creates those of topics that do not exist yet, each with the
 // given number of partitions and the broker's default replication factor.
-// Existing topics are left as they are.
-func EnsureTopics(ctx context.Context, brokers []string, topics []string, partitions int) error {
+// Existing topics are left as they are. sec is how to reach the brokers, as
+// in Options.Security.
+func EnsureTopics(ctx context.Context, brokers []string, sec Security, topics []string, partitions int) error {
 	if partitions < 1 {
 		partitions = 1
 	}
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	// kafka-go's transport reports a refused TLS or SASL handshake as an
+	// unavailable broker; a connection of one's own says what happened.
+	if err := ping(ctx, brokers, sec.dialer()); err != nil {
+		return err
+	}
+	transport := sec.transport()
+	defer transport.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: transport}
 	req := &kafka.CreateTopicsRequest{}
 	for _, t := range topics {
 		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: -1})
 	}
 	resp, err := client.CreateTopics(ctx, req)
 	if err != nil {
-		return fmt.Errorf("create topics on %s: %w", strings.Join(brokers, ","), err)
+		return fmt.Errorf("create topics on %s: %w", strings.Join(brokers, ","), explain(err))
 	}
 	var errs []error
 	for _, t := range topics {
@@ -61,14 +69,16 @@ func EnsureTopics(ctx context.Context, brokers []string, topics []string, partit
 	return errors.Join(errs...)
 }
 
-// ping opens a connection to the first broker that accepts one and asks it
-// for its API versions.
-func ping(ctx context.Context, brokers []string) error {
-	dialer := &kafka.Dialer{Timeout: 10 * time.Second}
+// ping opens a connection to the first broker that accepts one, with TLS
+// and SASL as the dialer says, and asks it for its API versions.
+func ping(ctx context.Context, brokers []string, dialer *kafka.Dialer) error {
 	var errs []error
 	for _, b := range brokers {
 		conn, err := dialer.DialContext(ctx, "tcp", b)
 		if err != nil {
+			if aerr := authError(err); aerr != nil {
+				return fmt.Errorf("%s: %w", b, aerr)
+			}
 			errs = append(errs, err)
 			continue
 		}

@@ -2,11 +2,13 @@ package ingest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +64,19 @@ type BrokerOptions struct {
 	// DefaultBrokerRetentionBytes; below zero, no limit.
 	Retention      time.Duration
 	RetentionBytes int64
+	// TLS, when not nil, makes the broker accept TLS connections only,
+	// with this server configuration (its certificate), for tests of the
+	// consumer's TLS.
+	TLS *tls.Config
+	// SASLUsers, when not empty, makes the broker require SASL
+	// authentication as one of them, for tests of the consumer's SASL.
+	SASLUsers []SASLUser
+}
+
+// SASLUser is a user the embedded broker accepts, with one mechanism: PLAIN,
+// SCRAM-SHA-256 or SCRAM-SHA-512.
+type SASLUser struct {
+	Mechanism, Username, Password string
 }
 
 // Broker is a single-node Kafka-protocol broker running inside the process,
@@ -117,6 +132,17 @@ func StartBroker(opts BrokerOptions, logger *slog.Logger) (*Broker, error) {
 		"log.retention.ms":    strconv.FormatInt(max(retention.Milliseconds(), -1), 10),
 		"log.retention.bytes": strconv.FormatInt(max(retentionBytes, -1), 10),
 	}))
+	if opts.TLS != nil {
+		kopts = append(kopts, kfake.TLS(opts.TLS))
+	}
+	if len(opts.SASLUsers) > 0 {
+		kopts = append(kopts, kfake.EnableSASL())
+		for _, u := range opts.SASLUsers {
+			// Superusers: the broker's ACLs are not enabled, and a
+			// superuser is what kfake seeds its SASL users with.
+			kopts = append(kopts, kfake.Superuser(strings.ToUpper(u.Mechanism), u.Username, u.Password))
+		}
+	}
 	cluster, err := kfake.NewCluster(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded broker on %s: %w", addr, err)
@@ -133,7 +159,7 @@ func StartBroker(opts BrokerOptions, logger *slog.Logger) (*Broker, error) {
 	}
 	go b.enforceRetention()
 	logger.Info("embedded broker started", "addrs", b.Addrs(), "data_dir", opts.DataDir,
-		"retention", retention, "retention_bytes", retentionBytes)
+		"retention", retention, "retention_bytes", retentionBytes, "tls", opts.TLS != nil, "sasl", len(opts.SASLUsers) > 0)
 	return b, nil
 }
 

@@ -86,8 +86,8 @@ func TestEnsureTopicsAndReady(t *testing.T) {
 	defer cancel()
 
 	require.ErrorContains(t, c.Ready(ctx), "topics missing: "+topicVisitor)
-	require.NoError(t, ingest.EnsureTopics(ctx, addrs, c.Topics(), 3))
-	require.NoError(t, ingest.EnsureTopics(ctx, addrs, c.Topics(), 1), "existing topics are fine")
+	require.NoError(t, ingest.EnsureTopics(ctx, addrs, ingest.Security{}, c.Topics(), 3))
+	require.NoError(t, ingest.EnsureTopics(ctx, addrs, ingest.Security{}, c.Topics(), 1), "existing topics are fine")
 	require.Eventually(t, func() bool { return c.Ready(ctx) == nil }, wait, 10*time.Millisecond)
 	client, done := newClient(addrs[0])
 	defer done()

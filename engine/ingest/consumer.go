@@ -103,6 +103,9 @@ type Options struct {
 	// ShutdownTimeout bounds the last flush when Run's context is cancelled
 	// (default 10s).
 	ShutdownTimeout time.Duration
+	// Security is how the consumer's clients reach the brokers: TLS and
+	// SASL; the zero value is plaintext without authentication.
+	Security Security
 
 	// Decoder validates messages; required.
 	Decoder *event.Decoder
@@ -193,6 +196,10 @@ type Consumer struct {
 	closing sync.WaitGroup // partition readers being closed
 	// readErrors lets through one partition reader error log per interval.
 	readErrors *throttle
+	// transport carries the admin client's and the dead-letter writer's
+	// requests, dialer the group's and the partition readers'.
+	transport *kafka.Transport
+	dialer    *kafka.Dialer
 
 	// The state below is owned by the goroutine running consume.
 	counters   map[string]*topicCounters
@@ -206,10 +213,13 @@ func NewConsumer(opts Options) (*Consumer, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
+	transport := opts.Security.transport()
 	c := &Consumer{
 		opts:       opts,
 		logger:     opts.Logger.With("component", "ingest"),
-		client:     &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: 10 * time.Second},
+		client:     &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: 10 * time.Second, Transport: transport},
+		transport:  transport,
+		dialer:     opts.Security.dialer(),
 		sources:    make(map[string]engine.Source, len(opts.Topics)),
 		counters:   make(map[string]*topicCounters, len(opts.Topics)),
 		ruleErrors: sometimes{interval: 10 * time.Second},
@@ -231,6 +241,7 @@ func NewConsumer(opts Options) (*Consumer, error) {
 		}
 	}
 	c.dlq = newDeadLetterWriter(opts.Brokers, c.logger)
+	c.dlq.Transport = transport
 	return c, nil
 }
 
@@ -244,11 +255,14 @@ func (c *Consumer) Topics() []string {
 // ShutdownTimeout, commits what was stored, leaves the group and returns
 // nil. It returns an error if that last flush failed (the messages behind
 // it are read again later, nothing is lost) or if the decoder failed other
-// than by rejecting a message. Run may be called once.
+// than by rejecting a message, and an error wrapping ErrAuthentication when
+// a broker refused the credentials or its certificate was refused. Run may
+// be called once.
 func (c *Consumer) Run(ctx context.Context) error {
 	if !c.ran.CompareAndSwap(false, true) {
 		return errors.New("ingest: Run called more than once")
 	}
+	defer c.transport.CloseIdleConnections()
 	defer c.dlq.Close()
 	defer c.closing.Wait()
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
@@ -258,6 +272,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		StartOffset:           kafka.FirstOffset,
 		WatchPartitionChanges: true,
 		JoinGroupBackoff:      time.Second,
+		Dialer:                c.dialer,
 		Logger:                kafkaLogger(c.logger, slog.LevelDebug, nil),
 		ErrorLogger:           kafkaLogger(c.logger, slog.LevelWarn, nil),
 	})
@@ -277,6 +292,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 		gen, err := group.Next(ctx)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if err := authError(err); err != nil {
+			// Trying again would not help: the configuration must change.
+			return fmt.Errorf("ingest: join consumer group %s: %w", c.opts.GroupID, err)
 		}
 		if err != nil {
 			// kafka-go waits JoinGroupBackoff before trying again.
@@ -364,6 +383,7 @@ func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAs
 		MaxBytes:        16 << 20,
 		MaxWait:         500 * time.Millisecond,
 		ReadLagInterval: -1,
+		Dialer:          c.dialer,
 		Logger:          kafkaLogger(c.logger, slog.LevelDebug, nil),
 		// While a broker is away every reader reports every retry.
 		ErrorLogger: kafkaLogger(c.logger, slog.LevelWarn, c.readErrors),

@@ -80,7 +80,10 @@ type AlertmanagerConfig struct {
 // DingTalkConfig posts to a DingTalk group robot (钉钉自定义机器人).
 type DingTalkConfig struct {
 	// URL is the robot's webhook, https://oapi.dingtalk.com/robot/send?access_token=….
-	URL Secret `yaml:"url"`
+	// URLFile holds it instead (trimmed), read when the receiver is built,
+	// so that the token stays out of the configuration file.
+	URL     Secret `yaml:"url"`
+	URLFile string `yaml:"url_file"`
 	// Secret is the robot's signing secret (加签, "SEC…"); empty when the
 	// robot is secured by keywords or IP addresses instead.
 	Secret     Secret        `yaml:"secret"`
@@ -91,7 +94,9 @@ type DingTalkConfig struct {
 // WeComConfig posts to a WeCom group robot (企业微信群机器人).
 type WeComConfig struct {
 	// URL is the robot's webhook, https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=….
+	// URLFile holds it instead (trimmed), read when the receiver is built.
 	URL     Secret        `yaml:"url"`
+	URLFile string        `yaml:"url_file"`
 	Timeout time.Duration `yaml:"timeout"`
 }
 
@@ -166,7 +171,7 @@ func (c *ReceiverConfig) Validate() error {
 	}
 	if d := c.DingTalk; d != nil {
 		n++
-		v.httpURL("dingtalk.url", string(d.URL))
+		v.secretURL("dingtalk.url", d.URL, d.URLFile)
 		v.exclusive("dingtalk.secret", d.Secret != "", "dingtalk.secret_file", d.SecretFile != "")
 		if d.Secret != "" && !strings.HasPrefix(string(d.Secret), "SEC") {
 			v.add("dingtalk.secret", "expected the robot's signing secret, which starts with SEC")
@@ -175,7 +180,7 @@ func (c *ReceiverConfig) Validate() error {
 	}
 	if w := c.WeCom; w != nil {
 		n++
-		v.httpURL("wecom.url", string(w.URL))
+		v.secretURL("wecom.url", w.URL, w.URLFile)
 		v.timeout("wecom.timeout", w.Timeout)
 	}
 	if e := c.Email; e != nil {
@@ -224,6 +229,17 @@ func (v *validator) httpURL(field, raw string) {
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		v.add(field, "must be an absolute http(s) URL, got scheme %q and host %q", u.Scheme, u.Host)
+	}
+}
+
+// secretURL checks a URL that carries a token and may come from a file
+// (field + "_file"), which is checked when it is read.
+func (v *validator) secretURL(field string, inline Secret, file string) {
+	switch {
+	case inline != "" && file != "":
+		v.exclusive(field, true, field+"_file", true)
+	case file == "":
+		v.httpURL(field, string(inline))
 	}
 }
 

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -99,14 +100,22 @@ func NewReceiver(c ReceiverConfig, opts Options) (*Receiver, error) {
 		if err != nil {
 			return nil, fmt.Errorf("receiver %q: dingtalk.secret_file: %w", c.Name, err)
 		}
+		u, err := urlValue(c.Name, "dingtalk.url", d.URL, d.URLFile)
+		if err != nil {
+			return nil, err
+		}
 		r.Channels = append(r.Channels, &dingTalk{
-			post:   newPoster(opts.HTTPClient, string(d.URL), nil, d.Timeout),
+			post:   newPoster(opts.HTTPClient, u, nil, d.Timeout),
 			secret: secret,
 			now:    opts.Now,
 		})
 	}
 	if w := c.WeCom; w != nil {
-		r.Channels = append(r.Channels, &weCom{post: newPoster(opts.HTTPClient, string(w.URL), nil, w.Timeout)})
+		u, err := urlValue(c.Name, "wecom.url", w.URL, w.URLFile)
+		if err != nil {
+			return nil, err
+		}
+		r.Channels = append(r.Channels, &weCom{post: newPoster(opts.HTTPClient, u, nil, w.Timeout)})
 	}
 	if e := c.Email; e != nil {
 		ch, err := newEmail(*e, opts.Now)
@@ -132,6 +141,23 @@ func secretValue(inline Secret, file string) (string, error) {
 		return "", fmt.Errorf("%s is empty", file)
 	}
 	return s, nil
+}
+
+// urlValue returns the inline URL, or the trimmed contents of file checked
+// as Validate checks an inline one (without echoing it).
+func urlValue(receiver, field string, inline Secret, file string) (string, error) {
+	u, err := secretValue(inline, file)
+	if err != nil {
+		return "", fmt.Errorf("receiver %q: %s_file: %w", receiver, field, err)
+	}
+	if file != "" {
+		v := validator{receiver: receiver}
+		v.httpURL(field+"_file", u)
+		if err := errors.Join(v.errs...); err != nil {
+			return "", err
+		}
+	}
+	return u, nil
 }
 
 // Send delivers a redacted copy of m to every channel at once and returns

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,18 +45,32 @@ type Store struct {
 // (clickhouse://user:password@host:9000/database?dial_timeout=5s, the native
 // protocol of clickhouse-go) and creates the database if it is missing. It
 // does not migrate the schema: call Migrate before writing. A nil logger
-// discards the logs; metrics are registered with reg, which may be nil.
+// discards the logs; metrics are registered with reg, which may be nil. It
+// is OpenWith without ConnectOptions.
 func Open(ctx context.Context, dsn string, logger *slog.Logger, reg prometheus.Registerer) (*Store, error) {
-	opts, err := clickhouse.ParseDSN(dsn)
+	return OpenWith(ctx, dsn, ConnectOptions{}, logger, reg)
+}
+
+// ConnectOptions add to the DSN what is better kept out of it: the
+// credentials, which can then come from a file, and a TLS configuration
+// with a private CA or a client certificate.
+type ConnectOptions struct {
+	// Username, when not empty, replaces the DSN's user.
+	Username string
+	// Password, when not empty, replaces the DSN's password. It is never
+	// logged nor put in an error.
+	Password string
+	// TLS, when not nil, makes the connection use TLS with this
+	// configuration, in place of the DSN's secure and skip_verify
+	// parameters (secure=true alone verifies against the system's roots).
+	TLS *tls.Config
+}
+
+// OpenWith is Open with the credentials and TLS of co on top of the DSN.
+func OpenWith(ctx context.Context, dsn string, co ConnectOptions, logger *slog.Logger, reg prometheus.Registerer) (*Store, error) {
+	opts, err := clientOptions(dsn, co)
 	if err != nil {
-		// The DSN may hold a password; the parse error does not repeat it.
-		return nil, fmt.Errorf("parse ClickHouse DSN: %w", err)
-	}
-	if opts.Protocol != clickhouse.Native {
-		return nil, fmt.Errorf("ClickHouse DSN: only the native protocol (clickhouse://host:port/database) is supported, not %s", opts.Protocol)
-	}
-	if opts.Auth.Database == "" {
-		opts.Auth.Database = "default"
+		return nil, err
 	}
 
 	conn, err := connect(ctx, opts)
@@ -82,6 +97,31 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger, reg prometheus.R
 		s.logger.Info("connected to ClickHouse", "addr", strings.Join(opts.Addr, ","), "database", s.database, "version", v.String())
 	}
 	return s, nil
+}
+
+// clientOptions returns the clickhouse-go options of dsn with co applied.
+func clientOptions(dsn string, co ConnectOptions) (*clickhouse.Options, error) {
+	opts, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		// The DSN may hold a password; the parse error does not repeat it.
+		return nil, fmt.Errorf("parse ClickHouse DSN: %w", err)
+	}
+	if opts.Protocol != clickhouse.Native {
+		return nil, fmt.Errorf("ClickHouse DSN: only the native protocol (clickhouse://host:port/database) is supported, not %s", opts.Protocol)
+	}
+	if opts.Auth.Database == "" {
+		opts.Auth.Database = "default"
+	}
+	if co.Username != "" {
+		opts.Auth.Username = co.Username
+	}
+	if co.Password != "" {
+		opts.Auth.Password = co.Password
+	}
+	if co.TLS != nil {
+		opts.TLS = co.TLS.Clone()
+	}
+	return opts, nil
 }
 
 // connect opens a connection pool and checks that the server answers.
