@@ -109,8 +109,8 @@ func (s *Store) queryTokens(ctx context.Context, query string, args ...any) ([]a
 	var out []auth.Token
 	for rows.Next() {
 		var (
-			t                          auth.Token
-			scope, role                string
+			t                         auth.Token
+			scope, role               string
 			created, expires, revoked int64
 		)
 		if err := rows.Scan(&t.Name, &t.Hash, &scope, &role, &created, &t.CreatedBy, &expires, &revoked); err != nil {

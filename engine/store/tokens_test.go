@@ -19,7 +19,7 @@ func TestTokens(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	secret := auth.NewSecret()
 	tok := auth.Token{Name: "nanhu-viewer", Hash: auth.HashSecret(secret), Role: auth.RoleViewer,
-		Scope: auth.Scope{Districts: []string{"南湖区"}, Schools: []string{"JX-XZ-0001"}},
+		Scope:     auth.Scope{Districts: []string{"南湖区"}, Schools: []string{"JX-XZ-0001"}},
 		CreatedAt: now, CreatedBy: "admin", ExpiresAt: now.Add(24 * time.Hour)}
 	require.NoError(t, s.CreateToken(ctx, tok))
 	require.ErrorIs(t, s.CreateToken(ctx, tok), store.ErrTokenExists, "an active name is not taken twice")
