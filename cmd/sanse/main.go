@@ -25,6 +25,7 @@ Usage:
   sanse simulate  [flags]        produce a realistic stream of school safety events to Kafka
   sanse rules check [DIR ...]    check rule files (default: the embedded default pack)
   sanse config check [flags]     check a configuration, its registry and its rules without starting
+  sanse token create|list|revoke API tokens: create (prints the secret), list, revoke
   sanse version                  print the version
 
 Run 'sanse <command> -h' for the flags of a command.
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdRules(args[1:], stdout, stderr)
 	case "config":
 		err = cmdConfig(args[1:], stdout, stderr)
+	case "token":
+		err = cmdToken(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sanse", version)
 	case "help", "-h", "--help":

@@ -51,8 +51,7 @@ func TestResolvedRiskStaysResolvedAfterRestart(t *testing.T) {
 	waitFor(t, 10*time.Second, "both schools red", func() bool { return level(in, "E-04") == "red" && level(in, "E-05") == "red" })
 
 	post := func(body string) (int, string) {
-		resp, err := http.Post("http://"+in.web+"/api/v1/schools/E-04/risks/resolve", "application/json", bytes.NewBufferString(body))
-		require.NoError(t, err)
+		resp := in.post("/api/v1/schools/E-04/risks/resolve", "application/json", bytes.NewBufferString(body))
 		defer resp.Body.Close()
 		var b bytes.Buffer
 		_, _ = b.ReadFrom(resp.Body)
