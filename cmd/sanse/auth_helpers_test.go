@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,11 +88,17 @@ func (in *instance) signIn(t *testing.T, ctx context.Context) {
 		chromedp.SendKeys(chromedp.ID("token"), in.token),
 		chromedp.Click(chromedp.ID("submit")),
 	))
-	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	_, err := chromedp.Run(tctx, chromedp.Poll[bool](`typeof window.sanse === "object"`))
-	require.NoError(t, err, "the map after signing in")
+	// The page reloads itself once signed in: evaluating may fail while it
+	// navigates.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof window.sanse === "object"`)); err == nil && ok {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no map 30s after signing in")
+		time.Sleep(100 * time.Millisecond)
+	}
 	cookies := eval[string](t, ctx, `document.cookie`)
-	require.True(t, strings.Contains(cookies, "sanse_csrf="), "the CSRF cookie is readable by the page; the session cookie is not: %q", cookies)
+	require.Contains(t, cookies, "sanse_csrf=", "the CSRF cookie is readable by the page; the session cookie is not: %q", cookies)
 	require.NotContains(t, cookies, "sanse_session", "the session cookie is HttpOnly")
 }

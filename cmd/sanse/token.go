@@ -31,9 +31,6 @@ The tokens are kept in ClickHouse: the flags and configuration are those of serv
 (--config.file, --clickhouse.dsn, SANSE_CLICKHOUSE_DSN).
 `
 
-// defaultTokenExpiry is how long a token lives unless --expires says.
-const defaultTokenExpiry = 90 * 24 * time.Hour
-
 // cmdToken runs `sanse token create|list|revoke`.
 func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
