@@ -56,6 +56,14 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
+	// Flags may also follow the name: sanse token revoke NAME --clickhouse.dsn ...
+	var positional []string
+	for fs.NArg() > 0 {
+		positional = append(positional, fs.Arg(0))
+		if err := parseFlags(fs, fs.Args()[1:]); err != nil {
+			return err
+		}
+	}
 	cfg, err := cf.load()
 	if err != nil && !onlyRegistryMissing(err) {
 		return err
@@ -70,8 +78,8 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	switch sub {
 	case "create":
-		if fs.NArg() > 0 {
-			return fmt.Errorf("unexpected arguments %q: give the name with --name", fs.Args())
+		if len(positional) > 0 {
+			return fmt.Errorf("unexpected arguments %q: give the name with --name", positional)
 		}
 		secret, tok, err := createToken(ctx, st, *name, *scope, *role, *expires, actor, time.Now())
 		if err != nil {
@@ -108,10 +116,10 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return tw.Flush()
 	default: // revoke
-		if fs.NArg() != 1 {
+		if len(positional) != 1 {
 			return errors.New("give the name of the token to revoke: sanse token revoke NAME")
 		}
-		t, err := st.RevokeToken(ctx, fs.Arg(0), time.Now())
+		t, err := st.RevokeToken(ctx, positional[0], time.Now())
 		if err != nil {
 			return err
 		}
