@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -92,4 +93,45 @@ func TestServeRefusesWithoutToken(t *testing.T) {
 		"--data.dir", filepath.Join(dir, "data"), "--web.insecure-no-auth")
 	require.Contains(t, in.log.String(), "authentication is OFF")
 	require.Equal(t, 200, in.getJSON("/api/v1/map", nil), "no token needed")
+}
+
+// TestDemoPrintsToken: sanse demo creates an admin token, prints it with the
+// map's address, and the token opens the API; it is revoked when the demo
+// stops.
+func TestDemoPrintsToken(t *testing.T) {
+	dsn := clickhouseDSN(t)
+	dbDSN, _ := testDatabase(t, dsn)
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registry.csv")
+	require.NoError(t, os.WriteFile(reg, []byte(e2eRegistry), 0o644))
+	web := freeAddr(t)
+	lw := &lockedWriter{w: &bytes.Buffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- cmdServe(ctx, []string{"--web.listen-address", web, "--kafka.embedded-listen-address", freeAddr(t),
+			"--clickhouse.dsn", dbDSN, "--registry.file", reg, "--data.dir", filepath.Join(dir, "data"), "--simulate.rate", "1"}, lw, lw, true)
+	}()
+	in := &instance{t: t, web: web, log: lw, done: make(chan struct{}), quit: cancel}
+	in.waitReady()
+	var secret string
+	waitFor(t, 10*time.Second, "the token printed", func() bool {
+		for _, line := range strings.Split(lw.String(), "\n") {
+			if rest, ok := strings.CutPrefix(line, "Sign in with the admin token "); ok {
+				secret = strings.Fields(rest)[0]
+				return true
+			}
+		}
+		return false
+	})
+	in.token = secret
+	require.Equal(t, 200, in.getJSON("/api/v1/audit", nil), "an admin token")
+	cancel()
+	require.NoError(t, <-done)
+
+	st, err := openTokenStore(context.Background(), dbDSN, newLogger("error", "text", &bytes.Buffer{}))
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = auth.NewVerifier(st, -1).Verify(context.Background(), secret)
+	require.ErrorIs(t, err, auth.ErrRevokedToken, "revoked when the demo stops")
 }
