@@ -104,12 +104,12 @@ func TestDemoPrintsToken(t *testing.T) {
 	dir := t.TempDir()
 	reg := filepath.Join(dir, "registry.csv")
 	require.NoError(t, os.WriteFile(reg, []byte(e2eRegistry), 0o644))
-	web := freeAddr(t)
+	web, broker := freeAddr(t), freeAddr(t)
 	lw := &lockedWriter{w: &bytes.Buffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- cmdServe(ctx, []string{"--web.listen-address", web, "--kafka.embedded-listen-address", freeAddr(t),
+		done <- cmdServe(ctx, []string{"--web.listen-address", web, "--kafka.embedded-listen-address", broker,
 			"--clickhouse.dsn", dbDSN, "--registry.file", reg, "--data.dir", filepath.Join(dir, "data"), "--simulate.rate", "1"}, lw, lw, true)
 	}()
 	in := &instance{t: t, web: web, log: lw, done: make(chan struct{}), quit: cancel}
