@@ -14,6 +14,8 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
+	"github.com/sanse-campus/sanse/engine/auth"
+	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/engine/notify"
 	"github.com/sanse-campus/sanse/engine/words"
 )
@@ -149,6 +151,9 @@ func (s *Server) handleAlerts(svc AlertService) echo.HandlerFunc {
 			f.Limit = n
 		}
 		scope := ScopeFrom(c.Request().Context())
+		if len(scope.Any) > 0 {
+			return s.listAlertsOfGrants(c, svc, f, scope.Any)
+		}
 		if scope.District != "" {
 			if f.District != "" && f.District != scope.District {
 				return c.JSON(http.StatusOK, alertList{Alerts: []alertJSON{}})
@@ -172,6 +177,57 @@ func (s *Server) handleAlerts(svc AlertService) echo.HandlerFunc {
 		out.Total = len(out.Alerts)
 		return c.JSON(http.StatusOK, out)
 	}
+}
+
+// listAlertsOfGrants answers GET /api/v1/alerts for a scope of several
+// grants: one query per grant, narrowed by it, merged (firing first, then
+// newest first, as the store orders them) and cut to the limit.
+func (s *Server) listAlertsOfGrants(c echo.Context, svc AlertService, f alert.Filter, grants []Scope) error {
+	seen := map[string]bool{}
+	var all []*alert.Alert
+	for _, g := range grants {
+		gf := f
+		if g.District != "" {
+			if gf.District != "" && gf.District != g.District {
+				continue
+			}
+			gf.District = g.District
+		}
+		if g.School != "" {
+			if gf.School != "" && gf.School != g.School {
+				continue
+			}
+			gf.School = g.School
+		}
+		list, err := svc.List(c.Request().Context(), gf)
+		if err != nil {
+			return httpError(http.StatusInternalServerError, "could not read the alerts").SetInternal(err)
+		}
+		for _, a := range list {
+			if !seen[a.ID] {
+				seen[a.ID] = true
+				all = append(all, a)
+			}
+		}
+	}
+	slices.SortStableFunc(all, func(a, b *alert.Alert) int {
+		if fa, fb := a.Status == alert.StatusFiring, b.Status == alert.StatusFiring; fa != fb {
+			if fa {
+				return -1
+			}
+			return 1
+		}
+		return b.OpenedAt.Compare(a.OpenedAt)
+	})
+	if len(all) > f.Limit {
+		all = all[:f.Limit]
+	}
+	out := alertList{Alerts: make([]alertJSON, 0, len(all))}
+	for _, a := range all {
+		out.Alerts = append(out.Alerts, newAlertJSON(a))
+	}
+	out.Total = len(out.Alerts)
+	return c.JSON(http.StatusOK, out)
 }
 
 // scopedAlert reads the alert of the :id parameter when the caller may see its school.
@@ -231,15 +287,40 @@ func (s *Server) handleAlertAction(svc AlertService, action string) echo.Handler
 		if err != nil {
 			return err
 		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), resolveTimeout)
-		defer cancel()
-		var after *alert.Alert
-		if action == "ack" {
-			after, err = svc.Acknowledge(ctx, a.ID, req.By, req.Comment)
-		} else {
-			after, err = svc.Resolve(ctx, a.ID, req.By, req.Comment)
+		what := audit{Action: auth.ActionAlertAck, Target: a.ID, School: a.SchoolID, Detail: map[string]any{"comment": req.Comment}}
+		if action != "ack" {
+			what.Action = auth.ActionAlertResolve
 		}
+		var after *alert.Alert
+		err = s.audited(c, what, func() error {
+			after, err = s.alertAction(c, svc, action, a, req)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, newAlertJSON(after))
+	}
+}
+
+// alertAction acknowledges or resolves alert a and returns it afterwards,
+// or the error response.
+func (s *Server) alertAction(c echo.Context, svc AlertService, action string, a *alert.Alert, req alertActionRequest) (*alert.Alert, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), resolveTimeout)
+	defer cancel()
+	var (
+		after *alert.Alert
+		err   error
+	)
+	if action == "ack" {
+		after, err = svc.Acknowledge(ctx, a.ID, req.By, req.Comment)
+	} else {
+		after, err = svc.Resolve(ctx, a.ID, req.By, req.Comment)
+	}
+	if err := func() error {
 		switch {
+		case errors.Is(err, hazard.ErrHeldByHazard):
+			return httpError(http.StatusConflict, "alert %q: %v", a.ID, hazard.ErrHeldByHazard)
 		case errors.Is(err, alert.ErrResolved):
 			return httpError(http.StatusConflict, "alert %q is already resolved (已解除)", a.ID)
 		case errors.Is(err, alert.ErrNotFound):
@@ -252,8 +333,11 @@ func (s *Server) handleAlertAction(svc AlertService, action string) echo.Handler
 			// Done in memory, storing it is retried in the background.
 			s.logger.Warn("alert action not yet stored; will retry", "alert", a.ID, "action", action, "err", err)
 		}
-		return c.JSON(http.StatusOK, newAlertJSON(after))
+		return nil
+	}(); err != nil {
+		return nil, err
 	}
+	return after, nil
 }
 
 func readAlertAction(c echo.Context, action string) (alertActionRequest, error) {
@@ -261,7 +345,7 @@ func readAlertAction(c echo.Context, action string) (alertActionRequest, error) 
 	if err := readJSON(c, &req, "by and comment"); err != nil {
 		return req, err
 	}
-	req.By, req.Comment = strings.TrimSpace(req.By), strings.TrimSpace(req.Comment)
+	req.By, req.Comment = strings.TrimSpace(actorOf(c, req.By)), strings.TrimSpace(req.Comment)
 	switch {
 	case req.By == "":
 		return req, httpError(http.StatusBadRequest, `missing required field "by": who takes this action`)

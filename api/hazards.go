@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/auth"
 	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/engine/words"
 )
@@ -280,6 +281,7 @@ func (s *Server) handleCreateHazard(svc HazardService) echo.HandlerFunc {
 		if err := readJSON(c, &req, createHazardFields); err != nil {
 			return err
 		}
+		req.By = actorOf(c, req.By)
 		now := s.now()
 		var missing []string
 		for _, f := range []struct{ name, value string }{
@@ -312,13 +314,21 @@ func (s *Server) handleCreateHazard(svc HazardService) echo.HandlerFunc {
 
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), hazardTimeout)
 		defer cancel()
-		h, err := svc.Create(ctx, hazard.NewHazard{
-			SchoolID: schoolID, Title: req.Title, Category: strings.TrimSpace(req.Category), Level: level,
-			Responsible: req.Responsible, Deadline: deadline, By: req.By, Comment: req.Comment,
-			Evidence: evidenceOf(req.Evidence),
+		var h *hazard.Hazard
+		err = s.audited(c, audit{Action: auth.ActionHazardCreate, School: schoolID,
+			Detail: map[string]any{"title": req.Title, "category": req.Category, "level": level}}, func() error {
+			h, err = svc.Create(ctx, hazard.NewHazard{
+				SchoolID: schoolID, Title: req.Title, Category: strings.TrimSpace(req.Category), Level: level,
+				Responsible: req.Responsible, Deadline: deadline, By: req.By, Comment: req.Comment,
+				Evidence: evidenceOf(req.Evidence),
+			})
+			if err != nil {
+				return hazardError(err, "", "register")
+			}
+			return nil
 		})
 		if err != nil {
-			return hazardError(err, "", "register")
+			return err
 		}
 		s.logger.LogAttrs(ctx, slog.LevelInfo, "hazard registered", slog.String("hazard", h.ID),
 			slog.String("school", h.SchoolID), slog.String("actor", h.CreatedBy))
@@ -352,6 +362,7 @@ func (s *Server) handleHazardTransition(svc HazardService) echo.HandlerFunc {
 		if err := readJSON(c, &req, transitionFields); err != nil {
 			return err
 		}
+		req.By = actorOf(c, req.By)
 		action, err := hazard.ParseAction(strings.TrimSpace(req.Action))
 		switch {
 		case strings.TrimSpace(req.Action) == "":
@@ -372,22 +383,51 @@ func (s *Server) handleHazardTransition(svc HazardService) echo.HandlerFunc {
 		if err != nil {
 			return hazardError(err, id, "read")
 		}
-		if _, ok := s.hazardSchool(c, h.SchoolID); !ok {
+		school, ok := s.hazardSchool(c, h.SchoolID)
+		if !ok {
 			return httpError(http.StatusNotFound, "hazard %q not found", id)
 		}
 
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), hazardTimeout)
 		defer cancel()
-		after, err := svc.Transition(ctx, id, action, req.By, req.Comment, evidenceOf(req.Evidence))
+		var after *hazard.Hazard
+		err = s.audited(c, audit{Action: auth.ActionHazardPrefix + string(action), Target: id, School: h.SchoolID,
+			Detail: map[string]any{"comment": req.Comment}}, func() error {
+			if err := checkHazardDuty(c, action, school); err != nil {
+				return err
+			}
+			after, err = svc.Transition(ctx, id, action, req.By, req.Comment, evidenceOf(req.Evidence))
+			if err != nil {
+				return hazardError(err, id, string(action))
+			}
+			return nil
+		})
 		if err != nil {
-			return hazardError(err, id, string(action))
+			return err
 		}
 		s.logger.LogAttrs(ctx, slog.LevelInfo, "hazard transition", slog.String("hazard", id),
 			slog.String("school", after.SchoolID), slog.String("action", string(action)),
 			slog.String("status", string(after.Status)), slog.String("actor", strings.TrimSpace(req.By)))
-		school, _ := s.hazardSchool(c, after.SchoolID)
+		school, _ = s.hazardSchool(c, after.SchoolID)
 		return c.JSON(http.StatusOK, newHazardJSON(after, school, s.now()))
 	}
+}
+
+// checkHazardDuty applies separation of duties (销号): verifying or
+// rejecting a hazard needs a caller whose scope is above the school (its
+// district, or all); a school does not close out its own hazard. school is
+// nil for a school the registry no longer has, which only a caller who sees
+// every school reaches.
+func checkHazardDuty(c echo.Context, action hazard.Action, school *engine.School) error {
+	if action != hazard.ActionVerify && action != hazard.ActionReject {
+		return nil
+	}
+	id, ok := IdentityFrom(c.Request().Context())
+	if !ok || id.Scope.All || id.Scope.AboveSchool(school) {
+		return nil
+	}
+	return httpError(http.StatusForbidden,
+		"%s needs an operator of the district or above: a school does not verify or reject its own hazard (验收销号/驳回, separation of duties)", action)
 }
 
 // hazardError turns an error of the HazardService into the response: 404

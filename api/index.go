@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"mime"
@@ -223,9 +224,21 @@ func (s *Server) routeWeb(e *echo.Echo, opts Options, scoped echo.MiddlewareFunc
 	outlines := newAsset("boundaries.geojson", data)
 
 	getHead := []string{http.MethodGet, http.MethodHead}
+	var open []echo.MiddlewareFunc // the page's assets hold no data: open, Host checked
+	if s.auth != nil {
+		open = append(open, s.hostOnly)
+	}
 	e.Match(getHead, "/", func(c echo.Context) error {
 		for k, v := range pageSecurity {
 			c.Response().Header().Set(k, v)
+		}
+		if s.auth != nil {
+			if err := s.checkHost(c.Request()); err != nil {
+				return err
+			}
+			if _, _, err := s.authenticate(c.Request()); err != nil {
+				return s.serveSignIn(c, p, err)
+			}
 		}
 		return p.index.serve(c, cacheRevalidate)
 	})
@@ -239,7 +252,22 @@ func (s *Server) routeWeb(e *echo.Echo, opts Options, scoped echo.MiddlewareFunc
 			return a.serve(c, cacheImmutable)
 		}
 		return a.serve(c, cacheRevalidate)
-	})
+	}, open...)
 	e.GET("/api/v1/boundaries", func(c echo.Context) error { return outlines.serve(c, cacheRevalidate) }, scoped)
 	return nil
+}
+
+// serveSignIn answers a request for the map page without a valid session:
+// the sign-in page, with the status of the refusal (401), never cached.
+func (s *Server) serveSignIn(c echo.Context, p *page, refused error) error {
+	var he *echo.HTTPError
+	if !errors.As(refused, &he) || he.Code != http.StatusUnauthorized {
+		return refused
+	}
+	a := p.assets["signin.html"]
+	if a == nil {
+		return refused
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.Blob(http.StatusUnauthorized, a.contentType, a.body)
 }

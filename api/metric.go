@@ -9,8 +9,10 @@ import (
 // pattern (e.g. /api/v1/schools/:id), never the requested URL, so its values
 // are bounded by the routes.
 type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	authFailures  *prometheus.CounterVec
+	auditFailures prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,6 +27,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time to serve an HTTP request, by route.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"handler"}),
+		authFailures: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sanse", Subsystem: "api", Name: "auth_failures_total",
+			Help: "Requests and sign-ins refused for their token, by reason (missing, invalid, expired, revoked).",
+		}, []string{"reason"}),
+		auditFailures: f.NewCounter(prometheus.CounterOpts{
+			Namespace: "sanse", Subsystem: "api", Name: "audit_write_failures_total",
+			Help: "Audit records that could not be stored.",
+		}),
 	}
 }
 

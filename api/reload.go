@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/sanse-campus/sanse/engine/auth"
 )
 
 // ReloadFunc loads the rule files again and puts the new set in force. It
@@ -38,12 +40,22 @@ func (s *Server) handleReload(reload ReloadFunc, status RulesStatusFunc) echo.Ha
 		if !provinceWide(ScopeFrom(c.Request().Context())) {
 			return httpError(http.StatusForbidden, "reloading the rules needs a province-wide scope")
 		}
-		if err := reload(); err != nil {
-			errs := splitErrors(err)
+		var failed []string
+		err := s.audited(c, audit{Action: auth.ActionRulesReload}, func() error {
+			if err := reload(); err != nil {
+				failed = splitErrors(err)
+				return httpError(http.StatusInternalServerError, "rules not reloaded")
+			}
+			return nil
+		})
+		if failed != nil {
 			return c.JSON(http.StatusInternalServerError, reloadFailedBody{
-				Error:  fmt.Sprintf("rules not reloaded: %d %s; the previous rule set keeps running", len(errs), plural(len(errs), "error", "errors")),
-				Errors: errs,
+				Error:  fmt.Sprintf("rules not reloaded: %d %s; the previous rule set keeps running", len(failed), plural(len(failed), "error", "errors")),
+				Errors: failed,
 			})
+		}
+		if err != nil {
+			return err
 		}
 		body := reloadedBody{Status: "reloaded"}
 		if status != nil {

@@ -12,6 +12,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/auth"
+	"github.com/sanse-campus/sanse/engine/hazard"
 )
 
 // ResolveFunc ends a school's active risk of rule and key (key "" when the
@@ -55,24 +57,60 @@ func (s *Server) handleResolve(resolve ResolveFunc) echo.HandlerFunc {
 		if req.Key != "" {
 			ref += "/" + req.Key
 		}
-
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), resolveTimeout)
-		defer cancel()
-		after, err := resolve(ctx, id, req.Rule, req.Key, req.By, req.Comment)
-		switch {
-		case errors.Is(err, engine.ErrNoSuchRisk):
-			return httpError(http.StatusNotFound, "school %q has no active risk %q", id, ref)
-		case err != nil:
-			return httpError(http.StatusInternalServerError, "could not resolve risk %q of school %q", ref, id).
-				SetInternal(fmt.Errorf("resolve risk %q of school %q: %w", ref, id, err))
-		case after.School == nil:
-			return httpError(http.StatusInternalServerError, "could not resolve risk %q of school %q", ref, id).
-				SetInternal(fmt.Errorf("resolve risk %q of school %q: no school in the answer", ref, id))
+		var after engine.SchoolView
+		err = s.audited(c, audit{Action: auth.ActionRiskResolve, Target: ref, School: id, Detail: map[string]any{"comment": req.Comment}},
+			func() error {
+				if err := s.checkResolveDuty(c, v, req); err != nil {
+					return err
+				}
+				after, err = s.resolveRisk(c, resolve, id, ref, req)
+				return err
+			})
+		if err != nil {
+			return err
 		}
-		s.logger.LogAttrs(ctx, slog.LevelInfo, "risk resolved", slog.String("school", id),
-			slog.String("rule", req.Rule), slog.String("risk_key", req.Key), slog.String("actor", req.By))
 		return c.JSON(http.StatusOK, newSchoolDetail(after))
 	}
+}
+
+// checkResolveDuty applies separation of duties to resolving a risk: when
+// configured (AuthOptions.HighRiskAboveSchool), a high risk that waits for a
+// person is resolved only by a caller whose scope is above the school.
+func (s *Server) checkResolveDuty(c echo.Context, v engine.SchoolView, req resolveRequest) error {
+	id, ok := IdentityFrom(c.Request().Context())
+	if !ok || s.auth == nil || !s.auth.HighRiskAboveSchool || id.Scope.AboveSchool(v.School) {
+		return nil
+	}
+	for _, r := range v.Risks {
+		if r.Rule == req.Rule && r.Key == req.Key && r.Severity == engine.SeverityHigh && (r.Manual || r.Until.IsZero()) {
+			return httpError(http.StatusForbidden,
+				"a high risk that waits for a person is resolved by the district or above, not by the school itself (separation of duties)")
+		}
+	}
+	return nil
+}
+
+// resolveRisk ends the risk and returns the school afterwards, or the error
+// response.
+func (s *Server) resolveRisk(c echo.Context, resolve ResolveFunc, id, ref string, req resolveRequest) (engine.SchoolView, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), resolveTimeout)
+	defer cancel()
+	after, err := resolve(ctx, id, req.Rule, req.Key, req.By, req.Comment)
+	switch {
+	case errors.Is(err, hazard.ErrHeldByHazard):
+		return after, httpError(http.StatusConflict, "risk %q of school %q: %v", ref, id, hazard.ErrHeldByHazard)
+	case errors.Is(err, engine.ErrNoSuchRisk):
+		return after, httpError(http.StatusNotFound, "school %q has no active risk %q", id, ref)
+	case err != nil:
+		return after, httpError(http.StatusInternalServerError, "could not resolve risk %q of school %q", ref, id).
+			SetInternal(fmt.Errorf("resolve risk %q of school %q: %w", ref, id, err))
+	case after.School == nil:
+		return after, httpError(http.StatusInternalServerError, "could not resolve risk %q of school %q", ref, id).
+			SetInternal(fmt.Errorf("resolve risk %q of school %q: no school in the answer", ref, id))
+	}
+	s.logger.LogAttrs(ctx, slog.LevelInfo, "risk resolved", slog.String("school", id),
+		slog.String("rule", req.Rule), slog.String("risk_key", req.Key), slog.String("actor", req.By))
+	return after, nil
 }
 
 // readResolveRequest decodes and checks the body of a resolve request. by
@@ -82,7 +120,7 @@ func readResolveRequest(c echo.Context) (resolveRequest, error) {
 	if err := readJSON(c, &req, "rule, key, by and comment"); err != nil {
 		return resolveRequest{}, err
 	}
-	req.By, req.Comment = strings.TrimSpace(req.By), strings.TrimSpace(req.Comment)
+	req.By, req.Comment = strings.TrimSpace(actorOf(c, req.By)), strings.TrimSpace(req.Comment)
 	var missing []string
 	for _, f := range []struct{ name, value string }{{"rule", req.Rule}, {"by", req.By}, {"comment", req.Comment}} {
 		if strings.TrimSpace(f.value) == "" {

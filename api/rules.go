@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/auth"
 	"github.com/sanse-campus/sanse/rules"
 )
 
@@ -170,7 +171,13 @@ func (s *Server) handleValidateRules(validate ValidateRulesFunc) echo.HandlerFun
 		}
 
 		name := ruleFileName(c.QueryParam("file"))
-		errs := validate(name, data)
+		var errs []error
+		if err := s.audited(c, audit{Action: auth.ActionRulesValidate, Target: name}, func() error {
+			errs = validate(name, data)
+			return nil
+		}); err != nil {
+			return err
+		}
 		if len(errs) == 0 {
 			return c.JSON(http.StatusOK, validBody{Valid: true, Rules: countRules(name, data)})
 		}

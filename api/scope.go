@@ -21,6 +21,10 @@ type Scope struct {
 	District string
 	// School allows only the school with this id, e.g. "JX-NH-0001".
 	School string
+	// Any, when not empty, allows the schools that any of its scopes
+	// allows, and the fields above are ignored: a token with several
+	// grants (district:南湖区,school:JX-XZ-0001).
+	Any []Scope
 }
 
 // ScopeAll allows every school.
@@ -29,6 +33,14 @@ var ScopeAll = Scope{All: true}
 // Allows reports whether a caller with scope s may see school.
 func (s Scope) Allows(school *engine.School) bool {
 	if school == nil {
+		return false
+	}
+	if len(s.Any) > 0 {
+		for _, a := range s.Any {
+			if a.Allows(school) {
+				return true
+			}
+		}
 		return false
 	}
 	if s.District == "" && s.School == "" {

@@ -85,8 +85,12 @@ type Options struct {
 	// Ready lists the checks of /readyz; names must be unique and non-empty.
 	Ready []ReadyCheck
 	// Scope decides which schools the caller of a request may see; every
-	// caller sees every school (ScopeAll) when nil.
+	// caller sees every school (ScopeAll) when nil. It is not used when
+	// Auth is set: the caller's token decides.
 	Scope ScopeFunc
+	// Auth turns authentication on (tokens, roles, sessions, audit); when
+	// nil, nothing is authenticated and every caller may do everything.
+	Auth *AuthOptions
 
 	// RulesStatus lists the running rules for GET /api/v1/rules, which is
 	// not served when nil.
@@ -149,6 +153,7 @@ type Server struct {
 	stream          *streamer // nil when Options.Stream is
 	levelsAt        LevelsAtFunc
 	cert            *certificate // nil without TLS
+	auth            *AuthOptions // nil without authentication
 
 	// now and listen are replaced by tests.
 	now    func() time.Time
@@ -163,6 +168,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Timeline == nil {
 		return nil, errors.New("api: Options.Timeline is nil")
+	}
+	if opts.Auth != nil && opts.Auth.Verifier == nil {
+		return nil, errors.New("api: Options.Auth.Verifier is nil")
 	}
 	var errs []error
 	names := make(map[string]bool, len(opts.Ready))
@@ -188,6 +196,7 @@ func New(opts Options) (*Server, error) {
 		schools:         opts.Schools,
 		timeline:        opts.Timeline,
 		levelsAt:        opts.LevelsAt,
+		auth:            opts.Auth,
 		ready:           opts.Ready,
 		readyTimeout:    opts.ReadyTimeout,
 		shutdownTimeout: opts.ShutdownTimeout,
@@ -227,16 +236,28 @@ func New(opts Options) (*Server, error) {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(s.instrument, s.recoverPanics)
 
+	// The scope is set per route rather than on an echo.Group: a group's
+	// middleware makes echo answer 404 instead of 405 for a wrong method.
+	// With authentication, it is the token's (authMiddleware).
+	scoped := scopeMiddleware(scope)
+	var metricsAuth []echo.MiddlewareFunc
+	if s.auth != nil {
+		scoped = s.authMiddleware
+		if s.auth.MetricsAuth {
+			metricsAuth = append(metricsAuth, s.authMiddleware)
+		}
+		s.routeSession(e)
+		if s.auth.AuditLog != nil {
+			e.GET("/api/v1/audit", s.handleAudit(s.auth.AuditLog), scoped)
+		}
+	}
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/readyz", s.handleReady)
 	if opts.Gatherer != nil {
 		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
-		})))
+		})), metricsAuth...)
 	}
-	// The scope is set per route rather than on an echo.Group: a group's
-	// middleware makes echo answer 404 instead of 405 for a wrong method.
-	scoped := scopeMiddleware(scope)
 	e.GET("/api/v1/meta", s.handleMeta, scoped)
 	e.GET("/api/v1/map", s.handleMap, scoped)
 	e.GET("/api/v1/schools/:id", s.handleSchool, scoped)

@@ -321,6 +321,7 @@ func TestBrowserMap(t *testing.T) {
 	})
 
 	ctx := newBrowser(t, 1366, 768)
+	in.signIn(t, ctx)
 	watch := watchPage(t, ctx)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/")))
 	waitPage(t, ctx)
@@ -526,6 +527,7 @@ func TestBrowserAcknowledgeAlert(t *testing.T) {
 	})
 
 	ctx := newBrowser(t, 1366, 768)
+	in.signIn(t, ctx)
 	watch := watchPage(t, ctx)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("http://"+in.web+"/")))
 	waitPage(t, ctx)
@@ -558,7 +560,7 @@ func TestBrowserAcknowledgeAlert(t *testing.T) {
 		}
 	}
 	require.Equal(t, "acknowledged", after.Status)
-	require.Equal(t, "李科长（区教育局安全科）", after.AcknowledgedBy)
+	require.Equal(t, testTokenName, after.AcknowledgedBy, "the actor is the signed-in token, not what the page was told")
 	require.Equal(t, "李科长（区教育局安全科）", eval[string](t, ctx, `localStorage.getItem("sanse.actor")`), "asked once, remembered")
 	watch.checkOnlyOwnHost(t, in.web)
 	watch.checkNoErrors(t)
@@ -579,6 +581,7 @@ func TestBrowserMapAfterRestart(t *testing.T) {
 	in := startBinaryAt(t, sanseBinary(t), web, args...)
 
 	ctx := newBrowser(t, 1366, 768)
+	in.signIn(t, ctx)
 	watch := watchPage(t, ctx)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("http://"+web+"/")))
 	waitPage(t, ctx)
@@ -644,15 +647,15 @@ func TestBrowserMapScale(t *testing.T) {
 	// Timed: the binary as it is released, without the race detector.
 	in, broker := startMapServer(t, plainBinary(t), registry)
 	base := "http://" + in.web
-	resp, err := http.Get(base + "/api/v1/map")
-	require.NoError(t, err)
+	resp := in.request(http.MethodGet, "/api/v1/map", "", nil)
 	var body bytes.Buffer
-	_, err = body.ReadFrom(resp.Body)
+	_, err := body.ReadFrom(resp.Body)
 	resp.Body.Close()
 	require.NoError(t, err)
 
 	perf := mapPerf{Schools: n, MapResponseSize: body.Len()}
 	ctx := newBrowser(t, 1366, 768)
+	in.signIn(t, ctx)
 	watch := watchPage(t, ctx)
 	firstPaint := func() float64 {
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/")))
@@ -759,11 +762,12 @@ func startBinary(t *testing.T, bin string, args ...string) *instance {
 // startBinaryAt starts the binary with its web server at the address web.
 func startBinaryAt(t *testing.T, bin, web string, args ...string) *instance {
 	t.Helper()
+	token := testToken(t, args)
 	cmd := exec.Command(bin, append([]string{"serve", "--web.listen-address", web}, args...)...)
 	lw := &lockedWriter{w: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = lw, lw
 	require.NoError(t, cmd.Start())
-	in := &instance{t: t, cmd: cmd, web: web, log: lw, done: make(chan struct{})}
+	in := &instance{t: t, cmd: cmd, web: web, log: lw, done: make(chan struct{}), token: token}
 	go func() { _ = cmd.Wait(); close(in.done) }()
 	t.Cleanup(func() { in.kill() })
 	waitFor(t, 90*time.Second, "sanse ready", func() bool {

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/app"
+	"github.com/sanse-campus/sanse/engine/auth"
 	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/engine/notify"
@@ -71,6 +74,9 @@ type HazardsConfig struct {
 	// CheckInterval is how often hazards past their deadline are looked
 	// for and put under supervision.
 	CheckInterval time.Duration `yaml:"check_interval"`
+	// HighRiskResolveAboveSchool lets only an operator of the district or
+	// above resolve a high risk that waits for a person.
+	HighRiskResolveAboveSchool bool `yaml:"high_risk_resolve_above_school"`
 }
 
 // WebConfig configures the HTTP server.
@@ -80,6 +86,16 @@ type WebConfig struct {
 	// HTTPS; SIGHUP reads them again.
 	TLSCertFile string `yaml:"tls_cert_file"`
 	TLSKeyFile  string `yaml:"tls_key_file"`
+	// ExternalURL is the address people reach the server at; when set,
+	// other Host headers are refused (DNS rebinding).
+	ExternalURL string `yaml:"external_url"`
+	// InsecureNoAuth turns authentication off: anyone who reaches the
+	// port reads and does everything. For a closed test network only.
+	InsecureNoAuth bool `yaml:"insecure_no_auth"`
+	// MetricsAuth requires an admin token for /metrics.
+	MetricsAuth bool `yaml:"metrics_auth"`
+	// TokenCacheTTL bounds how long a revoked token keeps working.
+	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
 }
 
 // KafkaConfig configures the event source.
@@ -191,7 +207,7 @@ const (
 func defaultConfig() Config {
 	c := Config{
 		DataDir: defaultDataDir,
-		Web:     WebConfig{ListenAddress: api.DefaultListenAddress},
+		Web:     WebConfig{ListenAddress: api.DefaultListenAddress, TokenCacheTTL: auth.DefaultCacheTTL},
 		Kafka: KafkaConfig{
 			GroupID:       ingest.DefaultGroupID,
 			Topics:        TopicsConfig{DeadLetter: ingest.DefaultDeadLetterTopic},
@@ -252,6 +268,20 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 	str("web.listen-address", "address of the map and API (default "+api.DefaultListenAddress+")", func(c *Config, v string) { c.Web.ListenAddress = v })
 	str("web.tls-cert-file", "PEM certificate (chain) of the map and API; with --web.tls-key-file serves HTTPS, read again on SIGHUP", func(c *Config, v string) { c.Web.TLSCertFile = v })
 	str("web.tls-key-file", "PEM private key of --web.tls-cert-file", func(c *Config, v string) { c.Web.TLSKeyFile = v })
+	str("web.external-url", "address people reach the map at, e.g. https://sanse.example.org; other Host headers are refused", func(c *Config, v string) { c.Web.ExternalURL = v })
+	boolean := func(name, usage string, set func(*Config, bool)) {
+		fs.Var(&boolFlag{}, name, usage)
+		cf.setters[name] = func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			set(c, b)
+			return nil
+		}
+	}
+	boolean("web.insecure-no-auth", "serve without authentication: anyone who reaches the port reads everything and may act (a closed test network only; logged as a warning at each start)", func(c *Config, b bool) { c.Web.InsecureNoAuth = b })
+	boolean("web.metrics-auth", "require an admin token for /metrics", func(c *Config, b bool) { c.Web.MetricsAuth = b })
 	str("kafka.brokers", "comma-separated brokers of the Kafka cluster; empty starts the embedded test broker (for the demo, tests and trying Sanse on one machine)", func(c *Config, v string) {
 		c.Kafka.Brokers = splitList(v)
 	})
@@ -364,6 +394,14 @@ func (c *Config) check() error {
 	default:
 		errs = append(errs, fmt.Errorf("log.format %q: expected text or json", c.Log.Format))
 	}
+	if c.Web.ExternalURL != "" {
+		if u, err := url.Parse(c.Web.ExternalURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("web.external_url %q: expected an address such as https://sanse.example.org", c.Web.ExternalURL))
+		}
+	}
+	if c.Web.TokenCacheTTL < 0 || c.Web.TokenCacheTTL > time.Minute {
+		errs = append(errs, fmt.Errorf("web.token_cache_ttl must be from 0 to 1m (it bounds how long a revoked token keeps working), got %s", c.Web.TokenCacheTTL))
+	}
 	if c.Hazards.CheckInterval <= 0 {
 		errs = append(errs, fmt.Errorf("hazards.check_interval must be positive, got %s", c.Hazards.CheckInterval))
 	}
@@ -381,6 +419,14 @@ func (c *Config) check() error {
 	errs = append(errs, c.checkTransport()...)
 	return errors.Join(errs...)
 }
+
+// boolFlag is a flag that may be given without a value (--web.insecure-no-auth)
+// and whose value the configuration reads as a string, like every flag.
+type boolFlag struct{ v string }
+
+func (b *boolFlag) String() string     { return b.v }
+func (b *boolFlag) Set(v string) error { b.v = v; return nil }
+func (b *boolFlag) IsBoolFlag() bool   { return true }
 
 func splitList(v string) []string {
 	var out []string

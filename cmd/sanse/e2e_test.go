@@ -122,17 +122,21 @@ type instance struct {
 	web  string
 	log  *lockedWriter
 	done chan struct{}
+	// token is an admin token of the instance's database (testToken); ""
+	// when it runs with --web.insecure-no-auth.
+	token string
 }
 
 func startSanse(t *testing.T, args ...string) *instance {
 	t.Helper()
+	token := testToken(t, args)
 	web := freeAddr(t)
 	cmd := exec.Command(sanseBinary(t), append([]string{"serve", "--web.listen-address", web}, args...)...)
 	var log bytes.Buffer
 	lw := &lockedWriter{w: &log}
 	cmd.Stdout, cmd.Stderr = lw, lw
 	require.NoError(t, cmd.Start())
-	in := &instance{t: t, cmd: cmd, web: web, log: lw, done: make(chan struct{})}
+	in := &instance{t: t, cmd: cmd, web: web, log: lw, done: make(chan struct{}), token: token}
 	go func() { _ = cmd.Wait(); close(in.done) }()
 	t.Cleanup(func() { in.kill() })
 	in.waitReady()
@@ -214,8 +218,7 @@ func (in *instance) stop() {
 
 func (in *instance) getJSON(path string, v any) int {
 	in.t.Helper()
-	resp, err := http.Get("http://" + in.web + path)
-	require.NoError(in.t, err)
+	resp := in.request(http.MethodGet, path, "", nil)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(in.t, err)

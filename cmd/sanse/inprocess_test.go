@@ -14,7 +14,7 @@ func serveInProcess(t *testing.T, args ...string) *instance {
 	web := freeAddr(t)
 	lw := &lockedWriter{w: &bytes.Buffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{t: t, quit: cancel, web: web, log: lw, done: make(chan struct{})}
+	in := &instance{t: t, quit: cancel, web: web, log: lw, done: make(chan struct{}), token: testToken(t, args)}
 	go func() {
 		defer close(in.done)
 		if err := cmdServe(ctx, append([]string{"--web.listen-address", web}, args...), lw, lw, false); err != nil {

@@ -26,6 +26,7 @@ Usage:
   sanse rules check [DIR ...]    check rule files (default: the embedded default pack)
   sanse config check [flags]     check a configuration, its registry and its rules without starting
   sanse privacy export|erase     export or erase one visitor's stored events (--visitor-id)
+  sanse token create|list|revoke API tokens: create (prints the secret), list, revoke
   sanse version                  print the version
 
 Run 'sanse <command> -h' for the flags of a command.
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdConfig(args[1:], stdout, stderr)
 	case "privacy":
 		err = cmdPrivacy(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "token":
+		err = cmdToken(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sanse", version)
 	case "help", "-h", "--help":

@@ -27,6 +27,7 @@ func TestBrowserNamesFromMeta(t *testing.T) {
 	require.NotEmpty(t, meta.Levels)
 
 	ctx := newBrowser(t, 1366, 768)
+	in.signIn(t, ctx)
 	watch := watchPage(t, ctx)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("http://"+in.web+"/")))
 	waitPage(t, ctx)

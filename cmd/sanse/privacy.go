@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/sanse-campus/sanse/engine/auth"
 	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/store"
 )
@@ -72,8 +73,17 @@ func cmdPrivacy(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err := st.Migrate(ctx); err != nil {
 		return fmt.Errorf("clickhouse: %w", err)
 	}
+	audit := func(action string, n int, err error) {
+		e := auth.Entry{Actor: cliActor(), Action: action, Target: "visitor:" + hash,
+			Detail: json.RawMessage(fmt.Sprintf(`{"events":%d}`, n))}
+		if err != nil {
+			e.Result = auth.ResultFailed
+		}
+		auditCLI(ctx, st, logger, e)
+	}
 	if verb == "erase" {
 		n, err := st.ErasePerson(ctx, hash)
+		audit(auth.ActionPrivacyErase, n, err)
 		if err != nil {
 			return err
 		}
@@ -81,6 +91,7 @@ func cmdPrivacy(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return nil
 	}
 	events, err := st.PersonEvents(ctx, hash)
+	audit(auth.ActionPrivacyExport, len(events), err)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/auth"
 	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/store"
 )
@@ -63,4 +64,16 @@ func TestPrivacyExportErase(t *testing.T) {
 	kept, err := st.PersonEvents(t.Context(), identity.Hash(other))
 	require.NoError(t, err)
 	require.Len(t, kept, 1, "another visitor's events stay")
+
+	// Both acts are audited, by the visitor's keyed hash, never the number.
+	entries, err := st.Audit(t.Context(), auth.AuditFilter{Action: "privacy."})
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Action)
+		require.Equal(t, "visitor:"+identity.Hash(person), e.Target)
+		require.Equal(t, auth.ResultOK, e.Result)
+		require.NotContains(t, string(e.Detail)+e.Target+e.Actor, person)
+	}
+	require.ElementsMatch(t, []string{auth.ActionPrivacyExport, auth.ActionPrivacyErase}, actions)
 }

@@ -48,8 +48,7 @@ func TestReloadRefusesBadRulesAndKeepsEvaluating(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(ruleDir, "zz_bad.yaml"), bad, 0o644))
 
-	resp, err := http.Post("http://"+in.web+"/-/reload", "", nil)
-	require.NoError(t, err)
+	resp := in.post("/-/reload", "", nil)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.Equal(t, http.StatusInternalServerError, resp.StatusCode, "%s", body)

@@ -51,8 +51,7 @@ func TestResolvedRiskStaysResolvedAfterRestart(t *testing.T) {
 	waitFor(t, 10*time.Second, "both schools red", func() bool { return level(in, "E-04") == "red" && level(in, "E-05") == "red" })
 
 	post := func(body string) (int, string) {
-		resp, err := http.Post("http://"+in.web+"/api/v1/schools/E-04/risks/resolve", "application/json", bytes.NewBufferString(body))
-		require.NoError(t, err)
+		resp := in.post("/api/v1/schools/E-04/risks/resolve", "application/json", bytes.NewBufferString(body))
 		defer resp.Body.Close()
 		var b bytes.Buffer
 		_, _ = b.ReadFrom(resp.Body)
@@ -67,8 +66,8 @@ func TestResolvedRiskStaysResolvedAfterRestart(t *testing.T) {
 	require.Contains(t, body, "已人工处置解除")
 	var resolved uint64
 	require.NoError(t, conn.QueryRow(t.Context(), fmt.Sprintf(
-		"SELECT count() FROM %s.risk_transitions FINAL WHERE school_id = 'E-04' AND state = 'resolved' AND actor = '王科长'", db)).Scan(&resolved))
-	require.Equal(t, uint64(1), resolved, "the resolution is stored when the API answers")
+		"SELECT count() FROM %s.risk_transitions FINAL WHERE school_id = 'E-04' AND state = 'resolved' AND actor = '%s'", db, testTokenName)).Scan(&resolved))
+	require.Equal(t, uint64(1), resolved, "the resolution is stored when the API answers, by the token's name, not the body's by")
 
 	// Restart: E-04 stays green, E-05 (never resolved) is red again.
 	in.stop()

@@ -70,7 +70,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	if err != nil {
 		return err
 	}
-	server, err := api.New(cfg.apiOptions(a, hub, boundaries, logger, reg))
+	var signIn string
+	if demo && !cfg.Web.InsecureNoAuth {
+		secret, revoke, err := demoToken(ctx, a.Store(), logger)
+		if err != nil {
+			return err
+		}
+		defer revoke()
+		signIn = secret
+	}
+	apiOpts := cfg.apiOptions(a, hub, boundaries, logger, reg)
+	if apiOpts.Auth, err = cfg.authOptions(ctx, a, logger); err != nil {
+		return err
+	}
+	server, err := api.New(apiOpts)
 	if err != nil {
 		return err
 	}
@@ -105,6 +118,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 			return nil
 		})
 		fmt.Fprintf(stdout, "Sanse demo: the warning map is at http://localhost%s  (Ctrl-C stops)\n", displayAddr(cfg.Web.ListenAddress))
+		if signIn != "" {
+			fmt.Fprintf(stdout, "Sign in with the admin token %s  (valid until the demo stops)\n", signIn)
+		}
 	}
 	logger.Info("serving", "web", cfg.Web.ListenAddress)
 	if err := a.Run(ctx, also...); err != nil {

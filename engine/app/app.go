@@ -165,7 +165,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	a.alerts, err = alert.New(alert.Options{
 		Config: opts.Alerting, Store: a.store, Registry: a.registry.Load, Level: a.engine.Level,
-		Risks: a, OnChange: onAlert, Logger: opts.Logger, Registerer: opts.Registerer,
+		Risks: personRisks{a}, OnChange: onAlert, Logger: opts.Logger, Registerer: opts.Registerer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alerting: %w", err)

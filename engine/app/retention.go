@@ -2,8 +2,11 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
+	"github.com/sanse-campus/sanse/engine/auth"
 	"github.com/sanse-campus/sanse/engine/store"
 )
 
@@ -72,6 +75,12 @@ func (a *App) enforceRetention(ctx context.Context, now time.Time) error {
 		for _, p := range dropped {
 			a.logger.Info("retention: partition dropped", "table", table, "partition", p, "kept_after", cutoff.Format(time.DateOnly))
 			a.retentionDropped.WithLabelValues(table).Inc()
+			entry := auth.Entry{ID: "retention:" + table + ":" + p, At: now, Actor: "system", Action: auth.ActionRetentionDrop,
+				Target: table + "/" + p, Result: auth.ResultOK,
+				Detail: json.RawMessage(fmt.Sprintf(`{"age":%q,"kept_after":%q}`, age, cutoff.Format(time.DateOnly)))}
+			if aerr := a.store.WriteAudit(ctx, entry); aerr != nil {
+				a.logger.Error("retention: a dropped partition not recorded in the audit log", "table", table, "partition", p, "err", aerr)
+			}
 		}
 		if err != nil {
 			return err

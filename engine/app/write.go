@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -84,12 +85,43 @@ func (a *App) ResolveRisk(ctx context.Context, schoolID, rule, key, by, comment 
 
 // Resolve is ResolveRisk now, answered with the school as it is afterwards,
 // for the API.
+// A risk a hazard holds (hazard.Manager.Holds) is refused with
+// hazard.ErrHeldByHazard: it ends through the hazard's verification.
 func (a *App) Resolve(ctx context.Context, schoolID, rule, key, by, comment string) (engine.SchoolView, error) {
-	if err := a.ResolveRisk(ctx, schoolID, rule, key, by, comment, time.Now()); err != nil {
+	if err := (personRisks{a}).ResolveRisk(ctx, schoolID, rule, key, by, comment, time.Now()); err != nil {
 		return engine.SchoolView{}, err
 	}
 	v, _ := a.engine.View(schoolID)
 	return v, nil
+}
+
+// personRisks is how a person's act (resolving a risk or its alert) ends a
+// risk: as ResolveRisk, except that a risk a hazard holds is refused with
+// hazard.ErrHeldByHazard. The hazard manager itself ends such risks through
+// App.ResolveRisk when the hazard is verified.
+type personRisks struct{ a *App }
+
+func (p personRisks) ResolveRisk(ctx context.Context, schoolID, rule, key, by, comment string, at time.Time) error {
+	if p.a.hazards != nil && p.a.hazards.Holds(schoolID, rule, key) {
+		if hasRisk(p.a.engine, schoolID, rule, key) {
+			return fmt.Errorf("resolve risk %s/%s of school %s: %w", rule, key, schoolID, hazard.ErrHeldByHazard)
+		}
+	}
+	return p.a.ResolveRisk(ctx, schoolID, rule, key, by, comment, at)
+}
+
+// hasRisk reports whether the school has an active risk of rule and key.
+func hasRisk(e *engine.Engine, schoolID, rule, key string) bool {
+	v, ok := e.View(schoolID)
+	if !ok {
+		return false
+	}
+	for _, r := range v.Risks {
+		if r.Rule == rule && r.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // rulesSwapped ends the risks of the rules that a reload removed and records

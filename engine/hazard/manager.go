@@ -61,6 +61,11 @@ type Store interface {
 // ErrNotFound is returned for a hazard id that names no hazard.
 var ErrNotFound = errors.New("hazard not found")
 
+// ErrHeldByHazard is returned for a person's attempt to end a risk that a
+// hazard holds open: such a risk ends only when its hazard is verified
+// (验收销号), not by resolving the risk or its alert.
+var ErrHeldByHazard = errors.New("the risk belongs to a hazard and ends only when the hazard is verified (验收销号); use the hazard's workflow")
+
 // Defaults of Options.
 const (
 	// DefaultKeepClosed is how long a verified hazard stays listed when
@@ -539,6 +544,19 @@ func (m *Manager) supervise(now time.Time) []*Hazard {
 	}
 	m.updateGaugesLocked()
 	return done
+}
+
+// Holds reports whether a hazard holds the school's risk of rule and key
+// open: a hazard's own risk (rule RiskRule), or the risk of a rule whose
+// hazard is not yet verified. Such a risk ends only through the hazard's
+// verification.
+func (m *Manager) Holds(schoolID, rule, key string) bool {
+	if rule == RiskRule {
+		return true
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.openForLocked(schoolID, rule, key)
 }
 
 // openForLocked reports whether a hazard of the rule and key at the school

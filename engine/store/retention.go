@@ -20,8 +20,11 @@ import (
 //     personal); kept 180 days, long enough for every rule's window, for
 //     replays and for the six months that network logs are kept for;
 //   - the colour history, risks, alerts and their delivery, hazards and
-//     their steps: what inspections and reports look back on; three years.
+//     their steps: what inspections and reports look back on; three years;
+//   - the audit log: three years, well past the six months network logs
+//     must be kept for.
 var Retained = map[string]time.Duration{
+	"audit":              3 * 365 * 24 * time.Hour,
 	"events":             180 * 24 * time.Hour,
 	"risk_transitions":   3 * 365 * 24 * time.Hour,
 	"level_changes":      3 * 365 * 24 * time.Hour,

@@ -162,6 +162,9 @@
   // server could not be reached), the decoded body and its error message.
   async function request(method, path, body) {
     const opts = { method, headers: { Accept: "application/json" } };
+    // A signed-in page proves it is itself with the CSRF cookie's value.
+    const csrf = /(?:^|;\s*)sanse_csrf=([^;]*)/.exec(document.cookie);
+    if (csrf) opts.headers["X-Sanse-CSRF"] = decodeURIComponent(csrf[1]);
     if (body !== undefined) {
       opts.headers["Content-Type"] = "application/json";
       opts.body = JSON.stringify(body);
@@ -171,6 +174,10 @@
       res = await fetch(path, opts);
     } catch (e) {
       return { status: 0, ok: false, data: null, error: t("networkError") };
+    }
+    if (res.status === 401) {
+      // The session ended (expired or revoked token): the server shows the sign-in.
+      location.reload();
     }
     let data = null;
     try {
