@@ -129,6 +129,13 @@ type Options struct {
 	// ShutdownTimeout bounds the graceful shutdown of Run, after which open
 	// connections are closed; DefaultShutdownTimeout when zero.
 	ShutdownTimeout time.Duration
+
+	// Limits bounds what callers may ask: history reach, timeouts, rate
+	// limits, live streams (see Limits; the defaults when zero).
+	Limits Limits
+	// CallerKey names the caller of a request for the rate limits and the
+	// streams per caller; the peer's IP address when nil.
+	CallerKey func(echo.Context) string
 }
 
 // Server is Sanse's HTTP server.
@@ -144,6 +151,7 @@ type Server struct {
 	echo            *echo.Echo
 	stream          *streamer // nil when Options.Stream is
 	levelsAt        LevelsAtFunc
+	limits          Limits
 
 	// now and listen are replaced by tests.
 	now    func() time.Time
@@ -183,6 +191,7 @@ func New(opts Options) (*Server, error) {
 		schools:         opts.Schools,
 		timeline:        opts.Timeline,
 		levelsAt:        opts.LevelsAt,
+		limits:          opts.Limits.withDefaults(),
 		ready:           opts.Ready,
 		readyTimeout:    opts.ReadyTimeout,
 		shutdownTimeout: opts.ShutdownTimeout,
