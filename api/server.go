@@ -271,14 +271,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("api: listen on %s: %w", s.addr, err)
 	}
-	srv := &http.Server{
-		Handler:           s.echo,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
-		// No WriteTimeout: responses are small, and live updates hold
-		// their connection open (each of their writes has its own bound).
-	}
+	srv := s.httpServer()
 	if s.stream != nil {
 		// Shutdown waits for handlers, and a live stream never ends by
 		// itself: end them all when shutdown begins.

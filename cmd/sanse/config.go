@@ -58,9 +58,11 @@ type HazardsConfig struct {
 	CheckInterval time.Duration `yaml:"check_interval"`
 }
 
-// WebConfig configures the HTTP server.
+// WebConfig configures the HTTP server. Its limits (history horizon,
+// timeouts, rate limits, live streams) are api.Limits, under the same keys.
 type WebConfig struct {
 	ListenAddress string `yaml:"listen_address"`
+	api.Limits    `yaml:",inline"`
 }
 
 // KafkaConfig configures the event source.
@@ -157,7 +159,7 @@ const (
 func defaultConfig() Config {
 	c := Config{
 		DataDir: defaultDataDir,
-		Web:     WebConfig{ListenAddress: api.DefaultListenAddress},
+		Web:     WebConfig{ListenAddress: api.DefaultListenAddress, Limits: api.DefaultLimits()},
 		Kafka: KafkaConfig{
 			GroupID:       ingest.DefaultGroupID,
 			Topics:        TopicsConfig{DeadLetter: ingest.DefaultDeadLetterTopic},
