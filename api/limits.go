@@ -17,7 +17,7 @@ const (
 	MaxListLimit = 1000
 	// MaxHistoryDays bounds the time range of one history query (a school's
 	// timeline, the alerts' from and to).
-	MaxHistoryDays = 366
+	MaxHistoryDays  = 366
 	maxHistoryRange = MaxHistoryDays * 24 * time.Hour
 )
 
@@ -176,4 +176,21 @@ func (s *Server) checkRange(from, to time.Time) error {
 			to.Format(time.RFC3339), MaxHistoryDays)
 	}
 	return nil
+}
+
+// initLimits builds what enforces the limits: the caller key, the rate
+// limiter (none when RateLimit is negative), the stream counter and their
+// metrics. The limiter reads the server's clock, which tests replace.
+func (s *Server) initLimits(opts Options) {
+	s.callerKey = opts.CallerKey
+	if s.callerKey == nil {
+		s.callerKey = remoteIP
+	}
+	var callers func() int
+	if s.limits.RateLimit > 0 {
+		s.rate = newRateLimiter(s.limits.RateLimit, s.limits.RateBurst, func() time.Time { return s.now() })
+		callers = s.rate.callers
+	}
+	s.streams = newStreamLimiter(s.limits.MaxStreams, s.limits.MaxStreamsPerCaller)
+	s.limitMetrics = newLimitMetrics(opts.Registerer, callers)
 }

@@ -152,6 +152,10 @@ type Server struct {
 	stream          *streamer // nil when Options.Stream is
 	levelsAt        LevelsAtFunc
 	limits          Limits
+	callerKey       func(echo.Context) string
+	rate            *rateLimiter // nil when off
+	streams         *streamLimiter
+	limitMetrics    *limitMetrics
 
 	// now and listen are replaced by tests.
 	now    func() time.Time
@@ -211,6 +215,7 @@ func New(opts Options) (*Server, error) {
 	if s.shutdownTimeout <= 0 {
 		s.shutdownTimeout = DefaultShutdownTimeout
 	}
+	s.initLimits(opts)
 	scope := opts.Scope
 	if scope == nil {
 		scope = func(*http.Request) (Scope, error) { return ScopeAll, nil }
@@ -233,7 +238,8 @@ func New(opts Options) (*Server, error) {
 	}
 	// The scope is set per route rather than on an echo.Group: a group's
 	// middleware makes echo answer 404 instead of 405 for a wrong method.
-	scoped := scopeMiddleware(scope)
+	// The rate limit runs after it, on every route but health and metrics.
+	scoped := s.limitedBy(scopeMiddleware(scope))
 	e.GET("/api/v1/meta", s.handleMeta, scoped)
 	e.GET("/api/v1/map", s.handleMap, scoped)
 	e.GET("/api/v1/schools/:id", s.handleSchool, scoped)
@@ -251,7 +257,7 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Stream != nil {
 		s.stream = newStreamer(opts.Stream, opts.School, opts.Schools, opts.StreamHeartbeat, s.logger)
-		e.GET("/api/v1/stream", s.stream.handle, scoped)
+		e.GET("/api/v1/stream", s.limitStreams(s.stream.handle), scoped)
 	}
 	s.echo = e
 	return s, nil
