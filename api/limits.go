@@ -179,8 +179,8 @@ func (s *Server) checkRange(from, to time.Time) error {
 }
 
 // initLimits builds what enforces the limits: the caller key, the rate
-// limiter (none when RateLimit is negative), the stream counter and their
-// metrics. The limiter reads the server's clock, which tests replace.
+// limiter (none when RateLimit is negative), the stream counter, the cache
+// of past moments in front of LevelsAt, and their metrics. The limiter reads the server's clock, which tests replace.
 func (s *Server) initLimits(opts Options) {
 	s.callerKey = opts.CallerKey
 	if s.callerKey == nil {
@@ -193,4 +193,15 @@ func (s *Server) initLimits(opts Options) {
 	}
 	s.streams = newStreamLimiter(s.limits.MaxStreams, s.limits.MaxStreamsPerCaller)
 	s.limitMetrics = newLimitMetrics(opts.Registerer, callers)
+	if s.levelsAt != nil {
+		m := s.limitMetrics
+		s.atCache = newAtCache(s.levelsAt, func() time.Time { return s.now() }, func(hit bool) {
+			if hit {
+				m.atCacheHits.Inc()
+			} else {
+				m.atCacheMisses.Inc()
+			}
+		})
+		s.levelsAt = s.atCache.get
+	}
 }

@@ -194,7 +194,7 @@ func (s *Server) riskSources(v *engine.SchoolSummary) []engine.Source {
 }
 
 // pastMoment parses the at parameter of the map: an RFC 3339 time, not in
-// the future and not before the history horizon.
+// the future and not before the history horizon, truncated to the minute.
 func (s *Server) pastMoment(v string) (time.Time, error) {
 	if s.levelsAt == nil {
 		return time.Time{}, httpError(http.StatusBadRequest,
@@ -208,7 +208,8 @@ func (s *Server) pastMoment(v string) (time.Time, error) {
 		return time.Time{}, httpError(http.StatusBadRequest,
 			"invalid parameter at: %s is in the future (now is %s)", t.Format(time.RFC3339), local(now).Format(time.RFC3339))
 	}
-	return t, s.checkHorizon("at", t)
+	// One minute is one moment: its answer is cached (see atCache).
+	return t.Truncate(time.Minute), s.checkHorizon("at", t)
 }
 
 // viewsAt returns views with each school's colour, since and active risks as

@@ -61,6 +61,8 @@ func newStreamMetrics(reg prometheus.Registerer) *streamMetrics {
 type limitMetrics struct {
 	rateLimited    *prometheus.CounterVec
 	streamsRefused *prometheus.CounterVec
+	atCacheHits    prometheus.Counter
+	atCacheMisses  prometheus.Counter
 }
 
 // newLimitMetrics registers the limits' instruments; callers reports how
@@ -80,6 +82,11 @@ func newLimitMetrics(reg prometheus.Registerer, callers func() int) *limitMetric
 	for _, r := range []string{streamsTotal, streamsCaller} {
 		m.streamsRefused.WithLabelValues(r)
 	}
+	atCache := f.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "sanse", Subsystem: "api", Name: "map_at_cache_requests_total",
+		Help: "Reads of the colours at a past moment (GET /api/v1/map?at=), by result: hit (from the cache) or miss (from the store).",
+	}, []string{"result"})
+	m.atCacheHits, m.atCacheMisses = atCache.WithLabelValues("hit"), atCache.WithLabelValues("miss")
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "sanse", Subsystem: "api", Name: "rate_limit_callers",
 		Help: "Callers whose rate the limiter tracks (those that have not refilled their burst).",

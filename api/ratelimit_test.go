@@ -114,8 +114,8 @@ func TestRateLimitMiddleware(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	s := newTestServer(t, Options{
 		Registerer: reg, Gatherer: reg,
-		Limits:     Limits{RateLimit: 1, RateBurst: 2},
-		CallerKey:  func(c echo.Context) string { return c.Request().Header.Get("X-Caller") },
+		Limits:    Limits{RateLimit: 1, RateBurst: 2},
+		CallerKey: func(c echo.Context) string { return c.Request().Header.Get("X-Caller") },
 	})
 	clock := &fakeClock{t: testNow}
 	s.now = clock.now

@@ -156,6 +156,7 @@ type Server struct {
 	rate            *rateLimiter // nil when off
 	streams         *streamLimiter
 	limitMetrics    *limitMetrics
+	atCache         *atCache // nil without LevelsAt
 
 	// now and listen are replaced by tests.
 	now    func() time.Time
