@@ -79,11 +79,19 @@ func ParseCSV(name string, r io.Reader) (*engine.Registry, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, err))
+			// A malformed record has no fields whose position could be
+			// asked (FieldPos panics): the line is the error's. Any other
+			// error is the reader's and would come again.
+			var perr *csv.ParseError
+			if !errors.As(err, &perr) {
+				errs = append(errs, fmt.Errorf("%s: read: %w", name, err))
+				break
+			}
+			errs = append(errs, fmt.Errorf("%s:%d: %w", name, perr.StartLine, perr.Err))
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		get := func(c string) string {
 			i, ok := col[c]
 			if !ok || i >= len(rec) {

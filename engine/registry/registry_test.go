@@ -99,3 +99,11 @@ func TestLoad(t *testing.T) {
 	_, err = Load(filepath.Join(dir, "missing.csv"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// TestParseCSVMalformedRecord is the regression test of a crash the fuzzer
+// found (testdata/fuzz/FuzzParseCSV): a quoted field left open at the end of
+// the file made ParseCSV ask the position of a record that has none.
+func TestParseCSVMalformedRecord(t *testing.T) {
+	_, err := ParseCSV("schools.csv", strings.NewReader(header+"\"JX-NH-0001,南湖区"))
+	require.ErrorContains(t, err, "schools.csv:2: extraneous or missing \" in quoted-field")
+}
