@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sanse-campus/sanse/engine"
@@ -22,8 +23,7 @@ var fuzzBodySeeds = []string{
 }
 
 // fuzzBody runs arbitrary bodies against the endpoint of bodyEndpoints with
-// the given name, on a fresh server each time (the fakes keep what they are
-// given). The oracle: never a 5xx; the answer is JSON, valid UTF-8, and an
+// the given name. The oracle: never a 5xx; the answer is JSON, valid UTF-8, and an
 // error answer is {"error": "..."} with a message.
 func fuzzBody(f *testing.F, name string) {
 	var path, contentType string
@@ -39,23 +39,30 @@ func fuzzBody(f *testing.F, name string) {
 	for _, s := range fuzzBodySeeds {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		schools := testSchools()
-		s := newTestServer(t, Options{
-			Schools: schools, Alerts: testAlerts(), Hazards: testHazards(),
-			Resolve: func(_ context.Context, schoolID, _, _, _, _ string) (engine.SchoolView, error) {
-				v, _ := schools.View(schoolID)
-				return v, nil
-			},
-			ValidateRules: func(name string, data []byte) []error {
-				file, errs := rules.ParseFile(name, data)
-				if len(errs) > 0 {
-					return errs
-				}
-				_, errs = rules.Compile(file)
+	// One server for every input, as in production; the fakes keep what
+	// they are given, which is harmless for the length of a fuzzing run.
+	schools := testSchools()
+	s, err := New(Options{
+		Schools: schools, Timeline: (&fakeTimeline{}).timeline, Alerts: testAlerts(), Hazards: testHazards(),
+		Resolve: func(_ context.Context, schoolID, _, _, _, _ string) (engine.SchoolView, error) {
+			v, _ := schools.View(schoolID)
+			return v, nil
+		},
+		ValidateRules: func(name string, data []byte) []error {
+			file, errs := rules.ParseFile(name, data)
+			if len(errs) > 0 {
 				return errs
-			},
-		})
+			}
+			_, errs = rules.Compile(file)
+			return errs
+		},
+		Limits: Limits{RateLimit: -1},
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	s.now = func() time.Time { return testNow }
+	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
 		rec := httptest.NewRecorder()
