@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,12 +26,6 @@ type AlertService interface {
 	Acknowledge(ctx context.Context, id, by, comment string) (*alert.Alert, error)
 	Resolve(ctx context.Context, id, by, comment string) (*alert.Alert, error)
 }
-
-// defaultAlertLimit and maxAlertLimit bound GET /api/v1/alerts.
-const (
-	defaultAlertLimit = 200
-	maxAlertLimit     = 5000
-)
 
 // routeAlerts registers the alert endpoints when opts.Alerts is set.
 func (s *Server) routeAlerts(e *echo.Echo, opts Options, scoped echo.MiddlewareFunc) {
@@ -117,7 +110,7 @@ func (s *Server) handleAlerts(svc AlertService) echo.HandlerFunc {
 		q := c.QueryParams()
 		f := alert.Filter{
 			Level: engine.Level(q.Get("level")), District: q.Get("district"), School: q.Get("school"),
-			Source: engine.Source(q.Get("source")), Limit: defaultAlertLimit,
+			Source: engine.Source(q.Get("source")),
 		}
 		if v := q.Get("status"); v != "" {
 			for _, st := range strings.Split(v, ",") {
@@ -131,24 +124,28 @@ func (s *Server) handleAlerts(svc AlertService) echo.HandlerFunc {
 		if f.Level != "" && f.Level != engine.LevelRed && f.Level != engine.LevelYellow {
 			return httpError(http.StatusBadRequest, "level %q: expected red or yellow", f.Level)
 		}
+		var err error
+		if f.Limit, err = parseLimit(q.Get("limit")); err != nil {
+			return err
+		}
 		for _, p := range []struct {
 			name string
 			dst  *time.Time
 		}{{"from", &f.From}, {"to", &f.To}} {
 			if v := q.Get(p.name); v != "" {
-				t, err := time.Parse(time.RFC3339, v)
-				if err != nil {
-					return httpError(http.StatusBadRequest, "%s %q: expected a time like 2026-11-25T08:00:00+08:00", p.name, v)
+				if *p.dst, err = parseTime(p.name, v); err != nil {
+					return err
 				}
-				*p.dst = t
 			}
 		}
-		if v := q.Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > maxAlertLimit {
-				return httpError(http.StatusBadRequest, "limit %q: expected a number from 1 to %d", v, maxAlertLimit)
+		if !f.From.IsZero() {
+			to := f.To
+			if to.IsZero() {
+				to = s.now()
 			}
-			f.Limit = n
+			if err := s.checkRange(f.From, to); err != nil {
+				return err
+			}
 		}
 		scope := ScopeFrom(c.Request().Context())
 		if len(scope.Any) > 0 {

@@ -298,7 +298,8 @@ func newSessionBody(id auth.Identity) sessionBody {
 
 // routeSession registers the sign-in, the signed-in caller and the sign-out.
 func (s *Server) routeSession(e *echo.Echo) {
-	e.POST("/api/v1/session", s.handleSignIn, s.hostOnly)
+	// Sign-in is rate limited by address: a guessed token costs time.
+	e.POST("/api/v1/session", s.handleSignIn, s.hostOnly, s.rateLimit)
 	e.GET("/api/v1/session", func(c echo.Context) error {
 		id, _ := IdentityFrom(c.Request().Context())
 		return c.JSON(http.StatusOK, newSessionBody(id))

@@ -123,8 +123,8 @@ type historyJSON struct {
 // hazardList is the body of GET /api/v1/hazards.
 type hazardList struct {
 	Hazards []hazardJSON `json:"hazards"`
-	// Total counts the hazards listed; Overdue those of them past their
-	// deadline.
+	// Total counts the hazards the filters select, of which Hazards holds
+	// the first limit; Overdue counts those of them past their deadline.
 	Total   int `json:"total"`
 	Overdue int `json:"overdue"`
 }
@@ -171,6 +171,10 @@ func newHazardJSON(h *hazard.Hazard, school *engine.School, now time.Time) hazar
 func (s *Server) handleHazards(svc HazardService) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		q := c.QueryParams()
+		limit, err := parseLimit(c.QueryParam("limit"))
+		if err != nil {
+			return err
+		}
 		var f hazard.Filter
 		for _, v := range listParam(q["status"]) {
 			st, err := hazard.ParseStatus(v)
@@ -213,13 +217,14 @@ func (s *Server) handleHazards(svc HazardService) echo.HandlerFunc {
 		f.Now = s.now()
 
 		hs := svc.List(f)
-		body := hazardList{Hazards: make([]hazardJSON, 0, len(hs)), Total: len(hs)}
-		for _, h := range hs {
-			j := newHazardJSON(h, schools[h.SchoolID], f.Now)
-			if j.Overdue {
+		body := hazardList{Hazards: make([]hazardJSON, 0, min(len(hs), limit)), Total: len(hs)}
+		for i, h := range hs {
+			if h.Overdue(f.Now) {
 				body.Overdue++
 			}
-			body.Hazards = append(body.Hazards, j)
+			if i < limit {
+				body.Hazards = append(body.Hazards, newHazardJSON(h, schools[h.SchoolID], f.Now))
+			}
 		}
 		return c.JSON(http.StatusOK, body)
 	}

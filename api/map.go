@@ -194,27 +194,22 @@ func (s *Server) riskSources(v *engine.SchoolSummary) []engine.Source {
 }
 
 // pastMoment parses the at parameter of the map: an RFC 3339 time, not in
-// the future.
+// the future and not before the history horizon, truncated to the minute.
 func (s *Server) pastMoment(v string) (time.Time, error) {
 	if s.levelsAt == nil {
 		return time.Time{}, httpError(http.StatusBadRequest,
 			"invalid parameter at: this server keeps no history to show a past moment from")
 	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil && strings.Contains(v, " ") {
-		// An offset such as +08:00 written unescaped in a query string
-		// arrives as " 08:00".
-		t, err = time.Parse(time.RFC3339, strings.Replace(v, " ", "+", 1))
-	}
+	t, err := parseTime("at", v)
 	if err != nil {
-		return time.Time{}, httpError(http.StatusBadRequest,
-			"invalid parameter at: %q is not an RFC 3339 time such as %s", v, timeExample)
+		return time.Time{}, err
 	}
 	if now := s.now(); t.After(now) {
 		return time.Time{}, httpError(http.StatusBadRequest,
 			"invalid parameter at: %s is in the future (now is %s)", t.Format(time.RFC3339), local(now).Format(time.RFC3339))
 	}
-	return t, nil
+	// One minute is one moment: its answer is cached (see atCache).
+	return t.Truncate(time.Minute), s.checkHorizon("at", t)
 }
 
 // viewsAt returns views with each school's colour, since and active risks as

@@ -66,3 +66,45 @@ func newStreamMetrics(reg prometheus.Registerer) *streamMetrics {
 	}
 	return m
 }
+
+// limitMetrics count what the limits refused.
+type limitMetrics struct {
+	rateLimited    *prometheus.CounterVec
+	streamsRefused *prometheus.CounterVec
+	atCacheHits    prometheus.Counter
+	atCacheMisses  prometheus.Counter
+}
+
+// newLimitMetrics registers the limits' instruments; callers reports how
+// many callers the rate limiter keeps (nil when it is off).
+func newLimitMetrics(reg prometheus.Registerer, callers func() int) *limitMetrics {
+	f := promauto.With(reg)
+	m := &limitMetrics{
+		rateLimited: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sanse", Subsystem: "api", Name: "rate_limited_requests_total",
+			Help: "Requests refused with 429 because their caller was over the rate limit, by route.",
+		}, []string{"handler"}),
+		streamsRefused: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sanse", Subsystem: "api", Name: "stream_refused_total",
+			Help: "Live streams refused with 429, by reason: total (too many open) or caller (too many of one caller).",
+		}, []string{"reason"}),
+	}
+	for _, r := range []string{streamsTotal, streamsCaller} {
+		m.streamsRefused.WithLabelValues(r)
+	}
+	atCache := f.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "sanse", Subsystem: "api", Name: "map_at_cache_requests_total",
+		Help: "Reads of the colours at a past moment (GET /api/v1/map?at=), by result: hit (from the cache) or miss (from the store).",
+	}, []string{"result"})
+	m.atCacheHits, m.atCacheMisses = atCache.WithLabelValues("hit"), atCache.WithLabelValues("miss")
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "sanse", Subsystem: "api", Name: "rate_limit_callers",
+		Help: "Callers whose rate the limiter tracks (those that have not refilled their burst).",
+	}, func() float64 {
+		if callers == nil {
+			return 0
+		}
+		return float64(callers())
+	})
+	return m
+}

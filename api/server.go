@@ -137,6 +137,13 @@ type Options struct {
 	// ShutdownTimeout bounds the graceful shutdown of Run, after which open
 	// connections are closed; DefaultShutdownTimeout when zero.
 	ShutdownTimeout time.Duration
+
+	// Limits bounds what callers may ask: history reach, timeouts, rate
+	// limits, live streams (see Limits; the defaults when zero).
+	Limits Limits
+	// CallerKey names the caller of a request for the rate limits and the
+	// streams per caller; the peer's IP address when nil.
+	CallerKey func(echo.Context) string
 }
 
 // Server is Sanse's HTTP server.
@@ -154,6 +161,12 @@ type Server struct {
 	levelsAt        LevelsAtFunc
 	cert            *certificate // nil without TLS
 	auth            *AuthOptions // nil without authentication
+	limits          Limits
+	callerKey       func(echo.Context) string
+	rate            *rateLimiter // nil when off
+	streams         *streamLimiter
+	limitMetrics    *limitMetrics
+	atCache         *atCache // nil without LevelsAt
 
 	// now and listen are replaced by tests.
 	now    func() time.Time
@@ -197,6 +210,7 @@ func New(opts Options) (*Server, error) {
 		timeline:        opts.Timeline,
 		levelsAt:        opts.LevelsAt,
 		auth:            opts.Auth,
+		limits:          opts.Limits.withDefaults(),
 		ready:           opts.Ready,
 		readyTimeout:    opts.ReadyTimeout,
 		shutdownTimeout: opts.ShutdownTimeout,
@@ -223,6 +237,7 @@ func New(opts Options) (*Server, error) {
 		}
 		s.cert = cert
 	}
+	s.initLimits(opts)
 	scope := opts.Scope
 	if scope == nil {
 		scope = func(*http.Request) (Scope, error) { return ScopeAll, nil }
@@ -238,11 +253,16 @@ func New(opts Options) (*Server, error) {
 
 	// The scope is set per route rather than on an echo.Group: a group's
 	// middleware makes echo answer 404 instead of 405 for a wrong method.
-	// With authentication, it is the token's (authMiddleware).
-	scoped := scopeMiddleware(scope)
+	// With authentication, it is the token's (authMiddleware). The rate
+	// limit runs after it, keyed by the caller it names, on every route but
+	// health and metrics.
+	base := scopeMiddleware(scope)
+	if s.auth != nil {
+		base = s.authMiddleware
+	}
+	scoped := s.limitedBy(base)
 	var metricsAuth []echo.MiddlewareFunc
 	if s.auth != nil {
-		scoped = s.authMiddleware
 		if s.auth.MetricsAuth {
 			metricsAuth = append(metricsAuth, s.authMiddleware)
 		}
@@ -275,7 +295,7 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Stream != nil {
 		s.stream = newStreamer(opts.Stream, opts.School, opts.Schools, opts.StreamHeartbeat, s.logger)
-		e.GET("/api/v1/stream", s.stream.handle, scoped)
+		e.GET("/api/v1/stream", s.limitStreams(s.stream.handle), scoped)
 	}
 	s.echo = e
 	return s, nil
@@ -296,14 +316,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("api: listen on %s: %w", s.addr, err)
 	}
-	srv := &http.Server{
-		Handler:           s.echo,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
-		// No WriteTimeout: responses are small, and live updates hold
-		// their connection open (each of their writes has its own bound).
-	}
+	srv := s.httpServer()
 	if s.stream != nil {
 		// Shutdown waits for handlers, and a live stream never ends by
 		// itself: end them all when shutdown begins.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,12 +15,8 @@ import (
 	"github.com/sanse-campus/sanse/engine/words"
 )
 
-// Limits of the timeline's time range.
-const (
-	defaultTimelineSpan = 7 * 24 * time.Hour
-	maxTimelineDays     = 400
-	maxTimelineSpan     = maxTimelineDays * 24 * time.Hour
-)
+// defaultTimelineSpan is the timeline's time range when from is not given.
+const defaultTimelineSpan = 7 * 24 * time.Hour
 
 // timeExample shows the expected form of time parameters in error messages.
 const timeExample = "2025-06-01T08:00:00+08:00"
@@ -91,26 +86,13 @@ func (s *Server) handleTimeline(c echo.Context) error {
 // timeRange parses the from and to parameters, applying the defaults and
 // the limits of handleTimeline.
 func (s *Server) timeRange(fromParam, toParam string) (from, to time.Time, err error) {
-	parse := func(name, value string) (time.Time, error) {
-		t, err := time.Parse(time.RFC3339, value)
-		if err != nil && strings.Contains(value, " ") {
-			// An offset such as +08:00 written unescaped in a query string
-			// arrives as " 08:00".
-			t, err = time.Parse(time.RFC3339, strings.Replace(value, " ", "+", 1))
-		}
-		if err != nil {
-			return time.Time{}, httpError(http.StatusBadRequest,
-				"invalid parameter %s: %q is not an RFC 3339 time such as %s", name, value, timeExample)
-		}
-		return t, nil
-	}
 	if fromParam != "" {
-		if from, err = parse("from", fromParam); err != nil {
+		if from, err = parseTime("from", fromParam); err != nil {
 			return
 		}
 	}
 	if toParam != "" {
-		if to, err = parse("to", toParam); err != nil {
+		if to, err = parseTime("to", toParam); err != nil {
 			return
 		}
 	}
@@ -119,15 +101,14 @@ func (s *Server) timeRange(fromParam, toParam string) (from, to time.Time, err e
 	}
 	if fromParam == "" {
 		from = to.Add(-defaultTimelineSpan)
+		// The default range is cut at the horizon rather than refused.
+		if oldest := s.now().Add(-s.limits.HistoryHorizon); from.Before(oldest) && !to.Before(oldest) {
+			from = oldest
+		}
 	}
 	if from.After(to) {
 		return from, to, httpError(http.StatusBadRequest, "invalid parameter from: %s is after to (%s)",
 			from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
-	if to.Sub(from) > maxTimelineSpan {
-		return from, to, httpError(http.StatusBadRequest,
-			"invalid time range: from %s to %s is longer than %d days", from.Format(time.RFC3339),
-			to.Format(time.RFC3339), maxTimelineDays)
-	}
-	return from, to, nil
+	return from, to, s.checkRange(from, to)
 }

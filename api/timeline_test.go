@@ -90,9 +90,9 @@ func TestTimelineRange(t *testing.T) {
 			wantFrom: at("2025-06-01T00:00:00Z"), wantTo: at("2025-06-01T00:00:00Z"),
 		},
 		{
-			name:     "exactly 400 days",
-			query:    url.Values{"from": {"2024-05-06T12:00:00Z"}},
-			wantFrom: at("2024-05-06T12:00:00Z"), wantTo: testNow,
+			name:     "exactly 366 days",
+			query:    url.Values{"from": {"2024-06-09T12:00:00Z"}},
+			wantFrom: at("2024-06-09T12:00:00Z"), wantTo: testNow,
 		},
 	}
 	for _, tt := range tests {
@@ -149,9 +149,9 @@ func TestTimelineBadParameters(t *testing.T) {
 			wantMsg: []string{"parameter from", "after to"},
 		},
 		{
-			name:    "longer than 400 days",
-			query:   url.Values{"from": {"2024-01-01T00:00:00Z"}, "to": {"2025-02-05T00:00:01Z"}},
-			wantMsg: []string{"400 days"},
+			name:    "longer than 366 days",
+			query:   url.Values{"from": {"2024-01-01T00:00:00Z"}, "to": {"2025-01-01T00:00:01Z"}},
+			wantMsg: []string{"366 days"},
 		},
 	}
 	for _, tt := range tests {

@@ -79,7 +79,8 @@ type HazardsConfig struct {
 	HighRiskResolveAboveSchool bool `yaml:"high_risk_resolve_above_school"`
 }
 
-// WebConfig configures the HTTP server.
+// WebConfig configures the HTTP server. Its limits (history horizon,
+// timeouts, rate limits, live streams) are api.Limits, under the same keys.
 type WebConfig struct {
 	ListenAddress string `yaml:"listen_address"`
 	// TLSCertFile and TLSKeyFile, both or neither, make the server speak
@@ -96,6 +97,7 @@ type WebConfig struct {
 	MetricsAuth bool `yaml:"metrics_auth"`
 	// TokenCacheTTL bounds how long a revoked token keeps working.
 	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
+	api.Limits    `yaml:",inline"`
 }
 
 // KafkaConfig configures the event source.
@@ -207,7 +209,8 @@ const (
 func defaultConfig() Config {
 	c := Config{
 		DataDir: defaultDataDir,
-		Web:     WebConfig{ListenAddress: api.DefaultListenAddress, TokenCacheTTL: auth.DefaultCacheTTL},
+		Web: WebConfig{ListenAddress: api.DefaultListenAddress, TokenCacheTTL: auth.DefaultCacheTTL,
+			Limits: api.DefaultLimits()},
 		Kafka: KafkaConfig{
 			GroupID:       ingest.DefaultGroupID,
 			Topics:        TopicsConfig{DeadLetter: ingest.DefaultDeadLetterTopic},

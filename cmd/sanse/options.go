@@ -50,5 +50,6 @@ func (c *Config) apiOptions(a *app.App, hub *api.Hub, boundaries []byte, logger 
 		Schools: a.Engine(), Timeline: a.Store().Timeline, LevelsAt: a.Store().LevelsAt, Boundaries: boundaries,
 		RulesStatus: a.Rules().Status, ValidateRules: a.Rules().Validate, Reload: a.Rules().Reload,
 		Resolve: a.Resolve, Alerts: a.Alerts(), Hazards: a.Hazards(), Stream: hub, School: a.School, Ready: ready,
+		Limits: c.Web.Limits,
 	}
 }

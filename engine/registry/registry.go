@@ -79,11 +79,19 @@ func ParseCSV(name string, r io.Reader) (*engine.Registry, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: %w", name, line, err))
+			// A malformed record has no fields whose position could be
+			// asked (FieldPos panics): the line is the error's. Any other
+			// error is the reader's and would come again.
+			var perr *csv.ParseError
+			if !errors.As(err, &perr) {
+				errs = append(errs, fmt.Errorf("%s: read: %w", name, err))
+				break
+			}
+			errs = append(errs, fmt.Errorf("%s:%d: %w", name, perr.StartLine, perr.Err))
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		get := func(c string) string {
 			i, ok := col[c]
 			if !ok || i >= len(rec) {
@@ -191,10 +199,10 @@ func (r rawSchool) school() (engine.School, []error) {
 	if s.Stage, err = parseStage(r.Stage); err != nil {
 		errs = append(errs, err)
 	}
-	if s.Longitude, err = strconv.ParseFloat(r.Longitude, 64); err != nil || s.Longitude < -180 || s.Longitude > 180 {
+	if s.Longitude, err = strconv.ParseFloat(r.Longitude, 64); err != nil || !(s.Longitude >= -180 && s.Longitude <= 180) { // NaN too
 		errs = append(errs, fmt.Errorf("longitude %q is not a number between -180 and 180", r.Longitude))
 	}
-	if s.Latitude, err = strconv.ParseFloat(r.Latitude, 64); err != nil || s.Latitude < -90 || s.Latitude > 90 {
+	if s.Latitude, err = strconv.ParseFloat(r.Latitude, 64); err != nil || !(s.Latitude >= -90 && s.Latitude <= 90) {
 		errs = append(errs, fmt.Errorf("latitude %q is not a number between -90 and 90", r.Latitude))
 	}
 	if s.Boarding, err = parseBool(r.Boarding); err != nil {

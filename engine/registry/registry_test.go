@@ -99,3 +99,23 @@ func TestLoad(t *testing.T) {
 	_, err = Load(filepath.Join(dir, "missing.csv"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// TestParseCSVMalformedRecord is the regression test of a crash the fuzzer
+// found (testdata/fuzz/FuzzParseCSV): a quoted field left open at the end of
+// the file made ParseCSV ask the position of a record that has none.
+func TestParseCSVMalformedRecord(t *testing.T) {
+	_, err := ParseCSV("schools.csv", strings.NewReader(header+"\"JX-NH-0001,南湖区"))
+	require.ErrorContains(t, err, "schools.csv:2: extraneous or missing \" in quoted-field")
+}
+
+// TestParseRejectsNaNCoordinates: strconv.ParseFloat accepts "NaN", which
+// no range comparison rejects; a school at NaN would make every map answer
+// fail to encode as JSON. Its input is in testdata/fuzz/FuzzParseCSV.
+func TestParseRejectsNaNCoordinates(t *testing.T) {
+	_, err := ParseCSV("schools.csv", strings.NewReader(header+"A,甲,南湖区,街道,senior,NaN,30.7,no,,\n"))
+	require.ErrorContains(t, err, `schools.csv:2: longitude "NaN" is not a number between -180 and 180`)
+	_, err = ParseYAML("schools.yaml", strings.NewReader(`schools:
+  - {id: A, name: 甲, district: 南湖区, town: 街道, stage: senior, longitude: "120.7", latitude: "nan", boarding: "no"}
+`))
+	require.ErrorContains(t, err, `latitude "nan" is not a number between -90 and 90`)
+}

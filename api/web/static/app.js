@@ -1252,7 +1252,7 @@
   }
 
   async function loadHazards() {
-    const r = await request("GET", "/api/v1/hazards");
+    const r = await request("GET", "/api/v1/hazards?limit=1000");
     if (r.status === 404) hazardsState = "absent";
     else if (r.status === 401 || r.status === 403) hazardsState = "forbidden";
     else if (!r.ok || !r.data || !Array.isArray(r.data.hazards)) {
