@@ -1316,10 +1316,31 @@
   // ---- Acting on alerts and risks ------------------------------------------
 
   let actRun = null;
+  // session is the signed-in caller (GET /api/v1/session): the server records
+  // its acts under that name. null when the server runs without
+  // authentication, and the page asks who acts.
+  let session = null;
+
+  async function loadSession() {
+    const r = await request("GET", "/api/v1/session");
+    session = r.ok && r.data && r.data.name ? r.data : null;
+    renderActor();
+  }
 
   function renderActor() {
+    if (session) {
+      $("actor").textContent = t("signedIn", { name: session.display || session.name, role: t("role_" + session.role) });
+      $("actor").title = t("signOut");
+      return;
+    }
     const name = store("sanse.actor");
     $("actor").textContent = name ? t("actor", { name }) : t("actorNone");
+  }
+
+  async function signOut() {
+    if (!confirm(t("signOutConfirm"))) return;
+    await request("DELETE", "/api/v1/session");
+    location.reload();
   }
 
   // openAct asks who acts (remembered) and, for some actions, why; run does
@@ -1329,7 +1350,11 @@
     $("act-title").textContent = opts.title;
     $("act-what").textContent = opts.what || "";
     $("act-what").hidden = !opts.what;
-    $("act-by").value = store("sanse.actor") || "";
+    // Signed in, the server knows who acts; without authentication the
+    // page asks (and remembers) a name.
+    $("act-by").value = session ? session.name : store("sanse.actor") || "";
+    $("act-by").required = !session;
+    $("act-by").parentElement.hidden = !!session;
     $("act-comment").value = "";
     $("act-comment").required = !!opts.commentRequired;
     $("act-comment-label").textContent = opts.commentRequired ? t("commentRequired") : t("commentOptional");
@@ -1338,17 +1363,19 @@
     $("act-error").textContent = "";
     actRun = opts.run;
     dlg.showModal();
-    ($("act-by").value ? (opts.noComment ? $("act-by") : $("act-comment")) : $("act-by")).focus();
+    (session || $("act-by").value ? (opts.noComment ? $("act-submit") : $("act-comment")) : $("act-by")).focus();
   }
 
   async function submitAct(e) {
     e.preventDefault();
-    const by = $("act-by").value.trim();
+    const by = session ? session.name : $("act-by").value.trim();
     const comment = $("act-comment").value.trim();
     if (!by) return ($("act-error").textContent = t("nameNeeded"));
     if ($("act-comment").required && !comment) return ($("act-error").textContent = t("commentNeeded"));
-    store("sanse.actor", by);
-    renderActor();
+    if (!session) {
+      store("sanse.actor", by);
+      renderActor();
+    }
     $("act-submit").disabled = true;
     const err = actRun ? await actRun(by, comment) : "";
     $("act-submit").disabled = false;
@@ -1552,7 +1579,7 @@
       applyLanguage();
       relabel();
     });
-    $("actor").addEventListener("click", () => openAct({
+    $("actor").addEventListener("click", () => session ? signOut() : openAct({
       title: t("setActorTitle"), noComment: true, submit: t("save"), run: async () => "",
     }));
     $("act-form").addEventListener("submit", submitAct);
@@ -1645,6 +1672,7 @@
     applyMeta(await loadMeta());
     applyLanguage();
     renderActor();
+    loadSession();
     bindUI();
     setConn("connecting");
     takeOverStream();
