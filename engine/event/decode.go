@@ -39,11 +39,14 @@ type DecodeError struct {
 	Msg    string
 }
 
+// Error returns the reason, the field and the message, with any ID-card or
+// mobile number the message quotes masked (see MaskText): it goes into the
+// dead-letter headers and the logs.
 func (e *DecodeError) Error() string {
 	if e.Field != "" {
-		return fmt.Sprintf("%s: %s: %s", e.Reason, e.Field, e.Msg)
+		return MaskText(fmt.Sprintf("%s: %s: %s", e.Reason, e.Field, e.Msg))
 	}
-	return fmt.Sprintf("%s: %s", e.Reason, e.Msg)
+	return MaskText(fmt.Sprintf("%s: %s", e.Reason, e.Msg))
 }
 
 // MaxIDLength bounds the id and school_id fields.
@@ -56,6 +59,12 @@ type Decoder struct {
 	Registry func() *engine.Registry
 	// Identity hashes and masks visitor identity numbers.
 	Identity *Identity
+	// Dropped, when not nil, is called by Decode for every member of an
+	// accepted event that is not in the contract, and so is left out of
+	// the stored payload, with the event's source and the member's key as
+	// sent (JSON escapes included; valid only during the call). It must be
+	// safe for concurrent use and must not block.
+	Dropped func(src engine.Source, key []byte)
 }
 
 // Contract lists, per source, the accepted types and the fields each type
@@ -225,6 +234,15 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	} else {
 		p.keep(&ev.SchoolID, school)
 	}
+	if !stored {
+		// Personal numbers where they cannot be masked without changing
+		// what the event says.
+		for _, f := range unmaskable {
+			if p.pii&(1<<f) != 0 {
+				return &DecodeError{Reason: ReasonBadValue, Field: f.name(), Msg: "holds what looks like an ID-card or mobile number; personal numbers are accepted in visitor_id only"}
+			}
+		}
+	}
 	ev.ID = string(id) // alone, as the engine keeps ids long after the rest
 
 	// Identity: hash and mask; the clear number never leaves this function.
@@ -246,17 +264,30 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 		p.keep(&ev.VisitorHash, hash)
 		p.keep(&ev.VisitorMasked, masked)
 		p.keep(&ev.Name, name)
-		ev.Payload = p.redact(masked, hash, name)
+		ev.Payload = p.payload(true, masked, hash, name)
 	default:
-		ev.Payload = p.clearIdentity()
+		ev.Payload = p.payload(false, nil, nil, nil)
 	}
 	for _, f := range keptText {
-		p.keep(f.stringOf(ev), p.text(f))
+		if p.pii&(1<<f) != 0 {
+			p.keep(f.stringOf(ev), p.masked(p.text(f)))
+		} else {
+			p.keep(f.stringOf(ev), p.text(f))
+		}
 	}
 	p.keepRefs(ev)
+	if d.Dropped != nil && !stored {
+		p.dropped(src, d.Dropped)
+	}
 	p.commit()
 	return nil
 }
+
+// unmaskable lists the fields, in the order they are checked, whose value
+// is refused when it holds what MaskText masks: the id, times and numbers
+// would read differently masked. Text fields are masked instead.
+var unmaskable = [...]field{fID, fOccurredAt, fExpiresOn, fWeightG, fRetainedHours, fCelsius, fPersons,
+	fLevelM, fWarningLevelM, fRainMM24h, fTempC, fScore, fThreshold}
 
 // keptText lists the free-text fields copied into the event as sent.
 var keptText = [...]field{fReporter, fHost, fGate, fDish, fStaffID, fSymptom, fDevice,

@@ -75,6 +75,12 @@ var diffSeeds = []string{
 	`{"a":01}`, `{"a":+1}`, `{"a":.5}`, `{"a":NaN}`, `{"a":-Infinity}`, `{"a":1.e3}`, `{"a":[1,]}`, `{"a":{"b"}}`, `{"a":{"b":1,}}`,
 	`{,}`, `{"a":1,}`, `{"a" 1}`, `{"a":[1 2]}`, `{"a":"` + "\x01" + `"}`, `{"a":"\`, `{"a":"\u`, `{"a":tru}`, `{'a':1}`,
 	`{"id":"x"}` + "\x00",
+	`{"id":"p1","school_id":"S1","source":"canteen","type":"health_check","occurred_at":"2026-11-02T09:00:00+08:00","staff_id":"440306199003074513","passed":false,"symptom":"电话139-1234-5678","x":{"id":"11010519491231002X"}}`,
+	`{"id":"p2","school_id":"S1","source":"bullying","type":"report","occurred_at":"2026-11-02T09:00:00Z","channel":"parent","victim_ref":"S-1","kind":"verbal","injury":false,"suspect_refs":["13912345678",null],"suspect_refs":["a",null,"+8613812345678"]}`,
+	`{"id":"p3","school_id":"S1","source":"drowning","type":"weather","occurred_at":"2026-11-02T09:00:00Z","rain_mm_24h":13912345678}`,
+	`{"id":"p4","school_id":"S1","source":"drowning","type":"patrol","occurred_at":"2026-11-02T09:00:00Z","water_body":"南湖","hazard_found":false,"note":"\u0031\u00339\u0031\u0032\u0033\u0034\u0035\u0036\u0037\u0038","note":"ok","reporter":"330402800101123"}`,
+	`{"id":"13912345678","school_id":"S1","source":"drowning","type":"weather","occurred_at":"2026-11-02T09:00:00Z","rain_mm_24h":1}`,
+	`{"id":"p5","school_id":"S1","source":"visitor","type":"entry","occurred_at":"2026-11-02T09:00:00Z","visitor_id":"440306199003074513","name":"13912345678","id_verified":true,"watchlist":"none","visitor_hash":"13812345678","host":"王老师 13712345678"}`,
 }
 
 // TestDecodeDepthMatchesReference checks the nesting limit, with inputs too
@@ -399,7 +405,8 @@ func randomNumber(r *rand.Rand) []byte {
 func randomString(r *rand.Rand) []byte {
 	parts := []string{"a", "S-1", "张", "三", "x", " ", "\\n", "\\\"", "\\\\", "\\/", "\\u0041", "\\u00e9", "\\ud83d\\ude00",
 		"\\ud800", "\\udc00", "\\ud800\\u0041", "\xff", "\xe4\xb8", "\xed\xa0\x80", "é", "😀", "3304", "1980", "123x", "\\t",
-		"none", "fridge", "teacher", "verbal", "\u2028", "<&>"}
+		"none", "fridge", "teacher", "verbal", "\u2028", "<&>", "13912345678", "440306199003074513", "-", "86",
+		"\u00313912345678", "１３９１２３４５６７８", "11010519491231002x"}
 	b := []byte{'"'}
 	for range r.IntN(8) {
 		b = append(b, parts[r.IntN(len(parts))]...)

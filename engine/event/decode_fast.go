@@ -17,12 +17,15 @@ type text struct {
 	scratch  bool
 }
 
-// member is one occurrence of a field that redacting the payload rewrites
-// (visitor_id, name, visitor_hash, suspect_refs) in the top-level object.
+// member is one member of the top-level object, as the payload to store is
+// built from them (see payload).
 type member struct {
-	f          field
-	start, end int // the value's bytes
-	null       bool
+	f                field
+	keyStart, keyEnd int // the key's bytes, without the quotes
+	start, end       int // the value's bytes
+	null             bool
+	pii              bool // the value holds a number MaskText masks
+	dup              bool // a later member has the same key
 }
 
 // pending is a string of an accepted event waiting to be copied (see keep).
@@ -56,6 +59,8 @@ type parser struct {
 
 	present uint64 // known fields holding a value
 	truth   uint64 // values of the boolean fields
+	pii     uint64 // known fields whose value holds a number MaskText masks
+	lastPII bool   // whether the value just read holds one
 	texts   [numFields]text
 	nums    [numFields]float64
 	scratch []byte // unescaped strings
@@ -98,7 +103,7 @@ func newParser(data []byte) *parser {
 // message grew them.
 func (p *parser) release() {
 	const keepCap = 16 << 10
-	p.data, p.pos, p.present, p.truth = nil, 0, 0, 0
+	p.data, p.pos, p.present, p.truth, p.pii, p.lastPII = nil, 0, 0, 0, 0, false
 	p.scratch = trimmed(p.scratch, keepCap)
 	p.refs, p.refN = trimmed(p.refs, keepCap/16), 0
 	p.members = trimmed(p.members, keepCap/32)
@@ -189,7 +194,7 @@ func (p *parser) keepRefs(ev *engine.Event) {
 	}
 	refs := make([]string, p.refN)
 	for i := range refs {
-		p.keep(&refs[i], p.bytes(p.refs[i]))
+		p.keep(&refs[i], p.masked(p.bytes(p.refs[i])))
 	}
 	ev.SuspectRefs = refs
 }
@@ -270,10 +275,12 @@ func (p *parser) object() bool {
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 			return p.fail(ctxKey, true)
 		}
+		keyStart := p.pos + 1
 		f, ok := p.key()
 		if !ok {
 			return false
 		}
+		keyEnd := p.pos - 1
 		p.space()
 		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
 			return p.fail(ctxAfterKey, true)
@@ -281,12 +288,12 @@ func (p *parser) object() bool {
 		p.pos++
 		p.space()
 		start := p.pos
+		p.lastPII = false
 		if !p.value(f) {
 			return false
 		}
-		if f == fVisitorID || f == fName || f == fVisitorHash || f == fSuspectRefs {
-			p.members = append(p.members, member{f: f, start: start, end: p.pos, null: p.data[start] == 'n'})
-		}
+		p.members = append(p.members, member{f: f, keyStart: keyStart, keyEnd: keyEnd, start: start, end: p.pos,
+			null: p.data[start] == 'n', pii: p.lastPII})
 		p.space()
 		if p.pos >= len(p.data) {
 			return p.fail(ctxAfterPair, true)
@@ -336,8 +343,10 @@ func (p *parser) value(f field) bool {
 		}
 		switch k {
 		case kindString:
-			p.texts[f] = p.textOf(start, end, slow)
+			t := p.textOf(start, end, slow)
+			p.texts[f] = t
 			p.present |= bit
+			p.markPII(bit, p.bytes(t))
 		case kindUnknown:
 		default:
 			p.typeError(f, "string", wants[k])
@@ -349,6 +358,7 @@ func (p *parser) value(f field) bool {
 		}
 		if k != kindUnknown {
 			p.present &^= bit
+			p.pii &^= bit
 		}
 		return true
 	case 't', 'f':
@@ -402,6 +412,7 @@ func (p *parser) value(f field) bool {
 		}
 		p.nums[f] = v
 		p.present |= bit
+		p.markPII(bit, p.data[start:p.pos])
 	case kindUnknown:
 	default:
 		p.typeError(f, "number", wants[k])
@@ -444,6 +455,7 @@ func (p *parser) stringArray(f field) bool {
 					return false
 				}
 				p.refs[i] = p.textOf(start, end, slow)
+				p.lastPII = p.lastPII || HasPII(p.bytes(p.refs[i]))
 			case 'n':
 				if !p.literal("null") {
 					return false
@@ -494,7 +506,23 @@ func (p *parser) stringArray(f field) bool {
 	if i == 0 {
 		p.refs, p.refN = p.refs[:0], 0 // a new empty slice
 	}
+	if p.lastPII {
+		p.pii |= bit
+	} else {
+		p.pii &^= bit
+	}
 	return true
+}
+
+// markPII records whether v, the value of the field bit just read, holds a
+// number MaskText masks.
+func (p *parser) markPII(bit uint64, v []byte) {
+	if maybePII(v) && HasPII(v) {
+		p.pii |= bit
+		p.lastPII = true
+	} else {
+		p.pii &^= bit
+	}
 }
 
 // stringCaps[c] is the capacity reflect.Value.Grow(1) gives a full []string

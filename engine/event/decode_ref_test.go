@@ -159,6 +159,34 @@ func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event
 	if d.Registry != nil && d.Registry().School(ev.SchoolID) == nil {
 		return &DecodeError{Reason: ReasonUnknownSchool, Field: "school_id", Msg: fmt.Sprintf("school %q is not in the registry", ev.SchoolID)}
 	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return refJSONError(err)
+	}
+	if !stored {
+		for _, name := range []string{"id", "occurred_at", "expires_on", "weight_g", "retained_hours", "celsius", "persons",
+			"level_m", "warning_level_m", "rain_mm_24h", "temp_c", "score", "threshold"} {
+			v := raw[name]
+			if lookupField([]byte(name)).kind() == kindString {
+				var s *string
+				_ = json.Unmarshal(v, &s)
+				if s == nil {
+					continue
+				}
+				v = []byte(*s)
+			}
+			if HasPII(v) {
+				return &DecodeError{Reason: ReasonBadValue, Field: name, Msg: "holds what looks like an ID-card or mobile number; personal numbers are accepted in visitor_id only"}
+			}
+		}
+	}
+	for _, s := range []*string{&ev.Reporter, &ev.Host, &ev.Gate, &ev.Dish, &ev.StaffID, &ev.Symptom, &ev.Device,
+		&ev.Item, &ev.Supplier, &ev.WaterBody, &ev.Note, &ev.VictimRef, &ev.StudentRef} {
+		*s = MaskText(*s)
+	}
+	for i, s := range ev.SuspectRefs {
+		ev.SuspectRefs[i] = MaskText(s)
+	}
 
 	// Identity: hash and mask; the clear number never leaves this function.
 	switch {
@@ -174,32 +202,50 @@ func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event
 			ev.VisitorMasked = MaskID(*w.VisitorID)
 		}
 		ev.Name = MaskName(ev.Name)
-		p, err := refRedact(data, ev)
-		if err != nil {
-			return refJSONError(err)
-		}
-		ev.Payload = p
+		ev.Payload = refRedact(raw, ev, true)
 	default:
-		ev.Payload = data
+		ev.Payload = refRedact(raw, ev, false)
 	}
 	return nil
 }
 
-// redact rewrites the payload so that it holds the visitor's identity only in
-// hashed and masked form, keeping every other field as sent.
-func refRedact(data []byte, ev *engine.Event) ([]byte, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, err
+// refRedact rebuilds the payload from the message's members (the last of
+// duplicates): the visitor's identity only in hashed and masked form,
+// numbers MaskText masks masked, members outside the contract dropped.
+func refRedact(m map[string]json.RawMessage, ev *engine.Event, identity bool) []byte {
+	for k, v := range m {
+		f := lookupField([]byte(k))
+		switch {
+		case f == fUnknown:
+			delete(m, k)
+		case f == fSuspectRefs:
+			var refs []*string
+			_ = json.Unmarshal(v, &refs)
+			for _, r := range refs {
+				if r != nil && MaskText(*r) != *r {
+					m[k], _ = json.Marshal(ev.SuspectRefs)
+					break
+				}
+			}
+		case f.kind() == kindString:
+			var s *string
+			_ = json.Unmarshal(v, &s)
+			if s != nil && MaskText(*s) != *s {
+				m[k], _ = json.Marshal(MaskText(*s))
+			}
+		}
 	}
-	if _, ok := m["visitor_id"]; ok {
-		m["visitor_id"], _ = json.Marshal(ev.VisitorMasked)
-		m["visitor_hash"], _ = json.Marshal(ev.VisitorHash)
+	if identity {
+		if _, ok := m["visitor_id"]; ok {
+			m["visitor_id"], _ = json.Marshal(ev.VisitorMasked)
+			m["visitor_hash"], _ = json.Marshal(ev.VisitorHash)
+		}
+		if _, ok := m["name"]; ok {
+			m["name"], _ = json.Marshal(ev.Name)
+		}
 	}
-	if _, ok := m["name"]; ok {
-		m["name"], _ = json.Marshal(ev.Name)
-	}
-	return json.Marshal(m)
+	out, _ := json.Marshal(m)
+	return out
 }
 
 func refJSONError(err error) error {
