@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sanse-campus/sanse/engine"
 )
@@ -119,7 +120,10 @@ func FuzzDecodeDifferential(f *testing.F) {
 // mostly the full one.
 func diffDecoders(t testing.TB) [4]*Decoder {
 	d := newDiffDecoder(t)
-	return [4]*Decoder{d, d, {Identity: d.Identity}, {Registry: d.Registry}}
+	limited := *d
+	limited.Limits = Limits{MaxMessageBytes: 600, MaxStringBytes: 24, MaxAge: 30 * 24 * time.Hour, MaxAhead: 10 * time.Minute}
+	limited.Now = func() time.Time { return time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC) }
+	return [4]*Decoder{d, &limited, {Identity: d.Identity}, {Registry: d.Registry}}
 }
 
 // compareDecoders checks that the decoder and the reference agree on data.
@@ -331,7 +335,7 @@ func randomValue(r *rand.Rand, name string, src engine.Source, typ string, noise
 			return []byte([]string{`"2026-13-02T09:00:00Z"`, `"2026-11-02T09:00:00"`, `"yesterday"`, `"2026-11-02"`}[r.IntN(4)])
 		}
 		return []byte([]string{`"2026-11-02T09:00:00Z"`, `"2026-11-02T09:00:00.123456789+08:00"`, `"2026-11-02T09:00:00+05:45"`,
-			`"2026-11-02T09:00:00\u005a"`, `"2026-11-02T09:00:00-00:00"`}[r.IntN(5)])
+			`"2026-11-02T09:00:00\u005a"`, `"2026-11-02T09:00:00-00:00"`, `"2026-09-02T09:00:00Z"`, `"2026-11-02T12:30:00Z"`}[r.IntN(7)])
 	case "suspect_refs":
 		var b []byte
 		b = append(b, '[')

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"time"
 
@@ -72,9 +73,33 @@ type refWire struct {
 }
 
 func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event, stored bool) error {
+	if limit := d.Limits.MaxMessageBytes; limit > 0 && len(data) > limit && !stored {
+		return tooLarge(len(data), limit)
+	}
 	var w refWire
 	if err := json.Unmarshal(data, &w); err != nil {
 		return refJSONError(err)
+	}
+	if limit := d.Limits.MaxStringBytes; limit > 0 && !stored {
+		v := reflect.ValueOf(w)
+		for i := range v.NumField() {
+			name := strings.Split(v.Type().Field(i).Tag.Get("json"), ",")[0]
+			switch x := v.Field(i).Interface().(type) {
+			case *string:
+				if x != nil && len(*x) > limit {
+					return tooLong(name, len(*x), limit)
+				}
+			case *[]string:
+				if x == nil {
+					continue
+				}
+				for _, s := range *x {
+					if len(s) > limit {
+						return tooLong(name, len(s), limit)
+					}
+				}
+			}
+		}
 	}
 	*ev = engine.Event{}
 	// Envelope.
@@ -107,6 +132,11 @@ func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event
 	at, err := time.Parse(time.RFC3339Nano, *w.OccurredAt)
 	if err != nil {
 		return &DecodeError{Reason: ReasonBadValue, Field: "occurred_at", Msg: fmt.Sprintf("%q is not an RFC 3339 time", *w.OccurredAt)}
+	}
+	if !stored {
+		if err := d.checkTime(at); err != nil {
+			return err
+		}
 	}
 	ev.ID, ev.SchoolID, ev.Source, ev.Type, ev.OccurredAt = *w.ID, *w.SchoolID, src, *w.Type, at
 	ev.Reporter = refStr(w.Reporter)
