@@ -22,16 +22,7 @@ import (
 // many bytes first (a trailing partial number is then cut off as well).
 func RedactRaw(data []byte, maxLen int) []byte {
 	if maxLen > 0 && len(data) > maxLen {
-		data = data[:maxLen]
-		// A number cut in half might still say too much: drop its digits.
-		for len(data) > 0 {
-			c := data[len(data)-1]
-			if c-'0' < 10 || c == ' ' || c == '-' || c == 'X' || c == 'x' || c >= utf8.RuneSelf {
-				data = data[:len(data)-1]
-				continue
-			}
-			break
-		}
+		data = cutNumber(data[:maxLen])
 	}
 	buf := unescapePrintable(make([]byte, 0, len(data)), data)
 	buf = maskKeyed(buf, "visitor_id", appendRawID)
@@ -147,4 +138,41 @@ func appendRawName(dst, v []byte) []byte {
 		return appendStars(dst, utf8.RuneCount(v))
 	}
 	return append(dst, MaskName(string(v))...)
+}
+
+// cutNumber drops from the end of data, cut short, a character cut in half
+// and the number it ends with (digits joined by single spaces or hyphens),
+// which, cut short, MaskText would not recognise but might still say too
+// much.
+func cutNumber(data []byte) []byte {
+	for k := 1; k <= 3 && k <= len(data); k++ {
+		if utf8.RuneStart(data[len(data)-k]) {
+			if r, _ := utf8.DecodeRune(data[len(data)-k:]); r == utf8.RuneError && k > 1 {
+				data = data[:len(data)-k]
+			}
+			break
+		}
+	}
+	for {
+		n := len(data)
+		for n > 0 && (data[n-1] == 'X' || data[n-1] == 'x') {
+			n--
+		}
+		for n > 0 && (digitBefore(data, n) || data[n-1] == 'X' || data[n-1] == 'x') {
+			if data[n-1]-'0' < 10 || data[n-1] == 'X' || data[n-1] == 'x' {
+				n--
+			} else {
+				n -= 3
+			}
+		}
+		if n == len(data) {
+			return data
+		}
+		data = data[:n]
+		if n >= 2 && (data[n-1] == ' ' || data[n-1] == '-') && digitBefore(data, n-1) {
+			data = data[:n-1]
+			continue
+		}
+		return data
+	}
 }
