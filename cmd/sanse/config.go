@@ -17,6 +17,7 @@ import (
 	"github.com/sanse-campus/sanse/api"
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/engine/store"
@@ -71,6 +72,8 @@ type KafkaConfig struct {
 	BatchSize     int            `yaml:"batch_size"`
 	BatchInterval time.Duration  `yaml:"batch_interval"`
 	Embedded      EmbeddedConfig `yaml:"embedded"`
+	// Limits bound what an event may be; beyond them it is a dead letter.
+	Limits event.Limits `yaml:"limits"`
 }
 
 // TopicsConfig names the topic of each source, under the source's name, and
@@ -164,6 +167,7 @@ func defaultConfig() Config {
 			BatchSize:     ingest.DefaultBatchSize,
 			BatchInterval: ingest.DefaultBatchInterval,
 			Embedded:      EmbeddedConfig{ListenAddress: ingest.DefaultBrokerAddress, Partitions: ingest.DefaultBrokerPartitions},
+			Limits:        event.DefaultLimits,
 		},
 		ClickHouse: ClickHouseConfig{DSN: store.DefaultDSN},
 		Rules:      RulesConfig{PollInterval: rules.DefaultPollInterval},

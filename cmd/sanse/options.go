@@ -27,6 +27,7 @@ func (c *Config) appOptions() app.Options {
 			ListenAddr: c.Kafka.Embedded.ListenAddress, DataDir: c.Kafka.Embedded.DataDir,
 			Partitions: int32(c.Kafka.Embedded.Partitions),
 		},
+		EventLimits:         c.Kafka.Limits,
 		ClickHouseDSN:       c.ClickHouse.DSN,
 		Alerting:            c.Alerting,
 		HazardCheckInterval: c.Hazards.CheckInterval,

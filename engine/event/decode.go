@@ -67,14 +67,15 @@ const MaxIDLength = 256
 // none: stored events passed them when they arrived.
 type Limits struct {
 	// MaxMessageBytes bounds the whole message (reason too_large).
-	MaxMessageBytes int
+	MaxMessageBytes int `yaml:"max_message_bytes"`
 	// MaxStringBytes bounds every string of the contract, each element of
 	// suspect_refs included (reason too_long); unknown fields are dropped
 	// whatever their length.
-	MaxStringBytes int
+	MaxStringBytes int `yaml:"max_string_bytes"`
 	// MaxAge and MaxAhead bound occurred_at around the time of decoding
 	// (reason time_out_of_range).
-	MaxAge, MaxAhead time.Duration
+	MaxAge   time.Duration `yaml:"max_age"`
+	MaxAhead time.Duration `yaml:"max_ahead"`
 }
 
 // DefaultLimits are the limits Sanse runs with: 64 KiB messages (real
