@@ -344,6 +344,10 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 		}
 	}
 	ev.ID = string(id) // alone, as the engine keeps ids long after the rest
+	// An anonymous report stays anonymous: whoever the device or app says
+	// sent it is not kept.
+	anonymous := src == engine.SourceBullying && p.has(fReporter) &&
+		(ev.Channel == "anonymous_app" || string(p.text(fReporter)) == Anonymous)
 
 	// Identity: hash and mask; the clear number never leaves this function.
 	switch {
@@ -364,11 +368,15 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 		p.keep(&ev.VisitorHash, hash)
 		p.keep(&ev.VisitorMasked, masked)
 		p.keep(&ev.Name, name)
-		ev.Payload = p.payload(true, masked, hash, name)
+		ev.Payload = p.payload(true, anonymous, masked, hash, name)
 	default:
-		ev.Payload = p.payload(false, nil, nil, nil)
+		ev.Payload = p.payload(false, anonymous, nil, nil, nil)
 	}
 	for _, f := range keptText {
+		if f == fReporter && anonymous {
+			ev.Reporter = Anonymous
+			continue
+		}
 		if p.pii&(1<<f) != 0 {
 			p.keep(f.stringOf(ev), p.masked(p.text(f)))
 		} else {
@@ -388,6 +396,10 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 // would read differently masked. Text fields are masked instead.
 var unmaskable = [...]field{fID, fOccurredAt, fExpiresOn, fWeightG, fRetainedHours, fCelsius, fPersons,
 	fLevelM, fWarningLevelM, fRainMM24h, fTempC, fScore, fThreshold}
+
+// Anonymous is the reporter of an anonymous report (channel anonymous_app,
+// or reporter "anonymous"): the only reporter such a report is kept with.
+const Anonymous = "anonymous"
 
 // keptText lists the free-text fields copied into the event as sent.
 var keptText = [...]field{fReporter, fHost, fGate, fDish, fStaffID, fSymptom, fDevice,

@@ -80,6 +80,8 @@ var diffSeeds = []string{
 	`{"id":"p2","school_id":"S1","source":"bullying","type":"report","occurred_at":"2026-11-02T09:00:00Z","channel":"parent","victim_ref":"S-1","kind":"verbal","injury":false,"suspect_refs":["13912345678",null],"suspect_refs":["a",null,"+8613812345678"]}`,
 	`{"id":"p3","school_id":"S1","source":"drowning","type":"weather","occurred_at":"2026-11-02T09:00:00Z","rain_mm_24h":13912345678}`,
 	`{"id":"p4","school_id":"S1","source":"drowning","type":"patrol","occurred_at":"2026-11-02T09:00:00Z","water_body":"南湖","hazard_found":false,"note":"\u0031\u00339\u0031\u0032\u0033\u0034\u0035\u0036\u0037\u0038","note":"ok","reporter":"330402800101123"}`,
+	`{"id":"p6","school_id":"S1","source":"bullying","type":"report","occurred_at":"2026-11-02T09:00:00Z","reporter":"王老师","channel":"anonymous_app","victim_ref":"S-1","kind":"verbal","injury":false,"reporter":"app-7"}`,
+	`{"id":"p7","school_id":"S1","source":"bullying","type":"report","occurred_at":"2026-11-02T09:00:00Z","channel":"parent","victim_ref":"S-1","kind":"verbal","injury":false,"reporter":"anonymous","reporter":null}`,
 	`{"id":"13912345678","school_id":"S1","source":"drowning","type":"weather","occurred_at":"2026-11-02T09:00:00Z","rain_mm_24h":1}`,
 	`{"id":"p5","school_id":"S1","source":"visitor","type":"entry","occurred_at":"2026-11-02T09:00:00Z","visitor_id":"440306199003074513","name":"13912345678","id_verified":true,"watchlist":"none","visitor_hash":"13812345678","host":"王老师 13712345678"}`,
 }
@@ -409,7 +411,7 @@ func randomNumber(r *rand.Rand) []byte {
 func randomString(r *rand.Rand) []byte {
 	parts := []string{"a", "S-1", "张", "三", "x", " ", "\\n", "\\\"", "\\\\", "\\/", "\\u0041", "\\u00e9", "\\ud83d\\ude00",
 		"\\ud800", "\\udc00", "\\ud800\\u0041", "\xff", "\xe4\xb8", "\xed\xa0\x80", "é", "😀", "3304", "1980", "123x", "\\t",
-		"none", "fridge", "teacher", "verbal", "\u2028", "<&>", "13912345678", "440306199003074513", "-", "86",
+		"none", "fridge", "teacher", "verbal", "anonymous", "anonymous_app", "\u2028", "<&>", "13912345678", "440306199003074513", "-", "86",
 		"\u00313912345678", "１３９１２３４５６７８", "11010519491231002x"}
 	b := []byte{'"'}
 	for range r.IntN(8) {

@@ -9,6 +9,8 @@ import "github.com/sanse-campus/sanse/engine"
 // payload returns the payload to store for the message p read. identity is
 // whether visitor_id or name holds a value; masked, hash and name are then
 // what replaces them (masked and hash empty when visitor_id is null).
+// anonymous is whether the event is an anonymous report, whose reporter
+// becomes Anonymous.
 //
 // When nothing needs changing it is the message itself. Otherwise it is
 // rebuilt from the last member of each known key, in their order: every
@@ -16,11 +18,13 @@ import "github.com/sanse-campus/sanse/engine"
 // visitor_hash the hash (replacing what the producer sent there, or added
 // after visitor_id); strings holding ID-card or mobile numbers are masked;
 // unknown members and earlier duplicates are left out.
-func (p *parser) payload(identity bool, masked, hash, name []byte) []byte {
+func (p *parser) payload(identity, anonymous bool, masked, hash, name []byte) []byte {
 	need, hashSent, visitorKey := identity, false, false
 	for _, m := range p.members {
 		switch {
 		case m.f == fUnknown || m.pii:
+			need = true
+		case anonymous && m.f == fReporter && !m.null:
 			need = true
 		case (m.f == fVisitorID || m.f == fName) && !m.null:
 			need = true // an earlier duplicate of a null one
@@ -60,6 +64,8 @@ func (p *parser) payload(identity bool, masked, hash, name []byte) []byte {
 			out = appendQuoted(out, name)
 		case identity && m.f == fVisitorHash && visitorKey:
 			out = appendQuoted(out, hash)
+		case anonymous && m.f == fReporter:
+			out = append(out, `"`+Anonymous+`"`...)
 		case m.pii && m.f == fSuspectRefs:
 			out = append(out, '[')
 			for i, t := range p.refs[:p.refN] {

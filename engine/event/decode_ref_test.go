@@ -217,6 +217,10 @@ func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event
 	for i, s := range ev.SuspectRefs {
 		ev.SuspectRefs[i] = MaskText(s)
 	}
+	anonymous := src == engine.SourceBullying && w.Reporter != nil && (ev.Channel == "anonymous_app" || *w.Reporter == Anonymous)
+	if anonymous {
+		ev.Reporter = Anonymous
+	}
 
 	// Identity: hash and mask; the clear number never leaves this function.
 	switch {
@@ -232,9 +236,9 @@ func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event
 			ev.VisitorMasked = MaskID(*w.VisitorID)
 		}
 		ev.Name = MaskName(ev.Name)
-		ev.Payload = refRedact(raw, ev, true)
+		ev.Payload = refRedact(raw, ev, true, anonymous)
 	default:
-		ev.Payload = refRedact(raw, ev, false)
+		ev.Payload = refRedact(raw, ev, false, anonymous)
 	}
 	return nil
 }
@@ -242,7 +246,10 @@ func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event
 // refRedact rebuilds the payload from the message's members (the last of
 // duplicates): the visitor's identity only in hashed and masked form,
 // numbers MaskText masks masked, members outside the contract dropped.
-func refRedact(m map[string]json.RawMessage, ev *engine.Event, identity bool) []byte {
+func refRedact(m map[string]json.RawMessage, ev *engine.Event, identity, anonymous bool) []byte {
+	if anonymous && string(m["reporter"]) != "null" {
+		m["reporter"] = []byte(`"` + Anonymous + `"`)
+	}
 	for k, v := range m {
 		f := lookupField([]byte(k))
 		switch {

@@ -114,3 +114,24 @@ func TestRedactRaw(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeKeepsAnonymousReportsAnonymous(t *testing.T) {
+	d := newDecoder(t)
+	for _, tt := range []struct{ name, channel, reporter string }{
+		{"anonymous channel", "anonymous_app", "app-user-4711"},
+		{"anonymous reporter", "hotline", "anonymous"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := `{"id":"b1","school_id":"S1","source":"bullying","type":"report","occurred_at":"2026-11-02T09:00:00Z",` +
+				`"reporter":"王老师","channel":"` + tt.channel + `","victim_ref":"S-1","kind":"verbal","injury":false,"reporter":"` + tt.reporter + `"}`
+			var ev engine.Event
+			require.NoError(t, d.Decode(engine.SourceBullying, []byte(msg), &ev))
+			require.Equal(t, event.Anonymous, ev.Reporter)
+			require.NotContains(t, string(ev.Payload), "app-user")
+			require.NotContains(t, string(ev.Payload), "王老师")
+			var back engine.Event
+			require.NoError(t, d.DecodeStored(ev.Payload, &back))
+			require.Equal(t, event.Anonymous, back.Reporter)
+		})
+	}
+}
