@@ -46,7 +46,7 @@ var personalNumbers = []string{
 	"13612345678",        // as an unknown school id
 	"13312345678",        // in a message that is not JSON
 	"330402800101123",    // first-generation ID number in a note
-	"13212345678",        // in the id of an event, which is refused
+	"13212345678",        // as the id of an event, which is hashed
 	"15812345678",        // in an event too old to accept
 }
 
@@ -111,6 +111,8 @@ func TestNoClearPersonalNumberLeaves(t *testing.T) {
 			"id": "p-patrol", "school_id": schoolA, "source": "drowning", "type": "patrol", "occurred_at": at(0),
 			"water_body": "南湖", "hazard_found": true, "note": "家长身份证330402800101123",
 		},
+		// Stored under the keyed hash of its id.
+		{"id": "13212345678", "school_id": schoolA, "source": "drowning", "type": "weather", "occurred_at": at(0), "rain_mm_24h": 1},
 	}
 	produce(t, a.Brokers(), valid...)
 	invalid := []map[string]any{
@@ -118,7 +120,6 @@ func TestNoClearPersonalNumberLeaves(t *testing.T) {
 			"device": "F1", "celsius": "13512345678", "zone": "fridge"},
 		{"id": "p-unknown-school", "school_id": "13612345678", "source": "bullying", "type": "screening", "occurred_at": at(0),
 			"student_ref": "S-1", "score": 70, "threshold": 60},
-		{"id": "13212345678", "school_id": schoolA, "source": "drowning", "type": "weather", "occurred_at": at(0), "rain_mm_24h": 1},
 		{"id": "p-too-old", "school_id": schoolA, "source": "drowning", "type": "patrol", "occurred_at": at(-60 * 24 * time.Hour),
 			"water_body": "南湖", "hazard_found": false, "note": "15812345678"},
 	}

@@ -334,16 +334,30 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	} else {
 		p.keep(&ev.SchoolID, school)
 	}
+	// An id that holds what looks like a personal number (or an id whose
+	// hex timestamp happens to look like one) is kept as its keyed hash:
+	// stable, so that the same id is still stored once, but not readable.
+	var idHash []byte
+	if !stored && p.pii&(1<<fID) != 0 {
+		if d.Identity == nil {
+			return personalNumber(fID)
+		}
+		idHash = []byte(HashedIDPrefix + d.Identity.HashText(string(id)))
+	}
 	if !stored {
 		// Personal numbers where they cannot be masked without changing
 		// what the event says.
 		for _, f := range unmaskable {
 			if p.pii&(1<<f) != 0 {
-				return &DecodeError{Reason: ReasonBadValue, Field: f.name(), Msg: "holds what looks like an ID-card or mobile number; personal numbers are accepted in visitor_id only"}
+				return personalNumber(f)
 			}
 		}
 	}
-	ev.ID = string(id) // alone, as the engine keeps ids long after the rest
+	if idHash != nil {
+		ev.ID = string(idHash)
+	} else {
+		ev.ID = string(id) // alone, as the engine keeps ids long after the rest
+	}
 	// An anonymous report stays anonymous: whoever the device or app says
 	// sent it is not kept.
 	anonymous := src == engine.SourceBullying && p.has(fReporter) &&
@@ -368,9 +382,9 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 		p.keep(&ev.VisitorHash, hash)
 		p.keep(&ev.VisitorMasked, masked)
 		p.keep(&ev.Name, name)
-		ev.Payload = p.payload(true, anonymous, masked, hash, name)
+		ev.Payload = p.payload(true, anonymous, idHash, masked, hash, name)
 	default:
-		ev.Payload = p.payload(false, anonymous, nil, nil, nil)
+		ev.Payload = p.payload(false, anonymous, idHash, nil, nil, nil)
 	}
 	for _, f := range keptText {
 		if f == fReporter && anonymous {
@@ -391,10 +405,18 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	return nil
 }
 
+// HashedIDPrefix starts the id of an event whose id, as sent, held what
+// looks like a personal number; the rest is Identity.HashText of it.
+const HashedIDPrefix = "h-"
+
+func personalNumber(f field) error {
+	return &DecodeError{Reason: ReasonBadValue, Field: f.name(), Msg: "holds what looks like an ID-card or mobile number; personal numbers are accepted in visitor_id only"}
+}
+
 // unmaskable lists the fields, in the order they are checked, whose value
-// is refused when it holds what MaskText masks: the id, times and numbers
-// would read differently masked. Text fields are masked instead.
-var unmaskable = [...]field{fID, fOccurredAt, fExpiresOn, fWeightG, fRetainedHours, fCelsius, fPersons,
+// is refused when it holds what MaskText masks: times and numbers would
+// read differently masked. Text fields are masked instead, the id hashed.
+var unmaskable = [...]field{fOccurredAt, fExpiresOn, fWeightG, fRetainedHours, fCelsius, fPersons,
 	fLevelM, fWarningLevelM, fRainMM24h, fTempC, fScore, fThreshold}
 
 // Anonymous is the reporter of an anonymous report (channel anonymous_app,

@@ -10,7 +10,7 @@ import "github.com/sanse-campus/sanse/engine"
 // whether visitor_id or name holds a value; masked, hash and name are then
 // what replaces them (masked and hash empty when visitor_id is null).
 // anonymous is whether the event is an anonymous report, whose reporter
-// becomes Anonymous.
+// becomes Anonymous; idHash, when not nil, replaces the id.
 //
 // When nothing needs changing it is the message itself. Otherwise it is
 // rebuilt from the last member of each known key, in their order: every
@@ -18,8 +18,8 @@ import "github.com/sanse-campus/sanse/engine"
 // visitor_hash the hash (replacing what the producer sent there, or added
 // after visitor_id); strings holding ID-card or mobile numbers are masked;
 // unknown members and earlier duplicates are left out.
-func (p *parser) payload(identity, anonymous bool, masked, hash, name []byte) []byte {
-	need, hashSent, visitorKey := identity, false, false
+func (p *parser) payload(identity, anonymous bool, idHash, masked, hash, name []byte) []byte {
+	need, hashSent, visitorKey := identity || idHash != nil, false, false
 	for _, m := range p.members {
 		switch {
 		case m.f == fUnknown || m.pii:
@@ -64,6 +64,8 @@ func (p *parser) payload(identity, anonymous bool, masked, hash, name []byte) []
 			out = appendQuoted(out, name)
 		case identity && m.f == fVisitorHash && visitorKey:
 			out = appendQuoted(out, hash)
+		case idHash != nil && m.f == fID:
+			out = appendQuoted(out, idHash)
 		case anonymous && m.f == fReporter:
 			out = append(out, `"`+Anonymous+`"`...)
 		case m.pii && m.f == fSuspectRefs:

@@ -193,8 +193,15 @@ func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return refJSONError(err)
 	}
+	var idHash string
+	if !stored && HasPII([]byte(ev.ID)) {
+		if d.Identity == nil {
+			return personalNumber(fID)
+		}
+		idHash = HashedIDPrefix + d.Identity.HashText(ev.ID)
+	}
 	if !stored {
-		for _, name := range []string{"id", "occurred_at", "expires_on", "weight_g", "retained_hours", "celsius", "persons",
+		for _, name := range []string{"occurred_at", "expires_on", "weight_g", "retained_hours", "celsius", "persons",
 			"level_m", "warning_level_m", "rain_mm_24h", "temp_c", "score", "threshold"} {
 			v := raw[name]
 			if lookupField([]byte(name)).kind() == kindString {
@@ -216,6 +223,10 @@ func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event
 	}
 	for i, s := range ev.SuspectRefs {
 		ev.SuspectRefs[i] = MaskText(s)
+	}
+	if idHash != "" {
+		ev.ID = idHash
+		raw["id"], _ = json.Marshal(idHash)
 	}
 	anonymous := src == engine.SourceBullying && w.Reporter != nil && (ev.Channel == "anonymous_app" || *w.Reporter == Anonymous)
 	if anonymous {
