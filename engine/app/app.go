@@ -63,7 +63,7 @@ type Options struct {
 	// EventLimits bound what an event may be (size, string lengths, how
 	// far occurred_at lies from now); zero fields take event.DefaultLimits,
 	// negative ones set no limit.
-	EventLimits event.Limits
+	EventLimits   event.Limits
 	ClickHouseDSN string
 	Alerting      alert.Config
 	// HazardCheckInterval is how often overdue hazards are looked for;
