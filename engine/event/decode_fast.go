@@ -86,9 +86,10 @@ type parser struct {
 	typeWant string // what was expected
 	typeLit  text   // the number too large for a float64, if that is the error
 
-	tmp   []byte    // hashed and masked identity
-	pend  []pending // strings to copy once the event is accepted
-	total int
+	tmp        []byte    // hashed and masked identity
+	scratchOut []byte    // a value the payload is given in place of the one sent
+	pend       []pending // strings to copy once the event is accepted
+	total      int
 }
 
 var parsers = sync.Pool{New: func() any { return new(parser) }}
@@ -110,6 +111,7 @@ func (p *parser) release() {
 	p.stack = trimmed(p.stack, keepCap)
 	p.synEOF, p.typeErr = false, false
 	p.tmp = trimmed(p.tmp, keepCap)
+	p.scratchOut = trimmed(p.scratchOut, keepCap)
 	clear(p.pend)
 	p.pend, p.total = trimmed(p.pend, keepCap/32), 0
 	parsers.Put(p)
@@ -346,7 +348,9 @@ func (p *parser) value(f field) bool {
 			t := p.textOf(start, end, slow)
 			p.texts[f] = t
 			p.present |= bit
-			p.markPII(bit, p.bytes(t))
+			if scanned[f] {
+				p.markPII(bit, p.bytes(t))
+			}
 		case kindUnknown:
 		default:
 			p.typeError(f, "string", wants[k])
@@ -412,7 +416,9 @@ func (p *parser) value(f field) bool {
 		}
 		p.nums[f] = v
 		p.present |= bit
-		p.markPII(bit, p.data[start:p.pos])
+		if p.pos-start >= minPIIDigits {
+			p.markPII(bit, p.data[start:p.pos])
+		}
 	case kindUnknown:
 	default:
 		p.typeError(f, "number", wants[k])
@@ -513,6 +519,22 @@ func (p *parser) stringArray(f field) bool {
 	}
 	return true
 }
+
+// scanned marks the string fields whose values are looked at for numbers
+// MaskText masks. The others cannot hold one, or hold one anyway: the
+// envelope's source and type and the enumerated fields must be one of
+// their values, and visitor_id and name
+// are hashed and masked whatever they hold. occurred_at is looked at only
+// when it has the digits (of its fraction of a second) to hold one.
+var scanned = func() (s [numFields]bool) {
+	for f := range numFields {
+		s[f] = f.kind() == kindString
+	}
+	for _, f := range []field{fSource, fType, fVisitorID, fName, fWatchlist, fViolation, fZone, fChannel, fKind} {
+		s[f] = false
+	}
+	return s
+}()
 
 // markPII records whether v, the value of the field bit just read, holds a
 // number MaskText masks.

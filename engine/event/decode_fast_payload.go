@@ -1,6 +1,10 @@
 package event
 
-import "github.com/sanse-campus/sanse/engine"
+import (
+	"bytes"
+
+	"github.com/sanse-campus/sanse/engine"
+)
 
 // The payload to store: the members of the contract as sent, but for the
 // visitor's identity (hashed and masked), numbers MaskText masks in string
@@ -47,47 +51,80 @@ func (p *parser) payload(identity, anonymous bool, idHash, masked, hash, name []
 	}
 	out := make([]byte, 0, len(p.data)+len(masked)+2*len(hash)+len(name)+32)
 	out = append(out, '{')
+	// Members kept as sent are copied in runs of the message's bytes; a
+	// segment is a member with what precedes it (spaces, the comma).
+	segStart := bytes.IndexByte(p.data, '{') + 1
+	run := -1 // where the run of members kept as sent starts
 	for _, m := range p.members {
-		if m.f == fUnknown || m.dup {
-			continue
-		}
-		if len(out) > 1 {
-			out = append(out, ',')
-		}
-		out = append(out, '"')
-		out = append(out, m.f.name()...)
-		out = append(out, '"', ':')
+		start := segStart
+		segStart = m.end
+		var v []byte // the replacement value, when not nil
 		switch {
-		case identity && m.f == fVisitorID:
-			out = appendQuoted(out, masked)
-		case identity && m.f == fName:
-			out = appendQuoted(out, name)
-		case identity && m.f == fVisitorHash && visitorKey:
-			out = appendQuoted(out, hash)
+		case m.f == fUnknown || m.dup:
 		case idHash != nil && m.f == fID:
-			out = appendQuoted(out, idHash)
+			v = appendQuoted(p.scratchOut[:0], idHash)
 		case anonymous && m.f == fReporter:
-			out = append(out, `"`+Anonymous+`"`...)
+			v = append(p.scratchOut[:0], quotedAnonymous...)
+		case identity && m.f == fVisitorID:
+			v = appendQuoted(p.scratchOut[:0], masked)
+			if !hashSent {
+				v = append(v, `,"visitor_hash":`...)
+				v = appendQuoted(v, hash)
+			}
+		case identity && m.f == fName:
+			v = appendQuoted(p.scratchOut[:0], name)
+		case identity && m.f == fVisitorHash && visitorKey:
+			v = appendQuoted(p.scratchOut[:0], hash)
 		case m.pii && m.f == fSuspectRefs:
-			out = append(out, '[')
+			v = append(p.scratchOut[:0], '[')
 			for i, t := range p.refs[:p.refN] {
 				if i > 0 {
-					out = append(out, ',')
+					v = append(v, ',')
 				}
-				out = p.appendQuotedMasked(out, p.bytes(t))
+				v = p.appendQuotedMasked(v, p.bytes(t))
 			}
-			out = append(out, ']')
+			v = append(v, ']')
 		case m.pii:
-			out = p.appendQuotedMasked(out, p.text(m.f))
+			v = p.appendQuotedMasked(p.scratchOut[:0], p.text(m.f))
 		default:
-			out = append(out, p.data[m.start:m.end]...)
+			if run < 0 {
+				run = start
+			}
+			continue
 		}
-		if identity && m.f == fVisitorID && !hashSent {
-			out = append(out, `,"visitor_hash":`...)
-			out = appendQuoted(out, hash)
+		if run >= 0 {
+			out = appendSegment(out, p.data[run:start])
+			run = -1
+		}
+		if v != nil {
+			out = appendSegment(out, p.data[start:m.start])
+			out = append(out, v...)
+			p.scratchOut = v[:0]
 		}
 	}
+	if run >= 0 {
+		out = appendSegment(out, p.data[run:segStart])
+	}
 	return append(out, '}')
+}
+
+var quotedAnonymous = []byte(`"` + Anonymous + `"`)
+
+// appendSegment appends seg, members as the message has them (each but
+// the first starting with a comma), to the object being built in dst: with
+// a comma before it unless it is the first, whatever it started with.
+func appendSegment(dst, seg []byte) []byte {
+	i := 0
+	for i < len(seg) && isJSONSpace(seg[i]) {
+		i++
+	}
+	if i < len(seg) && seg[i] == ',' {
+		i++
+	}
+	if len(dst) > 1 {
+		dst = append(dst, ',')
+	}
+	return append(dst, seg[i:]...)
 }
 
 // appendQuotedMasked appends v, with the numbers MaskText masks masked, as

@@ -20,8 +20,9 @@ import "unicode/utf8"
 // The digits may be split by single spaces or hyphens (139-1234-5678,
 // 330402 19800101 1234), and may be full-width (１３９…); separators stay,
 // digits in the middle become stars. Runs of other lengths (order numbers,
-// timestamps) are left alone. Text with fewer than 11 digits is returned
-// without looking further, so the check costs a byte loop on most fields.
+// timestamps) are left alone. Text whose runs of three digits or more hold
+// fewer than 9 digits is returned without looking further (maybePII), so
+// the check costs a byte loop on most fields.
 
 // minPIIDigits is the fewest digits a maskable number has (a mobile).
 const minPIIDigits = 11
@@ -56,24 +57,43 @@ func HasPII(s []byte) bool {
 	return ok
 }
 
-// maybePII is the fast pre-check: at least minPIIDigits digits in s.
+// maybePII is the fast pre-check, false when s cannot hold a match: a match
+// is one run of digits, or runs of at least three digits joined by
+// separators, after at most a leading 86, so its runs of three digits or
+// more hold at least minPIIDigits-2 digits. Dates and times (2026-11-25,
+// 09:12:00) have no such runs but the year.
 func maybePII(s []byte) bool {
+	// Most strings have few digits: count them (and the lead bytes of
+	// full-width ones) first, in a loop the compiler keeps tight.
 	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c-'0' < 10 {
+	for _, c := range s {
+		if c-'0' < 10 || c == 0xEF {
 			n++
-		} else if c == 0xEF && i+2 < len(s) && s[i+1] == 0xBC && s[i+2]-0x90 < 10 {
-			n++
-			i += 2
-		} else {
-			continue
-		}
-		if n >= minPIIDigits {
-			return true
 		}
 	}
-	return false
+	if n < minPIIDigits-2 {
+		return false
+	}
+	total, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c-'0' < 10:
+			run++
+			continue
+		case c == 0xEF && i+2 < len(s) && s[i+1] == 0xBC && s[i+2]-0x90 < 10:
+			run++
+			i += 2
+			continue
+		}
+		if run >= 3 {
+			if total += run; total >= minPIIDigits-2 {
+				return true
+			}
+		}
+		run = 0
+	}
+	return run >= 3 && total+run >= minPIIDigits-2
 }
 
 // appendMasked appends s to dst with every match masked; changed reports
