@@ -6,6 +6,7 @@ package event
 // redact the visitor's identity.
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -248,10 +249,57 @@ func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event
 		}
 		ev.Name = MaskName(ev.Name)
 		ev.Payload = refRedact(raw, ev, true, anonymous)
-	default:
+	case idHash != "" || anonymous || refNeedsRewrite(data):
 		ev.Payload = refRedact(raw, ev, false, anonymous)
+	default:
+		ev.Payload = data
 	}
 	return nil
+}
+
+// refNeedsRewrite reports whether a payload without the visitor's identity
+// must be rewritten: a member, duplicates included, is unknown, holds a
+// number MaskText masks, or is a visitor_id or name with a value.
+func refNeedsRewrite(data []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		k := t.(string)
+		var v json.RawMessage
+		if dec.Decode(&v) != nil {
+			return false
+		}
+		f := lookupField([]byte(k))
+		switch {
+		case f == fUnknown:
+			return true
+		case (f == fVisitorID || f == fName) && string(v) != "null":
+			return true
+		case f == fSuspectRefs:
+			var refs []*string
+			_ = json.Unmarshal(v, &refs)
+			for _, r := range refs {
+				if r != nil && HasPII([]byte(*r)) {
+					return true
+				}
+			}
+		case f.kind() == kindString && scanned[f]:
+			var s *string
+			_ = json.Unmarshal(v, &s)
+			if s != nil && HasPII([]byte(*s)) {
+				return true
+			}
+		case f.kind() == kindNumber && HasPII(v):
+			return true
+		}
+	}
+	return false
 }
 
 // refRedact rebuilds the payload from the message's members (the last of

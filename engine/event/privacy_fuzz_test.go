@@ -53,12 +53,37 @@ func personalNumbers(data []byte) map[string]bool {
 			}
 		}
 	}
-	collect(data)
+	collect(rawView(data))
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
 	if dec.Decode(&v) == nil {
 		walkJSON(v, func(s string) { collect([]byte(s)) })
+	}
+	return out
+}
+
+// rawView returns b with each \uXXXX escape written as the digit it
+// stands for, or a space: the hexadecimal digits of an escape are not
+// digits of the text. The decoded strings are looked at separately.
+func rawView(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 >= len(b) {
+			out = append(out, b[i])
+			continue
+		}
+		if b[i+1] == 'u' && i+6 <= len(b) {
+			if r := hex4(b[i+2:]); r >= '0' && r <= '9' {
+				out = append(out, byte(r))
+			} else {
+				out = append(out, ' ')
+			}
+			i += 5
+			continue
+		}
+		out = append(out, b[i], b[i+1])
+		i++
 	}
 	return out
 }
