@@ -23,6 +23,7 @@ import (
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/app"
 	"github.com/sanse-campus/sanse/engine/auth"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/engine/notify"
@@ -112,6 +113,8 @@ type KafkaConfig struct {
 	TLS  TLSClientConfig `yaml:"tls"`
 	SASL SASLConfig      `yaml:"sasl"`
 	sec  ingest.Security // built by check
+	// Limits bound what an event may be; beyond them it is a dead letter.
+	Limits event.Limits `yaml:"limits"`
 }
 
 // TopicsConfig names the topic of each source, under the source's name, and
@@ -218,6 +221,7 @@ func defaultConfig() Config {
 			BatchInterval: ingest.DefaultBatchInterval,
 			Embedded: EmbeddedConfig{ListenAddress: ingest.DefaultBrokerAddress, Partitions: ingest.DefaultBrokerPartitions,
 				Retention: ingest.DefaultBrokerRetention, RetentionBytes: ingest.DefaultBrokerRetentionBytes},
+			Limits: event.DefaultLimits,
 		},
 		ClickHouse: ClickHouseConfig{DSN: store.DefaultDSN},
 		Rules:      RulesConfig{PollInterval: rules.DefaultPollInterval},

@@ -29,6 +29,7 @@ func (c *Config) appOptions() app.Options {
 			Partitions: int32(c.Kafka.Embedded.Partitions),
 			Retention:  c.Kafka.Embedded.Retention, RetentionBytes: c.Kafka.Embedded.RetentionBytes,
 		},
+		EventLimits:         c.Kafka.Limits,
 		ClickHouseDSN:       c.ClickHouse.DSN,
 		ClickHouse:          c.ClickHouse.conn,
 		Alerting:            c.Alerting,

@@ -60,6 +60,10 @@ type Options struct {
 	// and trying Sanse on one machine), configured by EmbeddedKafka.
 	Kafka         ingest.Options
 	EmbeddedKafka ingest.BrokerOptions
+	// EventLimits bound what an event may be (size, string lengths, how
+	// far occurred_at lies from now); zero fields take event.DefaultLimits,
+	// negative ones set no limit.
+	EventLimits   event.Limits
 	ClickHouseDSN string
 	// ClickHouse adds credentials and TLS to ClickHouseDSN.
 	ClickHouse store.ConnectOptions
@@ -157,7 +161,8 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, fmt.Errorf("clickhouse: %w", err)
 	}
 
-	a.decoder = &event.Decoder{Registry: a.registry.Load, Identity: identity}
+	a.decoder = &event.Decoder{Registry: a.registry.Load, Identity: identity,
+		Dropped: ingest.NewDroppedFields(opts.Registerer).Count, Limits: opts.EventLimits.OrDefaults()}
 	a.engine = engine.New(func() engine.Evaluator { return a.rules.Current() }, a.registry.Load)
 	var onAlert func(*alert.Alert)
 	if opts.Stream != nil {

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sanse-campus/sanse/engine"
 )
@@ -75,6 +76,14 @@ var diffSeeds = []string{
 	`{"a":01}`, `{"a":+1}`, `{"a":.5}`, `{"a":NaN}`, `{"a":-Infinity}`, `{"a":1.e3}`, `{"a":[1,]}`, `{"a":{"b"}}`, `{"a":{"b":1,}}`,
 	`{,}`, `{"a":1,}`, `{"a" 1}`, `{"a":[1 2]}`, `{"a":"` + "\x01" + `"}`, `{"a":"\`, `{"a":"\u`, `{"a":tru}`, `{'a':1}`,
 	`{"id":"x"}` + "\x00",
+	`{"id":"p1","school_id":"S1","source":"canteen","type":"health_check","occurred_at":"2026-11-02T09:00:00+08:00","staff_id":"440306199003074513","passed":false,"symptom":"电话139-1234-5678","x":{"id":"11010519491231002X"}}`,
+	`{"id":"p2","school_id":"S1","source":"bullying","type":"report","occurred_at":"2026-11-02T09:00:00Z","channel":"parent","victim_ref":"S-1","kind":"verbal","injury":false,"suspect_refs":["13912345678",null],"suspect_refs":["a",null,"+8613812345678"]}`,
+	`{"id":"p3","school_id":"S1","source":"drowning","type":"weather","occurred_at":"2026-11-02T09:00:00Z","rain_mm_24h":13912345678}`,
+	`{"id":"p4","school_id":"S1","source":"drowning","type":"patrol","occurred_at":"2026-11-02T09:00:00Z","water_body":"南湖","hazard_found":false,"note":"\u0031\u00339\u0031\u0032\u0033\u0034\u0035\u0036\u0037\u0038","note":"ok","reporter":"330402800101123"}`,
+	`{"id":"p6","school_id":"S1","source":"bullying","type":"report","occurred_at":"2026-11-02T09:00:00Z","reporter":"王老师","channel":"anonymous_app","victim_ref":"S-1","kind":"verbal","injury":false,"reporter":"app-7"}`,
+	`{"id":"p7","school_id":"S1","source":"bullying","type":"report","occurred_at":"2026-11-02T09:00:00Z","channel":"parent","victim_ref":"S-1","kind":"verbal","injury":false,"reporter":"anonymous","reporter":null}`,
+	`{"id":"13912345678","school_id":"S1","source":"drowning","type":"weather","occurred_at":"2026-11-02T09:00:00Z","rain_mm_24h":1}`,
+	`{"id":"p5","school_id":"S1","source":"visitor","type":"entry","occurred_at":"2026-11-02T09:00:00Z","visitor_id":"440306199003074513","name":"13912345678","id_verified":true,"watchlist":"none","visitor_hash":"13812345678","host":"王老师 13712345678"}`,
 }
 
 // TestDecodeDepthMatchesReference checks the nesting limit, with inputs too
@@ -113,7 +122,10 @@ func FuzzDecodeDifferential(f *testing.F) {
 // mostly the full one.
 func diffDecoders(t testing.TB) [4]*Decoder {
 	d := newDiffDecoder(t)
-	return [4]*Decoder{d, d, {Identity: d.Identity}, {Registry: d.Registry}}
+	limited := *d
+	limited.Limits = Limits{MaxMessageBytes: 600, MaxStringBytes: 24, MaxAge: 30 * 24 * time.Hour, MaxAhead: 10 * time.Minute}
+	limited.Now = func() time.Time { return time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC) }
+	return [4]*Decoder{d, &limited, {Identity: d.Identity}, {Registry: d.Registry}}
 }
 
 // compareDecoders checks that the decoder and the reference agree on data.
@@ -325,7 +337,7 @@ func randomValue(r *rand.Rand, name string, src engine.Source, typ string, noise
 			return []byte([]string{`"2026-13-02T09:00:00Z"`, `"2026-11-02T09:00:00"`, `"yesterday"`, `"2026-11-02"`}[r.IntN(4)])
 		}
 		return []byte([]string{`"2026-11-02T09:00:00Z"`, `"2026-11-02T09:00:00.123456789+08:00"`, `"2026-11-02T09:00:00+05:45"`,
-			`"2026-11-02T09:00:00\u005a"`, `"2026-11-02T09:00:00-00:00"`}[r.IntN(5)])
+			`"2026-11-02T09:00:00\u005a"`, `"2026-11-02T09:00:00-00:00"`, `"2026-09-02T09:00:00Z"`, `"2026-11-02T12:30:00Z"`}[r.IntN(7)])
 	case "suspect_refs":
 		var b []byte
 		b = append(b, '[')
@@ -399,7 +411,8 @@ func randomNumber(r *rand.Rand) []byte {
 func randomString(r *rand.Rand) []byte {
 	parts := []string{"a", "S-1", "张", "三", "x", " ", "\\n", "\\\"", "\\\\", "\\/", "\\u0041", "\\u00e9", "\\ud83d\\ude00",
 		"\\ud800", "\\udc00", "\\ud800\\u0041", "\xff", "\xe4\xb8", "\xed\xa0\x80", "é", "😀", "3304", "1980", "123x", "\\t",
-		"none", "fridge", "teacher", "verbal", "\u2028", "<&>"}
+		"none", "fridge", "teacher", "verbal", "anonymous", "anonymous_app", "\u2028", "<&>", "13912345678", "440306199003074513", "-", "86",
+		"\u00313912345678", "１３９１２３４５６７８", "11010519491231002x"}
 	b := []byte{'"'}
 	for range r.IntN(8) {
 		b = append(b, parts[r.IntN(len(parts))]...)

@@ -17,12 +17,15 @@ type text struct {
 	scratch  bool
 }
 
-// member is one occurrence of a field that redacting the payload rewrites
-// (visitor_id, name, visitor_hash, suspect_refs) in the top-level object.
+// member is one member of the top-level object, as the payload to store is
+// built from them (see payload).
 type member struct {
-	f          field
-	start, end int // the value's bytes
-	null       bool
+	f                field
+	keyStart, keyEnd int // the key's bytes, without the quotes
+	start, end       int // the value's bytes
+	null             bool
+	pii              bool // the value holds a number MaskText masks
+	dup              bool // a later member has the same key
 }
 
 // pending is a string of an accepted event waiting to be copied (see keep).
@@ -56,6 +59,8 @@ type parser struct {
 
 	present uint64 // known fields holding a value
 	truth   uint64 // values of the boolean fields
+	pii     uint64 // known fields whose value holds a number MaskText masks
+	lastPII bool   // whether the value just read holds one
 	texts   [numFields]text
 	nums    [numFields]float64
 	scratch []byte // unescaped strings
@@ -81,9 +86,10 @@ type parser struct {
 	typeWant string // what was expected
 	typeLit  text   // the number too large for a float64, if that is the error
 
-	tmp   []byte    // hashed and masked identity
-	pend  []pending // strings to copy once the event is accepted
-	total int
+	tmp        []byte    // hashed and masked identity
+	scratchOut []byte    // a value the payload is given in place of the one sent
+	pend       []pending // strings to copy once the event is accepted
+	total      int
 }
 
 var parsers = sync.Pool{New: func() any { return new(parser) }}
@@ -98,13 +104,14 @@ func newParser(data []byte) *parser {
 // message grew them.
 func (p *parser) release() {
 	const keepCap = 16 << 10
-	p.data, p.pos, p.present, p.truth = nil, 0, 0, 0
+	p.data, p.pos, p.present, p.truth, p.pii, p.lastPII = nil, 0, 0, 0, 0, false
 	p.scratch = trimmed(p.scratch, keepCap)
 	p.refs, p.refN = trimmed(p.refs, keepCap/16), 0
 	p.members = trimmed(p.members, keepCap/32)
 	p.stack = trimmed(p.stack, keepCap)
 	p.synEOF, p.typeErr = false, false
 	p.tmp = trimmed(p.tmp, keepCap)
+	p.scratchOut = trimmed(p.scratchOut, keepCap)
 	clear(p.pend)
 	p.pend, p.total = trimmed(p.pend, keepCap/32), 0
 	parsers.Put(p)
@@ -189,7 +196,7 @@ func (p *parser) keepRefs(ev *engine.Event) {
 	}
 	refs := make([]string, p.refN)
 	for i := range refs {
-		p.keep(&refs[i], p.bytes(p.refs[i]))
+		p.keep(&refs[i], p.masked(p.bytes(p.refs[i])))
 	}
 	ev.SuspectRefs = refs
 }
@@ -270,10 +277,12 @@ func (p *parser) object() bool {
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 			return p.fail(ctxKey, true)
 		}
+		keyStart := p.pos + 1
 		f, ok := p.key()
 		if !ok {
 			return false
 		}
+		keyEnd := p.pos - 1
 		p.space()
 		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
 			return p.fail(ctxAfterKey, true)
@@ -281,12 +290,12 @@ func (p *parser) object() bool {
 		p.pos++
 		p.space()
 		start := p.pos
+		p.lastPII = false
 		if !p.value(f) {
 			return false
 		}
-		if f == fVisitorID || f == fName || f == fVisitorHash || f == fSuspectRefs {
-			p.members = append(p.members, member{f: f, start: start, end: p.pos, null: p.data[start] == 'n'})
-		}
+		p.members = append(p.members, member{f: f, keyStart: keyStart, keyEnd: keyEnd, start: start, end: p.pos,
+			null: p.data[start] == 'n', pii: p.lastPII})
 		p.space()
 		if p.pos >= len(p.data) {
 			return p.fail(ctxAfterPair, true)
@@ -336,8 +345,12 @@ func (p *parser) value(f field) bool {
 		}
 		switch k {
 		case kindString:
-			p.texts[f] = p.textOf(start, end, slow)
+			t := p.textOf(start, end, slow)
+			p.texts[f] = t
 			p.present |= bit
+			if scanned[f] {
+				p.markPII(bit, p.bytes(t))
+			}
 		case kindUnknown:
 		default:
 			p.typeError(f, "string", wants[k])
@@ -349,6 +362,7 @@ func (p *parser) value(f field) bool {
 		}
 		if k != kindUnknown {
 			p.present &^= bit
+			p.pii &^= bit
 		}
 		return true
 	case 't', 'f':
@@ -402,6 +416,9 @@ func (p *parser) value(f field) bool {
 		}
 		p.nums[f] = v
 		p.present |= bit
+		if p.pos-start >= minPIIDigits {
+			p.markPII(bit, p.data[start:p.pos])
+		}
 	case kindUnknown:
 	default:
 		p.typeError(f, "number", wants[k])
@@ -444,6 +461,7 @@ func (p *parser) stringArray(f field) bool {
 					return false
 				}
 				p.refs[i] = p.textOf(start, end, slow)
+				p.lastPII = p.lastPII || HasPII(p.bytes(p.refs[i]))
 			case 'n':
 				if !p.literal("null") {
 					return false
@@ -494,7 +512,39 @@ func (p *parser) stringArray(f field) bool {
 	if i == 0 {
 		p.refs, p.refN = p.refs[:0], 0 // a new empty slice
 	}
+	if p.lastPII {
+		p.pii |= bit
+	} else {
+		p.pii &^= bit
+	}
 	return true
+}
+
+// scanned marks the string fields whose values are looked at for numbers
+// MaskText masks. The others cannot hold one, or hold one anyway: the
+// envelope's source and type and the enumerated fields must be one of
+// their values, and visitor_id and name
+// are hashed and masked whatever they hold. occurred_at is looked at only
+// when it has the digits (of its fraction of a second) to hold one.
+var scanned = func() (s [numFields]bool) {
+	for f := range numFields {
+		s[f] = f.kind() == kindString
+	}
+	for _, f := range []field{fSource, fType, fVisitorID, fName, fWatchlist, fViolation, fZone, fChannel, fKind} {
+		s[f] = false
+	}
+	return s
+}()
+
+// markPII records whether v, the value of the field bit just read, holds a
+// number MaskText masks.
+func (p *parser) markPII(bit uint64, v []byte) {
+	if maybePII(v) && HasPII(v) {
+		p.pii |= bit
+		p.lastPII = true
+	} else {
+		p.pii &^= bit
+	}
 }
 
 // stringCaps[c] is the capacity reflect.Value.Grow(1) gives a full []string

@@ -112,20 +112,32 @@ func TestDecodePayload(t *testing.T) {
 	}{
 		{name: "no identity", msg: fastCanteen},
 		{
-			name: "visitor: identity replaced in place, the hash after the number",
+			name: "visitor: identity replaced in place, the hash after the number, unknown fields dropped",
 			msg:  fastVisitor,
 			want: `{"id":"v1","school_id":"S1","source":"visitor","type":"entry","occurred_at":"2026-11-02T09:00:00+08:00",` +
-				`"visitor_id":"3304**********123X","visitor_hash":"` + hash + `","name":"张**","id_verified":true,"watchlist":"none","gate":"东门","badge":{"no":"B-7","at":[1,2]}}`,
+				`"visitor_id":"3304**********123X","visitor_hash":"` + hash + `","name":"张**","id_verified":true,"watchlist":"none","gate":"东门"}`,
 		},
 		{
-			name: "every duplicate is replaced, a hash sent is overwritten",
+			name: "earlier duplicates are dropped, a hash sent is overwritten",
 			msg:  `{"visitor_hash":"forged","name":"王五","id":"v1","visitor_id":"1","school_id":"S1","source":"visitor","type":"exit","occurred_at":"2026-11-02T09:00:00Z","visitor_id":"33040219800101123x","name":"张三"}`,
-			want: `{"visitor_hash":"` + hash + `","name":"张*","id":"v1","visitor_id":"3304**********123X","school_id":"S1","source":"visitor","type":"exit","occurred_at":"2026-11-02T09:00:00Z","visitor_id":"3304**********123X","name":"张*"}`,
+			want: `{"visitor_hash":"` + hash + `","id":"v1","school_id":"S1","source":"visitor","type":"exit","occurred_at":"2026-11-02T09:00:00Z","visitor_id":"3304**********123X","name":"张*"}`,
 		},
 		{
 			name: "a name and number nulled later are not kept",
 			msg:  `{"id":"c1","name":"张三","visitor_id":"33040219800101123x","school_id":"S1","source":"canteen","type":"ai_violation","occurred_at":"2026-11-02T09:00:00Z","violation":"phone","name":null,"visitor_id":null}`,
-			want: `{"id":"c1","name":null,"visitor_id":null,"school_id":"S1","source":"canteen","type":"ai_violation","occurred_at":"2026-11-02T09:00:00Z","violation":"phone","name":null,"visitor_id":null}`,
+			want: `{"id":"c1","school_id":"S1","source":"canteen","type":"ai_violation","occurred_at":"2026-11-02T09:00:00Z","violation":"phone","name":null,"visitor_id":null}`,
+		},
+		{
+			name: "numbers in text masked, also in earlier duplicates and nested unknown fields",
+			msg: `{"id":"d1","school_id":"S1","source":"drowning","type":"patrol","occurred_at":"2026-11-02T09:00:00Z","water_body":"南湖",` +
+				`"hazard_found":false,"note":"家长 139-1234-5678","reporter":"440306199003074513","reporter":"\u0031\u00339 1234 5678","extra":{"phone":"13912345678"}}`,
+			want: `{"id":"d1","school_id":"S1","source":"drowning","type":"patrol","occurred_at":"2026-11-02T09:00:00Z","water_body":"南湖",` +
+				`"hazard_found":false,"note":"家长 139-****-5678","reporter":"139 **** 5678"}`,
+			check: func(t *testing.T, ev *engine.Event) {
+				if ev.Note != "家长 139-****-5678" || ev.Reporter != "139 **** 5678" {
+					t.Errorf("note %q, reporter %q", ev.Note, ev.Reporter)
+				}
+			},
 		},
 		{
 			name: "masked values are escaped",

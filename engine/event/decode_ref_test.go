@@ -6,10 +6,12 @@ package event
 // redact the visitor's identity.
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"time"
 
@@ -72,9 +74,33 @@ type refWire struct {
 }
 
 func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event, stored bool) error {
+	if limit := d.Limits.MaxMessageBytes; limit > 0 && len(data) > limit && !stored {
+		return tooLarge(len(data), limit)
+	}
 	var w refWire
 	if err := json.Unmarshal(data, &w); err != nil {
 		return refJSONError(err)
+	}
+	if limit := d.Limits.MaxStringBytes; limit > 0 && !stored {
+		v := reflect.ValueOf(w)
+		for i := range v.NumField() {
+			name := strings.Split(v.Type().Field(i).Tag.Get("json"), ",")[0]
+			switch x := v.Field(i).Interface().(type) {
+			case *string:
+				if x != nil && len(*x) > limit {
+					return tooLong(name, len(*x), limit)
+				}
+			case *[]string:
+				if x == nil {
+					continue
+				}
+				for _, s := range *x {
+					if len(s) > limit {
+						return tooLong(name, len(s), limit)
+					}
+				}
+			}
+		}
 	}
 	*ev = engine.Event{}
 	// Envelope.
@@ -107,6 +133,11 @@ func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event
 	at, err := time.Parse(time.RFC3339Nano, *w.OccurredAt)
 	if err != nil {
 		return &DecodeError{Reason: ReasonBadValue, Field: "occurred_at", Msg: fmt.Sprintf("%q is not an RFC 3339 time", *w.OccurredAt)}
+	}
+	if !stored {
+		if err := d.checkTime(at); err != nil {
+			return err
+		}
 	}
 	ev.ID, ev.SchoolID, ev.Source, ev.Type, ev.OccurredAt = *w.ID, *w.SchoolID, src, *w.Type, at
 	ev.Reporter = refStr(w.Reporter)
@@ -159,6 +190,49 @@ func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event
 	if d.Registry != nil && d.Registry().School(ev.SchoolID) == nil {
 		return &DecodeError{Reason: ReasonUnknownSchool, Field: "school_id", Msg: fmt.Sprintf("school %q is not in the registry", ev.SchoolID)}
 	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return refJSONError(err)
+	}
+	var idHash string
+	if !stored && HasPII([]byte(ev.ID)) {
+		if d.Identity == nil {
+			return personalNumber(fID)
+		}
+		idHash = HashedIDPrefix + d.Identity.HashText(ev.ID)
+	}
+	if !stored {
+		for _, name := range []string{"occurred_at", "expires_on", "weight_g", "retained_hours", "celsius", "persons",
+			"level_m", "warning_level_m", "rain_mm_24h", "temp_c", "score", "threshold"} {
+			v := raw[name]
+			if lookupField([]byte(name)).kind() == kindString {
+				var s *string
+				_ = json.Unmarshal(v, &s)
+				if s == nil {
+					continue
+				}
+				v = []byte(*s)
+			}
+			if HasPII(v) {
+				return &DecodeError{Reason: ReasonBadValue, Field: name, Msg: "holds what looks like an ID-card or mobile number; personal numbers are accepted in visitor_id only"}
+			}
+		}
+	}
+	for _, s := range []*string{&ev.Reporter, &ev.Host, &ev.Gate, &ev.Dish, &ev.StaffID, &ev.Symptom, &ev.Device,
+		&ev.Item, &ev.Supplier, &ev.WaterBody, &ev.Note, &ev.VictimRef, &ev.StudentRef} {
+		*s = MaskText(*s)
+	}
+	for i, s := range ev.SuspectRefs {
+		ev.SuspectRefs[i] = MaskText(s)
+	}
+	if idHash != "" {
+		ev.ID = idHash
+		raw["id"], _ = json.Marshal(idHash)
+	}
+	anonymous := src == engine.SourceBullying && w.Reporter != nil && (ev.Channel == "anonymous_app" || *w.Reporter == Anonymous)
+	if anonymous {
+		ev.Reporter = Anonymous
+	}
 
 	// Identity: hash and mask; the clear number never leaves this function.
 	switch {
@@ -174,32 +248,100 @@ func refDecode(d *Decoder, expected engine.Source, data []byte, ev *engine.Event
 			ev.VisitorMasked = MaskID(*w.VisitorID)
 		}
 		ev.Name = MaskName(ev.Name)
-		p, err := refRedact(data, ev)
-		if err != nil {
-			return refJSONError(err)
-		}
-		ev.Payload = p
+		ev.Payload = refRedact(raw, ev, true, anonymous)
+	case idHash != "" || anonymous || refNeedsRewrite(data):
+		ev.Payload = refRedact(raw, ev, false, anonymous)
 	default:
 		ev.Payload = data
 	}
 	return nil
 }
 
-// redact rewrites the payload so that it holds the visitor's identity only in
-// hashed and masked form, keeping every other field as sent.
-func refRedact(data []byte, ev *engine.Event) ([]byte, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, err
+// refNeedsRewrite reports whether a payload without the visitor's identity
+// must be rewritten: a member, duplicates included, is unknown, holds a
+// number MaskText masks, or is a visitor_id or name with a value.
+func refNeedsRewrite(data []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
 	}
-	if _, ok := m["visitor_id"]; ok {
-		m["visitor_id"], _ = json.Marshal(ev.VisitorMasked)
-		m["visitor_hash"], _ = json.Marshal(ev.VisitorHash)
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		k := t.(string)
+		var v json.RawMessage
+		if dec.Decode(&v) != nil {
+			return false
+		}
+		f := lookupField([]byte(k))
+		switch {
+		case f == fUnknown:
+			return true
+		case (f == fVisitorID || f == fName) && string(v) != "null":
+			return true
+		case f == fSuspectRefs:
+			var refs []*string
+			_ = json.Unmarshal(v, &refs)
+			for _, r := range refs {
+				if r != nil && HasPII([]byte(*r)) {
+					return true
+				}
+			}
+		case f.kind() == kindString && scanned[f]:
+			var s *string
+			_ = json.Unmarshal(v, &s)
+			if s != nil && HasPII([]byte(*s)) {
+				return true
+			}
+		case f.kind() == kindNumber && HasPII(v):
+			return true
+		}
 	}
-	if _, ok := m["name"]; ok {
-		m["name"], _ = json.Marshal(ev.Name)
+	return false
+}
+
+// refRedact rebuilds the payload from the message's members (the last of
+// duplicates): the visitor's identity only in hashed and masked form,
+// numbers MaskText masks masked, members outside the contract dropped.
+func refRedact(m map[string]json.RawMessage, ev *engine.Event, identity, anonymous bool) []byte {
+	if anonymous && string(m["reporter"]) != "null" {
+		m["reporter"] = []byte(`"` + Anonymous + `"`)
 	}
-	return json.Marshal(m)
+	for k, v := range m {
+		f := lookupField([]byte(k))
+		switch {
+		case f == fUnknown:
+			delete(m, k)
+		case f == fSuspectRefs:
+			var refs []*string
+			_ = json.Unmarshal(v, &refs)
+			for _, r := range refs {
+				if r != nil && MaskText(*r) != *r {
+					m[k], _ = json.Marshal(ev.SuspectRefs)
+					break
+				}
+			}
+		case f.kind() == kindString:
+			var s *string
+			_ = json.Unmarshal(v, &s)
+			if s != nil && MaskText(*s) != *s {
+				m[k], _ = json.Marshal(MaskText(*s))
+			}
+		}
+	}
+	if identity {
+		if _, ok := m["visitor_id"]; ok {
+			m["visitor_id"], _ = json.Marshal(ev.VisitorMasked)
+			m["visitor_hash"], _ = json.Marshal(ev.VisitorHash)
+		}
+		if _, ok := m["name"]; ok {
+			m["name"], _ = json.Marshal(ev.Name)
+		}
+	}
+	out, _ := json.Marshal(m)
+	return out
 }
 
 func refJSONError(err error) error {

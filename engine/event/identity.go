@@ -59,6 +59,24 @@ func (i *Identity) Hash(id string) string {
 	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
+// HashText returns the keyed hash of any text, as it is (HMAC-SHA256 over
+// "text:" and s, first 16 bytes), for values that must stay distinct and
+// stable but not readable, such as an event id holding what looks like a
+// mobile number. It is written with the letters a to p for the 16 values
+// of each half-byte: no digits, so that the hash never looks like a number
+// MaskText masks.
+func (i *Identity) HashText(s string) string {
+	m := hmac.New(sha256.New, i.key)
+	m.Write([]byte("text:"))
+	m.Write([]byte(s))
+	sum := m.Sum(nil)[:16]
+	out := make([]byte, 0, 2*len(sum))
+	for _, b := range sum {
+		out = append(out, 'a'+b>>4, 'a'+b&0xf)
+	}
+	return string(out)
+}
+
 // MaskID returns the form of an identity number shown to people: the first
 // four and last four characters kept, the rest starred (3304**********123X).
 func MaskID(id string) string {

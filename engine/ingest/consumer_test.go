@@ -100,11 +100,14 @@ func TestConsumerDeadLetters(t *testing.T) {
 			reason: event.ReasonSourceMismatch},
 		{name: "unknown school", topic: topicBullying, value: string(bullyingReport("x6", "s999", now)),
 			reason: event.ReasonUnknownSchool},
+		{name: "malformed, with personal numbers", topic: topicVisitor,
+			value:  `{"id":"x7","visitor_id":"440306199003074513","name":"张三","extra":{"phone":"+86 139 1234 5678","note":"家长13812345678"`,
+			reason: event.ReasonNotJSON},
 	}
 	var msgs []kafka.Message
 	for i, tc := range tests {
 		m := msg(tc.topic, "key-"+strconv.Itoa(i), []byte(tc.value))
-		m.Headers = []kafka.Header{{Key: "producer", Value: []byte("gate-7")}}
+		m.Headers = []kafka.Header{{Key: "producer", Value: []byte("gate-7")}, {Key: "operator", Value: []byte("13712345678")}}
 		msgs = append(msgs, m)
 	}
 	// Valid events after the bad ones: the consumer keeps going.
@@ -127,26 +130,36 @@ func TestConsumerDeadLetters(t *testing.T) {
 	// Where each bad message was produced: one partition per topic, in
 	// produce order.
 	offsets := map[string]int64{}
+	perReason := map[event.Reason]float64{}
+	for _, tc := range tests {
+		perReason[tc.reason]++
+	}
 	for i, tc := range tests {
 		want := offsets[tc.topic]
 		offsets[tc.topic]++
 		t.Run(tc.name, func(t *testing.T) {
 			m, ok := dead[fmt.Sprintf("key-%d", i)]
 			require.True(t, ok, "message not on the dead-letter topic")
-			require.Equal(t, tc.value, string(m.Value))
+			// A redacted copy: the same message when it holds no
+			// identity or personal number.
+			require.Equal(t, string(event.RedactRaw([]byte(tc.value), 0)), string(m.Value))
+			for _, clear := range []string{"440306199003074513", "13912345678", "1234 5678", "13812345678", "33040219800101123X", "张三"} {
+				require.NotContains(t, string(m.Value), clear)
+			}
+			require.Equal(t, "137****5678", header(m, "operator"), "the original headers are redacted")
 			require.Equal(t, string(tc.reason), header(m, ingest.HeaderReason))
 			require.Contains(t, header(m, ingest.HeaderError), string(tc.reason)+": ")
 			require.Equal(t, tc.topic, header(m, ingest.HeaderTopic))
 			require.Equal(t, "0", header(m, ingest.HeaderPartition))
 			require.Equal(t, strconv.FormatInt(want, 10), header(m, ingest.HeaderOffset))
 			require.Equal(t, "gate-7", header(m, "producer"), "the original headers are kept")
-			require.Equal(t, 1.0, r.metric(t, "sanse_ingest_deadletter_total", map[string]string{"reason": string(tc.reason)}))
+			require.Equal(t, perReason[tc.reason], r.metric(t, "sanse_ingest_deadletter_total", map[string]string{"reason": string(tc.reason)}))
 		})
 	}
 	// Dead-lettered messages are committed too.
 	require.Eventually(t, func() bool {
 		return committedTotal(t, addr, ingest.DefaultGroupID, topicCanteen) == 4 &&
-			committedTotal(t, addr, ingest.DefaultGroupID, topicVisitor) == 3 &&
+			committedTotal(t, addr, ingest.DefaultGroupID, topicVisitor) == 4 &&
 			committedTotal(t, addr, ingest.DefaultGroupID, topicBullying) == 1
 	}, wait, 10*time.Millisecond)
 	require.Equal(t, 3.0, r.metric(t, "sanse_ingest_messages_total", map[string]string{"topic": topicCanteen, "result": "deadletter"}))

@@ -13,7 +13,8 @@ import (
 )
 
 // Headers added to every message on the dead-letter topic, after the
-// original message's own headers. Key and value are the original's.
+// original message's own headers. Key, value and the original headers are
+// redacted copies (see deadLetter).
 const (
 	// HeaderReason holds the event.Reason of the rejection.
 	HeaderReason = "sanse-reason"
@@ -24,12 +25,31 @@ const (
 	HeaderTopic     = "sanse-topic"
 	HeaderPartition = "sanse-partition"
 	HeaderOffset    = "sanse-offset"
+	// HeaderSize holds the original message's length in bytes, in decimal,
+	// when the copy is cut short (reason too_large).
+	HeaderSize = "sanse-size"
 )
 
-// deadLetter returns the dead-letter message for m, rejected with de.
+// MaxDeadLetterBody bounds the copy of a message too large to accept
+// (reason too_large) on the dead-letter topic.
+const MaxDeadLetterBody = 16 << 10
+
+// deadLetter returns the dead-letter message for m, rejected with de. The
+// message is not copied verbatim: key, value and the producer's headers go
+// through event.RedactRaw, which masks visitor_id and name values and every
+// ID-card and mobile number even in a message that is not JSON, and the
+// value of a message too large is cut to MaxDeadLetterBody first. The
+// rejection message is masked by DecodeError.Error.
 func deadLetter(topic string, m *kafka.Message, de *event.DecodeError) kafka.Message {
-	h := make([]kafka.Header, 0, len(m.Headers)+5)
-	h = append(h, m.Headers...)
+	h := make([]kafka.Header, 0, len(m.Headers)+6)
+	for _, oh := range m.Headers {
+		h = append(h, kafka.Header{Key: event.MaskText(oh.Key), Value: event.RedactRaw(oh.Value, MaxDeadLetterBody)})
+	}
+	limit := 0
+	if de.Reason == event.ReasonTooLarge {
+		limit = MaxDeadLetterBody
+		h = append(h, kafka.Header{Key: HeaderSize, Value: strconv.AppendInt(nil, int64(len(m.Value)), 10)})
+	}
 	h = append(h,
 		kafka.Header{Key: HeaderReason, Value: []byte(de.Reason)},
 		kafka.Header{Key: HeaderError, Value: []byte(de.Error())},
@@ -37,7 +57,7 @@ func deadLetter(topic string, m *kafka.Message, de *event.DecodeError) kafka.Mes
 		kafka.Header{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(m.Partition), 10)},
 		kafka.Header{Key: HeaderOffset, Value: strconv.AppendInt(nil, m.Offset, 10)},
 	)
-	return kafka.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: h}
+	return kafka.Message{Topic: topic, Key: event.RedactRaw(m.Key, MaxDeadLetterBody), Value: event.RedactRaw(m.Value, limit), Headers: h}
 }
 
 // newDeadLetterWriter returns the synchronous writer of the dead-letter

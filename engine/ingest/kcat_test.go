@@ -57,7 +57,9 @@ func TestKcatProducesToPipeline(t *testing.T) {
 	store := &fakeStore{}
 	now := time.Now()
 
-	bad := `{"id":"kc-bad"` // cut short: not JSON, so a dead letter
+	// Cut short: not JSON, so a dead letter, which is redacted.
+	bad := `{"id":"kc-bad","visitor_id":"440306199003074513","note":"13912345678"`
+	redacted := `{"id":"kc-bad","visitor_id":"4403**********4513","note":"139****5678"`
 	var in bytes.Buffer
 	for _, line := range [][]byte{
 		canteenViolation("kc-1", "s1", now),
@@ -96,7 +98,7 @@ func TestKcatProducesToPipeline(t *testing.T) {
 	require.NoError(t, sc.Err())
 	require.Len(t, dead, 1)
 	require.Equal(t, "s1", dead[0].Key)
-	require.Equal(t, bad, dead[0].Payload)
+	require.Equal(t, redacted, dead[0].Payload)
 	headers := map[string]string{}
 	for i := 0; i+1 < len(dead[0].Headers); i += 2 {
 		headers[dead[0].Headers[i]] = dead[0].Headers[i+1]

@@ -144,3 +144,18 @@ type wrapped struct{ err error }
 
 func (w *wrapped) Error() string { return "wrapped: " + w.err.Error() }
 func (w *wrapped) Unwrap() error { return w.err }
+
+// TestPersonalNumbersMaskedForEveryReceiver: an ID-card or mobile number
+// that reached a title, cause or detail is masked even for a receiver that
+// reveals everything.
+func TestPersonalNumbersMaskedForEveryReceiver(t *testing.T) {
+	m := sampleMessage()
+	m.Items[0].Title = "来访 440306199003074513"
+	m.Items[0].Cause = "家长电话 13912345678"
+	m.Items[0].Details = append(m.Items[0].Details, Detail{Label: "报告人", Value: "139-1234-5678", Sensitive: SensitiveReporter})
+	c := redactMessage(nil, []Sensitivity{SensitiveVisitor, SensitiveStudent, SensitiveReporter}, m)
+	require.Equal(t, "来访 4403**********4513", c.Items[0].Title)
+	require.Equal(t, "家长电话 139****5678", c.Items[0].Cause)
+	require.Equal(t, "139-****-5678", c.Items[0].Details[len(c.Items[0].Details)-1].Value)
+	require.Equal(t, "家长电话 13912345678", m.Items[0].Cause, "the message itself is not changed")
+}

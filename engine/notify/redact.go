@@ -1,6 +1,10 @@
 package notify
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/sanse-campus/sanse/engine/event"
+)
 
 // hides reports whether a receiver with the given redact and reveal lists
 // must not see a detail of class s:
@@ -22,15 +26,20 @@ func hides(redact, reveal []Sensitivity, s Sensitivity) bool {
 }
 
 // redactMessage returns a copy of m in which the values of the details the
-// receiver must not see are replaced by Redacted; m is not changed.
+// receiver must not see are replaced by Redacted, and every ID-card and
+// mobile number left in a text is masked (event.MaskText), whatever the
+// receiver reveals; m is not changed.
 func redactMessage(redact, reveal []Sensitivity, m *Message) *Message {
 	c := m.clone()
 	for i := range c.Items {
-		for j := range c.Items[i].Details {
-			d := &c.Items[i].Details[j]
+		it := &c.Items[i]
+		it.Title, it.Cause = event.MaskText(it.Title), event.MaskText(it.Cause)
+		for j := range it.Details {
+			d := &it.Details[j]
 			if hides(redact, reveal, d.Sensitive) {
 				d.Value = Redacted
 			}
+			d.Label, d.Value = event.MaskText(d.Label), event.MaskText(d.Value)
 		}
 	}
 	return c
