@@ -13,6 +13,10 @@ CLICKHOUSE := bash deploy/clickhouse.sh
 # Evaluated when used, so that it follows SANSE_CLICKHOUSE_PORT.
 CLICKHOUSE_DSN = $(shell $(CLICKHOUSE) dsn)
 FUZZTIME   ?= 30s
+# How long `make fuzz` minimises a new interesting input, and how long each
+# target fuzzes within `make test` (their seed corpora also run as tests).
+FUZZMINIMIZETIME ?= 5s
+FUZZTIME_TEST    ?= 2s
 TEST_FLAGS ?=
 
 # golangci-lint is pinned: `make lint` installs this version into bin/tools with
@@ -41,12 +45,13 @@ web:
 demo: clickhouse-start build
 	bin/sanse demo --clickhouse.dsn "$(subst /default,/sanse,$(CLICKHOUSE_DSN))"
 
-## test: lint, then every test with the race detector, including integration tests against a local ClickHouse; then the allocation tests without it
+## test: lint, then every test with the race detector, including integration tests against a local ClickHouse; then the allocation tests without it, and every fuzz target briefly
 # The race detector changes allocation counts, so the tests that count
 # allocations (named ...Allocations) skip under it and run in a second pass.
 test: lint clickhouse-start
 	SANSE_CLICKHOUSE_DSN="$(CLICKHOUSE_DSN)" $(GO) test -race -count=1 -timeout 15m $(TEST_FLAGS) ./...
 	$(GO) test -count=1 -run 'Allocations$$' $(TEST_FLAGS) ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_TEST) FUZZMINIMIZETIME=1s
 
 ## test-short: unit tests only, no servers
 test-short:
@@ -63,7 +68,7 @@ fuzz:
 	for dir in $$(grep -rl --include='*_test.go' --exclude-dir=node_modules --exclude-dir=.data --exclude-dir=.git '^func Fuzz' . | xargs -r -n1 dirname | sort -u); do \
 		for target in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
 			echo "== $$dir $$target ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$dir; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$dir; \
 		done; \
 	done
 
