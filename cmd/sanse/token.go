@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/auth"
 	"github.com/sanse-campus/sanse/engine/store"
 )
@@ -97,21 +98,21 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tROLE\tSCOPE\tCREATED\tBY\tEXPIRES\tSTATUS")
+		fmt.Fprintln(tw, "NAME\tROLE\tSCOPE\tCREATED (+08:00)\tBY\tEXPIRES (+08:00)\tSTATUS")
 		now := time.Now()
 		for _, t := range tokens {
 			status := "active"
 			switch {
 			case !t.RevokedAt.IsZero():
-				status = "revoked " + t.RevokedAt.Local().Format(time.DateTime)
+				status = "revoked " + t.RevokedAt.In(engine.Shanghai).Format(time.DateTime)
 			case !t.Active(now):
 				status = "expired"
 			}
 			exp := "never"
 			if !t.ExpiresAt.IsZero() {
-				exp = t.ExpiresAt.Local().Format(time.DateTime)
+				exp = t.ExpiresAt.In(engine.Shanghai).Format(time.DateTime)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, t.Scope, t.CreatedAt.Local().Format(time.DateTime),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, t.Scope, t.CreatedAt.In(engine.Shanghai).Format(time.DateTime),
 				t.CreatedBy, exp, status)
 		}
 		return tw.Flush()
@@ -191,7 +192,7 @@ func expiryText(t time.Time) string {
 	if t.IsZero() {
 		return "never expires"
 	}
-	return "expires " + t.Local().Format(time.DateTime)
+	return "expires " + t.In(engine.Shanghai).Format(time.DateTime)
 }
 
 // openTokenStore opens and migrates the store that keeps the tokens.
