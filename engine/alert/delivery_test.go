@@ -418,7 +418,7 @@ func TestReceiverDownAcrossRestart(t *testing.T) {
 		f.levels.Store(schoolID, engine.LevelRed)
 		out := change(schoolID, engine.LevelGreen, engine.LevelRed, "visitor.blacklist", "黑名单人员进校", time.Now())
 		require.NoError(t, m.Observe(ctx, &out))
-		return "alert:" + out.Changes[0].RecordID()
+		return alert.AlertID(nil, out.Changes[0].RecordID())
 	}
 
 	// The first process: S1's message is delivered and marked finished;
@@ -509,6 +509,14 @@ func TestBullyingAlertRedactedPerReceiver(t *testing.T) {
 	require.NotContains(t, school.got()[0].Text, "STU-7781", "the school robot does not reveal student details")
 	require.Contains(t, school.got()[0].Text, notify.Redacted)
 	require.Contains(t, district.got()[0].Text, "STU-7781", "the district office reveals them")
+	// Alert ids reach every receiver: they are opaque, though derived from a
+	// record whose id holds the pupil's reference.
+	list, err := m.List(t.Context(), alert.Filter{})
+	require.NoError(t, err)
+	require.NotEmpty(t, list)
+	for _, a := range list {
+		require.NotContains(t, a.ID, "STU-7781")
+	}
 }
 
 // A red school's yellow alerts are not sent separately.

@@ -32,6 +32,10 @@ type Options struct {
 	Registry func() *engine.Registry
 	// Level returns a school's colour now (the engine's view).
 	Level func(schoolID string) engine.Level
+	// HashID makes the opaque part of an alert's id from the id of the
+	// record that opened it; a keyed hash (the composition root passes the
+	// visitor key's), so that it cannot be guessed back. SHA-256 when nil.
+	HashID func(record string) string
 	// Risks ends the risk behind an alert when a person resolves the alert
 	// while the risk is still active; such alerts only end by themselves
 	// when nil.

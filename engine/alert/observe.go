@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"crypto/sha256"
 	"slices"
 	"time"
 
@@ -65,7 +66,7 @@ func (m *Manager) episode(schoolID string) *Alert {
 
 // rise handles a school's colour going up.
 func (m *Manager) rise(reg *engine.Registry, out *engine.Output, c *engine.LevelChange) {
-	id := "alert:" + c.RecordID()
+	id := m.alertID(c.RecordID())
 	if _, ok := m.alerts[id]; ok {
 		return // seen already
 	}
@@ -119,7 +120,7 @@ func (m *Manager) highRisk(reg *engine.Registry, t *engine.RiskTransition) {
 	if m.opts.Level(t.SchoolID) != engine.LevelRed {
 		return
 	}
-	id := "alert:" + t.RecordID()
+	id := m.alertID(t.RecordID())
 	if _, ok := m.alerts[id]; ok {
 		return
 	}
@@ -178,4 +179,26 @@ func (m *Manager) resolve(a *Alert, at time.Time, by, comment string) {
 func (m *Manager) sendResolved(a *Alert) bool {
 	node := m.route(a).node
 	return node.SendResolved != nil && *node.SendResolved
+}
+
+// alertID returns the id of the alert that the record with the id opens. It
+// is derived from the record, so that seeing the record again opens nothing
+// new, but opaque: a record's id holds its risk's key, which may be a pupil's
+// reference, and alert ids reach every receiver of a message.
+func (m *Manager) alertID(record string) string { return AlertID(m.opts.HashID, record) }
+
+// AlertID returns the id of the alert that the record with the id opens,
+// with hash making its opaque part; when hash is nil, SHA-256 written with
+// the letters a to p (no digits, so that no part of it reads as a number
+// that notifications would mask).
+func AlertID(hash func(string) string, record string) string {
+	if hash == nil {
+		sum := sha256.Sum256([]byte(record))
+		out := make([]byte, 0, 32)
+		for _, b := range sum[:16] {
+			out = append(out, 'a'+b>>4, 'a'+b&0xf)
+		}
+		return "alert:" + string(out)
+	}
+	return "alert:" + hash(record)
 }

@@ -171,6 +171,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	a.alerts, err = alert.New(alert.Options{
 		Config: opts.Alerting, Store: a.store, Registry: a.registry.Load, Level: a.engine.Level,
 		Risks: personRisks{a}, OnChange: onAlert, Logger: opts.Logger, Registerer: opts.Registerer,
+		HashID: identity.HashText,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alerting: %w", err)
