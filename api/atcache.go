@@ -13,7 +13,7 @@ import (
 // Bounds of the cache of past moments.
 const (
 	// atCacheTTL is how long the colours of a past moment are reused. The
-	// history of a past minute changes only when late events arrive, so a
+	// history of a past moment changes only when late events arrive, so a
 	// short time costs little accuracy and spares the store the same
 	// query from every page that shows that moment.
 	atCacheTTL = time.Minute
@@ -27,8 +27,8 @@ const (
 
 // atCache wraps a LevelsAtFunc: the answer for a moment is kept for
 // atCacheTTL, at most atCacheSize moments are kept, and concurrent
-// requests for one moment share one query. Errors are not kept. The map
-// truncates at to the minute, so the moments of one minute are one entry.
+// requests for one moment share one query. Errors are not kept. A moment
+// is one to the millisecond, the history's precision.
 type atCache struct {
 	levelsAt LevelsAtFunc
 	now      func() time.Time

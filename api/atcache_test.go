@@ -31,19 +31,20 @@ func TestMapAtCached(t *testing.T) {
 	clock := &fakeClock{t: testNow}
 	s.now = clock.now
 
-	// The moments of one minute are that minute, read once.
+	// A moment asked again is read once.
 	body := mapAt(t, s, "2025-06-08T12:00:10+08:00")
-	require.Equal(t, "2025-06-08T12:00:00+08:00", body["at"])
+	require.Equal(t, "2025-06-08T12:00:10+08:00", body["at"])
 	for range 5 {
-		require.Equal(t, body, mapAt(t, s, "2025-06-08T12:00:59.9+08:00"))
+		require.Equal(t, body, mapAt(t, s, "2025-06-08T12:00:10+08:00"))
 	}
-	require.Equal(t, body, mapAt(t, s, "2025-06-08T04:00:30Z"), "the same moment in another offset")
-	require.Equal(t, []time.Time{at("2025-06-08T12:00:00+08:00")}, f.asked)
+	require.Equal(t, body, mapAt(t, s, "2025-06-08T04:00:10Z"), "the same moment in another offset")
+	require.Equal(t, []time.Time{at("2025-06-08T12:00:10+08:00")}, f.asked)
 	require.Equal(t, 6.0, testutil.ToFloat64(s.limitMetrics.atCacheHits))
 	require.Equal(t, 1.0, testutil.ToFloat64(s.limitMetrics.atCacheMisses))
 
-	// Another minute is another query.
-	mapAt(t, s, "2025-06-08T12:01:00+08:00")
+	// Another moment, a millisecond later, is another query: a change
+	// between the two shows.
+	mapAt(t, s, "2025-06-08T12:00:10.001+08:00")
 	require.Len(t, f.asked, 2)
 
 	// After the cache's time, the store is asked again.

@@ -194,7 +194,8 @@ func (s *Server) riskSources(v *engine.SchoolSummary) []engine.Source {
 }
 
 // pastMoment parses the at parameter of the map: an RFC 3339 time, not in
-// the future and not before the history horizon, truncated to the minute.
+// the future and not before the history horizon, to the millisecond (the
+// history's precision: a change a second after at is not shown).
 func (s *Server) pastMoment(v string) (time.Time, error) {
 	if s.levelsAt == nil {
 		return time.Time{}, httpError(http.StatusBadRequest,
@@ -208,8 +209,9 @@ func (s *Server) pastMoment(v string) (time.Time, error) {
 		return time.Time{}, httpError(http.StatusBadRequest,
 			"invalid parameter at: %s is in the future (now is %s)", t.Format(time.RFC3339), local(now).Format(time.RFC3339))
 	}
-	// One minute is one moment: its answer is cached (see atCache).
-	return t.Truncate(time.Minute), s.checkHorizon("at", t)
+	// Its answer is cached (see atCache): the page asks for the same moment
+	// again and again.
+	return t.Truncate(time.Millisecond), s.checkHorizon("at", t)
 }
 
 // viewsAt returns views with each school's colour, since and active risks as

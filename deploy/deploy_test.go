@@ -570,8 +570,7 @@ func TestConfigCheck(t *testing.T) {
 	}
 	for _, tc := range configFiles {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := filepath.Abs(tc.file)
-			require.NoError(t, err)
+			cfg := withSecrets(t, tc.file)
 			registry, err := filepath.Abs(tc.registry)
 			require.NoError(t, err)
 			cmd := exec.Command(bin, "config", "check", "--config.file", cfg, "--registry.file", registry)
@@ -581,6 +580,27 @@ func TestConfigCheck(t *testing.T) {
 			require.NoError(t, err, "sanse config check --config.file %s:\n%s", tc.file, out)
 		})
 	}
+}
+
+// secretPath matches the secret files a deployed configuration names.
+var secretPath = regexp.MustCompile(`/etc/sanse/secrets/[^\s"']+`)
+
+// withSecrets returns a copy of the configuration file whose secret files
+// (under /etc/sanse/secrets, which exist only where it is deployed) are
+// made in a temporary directory, since config check reads them.
+func withSecrets(t *testing.T, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	for _, p := range secretPath.FindAll(data, -1) {
+		local := filepath.Join(dir, filepath.Base(string(p)))
+		require.NoError(t, os.WriteFile(local, []byte("SEC-not-a-real-secret\n"), 0o600))
+	}
+	data = secretPath.ReplaceAllFunc(data, func(p []byte) []byte { return []byte(filepath.Join(dir, filepath.Base(string(p)))) })
+	out := filepath.Join(dir, filepath.Base(file))
+	require.NoError(t, os.WriteFile(out, data, 0o600))
+	return out
 }
 
 // exampleTopics returns kafka.topics of the example configuration.

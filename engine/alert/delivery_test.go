@@ -418,7 +418,7 @@ func TestReceiverDownAcrossRestart(t *testing.T) {
 		f.levels.Store(schoolID, engine.LevelRed)
 		out := change(schoolID, engine.LevelGreen, engine.LevelRed, "visitor.blacklist", "黑名单人员进校", time.Now())
 		require.NoError(t, m.Observe(ctx, &out))
-		return alert.AlertID(nil, out.Changes[0].RecordID())
+		return alert.IDOf(nil, out.Changes[0].RecordID())
 	}
 
 	// The first process: S1's message is delivered and marked finished;

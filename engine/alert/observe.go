@@ -185,13 +185,13 @@ func (m *Manager) sendResolved(a *Alert) bool {
 // is derived from the record, so that seeing the record again opens nothing
 // new, but opaque: a record's id holds its risk's key, which may be a pupil's
 // reference, and alert ids reach every receiver of a message.
-func (m *Manager) alertID(record string) string { return AlertID(m.opts.HashID, record) }
+func (m *Manager) alertID(record string) string { return IDOf(m.opts.HashID, record) }
 
-// AlertID returns the id of the alert that the record with the id opens,
+// IDOf returns the id of the alert that the record with the id opens,
 // with hash making its opaque part; when hash is nil, SHA-256 written with
 // the letters a to p (no digits, so that no part of it reads as a number
 // that notifications would mask).
-func AlertID(hash func(string) string, record string) string {
+func IDOf(hash func(string) string, record string) string {
 	if hash == nil {
 		sum := sha256.Sum256([]byte(record))
 		out := make([]byte, 0, 32)
