@@ -23,128 +23,63 @@ const (
 	English Lang = "en"
 )
 
-// Level returns the name of a colour, e.g. 红色 or Red.
-func Level(l engine.Level, lang Lang) string {
-	if lang == English {
-		switch l {
-		case engine.LevelRed:
-			return "Red"
-		case engine.LevelYellow:
-			return "Yellow"
-		case engine.LevelGreen:
-			return "Green"
-		}
-		return string(l)
+// pair is a name in both languages.
+type pair struct{ zh, en string }
+
+// name returns the name of v in lang from names, or v itself when names has
+// none (a value the tables do not know yet).
+func name[T ~string](names map[T]pair, v T, lang Lang) string {
+	p, ok := names[v]
+	switch {
+	case !ok:
+		return string(v)
+	case lang == English:
+		return p.en
 	}
-	switch l {
-	case engine.LevelRed:
-		return "红色"
-	case engine.LevelYellow:
-		return "黄色"
-	case engine.LevelGreen:
-		return "绿色"
-	}
-	return string(l)
+	return p.zh
 }
 
-// Severity returns the name of a risk's severity, e.g. 高风险 or high risk.
-func Severity(s engine.Severity, lang Lang) string {
-	if lang == English {
-		switch s {
-		case engine.SeverityHigh, engine.SeverityMedium, engine.SeverityLow:
-			return string(s) + " risk"
-		}
-		return string(s)
+var (
+	levelNames = map[engine.Level]pair{
+		engine.LevelRed: {"红色", "Red"}, engine.LevelYellow: {"黄色", "Yellow"}, engine.LevelGreen: {"绿色", "Green"},
 	}
-	switch s {
-	case engine.SeverityHigh:
-		return "高风险"
-	case engine.SeverityMedium:
-		return "中风险"
-	case engine.SeverityLow:
-		return "低风险"
+	// severityNames are the names in a sentence ("high risk"), severityLabels
+	// on a badge ("High"); in Chinese they are the same.
+	severityNames = map[engine.Severity]pair{
+		engine.SeverityHigh: {"高风险", "high risk"}, engine.SeverityMedium: {"中风险", "medium risk"},
+		engine.SeverityLow: {"低风险", "low risk"},
 	}
-	return string(s)
-}
+	severityLabels = map[engine.Severity]pair{
+		engine.SeverityHigh: {"高风险", "High"}, engine.SeverityMedium: {"中风险", "Medium"}, engine.SeverityLow: {"低风险", "Low"},
+	}
+	stageNames = map[engine.Stage]pair{
+		engine.StageKindergarten: {"幼儿园", "Kindergarten"}, engine.StagePrimary: {"小学", "Primary"},
+		engine.StageJunior: {"初中", "Junior secondary"}, engine.StageSenior: {"高中", "Senior secondary"},
+		engine.StageVocational: {"职业学校", "Vocational"},
+	}
+	sourceNames = map[engine.Source]pair{
+		engine.SourceVisitor: {"外来人员", "Visitors"}, engine.SourceCanteen: {"食堂", "Canteen"},
+		engine.SourceDrowning: {"防溺水", "Drowning"}, engine.SourceBullying: {"校园欺凌", "Bullying"},
+	}
+)
+
+// Level returns the name of a colour, e.g. 红色 or Red.
+func Level(l engine.Level, lang Lang) string { return name(levelNames, l, lang) }
+
+// Severity returns the name of a risk's severity in a sentence, e.g. 高风险 or
+// high risk.
+func Severity(s engine.Severity, lang Lang) string { return name(severityNames, s, lang) }
 
 // SeverityLabel returns the short name of a severity on a badge beside other
-// words, e.g. 高风险 or High: in Chinese the word Severity gives, in English
-// without the "risk" a sentence needs.
-func SeverityLabel(s engine.Severity, lang Lang) string {
-	if lang != English {
-		return Severity(s, lang)
-	}
-	switch s {
-	case engine.SeverityHigh:
-		return "High"
-	case engine.SeverityMedium:
-		return "Medium"
-	case engine.SeverityLow:
-		return "Low"
-	}
-	return string(s)
-}
+// words, e.g. 高风险 or High.
+func SeverityLabel(s engine.Severity, lang Lang) string { return name(severityLabels, s, lang) }
 
 // Stage returns the name of a school's education stage, e.g. 初中 or Junior
 // secondary.
-func Stage(s engine.Stage, lang Lang) string {
-	if lang == English {
-		switch s {
-		case engine.StageKindergarten:
-			return "Kindergarten"
-		case engine.StagePrimary:
-			return "Primary"
-		case engine.StageJunior:
-			return "Junior secondary"
-		case engine.StageSenior:
-			return "Senior secondary"
-		case engine.StageVocational:
-			return "Vocational"
-		}
-		return string(s)
-	}
-	switch s {
-	case engine.StageKindergarten:
-		return "幼儿园"
-	case engine.StagePrimary:
-		return "小学"
-	case engine.StageJunior:
-		return "初中"
-	case engine.StageSenior:
-		return "高中"
-	case engine.StageVocational:
-		return "职业学校"
-	}
-	return string(s)
-}
+func Stage(s engine.Stage, lang Lang) string { return name(stageNames, s, lang) }
 
 // Source returns the name of an event source, e.g. 防溺水 or Drowning.
-func Source(s engine.Source, lang Lang) string {
-	if lang == English {
-		switch s {
-		case engine.SourceVisitor:
-			return "Visitors"
-		case engine.SourceCanteen:
-			return "Canteen"
-		case engine.SourceDrowning:
-			return "Drowning"
-		case engine.SourceBullying:
-			return "Bullying"
-		}
-		return string(s)
-	}
-	switch s {
-	case engine.SourceVisitor:
-		return "外来人员"
-	case engine.SourceCanteen:
-		return "食堂"
-	case engine.SourceDrowning:
-		return "防溺水"
-	case engine.SourceBullying:
-		return "校园欺凌"
-	}
-	return string(s)
-}
+func Source(s engine.Source, lang Lang) string { return name(sourceNames, s, lang) }
 
 // causeWords are the sentence openings of each way a risk changes a colour.
 var causeWords = map[Lang]map[engine.RiskState]string{

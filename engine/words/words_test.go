@@ -52,6 +52,36 @@ func TestNames(t *testing.T) {
 	require.Equal(t, "Junior secondary", Stage(engine.StageJunior, English))
 	require.Equal(t, "防溺水", Source(engine.SourceDrowning, Chinese))
 	require.Equal(t, "Visitors", Source(engine.SourceVisitor, English))
+	require.Equal(t, "purple", Level("purple", English), "a value without a name is itself")
+}
+
+// TestEveryValueHasNames holds the tables to the engine's lists: a new
+// colour, severity, stage or source without its names fails here.
+func TestEveryValueHasNames(t *testing.T) {
+	check := func(what string, n int, names map[string]pair) {
+		t.Helper()
+		require.Len(t, names, n, what)
+		for v, p := range names {
+			require.NotEmpty(t, p.zh, "%s %s", what, v)
+			require.NotEmpty(t, p.en, "%s %s", what, v)
+		}
+	}
+	check("levels", len(engine.Levels), keyed(levelNames, engine.Levels))
+	check("severities", len(engine.Severities), keyed(severityNames, engine.Severities))
+	check("severity labels", len(engine.Severities), keyed(severityLabels, engine.Severities))
+	check("stages", len(engine.Stages), keyed(stageNames, engine.Stages))
+	check("sources", len(engine.Sources), keyed(sourceNames, engine.Sources))
+}
+
+// keyed returns the names of the values of list that names has.
+func keyed[T ~string](names map[T]pair, list []T) map[string]pair {
+	out := map[string]pair{}
+	for _, v := range list {
+		if p, ok := names[v]; ok {
+			out[string(v)] = p
+		}
+	}
+	return out
 }
 
 // TestEveryValueNamed checks that each value of the engine's enumerations
