@@ -2,8 +2,10 @@ package main
 
 import (
 	"log/slog"
+	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/sanse-campus/sanse/api"
 	"github.com/sanse-campus/sanse/engine/app"
@@ -53,4 +55,25 @@ func (c *Config) apiOptions(a *app.App, hub *api.Hub, boundaries []byte, logger 
 		Resolve: a.Resolve, Alerts: a.Alerts(), Hazards: a.Hazards(), Stream: hub, School: a.School, Ready: ready,
 		Limits: c.Web.Limits,
 	}
+}
+
+// newRegistry returns the process's metrics registry with the Go runtime's
+// and the process's collectors; each component registers its own metrics.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// localURL returns the address of the map on this machine, as
+// http://localhost:8080 (https with a certificate).
+func (w WebConfig) localURL() string {
+	scheme := "http"
+	if w.TLSCertFile != "" {
+		scheme = "https"
+	}
+	if _, port, err := net.SplitHostPort(w.ListenAddress); err == nil {
+		return scheme + "://localhost:" + port
+	}
+	return scheme + "://" + w.ListenAddress
 }

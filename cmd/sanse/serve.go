@@ -5,14 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/sanse-campus/sanse/api"
 	"github.com/sanse-campus/sanse/engine/app"
@@ -117,7 +113,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 			}
 			return nil
 		})
-		fmt.Fprintf(stdout, "Sanse demo: the warning map is at http://localhost%s  (Ctrl-C stops)\n", displayAddr(cfg.Web.ListenAddress))
+		fmt.Fprintf(stdout, "Sanse demo: the warning map is at %s  (Ctrl-C stops)\n", cfg.Web.localURL())
 		if signIn != "" {
 			fmt.Fprintf(stdout, "Sign in with the admin token %s  (valid until the demo stops)\n", signIn)
 		}
@@ -128,20 +124,4 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-// newRegistry returns the process's metrics registry with the Go runtime's
-// and the process's collectors; each component registers its own metrics.
-func newRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
-}
-
-// displayAddr returns the port part of a listen address, as ":8080".
-func displayAddr(addr string) string {
-	if _, port, err := net.SplitHostPort(addr); err == nil {
-		return ":" + port
-	}
-	return addr
 }
