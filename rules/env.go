@@ -56,7 +56,8 @@ func midnight(t time.Time) time.Time {
 }
 
 // functions are the helpers available to every expression. Times are read in
-// Asia/Shanghai; schoolDay and summer read the rule set's calendar.
+// Asia/Shanghai; schoolDay and summer read the rule set's calendar, season
+// the dates it is given.
 func functions(cal *Calendar) []expr.Option {
 	return []expr.Option{
 		// hour(t) is the local hour of t, 0–23.
@@ -92,6 +93,11 @@ func functions(cal *Calendar) []expr.Option {
 		expr.Function("summer", func(p ...any) (any, error) {
 			return cal.Summer(p[0].(time.Time)), nil
 		}, new(func(time.Time) bool)),
+		// season(t, from, to) reports whether t's local date is between
+		// from and to (MM-DD, both included): season(t, "04-15", "10-15").
+		expr.Function("season", func(p ...any) (any, error) {
+			return seasonOf(p[0].(time.Time), p[1].(string), p[2].(string))
+		}, new(func(time.Time, string, string) bool)),
 		// classTime(t) reports whether t is in class hours on a school day
 		// (08:00–11:30 and 13:30–16:30 local).
 		expr.Function("classTime", func(p ...any) (any, error) {

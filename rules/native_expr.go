@@ -612,6 +612,23 @@ func (c *nativeCompiler) call(n *ast.CallNode) (native, bool) {
 		default:
 			out = native{k: kBool, b: func(f *frame) bool { return classTime(cal, t(f)) }}
 		}
+	case "season":
+		// Native only with constant dates (params), parsed once here.
+		if len(args) != 3 || args[0].k != kTime || !args[1].isConst || !args[2].isConst {
+			return native{}, false
+		}
+		from, fok := args[1].constant.(string)
+		to, tok := args[2].constant.(string)
+		if !fok || !tok {
+			return native{}, false
+		}
+		a, err1 := parseMonthDay(from)
+		b, err2 := parseMonthDay(to)
+		if err1 != nil || err2 != nil {
+			return native{}, false // the VM form reports the error
+		}
+		t := args[0].t
+		out = native{k: kBool, b: func(f *frame) bool { return inSeason(t(f), a, b) }}
 	case "zh":
 		if len(args) != 1 || args[0].k != kString {
 			return native{}, false

@@ -92,9 +92,37 @@ func (p *paramPatcher) Visit(node *ast.Node) {
 			return
 		}
 		ast.Patch(node, &ast.ConstantNode{Value: v})
+	case *ast.CallNode:
+		p.checkSeason(n)
 	case *ast.IdentifierNode:
 		if why, ok := p.forbidden[n.Value]; ok {
 			p.problems = append(p.problems, problem{n.Location().From, why})
+		}
+	}
+}
+
+// checkSeason reports a constant date of season(t, from, to) that is not
+// MM-DD, so that a misspelt season is a load error rather than a failure at
+// every event. The walk is bottom-up: params are constants here already.
+func (p *paramPatcher) checkSeason(n *ast.CallNode) {
+	id, ok := n.Callee.(*ast.IdentifierNode)
+	if !ok || id.Value != "season" || len(n.Arguments) != 3 {
+		return
+	}
+	for _, a := range n.Arguments[1:] {
+		var s string
+		switch c := a.(type) {
+		case *ast.StringNode:
+			s = c.Value
+		case *ast.ConstantNode:
+			if s, ok = c.Value.(string); !ok {
+				continue
+			}
+		default:
+			continue
+		}
+		if _, err := parseMonthDay(s); err != nil {
+			p.problems = append(p.problems, problem{a.Location().From, "season: " + err.Error()})
 		}
 	}
 }
