@@ -123,6 +123,20 @@ func (c *Calendar) CoveredDays(now time.Time) float64 {
 	return float64(dateOf(now).days(c.CoversUntil))
 }
 
+// CoverageWarning is the sentence people read when the calendar covers
+// fewer than CoverageAhead days after the day of now, "" otherwise.
+func (c *Calendar) CoverageWarning(now time.Time) string {
+	days := c.CoveredDays(now)
+	switch {
+	case days >= CoverageAhead:
+		return ""
+	case days < 0:
+		return fmt.Sprintf("the school calendar ended on %s: absence checks that depend on it (schoolDay, classTime) are not run; add the coming public holidays, make-up working days and terms", c.CoversUntil)
+	default:
+		return fmt.Sprintf("the school calendar covers only until %s, %d days from today, fewer than %d: after it absence checks that depend on it (schoolDay, classTime) are not run; add the coming public holidays, make-up working days and terms", c.CoversUntil, int(days), CoverageAhead)
+	}
+}
+
 // Summer reports whether t falls in the drowning-prevention season.
 func (c *Calendar) Summer(t time.Time) bool {
 	return slices.Contains(c.SummerMonths, int(t.In(engine.Shanghai).Month()))
