@@ -204,19 +204,19 @@ func parseCalendar(f *File, n *yaml.Node) (*Calendar, []error) {
 				r              DateRange
 				hasFrom, hasTo bool
 				ok             = true
-				fromOK, toOK   bool
 			)
 			for i := 0; i+1 < len(e.Content); i += 2 {
 				k, x := e.Content[i], e.Content[i+1]
+				var good bool
 				switch {
 				case k.Value == "from":
 					hasFrom = true
-					r.From, fromOK = date(x)
-					ok = ok && fromOK
+					r.From, good = date(x)
+					ok = ok && good
 				case k.Value == "to":
 					hasTo = true
-					r.To, toOK = date(x)
-					ok = ok && toOK
+					r.To, good = date(x)
+					ok = ok && good
 				case k.Value == "name":
 					r.Name = x.Value
 				case k.Value == "work" && holidays:
