@@ -365,7 +365,11 @@ func (c *compiler) absence(f *File, r *Rule, v *yaml.Node, errs []error) (*Absen
 			}
 		case "on":
 			a.On = x.Value
-			if a.on, err = c.compile(f, r.ID, "absent.on", x, x.Value, 0, nil, CheckEnv{}, expr.AsBool()); err != nil {
+			// An absence check does not run on a day the calendar does not
+			// know (Calendar.absence).
+			strict := *c
+			strict.calendar = c.calendar.absence()
+			if a.on, err = strict.compile(f, r.ID, "absent.on", x, x.Value, 0, nil, CheckEnv{}, expr.AsBool()); err != nil {
 				errs = append(errs, err)
 			}
 		case "entities":

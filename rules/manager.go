@@ -26,6 +26,14 @@ import (
 // rule file is running within about this long.
 const DefaultPollInterval = 5 * time.Second
 
+// calendarCheckInterval is how often Run updates the calendar coverage
+// metric and considers the daily warning.
+const calendarCheckInterval = time.Hour
+
+// calendarShortMsg is the message of the warning logged while the calendar
+// covers fewer than CoverageAhead days.
+const calendarShortMsg = "the school calendar does not cover the next 30 days"
+
 // EmbeddedSource is Status.Source when the rules come from the default pack
 // embedded in the binary rather than from a directory.
 const EmbeddedSource = "embedded"
@@ -79,6 +87,10 @@ type Manager struct {
 	loadedAt   time.Time
 	lastReload ReloadStatus
 	hooks      []func(old, new *Set)
+	// calendarWarned is when the calendar's short coverage was last logged,
+	// and the end of coverage it was logged for.
+	calendarWarned    time.Time
+	calendarWarnedFor Date
 }
 
 // Status describes the running rule set and the last attempt to load one.
@@ -160,6 +172,7 @@ func NewManager(opts ManagerOptions) (*Manager, error) {
 	m.metrics.lastReloadSuccess.Set(float64(now.UnixNano()) / 1e9)
 	m.metrics.loaded.Set(float64(len(set.Rules())))
 	m.logger.Info("rules loaded", "source", m.source(), "rules", len(set.Rules()), "files", len(set.Files()))
+	m.checkCalendar()
 	return m, nil
 }
 
@@ -191,21 +204,50 @@ func (m *Manager) Reload() error {
 // names, sizes, modification times or contents changed since the last load,
 // until ctx is cancelled; it then returns nil. A refused reload is not
 // retried until the files change again. With no poll interval, or with the
-// embedded pack, Run only waits for ctx.
+// embedded pack, nothing is watched. Every hour it also updates the
+// calendar coverage metric and, while the calendar covers fewer than
+// CoverageAhead days, logs a warning once a day.
 func (m *Manager) Run(ctx context.Context) error {
-	if m.poll <= 0 || m.dir == "" {
-		<-ctx.Done()
-		return nil
+	var poll <-chan time.Time
+	if m.poll > 0 && m.dir != "" {
+		t := time.NewTicker(m.poll)
+		defer t.Stop()
+		poll = t.C
 	}
-	t := time.NewTicker(m.poll)
-	defer t.Stop()
+	cal := time.NewTicker(calendarCheckInterval)
+	defer cal.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-poll:
 			m.reloadIfChanged()
+		case <-cal.C:
+			m.checkCalendar()
 		}
+	}
+}
+
+// checkCalendar sets sanse_rules_calendar_covered_days from the running
+// set's calendar and, when it covers fewer than CoverageAhead days, logs a
+// warning: at most once a day, and at once when the end of coverage changed.
+// The engine keeps running: /readyz does not depend on the calendar.
+func (m *Manager) checkCalendar() {
+	cal, now := m.Current().Calendar(), m.now()
+	m.metrics.calendarCoveredDays.Set(cal.CoveredDays(now))
+	msg := cal.CoverageWarning(now)
+	if msg == "" {
+		return
+	}
+	m.mu.Lock()
+	due := m.calendarWarned.IsZero() || now.Sub(m.calendarWarned) >= 24*time.Hour || m.calendarWarnedFor != cal.CoversUntil
+	if due {
+		m.calendarWarned, m.calendarWarnedFor = now, cal.CoversUntil
+	}
+	m.mu.Unlock()
+	if due {
+		m.logger.Warn(calendarShortMsg, "source", m.source(), "covers_until", cal.CoversUntil.String(),
+			"covered_days", cal.CoveredDays(now), "detail", msg)
 	}
 }
 
@@ -373,6 +415,7 @@ func (m *Manager) reload(fp string) error {
 	m.metrics.loaded.Set(float64(len(set.Rules())))
 
 	m.logger.Info("rules reloaded", append([]any{"source", m.source(), "rules", len(set.Rules())}, diff(old, set)...)...)
+	m.checkCalendar()
 	for _, fn := range hooks {
 		fn(old, set)
 	}

@@ -20,6 +20,7 @@ type metrics struct {
 	lastReloadSuccess    prometheus.Gauge
 	reloads              *prometheus.CounterVec
 	loaded               prometheus.Gauge
+	calendarCoveredDays  prometheus.Gauge
 	// evaluationFailures is handed to every set the Manager runs.
 	evaluationFailures *prometheus.CounterVec
 }
@@ -42,6 +43,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		loaded: f.NewGauge(prometheus.GaugeOpts{
 			Namespace: "sanse", Subsystem: "rules", Name: "loaded",
 			Help: "Number of rules in the running rule set.",
+		}),
+		calendarCoveredDays: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: "sanse", Subsystem: "rules", Name: "calendar_covered_days",
+			Help: "Days after today that the running rule set's school calendar covers (covers_until); negative once it has ended, +Inf when it names no day. Below 30 it needs the next year's holidays and terms; beyond it absence checks are not run.",
 		}),
 		evaluationFailures: f.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "sanse", Subsystem: "rules", Name: "evaluation_failures_total",

@@ -54,7 +54,7 @@ func (r *Rule) prepare(cal *Calendar) *ruleFast {
 	env := envRule
 	if r.Absent != nil {
 		env = envCheck
-		f.on = boolNative(compileNative(r.Absent.on, envCheck, cal))
+		f.on = boolNative(compileNative(r.Absent.on, envCheck, cal.absence())) // as compiled: see Calendar.absence
 		if n := compileNative(r.Absent.entities, envCheck, cal); n != nil && n.k == kStrings {
 			f.entities = n
 		}

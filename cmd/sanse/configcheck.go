@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/sanse-campus/sanse/engine/notify"
 	"github.com/sanse-campus/sanse/engine/registry"
@@ -45,6 +46,14 @@ func cmdConfig(args []string, stdout, stderr io.Writer) error {
 			name = "the default pack"
 		}
 		fmt.Fprintf(stdout, "rules %s: %d rules\n", name, len(set.Rules()))
+		// A calendar running out is a warning, not an error: serve starts
+		// and stays ready, and absence checks stop beyond it.
+		cal := set.Calendar()
+		if msg := cal.CoverageWarning(time.Now()); msg != "" {
+			fmt.Fprintf(stdout, "warning: %s\n", msg)
+		} else if !cal.CoversUntil.IsZero() {
+			fmt.Fprintf(stdout, "calendar: covers until %s\n", cal.CoversUntil)
+		}
 	}
 	// Building each receiver reads its secret files, as the start does.
 	for _, rc := range cfg.Alerting.Receivers {
