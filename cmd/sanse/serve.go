@@ -107,7 +107,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		// The simulator: a realistic district's stream into the same broker.
 		also = append(also, func(ctx context.Context) error {
 			s := sim.New(sim.Options{Registry: a.Registry(), Seed: time.Now().UnixNano(), Rate: *simRate, Bad: *simBad,
-				Topics: opts.Kafka.Topics}, logger)
+				Topics: opts.Kafka.Topics, SchoolDay: calendarSchoolDay(a.Rules().Current)}, logger)
 			if err := s.RunKafka(ctx, a.Brokers()); !errors.Is(err, context.Canceled) {
 				return err
 			}

@@ -8,8 +8,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/registry"
 	"github.com/sanse-campus/sanse/engine/sim"
+	"github.com/sanse-campus/sanse/rules"
 )
 
 func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -39,7 +41,12 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		defer cancel()
 	}
 	fmt.Fprintf(stdout, "simulating %d schools at %.0f events/s to %s (seed %d)\n", registry.Len(), *rate, *brokers, *seed)
-	s := sim.New(sim.Options{Registry: registry, Seed: *seed, Rate: *rate, IncidentRate: *incidents, Bad: *bad}, logger)
+	pack, errs := rules.Default()
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	s := sim.New(sim.Options{Registry: registry, Seed: *seed, Rate: *rate, IncidentRate: *incidents, Bad: *bad,
+		SchoolDay: calendarSchoolDay(func() *rules.Set { return pack })}, logger)
 	err = s.RunKafka(ctx, splitList(*brokers))
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return nil
@@ -52,4 +59,17 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// calendarSchoolDay returns the school days of the rule set in force, so that
+// the simulated schools keep the days the rules judge them by; a set without a
+// calendar counts every weekday, as the rules then do.
+func calendarSchoolDay(current func() *rules.Set) func(time.Time) bool {
+	return func(t time.Time) bool {
+		if c := current().Calendar(); c != nil {
+			return c.SchoolDay(t)
+		}
+		wd := t.In(engine.Shanghai).Weekday()
+		return wd != time.Saturday && wd != time.Sunday
+	}
 }

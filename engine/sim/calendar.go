@@ -37,8 +37,15 @@ func momentAt(t time.Time) moment {
 	wd := l.Weekday()
 	m.schoolDay = wd != time.Saturday && wd != time.Sunday && !holiday
 	m.flood = m.month >= 6 && m.month <= 9
-	m.classTime = m.schoolDay && ((m.hour >= 8 && m.hour < 11.67) || (m.hour >= 13.5 && m.hour < 16.17))
+	m.setSchoolDay(m.schoolDay)
 	return m
+}
+
+// setSchoolDay says whether the day is a school day, and so whether lessons
+// are on at the moment's hour.
+func (m *moment) setSchoolDay(school bool) {
+	m.schoolDay = school
+	m.classTime = school && ((m.hour >= 8 && m.hour < 11.67) || (m.hour >= 13.5 && m.hour < 16.17))
 }
 
 // between reports whether from ≤ hour < to.

@@ -35,6 +35,12 @@ type Options struct {
 	Topics map[engine.Source]string
 	// Clock returns the time events occur at (default time.Now).
 	Clock func() time.Time
+	// SchoolDay says whether a day is a school day, e.g. from the rule
+	// set's calendar (rules.Calendar.SchoolDay), so that the simulated
+	// schools keep the same days as the rules judge them by. When nil, an
+	// approximate calendar is used: weekdays less the winter and summer
+	// vacations and the May Day and National Day holidays.
+	SchoolDay func(time.Time) bool
 }
 
 // DefaultRate is the default of Options.Rate.
@@ -68,6 +74,7 @@ type Simulator struct {
 	bad       float64
 	seed      uint64
 	topics    map[engine.Source]string
+	schoolDay func(time.Time) bool
 
 	r        *rng
 	schools  []*school
@@ -88,6 +95,7 @@ func New(opts Options, logger *slog.Logger) *Simulator {
 	s := &Simulator{
 		logger:    logger.With("component", "sim"),
 		clock:     opts.Clock,
+		schoolDay: opts.SchoolDay,
 		rate:      opts.Rate,
 		incidents: opts.IncidentRate,
 		bad:       clamp(opts.Bad, 0, 1),
@@ -179,6 +187,9 @@ func (s *Simulator) Next() (topic, key string, value []byte) {
 	}
 	now := s.clock()
 	m := momentAt(now)
+	if s.schoolDay != nil {
+		m.setSchoolDay(s.schoolDay(now))
+	}
 	var msg message
 	if len(s.pending) > 0 && !s.pending[0].due.After(now) {
 		f := heap.Pop(&s.pending).(*followUp)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -329,4 +330,28 @@ func TestPendingBounded(t *testing.T) {
 		s.Next()
 	}
 	require.LessOrEqual(t, len(s.pending), maxPending)
+}
+
+// TestSchoolDayFromOptions: the simulated schools keep the school days that
+// Options.SchoolDay gives (the rule set's calendar in the demo): no lunch
+// samples and no screenings on a day it says is not one.
+func TestSchoolDayFromOptions(t *testing.T) {
+	reg := loadDemo(t)
+	noon := time.Date(2025, 9, 1, 12, 0, 0, 0, engine.Shanghai) // a Monday in term
+	schoolDayEvents := func(schoolDay func(time.Time) bool) int {
+		s := New(Options{Registry: reg, Seed: 7, Clock: stepClock(noon, time.Second), SchoolDay: schoolDay}, nil)
+		n := 0
+		for range 3000 {
+			_, _, value := s.Next()
+			var ev struct {
+				Type string `json:"type"`
+			}
+			if json.Unmarshal(value, &ev) == nil && (ev.Type == "sample" || ev.Type == "screening") {
+				n++
+			}
+		}
+		return n
+	}
+	require.Positive(t, schoolDayEvents(nil), "the approximate calendar: a Monday in term is a school day")
+	require.Zero(t, schoolDayEvents(func(time.Time) bool { return false }), "a day off by the calendar given")
 }
