@@ -1,14 +1,17 @@
 package engine
 
 import (
-	"slices"
+	"math"
+	"strings"
 	"time"
 )
 
-// Source is the kind of system that reported an event; each has its own topic.
+// Source is the kind of system that reported an event; each has its own
+// topic. Sources are declared as data (engine/event's Contract): the built-in
+// ones below, and any a district adds.
 type Source string
 
-// Event sources.
+// The built-in sources.
 const (
 	SourceVisitor  Source = "visitor"  // 外来人员身份识别
 	SourceCanteen  Source = "canteen"  // 明厨亮灶 / 智慧食堂
@@ -16,25 +19,15 @@ const (
 	SourceBullying Source = "bullying" // 校园欺凌
 )
 
-// Sources lists every source in a fixed order.
-var Sources = []Source{SourceVisitor, SourceCanteen, SourceDrowning, SourceBullying}
-
-// ParseSource returns the source named s, or an error naming the accepted values.
-func ParseSource(s string) (Source, bool) {
-	if slices.Contains(Sources, Source(s)) {
-		return Source(s), true
-	}
-	return "", false
-}
-
-// Event is one validated report. It is flat: the envelope fields and the
-// fields of every source live side by side, and only those of the event's
-// source and type are set. Rules see it as `event`, with the JSON field
-// names of the event contract (docs/events.md).
+// Event is one validated report: the envelope every event carries, and the
+// values of its source's declared fields by slot (the order of the source's
+// declaration, see engine/event). Rules see it as `event`, with the field
+// names of the contract (docs/events.md).
 //
-// The visitor's ID-card number is never held in clear: VisitorHash is a keyed
-// hash (for matching the same person across events) and VisitorMasked the
-// masked form shown to people.
+// A personal field declared `hash` is never held in clear: its slot holds
+// the keyed hash and a second slot the masked form; PersonHash is the hash
+// of the first such field, stored in its own column so that a person's
+// events can be found and erased.
 type Event struct {
 	// Envelope.
 	ID         string    `expr:"id"`
@@ -44,59 +37,120 @@ type Event struct {
 	OccurredAt time.Time `expr:"occurred_at"`
 	Reporter   string    `expr:"reporter"`
 
-	// Visitor (外来人员).
-	VisitorHash     string `expr:"visitor_hash"`
-	VisitorMasked   string `expr:"visitor_masked"`
-	Name            string `expr:"name"`
-	IDVerified      bool   `expr:"id_verified"`
-	Watchlist       string `expr:"watchlist"`
-	Appointment     bool   `expr:"appointment"`
-	Host            string `expr:"host"`
-	Gate            string `expr:"gate"`
-	DuringClass     bool   `expr:"during_class"`
-	ProhibitedItems bool   `expr:"prohibited_items"`
+	// Values are the source's fields by slot; Present has bit i set when
+	// slot i holds a value.
+	Values  []Value `expr:"-"`
+	Present uint64  `expr:"-"`
 
-	// Canteen (食堂).
-	Violation     string    `expr:"violation"`
-	Dish          string    `expr:"dish"`
-	WeightG       float64   `expr:"weight_g"`
-	RetainedHours float64   `expr:"retained_hours"`
-	StaffID       string    `expr:"staff_id"`
-	Passed        bool      `expr:"passed"`
-	Symptom       string    `expr:"symptom"`
-	Device        string    `expr:"device"`
-	Celsius       float64   `expr:"celsius"`
-	Zone          string    `expr:"zone"`
-	Item          string    `expr:"item"`
-	Supplier      string    `expr:"supplier"`
-	ExpiresOn     time.Time `expr:"expires_on"`
+	// PersonHash is the keyed hash of the event's person (the first field
+	// declared personal: hash), or empty.
+	PersonHash string `expr:"-"`
 
-	// Drowning (防溺水).
-	WaterBody     string  `expr:"water_body"`
-	Persons       int     `expr:"persons"`
-	Minors        bool    `expr:"minors"`
-	HazardFound   bool    `expr:"hazard_found"`
-	Note          string  `expr:"note"`
-	LevelM        float64 `expr:"level_m"`
-	WarningLevelM float64 `expr:"warning_level_m"`
-	RainMM24h     float64 `expr:"rain_mm_24h"`
-	TempC         float64 `expr:"temp_c"`
-
-	// Bullying (校园欺凌). Student refs are pseudonymous ids, never names.
-	Channel     string   `expr:"channel"`
-	VictimRef   string   `expr:"victim_ref"`
-	SuspectRefs []string `expr:"suspect_refs"`
-	Kind        string   `expr:"kind"`
-	Injury      bool     `expr:"injury"`
-	StudentRef  string   `expr:"student_ref"`
-	Score       float64  `expr:"score"`
-	Threshold   float64  `expr:"threshold"`
-
-	// Payload is the event as stored: the producer's JSON with the visitor's
-	// identity replaced by its hash and masked form. Unknown extra fields are kept.
+	// Payload is the event as stored: the producer's JSON with personal
+	// fields hashed, masked or dropped and unknown fields left out.
 	Payload []byte `expr:"-"`
 	// Origin is where the event was read from; zero for events not read from Kafka.
 	Origin Origin `expr:"-"`
+}
+
+// MaxSlots bounds the fields a source declares (with the slots of hashed
+// fields' masked forms): Present is one word.
+const MaxSlots = 64
+
+// Value is one field's value. Which accessor applies is the field's
+// declared type: Str for strings, Num for numbers, Int for integers, Bool,
+// Time for times and dates, List for lists of strings.
+type Value struct {
+	s string
+	n uint64
+}
+
+// StrValue, NumValue, IntValue, BoolValue, TimeValue and ListValue make
+// the Value of a field of that type.
+func StrValue(s string) Value { return Value{s: s} }
+
+// NumValue is the Value of a number.
+func NumValue(f float64) Value { return Value{n: math.Float64bits(f)} }
+
+// IntValue is the Value of an integer.
+func IntValue(i int64) Value { return Value{n: uint64(i)} }
+
+// BoolValue is the Value of a boolean.
+func BoolValue(b bool) Value {
+	if b {
+		return Value{n: 1}
+	}
+	return Value{}
+}
+
+// TimeValue is the Value of a time or date; the zero time is kept as zero.
+func TimeValue(t time.Time) Value {
+	if t.IsZero() {
+		return Value{}
+	}
+	return Value{n: uint64(t.UnixNano())}
+}
+
+// listSep separates the elements of a list in one string; the decoder
+// refuses elements holding it.
+const listSep = "\x00"
+
+// ListValue is the Value of a list of strings, none of which may hold a NUL.
+func ListValue(l []string) Value { return Value{s: strings.Join(l, listSep), n: uint64(len(l))} }
+
+// JoinedListValue is the Value of a list of n strings already joined by NUL
+// bytes.
+func JoinedListValue(joined string, n int) Value { return Value{s: joined, n: uint64(n)} }
+
+// Str returns a string value.
+func (v Value) Str() string { return v.s }
+
+// Num returns a number value.
+func (v Value) Num() float64 { return math.Float64frombits(v.n) }
+
+// Int returns an integer value.
+func (v Value) Int() int { return int(int64(v.n)) }
+
+// Bool returns a boolean value.
+func (v Value) Bool() bool { return v.n != 0 }
+
+// Time returns a time or date value, in Asia/Shanghai; zero when unset.
+func (v Value) Time() time.Time {
+	if v.n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(v.n)).In(Shanghai)
+}
+
+// List returns a list value (a new slice).
+func (v Value) List() []string {
+	if v.n == 0 {
+		return []string{}
+	}
+	return strings.SplitN(v.s, listSep, int(v.n))
+}
+
+// Len returns the length of a list value.
+func (v Value) Len() int { return int(v.n) }
+
+// Has reports whether slot holds a value.
+func (e *Event) Has(slot int) bool { return slot < MaxSlots && e.Present&(1<<uint(slot)) != 0 }
+
+// Value returns the value in slot, zero when absent.
+func (e *Event) Value(slot int) Value {
+	if slot < len(e.Values) {
+		return e.Values[slot]
+	}
+	return Value{}
+}
+
+// Set sets slot to v, growing Values as needed.
+func (e *Event) Set(slot int, v Value) {
+	for len(e.Values) <= slot {
+		e.Values = append(e.Values, Value{})
+	}
+	e.Values[slot] = v
+	e.Present |= 1 << uint(slot)
 }
 
 // Origin is the Kafka position an event was read from.
@@ -105,3 +159,7 @@ type Origin struct {
 	Partition int
 	Offset    int64
 }
+
+// StrPtr returns where a string value is held, for a decoder that fills it
+// in place.
+func (v *Value) StrPtr() *string { return &v.s }

@@ -1,9 +1,9 @@
 package event
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -104,12 +104,16 @@ func (l Limits) OrDefaults() Limits {
 	}
 }
 
-// Decoder validates raw events against the event contract (docs/events.md)
-// and the school registry. It is safe for concurrent use.
+// Decoder validates raw events against the event contract (the sources'
+// declarations, docs/events.md) and the school registry. It is safe for
+// concurrent use.
 type Decoder struct {
+	// Contract is the declared sources; nil is Builtin().
+	Contract *Contract
 	// Registry returns the current school registry; it is called once per event.
 	Registry func() *engine.Registry
-	// Identity hashes and masks visitor identity numbers.
+	// Identity hashes fields declared personal: hash (and ids that hold a
+	// personal number).
 	Identity *Identity
 	// Dropped, when not nil, is called by Decode for every member of an
 	// accepted event that is not in the contract, and so is left out of
@@ -119,6 +123,9 @@ type Decoder struct {
 	Dropped func(src engine.Source, key []byte)
 	// Limits bound what Decode accepts; the zero value sets none.
 	Limits Limits
+	// Location is the time zone of times sent without one
+	// (2026-11-25 09:12:00); nil is Asia/Shanghai.
+	Location *time.Location
 	// Now returns the time occurred_at is checked against; nil is time.Now.
 	Now func() time.Time
 }
@@ -128,6 +135,20 @@ func (d *Decoder) now() time.Time {
 		return d.Now()
 	}
 	return time.Now()
+}
+
+func (d *Decoder) contract() *Contract {
+	if d.Contract != nil {
+		return d.Contract
+	}
+	return builtin
+}
+
+func (d *Decoder) location() *time.Location {
+	if d.Location != nil {
+		return d.Location
+	}
+	return engine.Shanghai
 }
 
 // checkTime returns the error of an event that occurred at, outside the
@@ -154,44 +175,6 @@ func tooLong(f string, n, limit int) error {
 	return &DecodeError{Reason: ReasonTooLong, Field: f, Msg: fmt.Sprintf("%d bytes, at most %d are accepted", n, limit)}
 }
 
-// Contract lists, per source, the accepted types and the fields each type
-// requires beyond the envelope. It is the machine-readable form of the table
-// in docs/events.md.
-var Contract = map[engine.Source]map[string][]string{
-	engine.SourceVisitor: {
-		"entry":  {"visitor_id", "id_verified", "watchlist"},
-		"exit":   {"visitor_id"},
-		"denied": {"visitor_id", "id_verified", "watchlist"},
-	},
-	engine.SourceCanteen: {
-		"ai_violation":   {"violation"},
-		"sample":         {"dish", "weight_g", "retained_hours"},
-		"health_check":   {"staff_id", "passed"},
-		"storage_temp":   {"device", "celsius", "zone"},
-		"pesticide_test": {"item", "passed"},
-		"supplier_cert":  {"supplier", "expires_on"},
-	},
-	engine.SourceDrowning: {
-		"fence_intrusion": {"water_body", "minors"},
-		"patrol":          {"water_body", "hazard_found"},
-		"water_level":     {"water_body", "level_m", "warning_level_m"},
-		"weather":         {"rain_mm_24h"},
-	},
-	engine.SourceBullying: {
-		"report":    {"channel", "victim_ref", "kind", "injury"},
-		"screening": {"student_ref", "score", "threshold"},
-	},
-}
-
-// enums lists the accepted values of enumerated fields.
-var enums = map[string][]string{
-	"watchlist": {"none", "blacklist", "watch", "wanted"},
-	"violation": {"no_hat", "no_mask", "no_uniform", "smoking", "phone", "rodent", "uncovered_bin", "bare_hand"},
-	"zone":      {"fridge", "freezer"},
-	"channel":   {"anonymous_app", "teacher", "parent", "hotline"},
-	"kind":      {"physical", "verbal", "cyber", "exclusion", "property"},
-}
-
 // Decode validates data as an event read from the topic of source expected
 // (empty: any source) and fills ev. ev is reset first. On failure the error is
 // a *DecodeError and ev must not be used.
@@ -203,30 +186,32 @@ func (d *Decoder) Decode(expected engine.Source, data []byte, ev *engine.Event) 
 	return d.decode(expected, data, ev, false)
 }
 
-// DecodeStored rebuilds an event from the payload that Decode stored: the
-// visitor's identity is already hashed and masked there.
+// DecodeStored rebuilds an event from the payload that Decode stored: its
+// personal fields are already hashed and masked there.
 func (d *Decoder) DecodeStored(data []byte, ev *engine.Event) error {
 	return d.decode("", data, ev, true)
 }
 
-// envelope lists the fields every event carries, in the order they are checked.
-var envelope = [...]field{fID, fSchoolID, fSource, fType, fOccurredAt}
-
-// enumChecks lists the enumerated fields in the order they are checked: when
-// several hold unknown values, the first of this list is reported.
-var enumChecks = [...]struct {
-	f      field
-	values []string
-}{
-	{fWatchlist, enums["watchlist"]},
-	{fViolation, enums["violation"]},
-	{fZone, enums["zone"]},
-	{fChannel, enums["channel"]},
-	{fKind, enums["kind"]},
+// wants names what a field's kind expects, as error messages say it.
+var wants = [...]string{
+	KindString:  "a string",
+	KindNumber:  "a number",
+	KindInt:     "a whole number",
+	KindBool:    "a boolean (true or false)",
+	KindTime:    "a time (RFC 3339, 2006-01-02 15:04:05, or epoch milliseconds)",
+	KindDate:    "a date (2006-01-02, or a time)",
+	KindStrings: "an array of strings",
 }
 
-// decode runs in three steps: one pass over the message records where each
-// known field's value is (parser), the checks of the contract run on those
+func wrongType(name string, got byte, k Kind) error {
+	return &DecodeError{Reason: ReasonWrongType, Field: name, Msg: fmt.Sprintf("got a JSON %s, expected %s", jsonNames[got], wants[k])}
+}
+
+// envelopeOrder lists the envelope's required fields in the order they are checked.
+var envelopeOrder = [...]int{envID, envSchoolID, envSource, envType, envOccurredAt}
+
+// decode runs in three steps: one pass over the message records every
+// top-level member (parser), the checks of the contract run on those
 // records in a fixed order, and only an accepted event gets its strings
 // copied, all into one allocation.
 func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, stored bool) error {
@@ -238,89 +223,114 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	if err := p.parse(); err != nil {
 		return err
 	}
-	if limit := d.Limits.MaxStringBytes; limit > 0 && !stored {
-		if err := p.checkLengths(limit); err != nil {
-			return err
-		}
-	}
 	*ev = engine.Event{}
-	// Envelope.
-	for _, f := range envelope {
-		if !p.has(f) {
-			return &DecodeError{Reason: ReasonMissingField, Field: f.name(), Msg: "required field is missing"}
+	// Envelope: present, strings (occurred_at may be epoch milliseconds), not empty.
+	for _, e := range envelopeOrder {
+		i := p.env[e]
+		if i < 0 || p.members[i].typ == jNull {
+			return &DecodeError{Reason: ReasonMissingField, Field: envelopeNames[e], Msg: "required field is missing"}
 		}
-		if len(p.text(f)) == 0 {
-			return &DecodeError{Reason: ReasonBadValue, Field: f.name(), Msg: "must not be empty"}
+		m := &p.members[i]
+		if m.typ != jString && !(e == envOccurredAt && m.typ == jNumber) {
+			k := KindString
+			if e == envOccurredAt {
+				k = KindTime
+			}
+			return wrongType(envelopeNames[e], m.typ, k)
+		}
+		if m.typ == jString && m.val.end == m.val.off {
+			return &DecodeError{Reason: ReasonBadValue, Field: envelopeNames[e], Msg: "must not be empty"}
 		}
 	}
-	id, school := p.text(fID), p.text(fSchoolID)
+	if i := p.env[envReporter]; i >= 0 && p.members[i].typ != jString && p.members[i].typ != jNull {
+		return wrongType("reporter", p.members[i].typ, KindString)
+	}
+	id, school := p.envText(envID), p.envText(envSchoolID)
 	if len(id) > MaxIDLength || len(school) > MaxIDLength {
 		return &DecodeError{Reason: ReasonBadValue, Field: "id", Msg: fmt.Sprintf("id and school_id must be at most %d bytes", MaxIDLength)}
 	}
-	src := sourceOf(p.text(fSource))
-	if src == "" {
-		return &DecodeError{Reason: ReasonBadValue, Field: "source", Msg: fmt.Sprintf("unknown source %q, expected visitor, canteen, drowning or bullying", p.text(fSource))}
+	c := d.contract()
+	src := c.byName[engine.Source(transient(p.envText(envSource)))]
+	if src == nil {
+		return &DecodeError{Reason: ReasonBadValue, Field: "source", Msg: fmt.Sprintf("unknown source %q, expected one of %s", p.envText(envSource), c.namesText())}
 	}
-	if expected != "" && src != expected {
-		return &DecodeError{Reason: ReasonSourceMismatch, Field: "source", Msg: fmt.Sprintf("source %q does not match the topic's source %q", src, expected)}
+	if expected != "" && src.Name != expected {
+		return &DecodeError{Reason: ReasonSourceMismatch, Field: "source", Msg: fmt.Sprintf("source %q does not match the topic's source %q", src.Name, expected)}
 	}
-	typ := lookupType(src, p.text(fType))
+	typ := src.byType[transient(p.envText(envType))]
 	if typ == nil {
-		return &DecodeError{Reason: ReasonUnknownType, Field: "type", Msg: fmt.Sprintf("unknown %s type %q, expected one of %s", src, p.text(fType), strings.Join(TypeNames(src), ", "))}
+		return &DecodeError{Reason: ReasonUnknownType, Field: "type", Msg: fmt.Sprintf("unknown %s type %q, expected one of %s", src.Name, p.envText(envType), strings.Join(src.TypeNames(), ", "))}
 	}
-	at, err := time.Parse(time.RFC3339Nano, transient(p.text(fOccurredAt)))
+	at, err := d.parseTime(&p.members[p.env[envOccurredAt]], p, KindTime)
 	if err != nil {
-		return &DecodeError{Reason: ReasonBadValue, Field: "occurred_at", Msg: fmt.Sprintf("%q is not an RFC 3339 time", p.text(fOccurredAt))}
+		return &DecodeError{Reason: ReasonBadValue, Field: "occurred_at", Msg: err.Error()}
 	}
 	if !stored {
 		if err := d.checkTime(at); err != nil {
 			return err
 		}
 	}
-	// Source and Type are constants: they share no memory with data.
-	ev.Source, ev.Type, ev.OccurredAt = src, typ.name, at
+	// Source and Type are the declaration's: they share no memory with data.
+	ev.Source, ev.Type, ev.OccurredAt = src.Name, typ.Name, at
 
-	for _, f := range typ.required {
-		if stored && f == fVisitorID {
-			f = fVisitorHash
-		}
-		if !p.has(f) {
-			return &DecodeError{Reason: ReasonMissingField, Field: f.name(), Msg: fmt.Sprintf("required for %s %s", src, typ.name)}
-		}
-	}
-	for _, e := range enumChecks {
-		if !p.has(e.f) {
+	// Resolve the members to the source's fields and check their JSON types,
+	// in the order they were sent.
+	for i := range p.members {
+		m := &p.members[i]
+		if m.env >= 0 || m.dup {
 			continue
 		}
-		v := intern(e.values, p.text(e.f))
-		if v == "" {
-			return &DecodeError{Reason: ReasonBadValue, Field: e.f.name(), Msg: fmt.Sprintf("unknown value %q, expected one of %s", p.text(e.f), strings.Join(e.values, ", "))}
+		key := transient(p.bytes(m.key))
+		f := src.byKey[key]
+		if f == nil && stored {
+			f = src.storedHash(key)
 		}
-		*e.f.stringOf(ev) = v
-	}
-	if src == engine.SourceVisitor && ev.Watchlist == "" {
-		ev.Watchlist = "none"
-	}
-
-	// Source fields: all known fields are copied, whichever the type, so that
-	// rules and storage see what the producer sent.
-	ev.IDVerified, ev.Appointment = p.boolean(fIDVerified), p.boolean(fAppointment)
-	ev.DuringClass, ev.ProhibitedItems = p.boolean(fDuringClass), p.boolean(fProhibitedItems)
-	ev.WeightG, ev.RetainedHours, ev.Celsius = p.number(fWeightG), p.number(fRetainedHours), p.number(fCelsius)
-	ev.Passed, ev.Minors, ev.HazardFound, ev.Injury = p.boolean(fPassed), p.boolean(fMinors), p.boolean(fHazardFound), p.boolean(fInjury)
-	ev.LevelM, ev.WarningLevelM, ev.RainMM24h, ev.TempC = p.number(fLevelM), p.number(fWarningLevelM), p.number(fRainMM24h), p.number(fTempC)
-	ev.Score, ev.Threshold = p.number(fScore), p.number(fThreshold)
-	if p.has(fExpiresOn) {
-		if ev.ExpiresOn, err = parseDate(transient(p.text(fExpiresOn))); err != nil {
-			return &DecodeError{Reason: ReasonBadValue, Field: "expires_on", Msg: fmt.Sprintf("%q is not a date (2006-01-02) or an RFC 3339 time", p.text(fExpiresOn))}
+		if f == nil {
+			continue
+		}
+		m.field = f
+		if m.typ == jNull {
+			continue
+		}
+		if err := p.checkJSONType(f, m); err != nil {
+			return err
 		}
 	}
-	if p.has(fPersons) {
-		n := p.number(fPersons)
-		if n < 0 || n != math.Trunc(n) || n > math.MaxInt32 {
-			return &DecodeError{Reason: ReasonBadValue, Field: "persons", Msg: "must be a whole number of persons"}
+	// Required fields, in the order of the type's declaration.
+	for _, f := range typ.Required {
+		if !p.hasField(f, stored) {
+			return &DecodeError{Reason: ReasonMissingField, Field: f.Name, Msg: fmt.Sprintf("required for %s %s", src.Name, typ.Name)}
 		}
-		ev.Persons = int(n)
+	}
+	// Lengths and values.
+	strLimit := 0
+	if !stored {
+		strLimit = d.Limits.MaxStringBytes
+	}
+	if strLimit > 0 {
+		for _, e := range [...]int{envID, envSchoolID, envSource, envType, envOccurredAt, envReporter} {
+			if n := len(p.envText(e)); n > strLimit {
+				return tooLong(envelopeNames[e], n, strLimit)
+			}
+		}
+	}
+	values := make([]engine.Value, src.slots)
+	ev.Values = values
+	for i := range p.members {
+		m := &p.members[i]
+		f := m.field
+		if f == nil || m.typ == jNull {
+			continue
+		}
+		if err := d.fieldValue(p, src, f, m, ev, strLimit, stored); err != nil {
+			return err
+		}
+	}
+	for _, f := range src.Fields {
+		if f.Default != "" && !ev.Has(f.Slot) {
+			values[f.Slot] = engine.StrValue(f.Default)
+			ev.Present |= 1 << uint(f.Slot)
+		}
 	}
 
 	var reg *engine.Registry
@@ -338,18 +348,22 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	// hex timestamp happens to look like one) is kept as its keyed hash:
 	// stable, so that the same id is still stored once, but not readable.
 	var idHash []byte
-	if !stored && p.pii&(1<<fID) != 0 {
+	if !stored && p.members[p.env[envID]].pii {
 		if d.Identity == nil {
-			return personalNumber(fID)
+			return personalNumber("id")
 		}
 		idHash = []byte(HashedIDPrefix + d.Identity.HashText(string(id)))
 	}
 	if !stored {
 		// Personal numbers where they cannot be masked without changing
-		// what the event says.
-		for _, f := range unmaskable {
-			if p.pii&(1<<f) != 0 {
-				return personalNumber(f)
+		// what the event says: times and numbers.
+		if p.members[p.env[envOccurredAt]].pii {
+			return personalNumber("occurred_at")
+		}
+		for i := range p.members {
+			m := &p.members[i]
+			if m.field != nil && m.pii && m.typ != jNull && m.field.Kind != KindString && m.field.Kind != KindStrings {
+				return personalNumber(m.field.Name)
 			}
 		}
 	}
@@ -360,106 +374,266 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	}
 	// An anonymous report stays anonymous: whoever the device or app says
 	// sent it is not kept.
-	anonymous := src == engine.SourceBullying && p.has(fReporter) &&
-		(ev.Channel == "anonymous_app" || string(p.text(fReporter)) == Anonymous)
-
-	// Identity: hash and mask; the clear number never leaves this function.
+	anonymous := false
+	if af := src.AnonymousField; af != nil && p.env[envReporter] >= 0 && p.members[p.env[envReporter]].typ == jString {
+		anonymous = string(p.envText(envReporter)) == Anonymous ||
+			(ev.Has(af.Slot) && slices.Contains(src.AnonymousValues, values[af.Slot].Str()))
+	}
 	switch {
-	case stored:
-		p.keep(&ev.VisitorHash, p.text(fVisitorHash))
-		p.keep(&ev.VisitorMasked, p.text(fVisitorID))
-		p.keep(&ev.Name, p.text(fName))
+	case anonymous:
+		ev.Reporter = Anonymous
+	case p.env[envReporter] >= 0:
+		p.keep(&ev.Reporter, p.masked(p.envText(envReporter)))
+	}
+	if stored {
 		ev.Payload = data
-	case p.has(fVisitorID) || p.has(fName):
-		var hash, masked []byte
-		if p.has(fVisitorID) {
-			if d.Identity == nil {
-				return errors.New("decoder has no identity key for visitor events")
-			}
-			hash, masked = p.hashID(d.Identity, p.text(fVisitorID)), p.maskID(p.text(fVisitorID))
-		}
-		name := p.maskName(p.text(fName))
-		p.keep(&ev.VisitorHash, hash)
-		p.keep(&ev.VisitorMasked, masked)
-		p.keep(&ev.Name, name)
-		ev.Payload = p.payload(true, anonymous, idHash, masked, hash, name)
-	default:
-		ev.Payload = p.payload(false, anonymous, idHash, nil, nil, nil)
+	} else {
+		ev.Payload = p.payload(src, anonymous, idHash)
 	}
-	for _, f := range keptText {
-		if f == fReporter && anonymous {
-			ev.Reporter = Anonymous
-			continue
-		}
-		if p.pii&(1<<f) != 0 {
-			p.keep(f.stringOf(ev), p.masked(p.text(f)))
-		} else {
-			p.keep(f.stringOf(ev), p.text(f))
-		}
-	}
-	p.keepRefs(ev)
 	if d.Dropped != nil && !stored {
-		p.dropped(src, d.Dropped)
+		for i := range p.members {
+			if m := &p.members[i]; m.env < 0 && m.field == nil {
+				d.Dropped(src.Name, p.data[m.keyStart:m.keyEnd])
+			}
+		}
 	}
 	p.commit()
 	return nil
+}
+
+// envText returns the string value of envelope field e, nil if absent.
+func (p *parser) envText(e int) []byte {
+	i := p.env[e]
+	if i < 0 || p.members[i].typ != jString {
+		return nil
+	}
+	return p.bytes(p.members[i].val)
+}
+
+// hasField reports whether f holds a value; for a stored event, a hashed
+// field is present when its hash is.
+func (p *parser) hasField(f *Field, stored bool) bool {
+	for i := range p.members {
+		m := &p.members[i]
+		if m.field == f && !m.dup && m.typ != jNull {
+			if stored && f.Personal == PersonalHash && string(p.bytes(m.key)) == f.Name {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// storedHash returns the hashed field whose hash a stored payload keeps
+// under key, or nil.
+func (s *Source) storedHash(key string) *Field {
+	for _, f := range s.Fields {
+		if f.Personal == PersonalHash && f.HashAs == key {
+			return f
+		}
+	}
+	return nil
+}
+
+// checkJSONType returns the error of a member whose JSON type does not fit f.
+func (p *parser) checkJSONType(f *Field, m *member) error {
+	ok := false
+	switch f.Kind {
+	case KindString:
+		ok = m.typ == jString
+	case KindNumber, KindInt:
+		ok = m.typ == jNumber
+	case KindBool:
+		ok = m.typ == jTrue || m.typ == jFalse
+	case KindTime, KindDate:
+		ok = m.typ == jString || m.typ == jNumber
+	case KindStrings:
+		if m.typ == jArray && m.elemBad != 0 {
+			return &DecodeError{Reason: ReasonWrongType, Field: f.Name, Msg: fmt.Sprintf("got an array holding a JSON %s, expected %s", jsonNames[m.elemBad], wants[f.Kind])}
+		}
+		ok = m.typ == jArray
+	}
+	if !ok {
+		return wrongType(f.Name, m.typ, f.Kind)
+	}
+	if m.typ == jNumber && !m.numOK {
+		return &DecodeError{Reason: ReasonWrongType, Field: f.Name, Msg: fmt.Sprintf("number %s is out of range", p.data[m.start:m.end])}
+	}
+	return nil
+}
+
+// fieldValue checks the value of member m, declared as f, and sets it in ev.
+func (d *Decoder) fieldValue(p *parser, src *Source, f *Field, m *member, ev *engine.Event, strLimit int, stored bool) error {
+	limit := f.MaxLen
+	if strLimit > 0 && (limit == 0 || strLimit < limit) {
+		limit = strLimit
+	}
+	slot := f.Slot
+	switch f.Kind {
+	case KindString:
+		v := p.bytes(m.val)
+		if limit > 0 && len(v) > limit {
+			return tooLong(f.Name, len(v), limit)
+		}
+		if len(f.Values) > 0 {
+			c := intern(f.Values, v)
+			if c == "" {
+				return &DecodeError{Reason: ReasonBadValue, Field: f.Name, Msg: fmt.Sprintf("unknown value %q, expected one of %s", v, strings.Join(f.Values, ", "))}
+			}
+			ev.Values[slot] = engine.StrValue(c)
+			break
+		}
+		switch {
+		case stored && f.Personal == PersonalHash:
+			// The payload holds the masked form under the name and the
+			// hash under HashAs.
+			if string(p.bytes(m.key)) == f.Name {
+				slot = f.MaskedSlot
+			} else if src.personFirst() == f {
+				p.keep(&ev.PersonHash, v)
+			}
+			p.keep(ev.Values[slot].StrPtr(), v)
+		case stored || f.Personal == NotPersonal:
+			p.keep(ev.Values[slot].StrPtr(), p.masked(v))
+		case f.Personal == PersonalMask:
+			m.rep = p.maskPersonal(v)
+			p.keep(ev.Values[slot].StrPtr(), m.rep)
+		case f.Personal == PersonalHash:
+			if d.Identity == nil {
+				return errors.New("decoder has no identity key for the personal fields of " + string(src.Name))
+			}
+			m.hash, m.rep = p.hashID(d.Identity, v), p.maskID(v)
+			p.keep(ev.Values[f.Slot].StrPtr(), m.hash)
+			p.keep(ev.Values[f.MaskedSlot].StrPtr(), m.rep)
+			ev.Present |= 1 << uint(f.MaskedSlot)
+			if src.personFirst() == f {
+				p.keep(&ev.PersonHash, m.hash)
+			}
+		case f.Personal == PersonalDrop:
+			return nil
+		}
+	case KindNumber:
+		ev.Values[slot] = engine.NumValue(m.num)
+	case KindInt:
+		if m.num != math.Trunc(m.num) || math.Abs(m.num) > 1<<53 {
+			return &DecodeError{Reason: ReasonBadValue, Field: f.Name, Msg: "must be a whole number"}
+		}
+		ev.Values[slot] = engine.IntValue(int64(m.num))
+	case KindBool:
+		ev.Values[slot] = engine.BoolValue(m.typ == jTrue)
+	case KindTime, KindDate:
+		t, err := d.parseTime(m, p, f.Kind)
+		if err != nil {
+			return &DecodeError{Reason: ReasonBadValue, Field: f.Name, Msg: err.Error()}
+		}
+		ev.Values[slot] = engine.TimeValue(t)
+	case KindStrings:
+		elems := p.elems[m.elemStart:m.elemEnd]
+		var joined []byte
+		for i, t := range elems {
+			v := p.bytes(t)
+			if limit > 0 && len(v) > limit {
+				return tooLong(f.Name, len(v), limit)
+			}
+			if bytes.IndexByte(v, 0) >= 0 {
+				return &DecodeError{Reason: ReasonBadValue, Field: f.Name, Msg: "an element holds a NUL character"}
+			}
+			if len(f.Values) > 0 && intern(f.Values, v) == "" {
+				return &DecodeError{Reason: ReasonBadValue, Field: f.Name, Msg: fmt.Sprintf("unknown value %q, expected one of %s", v, strings.Join(f.Values, ", "))}
+			}
+			if i > 0 {
+				joined = append(joined, 0)
+			}
+			joined = append(joined, p.masked(v)...)
+		}
+		ev.Values[slot] = engine.JoinedListValue("", len(elems))
+		p.keep(ev.Values[slot].StrPtr(), joined)
+	}
+	if f.Personal != PersonalDrop {
+		ev.Present |= 1 << uint(slot)
+	}
+	return nil
+}
+
+// maskPersonal returns the masked form of a field declared personal: mask:
+// an identity or phone number (a value with digits) keeps its first and
+// last four characters, anything else its first character (a name).
+func (p *parser) maskPersonal(v []byte) []byte {
+	for _, c := range v {
+		if isDigit(c) {
+			return p.maskID(v)
+		}
+	}
+	return p.maskName(v)
+}
+
+// personFirst returns the source's first hashed field, whose hash is the
+// event's PersonHash, or nil.
+func (s *Source) personFirst() *Field {
+	for _, f := range s.Fields {
+		if f.Personal == PersonalHash {
+			return f
+		}
+	}
+	return nil
+}
+
+// parseTime reads a time or date member: RFC 3339, "2006-01-02 15:04:05"
+// (or a date, for dates) in the decoder's time zone, or epoch milliseconds.
+func (d *Decoder) parseTime(m *member, p *parser, k Kind) (time.Time, error) {
+	if m.typ == jNumber {
+		if m.num != math.Trunc(m.num) || m.num < 0 || m.num > 1<<53 {
+			return time.Time{}, fmt.Errorf("%s is not a time in epoch milliseconds", p.data[m.start:m.end])
+		}
+		return time.UnixMilli(int64(m.num)).In(d.location()), nil
+	}
+	s := transient(p.bytes(m.val))
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if len(s) == len("2006-01-02 15:04:05") || (len(s) > 20 && s[19] == '.') {
+		if t, err := time.ParseInLocation("2006-01-02 15:04:05.999999999", s, d.location()); err == nil {
+			return t, nil
+		}
+	}
+	if k == KindDate && len(s) == len("2006-01-02") {
+		if t, err := time.ParseInLocation("2006-01-02", s, d.location()); err == nil {
+			return t, nil
+		}
+	}
+	if k == KindDate {
+		return time.Time{}, fmt.Errorf("%q is not a date (2006-01-02) or a time", s)
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: expected RFC 3339 (2006-01-02T15:04:05+08:00), 2006-01-02 15:04:05 in %s, or epoch milliseconds", s, d.location())
 }
 
 // HashedIDPrefix starts the id of an event whose id, as sent, held what
 // looks like a personal number; the rest is Identity.HashText of it.
 const HashedIDPrefix = "h-"
 
-func personalNumber(f field) error {
-	return &DecodeError{Reason: ReasonBadValue, Field: f.name(), Msg: "holds what looks like an ID-card or mobile number; personal numbers are accepted in visitor_id only"}
+func personalNumber(f string) error {
+	return &DecodeError{Reason: ReasonBadValue, Field: f, Msg: "holds what looks like an ID-card or mobile number; personal numbers are accepted only in fields declared personal"}
 }
-
-// unmaskable lists the fields, in the order they are checked, whose value
-// is refused when it holds what MaskText masks: times and numbers would
-// read differently masked. Text fields are masked instead, the id hashed.
-var unmaskable = [...]field{fOccurredAt, fExpiresOn, fWeightG, fRetainedHours, fCelsius, fPersons,
-	fLevelM, fWarningLevelM, fRainMM24h, fTempC, fScore, fThreshold}
 
 // Anonymous is the reporter of an anonymous report (channel anonymous_app,
 // or reporter "anonymous"): the only reporter such a report is kept with.
 const Anonymous = "anonymous"
 
-// keptText lists the free-text fields copied into the event as sent.
-var keptText = [...]field{fReporter, fHost, fGate, fDish, fStaffID, fSymptom, fDevice,
-	fItem, fSupplier, fWaterBody, fNote, fVictimRef, fStudentRef}
-
-// TypeNames returns the types of a source in the event contract, sorted.
-func TypeNames(src engine.Source) []string {
-	out := slices.Collect(maps.Keys(Contract[src]))
-	slices.Sort(out)
-	return out
-}
-
-func parseDate(s string) (time.Time, error) {
-	if t, err := time.ParseInLocation("2006-01-02", s, engine.Shanghai); err == nil {
-		return t, nil
-	}
-	return time.Parse(time.RFC3339, s)
-}
-
-// checkLengths returns the error of the first string of the contract, in
-// the order of the fields, longer than limit bytes.
-func (p *parser) checkLengths(limit int) error {
-	for f := range numFields {
-		switch f.kind() {
-		case kindString:
-			if n := len(p.text(f)); n > limit {
-				return tooLong(f.name(), n, limit)
-			}
-		case kindStrings:
-			if !p.has(f) {
-				continue
-			}
-			for _, t := range p.refs[:p.refN] {
-				if n := t.end - t.off; n > limit {
-					return tooLong(f.name(), n, limit)
-				}
-			}
+// intern returns the constant in values equal to b, or "" if there is none.
+func intern(values []string, b []byte) string {
+	for _, v := range values {
+		if v == string(b) {
+			return v
 		}
 	}
-	return nil
+	return ""
+}
+
+func (c *Contract) namesText() string {
+	names := make([]string, len(c.sources))
+	for i, s := range c.sources {
+		names[i] = string(s.Name)
+	}
+	return strings.Join(names, ", ")
 }

@@ -20,13 +20,25 @@ import (
 //
 // The result is valid JSON when data was. maxLen > 0 truncates data to that
 // many bytes first (a trailing partial number is then cut off as well).
-func RedactRaw(data []byte, maxLen int) []byte {
+func RedactRaw(data []byte, maxLen int) []byte { return builtin.RedactRaw(data, maxLen) }
+
+// RedactRaw is the package's RedactRaw with every key any source of c
+// declares personal in place of visitor_id and name: the value of a hashed
+// or dropped field is masked as MaskID masks it, of a masked field as
+// MaskID does when it has digits, else as MaskName does.
+func (c *Contract) RedactRaw(data []byte, maxLen int) []byte {
 	if maxLen > 0 && len(data) > maxLen {
 		data = cutNumber(data[:maxLen])
 	}
 	buf := unescapePrintable(make([]byte, 0, len(data)), data)
-	buf = maskKeyed(buf, "visitor_id", appendRawID)
-	buf = maskKeyed(buf, "name", appendRawName)
+	for _, key := range c.personalKeys {
+		switch c.personal[key] {
+		case PersonalMask:
+			buf = maskKeyed(buf, key, appendRawPersonal)
+		default:
+			buf = maskKeyed(buf, key, appendRawID)
+		}
+	}
 	if !maybePII(buf) {
 		return buf
 	}
@@ -175,4 +187,15 @@ func cutNumber(data []byte) []byte {
 		}
 		return data
 	}
+}
+
+// appendRawPersonal appends the masked form of v, the raw value of a field
+// declared personal: mask.
+func appendRawPersonal(dst, v []byte) []byte {
+	for _, c := range v {
+		if isDigit(c) {
+			return appendRawID(dst, v)
+		}
+	}
+	return appendRawName(dst, v)
 }
