@@ -104,6 +104,9 @@ type Field struct {
 	HashAs, MaskedAs string
 
 	required bool // as parsed: required by the type declaring it
+	// Common is set for a field declared under the source's own fields:
+	// any of its types may carry it.
+	Common bool
 }
 
 // Readable is a name rules read an event value by: a field, or a hashed
@@ -146,6 +149,7 @@ type Source struct {
 	AnonymousField  *Field
 	AnonymousValues []string
 
+	person     *Field // the first hashed field
 	byKey      map[string]*Field
 	byReadable map[string]int
 	byType     map[string]*Type
@@ -458,6 +462,7 @@ func ParseSource(file string, data []byte) (*Source, []error) {
 		} else {
 			each(fieldsNode, func(k, v *yaml.Node) {
 				if f := parseField(k, v, fail); f != nil {
+					f.Common = true
 					declare(k, f)
 				}
 			})
@@ -567,6 +572,9 @@ func ParseSource(file string, data []byte) (*Source, []error) {
 		s.slots++
 		name := f.Name
 		if f.Personal == PersonalHash {
+			if s.person == nil {
+				s.person = f
+			}
 			if f.HashAs == "" {
 				f.HashAs = f.Name + "_hash"
 			}

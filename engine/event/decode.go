@@ -292,13 +292,16 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 		if m.typ == jNull || m.dup {
 			continue
 		}
+		if !stored || f.Personal != PersonalHash || key != f.Name {
+			p.seen |= 1 << uint(f.Slot)
+		}
 		if err := p.checkJSONType(f, m); err != nil {
 			return err
 		}
 	}
 	// Required fields, in the order of the type's declaration.
 	for _, f := range typ.Required {
-		if !p.hasField(f, stored) {
+		if p.seen&(1<<uint(f.Slot)) == 0 {
 			return &DecodeError{Reason: ReasonMissingField, Field: f.Name, Msg: fmt.Sprintf("required for %s %s", src.Name, typ.Name)}
 		}
 	}
@@ -408,21 +411,6 @@ func (p *parser) envText(e int) []byte {
 		return nil
 	}
 	return p.bytes(p.members[i].val)
-}
-
-// hasField reports whether f holds a value; for a stored event, a hashed
-// field is present when its hash is.
-func (p *parser) hasField(f *Field, stored bool) bool {
-	for i := range p.members {
-		m := &p.members[i]
-		if m.field == f && !m.dup && m.typ != jNull {
-			if stored && f.Personal == PersonalHash && string(p.bytes(m.key)) == f.Name {
-				continue
-			}
-			return true
-		}
-	}
-	return false
 }
 
 // storedHash returns the hashed field whose hash a stored payload keeps
@@ -570,14 +558,7 @@ func (p *parser) maskPersonal(v []byte) []byte {
 
 // personFirst returns the source's first hashed field, whose hash is the
 // event's PersonHash, or nil.
-func (s *Source) personFirst() *Field {
-	for _, f := range s.Fields {
-		if f.Personal == PersonalHash {
-			return f
-		}
-	}
-	return nil
-}
+func (s *Source) personFirst() *Field { return s.person }
 
 // parseTime reads a time or date member: RFC 3339, "2006-01-02 15:04:05"
 // (or a date, for dates) in the decoder's time zone, or epoch milliseconds.

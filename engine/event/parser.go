@@ -75,6 +75,7 @@ type parser struct {
 	elems   []text
 	stack   []byte // closing bytes of the containers open while skipping
 	env     [numEnvelope]int
+	seen    uint64 // the slots of the fields holding a value
 
 	synEOF  bool
 	synChar byte
@@ -107,7 +108,7 @@ func newParser(data []byte) *parser {
 // message grew them.
 func (p *parser) release() {
 	const keepCap = 16 << 10
-	p.data, p.pos = nil, 0
+	p.data, p.pos, p.seen = nil, 0, 0
 	p.scratch = trimmed(p.scratch, keepCap)
 	p.members = trimmed(p.members, keepCap/64)
 	p.elems = trimmed(p.elems, keepCap/16)

@@ -1,0 +1,163 @@
+package event_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
+)
+
+// schoolBus is the declaration of issue 12's example: a district's own
+// source, with no code.
+const schoolBus = `source: school_bus
+topic: campus.school_bus
+title: {zh: 校车, en: School buses}
+types:
+  position: {fields: {bus_id: {type: string, required: true}, speed_kmh: {type: number, required: true},
+                      off_route_m: {type: number}}}
+  headcount: {fields: {bus_id: {type: string, required: true}, boarded: {type: int}, alighted: {type: int},
+                       escort_present: {type: bool}}}
+  driver: {fields: {bus_id: {type: string, required: true}, driver_phone: {type: string, personal: mask}}}
+`
+
+func writeSources(t *testing.T, files map[string]string) string {
+	dir := t.TempDir()
+	for name, text := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
+	return dir
+}
+
+func TestDeclaredSourceDecodes(t *testing.T) {
+	c, err := event.LoadContract(writeSources(t, map[string]string{"school_bus.yaml": schoolBus}))
+	require.NoError(t, err)
+	require.Equal(t, []engine.Source{"visitor", "canteen", "drowning", "bullying", "school_bus"}, c.Names())
+	bus := c.Source("school_bus")
+	require.NotNil(t, bus)
+	require.Equal(t, "campus.school_bus", bus.Topic)
+	require.Equal(t, bus, c.ByTopic("campus.school_bus"))
+	require.Equal(t, "校车", c.Title("school_bus", false))
+	require.Equal(t, []string{"driver", "headcount", "position"}, bus.TypeNames())
+
+	d := newDecoder(t)
+	d.Contract = c
+	var ev engine.Event
+	require.NoError(t, d.Decode("school_bus", []byte(`{"id":"p1","school_id":"S1","source":"school_bus","type":"position",
+		"occurred_at":"2026-11-02 07:31:05","bus_id":"浙F-12345","speed_kmh":72.5}`), &ev))
+	speed, ok := c.Value(&ev, "speed_kmh")
+	require.True(t, ok)
+	require.InDelta(t, 72.5, speed.Num(), 0)
+	require.Equal(t, time.Date(2026, 11, 2, 7, 31, 5, 0, engine.Shanghai).UnixMilli(), ev.OccurredAt.UnixMilli(),
+		"a time without a zone is read in Asia/Shanghai")
+
+	require.NoError(t, d.Decode("school_bus", []byte(`{"id":"h1","school_id":"S1","source":"school_bus","type":"headcount",
+		"occurred_at":1793575865000,"bus_id":"浙F-12345","boarded":31,"alighted":30,"escort_present":true}`), &ev))
+	boarded, _ := c.Value(&ev, "boarded")
+	require.Equal(t, 31, boarded.Int())
+	require.Equal(t, int64(1793575865000), ev.OccurredAt.UnixMilli(), "epoch milliseconds")
+
+	require.NoError(t, d.Decode("school_bus", []byte(`{"id":"d1","school_id":"S1","source":"school_bus","type":"driver",
+		"occurred_at":"2026-11-02T07:00:00+08:00","bus_id":"浙F-12345","driver_phone":"13912345678"}`), &ev))
+	phone, _ := c.Value(&ev, "driver_phone")
+	require.Equal(t, "1391***5678", phone.Str())
+	require.NotContains(t, string(ev.Payload), "13912345678")
+	var stored map[string]any
+	require.NoError(t, json.Unmarshal(ev.Payload, &stored))
+	require.Equal(t, "1391***5678", stored["driver_phone"])
+
+	// Typed: an int field refuses a fraction, a required field is required.
+	var de *event.DecodeError
+	err = d.Decode("school_bus", []byte(`{"id":"h2","school_id":"S1","source":"school_bus","type":"headcount",
+		"occurred_at":"2026-11-02T07:00:00+08:00","bus_id":"b","boarded":1.5}`), &ev)
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, event.ReasonBadValue, de.Reason)
+	require.Equal(t, "boarded", de.Field)
+	err = d.Decode("school_bus", []byte(`{"id":"p2","school_id":"S1","source":"school_bus","type":"position",
+		"occurred_at":"2026-11-02T07:00:00+08:00","bus_id":"b"}`), &ev)
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, "missing_field: speed_kmh: required for school_bus position", de.Error())
+	err = d.Decode("school_bus", []byte(`{"id":"p3","school_id":"S1","source":"school_bus","type":"position",
+		"occurred_at":"2026-11-02T07:00:00+08:00","bus_id":"b","speed_kmh":"fast"}`), &ev)
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, event.ReasonWrongType, de.Reason)
+
+	// The dead letter of a bus message masks the declared personal field.
+	require.NotContains(t, string(c.RedactRaw([]byte(`{"driver_phone":"13912345678"`), 0)), "13912345678")
+}
+
+func TestTimeFormats(t *testing.T) {
+	d := newDecoder(t)
+	at := func(v string) (time.Time, error) {
+		var ev engine.Event
+		err := d.Decode("", []byte(`{"id":"w","school_id":"S1","source":"drowning","type":"weather","rain_mm_24h":1,"occurred_at":`+v+`}`), &ev)
+		return ev.OccurredAt, err
+	}
+	want := time.Date(2026, 11, 2, 9, 30, 0, 0, engine.Shanghai)
+	for _, v := range []string{`"2026-11-02T09:30:00+08:00"`, `"2026-11-02T01:30:00Z"`, `"2026-11-02 09:30:00"`, `1793583000000`} {
+		got, err := at(v)
+		require.NoError(t, err, v)
+		require.True(t, want.Equal(got), "%s: got %s", v, got)
+	}
+	got, err := at(`"2026-11-02 09:30:00.250"`)
+	require.NoError(t, err)
+	require.Equal(t, 250, got.Nanosecond()/1e6)
+	for _, v := range []string{`"2026/11/02 09:30"`, `"yesterday"`, `1.5`, `-1`, `"2026-11-02"`} {
+		_, err := at(v)
+		var de *event.DecodeError
+		require.ErrorAs(t, err, &de, v)
+		require.Equal(t, event.ReasonBadValue, de.Reason, v)
+	}
+	// A district in another zone reads local times in its own.
+	d.Location = time.FixedZone("UTC+6", 6*3600)
+	got, err = at(`"2026-11-02 07:30:00"`)
+	require.NoError(t, err)
+	require.True(t, want.Equal(got))
+}
+
+func TestContractErrorsNameFileAndLine(t *testing.T) {
+	tests := []struct {
+		name, text, want string
+	}{
+		{"unknown type", "source: bus\ntopic: t.bus\ntypes:\n  pos:\n    fields:\n      speed: {type: float}\n",
+			`bus.yaml:6: field speed: unknown type "float", expected string, number, int, bool, time, date or [string]`},
+		{"unknown key", "source: bus\ntopic: t.bus\ntypes:\n  pos:\n    fields:\n      speed: {type: number, requird: true}\n",
+			`bus.yaml:6: field speed: unknown key "requird"`},
+		{"no types", "source: bus\ntopic: t.bus\n", "bus.yaml:1: types: required"},
+		{"envelope field", "source: bus\ntopic: t.bus\ntypes:\n  pos:\n    fields:\n      school_id: {type: string}\n",
+			`bus.yaml:6: field "school_id" is part of every event's envelope`},
+		{"two declarations", "source: bus\ntopic: t.bus\ntypes:\n  a: {fields: {x: {type: int}}}\n  b: {fields: {x: {type: string}}}\n",
+			`bus.yaml:5: field "x" is declared differently by another type of bus`},
+		{"built-in twice", "source: visitor\ntopic: t.v2\ntypes:\n  a: {fields: {x: {type: int}}}\n",
+			`bus.yaml: source "visitor" is already declared in sources/visitor.yaml`},
+		{"topic taken", "source: bus\ntopic: campus.canteen\ntypes:\n  a: {fields: {x: {type: int}}}\n",
+			`topic "campus.canteen" is already the topic of source "canteen"`},
+		{"bad personal", "source: bus\ntopic: t.bus\ntypes:\n  a: {fields: {x: {type: string, personal: encrypt}}}\n",
+			`bus.yaml:4: field x: personal: unknown treatment "encrypt", expected mask, hash or drop`},
+		{"not YAML", "source: [", "bus.yaml: not valid YAML"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := event.LoadContract(writeSources(t, map[string]string{"bus.yaml": tt.text}))
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+func TestBuiltinReadables(t *testing.T) {
+	v := event.Builtin().Source(engine.SourceVisitor)
+	_, ok := v.Readable("visitor_id")
+	require.False(t, ok, "a hashed field is read only as its hash and masked form")
+	for _, name := range []string{"visitor_hash", "visitor_masked", "name", "watchlist"} {
+		_, ok := v.Readable(name)
+		require.True(t, ok, name)
+	}
+	l, ok := event.Builtin().Label("no_hat")
+	require.True(t, ok)
+	require.Equal(t, "未戴工作帽", l)
+}
