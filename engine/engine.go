@@ -80,6 +80,9 @@ func (o *Output) snapshot(r *Risk) Risk {
 	start := len(o.evidence)
 	o.evidence = append(o.evidence, r.Evidence...)
 	c.Evidence = o.evidence[start:len(o.evidence):len(o.evidence)]
+	if len(r.Alarms) > 0 {
+		c.Alarms = slices.Clone(r.Alarms)
+	}
 	return c
 }
 
@@ -115,9 +118,10 @@ const maxFreeRisks = 4096
 // evidence list.
 func (e *Engine) recycle(r *Risk) {
 	if len(e.free) < maxFreeRisks {
-		ev := r.Evidence[:0]
+		ev, al := r.Evidence[:0], r.Alarms[:0]
 		clear(r.Evidence)
-		*r = Risk{Evidence: ev}
+		clear(r.Alarms)
+		*r = Risk{Evidence: ev, Alarms: al}
 		e.free = append(e.free, r)
 	}
 }
@@ -135,6 +139,19 @@ func (e *Engine) addEvidence(r *Risk, id string) {
 		ev = append(make([]string, 0, MaxEvidence), ev...)
 	}
 	r.Evidence = append(ev, id)
+}
+
+// addAlarm adds alarm id to r's alarms, keeping the newest MaxEvidence.
+func addAlarm(r *Risk, id string) {
+	if slices.Contains(r.Alarms, id) {
+		return
+	}
+	if len(r.Alarms) == MaxEvidence {
+		copy(r.Alarms, r.Alarms[1:])
+		r.Alarms[MaxEvidence-1] = id
+		return
+	}
+	r.Alarms = append(r.Alarms, id)
 }
 
 // newRisk returns an empty risk, reused when one is free.
@@ -313,13 +330,17 @@ func (e *Engine) Apply(ev *Event, out *Output) error {
 
 	var evalErr error
 	e.matches, evalErr = e.rules().Evaluate(ev, school, st.rules, e.matches[:0])
-	e.applyMatches(school, st, ev.Source, ev.OccurredAt, ev.ID, e.matches, out)
+	if ev.Disposition != "" {
+		e.dispose(school, st, ev, out)
+	}
+	e.applyMatches(school, st, ev.Source, ev.OccurredAt, ev.ID, ev.AlarmID, e.matches, out)
 	return evalErr
 }
 
 // applyMatches opens, updates or clears risks for the matches found at time
 // at (caused by event eventID, or by a scheduled check when it is "").
-func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at time.Time, eventID string, matches []Match, out *Output) {
+// alarmID is the alarm the event reports, if any.
+func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at time.Time, eventID, alarmID string, matches []Match, out *Output) {
 	var (
 		cause  *Risk
 		change bool
@@ -364,12 +385,24 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 			st.risks[ref] = r
 		}
 		prevSeverity, prevTitle := r.Severity, r.Title
-		if !ok || m.Severity.rank() >= r.Severity.rank() {
+		sev := m.Severity
+		if m.Pending != "" && (!ok || r.Pending) {
+			// 待核实: shown at the pending level until a human check;
+			// Full is what a confirmation gives.
+			if !ok || m.Severity.rank() > r.Full.rank() {
+				r.Full = m.Severity
+			}
+			r.Pending, sev = true, m.Pending
+		}
+		if !ok || sev.rank() >= r.Severity.rank() {
 			// A risk keeps its most serious level while it lasts.
-			if ok && m.Severity != r.Severity {
+			if ok && sev != r.Severity {
 				change = true
 			}
-			r.Severity, r.Grade, r.Title, r.Description = m.Severity, m.Grade, m.Title, m.Description
+			r.Severity, r.Grade, r.Title, r.Description = sev, m.Grade, m.Title, m.Description
+		}
+		if alarmID != "" {
+			addAlarm(r, alarmID)
 		}
 		if at.Before(r.FirstSeen) {
 			r.FirstSeen = at
@@ -455,7 +488,7 @@ func (e *Engine) Tick(now time.Time, out *Output) {
 				if at.IsZero() || at.After(now) {
 					at = now
 				}
-				e.applyMatches(school, st, e.matches[i].Source, at, "", e.matches[i:i+1], out)
+				e.applyMatches(school, st, e.matches[i].Source, at, "", "", e.matches[i:i+1], out)
 			}
 		}
 	}
@@ -566,6 +599,7 @@ func maxLevel(a, b Level) Level {
 func (r *Risk) clone() Risk {
 	c := *r
 	c.Evidence = slices.Clone(r.Evidence)
+	c.Alarms = slices.Clone(r.Alarms)
 	return c
 }
 

@@ -46,6 +46,13 @@ type Event struct {
 	// declared personal: hash), or empty.
 	PersonHash string `expr:"-"`
 
+	// AlarmID is the vendor platform's id of the alarm the event reports
+	// (alarm types) or disposes of (a disposition event), or empty.
+	AlarmID string `expr:"-"`
+	// Disposition is, for a disposition event, the outcome of the human
+	// check of alarm AlarmID: one of the Disposition values.
+	Disposition Disposition `expr:"-"`
+
 	// Payload is the event as stored: the producer's JSON with personal
 	// fields hashed, masked or dropped and unknown fields left out.
 	Payload []byte `expr:"-"`
@@ -152,6 +159,24 @@ func (e *Event) Set(slot int, v Value) {
 	e.Values[slot] = v
 	e.Present |= 1 << uint(slot)
 }
+
+// Disposition is the outcome of a human check of a machine detection.
+type Disposition string
+
+// Dispositions.
+const (
+	// DispositionConfirmed: the detection is real; a pending risk takes
+	// its full level.
+	DispositionConfirmed Disposition = "confirmed"
+	// DispositionFalseAlarm: the detection is false (误报); the risk ends
+	// and is counted.
+	DispositionFalseAlarm Disposition = "false_alarm"
+	// DispositionHandled: the alarm was dealt with on site; the risk ends.
+	DispositionHandled Disposition = "handled"
+)
+
+// Dispositions lists the dispositions in a fixed order.
+var Dispositions = []Disposition{DispositionConfirmed, DispositionFalseAlarm, DispositionHandled}
 
 // Origin is the Kafka position an event was read from.
 type Origin struct {

@@ -31,6 +31,9 @@ type Match struct {
 	// At is when a scheduled check found the risk (e.g. the deadline that
 	// passed); zero takes the engine's clock.
 	At time.Time
+	// Pending, when set, opens the risk pending a human check (待核实) at
+	// this severity; Severity is what it becomes once confirmed.
+	Pending Severity
 }
 
 // Risk is an active risk at one school: a rule (and group key) that matched
@@ -51,6 +54,15 @@ type Risk struct {
 	Until time.Time `json:"until"`
 	// Manual says that the risk lasts until a person resolves it.
 	Manual bool `json:"manual,omitempty"`
+	// Pending says that the risk waits for a human check (待核实): a machine
+	// detection not yet confirmed. Severity is then the pending level and
+	// Full the level it takes once confirmed.
+	Pending bool     `json:"pending,omitempty"`
+	Full    Severity `json:"full_level,omitempty"`
+	// Alarms are the vendor platform's ids of the alarms that opened or
+	// updated the risk (the newest MaxEvidence), which disposition events
+	// name.
+	Alarms []string `json:"alarms,omitempty"`
 }
 
 func (r *Risk) ref() string {
@@ -71,6 +83,12 @@ const (
 	RiskCleared  RiskState = "cleared"
 	RiskRemoved  RiskState = "removed"  // its rule was removed by a reload
 	RiskResolved RiskState = "resolved" // a person resolved it
+	// RiskConfirmed: a pending risk was confirmed by a human check, by a
+	// person or the vendor platform; it takes its full level.
+	RiskConfirmed RiskState = "confirmed"
+	// RiskFalseAlarm: a human check found the detection false (误报); the
+	// risk ends and is counted.
+	RiskFalseAlarm RiskState = "false_alarm"
 )
 
 // RiskTransition records one change of one risk. Its id is derived from

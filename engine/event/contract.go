@@ -125,6 +125,9 @@ type Type struct {
 	Doc  string
 	// Alarm types may carry alarm_id and snapshot_url.
 	Alarm bool
+	// Disposition is set for the type that reports the outcome of a human
+	// check of an alarm (alarm_id, state); a source with alarm types has one.
+	Disposition bool
 	// Fields are the fields this type declares or lists, in order; Required
 	// those it requires.
 	Fields   []*Field
@@ -150,6 +153,8 @@ type Source struct {
 	AnonymousValues []string
 
 	person     *Field // the first hashed field
+	alarm      *Field // alarm_id, when the source has alarm types
+	state      *Field // the disposition's state
 	byKey      map[string]*Field
 	byReadable map[string]int
 	byType     map[string]*Type
@@ -280,6 +285,18 @@ var envelopeNames = []string{"id", "school_id", "source", "type", "occurred_at",
 var alarmFields = []*Field{
 	{Name: "alarm_id", Kind: KindString, MaxLen: MaxIDLength, Doc: "the vendor platform's id of the alarm, which a disposition event names"},
 	{Name: "snapshot_url", Kind: KindString, Doc: "抓拍: a link to the picture the device took"},
+}
+
+// dispositionType is the type of a disposition event.
+const dispositionType = "disposition"
+
+// dispositionFields are the fields of a disposition event.
+var dispositionFields = []*Field{
+	{Name: "alarm_id", Kind: KindString, MaxLen: MaxIDLength, Doc: "the vendor platform's id of the alarm, which a disposition event names"},
+	{Name: "state", Kind: KindString, Values: []string{"confirmed", "false_alarm", "handled"},
+		Labels: map[string]string{"confirmed": "已确认", "false_alarm": "误报", "handled": "已处置"},
+		Doc: "the outcome: confirmed (the risk takes its full level), false_alarm (误报: it ends and is counted), handled (it ends)"},
+	{Name: "note", Kind: KindString, Doc: "what the check found"},
 }
 
 // ContractError is one problem of a declaration file.
@@ -545,6 +562,30 @@ func ParseSource(file string, data []byte) (*Source, []error) {
 			s.byType[t.Name] = t
 			s.Types = append(s.Types, t)
 		})
+	}
+	// A source with alarms gets the disposition type the vendor platform
+	// reports the outcome of a human check with, unless it declares one.
+	if slices.ContainsFunc(s.Types, func(t *Type) bool { return t.Alarm }) {
+		t := s.byType[dispositionType]
+		if t == nil {
+			t = &Type{Name: dispositionType, Doc: "the outcome of a human check of an alarm (待核实 → confirmed, 误报 or handled)"}
+			for _, f := range dispositionFields {
+				cp := *f
+				if f := declare(typesNode, &cp); f != nil {
+					t.Fields = append(t.Fields, f)
+					if f.Name != "note" {
+						t.Required = append(t.Required, f)
+					}
+				}
+			}
+			s.byType[t.Name] = t
+			s.Types = append(s.Types, t)
+		}
+		t.Disposition = true
+		s.alarm, s.state = s.byKey["alarm_id"], s.byKey["state"]
+		if s.state == nil || !slices.Equal(s.state.Values, dispositionFields[1].Values) {
+			fail(typesNode, "type %s: a disposition needs the field state with the values confirmed, false_alarm, handled", dispositionType)
+		}
 	}
 	sort.Slice(s.Types, func(i, j int) bool { return s.Types[i].Name < s.Types[j].Name })
 	if an := mapValue(root, "anonymous"); an != nil {

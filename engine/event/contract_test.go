@@ -161,3 +161,27 @@ func TestBuiltinReadables(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "未戴工作帽", l)
 }
+
+func TestDispositionEvents(t *testing.T) {
+	d := newDecoder(t)
+	var ev engine.Event
+	require.NoError(t, d.Decode("", []byte(`{"id":"a1","school_id":"S1","source":"canteen","type":"ai_violation",
+		"occurred_at":"2026-11-02T09:00:00+08:00","violation":"rodent","alarm_id":"MK-778","snapshot_url":"https://cam.example/778.jpg"}`), &ev))
+	require.Equal(t, "MK-778", ev.AlarmID)
+	require.Empty(t, ev.Disposition)
+
+	require.NoError(t, d.Decode("", []byte(`{"id":"a2","school_id":"S1","source":"canteen","type":"disposition",
+		"occurred_at":"2026-11-02T09:20:00+08:00","alarm_id":"MK-778","state":"false_alarm","note":"猫"}`), &ev))
+	require.Equal(t, "MK-778", ev.AlarmID)
+	require.Equal(t, engine.DispositionFalseAlarm, ev.Disposition)
+
+	var de *event.DecodeError
+	err := d.Decode("", []byte(`{"id":"a3","school_id":"S1","source":"canteen","type":"disposition",
+		"occurred_at":"2026-11-02T09:20:00+08:00","alarm_id":"MK-778","state":"maybe"}`), &ev)
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, event.ReasonBadValue, de.Reason)
+	require.Contains(t, de.Error(), "confirmed, false_alarm, handled")
+
+	// A source without alarms has no disposition type.
+	require.Nil(t, event.Builtin().Source(engine.SourceVisitor).Type("disposition"))
+}

@@ -401,6 +401,12 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 		}
 	}
 	p.commit()
+	if src.alarm != nil && ev.Has(src.alarm.Slot) {
+		ev.AlarmID = values[src.alarm.Slot].Str()
+	}
+	if typ.Disposition {
+		ev.Disposition = engine.Disposition(values[src.state.Slot].Str())
+	}
 	return nil
 }
 
