@@ -295,7 +295,7 @@ var dispositionFields = []*Field{
 	{Name: "alarm_id", Kind: KindString, MaxLen: MaxIDLength, Doc: "the vendor platform's id of the alarm, which a disposition event names"},
 	{Name: "state", Kind: KindString, Values: []string{"confirmed", "false_alarm", "handled"},
 		Labels: map[string]string{"confirmed": "已确认", "false_alarm": "误报", "handled": "已处置"},
-		Doc: "the outcome: confirmed (the risk takes its full level), false_alarm (误报: it ends and is counted), handled (it ends)"},
+		Doc:    "the outcome: confirmed (the risk takes its full level), false_alarm (误报: it ends and is counted), handled (it ends)"},
 	{Name: "note", Kind: KindString, Doc: "what the check found"},
 }
 
