@@ -413,6 +413,10 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 		if m.Manual {
 			r.Manual = true
 		}
+		if !ok && m.Overdue > 0 && m.OverdueLevel != "" {
+			r.OverdueAt, r.OverdueLevel = at.Add(m.Overdue), m.OverdueLevel
+			st.noteExpiry(r.OverdueAt)
+		}
 		switch {
 		case m.For == 0 || r.Manual:
 			r.Until = time.Time{} // until cleared or resolved
@@ -522,13 +526,46 @@ func (e *Engine) Tick(now time.Time, out *Output) {
 func (e *Engine) expire(school *School, st *schoolState, now time.Time, out *Output) {
 	expired := e.riskBuf[:0]
 	var next time.Time
+	later := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	// Risks that are overdue rise first, in time order, then expiries.
+	var overdue []*Risk
+	for _, r := range st.risks {
+		if r.OverdueAt.IsZero() || r.Overdue {
+			continue
+		}
+		if !r.OverdueAt.After(now) && (r.Until.IsZero() || r.OverdueAt.Before(r.Until)) {
+			overdue = append(overdue, r)
+		} else if r.OverdueAt.After(now) {
+			later(r.OverdueAt)
+		}
+	}
+	slices.SortFunc(overdue, func(a, b *Risk) int {
+		if c := a.OverdueAt.Compare(b.OverdueAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ref(), b.ref())
+	})
+	for _, r := range overdue {
+		r.Overdue = true
+		if r.OverdueLevel.rank() > r.Severity.rank() {
+			r.Severity = r.OverdueLevel
+		}
+		out.Transitions = append(out.Transitions, RiskTransition{
+			SchoolID: school.ID, At: r.OverdueAt, State: RiskOverdue, Risk: out.snapshot(r),
+		})
+		e.relevel(school, st, r.OverdueAt, r, "", RiskOverdue, out)
+	}
 	for _, r := range st.risks {
 		switch {
 		case r.Until.IsZero():
 		case !r.Until.After(now):
 			expired = append(expired, r)
-		case next.IsZero() || r.Until.Before(next):
-			next = r.Until
+		default:
+			later(r.Until)
 		}
 	}
 	st.nextExpiry = next

@@ -34,6 +34,11 @@ type Match struct {
 	// Pending, when set, opens the risk pending a human check (待核实) at
 	// this severity; Severity is what it becomes once confirmed.
 	Pending Severity
+	// Overdue, when set with OverdueLevel, raises the risk to OverdueLevel
+	// when it is still active that long after it opened: a report whose
+	// finding (认定) is late, a case nobody closed.
+	Overdue      time.Duration
+	OverdueLevel Severity
 }
 
 // Risk is an active risk at one school: a rule (and group key) that matched
@@ -63,6 +68,11 @@ type Risk struct {
 	// updated the risk (the newest MaxEvidence), which disposition events
 	// name.
 	Alarms []string `json:"alarms,omitempty"`
+	// OverdueAt is when the risk, still active, rises to OverdueLevel
+	// (zero: never); Overdue is set once it has.
+	OverdueAt    time.Time `json:"overdue_at,omitzero"`
+	OverdueLevel Severity  `json:"-"`
+	Overdue      bool      `json:"overdue,omitempty"`
 }
 
 func (r *Risk) ref() string {
@@ -89,6 +99,9 @@ const (
 	// RiskFalseAlarm: a human check found the detection false (误报); the
 	// risk ends and is counted.
 	RiskFalseAlarm RiskState = "false_alarm"
+	// RiskOverdue: the risk was still active at its OverdueAt and rose to
+	// its overdue level.
+	RiskOverdue RiskState = "overdue"
 )
 
 // RiskTransition records one change of one risk. Its id is derived from

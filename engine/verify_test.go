@@ -105,3 +105,52 @@ func TestPersonDisposes(t *testing.T) {
 	require.Equal(t, engine.RiskResolved, out.Transitions[0].State)
 	require.Equal(t, "已消杀", out.Transitions[0].Comment)
 }
+
+// reportRules opens a bullying case, low, rising to medium when it is still
+// open after 10 days (the school's finding is late).
+type reportRules struct{ noRules }
+
+func (reportRules) Evaluate(ev *engine.Event, _ *engine.School, _ engine.RuleState, out []engine.Match) ([]engine.Match, error) {
+	switch ev.Type {
+	case "report":
+		out = append(out, engine.Match{Rule: "case", Key: ev.Reporter, Severity: engine.SeverityLow, Title: "欺凌报告待认定",
+			Manual: true, Overdue: 10 * 24 * time.Hour, OverdueLevel: engine.SeverityMedium})
+	case "finding":
+		out = append(out, engine.Match{Rule: "case", Key: ev.Reporter, Clear: true})
+	}
+	return out, nil
+}
+
+func TestOverdueRiskRises(t *testing.T) {
+	reg, err := engine.NewRegistry([]engine.School{{ID: "S1", Name: "一小", District: "南湖区"}})
+	require.NoError(t, err)
+	e := engine.New(func() engine.Evaluator { return reportRules{} }, func() *engine.Registry { return reg })
+	var out engine.Output
+	e.Tick(t0, &out)
+	report := func(id, key, typ string, at time.Time) *engine.Event {
+		return &engine.Event{ID: id, SchoolID: "S1", Source: engine.SourceBullying, Type: typ, OccurredAt: at, Reporter: key}
+	}
+	require.NoError(t, e.Apply(report("r1", "C-1", "report", t0), &out))
+	require.NoError(t, e.Apply(report("r2", "C-2", "report", t0.Add(time.Hour)), &out))
+	// C-2's finding is recorded in time; C-1's is not.
+	require.NoError(t, e.Apply(report("f2", "C-2", "finding", t0.Add(48*time.Hour)), &out))
+	e.Tick(t0.Add(9*24*time.Hour), &out)
+	require.Equal(t, engine.LevelGreen, e.Level("S1"))
+
+	out = engine.Output{}
+	e.Tick(t0.Add(10*24*time.Hour+time.Minute), &out)
+	require.Equal(t, engine.LevelYellow, e.Level("S1"), "the late finding raises the colour")
+	require.Len(t, out.Transitions, 1)
+	require.Equal(t, engine.RiskOverdue, out.Transitions[0].State)
+	require.Equal(t, "C-1", out.Transitions[0].Risk.Key)
+	require.True(t, out.Transitions[0].At.Equal(t0.Add(10*24*time.Hour)), "at the time it became overdue")
+	require.Len(t, out.Changes, 1)
+	require.Equal(t, engine.RiskOverdue, out.Changes[0].Cause.How)
+
+	// Once risen it does not rise again; the finding ends it.
+	out = engine.Output{}
+	e.Tick(t0.Add(20*24*time.Hour), &out)
+	require.Empty(t, out.Transitions)
+	require.NoError(t, e.Apply(report("f1", "C-1", "finding", t0.Add(20*24*time.Hour+time.Hour)), &out))
+	require.Equal(t, engine.LevelGreen, e.Level("S1"))
+}

@@ -84,16 +84,22 @@ func Source(s engine.Source, lang Lang) string { return name(sourceNames, s, lan
 // causeWords are the sentence openings of each way a risk changes a colour.
 var causeWords = map[Lang]map[engine.RiskState]string{
 	Chinese: {
-		engine.RiskCleared:  "风险已解除：",
-		engine.RiskRemoved:  "规则已停用，风险解除：",
-		engine.RiskResolved: "已人工处置解除：",
-		engine.RiskExpired:  "风险已到期解除：",
+		engine.RiskCleared:    "风险已解除：",
+		engine.RiskRemoved:    "规则已停用，风险解除：",
+		engine.RiskResolved:   "已人工处置解除：",
+		engine.RiskConfirmed:  "核实确认：",
+		engine.RiskFalseAlarm: "核实为误报，风险解除：",
+		engine.RiskOverdue:    "逾期未处置，风险升级：",
+		engine.RiskExpired:    "风险已到期解除：",
 	},
 	English: {
-		engine.RiskCleared:  "Risk cleared: ",
-		engine.RiskRemoved:  "Rule disabled, risk ended: ",
-		engine.RiskResolved: "Resolved by a person: ",
-		engine.RiskExpired:  "Risk expired: ",
+		engine.RiskCleared:    "Risk cleared: ",
+		engine.RiskRemoved:    "Rule disabled, risk ended: ",
+		engine.RiskResolved:   "Resolved by a person: ",
+		engine.RiskConfirmed:  "Confirmed on checking: ",
+		engine.RiskFalseAlarm: "False alarm on checking, risk ended: ",
+		engine.RiskOverdue:    "Overdue, raised: ",
+		engine.RiskExpired:    "Risk expired: ",
 	},
 }
 
