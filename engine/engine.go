@@ -333,14 +333,18 @@ func (e *Engine) Apply(ev *Event, out *Output) error {
 	if ev.Disposition != "" {
 		e.dispose(school, st, ev, out)
 	}
-	e.applyMatches(school, st, ev.Source, ev.OccurredAt, ev.ID, ev.AlarmID, e.matches, out)
+	e.applyMatches(school, st, ev.Source, ev.OccurredAt, ev, e.matches, out)
 	return evalErr
 }
 
 // applyMatches opens, updates or clears risks for the matches found at time
 // at (caused by event eventID, or by a scheduled check when it is "").
-// alarmID is the alarm the event reports, if any.
-func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at time.Time, eventID, alarmID string, matches []Match, out *Output) {
+// ev is the event, nil for a scheduled check or an external match.
+func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at time.Time, ev *Event, matches []Match, out *Output) {
+	var eventID, alarmID, device string
+	if ev != nil {
+		eventID, alarmID, device = ev.ID, ev.AlarmID, ev.Reporter
+	}
 	var (
 		cause  *Risk
 		change bool
@@ -381,7 +385,7 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 				src = source
 			}
 			r = e.newRisk()
-			r.Rule, r.Key, r.Source, r.FirstSeen, r.LastSeen = m.Rule, m.Key, src, at, at
+			r.Rule, r.Key, r.Source, r.FirstSeen, r.LastSeen, r.Device = m.Rule, m.Key, src, at, at, device
 			st.risks[ref] = r
 		}
 		prevSeverity, prevTitle := r.Severity, r.Title
@@ -492,7 +496,7 @@ func (e *Engine) Tick(now time.Time, out *Output) {
 				if at.IsZero() || at.After(now) {
 					at = now
 				}
-				e.applyMatches(school, st, e.matches[i].Source, at, "", "", e.matches[i:i+1], out)
+				e.applyMatches(school, st, e.matches[i].Source, at, nil, e.matches[i:i+1], out)
 			}
 		}
 	}

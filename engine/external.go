@@ -34,6 +34,6 @@ func (e *Engine) Open(schoolID string, m Match, at time.Time, out *Output) error
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := e.state(schoolID)
-	e.applyMatches(school, st, m.Source, at, "", "", []Match{m}, out)
+	e.applyMatches(school, st, m.Source, at, nil, []Match{m}, out)
 	return nil
 }

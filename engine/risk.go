@@ -68,6 +68,9 @@ type Risk struct {
 	// updated the risk (the newest MaxEvidence), which disposition events
 	// name.
 	Alarms []string `json:"alarms,omitempty"`
+	// Device is the reporter of the event that opened the risk (a camera,
+	// a gate), for false-alarm rates per device.
+	Device string `json:"device,omitempty"`
 	// OverdueAt is when the risk, still active, rises to OverdueLevel
 	// (zero: never); Overdue is set once it has.
 	OverdueAt    time.Time `json:"overdue_at,omitzero"`

@@ -65,7 +65,8 @@ func scanLevelChanges(rows driver.Rows) ([]engine.LevelChange, error) {
 
 // riskTransitionColumns are the columns scanRiskTransitions reads, in order.
 const riskTransitionColumns = `id, school_id, at_ms, state, event_id, rule, risk_key, source, level, title,
-       description, first_seen_ms, last_seen_ms, until_ms, count, evidence, actor, comment`
+       description, first_seen_ms, last_seen_ms, until_ms, count, evidence, actor, comment,
+       pending, full_level, alarms, device, overdue`
 
 // RiskTransitions returns the risk transitions of a school with
 // from <= At < to, in time order (ties by id).
@@ -86,16 +87,17 @@ ORDER BY at_ms, id`,
 	return out, nil
 }
 
-// Resolutions returns every risk transition of state resolved, at every
-// school, with At at or after since, in time order (ties by id), each once:
-// the risks people ended, which a replay of the events cannot recompute.
+// Resolutions returns every risk transition of state resolved or
+// false_alarm, at every school, with At at or after since, in time order
+// (ties by id), each once: the risks people (or a vendor platform's check)
+// ended, which a replay of the events may not recompute.
 func (s *Store) Resolutions(ctx context.Context, since time.Time) ([]engine.RiskTransition, error) {
 	rows, err := s.conn.Query(ctx, `
 SELECT `+riskTransitionColumns+`
 FROM risk_transitions FINAL
-WHERE state = ? AND at >= toDateTime(?) AND at_ms >= ?
+WHERE state IN (?, ?) AND at >= toDateTime(?) AND at_ms >= ?
 ORDER BY at_ms, id`,
-		string(engine.RiskResolved), dateTime(since), since.UnixMilli())
+		string(engine.RiskResolved), string(engine.RiskFalseAlarm), dateTime(since), since.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("query resolutions since %s: %w", since.Format(time.RFC3339Nano), err)
 	}
@@ -114,13 +116,19 @@ func scanRiskTransitions(rows driver.Rows) ([]engine.RiskTransition, error) {
 		var (
 			t                            engine.RiskTransition
 			atMS, firstMS, lastMS, until int64
-			state, source, level         string
+			state, source, level, full   string
 			count                        uint32
+			pending, overdue             uint8
 		)
 		r := &t.Risk
 		if err := rows.Scan(&t.ID, &t.SchoolID, &atMS, &state, &t.EventID, &r.Rule, &r.Key, &source, &level,
-			&r.Title, &r.Description, &firstMS, &lastMS, &until, &count, &r.Evidence, &t.Actor, &t.Comment); err != nil {
+			&r.Title, &r.Description, &firstMS, &lastMS, &until, &count, &r.Evidence, &t.Actor, &t.Comment,
+			&pending, &full, &r.Alarms, &r.Device, &overdue); err != nil {
 			return nil, err
+		}
+		r.Pending, r.Full, r.Overdue = pending == 1, engine.Severity(full), overdue == 1
+		if len(r.Alarms) == 0 {
+			r.Alarms = nil
 		}
 		t.At, t.State = fromMillis(atMS), engine.RiskState(state)
 		r.Source, r.Severity, r.Count = engine.Source(source), engine.Severity(level), int(count)
@@ -226,4 +234,77 @@ func (s *Store) CountEvents(ctx context.Context, schoolID string) (uint64, error
 		return 0, fmt.Errorf("count events of school %q: %w", schoolID, err)
 	}
 	return n, nil
+}
+
+// Confirmations returns every risk transition of state confirmed that a
+// person made (it has no event), at every school, with At at or after since,
+// in time order (ties by id): a replay of the events opens such a risk
+// pending again, and these make it confirmed.
+func (s *Store) Confirmations(ctx context.Context, since time.Time) ([]engine.RiskTransition, error) {
+	rows, err := s.conn.Query(ctx, `
+SELECT `+riskTransitionColumns+`
+FROM risk_transitions FINAL
+WHERE state = ? AND event_id = '' AND at >= toDateTime(?) AND at_ms >= ?
+ORDER BY at_ms, id`,
+		string(engine.RiskConfirmed), dateTime(since), since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("query confirmations since %s: %w", since.Format(time.RFC3339Nano), err)
+	}
+	out, err := scanRiskTransitions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read confirmations since %s: %w", since.Format(time.RFC3339Nano), err)
+	}
+	return out, nil
+}
+
+// CheckCount is what human checks found of one rule's detections at one
+// school from one device: how many risks opened pending a check, and how
+// many were confirmed and how many found false alarms (误报).
+type CheckCount struct {
+	Rule, SchoolID, Device          string
+	Pending, Confirmed, FalseAlarms uint64
+}
+
+// FalseAlarmRate returns the share of checked detections found false, or 0
+// when none was checked.
+func (c CheckCount) FalseAlarmRate() float64 {
+	if checked := c.Confirmed + c.FalseAlarms; checked > 0 {
+		return float64(c.FalseAlarms) / float64(checked)
+	}
+	return 0
+}
+
+// CheckCounts returns, per rule, school and device, what the human checks
+// of machine detections found from since to before until, ordered by rule,
+// school and device. Only groups with a detection pending a check or a
+// disposition are returned.
+func (s *Store) CheckCounts(ctx context.Context, since, until time.Time) ([]CheckCount, error) {
+	rows, err := s.conn.Query(ctx, `
+SELECT rule, school_id, device,
+       countIf(state = ? AND pending = 1) AS pending_opened,
+       countIf(state = ?)                AS confirmed,
+       countIf(state = ?)                AS false_alarms
+FROM risk_transitions FINAL
+WHERE at >= toDateTime(?) AND at <= toDateTime(?) AND at_ms >= ? AND at_ms < ?
+GROUP BY rule, school_id, device
+HAVING pending_opened + confirmed + false_alarms > 0
+ORDER BY rule, school_id, device`,
+		string(engine.RiskOpened), string(engine.RiskConfirmed), string(engine.RiskFalseAlarm),
+		dateTime(since), dateTime(until), since.UnixMilli(), until.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("query check counts: %w", err)
+	}
+	defer rows.Close()
+	var out []CheckCount
+	for rows.Next() {
+		var c CheckCount
+		if err := rows.Scan(&c.Rule, &c.SchoolID, &c.Device, &c.Pending, &c.Confirmed, &c.FalseAlarms); err != nil {
+			return nil, fmt.Errorf("read check counts: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read check counts: %w", err)
+	}
+	return out, nil
 }

@@ -14,7 +14,8 @@ import (
 
 const (
 	insertRiskTransitions = `INSERT INTO risk_transitions (id, school_id, at, at_ms, state, event_id, rule, risk_key,
-	source, level, title, description, first_seen_ms, last_seen_ms, until_ms, count, evidence, actor, comment)`
+	source, level, title, description, first_seen_ms, last_seen_ms, until_ms, count, evidence, actor, comment,
+	pending, full_level, alarms, device, overdue)`
 	insertLevelChanges = `INSERT INTO level_changes (id, school_id, at, at_ms, from_level, to_level, rule, event_id,
 	cause, active_risks, how, risk_key, title, severity, policy_rule, policy_reason)`
 	insertEvents = `INSERT INTO events (id, school_id, source, type, occurred_at, occurred_at_ms, reporter, payload,
@@ -55,14 +56,17 @@ func (s *Store) writeTransitions(ctx context.Context, b *engine.Batch) error {
 			t := &b.Transitions[i]
 			id = t.AppendID(id[:0])
 			r := &t.Risk
-			evidence := r.Evidence
+			evidence, alarms := r.Evidence, r.Alarms
 			if evidence == nil {
 				evidence = []string{}
+			}
+			if alarms == nil {
+				alarms = []string{}
 			}
 			if err := batch.Append(string(id), t.SchoolID, dateTime(t.At), millis(t.At), string(t.State), t.EventID,
 				r.Rule, r.Key, string(r.Source), string(r.Severity), r.Title, r.Description,
 				millis(r.FirstSeen), millis(r.LastSeen), millis(r.Until), uint32(r.Count), evidence,
-				t.Actor, t.Comment); err != nil {
+				t.Actor, t.Comment, boolByte(r.Pending), string(r.Full), alarms, r.Device, boolByte(r.Overdue)); err != nil {
 				return fmt.Errorf("risk transition %q: %w", id, err)
 			}
 		}
@@ -96,7 +100,7 @@ func (s *Store) writeEvents(ctx context.Context, b *engine.Batch) error {
 			for i := range b.Events {
 				e := &b.Events[i]
 				if err := batch.Append(e.ID, e.SchoolID, string(e.Source), e.Type, dateTime(e.OccurredAt),
-					millis(e.OccurredAt), e.Reporter, e.Payload, e.VisitorHash, e.Origin.Topic,
+					millis(e.OccurredAt), e.Reporter, e.Payload, e.PersonHash, e.Origin.Topic,
 					int32(e.Origin.Partition), e.Origin.Offset, ingested); err != nil {
 					return fmt.Errorf("event %q: %w", e.ID, err)
 				}
