@@ -7,8 +7,9 @@ import "time"
 type Replay func(apply func(*Event) error) error
 
 // Restore rebuilds the engine's state from what is stored: it applies every
-// event of replay in event-time order, with the people's resolutions (sorted
-// by time) in between, advancing the clock in steps of a minute of event
+// event of replay in event-time order, with the people's acts (sorted by
+// time) in between — resolutions and false alarms end a risk, confirmations
+// of a risk pending a check give it its full level —, advancing the clock in steps of a minute of event
 // time, then advances the clock to now and appends to out what ran out
 // meanwhile. It returns how many events were applied. Nothing but the final
 // advance to now is recorded: the rest is already in the history.
@@ -22,7 +23,11 @@ func (e *Engine) Restore(replay Replay, resolutions []RiskTransition, now time.T
 		for len(resolutions) > 0 && !resolutions[0].At.After(t) {
 			r := resolutions[0]
 			resolutions = resolutions[1:]
-			e.RestoreResolution(r.SchoolID, r.Risk.Rule, r.Risk.Key, r.At)
+			if r.State == RiskConfirmed {
+				e.RestoreConfirmation(r.SchoolID, r.Risk.Rule, r.Risk.Key, r.At)
+			} else {
+				e.RestoreResolution(r.SchoolID, r.Risk.Rule, r.Risk.Key, r.At)
+			}
 		}
 	}
 	err := replay(func(ev *Event) error {

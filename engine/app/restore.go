@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sanse-campus/sanse/engine"
@@ -40,6 +42,17 @@ func (a *App) restore(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("restore state from ClickHouse: %w", err)
 	}
+	confirmations, err := a.store.Confirmations(ctx, since)
+	if err != nil {
+		return fmt.Errorf("restore state from ClickHouse: %w", err)
+	}
+	acts := slices.Concat(resolutions, confirmations)
+	slices.SortStableFunc(acts, func(x, y engine.RiskTransition) int {
+		if c := x.At.Compare(y.At); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
 	var (
 		ev      engine.Event
 		skipped int
@@ -54,7 +67,7 @@ func (a *App) restore(ctx context.Context) error {
 		})
 	}
 	var expired engine.Batch
-	n, err := a.engine.Restore(replay, resolutions, time.Now(), &expired.Output)
+	n, err := a.engine.Restore(replay, acts, time.Now(), &expired.Output)
 	if err != nil {
 		return fmt.Errorf("restore state from ClickHouse: %w", err)
 	}
@@ -78,7 +91,7 @@ func (a *App) restore(ctx context.Context) error {
 		return fmt.Errorf("store expiries found on restore: %w", err)
 	}
 	a.restored.Store(true)
-	a.logger.Info("state restored", "events", n, "resolutions", len(resolutions), "hazard_risks", len(opens),
+	a.logger.Info("state restored", "events", n, "resolutions", len(resolutions), "confirmations", len(confirmations), "hazard_risks", len(opens),
 		"since", since, "horizon", horizon, "expired_meanwhile", len(expired.Transitions),
 		"took", time.Since(start).Round(time.Millisecond))
 	return nil

@@ -194,3 +194,30 @@ func (s *streamSubscriber) Observe(_ context.Context, out *engine.Output) error 
 	}
 	return nil
 }
+
+// Dispose records a person's check of a school's active risk — confirmed,
+// false_alarm (误报) or handled — and answers with the school afterwards, for
+// the API. It returns an error wrapping engine.ErrNoSuchRisk when the risk is
+// not active and engine.ErrNotPending when confirming a risk that is not
+// pending. Ending a risk a hazard holds is refused with
+// hazard.ErrHeldByHazard, as resolving it is.
+func (a *App) Dispose(ctx context.Context, schoolID, rule, key string, d engine.Disposition, by, comment string) (engine.SchoolView, error) {
+	if d != engine.DispositionConfirmed && a.hazards != nil && a.hazards.Holds(schoolID, rule, key) && hasRisk(a.engine, schoolID, rule, key) {
+		return engine.SchoolView{}, fmt.Errorf("%s risk %s/%s of school %s: %w", d, rule, key, schoolID, hazard.ErrHeldByHazard)
+	}
+	var b engine.Batch
+	if err := a.engine.Dispose(schoolID, rule, key, d, by, comment, time.Now(), &b.Output); err != nil {
+		return engine.SchoolView{}, err
+	}
+	if err := a.record(ctx, &b); err != nil {
+		return engine.SchoolView{}, err
+	}
+	v, _ := a.engine.View(schoolID)
+	return v, nil
+}
+
+// CheckCounts returns what the human checks of machine detections found
+// from since to until, per rule, school and device.
+func (a *App) CheckCounts(ctx context.Context, since, until time.Time) ([]store.CheckCount, error) {
+	return a.store.CheckCounts(ctx, since, until)
+}
