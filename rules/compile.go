@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -312,6 +313,20 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 		}
 		r.Manual = true
 	}
+	if pv, v, ok := scalar("pending"); ok {
+		sev, err := c.severity(pv)
+		switch {
+		case err != nil:
+			fail("pending", v, fmt.Sprintf("%q: %v; expected high, medium, low or params.name", pv, err))
+		case r.level == nil && r.Level != "" && slices.Index(engine.Severities, sev) <= slices.Index(engine.Severities, r.Level):
+			fail("pending", v, fmt.Sprintf("%q: the level while pending a check must be below the rule's level %s", pv, r.Level))
+		default:
+			r.Pending = sev
+		}
+	}
+	if v := rn.Fields["overdue"]; v != nil {
+		r.Overdue, r.OverdueLevel = c.overdue(v, fail)
+	}
 	if v := rn.Fields["hazard"]; v != nil {
 		r.Hazard, errs = c.hazard(f, r, v, errs)
 		for _, field := range []string{"for", "clear_when"} {
@@ -610,6 +625,59 @@ func (c *compiler) hazard(f *File, r *Rule, v *yaml.Node, errs []error) (*Hazard
 		fail(v, "deadline", "required: "+hazardFields["deadline"])
 	}
 	return h, errs
+}
+
+// severity parses high, medium, low, or params.name holding one of those.
+func (c *compiler) severity(s string) (engine.Severity, error) {
+	if name, ok := trimParams(s); ok {
+		v, ok := c.params[name]
+		if !ok {
+			return "", fmt.Errorf("unknown param %q", name)
+		}
+		str, ok := v.(string)
+		if !ok {
+			return "", fmt.Errorf("param %q is not a level", name)
+		}
+		s = str
+	}
+	return engine.ParseSeverity(s)
+}
+
+// overdue parses a rule's overdue section: {after: duration, level: level}.
+func (c *compiler) overdue(v *yaml.Node, fail func(field string, v *yaml.Node, msg string)) (time.Duration, engine.Severity) {
+	const want = "{after: a duration such as 10d or params.name, level: high, medium or low}"
+	if v.Kind != yaml.MappingNode {
+		fail("overdue", v, "expected "+want)
+		return 0, ""
+	}
+	var (
+		after time.Duration
+		level engine.Severity
+	)
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, x := v.Content[i], v.Content[i+1]
+		switch k.Value {
+		case "after":
+			d, err := c.duration(x.Value)
+			if err != nil || d <= 0 {
+				fail("overdue", x, fmt.Sprintf("after: %q is not a positive duration", x.Value))
+			}
+			after = d
+		case "level":
+			sev, err := c.severity(x.Value)
+			if err != nil {
+				fail("overdue", x, fmt.Sprintf("level: %q: %v", x.Value, err))
+			}
+			level = sev
+		default:
+			fail("overdue", k, fmt.Sprintf("unknown key %q, expected %s", k.Value, want))
+		}
+	}
+	if after == 0 || level == "" {
+		fail("overdue", v, "expected "+want)
+		return 0, ""
+	}
+	return after, level
 }
 
 // duration parses 30m, 24h, 7d, or params.name holding one of those.

@@ -97,7 +97,7 @@ func TestContractChecksRules(t *testing.T) {
 		{name: "not in the built-in contract", file: rule("school_bus", "trip", "'true'"),
 			want: `source: unknown source "school_bus", expected one of visitor, canteen, drowning, bullying`},
 		{name: "an unknown type of the source", contract: c, file: rule("school_bus", "lunch", "'true'"),
-			want: `type: unknown school_bus type "lunch", expected one of breakdown, trip`},
+			want: `type: unknown school_bus type "lunch", expected one of breakdown, disposition, trip`},
 		{name: "a misspelt field, suggested from the source", contract: c, file: rule("school_bus", "trip", "event.plat == ''"),
 			want: "unknown field event.plat (did you mean event.plate?)"},
 		{name: "a field of another source", contract: c, file: rule("school_bus", "trip", "event.watchlist == ''"),

@@ -86,7 +86,8 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, state engine.Rul
 			}
 			env.Window = &sc.agg
 		}
-		m := engine.Match{Rule: r.ID, Key: key, Severity: r.Level, Grade: r.Grade, For: r.For, Manual: r.Manual}
+		m := engine.Match{Rule: r.ID, Key: key, Severity: r.Level, Grade: r.Grade, For: r.For, Manual: r.Manual,
+			Pending: r.Pending, Overdue: r.Overdue, OverdueLevel: r.OverdueLevel}
 		if r.level != nil {
 			v, err := sc.text(rf.level, r.level, envRule)
 			if err != nil {
@@ -234,6 +235,7 @@ func (s *Set) checkKeys(r *Rule, sc *scratch, school *engine.School, mem *memory
 		}
 		out = append(out, engine.Match{
 			Rule: r.ID, Key: key, Severity: r.Level, Grade: r.Grade, For: r.For, Manual: r.Manual, Source: r.Source, At: at,
+			Overdue: r.Overdue, OverdueLevel: r.OverdueLevel,
 			Title: rf.title.render(sc), Description: rf.desc.render(sc),
 		})
 	}

@@ -47,6 +47,8 @@ var ruleFields = map[string]string{
 	"title":       "the risk's title for people, with ${expression} placeholders",
 	"description": "the risk's description for people, with ${expression} placeholders",
 	"provenance":  "the regulation or practice the rule encodes",
+	"pending":     "high, medium or low: the risk opens pending a human check (待核实) at this level, and takes the rule's level once confirmed; a false alarm (误报) ends it",
+	"overdue":     "{after: duration, level: level}: a risk still active this long after it opened rises to this level (e.g. a report without its finding)",
 	"hazard":      "open a hidden hazard (隐患) to rectify: category, deadline, responsible; the risk lasts until the hazard is verified",
 }
 

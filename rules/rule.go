@@ -22,18 +22,25 @@ const minHorizon = 24 * time.Hour
 
 // Rule is one compiled rule.
 type Rule struct {
-	ID         string
-	Source     engine.Source
-	Types      []string // empty: every type of the source
-	Level      engine.Severity
-	Grade      string
-	For        time.Duration // 0: until cleared
-	Manual     bool          // the risk lasts until a person resolves it
-	Provenance string
-	File       string
-	Line       int
-	Window     *WindowSpec
-	Absent     *AbsenceSpec
+	ID     string
+	Source engine.Source
+	Types  []string // empty: every type of the source
+	Level  engine.Severity
+	Grade  string
+	For    time.Duration // 0: until cleared
+	Manual bool          // the risk lasts until a person resolves it
+	// Pending, when set, opens the risk pending a human check (待核实) at
+	// this level; the rule's level is what a confirmation gives.
+	Pending engine.Severity
+	// Overdue and OverdueLevel raise a risk still active that long after
+	// it opened (e.g. a report without its finding).
+	Overdue      time.Duration
+	OverdueLevel engine.Severity
+	Provenance   string
+	File         string
+	Line         int
+	Window       *WindowSpec
+	Absent       *AbsenceSpec
 	// Hazard, when set, makes each risk the rule opens a hidden hazard to
 	// rectify (engine/hazard); the risk lasts until the hazard is verified.
 	Hazard *HazardSpec
