@@ -340,7 +340,7 @@ func testBatch() *engine.Batch {
 		Events: []engine.Event{
 			{
 				ID: "ev-1", SchoolID: "s1", Source: engine.SourceVisitor, Type: "entry", OccurredAt: at(123),
-				Reporter: "gate-1", VisitorHash: "9f2c0d", Payload: []byte(`{"id":"ev-1","visitor_hash":"9f2c0d"}`),
+				Reporter: "gate-1", PersonHash: "9f2c0d", Payload: []byte(`{"id":"ev-1","visitor_hash":"9f2c0d"}`),
 				Origin: engine.Origin{Topic: "campus.visitor", Partition: 3, Offset: 41},
 			},
 			{

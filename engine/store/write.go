@@ -96,7 +96,7 @@ func (s *Store) writeEvents(ctx context.Context, b *engine.Batch) error {
 			for i := range b.Events {
 				e := &b.Events[i]
 				if err := batch.Append(e.ID, e.SchoolID, string(e.Source), e.Type, dateTime(e.OccurredAt),
-					millis(e.OccurredAt), e.Reporter, e.Payload, e.VisitorHash, e.Origin.Topic,
+					millis(e.OccurredAt), e.Reporter, e.Payload, e.PersonHash, e.Origin.Topic,
 					int32(e.Origin.Partition), e.Origin.Offset, ingested); err != nil {
 					return fmt.Errorf("event %q: %w", e.ID, err)
 				}
