@@ -754,3 +754,17 @@ func stringList(v *yaml.Node, fail func(*yaml.Node, string, ...any), what string
 	}
 	return out
 }
+
+// Value returns what rules read as name in ev (a field, or a hashed field's
+// hash or masked form), and whether ev's source declares it.
+func (c *Contract) Value(ev *engine.Event, name string) (engine.Value, bool) {
+	s := c.Source(ev.Source)
+	if s == nil {
+		return engine.Value{}, false
+	}
+	r, ok := s.Readable(name)
+	if !ok {
+		return engine.Value{}, false
+	}
+	return ev.Value(r.Slot), true
+}

@@ -277,7 +277,7 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	// in the order they were sent.
 	for i := range p.members {
 		m := &p.members[i]
-		if m.env >= 0 || m.dup {
+		if m.env >= 0 {
 			continue
 		}
 		key := transient(p.bytes(m.key))
@@ -289,7 +289,7 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 			continue
 		}
 		m.field = f
-		if m.typ == jNull {
+		if m.typ == jNull || m.dup {
 			continue
 		}
 		if err := p.checkJSONType(f, m); err != nil {
@@ -319,7 +319,7 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	for i := range p.members {
 		m := &p.members[i]
 		f := m.field
-		if f == nil || m.typ == jNull {
+		if f == nil || m.typ == jNull || m.dup {
 			continue
 		}
 		if err := d.fieldValue(p, src, f, m, ev, strLimit, stored); err != nil {
@@ -392,7 +392,7 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	}
 	if d.Dropped != nil && !stored {
 		for i := range p.members {
-			if m := &p.members[i]; m.env < 0 && m.field == nil {
+			if m := &p.members[i]; m.env < 0 && m.field == nil && !m.dup {
 				d.Dropped(src.Name, p.data[m.keyStart:m.keyEnd])
 			}
 		}

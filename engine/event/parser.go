@@ -40,10 +40,10 @@ type member struct {
 	// An array's elements, when every element is a string or null: their
 	// texts are elems[elemStart:elemEnd] (null elements are left out).
 	elemStart, elemEnd int
-	elemBad            byte // the JSON type of the first element that is not a string, or 0
-	pii                bool // a string (or an element) holds a number MaskText masks
+	elemBad            byte   // the JSON type of the first element that is not a string, or 0
+	pii                bool   // a string (or an element) holds a number MaskText masks
 	rep, hash          []byte // a personal field's masked form and hash, in p.tmp
-	dup                bool // a later member has the same key
+	dup                bool   // a later member has the same key
 	field              *Field
 	env                int // the envelope field it is (envID …), or -1
 }

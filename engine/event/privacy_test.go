@@ -26,8 +26,8 @@ func TestDecodeMasksPersonalNumbersInText(t *testing.T) {
 		`"parent":{"name":"王五","id":"` + testID + `"},"phone":"` + testMobile + `"}`
 	var ev engine.Event
 	require.NoError(t, d.Decode(engine.SourceCanteen, []byte(msg), &ev))
-	require.Equal(t, "4403**********4513", ev.StaffID)
-	require.Equal(t, "发热，家长电话139****5678", ev.Symptom)
+	require.Equal(t, "4403**********4513", get(t, &ev, "staff_id").Str())
+	require.Equal(t, "发热，家长电话139****5678", get(t, &ev, "symptom").Str())
 	require.Equal(t, "+86 139 **** 5678", ev.Reporter)
 	for _, clear := range []string{testID, testMobile, "王五", "1234"} {
 		require.NotContains(t, string(ev.Payload), clear)
