@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // MaxDroppedFieldNames bounds the field label of
@@ -35,9 +36,12 @@ type DroppedFields struct {
 	names    int
 }
 
-// NewDroppedFields returns the counter, registered with reg (nil leaves it
-// unregistered).
-func NewDroppedFields(reg prometheus.Registerer) *DroppedFields {
+// NewDroppedFields returns the counter of the sources of c (nil:
+// event.Builtin()), registered with reg (nil leaves it unregistered).
+func NewDroppedFields(c *event.Contract, reg prometheus.Registerer) *DroppedFields {
+	if c == nil {
+		c = event.Builtin()
+	}
 	d := &DroppedFields{
 		counter: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 			Namespace: "sanse", Subsystem: "ingest", Name: "dropped_fields_total",
@@ -45,7 +49,7 @@ func NewDroppedFields(reg prometheus.Registerer) *DroppedFields {
 		}, []string{"source", "field"}),
 		counters: map[engine.Source]map[string]prometheus.Counter{},
 	}
-	for _, src := range engine.Sources {
+	for _, src := range c.Names() {
 		d.counters[src] = map[string]prometheus.Counter{}
 		d.counters[src][droppedOther] = d.counter.WithLabelValues(string(src), droppedOther)
 	}
