@@ -19,7 +19,12 @@ func (s *Simulator) corrupt(msg message, value []byte) (key string, out []byte) 
 	if err := json.Unmarshal(value, &m); err != nil {
 		return key, value[:len(value)/2]
 	}
-	required := append([]string{"id", "school_id", "type", "occurred_at"}, event.Contract[msg.source][msg.typ]...)
+	required := []string{"id", "school_id", "type", "occurred_at"}
+	if t := event.Builtin().Source(msg.source).Type(msg.typ); t != nil {
+		for _, f := range t.Required {
+			required = append(required, f.Name)
+		}
+	}
 	switch s.r.intn(4) {
 	case 0:
 		return key, value[:len(value)/2]
@@ -31,7 +36,8 @@ func (s *Simulator) corrupt(msg message, value []byte) (key string, out []byte) 
 	case 3:
 		f := pick(s.r, required)
 		if _, isString := m[f].(string); isString {
-			m[f] = 42
+			// Not a number: a time may be sent as epoch milliseconds.
+			m[f] = true
 		} else {
 			m[f] = "yes"
 		}

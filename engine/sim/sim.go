@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/sanse-campus/sanse/engine"
-	"github.com/sanse-campus/sanse/engine/ingest"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // Options configure a Simulator. Zero values take the defaults.
@@ -46,9 +46,15 @@ type Options struct {
 // DefaultRate is the default of Options.Rate.
 const DefaultRate = 50
 
-// DefaultTopic returns the topic of src when Options.Topics does not name
-// one: the topic the consumer reads by default (ingest.DefaultTopic).
-func DefaultTopic(src engine.Source) string { return ingest.DefaultTopic(src) }
+// DefaultTopic returns the topic of src, one of the built-in sources the
+// simulator generates, when Options.Topics does not name one: the topic of
+// its declaration, which the consumer reads by default.
+func DefaultTopic(src engine.Source) string {
+	if s := event.Builtin().Source(src); s != nil {
+		return s.Topic
+	}
+	return ""
+}
 
 // maxPending bounds the follow-up events waiting to be emitted, so that a
 // clock that stands still cannot make them grow without end.
@@ -116,7 +122,7 @@ func New(opts Options, logger *slog.Logger) *Simulator {
 	case s.incidents < 0:
 		s.incidents = 0
 	}
-	for _, src := range engine.Sources {
+	for _, src := range event.Builtin().Names() {
 		s.topics[src] = DefaultTopic(src)
 		if t := opts.Topics[src]; t != "" {
 			s.topics[src] = t
