@@ -352,7 +352,7 @@ func writeEventsTSV(b *testing.B, dec *event.Decoder, reg *engine.Registry, msgs
 			e.ID, e.SchoolID, string(e.Source), e.Type,
 			strconv.FormatInt(min(max(e.OccurredAt.Unix(), 0), 1<<32-1), 10),
 			strconv.FormatInt(e.OccurredAt.UnixMilli(), 10),
-			e.Reporter, string(e.Payload), e.VisitorHash, e.Origin.Topic,
+			e.Reporter, string(e.Payload), e.PersonHash, e.Origin.Topic,
 			strconv.Itoa(e.Origin.Partition), strconv.FormatInt(e.Origin.Offset, 10), ingested,
 		} {
 			if j > 0 {
