@@ -16,8 +16,8 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
-	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/app"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/engine/store/storetest"
 	"github.com/sanse-campus/sanse/rules"
