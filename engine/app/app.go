@@ -151,7 +151,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if a.rules, err = rules.NewManager(ro); err != nil {
 		return nil, rulesRefused(err, opts.Logger)
 	}
-	opts.Logger.Info("loaded", "schools", reg.Len(), "rules", len(a.rules.Current().Rules()), "registry", opts.RegistryFile)
+	opts.Logger.Info("loaded", "schools", reg.Len(), "sources", len(opts.Contract.Sources()), "rules", len(a.rules.Current().Rules()), "registry", opts.RegistryFile)
 
 	a.brokers = opts.Kafka.Brokers
 	if len(a.brokers) == 0 {
