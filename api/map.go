@@ -57,8 +57,9 @@ type featureProperties struct {
 	LevelZh     string       `json:"level_zh"`
 	ActiveRisks int          `json:"active_risks"`
 	Since       *time.Time   `json:"since"`
-	// Sources are the sources of the active risks, in engine.Sources order;
-	// empty on the map of a past moment.
+	// Sources are the sources of the active risks, in the order of the
+	// contract's sources (Options.Contract); empty on the map of a past
+	// moment.
 	Sources []engine.Source `json:"sources"`
 }
 
@@ -172,7 +173,8 @@ func (s *Server) handleMap(c echo.Context) error {
 }
 
 // riskSources returns the sources of the active risks of the school of v,
-// in engine.Sources order. Only a school with active risks is looked up.
+// in the order of the contract's sources. Only a school with active risks
+// is looked up.
 func (s *Server) riskSources(v *engine.SchoolSummary) []engine.Source {
 	out := []engine.Source{}
 	if v.ActiveRisks == 0 {
@@ -182,7 +184,7 @@ func (s *Server) riskSources(v *engine.SchoolSummary) []engine.Source {
 	if !ok {
 		return out
 	}
-	for _, src := range engine.Sources {
+	for _, src := range s.sources {
 		for _, r := range full.Risks {
 			if r.Source == src {
 				out = append(out, src)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/engine/words"
 )
@@ -48,14 +49,15 @@ type metaBody struct {
 }
 
 // newMeta lists the enumerations from the packages that own them, with the
-// names engine/words (or the owner's Chinese method) gives them.
-func newMeta() metaBody {
+// names engine/words (or the owner's Chinese method) gives them; the
+// sources are those of c, named by their declarations.
+func newMeta(c *event.Contract) metaBody {
 	var m metaBody
 	both := func(id string, name func(words.Lang) string) metaName {
 		return metaName{ID: id, Zh: name(words.Chinese), En: name(words.English)}
 	}
-	for _, s := range engine.Sources {
-		m.Sources = append(m.Sources, both(string(s), func(l words.Lang) string { return words.Source(s, l) }))
+	for _, s := range c.Sources() {
+		m.Sources = append(m.Sources, metaName{ID: string(s.Name), Zh: s.Title[0], En: s.Title[1]})
 	}
 	for _, s := range engine.Stages {
 		m.Stages = append(m.Stages, both(string(s), func(l words.Lang) string { return words.Stage(s, l) }))
@@ -85,13 +87,10 @@ func newMeta() metaBody {
 	return m
 }
 
-// meta is built once: it holds facts of the program, not of its state.
-var meta = newMeta()
-
 // handleMeta serves GET /api/v1/meta: the enumerations the page builds its
 // filters and labels from — sources, school stages, colours, severities,
 // alert statuses, hazard statuses, actions and categories — with their
 // names. It needs no engine state, and is the same for every caller.
 func (s *Server) handleMeta(c echo.Context) error {
-	return c.JSON(http.StatusOK, meta)
+	return c.JSON(http.StatusOK, s.meta)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/hazard"
 )
 
@@ -61,7 +62,7 @@ func TestMetaListsEveryValue(t *testing.T) {
 		want []string
 		en   bool
 	}{
-		{name: "sources", got: got.Sources, want: idsOf(engine.Sources), en: true},
+		{name: "sources", got: got.Sources, want: idsOf(event.Builtin().Names()), en: true},
 		{name: "stages", got: got.Stages, want: idsOf(engine.Stages), en: true},
 		{name: "levels", got: got.Levels, want: idsOf(engine.Levels), en: true},
 		{name: "severities", got: got.Severities, want: idsOf(engine.Severities), en: true},
@@ -92,6 +93,21 @@ func TestMetaListsEveryValue(t *testing.T) {
 	require.Equal(t, idsOf(hazard.Statuses), statuses)
 	require.Equal(t, idsOf(hazard.Actions), actions)
 	require.Equal(t, idsOf(hazard.PersonActions), person)
+}
+
+// TestMetaListsDeclaredSources: a source declared in a file reaches the
+// page, after the built-in ones, with the names its declaration gives.
+func TestMetaListsDeclaredSources(t *testing.T) {
+	contract, err := event.LoadContract("../testdata/sources")
+	require.NoError(t, err)
+	rec := serve(t, newTestServer(t, Options{Contract: contract}).Handler(), http.MethodGet, "/api/v1/meta")
+	var got struct{ Sources []metaName }
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
+	require.Equal(t, []metaName{
+		{ID: "visitor", Zh: "外来人员", En: "Visitors"}, {ID: "canteen", Zh: "食堂", En: "Canteen"},
+		{ID: "drowning", Zh: "防溺水", En: "Drowning"}, {ID: "bullying", Zh: "校园欺凌", En: "Bullying"},
+		{ID: "school_bus", Zh: "校车", En: "School buses"},
+	}, got.Sources)
 }
 
 func idsOf[T ~string](vs []T) []string {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // Schools is the live state of the warning map. engine.Engine satisfies it.
@@ -144,6 +145,11 @@ type Options struct {
 	// CallerKey names the caller of a request for the rate limits and the
 	// streams per caller; the peer's IP address when nil.
 	CallerKey func(echo.Context) string
+
+	// Contract is the declared event sources, which GET /api/v1/meta lists
+	// with their names and the map names a school's risks by;
+	// event.Builtin() when nil.
+	Contract *event.Contract
 }
 
 // Server is Sanse's HTTP server.
@@ -166,7 +172,9 @@ type Server struct {
 	rate            *rateLimiter // nil when off
 	streams         *streamLimiter
 	limitMetrics    *limitMetrics
-	atCache         *atCache // nil without LevelsAt
+	atCache         *atCache        // nil without LevelsAt
+	sources         []engine.Source // the contract's, in its order
+	meta            metaBody        // built once: facts of the program, not of its state
 
 	// now and listen are replaced by tests.
 	now    func() time.Time
@@ -217,6 +225,11 @@ func New(opts Options) (*Server, error) {
 		now:             time.Now,
 		listen:          net.Listen,
 	}
+	contract := opts.Contract
+	if contract == nil {
+		contract = event.Builtin()
+	}
+	s.sources, s.meta = contract.Names(), newMeta(contract)
 	if s.addr == "" {
 		s.addr = DefaultListenAddress
 	}

@@ -17,11 +17,11 @@ type fakeRules struct{}
 func (fakeRules) NewState() engine.RuleState { return nil }
 
 func (fakeRules) Evaluate(ev *engine.Event, _ *engine.School, _ engine.RuleState, out []engine.Match) ([]engine.Match, error) {
-	switch ev.Watchlist {
+	switch get(ev, "watchlist") {
 	case "blacklist":
-		out = append(out, engine.Match{Rule: "blacklist", Severity: engine.SeverityHigh, Title: "禁入" + ev.Gate, For: 24 * time.Hour})
+		out = append(out, engine.Match{Rule: "blacklist", Severity: engine.SeverityHigh, Title: "禁入" + get(ev, "gate"), For: 24 * time.Hour})
 	case "watch":
-		out = append(out, engine.Match{Rule: "watch", Key: ev.Gate, Severity: engine.SeverityMedium, Title: "关注", For: time.Hour})
+		out = append(out, engine.Match{Rule: "watch", Key: get(ev, "gate"), Severity: engine.SeverityMedium, Title: "关注", For: time.Hour})
 	}
 	return out, nil
 }
@@ -46,8 +46,27 @@ func newEngine(t *testing.T) *engine.Engine {
 var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, engine.Shanghai)
 
 func entry(id, school, watchlist, gate string, at time.Time) *engine.Event {
-	return &engine.Event{ID: id, SchoolID: school, Source: engine.SourceVisitor, Type: "entry", Watchlist: watchlist, Gate: gate, OccurredAt: at}
+	ev := &engine.Event{ID: id, SchoolID: school, Source: engine.SourceVisitor, Type: "entry", OccurredAt: at}
+	set(ev, "watchlist", watchlist)
+	set(ev, "gate", gate)
+	return ev
 }
+
+// The slots the fake rules read the watchlist and gate from. The engine
+// never reads an event's values (rules do, by the contract's slots), so the
+// test's own layout will do, and engine stays free of engine/event.
+const (
+	slotWatchlist = iota
+	slotGate
+)
+
+var fieldSlots = map[string]int{"watchlist": slotWatchlist, "gate": slotGate}
+
+// set sets the string field name of ev.
+func set(ev *engine.Event, name, value string) { ev.Set(fieldSlots[name], engine.StrValue(value)) }
+
+// get returns the string field name of ev.
+func get(ev *engine.Event, name string) string { return ev.Value(fieldSlots[name]).Str() }
 
 func TestColourFollowsRisks(t *testing.T) {
 	e := newEngine(t)
@@ -128,7 +147,7 @@ func TestRepeatedEventsUpdateOneRisk(t *testing.T) {
 
 	// A repeat that changes the title is recorded.
 	ev := entry("d", "S1", "blacklist", "", t0.Add(3*time.Minute))
-	ev.Gate = "北门"
+	set(ev, "gate", "北门")
 	require.NoError(t, e.Apply(ev, &out))
 	require.Len(t, out.Transitions, 2)
 	require.Equal(t, engine.RiskUpdated, out.Transitions[1].State)
@@ -188,10 +207,10 @@ func (m *gateMemory) Empty() bool { return len(m.LastSeen) == 0 }
 
 func (r memoryRules) Evaluate(ev *engine.Event, s *engine.School, state engine.RuleState, out []engine.Match) ([]engine.Match, error) {
 	m := state.(*gateMemory)
-	m.Window[ev.Gate] = append(m.Window[ev.Gate], ev.ID)
-	m.At[ev.Gate] = append(m.At[ev.Gate], ev.OccurredAt)
+	m.Window[get(ev, "gate")] = append(m.Window[get(ev, "gate")], ev.ID)
+	m.At[get(ev, "gate")] = append(m.At[get(ev, "gate")], ev.OccurredAt)
 	m.Prune(ev.OccurredAt.Add(-time.Hour))
-	m.LastSeen[ev.Gate] = ev.OccurredAt
+	m.LastSeen[get(ev, "gate")] = ev.OccurredAt
 	return r.fakeRules.Evaluate(ev, s, state, out)
 }
 

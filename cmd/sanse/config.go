@@ -40,9 +40,11 @@ type Config struct {
 	Kafka      KafkaConfig      `yaml:"kafka"`
 	ClickHouse ClickHouseConfig `yaml:"clickhouse"`
 	Registry   RegistryConfig   `yaml:"registry"`
-	Rules      RulesConfig      `yaml:"rules"`
-	Privacy    PrivacyConfig    `yaml:"privacy"`
-	Log        LogConfig        `yaml:"log"`
+	// Sources adds event sources declared in files to the built-in ones.
+	Sources SourcesConfig `yaml:"sources"`
+	Rules   RulesConfig   `yaml:"rules"`
+	Privacy PrivacyConfig `yaml:"privacy"`
+	Log     LogConfig     `yaml:"log"`
 	// Alerting configures alerts, their routing, escalation and delivery
 	// (see docs/alerts.md).
 	Alerting alert.Config  `yaml:"alerting"`
@@ -117,41 +119,64 @@ type KafkaConfig struct {
 	Limits event.Limits `yaml:"limits"`
 }
 
-// TopicsConfig names the topic of each source, under the source's name, and
-// the dead-letter topic. It is the one place the sources are written out
-// again, because the YAML keys are fields; TestTopicsConfigCoversSources
-// holds it to engine.Sources.
+// TopicsConfig names the topic of sources, each under the source's name,
+// and the dead-letter topic under deadletter. A declared source left out
+// reads the topic its declaration names; a name that no source declares is
+// refused by check, once sources.dir is known.
 type TopicsConfig struct {
-	Visitor    string `yaml:"visitor"`
-	Canteen    string `yaml:"canteen"`
-	Drowning   string `yaml:"drowning"`
-	Bullying   string `yaml:"bullying"`
-	DeadLetter string `yaml:"deadletter"`
+	Sources    map[engine.Source]string
+	DeadLetter string
 }
 
-// of returns the field that holds the topic of src, nil for a source that
-// has none (TestTopicsConfigCoversSources makes sure every source has one).
-func (t *TopicsConfig) of(src engine.Source) *string {
-	switch src {
-	case engine.SourceVisitor:
-		return &t.Visitor
-	case engine.SourceCanteen:
-		return &t.Canteen
-	case engine.SourceDrowning:
-		return &t.Drowning
-	case engine.SourceBullying:
-		return &t.Bullying
+// deadLetterKey is the key of the dead-letter topic among the sources.
+const deadLetterKey = "deadletter"
+
+// UnmarshalYAML decodes the mapping of source names (and deadletter) to
+// topics over t, keeping the topics of the names it does not mention.
+func (t *TopicsConfig) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: kafka.topics: expected a mapping of source name → topic (and %s → topic)", n.Line, deadLetterKey)
+	}
+	if t.Sources == nil {
+		t.Sources = map[engine.Source]string{}
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			return fmt.Errorf("line %d: kafka.topics.%s is given twice", k.Line, k.Value)
+		}
+		seen[k.Value] = true
+		var topic string
+		if v.Kind != yaml.ScalarNode || v.Decode(&topic) != nil {
+			return fmt.Errorf("line %d: kafka.topics.%s: expected a topic name", v.Line, k.Value)
+		}
+		if k.Value == deadLetterKey {
+			t.DeadLetter = topic
+			continue
+		}
+		t.Sources[engine.Source(k.Value)] = topic
 	}
 	return nil
 }
 
-// bySource returns the topic of each of engine.Sources.
-func (t *TopicsConfig) bySource() map[engine.Source]string {
-	topics := make(map[engine.Source]string, len(engine.Sources))
-	for _, src := range engine.Sources {
-		topics[src] = *t.of(src)
+// MarshalYAML writes t as it is read.
+func (t TopicsConfig) MarshalYAML() (any, error) {
+	m := make(map[string]string, len(t.Sources)+1)
+	for src, topic := range t.Sources {
+		m[string(src)] = topic
 	}
-	return topics
+	m[deadLetterKey] = t.DeadLetter
+	return m, nil
+}
+
+// SourcesConfig names the directory of event sources declared beyond the
+// built-in ones.
+type SourcesConfig struct {
+	// Dir holds one YAML declaration per source (*.yaml, docs/events.md);
+	// empty: the built-in sources only.
+	Dir      string          `yaml:"dir"`
+	contract *event.Contract // loaded by check
 }
 
 // EmbeddedConfig configures the in-process broker used when no brokers are set.
@@ -215,8 +240,10 @@ func defaultConfig() Config {
 		Web: WebConfig{ListenAddress: api.DefaultListenAddress, TokenCacheTTL: auth.DefaultCacheTTL,
 			Limits: api.DefaultLimits()},
 		Kafka: KafkaConfig{
-			GroupID:       ingest.DefaultGroupID,
-			Topics:        TopicsConfig{DeadLetter: ingest.DefaultDeadLetterTopic},
+			GroupID: ingest.DefaultGroupID,
+			// The built-in sources' topics, as declared; a source declared
+			// in sources.dir reads its own declared topic.
+			Topics:        TopicsConfig{Sources: ingest.DefaultTopics(event.Builtin()), DeadLetter: ingest.DefaultDeadLetterTopic},
 			BatchSize:     ingest.DefaultBatchSize,
 			BatchInterval: ingest.DefaultBatchInterval,
 			Embedded: EmbeddedConfig{ListenAddress: ingest.DefaultBrokerAddress, Partitions: ingest.DefaultBrokerPartitions,
@@ -228,9 +255,6 @@ func defaultConfig() Config {
 		Log:        LogConfig{Level: defaultLogLevel, Format: defaultLogFormat},
 		Hazards:    HazardsConfig{CheckInterval: hazard.DefaultCheckInterval},
 		Retention:  RetentionConfig{Interval: app.DefaultRetentionInterval, Tables: maps.Clone(store.Retained)},
-	}
-	for src, topic := range ingest.DefaultTopics() {
-		*c.Kafka.Topics.of(src) = topic
 	}
 	return c
 }
@@ -298,6 +322,7 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 	str("clickhouse.dsn", "ClickHouse DSN, native protocol (default "+store.DefaultDSN+")", func(c *Config, v string) { c.ClickHouse.DSN = v })
 	cf.transportFlags(str)
 	str("registry.file", "school registry, CSV or YAML", func(c *Config, v string) { c.Registry.File = v })
+	str("sources.dir", "directory of event source declarations (*.yaml, see docs/events.md) added to the built-in sources; empty: the built-in sources only", func(c *Config, v string) { c.Sources.Dir = v })
 	str("rules.dir", "directory of rule files; empty uses the embedded default pack", func(c *Config, v string) { c.Rules.Dir = v })
 	fs.String("rules.poll-interval", "", "how often the rule directory is checked for changed files, e.g. 5s; 0 disables (default "+rules.DefaultPollInterval.String()+")")
 	cf.setters["rules.poll-interval"] = func(c *Config, v string) error {
@@ -383,14 +408,7 @@ func (c *Config) check() error {
 	if c.Kafka.Embedded.Partitions <= 0 {
 		errs = append(errs, fmt.Errorf("kafka.embedded.partitions must be positive, got %d", c.Kafka.Embedded.Partitions))
 	}
-	for _, src := range engine.Sources {
-		if *c.Kafka.Topics.of(src) == "" {
-			errs = append(errs, fmt.Errorf("kafka.topics.%s must not be empty", src))
-		}
-	}
-	if c.Kafka.Topics.DeadLetter == "" {
-		errs = append(errs, errors.New("kafka.topics.deadletter must not be empty"))
-	}
+	errs = append(errs, c.checkSources()...)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -425,6 +443,69 @@ func (c *Config) check() error {
 	}
 	errs = append(errs, c.checkTransport()...)
 	return errors.Join(errs...)
+}
+
+// checkSources loads the source declarations of sources.dir over the
+// built-in ones and checks the topics against them: every name under
+// kafka.topics is a declared source, and no two sources, nor a source and
+// the dead letters, share a topic.
+func (c *Config) checkSources() []error {
+	var errs []error
+	contract, err := event.LoadContract(c.Sources.Dir)
+	if err != nil {
+		return append(errs, fmt.Errorf("sources.dir %s: %w", c.Sources.Dir, err))
+	}
+	c.Sources.contract = contract
+	var declared []string
+	for _, src := range contract.Names() {
+		declared = append(declared, string(src))
+	}
+	for _, src := range slices.Sorted(maps.Keys(c.Kafka.Topics.Sources)) {
+		switch {
+		case contract.Source(src) == nil:
+			errs = append(errs, fmt.Errorf("kafka.topics.%s: no source %q is declared; expected one of %s or %s (a source is declared by a file in sources.dir)",
+				src, src, strings.Join(declared, ", "), deadLetterKey))
+		case c.Kafka.Topics.Sources[src] == "":
+			errs = append(errs, fmt.Errorf("kafka.topics.%s must not be empty", src))
+		}
+	}
+	if c.Kafka.Topics.DeadLetter == "" {
+		errs = append(errs, errors.New("kafka.topics.deadletter must not be empty"))
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	used, topics := map[string]string{c.Kafka.Topics.DeadLetter: deadLetterKey}, c.topics()
+	for _, src := range contract.Names() {
+		t := topics[src]
+		if other, dup := used[t]; dup {
+			errs = append(errs, fmt.Errorf("kafka.topics.%s: topic %q is also the topic of %s", src, t, other))
+		}
+		used[t] = string(src)
+	}
+	return errs
+}
+
+// contract returns the declared sources, loaded by check; the built-in
+// ones before.
+func (c *Config) contract() *event.Contract {
+	if c.Sources.contract == nil {
+		return event.Builtin()
+	}
+	return c.Sources.contract
+}
+
+// topics returns the topic of each declared source: as configured under
+// kafka.topics, else as its declaration names.
+func (c *Config) topics() map[engine.Source]string {
+	out := map[engine.Source]string{}
+	for _, s := range c.contract().Sources() {
+		out[s.Name] = s.Topic
+		if t := c.Kafka.Topics.Sources[s.Name]; t != "" {
+			out[s.Name] = t
+		}
+	}
+	return out
 }
 
 // boolFlag is a flag that may be given without a value (--web.insecure-no-auth)

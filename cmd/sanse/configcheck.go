@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/notify"
 	"github.com/sanse-campus/sanse/engine/registry"
 	"github.com/sanse-campus/sanse/rules"
@@ -29,6 +30,15 @@ func cmdConfig(args []string, stdout, stderr io.Writer) error {
 	if err != nil && !(*skipRegistry && onlyRegistryMissing(err)) {
 		return err
 	}
+	// The sources, each with the topic it is read from.
+	topics := cfg.topics()
+	for _, s := range cfg.contract().Sources() {
+		from := s.File
+		if event.Builtin().Source(s.Name) != nil {
+			from = "built-in"
+		}
+		fmt.Fprintf(stdout, "source %s (%s): topic %s, %s\n", s.Name, s.Title[0], topics[s.Name], from)
+	}
 	var errs []error
 	if !*skipRegistry {
 		reg, err := registry.Load(cfg.Registry.File)
@@ -38,7 +48,7 @@ func cmdConfig(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "registry %s: %d schools\n", cfg.Registry.File, reg.Len())
 		}
 	}
-	set, rerrs := loadRules(cfg.Rules.Dir)
+	set, rerrs := loadRules(cfg.contract(), cfg.Rules.Dir)
 	errs = append(errs, rerrs...)
 	if set != nil {
 		name := cfg.Rules.Dir
@@ -77,11 +87,11 @@ func onlyRegistryMissing(err error) bool {
 	return errors.Is(err, errRegistryRequired)
 }
 
-// loadRules compiles the rule files of dir, or the default pack when dir is
-// empty.
-func loadRules(dir string) (*rules.Set, []error) {
+// loadRules compiles the rule files of dir against the sources of c, or the
+// default pack when dir is empty.
+func loadRules(c *event.Contract, dir string) (*rules.Set, []error) {
 	if dir == "" {
 		return rules.Default()
 	}
-	return rules.LoadDir(dir)
+	return rules.LoadDirContract(c, dir)
 }

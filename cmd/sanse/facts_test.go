@@ -3,48 +3,86 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/notify"
 )
 
-// TestTopicsConfigCoversSources holds TopicsConfig, whose YAML keys must stay
-// literal fields, to engine.Sources: one field per source under the source's
-// name, plus the dead-letter topic, and TopicsConfig.of finds each.
-func TestTopicsConfigCoversSources(t *testing.T) {
-	var keys []string
-	typ := reflect.TypeFor[TopicsConfig]()
-	for i := range typ.NumField() {
-		keys = append(keys, typ.Field(i).Tag.Get("yaml"))
+// TestTopicsConfig decodes kafka.topics: the built-in sources' keys as
+// before, a source declared in sources.dir by its name, defaults from the
+// declarations, and a name no source declares refused.
+func TestTopicsConfig(t *testing.T) {
+	const sources = "../../testdata/sources"
+	tests := []struct {
+		name    string
+		file    string
+		args    []string
+		want    map[engine.Source]string
+		wantErr string
+	}{
+		{name: "defaults", want: map[engine.Source]string{
+			engine.SourceVisitor: "campus.visitor", engine.SourceCanteen: "campus.canteen",
+			engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "campus.bullying",
+		}},
+		{name: "the built-in keys", file: "kafka:\n  topics:\n    visitor: gate.v2\n    bullying: app.reports\n    deadletter: dlq\n",
+			want: map[engine.Source]string{
+				engine.SourceVisitor: "gate.v2", engine.SourceCanteen: "campus.canteen",
+				engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "app.reports",
+			}},
+		{name: "a declared source takes its declared topic", args: []string{"--sources.dir", sources},
+			want: map[engine.Source]string{
+				engine.SourceVisitor: "campus.visitor", engine.SourceCanteen: "campus.canteen",
+				engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "campus.bullying", "school_bus": "campus.school_bus",
+			}},
+		{name: "a declared source's topic configured", file: "kafka:\n  topics:\n    school_bus: bus.gps\n", args: []string{"--sources.dir", sources},
+			want: map[engine.Source]string{
+				engine.SourceVisitor: "campus.visitor", engine.SourceCanteen: "campus.canteen",
+				engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "campus.bullying", "school_bus": "bus.gps",
+			}},
+		{name: "a source nobody declared", file: "kafka:\n  topics:\n    school_bus: bus.gps\n",
+			wantErr: `kafka.topics.school_bus: no source "school_bus" is declared; expected one of visitor, canteen, drowning, bullying or deadletter`},
+		{name: "not a topic name", file: "kafka:\n  topics:\n    visitor: [a, b]\n", wantErr: "line 5: kafka.topics.visitor: expected a topic name"},
+		{name: "not a mapping", file: "kafka:\n  topics: campus\n", wantErr: "line 4: kafka.topics: expected a mapping"},
+		{name: "two sources on one topic", file: "kafka:\n  topics:\n    canteen: campus.visitor\n",
+			wantErr: `kafka.topics.canteen: topic "campus.visitor" is also the topic of visitor`},
+		{name: "a source on the dead-letter topic", file: "kafka:\n  topics:\n    deadletter: campus.drowning\n",
+			wantErr: `kafka.topics.drowning: topic "campus.drowning" is also the topic of deadletter`},
 	}
-	want := []string{"deadletter"}
-	for _, src := range engine.Sources {
-		want = append(want, string(src))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := loadWith(t, "registry:\n  file: x.csv\n"+tc.file, tc.args...)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, cfg.topics())
+			require.Equal(t, tc.want, cfg.appOptions().Kafka.Topics)
+			require.Equal(t, cfg.contract(), cfg.appOptions().Contract)
+		})
 	}
-	require.ElementsMatch(t, want, keys)
+}
 
-	var tc TopicsConfig
-	for _, src := range engine.Sources {
-		field := tc.of(src)
-		require.NotNil(t, field, "source %s has no field in TopicsConfig", src)
-		*field = "topic-of-" + string(src)
-	}
-	out, err := yaml.Marshal(tc)
-	require.NoError(t, err)
-	var byKey map[string]string
-	require.NoError(t, yaml.Unmarshal(out, &byKey))
-	for _, src := range engine.Sources {
-		require.Equal(t, "topic-of-"+string(src), byKey[string(src)], "the field of %s has the source's name as YAML key", src)
-	}
-	require.Equal(t, "topic-of-drowning", tc.bySource()[engine.SourceDrowning])
+// TestSourcesDirErrors: a declaration with errors stops the start, with
+// every error's file and line.
+func TestSourcesDirErrors(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bus.yaml"), []byte("source: school_bus\ntopic: campus.bus\ntypes:\n  gps:\n    fields:\n      speed: {type: speed}\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "fire.yaml"), []byte("source: fire\ntopic: campus.fire\n"), 0o644))
+	t.Setenv("SANSE_SOURCES_DIR", dir)
+	_, err := loadWith(t, "registry:\n  file: x.csv\n")
+	require.ErrorContains(t, err, filepath.Join(dir, "bus.yaml")+":6: field speed: unknown type \"speed\"")
+	require.ErrorContains(t, err, filepath.Join(dir, "fire.yaml")+":1: types: required")
+
+	_, err = loadWith(t, "registry:\n  file: x.csv\n", "--sources.dir", filepath.Join(dir, "missing"))
+	require.ErrorContains(t, err, "sources.dir "+filepath.Join(dir, "missing"))
 }
 
 // TestEmptyTopicRefused checks that every source's topic is checked.
@@ -59,7 +97,7 @@ func TestEmptyTopicRefused(t *testing.T) {
 
 func sourceNames() []string {
 	var out []string
-	for _, src := range engine.Sources {
+	for _, src := range event.Builtin().Names() {
 		out = append(out, string(src))
 	}
 	return out

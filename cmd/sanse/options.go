@@ -16,14 +16,14 @@ import (
 // appOptions returns what the configuration says of the engine's components;
 // the caller adds the logger, the metrics registry and the live stream.
 func (c *Config) appOptions() app.Options {
-	t := &c.Kafka.Topics
 	return app.Options{
 		RegistryFile:   c.Registry.File,
+		Contract:       c.contract(),
 		VisitorKeyFile: c.Privacy.VisitorKeyFile,
 		Rules:          rules.ManagerOptions{Dir: c.Rules.Dir, PollInterval: c.Rules.PollInterval},
 		Kafka: ingest.Options{
 			Brokers: c.Kafka.Brokers, GroupID: c.Kafka.GroupID,
-			Topics: t.bySource(), DeadLetterTopic: t.DeadLetter, BatchSize: c.Kafka.BatchSize, BatchInterval: c.Kafka.BatchInterval,
+			Topics: c.topics(), DeadLetterTopic: c.Kafka.Topics.DeadLetter, BatchSize: c.Kafka.BatchSize, BatchInterval: c.Kafka.BatchInterval,
 			Security: c.Kafka.sec,
 		},
 		EmbeddedKafka: ingest.BrokerOptions{
@@ -53,7 +53,7 @@ func (c *Config) apiOptions(a *app.App, hub *api.Hub, boundaries []byte, logger 
 		Schools: a.Engine(), Timeline: a.Store().Timeline, LevelsAt: a.Store().LevelsAt, Boundaries: boundaries,
 		RulesStatus: a.Rules().Status, ValidateRules: a.Rules().Validate, Reload: a.Rules().Reload,
 		Resolve: a.Resolve, Alerts: a.Alerts(), Hazards: a.Hazards(), Stream: hub, School: a.School, Ready: ready,
-		Limits: c.Web.Limits,
+		Limits: c.Web.Limits, Contract: a.Contract(),
 	}
 }
 

@@ -35,7 +35,7 @@ func TestPrivacyExportErase(t *testing.T) {
 	at := time.Date(2026, 11, 20, 8, 0, 0, 0, engine.Shanghai)
 	ev := func(id, visitor string) engine.Event {
 		return engine.Event{ID: id, SchoolID: "E-01", Source: engine.SourceVisitor, Type: "entry", OccurredAt: at,
-			VisitorHash: identity.Hash(visitor), Payload: []byte(`{"id":"` + id + `","visitor_masked":"` + event.MaskID(visitor) + `"}`)}
+			PersonHash: identity.Hash(visitor), Payload: []byte(`{"id":"` + id + `","visitor_masked":"` + event.MaskID(visitor) + `"}`)}
 	}
 	require.NoError(t, st.Write(t.Context(), &engine.Batch{Events: []engine.Event{ev("v-1", person), ev("v-2", person), ev("o-1", other)}}))
 

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/rules"
 	"github.com/sanse-campus/sanse/rules/ruletest"
 )
@@ -17,6 +19,8 @@ func cmdRules(args []string, stdout, stderr io.Writer) error {
                                   embedded default pack; every error with file, rule, line, column
   sanse rules test [FILE ...]     run rule tests (*_test.yaml) against the rules of their
                                   directory, or the default pack's own tests
+
+Both take --sources.dir DIR: the event sources declared in DIR, beside the built-in ones.
 `)
 		if len(args) == 0 {
 			return errUsage
@@ -33,20 +37,30 @@ func cmdRules(args []string, stdout, stderr io.Writer) error {
 	return errUsage
 }
 
-// rulesArgs parses the arguments of a rules subcommand, which has no flags:
-// -h prints its help (exit status 0) and another flag is a usage error.
-func rulesArgs(synopsis, help string, args []string, stderr io.Writer) ([]string, error) {
+// rulesArgs parses the arguments of a rules subcommand, whose one flag,
+// --sources.dir (or SANSE_SOURCES_DIR), adds the sources declared in a
+// directory to the built-in ones that rules may name: -h prints its help
+// (exit status 0) and another flag is a usage error.
+func rulesArgs(synopsis, help string, args []string, stderr io.Writer) ([]string, *event.Contract, error) {
 	fs := flag.NewFlagSet("sanse rules", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintf(stderr, "Usage: sanse %s\n\n%s", synopsis, help) }
-	if err := parseFlags(fs, args); err != nil {
-		return nil, err
+	dir := fs.String("sources.dir", os.Getenv(envName("sources.dir")), "directory of event source declarations (*.yaml) added to the built-in sources")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: sanse %s\n\n%s\nFlags:\n", synopsis, help)
+		fs.PrintDefaults()
 	}
-	return fs.Args(), nil
+	if err := parseFlags(fs, args); err != nil {
+		return nil, nil, err
+	}
+	contract, err := event.LoadContract(*dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sources.dir %s: %w", *dir, err)
+	}
+	return fs.Args(), contract, nil
 }
 
 func rulesCheck(args []string, stdout, stderr io.Writer) error {
-	dirs, err := rulesArgs("rules check [DIR ...]", `Check every rule file (*.yaml) of each directory, or the embedded default pack when
+	dirs, contract, err := rulesArgs("rules check [--sources.dir DIR] [DIR ...]", `Check every rule file (*.yaml) of each directory, or the embedded default pack when
 no directory is given, and print every error with file, rule, line and column.
 The exit status is 1 when a rule file has an error.
 `, args, stderr)
@@ -64,7 +78,7 @@ The exit status is 1 when a rule file has an error.
 		results = append(results, result{"the default pack", set, errs})
 	}
 	for _, d := range dirs {
-		set, errs := rules.LoadDir(d)
+		set, errs := rules.LoadDirContract(contract, d)
 		results = append(results, result{d, set, errs})
 	}
 	failed := 0
@@ -86,7 +100,7 @@ The exit status is 1 when a rule file has an error.
 
 // rulesTest runs rule test files; with none, the default pack's own tests.
 func rulesTest(args []string, stdout, stderr io.Writer) error {
-	files, err := rulesArgs("rules test [FILE ...]", `Run rule tests (*_test.yaml) against the rules of their directory, or the default
+	files, contract, err := rulesArgs("rules test [--sources.dir DIR] [FILE ...]", `Run rule tests (*_test.yaml) against the rules of their directory, or the default
 pack's own tests when no file is given (see docs/rules.md). Every failed test is
 printed with what was expected and what the rules gave. The exit status is 1
 when a test fails or a test file is refused (a test that expects nothing).
@@ -105,7 +119,7 @@ when a test fails or a test file is refused (a test that expects nothing).
 		}
 	}
 	for _, f := range files {
-		res, err := ruletest.RunPath(f)
+		res, err := ruletest.RunPathContract(contract, f)
 		if err != nil {
 			return err
 		}

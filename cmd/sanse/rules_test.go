@@ -67,7 +67,7 @@ func TestRulesTestCommand(t *testing.T) {
 			name:   "help",
 			args:   []string{"rules", "test", "-h"},
 			code:   0,
-			stderr: []string{"Usage: sanse rules test [FILE ...]\n", "exit status is 1"},
+			stderr: []string{"Usage: sanse rules test [--sources.dir DIR] [FILE ...]\n", "exit status is 1"},
 		},
 		{
 			name:   "an unknown flag",
@@ -114,6 +114,42 @@ func TestRulesTestCommand(t *testing.T) {
 func TestRulesCheckHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, 0, run([]string{"rules", "check", "-h"}, &stdout, &stderr))
-	require.Contains(t, stderr.String(), "Usage: sanse rules check [DIR ...]\n")
+	require.Contains(t, stderr.String(), "Usage: sanse rules check [--sources.dir DIR] [DIR ...]\n", "-sources.dir")
 	require.Empty(t, stdout.String())
+}
+
+// TestRulesOfADeclaredSource: with --sources.dir, rules and rule tests may
+// name a source declared in a file; without it, the source is unknown.
+func TestRulesOfADeclaredSource(t *testing.T) {
+	sources, err := filepath.Abs(filepath.Join("..", "..", "testdata", "sources"))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bus.yaml"), []byte(`rules:
+  - id: bus.speeding
+    source: school_bus
+    type: speeding
+    when: event.speed_kmh > event.limit_kmh + 10
+    level: high
+    title: 校车严重超速
+`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bus_test.yaml"), []byte(`tests:
+  - name: a bus far over the limit
+    events:
+      - {at: 2026-11-02T07:30:00+08:00, event: {source: school_bus, type: speeding, plate: 浙F12345, speed_kmh: 75, limit_kmh: 50}}
+      - {at: 2026-11-02T07:31:00+08:00, event: {source: school_bus, type: speeding, plate: 浙F12345, speed_kmh: 55, limit_kmh: 50}}
+    expect:
+      - {at: 2026-11-02T07:30:01+08:00, level: red, risks: [{rule: bus.speeding, level: high}]}
+`), 0o644))
+
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"rules", "check", "--sources.dir", sources, dir}, &stdout, &stderr), stderr.String())
+	require.Contains(t, stdout.String(), "1 rules in 1 files OK")
+	stdout.Reset()
+	require.Equal(t, 0, run([]string{"rules", "test", "--sources.dir", sources, filepath.Join(dir, "bus_test.yaml")}, &stdout, &stderr), stderr.String())
+	require.Contains(t, stdout.String(), "1 tests, 1 passed, 0 failed")
+
+	stderr.Reset()
+	t.Setenv("SANSE_SOURCES_DIR", "")
+	require.Equal(t, 1, run([]string{"rules", "check", dir}, &stdout, &stderr))
+	require.Contains(t, stderr.String(), "school_bus")
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/notify"
 	"github.com/sanse-campus/sanse/engine/words"
 )
@@ -109,12 +110,15 @@ func (a *Alert) clone() *Alert {
 	return &c
 }
 
-// item is the alert as one entry of a message.
-func (a *Alert) item() notify.Item {
+// item is the alert as one entry of a message; sources names its source.
+func (a *Alert) item(sources *event.Contract) notify.Item {
 	status := string(a.Status)
 	it := notify.Item{
 		AlertID: a.ID, Level: a.Level, Status: status, Rule: a.Rule, Source: a.Source,
 		Title: a.Title, Cause: a.Cause, StartsAt: a.OpenedAt, EndsAt: a.ResolvedAt,
+	}
+	if a.Source != "" {
+		it.SourceName = sources.Title(a.Source, false)
 	}
 	if a.RiskLevel != "" {
 		it.Details = append(it.Details, notify.Detail{Label: "风险等级", Value: words.Severity(a.RiskLevel, words.Chinese)})

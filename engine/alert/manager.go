@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/notify"
 )
 
@@ -40,6 +41,9 @@ type Options struct {
 	// while the risk is still active; such alerts only end by themselves
 	// when nil.
 	Risks Risks
+	// Contract names the alerts' sources in the messages (Contract.Title);
+	// nil is event.Builtin().
+	Contract *event.Contract
 	// HTTPClient is used by the HTTP channels; nil uses their default.
 	HTTPClient *http.Client
 	Now        func() time.Time
@@ -311,7 +315,7 @@ func (m *Manager) send(kind notify.Kind, step int, alerts []*Alert, now time.Tim
 	}
 	a0 := alerts[0]
 	ns := newMessages(kind, step, alerts, func(a *Alert) []string { return m.receivers(a, step) }, now,
-		m.opts.Level(a0.SchoolID), schoolLink(m.cfg.ExternalURL, a0.SchoolID))
+		m.opts.Level(a0.SchoolID), schoolLink(m.cfg.ExternalURL, a0.SchoolID), m.opts.Contract)
 	m.pending = append(m.pending, ns...)
 	comment := ""
 	if len(ns) == 0 {
@@ -329,7 +333,7 @@ func (m *Manager) send(kind notify.Kind, step int, alerts []*Alert, now time.Tim
 func (m *Manager) message(kind notify.Kind, receiver string, step int, alerts []*Alert, at time.Time) {
 	schoolID := alerts[0].SchoolID
 	m.pending = append(m.pending, newMessage(kind, receiver, step, alerts, at, m.opts.Level(schoolID),
-		schoolLink(m.cfg.ExternalURL, schoolID)))
+		schoolLink(m.cfg.ExternalURL, schoolID), m.opts.Contract))
 }
 
 // flush stores the changed alerts and the new messages, then queues the

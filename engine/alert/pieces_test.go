@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/notify"
 )
 
@@ -159,7 +160,7 @@ func TestNewMessages(t *testing.T) {
 		}
 		return []string{"school"}
 	}
-	ns := newMessages(notify.KindFiring, notify.StepSchool, []*Alert{a, b}, receivers, at, engine.LevelRed, schoolLink("http://sanse.test", "S1"))
+	ns := newMessages(notify.KindFiring, notify.StepSchool, []*Alert{a, b}, receivers, at, engine.LevelRed, schoolLink("http://sanse.test", "S1"), nil)
 	require.Len(t, ns, 2, "one message per receiver")
 	require.Equal(t, "school", ns[0].Receiver)
 	require.Equal(t, []string{"alert:1", "alert:2"}, []string{ns[0].Message.Items[0].AlertID, ns[0].Message.Items[1].AlertID})
@@ -169,17 +170,35 @@ func TestNewMessages(t *testing.T) {
 	require.Equal(t, ns[0].ID, ns[0].Message.ID)
 	require.True(t, ns[0].Created.Equal(at))
 
-	again := newMessages(notify.KindFiring, notify.StepSchool, []*Alert{a, b}, receivers, at, engine.LevelRed, "")
+	again := newMessages(notify.KindFiring, notify.StepSchool, []*Alert{a, b}, receivers, at, engine.LevelRed, "", nil)
 	require.Equal(t, ns[0].ID, again[0].ID, "the same message made again has the same id")
 	for _, other := range []*notify.Notification{
-		newMessage(notify.KindRepeat, "school", notify.StepSchool, []*Alert{a, b}, at, engine.LevelRed, ""),
-		newMessage(notify.KindFiring, "school", notify.StepTown, []*Alert{a, b}, at, engine.LevelRed, ""),
-		newMessage(notify.KindFiring, "school", notify.StepSchool, []*Alert{a, b}, at.Add(time.Millisecond), engine.LevelRed, ""),
-		newMessage(notify.KindFiring, "school", notify.StepSchool, []*Alert{a}, at, engine.LevelRed, ""),
+		newMessage(notify.KindRepeat, "school", notify.StepSchool, []*Alert{a, b}, at, engine.LevelRed, "", nil),
+		newMessage(notify.KindFiring, "school", notify.StepTown, []*Alert{a, b}, at, engine.LevelRed, "", nil),
+		newMessage(notify.KindFiring, "school", notify.StepSchool, []*Alert{a, b}, at.Add(time.Millisecond), engine.LevelRed, "", nil),
+		newMessage(notify.KindFiring, "school", notify.StepSchool, []*Alert{a}, at, engine.LevelRed, "", nil),
 		ns[1],
 	} {
 		require.NotEqual(t, ns[0].ID, other.ID)
 	}
-	require.Empty(t, newMessages(notify.KindFiring, notify.StepSchool, []*Alert{a}, func(*Alert) []string { return nil }, at, engine.LevelRed, ""))
+	require.Empty(t, newMessages(notify.KindFiring, notify.StepSchool, []*Alert{a}, func(*Alert) []string { return nil }, at, engine.LevelRed, "", nil))
 	require.Empty(t, schoolLink("", "S1"))
+}
+
+// A message names each alert's source as its declaration does, built-in or
+// declared in a file.
+func TestMessageNamesTheSource(t *testing.T) {
+	contract, err := event.LoadContract("../../testdata/sources")
+	require.NoError(t, err)
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, engine.Shanghai)
+	bus := &Alert{ID: "a-bus", SchoolID: "S1", Level: engine.LevelYellow, Status: StatusFiring, Source: "school_bus", OpenedAt: at}
+	pool := &Alert{ID: "a-pool", SchoolID: "S1", Level: engine.LevelRed, Status: StatusFiring, Source: engine.SourceDrowning, OpenedAt: at}
+	none := &Alert{ID: "a-none", SchoolID: "S1", Level: engine.LevelRed, Status: StatusFiring, OpenedAt: at}
+	n := newMessage(notify.KindFiring, "school", notify.StepSchool, []*Alert{bus, pool, none}, at, engine.LevelRed, "", contract)
+	var names []string
+	for _, it := range n.Message.Items {
+		names = append(names, it.SourceName)
+	}
+	require.Equal(t, []string{"校车", "防溺水", ""}, names)
+	require.Equal(t, "防溺水", newMessage(notify.KindFiring, "school", notify.StepSchool, []*Alert{pool}, at, engine.LevelRed, "", nil).Message.Items[0].SourceName)
 }

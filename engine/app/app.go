@@ -47,15 +47,20 @@ type Stream interface {
 type Options struct {
 	// RegistryFile is the school registry (CSV or YAML).
 	RegistryFile string
+	// Contract is the declared event sources (event.LoadContract): what
+	// the decoder accepts, the topics the consumer reads, the fields rules
+	// read, what dead letters mask; event.Builtin() when nil.
+	Contract *event.Contract
 	// VisitorKeyFile holds the key of visitors' ID-number hashes; it is
 	// created with a random key when it does not exist. The key must stay
 	// the same for the life of the data.
 	VisitorKeyFile string
-	// Rules configures the rule manager; its Logger and Registerer are the
-	// App's.
+	// Rules configures the rule manager; its Contract, Logger and
+	// Registerer are the App's.
 	Rules rules.ManagerOptions
 	// Kafka configures the consumer: brokers, group, topics, batching. Its
-	// Decoder, Engine, Store, Logger and Registerer are the App's. Empty
+	// Decoder (with the Contract), Engine, Store, Logger and Registerer are
+	// the App's. Empty
 	// Brokers start the embedded broker (a test broker: for the demo, tests
 	// and trying Sanse on one machine), configured by EmbeddedKafka.
 	Kafka         ingest.Options
@@ -114,6 +119,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Contract == nil {
+		opts.Contract = event.Builtin()
+	}
 	a := &App{logger: opts.Logger, opts: opts}
 	defer func() {
 		if err != nil {
@@ -139,11 +147,11 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	ro := opts.Rules
-	ro.Logger, ro.Registerer = opts.Logger, opts.Registerer
+	ro.Contract, ro.Logger, ro.Registerer = opts.Contract, opts.Logger, opts.Registerer
 	if a.rules, err = rules.NewManager(ro); err != nil {
 		return nil, rulesRefused(err, opts.Logger)
 	}
-	opts.Logger.Info("loaded", "schools", reg.Len(), "rules", len(a.rules.Current().Rules()), "registry", opts.RegistryFile)
+	opts.Logger.Info("loaded", "schools", reg.Len(), "sources", len(opts.Contract.Sources()), "rules", len(a.rules.Current().Rules()), "registry", opts.RegistryFile)
 
 	a.brokers = opts.Kafka.Brokers
 	if len(a.brokers) == 0 {
@@ -161,8 +169,8 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, fmt.Errorf("clickhouse: %w", err)
 	}
 
-	a.decoder = &event.Decoder{Registry: a.registry.Load, Identity: identity,
-		Dropped: ingest.NewDroppedFields(opts.Registerer).Count, Limits: opts.EventLimits.OrDefaults()}
+	a.decoder = &event.Decoder{Contract: opts.Contract, Registry: a.registry.Load, Identity: identity,
+		Dropped: ingest.NewDroppedFields(opts.Contract, opts.Registerer).Count, Limits: opts.EventLimits.OrDefaults()}
 	a.engine = engine.New(func() engine.Evaluator { return a.rules.Current() }, a.registry.Load)
 	var onAlert func(*alert.Alert)
 	if opts.Stream != nil {
@@ -171,7 +179,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	a.alerts, err = alert.New(alert.Options{
 		Config: opts.Alerting, Store: a.store, Registry: a.registry.Load, Level: a.engine.Level,
 		Risks: personRisks{a}, OnChange: onAlert, Logger: opts.Logger, Registerer: opts.Registerer,
-		HashID: identity.HashText,
+		HashID: identity.HashText, Contract: opts.Contract,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alerting: %w", err)
@@ -212,15 +220,23 @@ func rulesRefused(err error, logger *slog.Logger) error {
 	return fmt.Errorf("rules refused: %d errors", len(joined.Unwrap()))
 }
 
-// topicList returns every topic the App reads or writes.
+// topicList returns every topic the App reads or writes: the topic of each
+// source of the contract (as configured, else as declared) and the
+// dead-letter topic.
 func (a *App) topicList() []string {
 	var out []string
-	for _, src := range engine.Sources {
-		if t, ok := a.opts.Kafka.Topics[src]; ok {
-			out = append(out, t)
+	for _, src := range a.opts.Contract.Sources() {
+		t := a.opts.Kafka.Topics[src.Name]
+		if t == "" {
+			t = src.Topic
 		}
+		out = append(out, t)
 	}
-	return append(out, a.opts.Kafka.DeadLetterTopic)
+	dead := a.opts.Kafka.DeadLetterTopic
+	if dead == "" {
+		dead = ingest.DefaultDeadLetterTopic
+	}
+	return append(out, dead)
 }
 
 // Run restores the state from what is stored, then consumes, evaluates,
@@ -289,6 +305,9 @@ func (a *App) ReloadRegistry() {
 // Brokers returns the addresses of the Kafka brokers in use (the embedded
 // broker's when it runs).
 func (a *App) Brokers() []string { return a.brokers }
+
+// Contract returns the declared event sources.
+func (a *App) Contract() *event.Contract { return a.opts.Contract }
 
 // Registry returns the school registry in force.
 func (a *App) Registry() *engine.Registry { return a.registry.Load() }

@@ -17,6 +17,7 @@ import (
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/app"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/engine/store/storetest"
 	"github.com/sanse-campus/sanse/rules"
@@ -119,6 +120,8 @@ type env struct {
 	dataDir string
 	// rulesDir is the rule directory; "" runs the embedded pack.
 	rulesDir string
+	// contract is the declared sources; nil: the built-in ones.
+	contract *event.Contract
 }
 
 func newEnv(t *testing.T) env {
@@ -140,7 +143,7 @@ func build(t *testing.T, e env) *running {
 	t.Helper()
 	stream := &recordingStream{}
 	a, err := app.New(t.Context(), app.Options{
-		RegistryFile: registryFile, VisitorKeyFile: filepath.Join(e.dataDir, "visitor.key"),
+		RegistryFile: registryFile, VisitorKeyFile: filepath.Join(e.dataDir, "visitor.key"), Contract: e.contract,
 		Rules: rules.ManagerOptions{Dir: e.rulesDir},
 		Kafka: ingest.Options{
 			GroupID: "sanse", Topics: topics, DeadLetterTopic: "campus.deadletter",
@@ -239,9 +242,11 @@ func send(ctx context.Context, cl *kgo.Client, events ...map[string]any) error {
 		if err != nil {
 			return err
 		}
-		recs = append(recs, &kgo.Record{
-			Topic: topics[engine.Source(ev["source"].(string))], Key: []byte(ev["school_id"].(string)), Value: b,
-		})
+		topic, ok := topics[engine.Source(ev["source"].(string))]
+		if !ok {
+			topic = "campus." + ev["source"].(string) // a declared source's own topic
+		}
+		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(ev["school_id"].(string)), Value: b})
 	}
 	return cl.ProduceSync(ctx, recs...).FirstErr()
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/words"
 )
 
@@ -20,11 +21,19 @@ type rodentRules struct{}
 func (rodentRules) NewState() engine.RuleState { return nil }
 
 func (rodentRules) Evaluate(ev *engine.Event, _ *engine.School, _ engine.RuleState, out []engine.Match) ([]engine.Match, error) {
-	if ev.Source == engine.SourceCanteen && ev.Violation == "rodent" {
+	if v, _ := event.Builtin().Value(ev, "violation"); ev.Source == engine.SourceCanteen && v.Str() == "rodent" {
 		out = append(out, engine.Match{Rule: "canteen.rodent", Key: "后厨", Severity: engine.SeverityHigh,
 			Title: "后厨发现老鼠", Manual: true})
 	}
 	return out, nil
+}
+
+// rodent returns a canteen AI violation "rodent" at school S1.
+func rodent(id string, at time.Time) *engine.Event {
+	ev := &engine.Event{ID: id, SchoolID: "S1", Source: engine.SourceCanteen, Type: "ai_violation", OccurredAt: at}
+	r, _ := event.Builtin().Source(engine.SourceCanteen).Readable("violation")
+	ev.Set(r.Slot, engine.StrValue("rodent"))
+	return ev
 }
 
 func (rodentRules) Check(_, _ time.Time, _ *engine.School, _ engine.RuleState, out []engine.Match) []engine.Match {
@@ -253,8 +262,7 @@ func TestEngineLowHazardOverdueTurnsYellow(t *testing.T) {
 func TestEngineRuleHazard(t *testing.T) {
 	f := newRealFixture(t)
 	var out engine.Output
-	ev := &engine.Event{ID: "ev-rat-1", SchoolID: "S1", Source: engine.SourceCanteen, Type: "ai_violation",
-		Violation: "rodent", OccurredAt: t0.Add(time.Minute)}
+	ev := rodent("ev-rat-1", t0.Add(time.Minute))
 	require.NoError(t, f.eng.Apply(ev, &out))
 	require.Len(t, out.Transitions, 1)
 	spec := Spec{Category: CategoryFood, Deadline: 24 * time.Hour, Responsible: "食堂负责人"}
@@ -348,8 +356,7 @@ func TestEngineRisksMayObserve(t *testing.T) {
 	restore(t, m, eng)
 
 	out.Reset()
-	require.NoError(t, eng.Apply(&engine.Event{ID: "ev-1", SchoolID: "S1", Source: engine.SourceCanteen,
-		Type: "ai_violation", Violation: "rodent", OccurredAt: t0}, &out))
+	require.NoError(t, eng.Apply(rodent("ev-1", t0), &out))
 	observe(&out)
 	require.Len(t, m.List(Filter{}), 1)
 	out.Reset()

@@ -29,15 +29,16 @@ const (
 	DefaultShutdownTimeout = 10 * time.Second
 )
 
-// DefaultTopic returns the topic of src when none is configured:
-// "campus." and the source's name, e.g. campus.visitor.
-func DefaultTopic(src engine.Source) string { return "campus." + string(src) }
-
-// DefaultTopics returns the default topic of each of event.Builtin().Names().
-func DefaultTopics() map[engine.Source]string {
-	topics := make(map[engine.Source]string, len(event.Builtin().Names()))
-	for _, src := range event.Builtin().Names() {
-		topics[src] = DefaultTopic(src)
+// DefaultTopics returns the topic of each source of c (nil:
+// event.Builtin()) when none is configured: the topic its declaration
+// names, e.g. campus.visitor.
+func DefaultTopics(c *event.Contract) map[engine.Source]string {
+	if c == nil {
+		c = event.Builtin()
+	}
+	topics := make(map[engine.Source]string, len(c.Sources()))
+	for _, s := range c.Sources() {
+		topics[s.Name] = s.Topic
 	}
 	return topics
 }
@@ -81,8 +82,10 @@ type Options struct {
 	// GroupID is the consumer group shared by every Sanse instance
 	// (default "sanse").
 	GroupID string
-	// Topics maps each source to its topic; sources left out take the
-	// topic of DefaultTopics.
+	// Topics maps sources to their topics; sources left out take the
+	// topic of their declaration (DefaultTopics). The consumer reads the
+	// topic of every source of the decoder's contract, and refuses a
+	// source the contract does not declare.
 	Topics map[engine.Source]string
 	// DeadLetterTopic receives the messages that fail validation
 	// (default "campus.deadletter").
@@ -107,7 +110,9 @@ type Options struct {
 	// SASL; the zero value is plaintext without authentication.
 	Security Security
 
-	// Decoder validates messages; required.
+	// Decoder validates messages; required. Its Contract (nil:
+	// event.Builtin()) is the set of sources whose topics are read, and
+	// says which keys of a rejected message are personal.
 	Decoder *event.Decoder
 	// Engine applies valid events; required.
 	Engine Engine
@@ -137,10 +142,11 @@ func (o *Options) setDefaults() error {
 	if o.GroupID == "" {
 		o.GroupID = DefaultGroupID
 	}
-	topics := DefaultTopics()
+	contract := o.contract()
+	topics := DefaultTopics(contract)
 	for src, t := range o.Topics {
 		if _, ok := topics[src]; !ok {
-			errs = append(errs, fmt.Errorf("topic %q configured for unknown source %q", t, src))
+			errs = append(errs, fmt.Errorf("topic %q configured for unknown source %q (declared: %s)", t, src, joinNames(contract.Names())))
 			continue
 		}
 		if t != "" {
@@ -152,7 +158,7 @@ func (o *Options) setDefaults() error {
 		o.DeadLetterTopic = DefaultDeadLetterTopic
 	}
 	seen := map[string]string{o.DeadLetterTopic: "the dead-letter topic"}
-	for _, src := range event.Builtin().Names() {
+	for _, src := range contract.Names() {
 		t := o.Topics[src]
 		if other, dup := seen[t]; dup {
 			errs = append(errs, fmt.Errorf("topic %q of source %s is also %s", t, src, other))
@@ -177,6 +183,22 @@ func (o *Options) setDefaults() error {
 	return errors.Join(errs...)
 }
 
+func joinNames(names []engine.Source) string {
+	s := make([]string, len(names))
+	for i, n := range names {
+		s[i] = string(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+// contract returns the decoder's contract.
+func (o *Options) contract() *event.Contract {
+	if o.Decoder != nil && o.Decoder.Contract != nil {
+		return o.Decoder.Contract
+	}
+	return event.Builtin()
+}
+
 // Consumer reads the event topics as one Kafka consumer group, validates
 // each message, applies valid events to the engine, rejects invalid ones to
 // the dead-letter topic, and writes what the events caused to the store in
@@ -185,15 +207,16 @@ func (o *Options) setDefaults() error {
 // by the broker: delivery is at least once, and a message read again is made
 // harmless by the engine's duplicate check and the store's idempotency.
 type Consumer struct {
-	opts    Options
-	logger  *slog.Logger
-	metrics *metrics
-	client  *kafka.Client
-	dlq     *kafka.Writer
-	sources map[string]engine.Source // by topic
-	topics  []string                 // the event topics, in the order of event.Builtin().Names()
-	ran     atomic.Bool
-	closing sync.WaitGroup // partition readers being closed
+	opts     Options
+	logger   *slog.Logger
+	metrics  *metrics
+	client   *kafka.Client
+	dlq      *kafka.Writer
+	contract *event.Contract
+	sources  map[string]engine.Source // by topic
+	topics   []string                 // the event topics, in the order of the contract's sources
+	ran      atomic.Bool
+	closing  sync.WaitGroup // partition readers being closed
 	// readErrors lets through one partition reader error log per interval.
 	readErrors *throttle
 	// transport carries the admin client's and the dead-letter writer's
@@ -220,13 +243,14 @@ func NewConsumer(opts Options) (*Consumer, error) {
 		client:     &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: 10 * time.Second, Transport: transport},
 		transport:  transport,
 		dialer:     opts.Security.dialer(),
+		contract:   opts.contract(),
 		sources:    make(map[string]engine.Source, len(opts.Topics)),
 		counters:   make(map[string]*topicCounters, len(opts.Topics)),
 		ruleErrors: sometimes{interval: 10 * time.Second},
 		joinErrors: sometimes{interval: 30 * time.Second},
 		readErrors: &throttle{s: sometimes{interval: 10 * time.Second}},
 	}
-	for _, src := range event.Builtin().Names() {
+	for _, src := range c.contract.Names() {
 		t := opts.Topics[src]
 		c.sources[t] = src
 		c.topics = append(c.topics, t)
@@ -526,7 +550,7 @@ func (c *Consumer) handle(p *pending, d *decoded) error {
 		if !errors.As(d.err, &de) {
 			return fmt.Errorf("ingest: decode message at %s/%d offset %d: %w", m.Topic, m.Partition, m.Offset, d.err)
 		}
-		p.dead = append(p.dead, deadLetter(c.opts.DeadLetterTopic, m, de))
+		p.dead = append(p.dead, deadLetter(c.contract, c.opts.DeadLetterTopic, m, de))
 		cnt.deadLetter.Inc()
 		c.metrics.deadLetters.WithLabelValues(string(de.Reason)).Inc()
 		c.logger.Debug("message rejected", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", de)

@@ -555,3 +555,37 @@ func TestConsumerFlushesBacklogTailWithoutWaiting(t *testing.T) {
 	require.Eventually(t, func() bool { return committedTotal(t, addr, ingest.DefaultGroupID, topicCanteen) == 25 }, wait, 10*time.Millisecond)
 	require.Equal(t, want, store.events())
 }
+
+// A source declared in a YAML file is read from its topic, its events are
+// stored and its rejected messages are redacted by its declaration, with no
+// Go code for it.
+func TestConsumerReadsADeclaredSource(t *testing.T) {
+	contract, err := event.LoadContract("../../testdata/sources")
+	require.NoError(t, err)
+	const topicBus = "campus.school_bus"
+	b := startBroker(t, ingest.BrokerOptions{Topics: append(slices.Clone(allTopics), topicBus)})
+	addr := b.Addrs()[0]
+	reg := testRegistry(t)
+	store := &fakeStore{}
+	now := time.Now()
+	produce(t, addr,
+		msg(topicBus, "s1", fmt.Appendf(nil, `{"id":"bus-1","school_id":"s1","source":"school_bus","type":"boarding","occurred_at":%q,`+
+			`"plate":"浙F12345","students":31,"driver_name":"王建国"}`, ts(now))),
+		msg(topicBus, "s1", fmt.Appendf(nil, `{"id":"bus-2","school_id":"s1","source":"school_bus","type":"boarding","occurred_at":%q,`+
+			`"plate":"浙F12345","driver_name":"王建国"}`, ts(now))),
+	)
+	dec := newDecoder(t, reg)
+	dec.Contract = contract
+	r := startConsumer(t, ingest.Options{Brokers: []string{addr}, Decoder: dec, Engine: newEngine(reg), Store: store})
+	require.Eventually(t, func() bool { return len(store.events()) == 1 }, wait, 10*time.Millisecond)
+	require.Equal(t, []string{"bus-1"}, store.events())
+	require.Contains(t, r.c.Topics(), topicBus)
+
+	dead := readTopic(t, addr, topicDead, 1)
+	require.Equal(t, string(event.ReasonMissingField), header(dead[0], ingest.HeaderReason))
+	require.NotContains(t, string(dead[0].Value), "王建国", "driver_name is declared personal")
+	require.Contains(t, string(dead[0].Value), `"driver_name":"王**"`)
+	require.Eventually(t, func() bool { return committedTotal(t, addr, ingest.DefaultGroupID, topicBus) == 2 }, wait, 10*time.Millisecond)
+	require.Equal(t, 1.0, r.metric(t, "sanse_ingest_messages_total", map[string]string{"topic": topicBus, "result": "ok"}))
+	require.NoError(t, r.stop(t))
+}

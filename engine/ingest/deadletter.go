@@ -36,14 +36,15 @@ const MaxDeadLetterBody = 16 << 10
 
 // deadLetter returns the dead-letter message for m, rejected with de. The
 // message is not copied verbatim: key, value and the producer's headers go
-// through event.RedactRaw, which masks visitor_id and name values and every
-// ID-card and mobile number even in a message that is not JSON, and the
-// value of a message too large is cut to MaxDeadLetterBody first. The
-// rejection message is masked by DecodeError.Error.
-func deadLetter(topic string, m *kafka.Message, de *event.DecodeError) kafka.Message {
+// through c.RedactRaw, which masks the values of every key any source of c
+// declares personal (visitor_id, name, …) and every ID-card and mobile
+// number even in a message that is not JSON, and the value of a message too
+// large is cut to MaxDeadLetterBody first. The rejection message is masked
+// by DecodeError.Error.
+func deadLetter(c *event.Contract, topic string, m *kafka.Message, de *event.DecodeError) kafka.Message {
 	h := make([]kafka.Header, 0, len(m.Headers)+6)
 	for _, oh := range m.Headers {
-		h = append(h, kafka.Header{Key: event.MaskText(oh.Key), Value: event.RedactRaw(oh.Value, MaxDeadLetterBody)})
+		h = append(h, kafka.Header{Key: event.MaskText(oh.Key), Value: c.RedactRaw(oh.Value, MaxDeadLetterBody)})
 	}
 	limit := 0
 	if de.Reason == event.ReasonTooLarge {
@@ -57,7 +58,7 @@ func deadLetter(topic string, m *kafka.Message, de *event.DecodeError) kafka.Mes
 		kafka.Header{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(m.Partition), 10)},
 		kafka.Header{Key: HeaderOffset, Value: strconv.AppendInt(nil, m.Offset, 10)},
 	)
-	return kafka.Message{Topic: topic, Key: event.RedactRaw(m.Key, MaxDeadLetterBody), Value: event.RedactRaw(m.Value, limit), Headers: h}
+	return kafka.Message{Topic: topic, Key: c.RedactRaw(m.Key, MaxDeadLetterBody), Value: c.RedactRaw(m.Value, limit), Headers: h}
 }
 
 // newDeadLetterWriter returns the synchronous writer of the dead-letter

@@ -36,9 +36,12 @@ type DroppedFields struct {
 	names    int
 }
 
-// NewDroppedFields returns the counter, registered with reg (nil leaves it
-// unregistered).
-func NewDroppedFields(reg prometheus.Registerer) *DroppedFields {
+// NewDroppedFields returns the counter of the sources of c (nil:
+// event.Builtin()), registered with reg (nil leaves it unregistered).
+func NewDroppedFields(c *event.Contract, reg prometheus.Registerer) *DroppedFields {
+	if c == nil {
+		c = event.Builtin()
+	}
 	d := &DroppedFields{
 		counter: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 			Namespace: "sanse", Subsystem: "ingest", Name: "dropped_fields_total",
@@ -46,7 +49,7 @@ func NewDroppedFields(reg prometheus.Registerer) *DroppedFields {
 		}, []string{"source", "field"}),
 		counters: map[engine.Source]map[string]prometheus.Counter{},
 	}
-	for _, src := range event.Builtin().Names() {
+	for _, src := range c.Names() {
 		d.counters[src] = map[string]prometheus.Counter{}
 		d.counters[src][droppedOther] = d.counter.WithLabelValues(string(src), droppedOther)
 	}

@@ -9,12 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/ingest"
 )
 
 func TestDroppedFieldsBoundsItsLabels(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	d := ingest.NewDroppedFields(reg)
+	d := ingest.NewDroppedFields(nil, reg)
 	d.Count(engine.SourceCanteen, []byte("confidence"))
 	d.Count(engine.SourceCanteen, []byte("confidence"))
 	d.Count(engine.SourceCanteen, []byte("440306199003074513")) // a number as a key
@@ -37,6 +38,6 @@ func TestDroppedFieldsBoundsItsLabels(t *testing.T) {
 	require.Equal(t, 2.0, got["canteen/confidence"])
 	require.Equal(t, 2.0, got["canteen/other"])
 	require.Equal(t, 11.0, got["visitor/other"], "names beyond the first %d", ingest.MaxDroppedFieldNames)
-	require.Len(t, got, len(engine.Sources)+ingest.MaxDroppedFieldNames)
-	require.Equal(t, len(engine.Sources)+ingest.MaxDroppedFieldNames, testutil.CollectAndCount(reg))
+	require.Len(t, got, len(event.Builtin().Names())+ingest.MaxDroppedFieldNames)
+	require.Equal(t, len(event.Builtin().Names())+ingest.MaxDroppedFieldNames, testutil.CollectAndCount(reg))
 }

@@ -22,10 +22,10 @@ import (
 
 // Test topics: the defaults.
 var (
-	topicVisitor  = ingest.DefaultTopics()[engine.SourceVisitor]
-	topicCanteen  = ingest.DefaultTopics()[engine.SourceCanteen]
-	topicDrowning = ingest.DefaultTopics()[engine.SourceDrowning]
-	topicBullying = ingest.DefaultTopics()[engine.SourceBullying]
+	topicVisitor  = ingest.DefaultTopics(nil)[engine.SourceVisitor]
+	topicCanteen  = ingest.DefaultTopics(nil)[engine.SourceCanteen]
+	topicDrowning = ingest.DefaultTopics(nil)[engine.SourceDrowning]
+	topicBullying = ingest.DefaultTopics(nil)[engine.SourceBullying]
 	topicDead     = ingest.DefaultDeadLetterTopic
 	allTopics     = []string{topicVisitor, topicCanteen, topicDrowning, topicBullying, topicDead}
 )
@@ -75,7 +75,7 @@ type blacklistRules struct{}
 func (blacklistRules) NewState() engine.RuleState { return nil }
 
 func (blacklistRules) Evaluate(ev *engine.Event, _ *engine.School, _ engine.RuleState, out []engine.Match) ([]engine.Match, error) {
-	if ev.Source == engine.SourceVisitor && ev.Type == "entry" && ev.Watchlist == "blacklist" {
+	if watchlist, _ := event.Builtin().Value(ev, "watchlist"); ev.Source == engine.SourceVisitor && ev.Type == "entry" && watchlist.Str() == "blacklist" {
 		out = append(out, engine.Match{
 			Rule: "visitor_blacklist", Severity: engine.SeverityHigh,
 			Title: "禁入名单人员进入校园", For: time.Hour,

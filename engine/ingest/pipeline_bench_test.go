@@ -110,9 +110,9 @@ func BenchmarkPipeline(b *testing.B) {
 		broker = startBroker(b, ingest.BrokerOptions{Partitions: pipelinePartitions})
 	})
 	addr := broker.Addrs()[0]
-	topics := make([]string, 0, len(engine.Sources))
-	for _, src := range engine.Sources {
-		topics = append(topics, ingest.DefaultTopics()[src])
+	var topics []string
+	for _, src := range event.Builtin().Sources() {
+		topics = append(topics, src.Topic)
 	}
 
 	// The messages: generated, produced, and read back once to learn where
@@ -230,9 +230,8 @@ func simulate(b *testing.B, reg *engine.Registry, n int) ([]kafka.Message, strin
 		perTopic[topic]++
 	}
 	var mix []string
-	for _, src := range engine.Sources {
-		t := ingest.DefaultTopics()[src]
-		mix = append(mix, fmt.Sprintf("%s %.1f%%", src, 100*float64(perTopic[t])/float64(n)))
+	for _, src := range event.Builtin().Sources() {
+		mix = append(mix, fmt.Sprintf("%s %.1f%%", src.Name, 100*float64(perTopic[src.Topic])/float64(n)))
 	}
 	st := s.Stats()
 	window := fmt.Sprintf("%s to %s Asia/Shanghai, %d incidents, %s", start.In(engine.Shanghai).Format("2006-01-02 15:04"),
@@ -311,7 +310,7 @@ func consumeGroup(addr, group string, topics []string, n int, each func(kafka.Me
 // goroutine, on the same messages.
 func writeEventsTSV(b *testing.B, dec *event.Decoder, reg *engine.Registry, msgs []kafka.Message) (path string, valid int) {
 	sources := map[string]engine.Source{}
-	for src, t := range ingest.DefaultTopics() {
+	for src, t := range ingest.DefaultTopics(nil) {
 		sources[t] = src
 	}
 	events := make([]engine.Event, 0, len(msgs))
@@ -353,7 +352,7 @@ func writeEventsTSV(b *testing.B, dec *event.Decoder, reg *engine.Registry, msgs
 			e.ID, e.SchoolID, string(e.Source), e.Type,
 			strconv.FormatInt(min(max(e.OccurredAt.Unix(), 0), 1<<32-1), 10),
 			strconv.FormatInt(e.OccurredAt.UnixMilli(), 10),
-			e.Reporter, string(e.Payload), e.VisitorHash, e.Origin.Topic,
+			e.Reporter, string(e.Payload), e.PersonHash, e.Origin.Topic,
 			strconv.Itoa(e.Origin.Partition), strconv.FormatInt(e.Origin.Offset, 10), ingested,
 		} {
 			if j > 0 {

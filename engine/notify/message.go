@@ -27,15 +27,19 @@ const (
 
 // Item is one alert in a message; a message groups a burst at one school.
 type Item struct {
-	AlertID  string
-	Level    engine.Level
-	Status   string // StatusFiring, StatusAcknowledged or StatusResolved
-	Rule     string
-	Source   engine.Source // "" when the alert has none
-	Title    string        // one line, Chinese
-	Cause    string        // the cause in one sentence, Chinese
-	StartsAt time.Time
-	EndsAt   time.Time // zero while firing
+	AlertID string
+	Level   engine.Level
+	Status  string // StatusFiring, StatusAcknowledged or StatusResolved
+	Rule    string
+	Source  engine.Source // "" when the alert has none
+	// SourceName is the source's name for people, Chinese (防溺水), from
+	// its declaration; when empty the renderers name a built-in source
+	// and show any other as it is.
+	SourceName string
+	Title      string // one line, Chinese
+	Cause      string // the cause in one sentence, Chinese
+	StartsAt   time.Time
+	EndsAt     time.Time // zero while firing
 	// Details are extra facts; the Sensitive ones are subject to the
 	// receiver's redaction. Title and Cause are never redacted, so they
 	// must not name people.

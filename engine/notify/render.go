@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/words"
 )
 
@@ -130,8 +131,12 @@ func newDocument(m *Message) *document {
 		if it.Cause != "" {
 			doc.Fields = append(doc.Fields, field{"原因", it.Cause})
 		}
-		if it.Source != "" {
-			doc.Fields = append(doc.Fields, field{"来源", words.Source(it.Source, words.Chinese)})
+		if it.SourceName != "" {
+			doc.Fields = append(doc.Fields, field{"来源", it.SourceName})
+		} else if it.Source != "" {
+			// A message made before items carried the name (in the outbox
+			// across an upgrade).
+			doc.Fields = append(doc.Fields, field{"来源", event.Builtin().Title(it.Source, false)})
 		}
 		if !it.StartsAt.IsZero() {
 			doc.Fields = append(doc.Fields, field{"开始", formatTime(it.StartsAt)})

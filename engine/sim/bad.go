@@ -20,8 +20,8 @@ func (s *Simulator) corrupt(msg message, value []byte) (key string, out []byte) 
 		return key, value[:len(value)/2]
 	}
 	required := []string{"id", "school_id", "type", "occurred_at"}
-	if src := event.Builtin().Source(msg.source); src != nil && src.Type(msg.typ) != nil {
-		for _, f := range src.Type(msg.typ).Required {
+	if t := event.Builtin().Source(msg.source).Type(msg.typ); t != nil {
+		for _, f := range t.Required {
 			required = append(required, f.Name)
 		}
 	}
@@ -36,7 +36,8 @@ func (s *Simulator) corrupt(msg message, value []byte) (key string, out []byte) 
 	case 3:
 		f := pick(s.r, required)
 		if _, isString := m[f].(string); isString {
-			m[f] = 42
+			// Not a number: a time may be sent as epoch milliseconds.
+			m[f] = true
 		} else {
 			m[f] = "yes"
 		}

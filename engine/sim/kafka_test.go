@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // TestRunKafka runs the simulator against an in-process broker for three
@@ -21,7 +22,7 @@ func TestRunKafka(t *testing.T) {
 	}
 	const partitions = 3
 	var topics []string
-	for _, src := range engine.Sources {
+	for _, src := range event.Builtin().Names() {
 		topics = append(topics, DefaultTopic(src))
 	}
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0), kfake.SeedTopics(partitions, topics...))

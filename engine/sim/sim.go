@@ -11,7 +11,6 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/event"
-	"github.com/sanse-campus/sanse/engine/ingest"
 )
 
 // Options configure a Simulator. Zero values take the defaults.
@@ -47,9 +46,15 @@ type Options struct {
 // DefaultRate is the default of Options.Rate.
 const DefaultRate = 50
 
-// DefaultTopic returns the topic of src when Options.Topics does not name
-// one: the topic the consumer reads by default (ingest.DefaultTopic).
-func DefaultTopic(src engine.Source) string { return ingest.DefaultTopic(src) }
+// DefaultTopic returns the topic of src, one of the built-in sources the
+// simulator generates, when Options.Topics does not name one: the topic of
+// its declaration, which the consumer reads by default.
+func DefaultTopic(src engine.Source) string {
+	if s := event.Builtin().Source(src); s != nil {
+		return s.Topic
+	}
+	return ""
+}
 
 // maxPending bounds the follow-up events waiting to be emitted, so that a
 // clock that stands still cannot make them grow without end.

@@ -5,7 +5,10 @@
 // alerts and the store's history all call it, so a cause reads the same
 // wherever it is shown.
 //
-// It leaves out layout (markdown, HTML, JSON): callers place the words.
+// It leaves out layout (markdown, HTML, JSON): callers place the words. It
+// leaves out the names of event sources too: each source's declaration
+// names it (event.Contract.Title), so that a source declared in a file is
+// named like a built-in one.
 package words
 
 import (
@@ -57,10 +60,6 @@ var (
 		engine.StageJunior: {"初中", "Junior secondary"}, engine.StageSenior: {"高中", "Senior secondary"},
 		engine.StageVocational: {"职业学校", "Vocational"},
 	}
-	sourceNames = map[engine.Source]pair{
-		engine.SourceVisitor: {"外来人员", "Visitors"}, engine.SourceCanteen: {"食堂", "Canteen"},
-		engine.SourceDrowning: {"防溺水", "Drowning"}, engine.SourceBullying: {"校园欺凌", "Bullying"},
-	}
 )
 
 // Level returns the name of a colour, e.g. 红色 or Red.
@@ -77,9 +76,6 @@ func SeverityLabel(s engine.Severity, lang Lang) string { return name(severityLa
 // Stage returns the name of a school's education stage, e.g. 初中 or Junior
 // secondary.
 func Stage(s engine.Stage, lang Lang) string { return name(stageNames, s, lang) }
-
-// Source returns the name of an event source, e.g. 防溺水 or Drowning.
-func Source(s engine.Source, lang Lang) string { return name(sourceNames, s, lang) }
 
 // causeWords are the sentence openings of each way a risk changes a colour.
 var causeWords = map[Lang]map[engine.RiskState]string{

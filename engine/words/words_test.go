@@ -50,8 +50,6 @@ func TestNames(t *testing.T) {
 	require.Equal(t, "Low", SeverityLabel(engine.SeverityLow, English))
 	require.Equal(t, "初中", Stage(engine.StageJunior, Chinese))
 	require.Equal(t, "Junior secondary", Stage(engine.StageJunior, English))
-	require.Equal(t, "防溺水", Source(engine.SourceDrowning, Chinese))
-	require.Equal(t, "Visitors", Source(engine.SourceVisitor, English))
 	require.Equal(t, "purple", Level("purple", English), "a value without a name is itself")
 }
 
@@ -70,7 +68,6 @@ func TestEveryValueHasNames(t *testing.T) {
 	check("severities", len(engine.Severities), keyed(severityNames, engine.Severities))
 	check("severity labels", len(engine.Severities), keyed(severityLabels, engine.Severities))
 	check("stages", len(engine.Stages), keyed(stageNames, engine.Stages))
-	check("sources", len(engine.Sources), keyed(sourceNames, engine.Sources))
 }
 
 // keyed returns the names of the values of list that names has.
@@ -93,9 +90,6 @@ func TestEveryValueNamed(t *testing.T) {
 			require.NotEqual(t, id, name, "%s has no %s name", id, lang)
 			require.False(t, names[name], "two values are called %s", name)
 			names[name] = true
-		}
-		for _, s := range engine.Sources {
-			named(string(s), Source(s, lang))
 		}
 		for _, s := range engine.Stages {
 			named(string(s), Stage(s, lang))
