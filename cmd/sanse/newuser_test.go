@@ -108,9 +108,23 @@ func TestNewUserWithKcat(t *testing.T) {
 	kcat(t, []string{"-P", "-b", broker, "-t", "campus.canteen", "-K", "|"}, "E-01|this is not json\n")
 	bad := fmt.Sprintf(`{"id":"kcat-2","school_id":"NO-SUCH","source":"canteen","type":"ai_violation","occurred_at":%q,"violation":"rodent"}`, time.Now().Format(time.RFC3339))
 	kcat(t, []string{"-P", "-b", broker, "-t", "campus.canteen", "-K", "|"}, "NO-SUCH|"+bad+"\n")
-	good := fmt.Sprintf(`{"id":"kcat-3","school_id":"E-01","source":"canteen","type":"ai_violation","occurred_at":%q,"violation":"rodent"}`, time.Now().Format(time.RFC3339))
+	// A camera's rodent detection is pending a check (待核实, not red); the
+	// vendor platform's disposition confirms it and the school turns red.
+	good := fmt.Sprintf(`{"id":"kcat-3","school_id":"E-01","source":"canteen","type":"ai_violation","occurred_at":%q,"violation":"rodent","alarm_id":"MK-77"}`, time.Now().Format(time.RFC3339))
 	kcat(t, []string{"-P", "-b", broker, "-t", "campus.canteen", "-K", "|"}, "E-01|"+good+"\n")
-	waitFor(t, 10*time.Second, "E-01 red after the bad messages", func() bool { return level("E-01") == "red" })
+	waitFor(t, 10*time.Second, "E-01's detection pending a check", func() bool {
+		var d struct {
+			ActiveRisks []struct {
+				Pending bool `json:"pending"`
+			} `json:"active_risks"`
+		}
+		in.getJSON("/api/v1/schools/E-01", &d)
+		return len(d.ActiveRisks) == 1 && d.ActiveRisks[0].Pending
+	})
+	require.Equal(t, "green", level("E-01"))
+	confirm := fmt.Sprintf(`{"id":"kcat-4","school_id":"E-01","source":"canteen","type":"disposition","occurred_at":%q,"alarm_id":"MK-77","state":"confirmed"}`, time.Now().Format(time.RFC3339))
+	kcat(t, []string{"-P", "-b", broker, "-t", "campus.canteen", "-K", "|"}, "E-01|"+confirm+"\n")
+	waitFor(t, 10*time.Second, "E-01 red once the detection is confirmed", func() bool { return level("E-01") == "red" })
 
 	var dlq string
 	waitFor(t, 10*time.Second, "two dead letters", func() bool {

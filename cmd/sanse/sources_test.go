@@ -69,7 +69,8 @@ func TestDeclaredSourceEndToEnd(t *testing.T) {
 		return detail.Level
 	}
 	require.Equal(t, "green", level("E-01"))
-	now := time.Now().Format("2006-01-02 15:04:05") // a vendor platform's local time
+	// A vendor platform's local time, without a zone: read in Asia/Shanghai.
+	now := time.Now().In(shanghai(t)).Format("2006-01-02 15:04:05")
 	produce := func(key, msg string) {
 		kcat(t, []string{"-P", "-b", broker, "-t", "district.shuttle", "-K", "|"}, key+"|"+msg+"\n")
 	}
@@ -115,4 +116,10 @@ func TestDeclaredSourceEndToEnd(t *testing.T) {
 	require.Contains(t, dlq, "speed_kmh: required for shuttle position")
 	require.Contains(t, dlq, "sanse-topic=district.shuttle")
 	require.Equal(t, "green", level("E-02"))
+}
+
+func shanghai(t *testing.T) *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	require.NoError(t, err)
+	return loc
 }
