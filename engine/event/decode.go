@@ -317,7 +317,7 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 			}
 		}
 	}
-	values := make([]engine.Value, src.slots)
+	values := p.values(src.slots)
 	ev.Values = values
 	for i := range p.members {
 		m := &p.members[i]

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"sync"
 	"unsafe"
+
+	"github.com/sanse-campus/sanse/engine"
 )
 
 // text locates a decoded string: in the message when it needed no
@@ -81,9 +83,10 @@ type parser struct {
 	synChar byte
 	synCtx  string
 
-	tmp        []byte    // hashed and masked values
-	scratchOut []byte    // a value the payload is given in place of the one sent
-	pend       []pending // strings to copy once the event is accepted
+	slab       []engine.Value // where events' Values are cut from (see values)
+	tmp        []byte         // hashed and masked values
+	scratchOut []byte         // a value the payload is given in place of the one sent
+	pend       []pending      // strings to copy once the event is accepted
 	total      int
 }
 
@@ -126,6 +129,27 @@ func trimmed[T any](s []T, limit int) []T {
 		return nil
 	}
 	return s[:0]
+}
+
+// slabValues is how many values one allocation of the slab holds.
+const slabValues = 1024
+
+// values returns n zero values for an accepted event. They are cut from a
+// slab shared by the events this parser decodes, so that an event costs no
+// allocation of its own for them: nothing keeps an event's Values beyond the
+// event (rules copy what they read; strings point into the event's own
+// buffer, not into the slab), so a slab lives as long as the batches of
+// events cut from it. A slab is never written again once handed out.
+func (p *parser) values(n int) []engine.Value {
+	if n > slabValues/4 {
+		return make([]engine.Value, n)
+	}
+	if len(p.slab) < n {
+		p.slab = make([]engine.Value, slabValues)
+	}
+	v := p.slab[:n:n]
+	p.slab = p.slab[n:]
+	return v
 }
 
 // parse reads the whole message. The error is a *DecodeError.
