@@ -16,11 +16,24 @@ import (
 	"github.com/sanse-campus/sanse/engine/event"
 )
 
-// Compile compiles parsed rule files into a Set. Params, calendar and grades
-// declared in any file apply to the rules of every file. It returns every
-// problem at once; a Set is returned only when there are none.
+// Compile compiles parsed rule files into a Set against the built-in event
+// contract: CompileContract(nil, files...).
 func Compile(files ...*File) (*Set, []error) {
-	s := &Set{bySource: map[engine.Source][]*Rule{}, horizon: minHorizon, params: Params{}, calendar: defaultCalendar()}
+	return CompileContract(nil, files...)
+}
+
+// CompileContract compiles parsed rule files into a Set against the event
+// contract c (nil: event.Builtin()): a rule's source must be one of c's, its
+// types the source's, and its expressions read `event` as the source
+// declares it. Params, calendar and grades declared in any file apply to
+// the rules of every file. It returns every problem at once; a Set is
+// returned only when there are none.
+func CompileContract(c *event.Contract, files ...*File) (*Set, []error) {
+	if c == nil {
+		c = event.Builtin()
+	}
+	s := &Set{bySource: map[engine.Source][]*Rule{}, horizon: minHorizon, params: Params{}, calendar: defaultCalendar(),
+		contract: c, labels: labelsOf(c)}
 	var errs []error
 	paramWhere := map[string]string{}
 	grades := map[string]engine.Severity{"I": engine.SeverityHigh, "II": engine.SeverityHigh, "III": engine.SeverityMedium, "IV": engine.SeverityLow}
@@ -55,11 +68,11 @@ func Compile(files ...*File) (*Set, []error) {
 			}
 		}
 	}
-	c := &compiler{params: s.params, calendar: s.calendar, grades: grades}
+	cc := &compiler{params: s.params, calendar: s.calendar, grades: grades, contract: c, labels: s.labels, envs: map[*event.Source]map[string]any{}}
 	ids := map[string]string{}
 	for _, f := range files {
 		for i := range f.Rules {
-			r, rerrs := c.rule(f, &f.Rules[i])
+			r, rerrs := cc.rule(f, &f.Rules[i])
 			errs = append(errs, rerrs...)
 			if r == nil {
 				continue
@@ -84,7 +97,7 @@ func Compile(files ...*File) (*Set, []error) {
 			}
 		}
 		for i := range f.Policy {
-			p, perrs := c.policy(f, &f.Policy[i])
+			p, perrs := cc.policy(f, &f.Policy[i])
 			errs = append(errs, perrs...)
 			if p == nil {
 				continue
@@ -106,19 +119,46 @@ func Compile(files ...*File) (*Set, []error) {
 	return s, nil
 }
 
-// compiler compiles the rules and policy of a set against its params,
-// calendar and grades.
+// compiler compiles the rules and policy of a set against its contract,
+// params, calendar and grades.
 type compiler struct {
 	params   Params
 	calendar *Calendar
 	grades   map[string]engine.Severity
+	contract *event.Contract
+	labels   map[string]string
+	// source is the declaration of the source of the rule being compiled,
+	// nil when it is not declared or outside a rule; envs holds the
+	// environment of each source's rules.
+	source *event.Source
+	envs   map[*event.Source]map[string]any
+}
+
+// ruleEnv returns the environment of the expressions of the rule being
+// compiled.
+func (c *compiler) ruleEnv() map[string]any {
+	env, ok := c.envs[c.source]
+	if !ok {
+		env = ruleEnv(c.source)
+		c.envs[c.source] = env
+	}
+	return env
+}
+
+// sourceNames returns the contract's sources as a list for messages.
+func (c *compiler) sourceNames() string {
+	names := make([]string, 0, len(c.contract.Names()))
+	for _, n := range c.contract.Names() {
+		names = append(names, string(n))
+	}
+	return strings.Join(names, ", ")
 }
 
 // compile compiles one expression written in YAML node v, with params
 // substituted; forbidden names the identifiers not available here.
 func (c *compiler) compile(f *File, rule, field string, v *yaml.Node, src string, offset int, forbidden map[string]string, env any, extra ...expr.Option) (*vm.Program, error) {
 	p := &paramPatcher{params: c.params, forbidden: forbidden}
-	opts := append([]expr.Option{expr.Env(env), expr.Patch(p)}, functions(c.calendar)...)
+	opts := append([]expr.Option{expr.Env(env), expr.Patch(p)}, functions(c.calendar, c.labels)...)
 	opts = append(opts, extra...)
 	prog, err := expr.Compile(src, opts...)
 	if len(p.problems) > 0 {
@@ -131,7 +171,7 @@ func (c *compiler) compile(f *File, rule, field string, v *yaml.Node, src string
 		return nil, &Error{File: f.Name, Rule: rule, Line: fl, Column: fc, Field: field, Msg: pr.msg}
 	}
 	if err != nil {
-		return nil, f.exprError(rule, field, v, src, offset, err)
+		return nil, f.exprError(rule, field, v, src, offset, err, c.source)
 	}
 	return prog, nil
 }
@@ -143,6 +183,7 @@ var (
 
 func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 	r := &Rule{File: f.Name, Line: rn.Line}
+	c.source = nil
 	var errs []error
 	fail := func(field string, v *yaml.Node, msg string) {
 		line, col := rn.Line, rn.Column
@@ -168,13 +209,13 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 		fail("id", rn.Fields["id"], "required: "+ruleFields["id"])
 	}
 	if src, v, ok := scalar("source"); ok {
-		if s, known := engine.ParseSource(src); known {
-			r.Source = s
+		if s := c.contract.Source(engine.Source(src)); s != nil {
+			r.Source, r.src, c.source = s.Name, s, s
 		} else {
-			fail("source", v, fmt.Sprintf("unknown source %q, expected %s", src, ruleFields["source"]))
+			fail("source", v, fmt.Sprintf("unknown source %q, expected one of %s", src, c.sourceNames()))
 		}
 	} else if v == nil {
-		fail("source", nil, "required: "+ruleFields["source"])
+		fail("source", nil, "required: the source of the events the rule reads, one of "+c.sourceNames())
 	}
 	if v := rn.Fields["type"]; v != nil {
 		var types []string
@@ -189,8 +230,8 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 			fail("type", v, "expected "+ruleFields["type"])
 		}
 		for _, t := range types {
-			if _, ok := event.Contract[r.Source][t]; r.Source != "" && !ok {
-				fail("type", v, fmt.Sprintf("unknown %s type %q, expected one of %s", r.Source, t, strings.Join(event.TypeNames(r.Source), ", ")))
+			if r.src != nil && r.src.Type(t) == nil {
+				fail("type", v, fmt.Sprintf("unknown %s type %q, expected one of %s", r.Source, t, strings.Join(r.src.TypeNames(), ", ")))
 			}
 		}
 		r.Types = types
@@ -224,7 +265,7 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 			r.Level = sev
 		} else if strings.ContainsAny(lv, " ?\"=<>().") {
 			r.LevelExpr = lv
-			prog, err := c.compile(f, r.ID, "level", v, lv, 0, lateOK, Env{}, expr.AsKind(reflect.String))
+			prog, err := c.compile(f, r.ID, "level", v, lv, 0, lateOK, c.ruleEnv(), expr.AsKind(reflect.String))
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -241,7 +282,7 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 		if r.Window != nil {
 			forbid = windowLate
 		}
-		prog, err := c.compile(f, r.ID, "when", v, src, 0, forbid, Env{}, expr.AsBool())
+		prog, err := c.compile(f, r.ID, "when", v, src, 0, forbid, c.ruleEnv(), expr.AsBool())
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -251,7 +292,7 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 	}
 	if src, v, ok := scalar("key"); ok {
 		r.Key = src
-		prog, err := c.compile(f, r.ID, "key", v, src, 0, windowLate, Env{})
+		prog, err := c.compile(f, r.ID, "key", v, src, 0, windowLate, c.ruleEnv())
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -259,7 +300,7 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 	}
 	if src, v, ok := scalar("clear_when"); ok {
 		r.ClearWhen = src
-		prog, err := c.compile(f, r.ID, "clear_when", v, src, 0, windowLate, Env{}, expr.AsBool())
+		prog, err := c.compile(f, r.ID, "clear_when", v, src, 0, windowLate, c.ruleEnv(), expr.AsBool())
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -301,7 +342,7 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 	if src, v, ok := scalar("title"); ok {
 		r.Title = src
 		var terrs []error
-		r.title, terrs = c.template(f, r.ID, "title", v, lateOK, r.templateEnv())
+		r.title, terrs = c.template(f, r.ID, "title", v, lateOK, c.templateEnv(r))
 		errs = append(errs, terrs...)
 	} else if v == nil {
 		fail("title", nil, "required: "+ruleFields["title"])
@@ -309,7 +350,7 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 	if src, v, ok := scalar("description"); ok {
 		r.Description = src
 		var terrs []error
-		r.desc, terrs = c.template(f, r.ID, "description", v, lateOK, r.templateEnv())
+		r.desc, terrs = c.template(f, r.ID, "description", v, lateOK, c.templateEnv(r))
 		errs = append(errs, terrs...)
 	}
 	if r.Window != nil {
@@ -321,12 +362,13 @@ func (c *compiler) rule(f *File, rn *RuleNode) (*Rule, []error) {
 	return r, errs
 }
 
-// templateEnv is the environment titles and descriptions are compiled against.
-func (r *Rule) templateEnv() any {
+// templateEnv is the environment titles and descriptions of r are compiled
+// against.
+func (c *compiler) templateEnv(r *Rule) any {
 	if r.Absent != nil {
 		return CheckEnv{}
 	}
-	return Env{}
+	return c.ruleEnv()
 }
 
 // absenceFields are the keys of a rule's `absent`.
@@ -456,17 +498,17 @@ func (c *compiler) window(f *File, r *Rule, v *yaml.Node, errs []error) (*Window
 			}
 		case "value":
 			w.Value = x.Value
-			if w.value, err = c.compile(f, r.ID, "window.value", x, x.Value, 0, windowLate, Env{}); err != nil {
+			if w.value, err = c.compile(f, r.ID, "window.value", x, x.Value, 0, windowLate, c.ruleEnv()); err != nil {
 				errs = append(errs, err)
 			}
 		case "distinct":
 			w.Distinct = x.Value
-			if w.distinct, err = c.compile(f, r.ID, "window.distinct", x, x.Value, 0, windowLate, Env{}); err != nil {
+			if w.distinct, err = c.compile(f, r.ID, "window.distinct", x, x.Value, 0, windowLate, c.ruleEnv()); err != nil {
 				errs = append(errs, err)
 			}
 		case "having":
 			w.Having = x.Value
-			if w.having, err = c.compile(f, r.ID, "window.having", x, x.Value, 0, nil, Env{}, expr.AsBool()); err != nil {
+			if w.having, err = c.compile(f, r.ID, "window.having", x, x.Value, 0, nil, c.ruleEnv(), expr.AsBool()); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -485,6 +527,7 @@ func (c *compiler) window(f *File, r *Rule, v *yaml.Node, errs []error) (*Window
 
 func (c *compiler) policy(f *File, rn *RuleNode) (*Policy, []error) {
 	p := &Policy{File: f.Name, Line: rn.Line}
+	c.source = nil
 	var errs []error
 	fail := func(field string, v *yaml.Node, msg string) {
 		line, col := rn.Line, rn.Column
@@ -588,7 +631,7 @@ func (c *compiler) duration(s string) (time.Duration, error) {
 // exprError locates an expr compile error of expression src in the file.
 // offset is the number of characters of the YAML value before the
 // expression. The error returned wraps err.
-func (f *File) exprError(rule, field string, v *yaml.Node, src string, offset int, err error) error {
+func (f *File) exprError(rule, field string, v *yaml.Node, src string, offset int, err error, source *event.Source) error {
 	var fe *file.Error
 	if !errors.As(err, &fe) {
 		return &Error{File: f.Name, Rule: rule, Line: v.Line, Column: v.Column, Field: field, Msg: err.Error(), Err: err}
@@ -598,7 +641,7 @@ func (f *File) exprError(rule, field string, v *yaml.Node, src string, offset in
 		col += offset
 	}
 	line, column := f.position(v, fe.Line, col)
-	msg := explain(src, fe)
+	msg := explain(src, fe, source)
 	if fe.Snippet != "" {
 		msg += fe.Snippet
 	}

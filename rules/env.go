@@ -6,18 +6,21 @@ import (
 	"github.com/expr-lang/expr"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/words"
 )
 
-// Env is what a rule expression sees: the event (`event.watchlist`,
-// `event.occurred_at` …, named as in the event contract), the school record
-// (`school.stage`, `school.boarding` …), for a rule with a window its
-// aggregate (`window.count`, `window.span` …), and the helper functions of
-// functions().
+// Env holds what a rule expression reads: the event, the school record and,
+// for a rule with a window, its aggregate. Expressions do not see it as a
+// Go struct: `event` is typed from the declaration of the rule's source
+// (see ruleEnv), so that `event.watchlist` is a string field of visitor
+// events and `event.watchlst` a compile error; `school` (`school.stage`,
+// `school.boarding` …) and `window` (`window.count`, `window.span` …) are
+// the structs, and the helpers are those of functions().
 type Env struct {
-	Event  *engine.Event  `expr:"event"`
-	School *engine.School `expr:"school"`
-	Window *Aggregate     `expr:"window"`
+	Event  *engine.Event
+	School *engine.School
+	Window *Aggregate
 }
 
 // CheckEnv is what the expressions of an absence check see: the school,
@@ -57,8 +60,8 @@ func midnight(t time.Time) time.Time {
 
 // functions are the helpers available to every expression. Times are read in
 // Asia/Shanghai; schoolDay and summer read the rule set's calendar, season
-// the dates it is given.
-func functions(cal *Calendar) []expr.Option {
+// the dates it is given, zh the labels of the set's contract.
+func functions(cal *Calendar, labels map[string]string) []expr.Option {
 	return []expr.Option{
 		// hour(t) is the local hour of t, 0–23.
 		expr.Function("hour", func(p ...any) (any, error) {
@@ -109,7 +112,8 @@ func functions(cal *Calendar) []expr.Option {
 			return (m >= 8*60 && m < 11*60+30) || (m >= 13*60+30 && m < 16*60+30), nil
 		}, new(func(time.Time) bool)),
 		// zh(code) is the Chinese label of an enumerated value of the event
-		// contract (no_hat → 未戴工作帽), or the code itself.
+		// contract (no_hat → 未戴工作帽), of a source or of a severity, or
+		// the code itself.
 		expr.Function("zh", func(p ...any) (any, error) {
 			if l, ok := labels[p[0].(string)]; ok {
 				return l, nil
@@ -136,25 +140,23 @@ func toFloat(v any) float64 {
 	return 0
 }
 
-// labels are the Chinese names of the contract's enumerated values.
-var labels = withEngineNames(map[string]string{
-	// watchlist
-	"none": "无", "blacklist": "禁入名单", "watch": "关注名单", "wanted": "在逃/通缉",
-	// canteen violations
-	"no_hat": "未戴工作帽", "no_mask": "未戴口罩", "no_uniform": "未穿工作服", "smoking": "吸烟", "phone": "玩手机",
-	"rodent": "鼠患", "uncovered_bin": "垃圾桶未加盖", "bare_hand": "徒手接触食品",
-	// storage zones
-	"fridge": "冷藏", "freezer": "冷冻",
-	// bullying channels and kinds
-	"anonymous_app": "匿名举报平台", "teacher": "教师", "parent": "家长", "hotline": "热线",
-	"physical": "肢体", "verbal": "言语", "cyber": "网络", "exclusion": "孤立排斥", "property": "财物",
-})
-
-// withEngineNames adds to m the names of the sources and severities, from
+// labelsOf returns the Chinese names zh() gives: the labels the contract
+// declares for its fields' values (the first declaration of a value wins, as
+// in Contract.Label), the sources' titles and the severities' names, from
 // engine/words, the one place they are written.
-func withEngineNames(m map[string]string) map[string]string {
-	for _, src := range engine.Sources {
-		m[string(src)] = words.Source(src, words.Chinese)
+func labelsOf(c *event.Contract) map[string]string {
+	m := map[string]string{}
+	for _, src := range c.Sources() {
+		for _, f := range src.Fields {
+			for v := range f.Labels {
+				if _, done := m[v]; !done {
+					m[v], _ = c.Label(v)
+				}
+			}
+		}
+	}
+	for _, src := range c.Names() {
+		m[string(src)] = c.Title(src, false)
 	}
 	for _, sev := range engine.Severities {
 		m[string(sev)] = words.Severity(sev, words.Chinese)

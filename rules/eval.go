@@ -18,6 +18,7 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, state engine.Rul
 	defer sc.put()
 	env := &sc.frame.env
 	*env = Env{Event: ev, School: school}
+	sc.vmEnv.reset()
 	var errs []error
 	for _, r := range s.bySource[ev.Source] {
 		if len(r.Types) > 0 && !slices.Contains(r.Types, ev.Type) {
@@ -25,9 +26,10 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, state engine.Rul
 		}
 		rf := r.prepared()
 		env.Window = nil
+		sc.src = r.src
 		var key string
 		if r.key != nil {
-			k, err := sc.text(rf.key, r.key, env)
+			k, err := sc.text(rf.key, r.key, envRule)
 			if err != nil {
 				errs = s.fail(errs, r.ID, fmt.Errorf("rule %q: key: %w", r.ID, err))
 				continue
@@ -36,7 +38,7 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, state engine.Rul
 		}
 		if r.Absent != nil {
 			if r.when != nil {
-				ok, err := sc.boolean(rf.when, r.when, env)
+				ok, err := sc.boolean(rf.when, r.when, envRule)
 				if err != nil {
 					errs = s.fail(errs, r.ID, fmt.Errorf("rule %q: when: %w", r.ID, err))
 					continue
@@ -52,7 +54,7 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, state engine.Rul
 			continue
 		}
 		if r.clear != nil {
-			ok, err := sc.boolean(rf.clear, r.clear, env)
+			ok, err := sc.boolean(rf.clear, r.clear, envRule)
 			if err != nil {
 				errs = s.fail(errs, r.ID, fmt.Errorf("rule %q: clear_when: %w", r.ID, err))
 				continue
@@ -65,7 +67,7 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, state engine.Rul
 				continue
 			}
 		}
-		ok, err := sc.boolean(rf.when, r.when, env)
+		ok, err := sc.boolean(rf.when, r.when, envRule)
 		if err != nil {
 			errs = s.fail(errs, r.ID, fmt.Errorf("rule %q: when: %w", r.ID, err))
 			continue
@@ -86,7 +88,7 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, state engine.Rul
 		}
 		m := engine.Match{Rule: r.ID, Key: key, Severity: r.Level, Grade: r.Grade, For: r.For, Manual: r.Manual}
 		if r.level != nil {
-			v, err := sc.text(rf.level, r.level, env)
+			v, err := sc.text(rf.level, r.level, envRule)
 			if err != nil {
 				errs = s.fail(errs, r.ID, fmt.Errorf("rule %q: level: %w", r.ID, err))
 				continue
@@ -98,8 +100,8 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, state engine.Rul
 			}
 			m.Severity = sev
 		}
-		m.Title = rf.title.render(sc, env)
-		m.Description = rf.desc.render(sc, env)
+		m.Title = rf.title.render(sc)
+		m.Description = rf.desc.render(sc)
 		out = append(out, m)
 	}
 	return out, errors.Join(errs...)
@@ -112,14 +114,14 @@ func (r *Rule) windowMatch(sc *scratch, rf *ruleFast, mem *memory, key string) (
 	env := &sc.frame.env
 	s := sample{At: env.Event.OccurredAt, Value: 1}
 	if w.value != nil {
-		v, err := sc.number(rf.value, w.value, env)
+		v, err := sc.number(rf.value, w.value, envRule)
 		if err != nil {
 			return false, fmt.Errorf("rule %q: window.value: %w", r.ID, err)
 		}
 		s.Value = v
 	}
 	if w.distinct != nil {
-		v, err := sc.text(rf.distinct, w.distinct, env)
+		v, err := sc.text(rf.distinct, w.distinct, envRule)
 		if err != nil {
 			return false, fmt.Errorf("rule %q: window.distinct: %w", r.ID, err)
 		}
@@ -141,7 +143,7 @@ func (r *Rule) windowMatch(sc *scratch, rf *ruleFast, mem *memory, key string) (
 		return true, nil
 	}
 	env.Window = &sc.agg
-	ok, err := sc.boolean(rf.having, w.having, env)
+	ok, err := sc.boolean(rf.having, w.having, envRule)
 	env.Window = nil
 	if err != nil {
 		return false, fmt.Errorf("rule %q: window.having: %w", r.ID, err)
@@ -182,7 +184,7 @@ func (s *Set) checkKeys(r *Rule, sc *scratch, school *engine.School, mem *memory
 	*env = CheckEnv{School: school, Now: now}
 	a := r.Absent
 	if a.on != nil {
-		ok, err := sc.boolean(rf.on, a.on, env)
+		ok, err := sc.boolean(rf.on, a.on, envCheck)
 		if err != nil {
 			s.failed(r.ID)
 		}
@@ -232,7 +234,7 @@ func (s *Set) checkKeys(r *Rule, sc *scratch, school *engine.School, mem *memory
 		}
 		out = append(out, engine.Match{
 			Rule: r.ID, Key: key, Severity: r.Level, Grade: r.Grade, For: r.For, Manual: r.Manual, Source: r.Source, At: at,
-			Title: rf.title.render(sc, env), Description: rf.desc.render(sc, env),
+			Title: rf.title.render(sc), Description: rf.desc.render(sc),
 		})
 	}
 	return out

@@ -33,7 +33,7 @@ type RuleNode struct {
 // error messages.
 var ruleFields = map[string]string{
 	"id":          "unique rule id, e.g. visitor.blacklist_entry",
-	"source":      "visitor, canteen, drowning or bullying",
+	"source":      "the source of the events the rule reads, one declared by the event contract (visitor, canteen …)",
 	"type":        "an event type of the source, or a list of them",
 	"when":        "a boolean expression",
 	"key":         "an expression grouping risks within a school, e.g. event.water_body",

@@ -6,16 +6,32 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
-// LoadDir parses and compiles every .yaml and .yml file of dir, in name order.
+// LoadDir parses and compiles every .yaml and .yml file of dir, in name
+// order, against the built-in event contract.
 func LoadDir(dir string) (*Set, []error) {
-	return LoadFS(os.DirFS(dir), dir)
+	return LoadDirContract(nil, dir)
+}
+
+// LoadDirContract is LoadDir against the event contract c (nil:
+// event.Builtin()).
+func LoadDirContract(c *event.Contract, dir string) (*Set, []error) {
+	return LoadFSContract(c, os.DirFS(dir), dir)
 }
 
 // LoadFS parses and compiles every .yaml and .yml file at the top of fsys, in
-// name order; prefix names the files in errors.
+// name order, against the built-in event contract; prefix names the files in
+// errors.
 func LoadFS(fsys fs.FS, prefix string) (*Set, []error) {
+	return LoadFSContract(nil, fsys, prefix)
+}
+
+// LoadFSContract is LoadFS against the event contract c (nil:
+// event.Builtin()).
+func LoadFSContract(c *event.Contract, fsys fs.FS, prefix string) (*Set, []error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, []error{fmt.Errorf("read rule directory: %w", err)}
@@ -43,7 +59,7 @@ func LoadFS(fsys fs.FS, prefix string) (*Set, []error) {
 	if len(files) == 0 && len(errs) == 0 {
 		return nil, []error{fmt.Errorf("%s: no rule files (*.yaml) found", prefix)}
 	}
-	set, cerrs := Compile(files...)
+	set, cerrs := CompileContract(c, files...)
 	errs = append(errs, cerrs...)
 	if len(errs) > 0 {
 		return nil, errs

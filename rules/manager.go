@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // DefaultPollInterval is the usual ManagerOptions.PollInterval: a changed
@@ -57,6 +58,9 @@ type ManagerOptions struct {
 	// Transform, when not nil, is applied to every newly compiled set
 	// before it runs (the demo's Set.Scaled). It must return a non-nil set.
 	Transform func(*Set) *Set
+	// Contract is the event contract the rules are compiled against, the
+	// one events are decoded with; nil is event.Builtin().
+	Contract *event.Contract
 }
 
 // Manager holds the running rule set and replaces it when the rule files
@@ -68,6 +72,7 @@ type ManagerOptions struct {
 // never waits for one.
 type Manager struct {
 	dir       string
+	contract  *event.Contract
 	logger    *slog.Logger
 	metrics   *metrics
 	poll      time.Duration
@@ -147,6 +152,7 @@ type RuleStatus struct {
 func NewManager(opts ManagerOptions) (*Manager, error) {
 	m := &Manager{
 		dir:       opts.Dir,
+		contract:  opts.Contract,
 		logger:    opts.Logger,
 		poll:      opts.PollInterval,
 		transform: opts.Transform,
@@ -269,9 +275,9 @@ func (m *Manager) Status() Status {
 	return st
 }
 
-// Validate checks one rule file on its own: it parses data as a file named
-// name and compiles it with no other file, so a rule id that the running set
-// also has is no error. It returns every problem found, each a *Error where
+// Validate checks one rule file on its own, against the built-in event
+// contract: it parses data as a file named name and compiles it with no
+// other file, so a rule id that the running set also has is no error. It returns every problem found, each a *Error where
 // it can be located, or nil when the file is valid.
 func Validate(name string, data []byte) []error {
 	f, errs := ParseFile(name, data)
@@ -287,7 +293,7 @@ func Validate(name string, data []byte) []error {
 // on disk, in place of the file of that base name if there is one, as the
 // next reload would compile it. So it sees the params, calendar and grades
 // declared in other files, and a rule id is a duplicate only when another
-// file has it too. It returns every problem found, each a *Error where it
+// file has it too; it is compiled against the manager's contract. It returns every problem found, each a *Error where it
 // can be located, or nil when the set would compile. Nothing changes.
 func (m *Manager) Validate(name string, data []byte) []error {
 	fsys, prefix := Pack(), "pack"
@@ -332,7 +338,7 @@ func (m *Manager) Validate(name string, data []byte) []error {
 	if !added {
 		add(filepath.Join(prefix, base), data)
 	}
-	_, cerrs := Compile(files...)
+	_, cerrs := CompileContract(m.contract, files...)
 	return append(errs, cerrs...)
 }
 
@@ -350,9 +356,9 @@ func (m *Manager) load() (*Set, []error) {
 		errs []error
 	)
 	if m.dir == "" {
-		set, errs = Default()
+		set, errs = LoadFSContract(m.contract, Pack(), "pack")
 	} else {
-		set, errs = LoadDir(m.dir)
+		set, errs = LoadDirContract(m.contract, m.dir)
 	}
 	if len(errs) > 0 {
 		return nil, errs

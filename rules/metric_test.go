@@ -28,7 +28,7 @@ const failingRules = `rules:
 
 func TestEvaluationFailuresCounted(t *testing.T) {
 	tm := newTestManager(t, map[string]string{"bullying.yaml": failingRules}, ManagerOptions{})
-	ev := &engine.Event{ID: "e1", SchoolID: "s", Source: engine.SourceBullying, Type: "report", Injury: true, OccurredAt: time.Now()}
+	ev := new(newEvent(t, engine.SourceBullying, "report", time.Now(), fields{"id": "e1", "school_id": "s", "injury": true}))
 	school := &engine.School{ID: "s"}
 
 	evaluate := func() {

@@ -10,6 +10,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // Native evaluation of the common shapes of rule expressions.
@@ -20,8 +21,9 @@ import (
 // rules of a pack are mostly comparisons of event fields with constants,
 // joined by and/or, plus field reads and a few helpers in keys and titles.
 // Those shapes are compiled here, once, from the checked and optimised tree
-// of the program expr compiled, into typed Go closures that read fields at
-// precomputed offsets and allocate nothing. Anything else — builtins,
+// of the program expr compiled, into typed Go closures that read the event's
+// values by slot (as its source declares them) and other fields at
+// precomputed offsets, and allocate nothing. Anything else — builtins,
 // closures, maps, arithmetic on strings … — keeps running on the VM, so a
 // rule author never has to know which shapes are fast. Compilation,
 // type-checking and the error messages stay expr's: only programs that
@@ -73,19 +75,22 @@ const (
 	envCheck
 )
 
-// nativeCompiler compiles checked expr trees into closures.
+// nativeCompiler compiles checked expr trees into closures, for the
+// expressions of a rule of source src (nil outside rules) compiled against
+// env, with the set's calendar and zh() labels.
 type nativeCompiler struct {
-	env envKind
-	cal *Calendar
+	env    envKind
+	cal    *Calendar
+	src    *event.Source
+	labels map[string]string
 }
 
 // compileNative returns the native form of prog, or nil when some part of it
 // has no native form.
-func compileNative(prog *vm.Program, env envKind, cal *Calendar) *native {
+func (c nativeCompiler) compileNative(prog *vm.Program) *native {
 	if prog == nil {
 		return nil
 	}
-	c := nativeCompiler{env: env, cal: cal}
 	n, ok := c.node(prog.Node())
 	if !ok {
 		return nil
@@ -160,14 +165,12 @@ func (c *nativeCompiler) identifier(name string) (native, bool) {
 type base uint8
 
 const (
-	baseEvent base = iota
-	baseSchool
+	baseSchool base = iota
 	baseWindow
 	baseCheckSchool
 )
 
 var (
-	eventType     = reflect.TypeOf(engine.Event{})
 	schoolType    = reflect.TypeOf(engine.School{})
 	aggregateType = reflect.TypeOf(Aggregate{})
 )
@@ -184,7 +187,7 @@ func (c *nativeCompiler) member(n *ast.MemberNode) (native, bool) {
 	)
 	switch {
 	case c.env == envRule && id.Value == "event":
-		b, t = baseEvent, eventType
+		return c.eventField(prop.Value)
 	case c.env == envRule && id.Value == "school":
 		b, t = baseSchool, schoolType
 	case c.env == envRule && id.Value == "window":
@@ -224,6 +227,49 @@ func (c *nativeCompiler) member(n *ast.MemberNode) (native, bool) {
 	return out, true
 }
 
+// eventField compiles `event.name`: an envelope field of the struct, or a
+// readable of the rule's source from its slot, as the kind declared reads
+// it.
+func (c *nativeCompiler) eventField(name string) (native, bool) {
+	switch name {
+	case "id":
+		return native{k: kString, s: func(f *frame) string { return f.env.Event.ID }}, true
+	case "school_id":
+		return native{k: kString, s: func(f *frame) string { return f.env.Event.SchoolID }}, true
+	case "source":
+		return native{k: kString, s: func(f *frame) string { return string(f.env.Event.Source) }}, true
+	case "type":
+		return native{k: kString, s: func(f *frame) string { return f.env.Event.Type }}, true
+	case "occurred_at":
+		return native{k: kTime, t: func(f *frame) time.Time { return f.env.Event.OccurredAt }}, true
+	case "reporter":
+		return native{k: kString, s: func(f *frame) string { return f.env.Event.Reporter }}, true
+	}
+	if c.src == nil {
+		return native{}, false
+	}
+	r, ok := c.src.Readable(name)
+	if !ok {
+		return native{}, false
+	}
+	slot := r.Slot
+	switch r.Kind {
+	case event.KindString:
+		return native{k: kString, s: func(f *frame) string { return slotValue(f.env.Event, slot).Str() }}, true
+	case event.KindNumber:
+		return native{k: kFloat, f: func(f *frame) float64 { return slotValue(f.env.Event, slot).Num() }}, true
+	case event.KindInt:
+		return native{k: kInt, i: func(f *frame) int { return slotValue(f.env.Event, slot).Int() }}, true
+	case event.KindBool:
+		return native{k: kBool, b: func(f *frame) bool { return slotValue(f.env.Event, slot).Bool() }}, true
+	case event.KindTime, event.KindDate:
+		return native{k: kTime, t: func(f *frame) time.Time { return slotValue(f.env.Event, slot).Time() }}, true
+	case event.KindStrings:
+		return native{k: kStrings, ss: func(f *frame) []string { return slotValue(f.env.Event, slot).List() }}, true
+	}
+	return native{}, false
+}
+
 // fieldByTag finds the field that expressions name tag.
 func fieldByTag(t reflect.Type, tag string) (reflect.StructField, bool) {
 	for i := 0; i < t.NumField(); i++ {
@@ -240,8 +286,6 @@ func fieldByTag(t reflect.Type, tag string) (reflect.StructField, bool) {
 // (member), so the read is exactly the field's.
 func fieldFunc[T any](b base, off uintptr) func(*frame) T {
 	switch b {
-	case baseEvent:
-		return func(f *frame) T { return *(*T)(unsafe.Add(unsafe.Pointer(f.env.Event), off)) }
 	case baseSchool:
 		return func(f *frame) T { return *(*T)(unsafe.Add(unsafe.Pointer(f.env.School), off)) }
 	case baseWindow:
@@ -650,7 +694,7 @@ func (c *nativeCompiler) call(n *ast.CallNode) (native, bool) {
 		if len(args) != 1 || args[0].k != kString {
 			return native{}, false
 		}
-		s := args[0].s
+		s, labels := args[0].s, c.labels
 		out = native{k: kString, s: func(f *frame) string {
 			v := s(f)
 			if l, ok := labels[v]; ok {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // program is one compiled expression of a rule, with its native form.
@@ -18,7 +19,8 @@ type program struct {
 	prog *vm.Program
 	n    *native
 	env  envKind
-	tmpl bool // a placeholder of a title or description
+	src  *event.Source // the declaration of the rule's source
+	tmpl bool          // a placeholder of a title or description
 }
 
 // packPrograms lists every expression of the default pack's rules with the
@@ -28,7 +30,7 @@ func packPrograms(t *testing.T, set *Set) []program {
 	var out []program
 	add := func(r *Rule, field string, prog *vm.Program, n *native, env envKind) {
 		if prog != nil {
-			out = append(out, program{name: r.ID + " " + field, prog: prog, n: n, env: env})
+			out = append(out, program{name: r.ID + " " + field, prog: prog, n: n, env: env, src: r.src})
 		}
 	}
 	for _, r := range set.Rules() {
@@ -52,7 +54,7 @@ func packPrograms(t *testing.T, set *Set) []program {
 		for name, ft := range map[string]fastTemplate{"title": f.title, "description": f.desc} {
 			for i, p := range ft.parts {
 				if p.prog != nil {
-					out = append(out, program{name: fmt.Sprintf("%s %s ${%d}", r.ID, name, i), prog: p.prog, n: p.n, env: env, tmpl: true})
+					out = append(out, program{name: fmt.Sprintf("%s %s ${%d}", r.ID, name, i), prog: p.prog, n: p.n, env: env, src: r.src, tmpl: true})
 				}
 			}
 		}
@@ -104,7 +106,7 @@ func TestNativeMatchesVM(t *testing.T) {
 						continue
 					}
 					sc.frame.env = Env{Event: ev, School: school, Window: agg}
-					compareOne(t, &sc, p, &sc.frame.env)
+					compareOne(t, &sc, p)
 					compared[p.name]++
 				}
 			}
@@ -113,7 +115,7 @@ func TestNativeMatchesVM(t *testing.T) {
 				for _, now := range corpusTimes() {
 					for _, key := range []string{"", "南湖", "运河"} {
 						sc.frame.check = CheckEnv{School: school, Now: now, Key: key, LastSeen: now.Add(-50 * time.Hour)}
-						compareOne(t, &sc, p, &sc.frame.check)
+						compareOne(t, &sc, p)
 						compared[p.name]++
 					}
 				}
@@ -138,9 +140,13 @@ func (p program) sourceOf(set *Set) engine.Source {
 	return ""
 }
 
-func compareOne(t *testing.T, sc *scratch, p program, env any) {
+// compareOne evaluates p on the scratch's frame natively and on the VM,
+// whose environment is built from the frame as evaluation builds it.
+func compareOne(t *testing.T, sc *scratch, p program) {
 	t.Helper()
-	want, err := vm.Run(p.prog, env)
+	sc.src = p.src
+	sc.vmEnv.reset()
+	want, err := vm.Run(p.prog, sc.env(p.env))
 	if !sc.usable(p.n) {
 		require.Error(t, err, "%s: the VM needs no window, the native form does", p.name)
 		return
@@ -203,45 +209,45 @@ func nativeCorpus(t *testing.T) ([]engine.Event, []*engine.School) {
 		&engine.School{ID: "X-2", Canteen: true},
 	)
 	var edges []engine.Event
+	ev := func(src engine.Source, typ string, at time.Time, fs fields) {
+		edges = append(edges, newEvent(t, src, typ, at, fs))
+	}
 	for _, at := range corpusTimes() {
-		edges = append(edges,
-			engine.Event{Source: engine.SourceVisitor, Type: "entry", OccurredAt: at, Watchlist: "blacklist", Gate: "东门", IDVerified: false, DuringClass: false},
-			engine.Event{Source: engine.SourceVisitor, Type: "entry", OccurredAt: at, Watchlist: "wanted", ProhibitedItems: true, IDVerified: true},
-			engine.Event{Source: engine.SourceVisitor, Type: "entry", OccurredAt: at, Watchlist: "watch", DuringClass: true},
-			engine.Event{Source: engine.SourceVisitor, Type: "entry", OccurredAt: at, Watchlist: "", Name: "无"},
-			engine.Event{Source: engine.SourceVisitor, Type: "denied", OccurredAt: at, VisitorHash: "h1"},
-			engine.Event{Source: engine.SourceCanteen, Type: "supplier_cert", OccurredAt: at, Supplier: "S", ExpiresOn: at.Add(-time.Hour)},
-			engine.Event{Source: engine.SourceCanteen, Type: "supplier_cert", OccurredAt: at, Supplier: "S", ExpiresOn: at.Add(7 * 24 * time.Hour)},
-			engine.Event{Source: engine.SourceCanteen, Type: "supplier_cert", OccurredAt: at, Supplier: "S", ExpiresOn: at.Add(8*24*time.Hour - time.Minute)},
-			engine.Event{Source: engine.SourceDrowning, Type: "weather", OccurredAt: at, RainMM24h: 50},
-			engine.Event{Source: engine.SourceDrowning, Type: "water_level", OccurredAt: at, LevelM: 3.1, WarningLevelM: 3.2, WaterBody: "南湖"},
-		)
+		ev(engine.SourceVisitor, "entry", at, fields{"watchlist": "blacklist", "gate": "东门", "id_verified": false, "during_class": false})
+		ev(engine.SourceVisitor, "entry", at, fields{"watchlist": "wanted", "prohibited_items": true, "id_verified": true})
+		ev(engine.SourceVisitor, "entry", at, fields{"watchlist": "watch", "during_class": true})
+		ev(engine.SourceVisitor, "entry", at, fields{"watchlist": "", "name": "无"})
+		ev(engine.SourceVisitor, "entry", at, fields{}) // nothing present: every field reads as its zero
+		ev(engine.SourceVisitor, "denied", at, fields{"visitor_hash": "h1"})
+		ev(engine.SourceCanteen, "supplier_cert", at, fields{"supplier": "S", "expires_on": at.Add(-time.Hour)})
+		ev(engine.SourceCanteen, "supplier_cert", at, fields{"supplier": "S", "expires_on": at.Add(7 * 24 * time.Hour)})
+		ev(engine.SourceCanteen, "supplier_cert", at, fields{"supplier": "S", "expires_on": at.Add(8*24*time.Hour - time.Minute)})
+		ev(engine.SourceDrowning, "weather", at, fields{"rain_mm_24h": 50})
+		ev(engine.SourceDrowning, "water_level", at, fields{"level_m": 3.1, "warning_level_m": 3.2, "water_body": "南湖"})
 	}
 	for _, c := range []float64{-13, -12, -11.5, -11, 0, 6.9, 7, 7.5, 8, 8.01, 12} {
 		for _, zone := range []string{"fridge", "freezer", ""} {
-			edges = append(edges, engine.Event{Source: engine.SourceCanteen, Type: "storage_temp", OccurredAt: benchStart, Device: "d-1", Zone: zone, Celsius: c})
+			ev(engine.SourceCanteen, "storage_temp", benchStart, fields{"device": "d-1", "zone": zone, "celsius": c})
 		}
 	}
 	for _, v := range []string{"rodent", "no_hat", "uncovered_bin", "bare_hand", "unknown", ""} {
-		edges = append(edges, engine.Event{Source: engine.SourceCanteen, Type: "ai_violation", OccurredAt: benchStart, Violation: v, Reporter: "cam"})
+		ev(engine.SourceCanteen, "ai_violation", benchStart, fields{"violation": v, "reporter": "cam"})
 	}
 	for _, w := range [][2]float64{{125, 48}, {124.9, 48}, {125, 47.5}, {0, 0}} {
-		edges = append(edges, engine.Event{Source: engine.SourceCanteen, Type: "sample", OccurredAt: benchStart, WeightG: w[0], RetainedHours: w[1], Dish: "菜"})
+		ev(engine.SourceCanteen, "sample", benchStart, fields{"weight_g": w[0], "retained_hours": w[1], "dish": "菜"})
 	}
 	for _, lv := range [][2]float64{{3.1, 3.2}, {3.2, 3.2}, {3.1, 3.19}, {3.09, 3.2}, {3.1000001, 3.2}} {
-		edges = append(edges, engine.Event{Source: engine.SourceDrowning, Type: "water_level", OccurredAt: benchStart, LevelM: lv[0], WarningLevelM: lv[1]})
+		ev(engine.SourceDrowning, "water_level", benchStart, fields{"level_m": lv[0], "warning_level_m": lv[1]})
 	}
 	for _, sc := range [][2]float64{{59, 60}, {60, 60}, {61.5, 60}} {
-		edges = append(edges, engine.Event{Source: engine.SourceBullying, Type: "screening", OccurredAt: benchStart, Score: sc[0], Threshold: sc[1], StudentRef: "S-1"})
+		ev(engine.SourceBullying, "screening", benchStart, fields{"score": sc[0], "threshold": sc[1], "student_ref": "S-1"})
 	}
 	for _, inj := range []bool{true, false} {
-		edges = append(edges,
-			engine.Event{Source: engine.SourceBullying, Type: "report", OccurredAt: benchStart, Injury: inj, Kind: "physical", Channel: "hotline", VictimRef: "V-1"},
-			engine.Event{Source: engine.SourceDrowning, Type: "fence_intrusion", OccurredAt: benchStart, Minors: inj, Persons: 3, WaterBody: "南湖"},
-			engine.Event{Source: engine.SourceDrowning, Type: "patrol", OccurredAt: benchStart, HazardFound: inj, WaterBody: "南湖", Note: "n"},
-			engine.Event{Source: engine.SourceCanteen, Type: "pesticide_test", OccurredAt: benchStart, Passed: inj, Item: "青菜"},
-			engine.Event{Source: engine.SourceCanteen, Type: "health_check", OccurredAt: benchStart, Passed: inj, StaffID: "E1", Symptom: "发热"},
-		)
+		ev(engine.SourceBullying, "report", benchStart, fields{"injury": inj, "kind": "physical", "channel": "hotline", "victim_ref": "V-1", "suspect_refs": []string{"P-1", "P-2"}})
+		ev(engine.SourceDrowning, "fence_intrusion", benchStart, fields{"minors": inj, "persons": 3, "water_body": "南湖"})
+		ev(engine.SourceDrowning, "patrol", benchStart, fields{"hazard_found": inj, "water_body": "南湖", "note": "n"})
+		ev(engine.SourceCanteen, "pesticide_test", benchStart, fields{"passed": inj, "item": "青菜"})
+		ev(engine.SourceCanteen, "health_check", benchStart, fields{"passed": inj, "staff_id": "E1", "symptom": "发热"})
 	}
 	return append(events, edges...), schools
 }

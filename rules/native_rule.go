@@ -9,6 +9,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // ruleFast is a rule prepared for evaluation: the native forms of its
@@ -35,39 +36,43 @@ var noFast ruleFast
 // the set is compiled; copies of the set made by Scaled and Only share it.
 func (s *Set) prepare() {
 	for _, r := range s.rules {
-		r.fast = r.prepare(s.calendar)
+		r.fast = r.prepare(s.calendar, s.labels)
 	}
 	for _, p := range s.policy {
 		p.fast = compilePolicy(p.when)
 	}
 }
 
-func (r *Rule) prepare(cal *Calendar) *ruleFast {
+func (r *Rule) prepare(cal *Calendar, labels map[string]string) *ruleFast {
+	rule := nativeCompiler{env: envRule, cal: cal, src: r.src, labels: labels}
+	check := nativeCompiler{env: envCheck, cal: cal, labels: labels}
 	f := &ruleFast{
-		when:   boolNative(compileNative(r.when, envRule, cal)),
-		clear:  boolNative(compileNative(r.clear, envRule, cal)),
-		key:    stringNative(compileNative(r.key, envRule, cal)),
-		level:  stringNative(compileNative(r.level, envRule, cal)),
+		when:   boolNative(rule.compileNative(r.when)),
+		clear:  boolNative(rule.compileNative(r.clear)),
+		key:    stringNative(rule.compileNative(r.key)),
+		level:  stringNative(rule.compileNative(r.level)),
 		absent: absenceKey(r.ID, ""),
 		fired:  absenceKey(r.ID, "") + "\x00fired",
 	}
-	env := envRule
+	tmpl := rule
 	if r.Absent != nil {
-		env = envCheck
-		f.on = boolNative(compileNative(r.Absent.on, envCheck, cal.absence())) // as compiled: see Calendar.absence
-		if n := compileNative(r.Absent.entities, envCheck, cal); n != nil && n.k == kStrings {
+		tmpl = check
+		strict := check
+		strict.cal = cal.absence() // as compiled: see Calendar.absence
+		f.on = boolNative(strict.compileNative(r.Absent.on))
+		if n := check.compileNative(r.Absent.entities); n != nil && n.k == kStrings {
 			f.entities = n
 		}
 	}
 	if w := r.Window; w != nil {
-		f.having = boolNative(compileNative(w.having, envRule, cal))
-		f.distinct = stringNative(compileNative(w.distinct, envRule, cal))
-		if n := compileNative(w.value, envRule, cal); n != nil && numeric(n.k) {
+		f.having = boolNative(rule.compileNative(w.having))
+		f.distinct = stringNative(rule.compileNative(w.distinct))
+		if n := rule.compileNative(w.value); n != nil && numeric(n.k) {
 			f.value = n
 		}
 	}
-	f.title = newFastTemplate(r.title, env, cal)
-	f.desc = newFastTemplate(r.desc, env, cal)
+	f.title = newFastTemplate(r.title, tmpl)
+	f.desc = newFastTemplate(r.desc, tmpl)
 	return f
 }
 
@@ -98,7 +103,11 @@ func (r *Rule) prepared() *ruleFast {
 // whose stack is reused and a buffer for titles. Scratches are pooled, so
 // an evaluation allocates none of them.
 type scratch struct {
-	frame  frame
+	frame frame
+	// src is the source of the rule being evaluated, whose declaration the
+	// VM's environment is built from; vmEnv is that environment.
+	src    *event.Source
+	vmEnv  vmEnv
 	agg    Aggregate
 	vm     vm.VM
 	buf    []byte
@@ -113,6 +122,8 @@ func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 // put returns sc to the pool without the references of the evaluation.
 func (sc *scratch) put() {
 	sc.frame = frame{}
+	sc.src = nil
+	sc.vmEnv.reset()
 	clear(sc.policy.Risks)
 	sc.policy = PolicyEnv{Risks: sc.policy.Risks[:0]}
 	scratchPool.Put(sc)
@@ -125,21 +136,31 @@ func (sc *scratch) usable(n *native) bool {
 	return n != nil && (!n.window || sc.frame.env.Window != nil)
 }
 
+// env returns the environment the VM runs a program compiled against k
+// with: for a rule's expressions a map shaped as ruleEnv, built from the
+// frame when first needed.
+func (sc *scratch) env(k envKind) any {
+	if k == envCheck {
+		return &sc.frame.check
+	}
+	return sc.vmEnv.get(&sc.frame.env, sc.src)
+}
+
 // boolean evaluates a boolean expression, natively when it can.
-func (sc *scratch) boolean(n *native, prog *vm.Program, env any) (bool, error) {
+func (sc *scratch) boolean(n *native, prog *vm.Program, k envKind) (bool, error) {
 	if sc.usable(n) {
 		return n.b(&sc.frame), nil
 	}
-	v, err := sc.vm.Run(prog, env)
+	v, err := sc.vm.Run(prog, sc.env(k))
 	return v == true, err
 }
 
 // text evaluates an expression as text (fmt.Sprint of its value).
-func (sc *scratch) text(n *native, prog *vm.Program, env any) (string, error) {
+func (sc *scratch) text(n *native, prog *vm.Program, k envKind) (string, error) {
 	if sc.usable(n) {
 		return n.s(&sc.frame), nil
 	}
-	v, err := sc.vm.Run(prog, env)
+	v, err := sc.vm.Run(prog, sc.env(k))
 	if err != nil {
 		return "", err
 	}
@@ -150,20 +171,21 @@ func (sc *scratch) text(n *native, prog *vm.Program, env any) (string, error) {
 }
 
 // number evaluates a numeric expression (toFloat of its value).
-func (sc *scratch) number(n *native, prog *vm.Program, env any) (float64, error) {
+func (sc *scratch) number(n *native, prog *vm.Program, k envKind) (float64, error) {
 	if sc.usable(n) {
 		if n.k == kInt {
 			return float64(n.i(&sc.frame)), nil
 		}
 		return n.f(&sc.frame), nil
 	}
-	v, err := sc.vm.Run(prog, env)
+	v, err := sc.vm.Run(prog, sc.env(k))
 	return toFloat(v), err
 }
 
 // fastTemplate is a template whose placeholders are native where they can be.
 type fastTemplate struct {
 	parts []fastPart
+	env   envKind // what the placeholders were compiled against
 	// fixed is the text when every placeholder is a constant.
 	fixed   string
 	isFixed bool
@@ -181,12 +203,12 @@ type fastPart struct {
 	n    *native     // nil when the placeholder runs on the VM
 }
 
-func newFastTemplate(t template, env envKind, cal *Calendar) fastTemplate {
-	ft := fastTemplate{texts: new(engine.TextCache)}
+func newFastTemplate(t template, c nativeCompiler) fastTemplate {
+	ft := fastTemplate{texts: new(engine.TextCache), env: c.env}
 	for _, p := range t.parts {
 		fp := fastPart{text: p.text, prog: p.prog}
 		if p.prog != nil {
-			if n := compileNative(p.prog, env, cal); n != nil && n.printable() {
+			if n := c.compileNative(p.prog); n != nil && n.printable() {
 				fp.n = n
 			}
 		}
@@ -209,7 +231,7 @@ func newFastTemplate(t template, env envKind, cal *Calendar) fastTemplate {
 
 // render evaluates the placeholders like template.render: one that fails
 // renders as "?".
-func (t *fastTemplate) render(sc *scratch, env any) string {
+func (t *fastTemplate) render(sc *scratch) string {
 	if t.isFixed {
 		return t.fixed
 	}
@@ -222,7 +244,7 @@ func (t *fastTemplate) render(sc *scratch, env any) string {
 		case sc.usable(p.n):
 			b = p.n.appendValue(b, &sc.frame)
 		default:
-			v, err := sc.vm.Run(p.prog, env)
+			v, err := sc.vm.Run(p.prog, sc.env(t.env))
 			if err != nil {
 				b = append(b, '?')
 				continue

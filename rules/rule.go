@@ -6,6 +6,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // DefaultFor is how long a risk stays active when a rule gives neither
@@ -39,6 +40,8 @@ type Rule struct {
 	// Text keeps the expressions as written, for listing.
 	When, Key, ClearWhen, LevelExpr, Title, Description string
 
+	// src is the declaration of Source the rule was compiled against.
+	src                     *event.Source
 	when, key, clear, level *vm.Program
 	title, desc             template
 	windowKey               string

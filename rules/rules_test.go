@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 func TestDefaultPackCompiles(t *testing.T) {
@@ -20,7 +21,7 @@ func TestDefaultPackCompiles(t *testing.T) {
 		seen[r.Source] = true
 		require.NotEmpty(t, r.Provenance, "rule %s has no provenance", r.ID)
 	}
-	for _, s := range engine.Sources {
+	for _, s := range event.Builtin().Names() {
 		require.True(t, seen[s], "no rule for source %s", s)
 	}
 	require.GreaterOrEqual(t, set.Horizon(), 7*24*time.Hour)
@@ -120,14 +121,14 @@ func TestScaledShortensRisksAndEndsManualOnes(t *testing.T) {
 	require.Empty(t, errs)
 	scaled := set.Scaled(1.0 / 60)
 	school := &engine.School{ID: "S1", Name: "一小", District: "南湖区", Stage: engine.StagePrimary, Canteen: true}
-	ev := &engine.Event{ID: "e", SchoolID: "S1", Source: engine.SourceVisitor, Type: "entry", Watchlist: "watch",
-		IDVerified: true, OccurredAt: time.Date(2026, 11, 2, 9, 0, 0, 0, engine.Shanghai)}
+	ev := new(newEvent(t, engine.SourceVisitor, "entry", time.Date(2026, 11, 2, 9, 0, 0, 0, engine.Shanghai),
+		fields{"id": "e", "school_id": "S1", "watchlist": "watch", "id_verified": true}))
 	ms, err := scaled.Evaluate(ev, school, nil, nil)
 	require.NoError(t, err)
 	require.Len(t, ms, 1)
 	require.Equal(t, 8*time.Minute, ms[0].For, "8h scaled by 1/60")
 
-	ev.Watchlist = "blacklist"
+	setField(t, ev, "watchlist", "blacklist")
 	ms, err = set.Evaluate(ev, school, nil, nil)
 	require.NoError(t, err)
 	require.Len(t, ms, 1)

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // Set is an immutable compiled rule set. It implements engine.Evaluator and
@@ -21,6 +22,8 @@ type Set struct {
 	calendar *Calendar
 	horizon  time.Duration
 	files    []string
+	contract *event.Contract
+	labels   map[string]string // zh()'s, from the contract
 	// failures counts the rules' run-time failures by rule; nil counts
 	// nothing (a set outside a Manager).
 	failures *prometheus.CounterVec
@@ -45,6 +48,10 @@ func (s *Set) Params() Params { return s.params }
 
 // Calendar returns the set's school calendar.
 func (s *Set) Calendar() *Calendar { return s.calendar }
+
+// Contract returns the event contract the set was compiled against: the
+// events it evaluates must have been decoded with it.
+func (s *Set) Contract() *event.Contract { return s.contract }
 
 // Files returns the names of the files the set was compiled from.
 func (s *Set) Files() []string { return s.files }

@@ -12,39 +12,62 @@ import (
 	"github.com/sanse-campus/sanse/engine/event"
 )
 
-// Did-you-mean for rule expressions. expr reports a misspelt field in Go's
-// terms ("type engine.Event has no field watchlst"); rule authors write
-// `event.watchlst`. The field is found in the expression's syntax tree at
-// the error's location, not in expr's message, so the suggestion does not
-// depend on how expr or Go name the types behind `event` and `school`.
+// Did-you-mean for rule expressions. expr reports a misspelt field in its
+// own terms ("unknown field watchlst" for the map `event` is, "type
+// engine.School has no field boardng" for the struct `school` is); rule
+// authors write `event.watchlst`. The field is found in the expression's
+// syntax tree at the error's location, not in expr's message, so the
+// suggestion does not depend on how expr names the types behind `event` and
+// `school`.
 
-// fieldLists are the names each environment root has, for suggestions:
-// `event` as the event contract names its fields, `school` as the
-// registry's expressions do.
-var fieldLists = map[string][]string{
-	"event":  event.Fields(),
-	"school": exprTags(reflect.TypeFor[engine.School]()),
+// schoolFields are the names of `school`, as the registry's expressions
+// name them.
+var schoolFields = exprTags(reflect.TypeFor[engine.School]())
+
+// fieldList returns the names root has for the rules of src, for
+// suggestions: `event` as the source's declaration makes them readable,
+// `school` as the registry names them; nil for any other root.
+func fieldList(root string, src *event.Source) []string {
+	switch root {
+	case "event":
+		return eventNames(src)
+	case "school":
+		return schoolFields
+	}
+	return nil
 }
 
-// explain returns the message of expr compile error fe of expression src in
-// the terms rule authors use: for an unknown field of `event` or `school`,
-// "unknown field event.watchlst (did you mean event.watchlist?)"; expr's own
-// message for anything else.
-func explain(src string, fe *file.Error) string {
-	root, name, ok := unknownField(src, fe.Location)
+// explain returns the message of expr compile error fe of expression src,
+// of a rule of source, in the terms rule authors use: for an unknown field of
+// `event` or `school`, "unknown field event.watchlst (did you mean
+// event.watchlist?)", and for a personal field that rules do not read by its
+// own name, the names they do read; expr's own message for anything else.
+func explain(src string, fe *file.Error, source *event.Source) string {
+	root, name, ok := unknownField(src, fe.Location, source)
 	if !ok {
 		return fe.Message
 	}
 	msg := fmt.Sprintf("unknown field %s.%s", root, name)
-	if s := suggest(name, fieldLists[root]); s != "" {
+	if root == "event" && source != nil {
+		if f := source.Field(name); f != nil {
+			switch f.Personal {
+			case event.PersonalHash:
+				return msg + fmt.Sprintf(" (%s is personal: rules read its keyed hash as event.%s and its masked form as event.%s)", name, f.HashAs, f.MaskedAs)
+			case event.PersonalDrop:
+				return msg + fmt.Sprintf(" (%s is personal and dropped on arrival: rules cannot read it)", name)
+			}
+		}
+	}
+	if s := suggest(name, fieldList(root, source)); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s.%s?)", root, s)
 	}
 	return msg
 }
 
 // unknownField returns the root (event or school) and the name of the field
-// that src reads at loc, when that name is not one of the root's fields.
-func unknownField(src string, loc file.Location) (root, name string, ok bool) {
+// that src reads at loc, when that name is not one of the root's fields for
+// the rules of source.
+func unknownField(src string, loc file.Location, source *event.Source) (root, name string, ok bool) {
 	tree, err := parser.Parse(src)
 	if err != nil {
 		return "", "", false
@@ -54,7 +77,7 @@ func unknownField(src string, loc file.Location) (root, name string, ok bool) {
 	if f.root == "" {
 		return "", "", false
 	}
-	for _, n := range fieldLists[f.root] {
+	for _, n := range fieldList(f.root, source) {
 		if n == f.name {
 			return "", "", false
 		}
@@ -63,7 +86,8 @@ func unknownField(src string, loc file.Location) (root, name string, ok bool) {
 }
 
 // fieldFinder finds the member expression `event.x` or `school.x` at a
-// location.
+// location: expr locates an unknown field of a struct at the member
+// expression, of a map at its property.
 type fieldFinder struct {
 	at         file.Location
 	root, name string
@@ -71,11 +95,11 @@ type fieldFinder struct {
 
 func (f *fieldFinder) Visit(node *ast.Node) {
 	m, ok := (*node).(*ast.MemberNode)
-	if !ok || m.Location() != f.at {
+	if !ok || (m.Location() != f.at && m.Property.Location() != f.at) {
 		return
 	}
 	id, ok := m.Node.(*ast.IdentifierNode)
-	if !ok || fieldLists[id.Value] == nil {
+	if !ok || (id.Value != "event" && id.Value != "school") {
 		return
 	}
 	if p, ok := m.Property.(*ast.StringNode); ok {

@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -34,6 +36,9 @@ func TestDidYouMean(t *testing.T) {
 	}{
 		{name: "event field", src: rule("when", "event.watchlst == 'blacklist'"), want: "unknown field event.watchlst (did you mean event.watchlist?)"},
 		{name: "visitor identity as rules read it", src: rule("when", "event.visitor_maskd != ''"), want: "unknown field event.visitor_maskd (did you mean event.visitor_masked?)"},
+		{name: "a hashed field by its own name", src: rule("when", "event.visitor_id != ''"), want: "unknown field event.visitor_id (visitor_id is personal: rules read its keyed hash as event.visitor_hash and its masked form as event.visitor_masked)"},
+		{name: "a field of another source", src: rule("when", "event.celsius > 8"), want: "unknown field event.celsius"},
+		{name: "envelope field", src: rule("when", "event.ocurred_at != nil"), want: "unknown field event.ocurred_at (did you mean event.occurred_at?)"},
 		{name: "school field", src: rule("when", "school.boardng"), want: "unknown field school.boardng (did you mean school.boarding?)"},
 		{name: "field in a title placeholder", src: rule("title", "'gate ${event.gat}'"), want: "unknown field event.gat (did you mean event.gate?)"},
 		{name: "nothing close", src: rule("when", "event.zzzzzzzz == ''"), want: "unknown field event.zzzzzzzz"},
@@ -71,8 +76,22 @@ func TestErrorUnwrapsToExpr(t *testing.T) {
 	require.NoError(t, re.Unwrap())
 }
 
-// TestEventFieldsAreTheEnvironment holds the contract's list of fields, from
-// which suggestions are drawn, to the fields expressions can read.
+// TestEventFieldsAreTheEnvironment holds the names suggestions are drawn
+// from, the type expressions are compiled against and the map the VM reads
+// to one another, for every declared source: the same names, and in the map
+// values of the types compiled against.
 func TestEventFieldsAreTheEnvironment(t *testing.T) {
-	require.ElementsMatch(t, exprTags(reflect.TypeFor[engine.Event]()), event.Fields())
+	for _, src := range event.Builtin().Sources() {
+		t.Run(string(src.Name), func(t *testing.T) {
+			typ := eventType(src)
+			names := slices.Collect(maps.Keys(typ))
+			require.ElementsMatch(t, names, eventNames(src))
+			m := map[string]any{}
+			eventMap(src, &engine.Event{Source: src.Name}, m)
+			require.ElementsMatch(t, names, slices.Collect(maps.Keys(m)))
+			for name, v := range m {
+				require.Equal(t, typ[name].String(), reflect.TypeOf(v).String(), "event.%s", name)
+			}
+		})
+	}
 }

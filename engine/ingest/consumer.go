@@ -33,10 +33,10 @@ const (
 // "campus." and the source's name, e.g. campus.visitor.
 func DefaultTopic(src engine.Source) string { return "campus." + string(src) }
 
-// DefaultTopics returns the default topic of each of engine.Sources.
+// DefaultTopics returns the default topic of each of event.Builtin().Names().
 func DefaultTopics() map[engine.Source]string {
-	topics := make(map[engine.Source]string, len(engine.Sources))
-	for _, src := range engine.Sources {
+	topics := make(map[engine.Source]string, len(event.Builtin().Names()))
+	for _, src := range event.Builtin().Names() {
 		topics[src] = DefaultTopic(src)
 	}
 	return topics
@@ -152,7 +152,7 @@ func (o *Options) setDefaults() error {
 		o.DeadLetterTopic = DefaultDeadLetterTopic
 	}
 	seen := map[string]string{o.DeadLetterTopic: "the dead-letter topic"}
-	for _, src := range engine.Sources {
+	for _, src := range event.Builtin().Names() {
 		t := o.Topics[src]
 		if other, dup := seen[t]; dup {
 			errs = append(errs, fmt.Errorf("topic %q of source %s is also %s", t, src, other))
@@ -191,7 +191,7 @@ type Consumer struct {
 	client  *kafka.Client
 	dlq     *kafka.Writer
 	sources map[string]engine.Source // by topic
-	topics  []string                 // the event topics, in the order of engine.Sources
+	topics  []string                 // the event topics, in the order of event.Builtin().Names()
 	ran     atomic.Bool
 	closing sync.WaitGroup // partition readers being closed
 	// readErrors lets through one partition reader error log per interval.
@@ -226,7 +226,7 @@ func NewConsumer(opts Options) (*Consumer, error) {
 		joinErrors: sometimes{interval: 30 * time.Second},
 		readErrors: &throttle{s: sometimes{interval: 10 * time.Second}},
 	}
-	for _, src := range engine.Sources {
+	for _, src := range event.Builtin().Names() {
 		t := opts.Topics[src]
 		c.sources[t] = src
 		c.topics = append(c.topics, t)

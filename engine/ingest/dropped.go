@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // MaxDroppedFieldNames bounds the field label of
@@ -45,7 +46,7 @@ func NewDroppedFields(reg prometheus.Registerer) *DroppedFields {
 		}, []string{"source", "field"}),
 		counters: map[engine.Source]map[string]prometheus.Counter{},
 	}
-	for _, src := range engine.Sources {
+	for _, src := range event.Builtin().Names() {
 		d.counters[src] = map[string]prometheus.Counter{}
 		d.counters[src][droppedOther] = d.counter.WithLabelValues(string(src), droppedOther)
 	}

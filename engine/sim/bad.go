@@ -19,7 +19,12 @@ func (s *Simulator) corrupt(msg message, value []byte) (key string, out []byte) 
 	if err := json.Unmarshal(value, &m); err != nil {
 		return key, value[:len(value)/2]
 	}
-	required := append([]string{"id", "school_id", "type", "occurred_at"}, event.Contract[msg.source][msg.typ]...)
+	required := []string{"id", "school_id", "type", "occurred_at"}
+	if src := event.Builtin().Source(msg.source); src != nil && src.Type(msg.typ) != nil {
+		for _, f := range src.Type(msg.typ).Required {
+			required = append(required, f.Name)
+		}
+	}
 	switch s.r.intn(4) {
 	case 0:
 		return key, value[:len(value)/2]

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/ingest"
 )
 
@@ -116,7 +117,7 @@ func New(opts Options, logger *slog.Logger) *Simulator {
 	case s.incidents < 0:
 		s.incidents = 0
 	}
-	for _, src := range engine.Sources {
+	for _, src := range event.Builtin().Names() {
 		s.topics[src] = DefaultTopic(src)
 		if t := opts.Topics[src]; t != "" {
 			s.topics[src] = t

@@ -106,10 +106,18 @@ type Result struct {
 // Passed reports whether the test met every expectation.
 func (r Result) Passed() bool { return len(r.Failures) == 0 }
 
-// RunPath runs a test file on disk against the rules of its directory.
+// RunPath runs a test file on disk against the rules of its directory,
+// compiled against the built-in event contract.
 func RunPath(path string) ([]Result, error) {
+	return RunPathContract(nil, path)
+}
+
+// RunPathContract runs a test file on disk against the rules of its
+// directory compiled against the event contract c (nil: event.Builtin()),
+// whose declarations also decode the test's events.
+func RunPathContract(c *event.Contract, path string) ([]Result, error) {
 	dir := filepath.Dir(path)
-	set, errs := rules.LoadDir(dir)
+	set, errs := rules.LoadDirContract(c, dir)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("rules of %s: %w", dir, errors.Join(errs...))
 	}
@@ -141,7 +149,8 @@ func RunFS(fsys fs.FS, set *rules.Set) ([]Result, error) {
 	return all, nil
 }
 
-// Run runs the tests of one file against set.
+// Run runs the tests of one file against set; the events are decoded with
+// the set's contract.
 func Run(name string, data []byte, set *rules.Set) ([]Result, error) {
 	var f File
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -163,7 +172,8 @@ func Run(name string, data []byte, set *rules.Set) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	dec2 := &event.Decoder{Registry: func() *engine.Registry { return reg }, Identity: id}
+	contract := set.Contract()
+	dec2 := &event.Decoder{Contract: contract, Registry: func() *engine.Registry { return reg }, Identity: id}
 	var out []Result
 	for _, t := range f.Tests {
 		res := Result{File: name, Test: t.Name}
@@ -172,7 +182,7 @@ func Run(name string, data []byte, set *rules.Set) ([]Result, error) {
 			if treg, err = engine.NewRegistry(t.Schools); err != nil {
 				return nil, fmt.Errorf("%s: test %q: schools: %w", name, t.Name, err)
 			}
-			tdec = &event.Decoder{Registry: func() *engine.Registry { return treg }, Identity: id}
+			tdec = &event.Decoder{Contract: contract, Registry: func() *engine.Registry { return treg }, Identity: id}
 			first = t.Schools[0].ID
 		}
 		patterns := f.Rules

@@ -2,10 +2,12 @@ package ruletest
 
 import (
 	"errors"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/rules"
 )
 
@@ -64,4 +66,20 @@ func TestRunRefusesTestsThatCannotFail(t *testing.T) {
 			require.Equal(t, tt.noExpect, errors.Is(err, ErrNoExpectations))
 		})
 	}
+}
+
+// TestRunPathContract runs the rule tests of a source the built-in contract
+// does not declare: the rules are compiled, and the test's events decoded,
+// against the contract given.
+func TestRunPathContract(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "contract", "rules", "bus_test.yaml")
+	_, err := RunPath(path)
+	require.ErrorContains(t, err, `unknown source "school_bus"`)
+
+	c, err := event.LoadContract(filepath.Join("..", "..", "testdata", "contract", "sources"))
+	require.NoError(t, err)
+	res, err := RunPathContract(c, path)
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	require.True(t, res[0].Passed(), "%v", res[0].Failures)
 }
