@@ -23,17 +23,17 @@ func Compile(files ...*File) (*Set, []error) {
 }
 
 // CompileContract compiles parsed rule files into a Set against the event
-// contract c (nil: event.Builtin()): a rule's source must be one of c's, its
-// types the source's, and its expressions read `event` as the source
+// contract (nil: event.Builtin()): a rule's source must be one of the
+// contract's, its types the source's, and its expressions read `event` as the source
 // declares it. Params, calendar and grades declared in any file apply to
 // the rules of every file. It returns every problem at once; a Set is
 // returned only when there are none.
-func CompileContract(c *event.Contract, files ...*File) (*Set, []error) {
-	if c == nil {
-		c = event.Builtin()
+func CompileContract(contract *event.Contract, files ...*File) (*Set, []error) {
+	if contract == nil {
+		contract = event.Builtin()
 	}
 	s := &Set{bySource: map[engine.Source][]*Rule{}, horizon: minHorizon, params: Params{}, calendar: defaultCalendar(),
-		contract: c, labels: labelsOf(c)}
+		contract: contract, labels: labelsOf(contract)}
 	var errs []error
 	paramWhere := map[string]string{}
 	grades := map[string]engine.Severity{"I": engine.SeverityHigh, "II": engine.SeverityHigh, "III": engine.SeverityMedium, "IV": engine.SeverityLow}
@@ -68,11 +68,11 @@ func CompileContract(c *event.Contract, files ...*File) (*Set, []error) {
 			}
 		}
 	}
-	cc := &compiler{params: s.params, calendar: s.calendar, grades: grades, contract: c, labels: s.labels, envs: map[*event.Source]map[string]any{}}
+	c := &compiler{params: s.params, calendar: s.calendar, grades: grades, contract: contract, labels: s.labels, envs: map[*event.Source]map[string]any{}}
 	ids := map[string]string{}
 	for _, f := range files {
 		for i := range f.Rules {
-			r, rerrs := cc.rule(f, &f.Rules[i])
+			r, rerrs := c.rule(f, &f.Rules[i])
 			errs = append(errs, rerrs...)
 			if r == nil {
 				continue
@@ -97,7 +97,7 @@ func CompileContract(c *event.Contract, files ...*File) (*Set, []error) {
 			}
 		}
 		for i := range f.Policy {
-			p, perrs := cc.policy(f, &f.Policy[i])
+			p, perrs := c.policy(f, &f.Policy[i])
 			errs = append(errs, perrs...)
 			if p == nil {
 				continue

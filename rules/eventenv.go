@@ -153,6 +153,9 @@ func (v *vmEnv) get(fr *Env, src *event.Source) map[string]any {
 // reset forgets the event, so that the next get builds it again; the maps
 // are kept for reuse.
 func (v *vmEnv) reset() {
+	if v.ev == nil {
+		return // not built since the last reset: nothing to forget
+	}
 	clear(v.event)
 	clear(v.env)
 	v.ev, v.src = nil, nil
