@@ -106,7 +106,7 @@ func TestMetaListsDeclaredSources(t *testing.T) {
 	require.Equal(t, []metaName{
 		{ID: "visitor", Zh: "外来人员", En: "Visitors"}, {ID: "canteen", Zh: "食堂", En: "Canteen"},
 		{ID: "drowning", Zh: "防溺水", En: "Drowning"}, {ID: "bullying", Zh: "校园欺凌", En: "Bullying"},
-		{ID: "school_bus", Zh: "校车", En: "School buses"},
+		{ID: "ferry", Zh: "渡船", En: "School ferries"},
 	}, got.Sources)
 }
 

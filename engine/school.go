@@ -36,6 +36,13 @@ type School struct {
 	// WaterBodies are the registered water bodies near the school (水域) that
 	// drowning-prevention patrols must cover.
 	WaterBodies []string `expr:"water_bodies" yaml:"water_bodies" json:"water_bodies,omitempty"`
+	// Connected lists what the district's platforms report for the school
+	// beyond what every school with a canteen or water bodies reports: a
+	// declared source (school_bus, fire_safety, gate_security, …) or a
+	// source's type (canteen.accompany_meal). Absence checks of these run
+	// only at the schools that list them, so a school not yet connected
+	// stays green instead of being reported for what it cannot send.
+	Connected []string `expr:"connected" yaml:"connected" json:"connected,omitempty"`
 }
 
 // Registry is an immutable set of schools, replaced as a whole on reload.

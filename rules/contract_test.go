@@ -18,7 +18,7 @@ func busContract(t *testing.T) *event.Contract {
 	t.Helper()
 	c, err := event.LoadContract(filepath.Join("..", "testdata", "contract", "sources"))
 	require.NoError(t, err)
-	require.NotNil(t, c.Source("school_bus"))
+	require.NotNil(t, c.Source("shuttle"))
 	return c
 }
 
@@ -50,9 +50,9 @@ func TestRulesOfADeclaredSource(t *testing.T) {
 		title string   // of the first match
 	}{
 		{name: "speeding, a declared label", body: `"type":"trip","plate":"浙F1","speed_kmh":72.5,"status":"late"`,
-			want: []string{"bus.speeding"}, title: "校车超速（浙F1，72.5 km/h，晚点）"},
+			want: []string{"bus.speeding"}, title: "接驳车超速（浙F1，72.5 km/h，晚点）"},
 		{name: "absent fields read as zero", body: `"type":"trip","plate":"浙F1","speed_kmh":61`,
-			want: []string{"bus.speeding"}, title: "校车超速（浙F1，61 km/h，）"},
+			want: []string{"bus.speeding"}, title: "接驳车超速（浙F1，61 km/h，）"},
 		{name: "a list on the VM", body: `"type":"trip","plate":"浙F2","speed_kmh":30,"seats":2,"pupils":["P-1","P-2","P-3"]}`,
 			want: []string{"bus.overloaded"}, title: "校车超载（浙F2：P-1、P-2、P-3）"},
 		{name: "an int on the VM", body: `"type":"trip","plate":"浙F2","speed_kmh":30,"seats":2,"aboard":3}`,
@@ -63,9 +63,9 @@ func TestRulesOfADeclaredSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			msg := `{"id":"e1","school_id":"S1","source":"school_bus","occurred_at":"` + at + `",` + strings.TrimSuffix(tt.body, "}") + `}`
+			msg := `{"id":"e1","school_id":"S1","source":"shuttle","occurred_at":"` + at + `",` + strings.TrimSuffix(tt.body, "}") + `}`
 			var ev engine.Event
-			require.NoError(t, dec.Decode("school_bus", []byte(msg), &ev))
+			require.NoError(t, dec.Decode("shuttle", []byte(msg), &ev))
 			ms, err := set.Evaluate(&ev, school, nil, nil)
 			require.NoError(t, err)
 			var ids []string
@@ -93,18 +93,18 @@ func TestContractChecksRules(t *testing.T) {
 		file     *File
 		want     string // the message; empty: no error
 	}{
-		{name: "a declared source", contract: c, file: rule("school_bus", "trip", "event.speed_kmh > 60")},
-		{name: "not in the built-in contract", file: rule("school_bus", "trip", "'true'"),
-			want: `source: unknown source "school_bus", expected one of visitor, canteen, drowning, bullying`},
-		{name: "an unknown type of the source", contract: c, file: rule("school_bus", "lunch", "'true'"),
-			want: `type: unknown school_bus type "lunch", expected one of breakdown, disposition, trip`},
-		{name: "a misspelt field, suggested from the source", contract: c, file: rule("school_bus", "trip", "event.plat == ''"),
+		{name: "a declared source", contract: c, file: rule("shuttle", "trip", "event.speed_kmh > 60")},
+		{name: "not in the built-in contract", file: rule("shuttle", "trip", "'true'"),
+			want: `source: unknown source "shuttle", expected one of visitor, canteen, drowning, bullying`},
+		{name: "an unknown type of the source", contract: c, file: rule("shuttle", "lunch", "'true'"),
+			want: `type: unknown shuttle type "lunch", expected one of breakdown, disposition, trip`},
+		{name: "a misspelt field, suggested from the source", contract: c, file: rule("shuttle", "trip", "event.plat == ''"),
 			want: "unknown field event.plat (did you mean event.plate?)"},
-		{name: "a field of another source", contract: c, file: rule("school_bus", "trip", "event.watchlist == ''"),
+		{name: "a field of another source", contract: c, file: rule("shuttle", "trip", "event.watchlist == ''"),
 			want: "unknown field event.watchlist"},
-		{name: "the declared type", contract: c, file: rule("school_bus", "trip", "event.speed_kmh > 'fast'"),
+		{name: "the declared type", contract: c, file: rule("shuttle", "trip", "event.speed_kmh > 'fast'"),
 			want: "invalid operation: > (mismatched types float64 and string)"},
-		{name: "an int is an int", contract: c, file: rule("school_bus", "trip", "event.seats"),
+		{name: "an int is an int", contract: c, file: rule("shuttle", "trip", "event.seats"),
 			want: "expected bool, but got int"},
 	}
 	for _, tt := range tests {
@@ -124,7 +124,7 @@ func TestContractChecksRules(t *testing.T) {
 // against its contract.
 func TestManagerContract(t *testing.T) {
 	_, err := NewManager(ManagerOptions{Dir: busRules})
-	require.ErrorContains(t, err, `unknown source "school_bus"`)
+	require.ErrorContains(t, err, `unknown source "shuttle"`)
 
 	c := busContract(t)
 	m, err := NewManager(ManagerOptions{Dir: busRules, Contract: c})
@@ -132,7 +132,7 @@ func TestManagerContract(t *testing.T) {
 	require.Same(t, c, m.Current().Contract())
 	require.NoError(t, m.Reload())
 	require.Same(t, c, m.Current().Contract())
-	errs := m.Validate("bus.yaml", []byte("rules:\n  - {id: r, source: school_bus, level: low, when: 'event.sped_kmh > 1', title: x}\n"))
+	errs := m.Validate("bus.yaml", []byte("rules:\n  - {id: r, source: shuttle, level: low, when: 'event.sped_kmh > 1', title: x}\n"))
 	require.Len(t, errs, 1)
 	require.ErrorContains(t, errs[0], "unknown field event.sped_kmh (did you mean event.speed_kmh?)")
 
@@ -156,7 +156,7 @@ func TestZhLabels(t *testing.T) {
 			}
 		}
 	}
-	require.Equal(t, "校车", labels["school_bus"])
+	require.Equal(t, "接驳车", labels["shuttle"])
 	require.Equal(t, "晚点", labels["late"])
 	require.Equal(t, "在逃/通缉", labels["wanted"])
 	require.Equal(t, "冷藏", labels["fridge"])

@@ -501,11 +501,28 @@ func foldArithmetic(op string, a, b any) (native, bool) {
 }
 
 // in compiles `string in [constant strings]`, the array as written or as
-// a param list or as the set expr's optimiser makes of it.
+// a param list or as the set expr's optimiser makes of it, and `string in
+// list` for a list-valued field (`"gate_security" in school.connected`).
 func (c *nativeCompiler) in(n *ast.BinaryNode) (native, bool) {
 	l, ok := c.node(n.Left)
 	if !ok || l.k != kString {
 		return native{}, false
+	}
+	if r, ok := n.Right.(*ast.MemberNode); ok {
+		list, ok := c.node(r)
+		if !ok || list.k != kStrings {
+			return native{}, false
+		}
+		ls, ss := l.s, list.ss
+		return native{k: kBool, window: l.window, b: func(f *frame) bool {
+			v := ls(f)
+			for _, s := range ss(f) {
+				if s == v {
+					return true
+				}
+			}
+			return false
+		}}, true
 	}
 	var set []string
 	switch r := n.Right.(type) {

@@ -207,6 +207,8 @@ func nativeCorpus(t *testing.T) ([]engine.Event, []*engine.School) {
 	schools = append(schools,
 		&engine.School{ID: "X-1", Canteen: false, WaterBodies: []string{"南湖", "运河"}},
 		&engine.School{ID: "X-2", Canteen: true},
+		&engine.School{ID: "X-3", Canteen: true, Connected: []string{"gate_security", "fire_safety", "canteen.accompany_meal"}},
+		&engine.School{ID: "X-4", Canteen: false, Connected: []string{"school_bus", "canteen.accompany_meal"}},
 	)
 	var edges []engine.Event
 	ev := func(src engine.Source, typ string, at time.Time, fs fields) {
@@ -248,6 +250,52 @@ func nativeCorpus(t *testing.T) ([]engine.Event, []*engine.School) {
 		ev(engine.SourceDrowning, "patrol", benchStart, fields{"hazard_found": inj, "water_body": "南湖", "note": "n"})
 		ev(engine.SourceCanteen, "pesticide_test", benchStart, fields{"passed": inj, "item": "青菜"})
 		ev(engine.SourceCanteen, "health_check", benchStart, fields{"passed": inj, "staff_id": "E1", "symptom": "发热"})
+	}
+	// The sources a district also needs (issue 12): every type, on and around the thresholds.
+	for _, at := range []time.Time{benchStart, time.Date(2026, 11, 2, 16, 10, 0, 0, engine.Shanghai), time.Date(2026, 11, 7, 16, 10, 0, 0, engine.Shanghai), time.Date(2026, 11, 2, 22, 0, 0, 0, engine.Shanghai)} {
+		ev("gate_security", "loitering", at, fields{"gate": "南门", "minutes": 20.5})
+		ev("canteen", "health_cert", at, fields{"staff_id": "C1", "expires_on": at.Add(-time.Hour)})
+		ev("canteen", "health_cert", at, fields{"staff_id": "C1", "expires_on": at.Add(30 * 24 * time.Hour)})
+		ev("canteen", "health_cert", at, fields{"staff_id": "C1", "expires_on": at.Add(31 * 24 * time.Hour)})
+	}
+	for _, v := range [][3]any{{59.9, "other", false}, {60.5, "other", false}, {75.0, "expressway", false}, {80.5, "expressway", false}, {90.0, "other", true}, {61.0, "", false}} {
+		ev("school_bus", "position", benchStart, fields{"bus_id": "浙F-1", "speed_kmh": v[0], "road": v[1], "empty": v[2], "off_route_m": v[0].(float64) * 9})
+	}
+	for _, h := range [][2]int{{30, 30}, {31, 30}, {0, 0}, {30, 31}} {
+		for _, stage := range []string{"boarding", "trip_end"} {
+			ev("school_bus", "headcount", benchStart, fields{"bus_id": "浙F-1", "trip_id": "AM-1", "stage": stage, "boarded": h[0], "alighted": h[1], "escort_present": h[0] == h[1]})
+		}
+	}
+	ev("school_bus", "driver", benchStart, fields{"bus_id": "浙F-1", "driver_phone": "13912345678"})
+	for _, kind := range []string{"smoke", "heat", "flame", "manual"} {
+		ev("fire_safety", "fire_alarm", benchStart, fields{"kind": kind, "location": "教学楼"})
+	}
+	ev("fire_safety", "gas_leak", benchStart, fields{"location": "食堂后厨", "lel_percent": 25.0, "valve_closed": true})
+	ev("fire_safety", "gas_leak", benchStart, fields{"location": "食堂后厨"})
+	ev("fire_safety", "exit_blocked", benchStart, fields{"location": "东侧安全出口", "found_by": "inspection"})
+	ev("fire_safety", "exit_blocked", benchStart, fields{"location": "东侧安全出口"})
+	ev("fire_safety", "inspection", benchStart, fields{"facility": "灭火器", "issues_found": false})
+	ev("gate_security", "panic_button", benchStart, fields{"gate": "东门"})
+	ev("gate_security", "intrusion", benchStart, fields{"zone": "北墙"})
+	for _, n := range []int{0, 1, 3} {
+		ev("gate_security", "closing_check", benchStart, fields{"gate": "东门", "visitors_inside": n})
+		ev("health", "sick_absence", benchStart, fields{"class_ref": "1-2", "absent_sick": n + 3})
+	}
+	for _, shift := range []string{"arrival", "dismissal"} {
+		ev("gate_security", "duty_checkin", benchStart, fields{"gate": "东门", "shift": shift, "on_duty": 2})
+	}
+	for _, r := range []string{"self_harm", "suicidal_ideation", "suicide_attempt"} {
+		ev("mental_health", "crisis_report", benchStart, fields{"student_ref": "P-1", "risk": r, "channel": "teacher"})
+	}
+	for _, tier := range []string{"normal", "attention", "crisis"} {
+		ev("mental_health", "screening", benchStart, fields{"student_ref": "P-1", "tier": tier})
+	}
+	for _, sy := range []string{"vomiting", "diarrhea", "fever", "rash"} {
+		ev("health", "symptom_report", benchStart, fields{"student_ref": "P-1", "symptom": sy, "class_ref": "2-3", "meal_ref": "lunch"})
+		ev("health", "symptom_report", benchStart, fields{"student_ref": "P-2", "symptom": sy})
+	}
+	for _, m := range []string{"breakfast", "lunch", "dinner"} {
+		ev("canteen", "accompany_meal", benchStart, fields{"meal": m, "role": "principal", "issues_found": false})
 	}
 	return append(events, edges...), schools
 }

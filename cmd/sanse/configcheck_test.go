@@ -49,7 +49,7 @@ func TestConfigCheckCalendarCoverage(t *testing.T) {
 func TestConfigCheckSources(t *testing.T) {
 	sources := filepath.Join("..", "..", "testdata", "sources")
 	config := filepath.Join(t.TempDir(), "sanse.yaml")
-	require.NoError(t, os.WriteFile(config, []byte("kafka:\n  topics:\n    school_bus: bus.gps\n    visitor: gate.v2\n"), 0o600))
+	require.NoError(t, os.WriteFile(config, []byte("kafka:\n  topics:\n    ferry: bus.gps\n    visitor: gate.v2\n"), 0o600))
 	var out, errOut bytes.Buffer
 	code := run([]string{"config", "check", "--skip-registry", "--config.file", config, "--sources.dir", sources}, &out, &errOut)
 	require.Equal(t, 0, code, errOut.String())
@@ -57,11 +57,11 @@ func TestConfigCheckSources(t *testing.T) {
 		"source canteen (食堂): topic campus.canteen, built-in\n"+
 		"source drowning (防溺水): topic campus.drowning, built-in\n"+
 		"source bullying (校园欺凌): topic campus.bullying, built-in\n"+
-		"source school_bus (校车): topic bus.gps, "+filepath.Join(sources, "school_bus.yaml")+"\n")
+		"source ferry (渡船): topic bus.gps, "+filepath.Join(sources, "ferry.yaml")+"\n")
 	require.Contains(t, out.String(), "configuration OK")
 
 	bad := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(bad, "bus.yaml"), []byte("source: school_bus\ntopic: campus.bus\ntitle: 校车\ntypes:\n  gps: {}\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(bad, "bus.yaml"), []byte("source: ferry\ntopic: campus.bus\ntitle: 渡船\ntypes:\n  gps: {}\n"), 0o600))
 	out.Reset()
 	errOut.Reset()
 	code = run([]string{"config", "check", "--skip-registry", "--sources.dir", bad}, &out, &errOut)

@@ -39,15 +39,15 @@ func TestTopicsConfig(t *testing.T) {
 		{name: "a declared source takes its declared topic", args: []string{"--sources.dir", sources},
 			want: map[engine.Source]string{
 				engine.SourceVisitor: "campus.visitor", engine.SourceCanteen: "campus.canteen",
-				engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "campus.bullying", "school_bus": "campus.school_bus",
+				engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "campus.bullying", "ferry": "campus.ferry",
 			}},
-		{name: "a declared source's topic configured", file: "kafka:\n  topics:\n    school_bus: bus.gps\n", args: []string{"--sources.dir", sources},
+		{name: "a declared source's topic configured", file: "kafka:\n  topics:\n    ferry: bus.gps\n", args: []string{"--sources.dir", sources},
 			want: map[engine.Source]string{
 				engine.SourceVisitor: "campus.visitor", engine.SourceCanteen: "campus.canteen",
-				engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "campus.bullying", "school_bus": "bus.gps",
+				engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "campus.bullying", "ferry": "bus.gps",
 			}},
-		{name: "a source nobody declared", file: "kafka:\n  topics:\n    school_bus: bus.gps\n",
-			wantErr: `kafka.topics.school_bus: no source "school_bus" is declared; expected one of visitor, canteen, drowning, bullying or deadletter`},
+		{name: "a source nobody declared", file: "kafka:\n  topics:\n    ferry: bus.gps\n",
+			wantErr: `kafka.topics.ferry: no source "ferry" is declared; expected one of visitor, canteen, drowning, bullying or deadletter`},
 		{name: "not a topic name", file: "kafka:\n  topics:\n    visitor: [a, b]\n", wantErr: "line 5: kafka.topics.visitor: expected a topic name"},
 		{name: "not a mapping", file: "kafka:\n  topics: campus\n", wantErr: "line 4: kafka.topics: expected a mapping"},
 		{name: "two sources on one topic", file: "kafka:\n  topics:\n    canteen: campus.visitor\n",
@@ -74,7 +74,7 @@ func TestTopicsConfig(t *testing.T) {
 // every error's file and line.
 func TestSourcesDirErrors(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "bus.yaml"), []byte("source: school_bus\ntopic: campus.bus\ntypes:\n  gps:\n    fields:\n      speed: {type: speed}\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bus.yaml"), []byte("source: ferry\ntopic: campus.bus\ntypes:\n  gps:\n    fields:\n      speed: {type: speed}\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "fire.yaml"), []byte("source: fire\ntopic: campus.fire\n"), 0o644))
 	t.Setenv("SANSE_SOURCES_DIR", dir)
 	_, err := loadWith(t, "registry:\n  file: x.csv\n")

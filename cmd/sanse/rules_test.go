@@ -126,17 +126,17 @@ func TestRulesOfADeclaredSource(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "bus.yaml"), []byte(`rules:
   - id: bus.speeding
-    source: school_bus
+    source: ferry
     type: speeding
     when: event.speed_kmh > event.limit_kmh + 10
     level: high
-    title: 校车严重超速
+    title: 渡船严重超速
 `), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "bus_test.yaml"), []byte(`tests:
   - name: a bus far over the limit
     events:
-      - {at: 2026-11-02T07:30:00+08:00, event: {source: school_bus, type: speeding, plate: 浙F12345, speed_kmh: 75, limit_kmh: 50}}
-      - {at: 2026-11-02T07:31:00+08:00, event: {source: school_bus, type: speeding, plate: 浙F12345, speed_kmh: 55, limit_kmh: 50}}
+      - {at: 2026-11-02T07:30:00+08:00, event: {source: ferry, type: speeding, plate: 浙F12345, speed_kmh: 75, limit_kmh: 50}}
+      - {at: 2026-11-02T07:31:00+08:00, event: {source: ferry, type: speeding, plate: 浙F12345, speed_kmh: 55, limit_kmh: 50}}
     expect:
       - {at: 2026-11-02T07:30:01+08:00, level: red, risks: [{rule: bus.speeding, level: high}]}
 `), 0o644))
@@ -151,5 +151,5 @@ func TestRulesOfADeclaredSource(t *testing.T) {
 	stderr.Reset()
 	t.Setenv("SANSE_SOURCES_DIR", "")
 	require.Equal(t, 1, run([]string{"rules", "check", dir}, &stdout, &stderr))
-	require.Contains(t, stderr.String(), "school_bus")
+	require.Contains(t, stderr.String(), "ferry")
 }

@@ -191,7 +191,7 @@ func TestMessageNamesTheSource(t *testing.T) {
 	contract, err := event.LoadContract("../../testdata/sources")
 	require.NoError(t, err)
 	at := time.Date(2026, 11, 2, 9, 0, 0, 0, engine.Shanghai)
-	bus := &Alert{ID: "a-bus", SchoolID: "S1", Level: engine.LevelYellow, Status: StatusFiring, Source: "school_bus", OpenedAt: at}
+	bus := &Alert{ID: "a-bus", SchoolID: "S1", Level: engine.LevelYellow, Status: StatusFiring, Source: "ferry", OpenedAt: at}
 	pool := &Alert{ID: "a-pool", SchoolID: "S1", Level: engine.LevelRed, Status: StatusFiring, Source: engine.SourceDrowning, OpenedAt: at}
 	none := &Alert{ID: "a-none", SchoolID: "S1", Level: engine.LevelRed, Status: StatusFiring, OpenedAt: at}
 	n := newMessage(notify.KindFiring, "school", notify.StepSchool, []*Alert{bus, pool, none}, at, engine.LevelRed, "", contract)
@@ -199,6 +199,6 @@ func TestMessageNamesTheSource(t *testing.T) {
 	for _, it := range n.Message.Items {
 		names = append(names, it.SourceName)
 	}
-	require.Equal(t, []string{"校车", "防溺水", ""}, names)
+	require.Equal(t, []string{"渡船", "防溺水", ""}, names)
 	require.Equal(t, "防溺水", newMessage(notify.KindFiring, "school", notify.StepSchool, []*Alert{pool}, at, engine.LevelRed, "", nil).Message.Items[0].SourceName)
 }

@@ -24,18 +24,18 @@ func TestDeclaredSource(t *testing.T) {
 	e.rulesDir = t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(e.rulesDir, "bus.yaml"), []byte(`rules:
   - id: bus.speeding
-    source: school_bus
+    source: ferry
     type: speeding
     when: event.speed_kmh > event.limit_kmh + 10
     level: high
-    title: 校车严重超速
+    title: 渡船严重超速
 `), 0o600))
 	a := start(t, e)
 	require.Same(t, contract, a.Contract())
 
 	at := time.Now().Add(-time.Minute)
 	produce(t, a.Brokers(), map[string]any{
-		"id": "bus-1", "school_id": schoolA, "source": "school_bus", "type": "speeding", "occurred_at": at.Format(time.RFC3339Nano),
+		"id": "bus-1", "school_id": schoolA, "source": "ferry", "type": "speeding", "occurred_at": at.Format(time.RFC3339Nano),
 		"plate": "浙F12345", "speed_kmh": 75, "limit_kmh": 50, "driver_name": "王建国",
 	})
 	waitFor(t, 30*time.Second, "the red change stored", func() bool {
@@ -49,7 +49,7 @@ func TestDeclaredSource(t *testing.T) {
 	waitFor(t, 30*time.Second, "the event stored", func() bool { return storedEvents(t, a.App) == 1 })
 	var payloads []string
 	require.NoError(t, a.Store().ReplayEvents(t.Context(), time.Now().Add(-time.Hour), func(p []byte, o engine.Origin) error {
-		require.Equal(t, "campus.school_bus", o.Topic)
+		require.Equal(t, "campus.ferry", o.Topic)
 		payloads = append(payloads, string(p))
 		return nil
 	}))
@@ -63,7 +63,7 @@ func TestDeclaredSource(t *testing.T) {
 		require.NoError(t, err)
 		return len(list) == 1
 	})
-	require.Equal(t, engine.Source("school_bus"), list[0].Source)
+	require.Equal(t, engine.Source("ferry"), list[0].Source)
 
 	// A restart restores the risk from the stored event, decoded by the
 	// same declaration.

@@ -13,17 +13,15 @@ import (
 	"github.com/sanse-campus/sanse/engine/event"
 )
 
-// schoolBus is the declaration of issue 12's example: a district's own
-// source, with no code.
-const schoolBus = `source: school_bus
-topic: campus.school_bus
-title: {zh: 校车, en: School buses}
+// dormitory is a district's own source, declared with no code: 宿舍查寝
+// at a boarding school.
+const dormitory = `source: dormitory
+topic: campus.dormitory
+title: {zh: 宿舍, en: Dormitories}
 types:
-  position: {fields: {bus_id: {type: string, required: true}, speed_kmh: {type: number, required: true},
-                      off_route_m: {type: number}}}
-  headcount: {fields: {bus_id: {type: string, required: true}, boarded: {type: int}, alighted: {type: int},
-                       escort_present: {type: bool}}}
-  driver: {fields: {bus_id: {type: string, required: true}, driver_phone: {type: string, personal: mask}}}
+  bed_check: {fields: {dorm: {type: string, required: true}, expected: {type: int, required: true},
+                       present: {type: int}, temp_c: {type: number}}}
+  warden: {fields: {dorm: {type: string, required: true}, warden_phone: {type: string, personal: mask}}}
 `
 
 func writeSources(t *testing.T, files map[string]string) string {
@@ -35,9 +33,56 @@ func writeSources(t *testing.T, files map[string]string) string {
 }
 
 func TestDeclaredSourceDecodes(t *testing.T) {
-	c, err := event.LoadContract(writeSources(t, map[string]string{"school_bus.yaml": schoolBus}))
+	c, err := event.LoadContract(writeSources(t, map[string]string{"dormitory.yaml": dormitory}))
 	require.NoError(t, err)
-	require.Equal(t, []engine.Source{"visitor", "canteen", "drowning", "bullying", "school_bus"}, c.Names())
+	require.Equal(t, []engine.Source{"visitor", "canteen", "drowning", "bullying", "dormitory", "fire_safety",
+		"gate_security", "health", "mental_health", "school_bus"}, c.Names(), "the built-in ones first, then by name")
+	dorm := c.Source("dormitory")
+	require.NotNil(t, dorm)
+	require.Equal(t, "campus.dormitory", dorm.Topic)
+	require.Equal(t, dorm, c.ByTopic("campus.dormitory"))
+	require.Equal(t, "宿舍", c.Title("dormitory", false))
+	require.Equal(t, []string{"bed_check", "warden"}, dorm.TypeNames())
+
+	d := newDecoder(t)
+	d.Contract = c
+	var ev engine.Event
+	require.NoError(t, d.Decode("dormitory", []byte(`{"id":"b1","school_id":"S1","source":"dormitory","type":"bed_check",
+		"occurred_at":"2026-11-02 21:31:05","dorm":"3-204","expected":6,"present":5,"temp_c":21.5}`), &ev))
+	present, ok := c.Value(&ev, "present")
+	require.True(t, ok)
+	require.Equal(t, 5, present.Int())
+	temp, _ := c.Value(&ev, "temp_c")
+	require.InDelta(t, 21.5, temp.Num(), 0)
+	require.Equal(t, time.Date(2026, 11, 2, 21, 31, 5, 0, engine.Shanghai).UnixMilli(), ev.OccurredAt.UnixMilli(),
+		"a time without a zone is read in Asia/Shanghai")
+
+	require.NoError(t, d.Decode("dormitory", []byte(`{"id":"w1","school_id":"S1","source":"dormitory","type":"warden",
+		"occurred_at":"2026-11-02T21:00:00+08:00","dorm":"3-204","warden_phone":"13912345678"}`), &ev))
+	phone, _ := c.Value(&ev, "warden_phone")
+	require.Equal(t, "1391***5678", phone.Str())
+	require.NotContains(t, string(ev.Payload), "13912345678")
+
+	// Typed: an int field refuses a fraction, a required field is required.
+	var de *event.DecodeError
+	err = d.Decode("dormitory", []byte(`{"id":"b2","school_id":"S1","source":"dormitory","type":"bed_check",
+		"occurred_at":"2026-11-02T21:00:00+08:00","dorm":"d","expected":1.5}`), &ev)
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, event.ReasonBadValue, de.Reason)
+	require.Equal(t, "expected", de.Field)
+	err = d.Decode("dormitory", []byte(`{"id":"b3","school_id":"S1","source":"dormitory","type":"bed_check",
+		"occurred_at":"2026-11-02T21:00:00+08:00","dorm":"d"}`), &ev)
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, "missing_field: expected: required for dormitory bed_check", de.Error())
+
+	// The dead letter of a dormitory message masks the declared personal field.
+	require.NotContains(t, string(c.RedactRaw([]byte(`{"warden_phone":"13912345678"`), 0)), "13912345678")
+}
+
+// TestBuiltinSchoolBus decodes the built-in 校车 source of issue 12: the
+// example of docs/events.md, now shipped.
+func TestBuiltinSchoolBus(t *testing.T) {
+	c := event.Builtin()
 	bus := c.Source("school_bus")
 	require.NotNil(t, bus)
 	require.Equal(t, "campus.school_bus", bus.Topic)
@@ -46,18 +91,18 @@ func TestDeclaredSourceDecodes(t *testing.T) {
 	require.Equal(t, []string{"driver", "headcount", "position"}, bus.TypeNames())
 
 	d := newDecoder(t)
-	d.Contract = c
 	var ev engine.Event
 	require.NoError(t, d.Decode("school_bus", []byte(`{"id":"p1","school_id":"S1","source":"school_bus","type":"position",
 		"occurred_at":"2026-11-02 07:31:05","bus_id":"浙F-12345","speed_kmh":72.5}`), &ev))
 	speed, ok := c.Value(&ev, "speed_kmh")
 	require.True(t, ok)
 	require.InDelta(t, 72.5, speed.Num(), 0)
-	require.Equal(t, time.Date(2026, 11, 2, 7, 31, 5, 0, engine.Shanghai).UnixMilli(), ev.OccurredAt.UnixMilli(),
-		"a time without a zone is read in Asia/Shanghai")
+	road, _ := c.Value(&ev, "road")
+	require.Equal(t, "other", road.Str(), "the default of an absent road")
 
 	require.NoError(t, d.Decode("school_bus", []byte(`{"id":"h1","school_id":"S1","source":"school_bus","type":"headcount",
-		"occurred_at":1793575865000,"bus_id":"浙F-12345","boarded":31,"alighted":30,"escort_present":true}`), &ev))
+		"occurred_at":1793575865000,"bus_id":"浙F-12345","trip_id":"AM-3","stage":"trip_end","boarded":31,"alighted":30,
+		"escort_present":true}`), &ev))
 	boarded, _ := c.Value(&ev, "boarded")
 	require.Equal(t, 31, boarded.Int())
 	require.Equal(t, int64(1793575865000), ev.OccurredAt.UnixMilli(), "epoch milliseconds")
@@ -71,13 +116,16 @@ func TestDeclaredSourceDecodes(t *testing.T) {
 	require.NoError(t, json.Unmarshal(ev.Payload, &stored))
 	require.Equal(t, "1391***5678", stored["driver_phone"])
 
-	// Typed: an int field refuses a fraction, a required field is required.
 	var de *event.DecodeError
-	err = d.Decode("school_bus", []byte(`{"id":"h2","school_id":"S1","source":"school_bus","type":"headcount",
-		"occurred_at":"2026-11-02T07:00:00+08:00","bus_id":"b","boarded":1.5}`), &ev)
+	err := d.Decode("school_bus", []byte(`{"id":"h2","school_id":"S1","source":"school_bus","type":"headcount",
+		"occurred_at":"2026-11-02T07:00:00+08:00","bus_id":"b","trip_id":"t","stage":"boarding","boarded":1.5,"escort_present":true}`), &ev)
 	require.ErrorAs(t, err, &de)
 	require.Equal(t, event.ReasonBadValue, de.Reason)
 	require.Equal(t, "boarded", de.Field)
+	err = d.Decode("school_bus", []byte(`{"id":"h3","school_id":"S1","source":"school_bus","type":"headcount",
+		"occurred_at":"2026-11-02T07:00:00+08:00","bus_id":"b","trip_id":"t","stage":"parked","boarded":1,"escort_present":true}`), &ev)
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, event.ReasonBadValue, de.Reason, "stage is one of its values")
 	err = d.Decode("school_bus", []byte(`{"id":"p2","school_id":"S1","source":"school_bus","type":"position",
 		"occurred_at":"2026-11-02T07:00:00+08:00","bus_id":"b"}`), &ev)
 	require.ErrorAs(t, err, &de)
@@ -86,8 +134,6 @@ func TestDeclaredSourceDecodes(t *testing.T) {
 		"occurred_at":"2026-11-02T07:00:00+08:00","bus_id":"b","speed_kmh":"fast"}`), &ev)
 	require.ErrorAs(t, err, &de)
 	require.Equal(t, event.ReasonWrongType, de.Reason)
-
-	// The dead letter of a bus message masks the declared personal field.
 	require.NotContains(t, string(c.RedactRaw([]byte(`{"driver_phone":"13912345678"`), 0)), "13912345678")
 }
 

@@ -562,16 +562,16 @@ func TestConsumerFlushesBacklogTailWithoutWaiting(t *testing.T) {
 func TestConsumerReadsADeclaredSource(t *testing.T) {
 	contract, err := event.LoadContract("../../testdata/sources")
 	require.NoError(t, err)
-	const topicBus = "campus.school_bus"
+	const topicBus = "campus.ferry"
 	b := startBroker(t, ingest.BrokerOptions{Topics: append(slices.Clone(allTopics), topicBus)})
 	addr := b.Addrs()[0]
 	reg := testRegistry(t)
 	store := &fakeStore{}
 	now := time.Now()
 	produce(t, addr,
-		msg(topicBus, "s1", fmt.Appendf(nil, `{"id":"bus-1","school_id":"s1","source":"school_bus","type":"boarding","occurred_at":%q,`+
+		msg(topicBus, "s1", fmt.Appendf(nil, `{"id":"bus-1","school_id":"s1","source":"ferry","type":"boarding","occurred_at":%q,`+
 			`"plate":"浙F12345","students":31,"driver_name":"王建国"}`, ts(now))),
-		msg(topicBus, "s1", fmt.Appendf(nil, `{"id":"bus-2","school_id":"s1","source":"school_bus","type":"boarding","occurred_at":%q,`+
+		msg(topicBus, "s1", fmt.Appendf(nil, `{"id":"bus-2","school_id":"s1","source":"ferry","type":"boarding","occurred_at":%q,`+
 			`"plate":"浙F12345","driver_name":"王建国"}`, ts(now))),
 	)
 	dec := newDecoder(t, reg)

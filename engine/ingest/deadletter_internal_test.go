@@ -31,7 +31,7 @@ func TestDeadLetterOfATooLargeMessageIsCutAndRedacted(t *testing.T) {
 func TestDeadLetterMasksTheFieldsADeclaredSourceCallsPersonal(t *testing.T) {
 	c, err := event.LoadContract("../../testdata/sources")
 	require.NoError(t, err)
-	m := &kafka.Message{Topic: "campus.school_bus", Value: []byte(`{"source":"school_bus","driver_name":"张三丰","plate":"浙A12345"}`)}
+	m := &kafka.Message{Topic: "campus.ferry", Value: []byte(`{"source":"ferry","driver_name":"张三丰","plate":"浙A12345"}`)}
 	dl := deadLetter(c, "campus.deadletter", m, &event.DecodeError{Reason: event.ReasonMissingField, Msg: "missing"})
 	require.NotContains(t, string(dl.Value), "张三丰")
 	require.Contains(t, string(dl.Value), `"driver_name":"张**"`)

@@ -50,8 +50,8 @@ var requiredColumns = []string{"id", "name", "district", "town", "stage", "longi
 
 // ParseCSV parses a registry in CSV form. The header names the
 // columns; id, name, district, town, stage, longitude, latitude and boarding
-// are required; canteen (default true) and water_bodies (names separated by
-// semicolons) are optional; others are ignored.
+// are required; canteen (default true), water_bodies and connected (names
+// separated by semicolons) are optional; others are ignored.
 func ParseCSV(name string, r io.Reader) (*engine.Registry, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -105,6 +105,9 @@ func ParseCSV(name string, r io.Reader) (*engine.Registry, error) {
 		}
 		if wb := get("water_bodies"); wb != "" {
 			raw.WaterBodies = splitSemicolons(wb)
+		}
+		if c := get("connected"); c != "" {
+			raw.Connected = splitSemicolons(c)
 		}
 		s, perr := raw.school()
 		for _, e := range perr {
@@ -181,11 +184,13 @@ type rawSchool struct {
 	Canteen   string `yaml:"canteen"`
 	// WaterBodies is a list in YAML and a semicolon-separated column in CSV.
 	WaterBodies []string `yaml:"water_bodies"`
+	// Connected is a list in YAML and a semicolon-separated column in CSV.
+	Connected []string `yaml:"connected"`
 }
 
 func (r rawSchool) school() (engine.School, []error) {
 	var errs []error
-	s := engine.School{ID: r.ID, Name: r.Name, District: r.District, Town: r.Town, Canteen: true, WaterBodies: r.WaterBodies}
+	s := engine.School{ID: r.ID, Name: r.Name, District: r.District, Town: r.Town, Canteen: true, WaterBodies: r.WaterBodies, Connected: r.Connected}
 	if s.ID == "" {
 		errs = append(errs, errors.New("id is empty"))
 	}

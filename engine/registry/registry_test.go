@@ -25,6 +25,15 @@ func TestParseCSV(t *testing.T) {
 		Longitude: 120.76, Latitude: 30.75, Canteen: true, WaterBodies: []string{"南湖", "长水塘"},
 	}, reg.School("JX-NH-0002"))
 	require.False(t, reg.School("JX-NH-0001").Canteen)
+
+	// connected: the optional sources (or source.type) the school reports.
+	reg, err = ParseCSV("schools.csv", strings.NewReader(
+		"id,name,district,town,stage,longitude,latitude,boarding,connected\n"+
+			"A,甲,南湖区,街道,junior,120.7,30.7,no,school_bus; gate_security;canteen.accompany_meal\n"+
+			"B,乙,南湖区,街道,junior,120.7,30.7,no,\n"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"school_bus", "gate_security", "canteen.accompany_meal"}, reg.School("A").Connected)
+	require.Empty(t, reg.School("B").Connected)
 }
 
 func TestParseCSVReportsEveryProblemWithItsLine(t *testing.T) {
@@ -72,9 +81,10 @@ func TestParseCSVReportsEveryProblemWithItsLine(t *testing.T) {
 
 func TestParseYAML(t *testing.T) {
 	reg, err := ParseYAML("schools.yaml", strings.NewReader(`schools:
-  - {id: A, name: 甲, district: 南湖区, town: 街道, stage: senior, longitude: "120.7", latitude: "30.7", boarding: "yes", water_bodies: [南湖]}
+  - {id: A, name: 甲, district: 南湖区, town: 街道, stage: senior, longitude: "120.7", latitude: "30.7", boarding: "yes", water_bodies: [南湖], connected: [gate_security, canteen.accompany_meal]}
 `))
 	require.NoError(t, err)
+	require.Equal(t, []string{"gate_security", "canteen.accompany_meal"}, reg.School("A").Connected)
 	require.Equal(t, engine.StageSenior, reg.School("A").Stage)
 	require.True(t, reg.School("A").Boarding)
 	require.Equal(t, []string{"南湖"}, reg.School("A").WaterBodies)

@@ -74,7 +74,7 @@ func TestRunRefusesTestsThatCannotFail(t *testing.T) {
 func TestRunPathContract(t *testing.T) {
 	path := filepath.Join("..", "..", "testdata", "contract", "rules", "bus_test.yaml")
 	_, err := RunPath(path)
-	require.ErrorContains(t, err, `unknown source "school_bus"`)
+	require.ErrorContains(t, err, `unknown source "shuttle"`)
 
 	c, err := event.LoadContract(filepath.Join("..", "..", "testdata", "contract", "sources"))
 	require.NoError(t, err)
