@@ -43,7 +43,8 @@ func (c *Config) appOptions() app.Options {
 }
 
 // apiOptions wires the API to the App's components: the map, the history,
-// rules, alerts, hazards, the live stream and the readiness checks.
+// people's acts on risks (resolve, check), rules, alerts, hazards, the live
+// stream and the readiness checks.
 func (c *Config) apiOptions(a *app.App, hub *api.Hub, boundaries []byte, logger *slog.Logger, reg *prometheus.Registry) api.Options {
 	var ready []api.ReadyCheck
 	for _, rc := range a.Checks() {
@@ -59,7 +60,9 @@ func (c *Config) apiOptions(a *app.App, hub *api.Hub, boundaries []byte, logger 
 	}
 }
 
-// checkCounts serves the API's check counts from the App's history.
+// checkCounts serves the API's check counts from the App's history. The
+// conversion api.CheckCount(c) compiles only while the two types have the
+// same fields, so they cannot drift apart.
 func checkCounts(a *app.App) api.CheckCountsFunc {
 	return func(ctx context.Context, since, until time.Time) ([]api.CheckCount, error) {
 		list, err := a.CheckCounts(ctx, since, until)
