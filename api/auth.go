@@ -114,6 +114,7 @@ var routeRoles = map[string]auth.Role{
 	"POST /api/v1/alerts/:id/ack":            auth.RoleOperator,
 	"POST /api/v1/alerts/:id/resolve":        auth.RoleOperator,
 	"POST /api/v1/schools/:id/risks/resolve": auth.RoleOperator,
+	"POST /api/v1/schools/:id/risks/dispose": auth.RoleOperator,
 	"POST /api/v1/hazards":                   auth.RoleOperator,
 	"POST /api/v1/hazards/:id/transition":    auth.RoleOperator,
 	"POST /api/v1/rules/validate":            auth.RoleAdmin,

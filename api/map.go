@@ -61,6 +61,9 @@ type featureProperties struct {
 	// contract's sources (Options.Contract); empty on the map of a past
 	// moment.
 	Sources []engine.Source `json:"sources"`
+	// PendingRisks counts the active risks that wait for a person's check
+	// (待核实); 0 on the map of a past moment.
+	PendingRisks int `json:"pending_risks"`
 }
 
 // summary counts schools by colour.
@@ -128,15 +131,13 @@ func (s *Server) handleMap(c echo.Context) error {
 		return false
 	})
 
-	var sources func(v *engine.SchoolSummary) []engine.Source
-	if past == nil {
-		sources = s.riskSources
-	} else {
+	facts := s.riskFacts
+	if past != nil {
 		var err error
 		if views, err = s.viewsAt(c.Request().Context(), views, *past); err != nil {
 			return err
 		}
-		sources = func(*engine.SchoolSummary) []engine.Source { return []engine.Source{} }
+		facts = func(*engine.SchoolSummary) ([]engine.Source, int) { return []engine.Source{}, 0 }
 	}
 
 	fc := featureCollection{Type: "FeatureCollection", Features: make([]feature, 0, len(views))}
@@ -150,21 +151,23 @@ func (s *Server) handleMap(c echo.Context) error {
 		if levels != nil && !levels[v.Level] {
 			continue
 		}
+		sources, pending := facts(v)
 		fc.Features = append(fc.Features, feature{
 			Type:     "Feature",
 			ID:       v.School.ID,
 			Geometry: point{Type: "Point", Coordinates: [2]float64{v.School.Longitude, v.School.Latitude}},
 			Properties: featureProperties{
-				SchoolID:    v.School.ID,
-				Name:        v.School.Name,
-				District:    v.School.District,
-				Town:        v.School.Town,
-				Stage:       v.School.Stage,
-				Level:       v.Level,
-				LevelZh:     words.Level(v.Level, words.Chinese),
-				ActiveRisks: v.ActiveRisks,
-				Since:       timeOrNil(v.Since),
-				Sources:     sources(v),
+				SchoolID:     v.School.ID,
+				Name:         v.School.Name,
+				District:     v.School.District,
+				Town:         v.School.Town,
+				Stage:        v.School.Stage,
+				Level:        v.Level,
+				LevelZh:      words.Level(v.Level, words.Chinese),
+				ActiveRisks:  v.ActiveRisks,
+				Since:        timeOrNil(v.Since),
+				Sources:      sources,
+				PendingRisks: pending,
 			},
 		})
 	}
@@ -172,27 +175,32 @@ func (s *Server) handleMap(c echo.Context) error {
 	return c.JSON(http.StatusOK, fc)
 }
 
-// riskSources returns the sources of the active risks of the school of v,
-// in the order of the contract's sources. Only a school with active risks
-// is looked up.
-func (s *Server) riskSources(v *engine.SchoolSummary) []engine.Source {
-	out := []engine.Source{}
+// riskFacts returns the sources of the active risks of the school of v, in
+// the order of the contract's sources, and how many of them are pending a
+// check. Only a school with active risks is looked up.
+func (s *Server) riskFacts(v *engine.SchoolSummary) (sources []engine.Source, pending int) {
+	sources = []engine.Source{}
 	if v.ActiveRisks == 0 {
-		return out
+		return sources, 0
 	}
 	full, ok := s.schools.View(v.School.ID)
 	if !ok {
-		return out
+		return sources, 0
+	}
+	for _, r := range full.Risks {
+		if r.Pending {
+			pending++
+		}
 	}
 	for _, src := range s.sources {
 		for _, r := range full.Risks {
 			if r.Source == src {
-				out = append(out, src)
+				sources = append(sources, src)
 				break
 			}
 		}
 	}
-	return out
+	return sources, pending
 }
 
 // pastMoment parses the at parameter of the map: an RFC 3339 time, not in

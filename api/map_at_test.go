@@ -69,7 +69,7 @@ func TestMapAt(t *testing.T) {
 	require.Equal(t, map[string]any{
 		"school_id": "JX-NH-0001", "name": "南湖区实验小学", "district": "南湖区", "town": "城南街道", "stage": "primary",
 		"level": "yellow", "level_zh": "黄色", "active_risks": float64(1), "since": "2025-06-08T09:00:00+08:00",
-		"sources": []any{},
+		"sources": []any{}, "pending_risks": float64(0),
 	}, byID["JX-NH-0001"], "the colour it had then, not the red of now")
 	require.Equal(t, "red", byID["JX-JS-0001"]["level"])
 	require.Equal(t, "2025-06-07T09:00:00+08:00", byID["JX-JS-0001"]["since"], "in +08:00")

@@ -47,16 +47,17 @@ func TestMapGeoJSON(t *testing.T) {
 	require.Equal(t, "Point", red.Geometry.Type)
 	require.Equal(t, []float64{120.7612, 30.7471}, red.Geometry.Coordinates, "longitude first")
 	require.Equal(t, map[string]any{
-		"school_id":    "JX-NH-0001",
-		"name":         "南湖区实验小学",
-		"district":     "南湖区",
-		"town":         "城南街道",
-		"stage":        "primary",
-		"level":        "red",
-		"level_zh":     "红色",
-		"active_risks": float64(2),
-		"since":        "2025-06-09T07:42:00+08:00",
-		"sources":      []any{"visitor", "canteen"},
+		"school_id":     "JX-NH-0001",
+		"name":          "南湖区实验小学",
+		"district":      "南湖区",
+		"town":          "城南街道",
+		"stage":         "primary",
+		"level":         "red",
+		"level_zh":      "红色",
+		"active_risks":  float64(2),
+		"since":         "2025-06-09T07:42:00+08:00",
+		"sources":       []any{"visitor", "canteen"},
+		"pending_risks": float64(0),
 	}, red.Properties)
 	require.NotContains(t, rec.Body.String(), `"at":`, "the live map has no at")
 
@@ -69,6 +70,19 @@ func TestMapGeoJSON(t *testing.T) {
 	require.Equal(t, []any{}, neverChanged.Properties["sources"], "an empty list, never null")
 
 	require.Equal(t, "黄色", g.Features[2].Properties["level_zh"])
+}
+
+func TestMapPendingRisks(t *testing.T) {
+	s := newTestServer(t, Options{Schools: pendingSchools()})
+	rec := serve(t, s.Handler(), http.MethodGet, "/api/v1/map")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	pending := map[string]any{}
+	for _, f := range decodeJSON[geoJSON](t, rec).Features {
+		pending[f.ID] = f.Properties["pending_risks"]
+	}
+	require.Equal(t, map[string]any{
+		"JX-JS-0001": float64(0), "JX-NH-0001": float64(0), "JX-NH-0002": float64(0), "JX-NH-0003": float64(1), "JX-XZ-0001": float64(0),
+	}, pending)
 }
 
 func TestMapFilters(t *testing.T) {

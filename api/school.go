@@ -49,7 +49,18 @@ type riskJSON struct {
 	LastSeen    time.Time       `json:"last_seen"`
 	Until       *time.Time      `json:"until"` // null while it lasts until cleared or resolved
 	Manual      bool            `json:"manual,omitempty"`
-	Count       int             `json:"count"`
+	// Pending says that the risk waits for a person's check (待核实) at
+	// Level; FullLevel is the level it takes once confirmed, set only
+	// while it is pending.
+	Pending   bool            `json:"pending"`
+	FullLevel engine.Severity `json:"full_level,omitempty"`
+	// Device is the reporter of the event that opened the risk (a camera,
+	// a sensor), "" when it had none.
+	Device string `json:"device"`
+	// Overdue says that the risk was still active past its deadline and
+	// rose (the rule's overdue).
+	Overdue bool `json:"overdue"`
+	Count   int  `json:"count"`
 	// Evidence are the ids of the newest events that matched, oldest first.
 	Evidence []string `json:"evidence"`
 }
@@ -88,8 +99,12 @@ func newSchoolDetail(v engine.SchoolView) schoolDetail {
 		d.ActiveRisks = append(d.ActiveRisks, riskJSON{
 			Rule: r.Rule, Key: r.Key, Source: r.Source, Level: r.Severity, LevelZh: words.Severity(r.Severity, words.Chinese),
 			Title: r.Title, Description: r.Description, FirstSeen: local(r.FirstSeen), LastSeen: local(r.LastSeen),
-			Until: timeOrNil(r.Until), Manual: r.Manual, Count: r.Count, Evidence: evidence,
+			Until: timeOrNil(r.Until), Manual: r.Manual, Pending: r.Pending, Device: r.Device, Overdue: r.Overdue,
+			Count: r.Count, Evidence: evidence,
 		})
+		if r.Pending {
+			d.ActiveRisks[len(d.ActiveRisks)-1].FullLevel = r.Full
+		}
 	}
 	return d
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sanse-campus/sanse/engine"
 )
 
 func TestSchoolDetail(t *testing.T) {
@@ -27,16 +29,66 @@ func TestSchoolDetail(t *testing.T) {
 				"rule": "visitor.blacklist", "key": "", "source": "visitor", "level": "high", "level_zh": "高风险",
 				"title": "禁入名单人员到访", "description": "3304**********123X 于东门被识别为禁入名单人员",
 				"first_seen": "2025-06-09T07:42:00+08:00", "last_seen": "2025-06-09T07:42:00+08:00",
-				"until": "2025-06-10T07:42:00+08:00", "count": 1, "evidence": ["ev-visitor-1"]
+				"until": "2025-06-10T07:42:00+08:00", "count": 1, "evidence": ["ev-visitor-1"],
+				"pending": false, "device": "", "overdue": false
 			},
 			{
 				"rule": "canteen.no_hat", "key": "后厨", "source": "canteen", "level": "medium", "level_zh": "中风险",
 				"title": "后厨人员未戴帽", "description": "",
 				"first_seen": "2025-06-09T10:00:00+08:00", "last_seen": "2025-06-09T10:20:00+08:00",
-				"until": "2025-06-10T10:20:00+08:00", "count": 2, "evidence": ["ev-canteen-1", "ev-canteen-2"]
+				"until": "2025-06-10T10:20:00+08:00", "count": 2, "evidence": ["ev-canteen-1", "ev-canteen-2"],
+				"pending": false, "device": "", "overdue": false
 			}
 		]
 	}`, rec.Body.String())
+}
+
+// pendingSchools is testSchools with a rodent detection of a kitchen camera
+// pending a check at JX-NH-0003 and the drowning risk of JX-NH-0002 overdue.
+func pendingSchools() *fakeSchools {
+	f := testSchools()
+	v := f.views["JX-NH-0003"]
+	v.Risks = []engine.Risk{{
+		Rule: "canteen.rodent", Source: engine.SourceCanteen, Severity: engine.SeverityLow, Pending: true,
+		Full: engine.SeverityHigh, Device: "cam-kitchen-1", Alarms: []string{"MK-1001"}, Manual: true,
+		Title: "后厨发现鼠患", FirstSeen: at("2025-06-10T09:00:00+08:00"), LastSeen: at("2025-06-10T09:00:00+08:00"), Count: 1,
+	}}
+	f.views["JX-NH-0003"] = v
+	v = f.views["JX-NH-0002"]
+	v.Risks = append([]engine.Risk(nil), v.Risks...)
+	v.Risks[0].Overdue, v.Risks[0].Device = true, "patrol-app"
+	f.views["JX-NH-0002"] = v
+	return f
+}
+
+func TestSchoolPendingRisk(t *testing.T) {
+	s := newTestServer(t, Options{Schools: pendingSchools()})
+	for _, tc := range []struct {
+		name, id string
+		want     map[string]any
+	}{
+		{name: "pending a check", id: "JX-NH-0003",
+			want: map[string]any{"pending": true, "level": "low", "full_level": "high", "device": "cam-kitchen-1", "overdue": false}},
+		{name: "overdue", id: "JX-NH-0002",
+			want: map[string]any{"pending": false, "level": "medium", "device": "patrol-app", "overdue": true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := serve(t, s.Handler(), http.MethodGet, "/api/v1/schools/"+tc.id)
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			body := decodeJSON[struct {
+				ActiveRisks []map[string]any `json:"active_risks"`
+			}](t, rec)
+			require.Len(t, body.ActiveRisks, 1)
+			got := map[string]any{}
+			for k := range tc.want {
+				got[k] = body.ActiveRisks[0][k]
+			}
+			require.Equal(t, tc.want, got)
+			if _, ok := tc.want["full_level"]; !ok {
+				require.NotContains(t, body.ActiveRisks[0], "full_level", "only a pending risk has a full level")
+			}
+		})
+	}
 }
 
 func TestSchoolDetailEmpty(t *testing.T) {

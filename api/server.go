@@ -105,6 +105,13 @@ type Options struct {
 	// Resolve lets a person end a risk for POST
 	// /api/v1/schools/:id/risks/resolve, which is not served when nil.
 	Resolve ResolveFunc
+	// Dispose lets a person record the check of a risk pending one
+	// (confirmed, false alarm, handled) for POST
+	// /api/v1/schools/:id/risks/dispose, which is not served when nil.
+	Dispose DisposeFunc
+	// CheckCounts reads what the human checks found from the history, for
+	// GET /api/v1/checks, which is not served when nil.
+	CheckCounts CheckCountsFunc
 
 	// LevelsAt reads every school's colour at a past moment from the
 	// history, for GET /api/v1/map?at=, which answers 400 when nil.
@@ -125,8 +132,9 @@ type Options struct {
 	// which is not served when nil.
 	Stream *Hub
 	// School looks up a school's registry entry, to decide whether a
-	// change on the stream is in the caller's scope. When nil, the stream
-	// uses Schools.View, which also copies the school's risks.
+	// change on the stream or a line of the check counts is in the
+	// caller's scope. When nil, Schools.View is used, which also copies the
+	// school's risks.
 	School SchoolFunc
 	// StreamHeartbeat is how often an idle stream sends a comment;
 	// DefaultStreamHeartbeat when zero.
@@ -174,6 +182,7 @@ type Server struct {
 	limitMetrics    *limitMetrics
 	atCache         *atCache        // nil without LevelsAt
 	sources         []engine.Source // the contract's, in its order
+	schoolOf        SchoolFunc      // nil: Schools.View
 	meta            metaBody        // built once: facts of the program, not of its state
 
 	// now and listen are replaced by tests.
@@ -217,6 +226,7 @@ func New(opts Options) (*Server, error) {
 		schools:         opts.Schools,
 		timeline:        opts.Timeline,
 		levelsAt:        opts.LevelsAt,
+		schoolOf:        opts.School,
 		auth:            opts.Auth,
 		limits:          opts.Limits.withDefaults(),
 		ready:           opts.Ready,
@@ -297,6 +307,12 @@ func New(opts Options) (*Server, error) {
 	e.GET("/api/v1/schools/:id/timeline", s.handleTimeline, scoped)
 	if opts.Resolve != nil {
 		e.POST("/api/v1/schools/:id/risks/resolve", s.handleResolve(opts.Resolve), scoped)
+	}
+	if opts.Dispose != nil {
+		e.POST("/api/v1/schools/:id/risks/dispose", s.handleDispose(opts.Dispose), scoped)
+	}
+	if opts.CheckCounts != nil {
+		e.GET("/api/v1/checks", s.handleChecks(opts.CheckCounts), scoped)
 	}
 	s.routeRules(e, opts, scoped)
 	s.routeAlerts(e, opts, scoped)

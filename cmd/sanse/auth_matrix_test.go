@@ -113,6 +113,20 @@ func newMatrixServer(t *testing.T, extraConfig string) *matrixServer {
 		}
 		return n >= 2
 	})
+	// A kitchen camera's rodent detection pending a check at E-01 and at
+	// E-03, for the check counts.
+	require.NoError(t, produce(ctx, []string{broker}, []kafka.Message{
+		rodentDetection("m-r1", "E-01", "cam-e01", "MX-1"), rodentDetection("m-r2", "E-03", "cam-e03", "MX-2"),
+	}, 0))
+	waitFor(t, 10*time.Second, "check counts at E-01 and E-03", func() bool {
+		var body struct {
+			Checks []struct {
+				SchoolID string `json:"school_id"`
+			} `json:"checks"`
+		}
+		in.getJSON("/api/v1/checks", &body)
+		return len(body.Checks) == 2
+	})
 	var h struct {
 		ID string `json:"id"`
 	}
@@ -161,6 +175,10 @@ func (m *matrixServer) routes() []route {
 		// through the hazard (409).
 		{method: "POST", path: "/api/v1/schools/E-01/risks/resolve", need: auth.RoleOperator, perSchool: true,
 			body: j(`{"rule":"hazard","key":"` + m.hazard + `","comment":"已处置"}`)},
+		// Checking the hazard's own risk: as for resolving it, 409.
+		{method: "POST", path: "/api/v1/schools/E-01/risks/dispose", need: auth.RoleOperator, perSchool: true,
+			body: j(`{"rule":"hazard","key":"` + m.hazard + `","state":"handled","comment":"已处置"}`)},
+		{method: "GET", path: "/api/v1/checks", need: auth.RoleViewer},
 		{method: "POST", path: "/api/v1/hazards", need: auth.RoleOperator, perSchool: true,
 			body: j(`{"school_id":"E-01","title":"护栏破损","category":"防溺水","responsible":"后勤主任","deadline":"3d"}`)},
 		{method: "POST", path: "/api/v1/hazards/" + m.hazard + "/transition", need: auth.RoleOperator, perSchool: true,
@@ -263,9 +281,16 @@ func TestRouteMatrix(t *testing.T) {
 				} else {
 					require.Equal(t, want, code, "%s %s as %s: %s", r.method, r.path, cname, body)
 				}
-				if r.path == "/api/v1/schools/E-01/risks/resolve" && want == 0 {
+				if (r.path == "/api/v1/schools/E-01/risks/resolve" || r.path == "/api/v1/schools/E-01/risks/dispose") && want == 0 {
 					require.Equal(t, http.StatusConflict, code, "a hazard's risk ends only through the hazard: %s", body)
 					require.Contains(t, body, "验收销号")
+				}
+				if r.path == "/api/v1/checks" && want == 0 {
+					// The counts of every school the caller sees, and no
+					// other (checkNoLeak below).
+					for _, id := range []string{"E-01", "E-03"} {
+						require.Equal(t, contains(c.sees, id), strings.Contains(body, `"school_id":"`+id+`"`), "%s: %s", id, body)
+					}
 				}
 				if code != http.StatusOK || !strings.HasPrefix(r.path, "/api/v1/audit") {
 					var asked []string

@@ -258,6 +258,15 @@ func visitorEntry(id, school, watchlist string) kafka.Message {
 	return kafka.Message{Topic: "campus.visitor", Key: []byte(school), Value: []byte(ev)}
 }
 
+// rodentDetection is a kitchen camera's rodent detection (明厨亮灶 AI), an
+// alarm of the vendor platform: the risk it opens is pending a check.
+func rodentDetection(id, school, camera, alarmID string) kafka.Message {
+	ev := fmt.Sprintf(`{"id":%q,"school_id":%q,"source":"canteen","type":"ai_violation","occurred_at":%q,`+
+		`"violation":"rodent","reporter":%q,"alarm_id":%q}`,
+		id, school, time.Now().Format(time.RFC3339Nano), camera, alarmID)
+	return kafka.Message{Topic: "campus.canteen", Key: []byte(school), Value: []byte(ev)}
+}
+
 // mapLevels returns every school's colour as GET /api/v1/map answers.
 func mapLevels(t *testing.T, in *instance) map[string]string {
 	t.Helper()
@@ -563,6 +572,74 @@ func TestBrowserAcknowledgeAlert(t *testing.T) {
 	}
 	require.Equal(t, "acknowledged", after.Status)
 	require.Equal(t, testTokenName, after.AcknowledgedBy, "the actor is the signed-in token, not what the page was told")
+	watch.checkOnlyOwnHost(t, in.web)
+	watch.checkNoErrors(t)
+}
+
+// TestBrowserFalseAlarm: a kitchen camera's rodent detection shows on the
+// school's panel as 待核实 beside its level; a person marks it 误报 with a
+// comment, and the risk is gone from the panel and from the school.
+func TestBrowserFalseAlarm(t *testing.T) {
+	chromiumPath(t)
+	clickhouseDSN(t)
+	artifacts := artifactsDir(t)
+	registry, err := filepath.Abs("../../testdata/registry/demo.csv")
+	require.NoError(t, err)
+	in, broker := startMapServer(t, "", registry)
+
+	const school = "JX-HY-0001"
+	type risk struct {
+		Rule    string `json:"rule"`
+		Pending bool   `json:"pending"`
+		Device  string `json:"device"`
+	}
+	type detail struct {
+		ActiveRisks []risk `json:"active_risks"`
+	}
+	ctx0, cancel0 := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel0()
+	require.NoError(t, produce(ctx0, []string{broker}, []kafka.Message{rodentDetection("browser-rodent-1", school, "cam-kitchen-1", "MK-2001")}, 0))
+	waitFor(t, 15*time.Second, "a rodent risk pending a check at "+school, func() bool {
+		var d detail
+		if in.getJSON("/api/v1/schools/"+school, &d) != http.StatusOK {
+			return false
+		}
+		return len(d.ActiveRisks) == 1 && d.ActiveRisks[0].Rule == "canteen.rodent" && d.ActiveRisks[0].Pending
+	})
+
+	ctx := newBrowser(t, 1366, 768)
+	in.signIn(t, ctx)
+	watch := watchPage(t, ctx)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("http://"+in.web+"/")))
+	waitPage(t, ctx)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.sanse.open(%q)`, school))))
+	const badge = `#detail .risk[data-rule="canteen.rodent"] .pending`
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(badge))))
+	require.Equal(t, "待核实", strings.TrimSpace(eval[string](t, ctx, `document.querySelector('`+badge+`').textContent`)))
+	require.Contains(t, eval[string](t, ctx, `document.querySelector('#detail .risk[data-rule="canteen.rodent"] .head').textContent`), "低风险",
+		"the badge is beside the level it has while pending")
+	screenshot(t, ctx, filepath.Join(artifacts, "risk-pending.png"))
+
+	// 误报 asks why; without a comment it does not go.
+	const falseAlarm = `#detail [data-dispose="false_alarm"][data-rule="canteen.rodent"]`
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(falseAlarm)), chromedp.Click(chromedp.CSS(falseAlarm))))
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("act-comment"))))
+	require.True(t, eval[bool](t, ctx, `document.getElementById("act-comment").required`), "a false alarm needs a comment")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("act-comment"), "回看录像：是一只猫"),
+		chromedp.Click(chromedp.ID("act-submit")),
+	))
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	_, err = chromedp.Run(tctx, chromedp.Poll[bool](
+		`!document.getElementById("act-dialog").open && document.querySelector('#detail .risk[data-rule="canteen.rodent"]') === null && document.getElementById("d-name") !== null`))
+	cancel()
+	require.NoError(t, err, "the risk is gone from the panel; the page says: %q",
+		eval[string](t, ctx, `document.getElementById("act-error").textContent`))
+	screenshot(t, ctx, filepath.Join(artifacts, "risk-false-alarm.png"))
+
+	var d detail
+	require.Equal(t, http.StatusOK, in.getJSON("/api/v1/schools/"+school, &d))
+	require.Empty(t, d.ActiveRisks, "the false alarm ended the risk")
 	watch.checkOnlyOwnHost(t, in.web)
 	watch.checkNoErrors(t)
 }

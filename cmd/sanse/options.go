@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -41,7 +43,8 @@ func (c *Config) appOptions() app.Options {
 }
 
 // apiOptions wires the API to the App's components: the map, the history,
-// rules, alerts, hazards, the live stream and the readiness checks.
+// people's acts on risks (resolve, check), rules, alerts, hazards, the live
+// stream and the readiness checks.
 func (c *Config) apiOptions(a *app.App, hub *api.Hub, boundaries []byte, logger *slog.Logger, reg *prometheus.Registry) api.Options {
 	var ready []api.ReadyCheck
 	for _, rc := range a.Checks() {
@@ -52,8 +55,25 @@ func (c *Config) apiOptions(a *app.App, hub *api.Hub, boundaries []byte, logger 
 		TLSCertFile: c.Web.TLSCertFile, TLSKeyFile: c.Web.TLSKeyFile,
 		Schools: a.Engine(), Timeline: a.Store().Timeline, LevelsAt: a.Store().LevelsAt, Boundaries: boundaries,
 		RulesStatus: a.Rules().Status, ValidateRules: a.Rules().Validate, Reload: a.Rules().Reload,
-		Resolve: a.Resolve, Alerts: a.Alerts(), Hazards: a.Hazards(), Stream: hub, School: a.School, Ready: ready,
+		Resolve: a.Resolve, Dispose: a.Dispose, CheckCounts: checkCounts(a), Alerts: a.Alerts(), Hazards: a.Hazards(), Stream: hub, School: a.School, Ready: ready,
 		Limits: c.Web.Limits, Contract: a.Contract(),
+	}
+}
+
+// checkCounts serves the API's check counts from the App's history. The
+// conversion api.CheckCount(c) compiles only while the two types have the
+// same fields, so they cannot drift apart.
+func checkCounts(a *app.App) api.CheckCountsFunc {
+	return func(ctx context.Context, since, until time.Time) ([]api.CheckCount, error) {
+		list, err := a.CheckCounts(ctx, since, until)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]api.CheckCount, len(list))
+		for i, c := range list {
+			out[i] = api.CheckCount(c)
+		}
+		return out, nil
 	}
 }
 

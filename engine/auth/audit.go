@@ -48,11 +48,14 @@ const (
 
 // Audit actions.
 const (
-	ActionSignIn        = "session.sign_in"
-	ActionSignOut       = "session.sign_out"
-	ActionAlertAck      = "alert.ack"
-	ActionAlertResolve  = "alert.resolve"
-	ActionRiskResolve   = "risk.resolve"
+	ActionSignIn       = "session.sign_in"
+	ActionSignOut      = "session.sign_out"
+	ActionAlertAck     = "alert.ack"
+	ActionAlertResolve = "alert.resolve"
+	ActionRiskResolve  = "risk.resolve"
+	// ActionRiskDispose is a person's check of a risk pending one (待核实):
+	// confirmed, false_alarm (误报) or handled, in the record's detail.
+	ActionRiskDispose   = "risk.dispose"
 	ActionHazardCreate  = "hazard.create"
 	ActionHazardPrefix  = "hazard." // followed by the transition's action
 	ActionRulesReload   = "rules.reload"

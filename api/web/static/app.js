@@ -210,7 +210,7 @@
   const S = {
     n: 0,
     ids: [], index: new Map(), lng: [], lat: [], name: [], district: [], town: [], stage: new Uint8Array(0),
-    level: new Uint8Array(0), since: [], active: [], sources: [], cause: [], search: [],
+    level: new Uint8Array(0), since: [], active: [], pending: [], sources: [], cause: [], search: [],
     drawn: new Uint8Array(0), // the level a school is drawn with in the 15 series, or NOT_DRAWN
     overlaid: new Uint8Array(0), // whether it has been drawn over since the last full render
     members: [], // per bucket, the schools in it
@@ -260,7 +260,7 @@
     S.name = new Array(n); S.district = new Array(n); S.town = new Array(n); S.search = new Array(n);
     S.stage = new Uint8Array(n); S.level = new Uint8Array(n); S.pos = new Int32Array(n);
     S.drawn = new Uint8Array(n).fill(NOT_DRAWN); S.overlaid = new Uint8Array(n);
-    S.since = new Array(n); S.active = new Int32Array(n); S.sources = new Array(n); S.cause = new Array(n);
+    S.since = new Array(n); S.active = new Int32Array(n); S.pending = new Int32Array(n); S.sources = new Array(n); S.cause = new Array(n);
     S.index = new Map();
     S.members = [];
     for (let k = 0; k < BUCKETS; k++) S.members.push([]);
@@ -278,6 +278,7 @@
       S.level[i] = LV[p.level] || 0;
       S.since[i] = p.since;
       S.active[i] = p.active_risks || 0;
+      S.pending[i] = p.pending_risks || 0;
       S.sources[i] = p.sources || [];
       S.cause[i] = null;
       S.counts[S.level[i]]++;
@@ -977,7 +978,8 @@
     $("school-list").innerHTML = list.map((i) =>
       `<li><button type="button" class="item" data-open="${esc(S.ids[i])}">${levelBadge(S.level[i])}` +
       `<span class="name">${esc(S.name[i])}<br><span class="meta">${esc(S.district[i])} · ${esc(S.town[i])} · ` +
-      `${esc(stageName(S.stage[i]))}${S.active[i] ? " · " + esc(t("activeRisks", { n: S.active[i] })) : ""}</span></span></button></li>`,
+      `${esc(stageName(S.stage[i]))}${S.active[i] ? " · " + esc(t("activeRisks", { n: S.active[i] })) : ""}` +
+      `${S.pending[i] ? ` <span class="tag pending">${esc(t("pendingRisks", { n: S.pending[i] }))}</span>` : ""}</span></span></button></li>`,
     ).join("");
   }
 
@@ -1005,6 +1007,15 @@
       request("GET", "/api/v1/alerts?limit=50&school=" + encodeURIComponent(id)),
     ]);
     if (view.selected !== id) return;
+    if (d.ok && !view.past) {
+      // The stream says nothing of checks: the detail is the news.
+      const i = S.index.get(id);
+      const n = (d.data.active_risks || []).filter((r) => r.pending).length;
+      if (i !== undefined && S.pending[i] !== n) {
+        S.pending[i] = n;
+        scheduleList();
+      }
+    }
     detailData = { id, d, tl, hz, al };
     renderDetail();
     if (!opts || !opts.keepFocus) $("d-name").focus();
@@ -1070,16 +1081,32 @@
 
   function riskHTML(r) {
     const until = r.until ? fmtTime(r.until) : t("untilPerson");
-    return `<div class="risk"><div class="head">${severityBadge(r.level)}<span class="title">${esc(r.title)}</span>` +
-      `<span class="tag">${esc(sourceName(r.source))}</span></div>` +
+    const ref = `data-rule="${esc(r.rule)}" data-key="${esc(r.key || "")}"`;
+    // A risk pending a check says so beside its level, with the level a
+    // confirmation gives.
+    const pending = r.pending
+      ? `<span class="tag pending" title="${esc(t("pendingFull", { level: nameOf("severities", r.full_level) }))}">${esc(t("pendingCheck"))}</span>`
+      : "";
+    let actions = "";
+    if (canAct) {
+      if (r.pending) {
+        actions += `<button type="button" data-dispose="confirmed" ${ref} data-title="${esc(r.title)}">${esc(t("confirmRisk"))}</button>` +
+          `<button type="button" data-dispose="false_alarm" ${ref} data-title="${esc(r.title)}">${esc(t("falseAlarm"))}</button>`;
+      }
+      actions += `<button type="button" data-resolve-risk="${esc(r.rule)}" data-key="${esc(r.key || "")}" data-title="${esc(r.title)}">${esc(t("resolveRisk"))}</button>`;
+    }
+    return `<div class="risk" ${ref}><div class="head">${severityBadge(r.level)}${pending}<span class="title">${esc(r.title)}</span>` +
+      `<span class="tag">${esc(sourceName(r.source))}</span>` +
+      (r.overdue ? `<span class="tag overdue">${esc(t("overdue"))}</span>` : "") + `</div>` +
       (r.description ? `<p class="desc">${esc(r.description)}</p>` : "") +
       `<dl><dt>${esc(t("rule"))}</dt><dd class="rule">${esc(r.rule)}${r.key ? " · " + esc(r.key) : ""}</dd>` +
       `<dt>${esc(t("firstSeen"))}</dt><dd>${esc(fmtTime(r.first_seen))}</dd>` +
       `<dt>${esc(t("lastSeen"))}</dt><dd>${esc(fmtTime(r.last_seen))}</dd>` +
       `<dt>${esc(t("until"))}</dt><dd>${esc(until)}</dd>` +
+      (r.device ? `<dt>${esc(t("device"))}</dt><dd>${esc(r.device)}</dd>` : "") +
       `<dt>${esc(t("count"))}</dt><dd>${esc(r.count)}</dd>` +
       `<dt>${esc(t("evidence"))}</dt><dd>${(r.evidence || []).map(esc).join(", ") || "–"}</dd></dl>` +
-      (canAct ? `<div class="actions"><button type="button" data-resolve-risk="${esc(r.rule)}" data-key="${esc(r.key || "")}" data-title="${esc(r.title)}">${esc(t("resolveRisk"))}</button></div>` : "") +
+      (actions ? `<div class="actions">${actions}</div>` : "") +
       `</div>`;
   }
 
@@ -1357,7 +1384,7 @@
     $("act-by").parentElement.hidden = !!session;
     $("act-comment").value = "";
     $("act-comment").required = !!opts.commentRequired;
-    $("act-comment-label").textContent = opts.commentRequired ? t("commentRequired") : t("commentOptional");
+    $("act-comment-label").textContent = opts.commentLabel || (opts.commentRequired ? t("commentRequired") : t("commentOptional"));
     $("act-comment").parentElement.hidden = !!opts.noComment;
     $("act-submit").textContent = opts.submit;
     $("act-error").textContent = "";
@@ -1413,17 +1440,38 @@
       what: title,
       commentRequired: true,
       submit: t("resolve"),
-      run: async (by, comment) => {
-        const r = await request("POST", `/api/v1/schools/${seg(id)}/risks/resolve`, { rule, key, by, comment });
-        if (r.status === 401 || r.status === 403) {
-          setCanAct(false);
-          return t("noActPermission");
-        }
-        if (!r.ok) return t("failed", { error: r.error });
-        if (view.selected === id) openSchool(id, { keepFocus: true });
-        return "";
-      },
+      run: (by, comment) => actOnRisk(id, "resolve", { rule, key, by, comment }),
     });
+  }
+
+  // disposeRisk records a person's check of a risk pending one: confirmed
+  // (it takes its full level) or false_alarm (误报: it ends, and why is
+  // required, as for resolving).
+  function disposeRisk(rule, key, title, state) {
+    const id = view.selected;
+    const confirmed = state === "confirmed";
+    openAct({
+      title: confirmed ? t("confirmRiskTitle") : t("falseAlarmTitle"),
+      what: title,
+      commentRequired: !confirmed,
+      commentLabel: confirmed ? "" : t("checkComment"),
+      submit: confirmed ? t("confirmRisk") : t("falseAlarm"),
+      run: (by, comment) => actOnRisk(id, "dispose", { rule, key, state, by, comment }),
+    });
+  }
+
+  // actOnRisk posts a person's act on a risk of school id (resolve or
+  // dispose) and refreshes the school's panel; it returns an error message
+  // or "".
+  async function actOnRisk(id, act, body) {
+    const r = await request("POST", `/api/v1/schools/${seg(id)}/risks/${act}`, body);
+    if (r.status === 401 || r.status === 403) {
+      setCanAct(false);
+      return t("noActPermission");
+    }
+    if (!r.ok) return t("failed", { error: r.error });
+    if (view.selected === id) openSchool(id, { keepFocus: true });
+    return "";
   }
 
   // ---- The past -----------------------------------------------------------
@@ -1473,6 +1521,7 @@
       else if (el.dataset.ack) actOnAlert(el.dataset.ack, "ack");
       else if (el.dataset.resolve) actOnAlert(el.dataset.resolve, "resolve");
       else if (el.dataset.resolveRisk) resolveRisk(el.dataset.resolveRisk, el.dataset.key, el.dataset.title);
+      else if (el.dataset.dispose) disposeRisk(el.dataset.rule, el.dataset.key, el.dataset.title, el.dataset.dispose);
       else if (el.dataset.days) {
         timelineDays = Number(el.dataset.days);
         if (view.selected) openSchool(view.selected, { keepFocus: true });
