@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 )
 
-// Ready reports whether a broker answers and every topic the consumer uses
-// exists. It is meant for a readiness probe.
+// Ready reports whether a broker answers, the dead-letter topic exists and
+// at least one event topic does. It is meant for a readiness probe. A
+// missing event topic alone does not make the instance unready: its source
+// is not read until it appears (sanse_ingest_topic_missing says which), and
+// the others are.
 //
 // Reachability is checked with a round trip on a new connection. kafka-go
 // answers metadata requests from a cache that its transport refreshes every
@@ -30,8 +34,11 @@ func (c *Consumer) Ready(ctx context.Context) error {
 			missing = append(missing, t.Name)
 		}
 	}
-	if len(missing) > 0 {
+	switch {
+	case slices.Contains(missing, c.opts.DeadLetterTopic):
 		return fmt.Errorf("kafka topics missing: %s", strings.Join(missing, ", "))
+	case len(missing) >= len(c.topics):
+		return fmt.Errorf("kafka topics missing: every event topic (%s)", strings.Join(missing, ", "))
 	}
 	return nil
 }

@@ -93,7 +93,7 @@ func TestEnsureTopicsAndReady(t *testing.T) {
 	defer done()
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: c.Topics()})
 	require.NoError(t, err)
-	require.Len(t, md.Topics, len(allTopics))
+	require.Len(t, md.Topics, len(c.Topics()))
 	for _, topic := range md.Topics {
 		require.Len(t, topic.Partitions, 3, topic.Name)
 	}

@@ -109,6 +109,11 @@ type Options struct {
 	// Security is how the consumer's clients reach the brokers: TLS and
 	// SASL; the zero value is plaintext without authentication.
 	Security Security
+	// TopicCheckInterval is how often an event topic that does not exist
+	// is looked for again (default 1m). A source whose topic is missing
+	// is not read — the others are — until the topic appears; the
+	// consumer then joins the group again with it.
+	TopicCheckInterval time.Duration
 
 	// Decoder validates messages; required. Its Contract (nil:
 	// event.Builtin()) is the set of sources whose topics are read, and
@@ -177,6 +182,9 @@ func (o *Options) setDefaults() error {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if o.TopicCheckInterval <= 0 {
+		o.TopicCheckInterval = DefaultTopicCheckInterval
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -198,6 +206,10 @@ func (o *Options) contract() *event.Contract {
 	}
 	return event.Builtin()
 }
+
+// DefaultTopicCheckInterval is how often a missing event topic is looked
+// for again.
+const DefaultTopicCheckInterval = time.Minute
 
 // Consumer reads the event topics as one Kafka consumer group, validates
 // each message, applies valid events to the engine, rejects invalid ones to
@@ -289,10 +301,95 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer c.transport.CloseIdleConnections()
 	defer c.dlq.Close()
 	defer c.closing.Wait()
+	var reported []string // the missing topics last reported
+	for {
+		present, missing, err := c.presentTopics(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			// kafka-go's transport reports a refused TLS or SASL handshake
+			// as an unreachable broker; a connection of our own says what
+			// happened, and trying again would not help.
+			if perr := ping(ctx, c.opts.Brokers, c.dialer); errors.Is(perr, ErrAuthentication) {
+				return fmt.Errorf("ingest: %w", perr)
+			}
+			if ok, suppressed := c.joinErrors.allow(time.Now()); ok {
+				c.logger.Warn("read the event topics' metadata", "suppressed", suppressed, "err", err)
+			}
+			if !sleep(ctx, time.Second) {
+				return nil
+			}
+			continue
+		}
+		c.metrics.notePresent(c.topics, missing)
+		if !slices.Equal(missing, reported) && len(missing) > 0 {
+			c.logger.Warn("event topics missing: their sources are not read until the topics exist (checked every "+
+				c.opts.TopicCheckInterval.String()+")", "topics", missing)
+		}
+		reported = missing
+		if len(present) == 0 {
+			if !sleep(ctx, c.opts.TopicCheckInterval) {
+				return nil
+			}
+			continue
+		}
+		if err := c.runGroup(ctx, present, missing); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// presentTopics returns the event topics that exist on the brokers and those
+// that do not, each in the order of the contract's sources.
+func (c *Consumer) presentTopics(ctx context.Context) (present, missing []string, err error) {
+	md, err := c.client.Metadata(ctx, &kafka.MetadataRequest{Topics: c.topics})
+	if err != nil {
+		return nil, nil, explain(err)
+	}
+	absent := map[string]bool{}
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			absent[t.Name] = true
+		}
+	}
+	known := map[string]bool{}
+	for _, t := range md.Topics {
+		known[t.Name] = true
+	}
+	for _, t := range c.topics {
+		if absent[t] || !known[t] {
+			missing = append(missing, t)
+		} else {
+			present = append(present, t)
+		}
+	}
+	return present, missing, nil
+}
+
+// sleep waits d or until ctx is done, and reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// runGroup consumes topics as the consumer group until ctx is cancelled, a
+// topic of missing appears (the group is then left, to be joined again with
+// it), or consuming fails.
+func (c *Consumer) runGroup(ctx context.Context, topics, missing []string) error {
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                    c.opts.GroupID,
 		Brokers:               c.opts.Brokers,
-		Topics:                c.topics,
+		Topics:                topics,
 		StartOffset:           kafka.FirstOffset,
 		WatchPartitionChanges: true,
 		JoinGroupBackoff:      time.Second,
@@ -311,10 +408,28 @@ func (c *Consumer) Run(ctx context.Context) error {
 		stop()
 		group.Close()
 	}()
-	c.logger.Info("consumer started", "group", c.opts.GroupID, "topics", c.topics, "brokers", c.opts.Brokers)
+	// A missing topic that appears is joined: the group is left and joined
+	// again with it.
+	var appeared atomic.Bool
+	if len(missing) > 0 {
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			for sleep(wctx, c.opts.TopicCheckInterval) {
+				_, still, err := c.presentTopics(wctx)
+				if err == nil && len(still) < len(missing) {
+					c.logger.Info("event topics appeared; rejoining the consumer group with them", "topics", missing, "still_missing", still)
+					appeared.Store(true)
+					group.Close()
+					return
+				}
+			}
+		}()
+	}
+	c.logger.Info("consumer started", "group", c.opts.GroupID, "topics", topics, "brokers", c.opts.Brokers)
 	for {
 		gen, err := group.Next(ctx)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || appeared.Load() {
 			return nil
 		}
 		if err := authError(err); err != nil {
@@ -331,7 +446,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if err := c.runGeneration(ctx, gen); err != nil {
 			return err
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || appeared.Load() {
 			return nil
 		}
 	}

@@ -371,7 +371,7 @@ func TestNewConsumerChecksOptions(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			require.Equal(t, allTopics, c.Topics())
+			require.Equal(t, consumerTopics(), c.Topics())
 		})
 	}
 }
@@ -588,4 +588,49 @@ func TestConsumerReadsADeclaredSource(t *testing.T) {
 	require.Eventually(t, func() bool { return committedTotal(t, addr, ingest.DefaultGroupID, topicBus) == 2 }, wait, 10*time.Millisecond)
 	require.Equal(t, 1.0, r.metric(t, "sanse_ingest_messages_total", map[string]string{"topic": topicBus, "result": "ok"}))
 	require.NoError(t, r.stop(t))
+}
+
+// TestConsumerReadsTopicsThatAppear: a source whose topic does not exist
+// yet is not read while the others are, and is read once its topic appears;
+// the instance is ready meanwhile and the metric says which topic is missing.
+func TestConsumerReadsTopicsThatAppear(t *testing.T) {
+	b := startBroker(t, ingest.BrokerOptions{Topics: []string{topicVisitor, topicDead}})
+	addr := b.Addrs()[0]
+	reg := testRegistry(t)
+	store := &fakeStore{}
+	now := time.Now()
+	r := startConsumer(t, ingest.Options{
+		Brokers: []string{addr}, Decoder: newDecoder(t, reg), Engine: newEngine(reg), Store: store,
+		TopicCheckInterval: 100 * time.Millisecond,
+	})
+	produce(t, addr, msg(topicVisitor, "s1", visitorEntry("v-1", "s1", "none", now)))
+	require.Eventually(t, func() bool { return slices.Contains(store.events(), "v-1") }, wait, 10*time.Millisecond)
+	require.NoError(t, r.c.Ready(context.Background()), "ready while some event topics are missing")
+	require.Equal(t, 1.0, r.metric(t, "sanse_ingest_topic_missing", map[string]string{"topic": topicCanteen}))
+	require.Equal(t, 0.0, r.metric(t, "sanse_ingest_topic_missing", map[string]string{"topic": topicVisitor}))
+
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	require.NoError(t, ingest.EnsureTopics(ctx, []string{addr}, ingest.Security{}, []string{topicCanteen}, 1))
+	w := &kafka.Writer{Addr: kafka.TCP(addr), RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	defer w.Close()
+	require.Eventually(t, func() bool { // the writer's metadata may not show the new topic at once
+		return w.WriteMessages(ctx, msg(topicCanteen, "s1", canteenViolation("c-1", "s1", now))) == nil
+	}, wait, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return slices.Contains(store.events(), "c-1") }, wait, 10*time.Millisecond,
+		"the canteen topic is read once it exists")
+	produce(t, addr, msg(topicVisitor, "s1", visitorEntry("v-2", "s1", "none", now)))
+	require.Eventually(t, func() bool { return slices.Contains(store.events(), "v-2") }, wait, 10*time.Millisecond)
+	require.Equal(t, 1, countOf(store.events(), "v-1"), "rejoining the group reads nothing twice")
+	require.NoError(t, r.stop(t))
+}
+
+func countOf(list []string, s string) int {
+	n := 0
+	for _, x := range list {
+		if x == s {
+			n++
+		}
+	}
+	return n
 }

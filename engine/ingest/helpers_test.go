@@ -27,8 +27,21 @@ var (
 	topicDrowning = ingest.DefaultTopics(nil)[engine.SourceDrowning]
 	topicBullying = ingest.DefaultTopics(nil)[engine.SourceBullying]
 	topicDead     = ingest.DefaultDeadLetterTopic
-	allTopics     = []string{topicVisitor, topicCanteen, topicDrowning, topicBullying, topicDead}
+	// allTopics are the topics the test broker creates: those of the four
+	// original sources. The consumer also reads the other built-in
+	// sources' topics once they exist (consumerTopics).
+	allTopics = []string{topicVisitor, topicCanteen, topicDrowning, topicBullying, topicDead}
 )
+
+// consumerTopics are the topics a consumer of the built-in contract uses:
+// every source's, then the dead letters'.
+func consumerTopics() []string {
+	var out []string
+	for _, s := range event.Builtin().Sources() {
+		out = append(out, s.Topic)
+	}
+	return append(out, topicDead)
+}
 
 // wait bounds every wait for something to happen over the network; tests
 // poll for a condition and never assert how long it took.

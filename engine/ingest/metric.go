@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
@@ -32,6 +34,7 @@ type metrics struct {
 	commitErrors  prometheus.Counter
 	lastFlush     prometheus.Gauge
 	assigned      prometheus.Gauge
+	topicMissing  *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer, topics []string) *metrics {
@@ -67,6 +70,10 @@ func newMetrics(reg prometheus.Registerer, topics []string) *metrics {
 			Namespace: "sanse", Subsystem: "ingest", Name: "last_flush_timestamp_seconds",
 			Help: "Unix time of the last successful flush.",
 		}),
+		topicMissing: f.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "sanse", Subsystem: "ingest", Name: "topic_missing",
+			Help: "1 for an event topic that does not exist on the brokers (its source is not read until it does), 0 otherwise.",
+		}, []string{"topic"}),
 		assigned: f.NewGauge(prometheus.GaugeOpts{
 			Namespace: "sanse", Subsystem: "ingest", Name: "assigned_partitions",
 			Help: "Partitions of the event topics assigned to this instance in the current consumer group generation.",
@@ -84,4 +91,15 @@ func newMetrics(reg prometheus.Registerer, topics []string) *metrics {
 		m.writeErrors.WithLabelValues(t)
 	}
 	return m
+}
+
+// notePresent sets the topic_missing gauge of every event topic.
+func (m *metrics) notePresent(topics, missing []string) {
+	for _, t := range topics {
+		v := 0.0
+		if slices.Contains(missing, t) {
+			v = 1
+		}
+		m.topicMissing.WithLabelValues(t).Set(v)
+	}
 }
