@@ -106,8 +106,11 @@ func TestMetaListsDeclaredSources(t *testing.T) {
 	require.Equal(t, []metaName{
 		{ID: "visitor", Zh: "外来人员", En: "Visitors"}, {ID: "canteen", Zh: "食堂", En: "Canteen"},
 		{ID: "drowning", Zh: "防溺水", En: "Drowning"}, {ID: "bullying", Zh: "校园欺凌", En: "Bullying"},
+		{ID: "fire_safety", Zh: "消防燃气", En: "Fire and gas safety"}, {ID: "gate_security", Zh: "门卫安保", En: "Gate security"},
+		{ID: "health", Zh: "卫生防疫", En: "School health"}, {ID: "mental_health", Zh: "心理危机", En: "Mental health crises"},
+		{ID: "school_bus", Zh: "校车", En: "School buses"},
 		{ID: "ferry", Zh: "渡船", En: "School ferries"},
-	}, got.Sources)
+	}, got.Sources, "the built-in sources first, then a district's own")
 }
 
 func idsOf[T ~string](vs []T) []string {

@@ -142,7 +142,9 @@ type Source struct {
 	Title [2]string
 	Doc   string
 	File  string
-	Types []*Type // sorted by name
+	// Builtin is set for the sources Sanse ships (sources/*.yaml).
+	Builtin bool
+	Types   []*Type // sorted by name
 	// Fields are every field of every type, in the order of the
 	// declaration; Readables what rules read, in the same order.
 	Fields    []*Field
@@ -199,8 +201,9 @@ type Contract struct {
 	personalKeys []string // sorted
 }
 
-// Sources returns the declared sources: the built-in ones in their fixed
-// order, then the others by name.
+// Sources returns the declared sources: the four original ones in their
+// fixed order, the other built-in ones by name, then a district's own by
+// name.
 func (c *Contract) Sources() []*Source { return c.sources }
 
 // Names returns the names of the declared sources, in the order of Sources.
@@ -316,7 +319,7 @@ func (e *ContractError) Error() string {
 func load(embedded fs.FS, embeddedDir, dir string) (*Contract, error) {
 	var errs []error
 	var decls []*Source
-	read := func(fsys fs.FS, root, shown string) {
+	read := func(fsys fs.FS, root, shown string, builtin bool) {
 		names, err := fs.Glob(fsys, filepath.ToSlash(filepath.Join(root, "*.yaml")))
 		if err != nil {
 			errs = append(errs, err)
@@ -333,13 +336,14 @@ func load(embedded fs.FS, embeddedDir, dir string) (*Contract, error) {
 			s, ferrs := ParseSource(name, data)
 			errs = append(errs, ferrs...)
 			if s != nil {
+				s.Builtin = builtin
 				decls = append(decls, s)
 			}
 		}
 	}
-	read(embedded, embeddedDir, "sources")
+	read(embedded, embeddedDir, "sources", true)
 	if dir != "" {
-		read(os.DirFS(dir), ".", dir)
+		read(os.DirFS(dir), ".", dir, false)
 	}
 	c := &Contract{byName: map[engine.Source]*Source{}, byTopic: map[string]*Source{}, personal: map[string]Personal{}}
 	for _, s := range decls {
@@ -370,7 +374,10 @@ func load(embedded fs.FS, embeddedDir, dir string) (*Contract, error) {
 		if i := slices.Index(builtinOrder, s.Name); i >= 0 {
 			return i
 		}
-		return len(builtinOrder)
+		if s.Builtin {
+			return len(builtinOrder)
+		}
+		return len(builtinOrder) + 1
 	}
 	slices.SortStableFunc(c.sources, func(a, b *Source) int {
 		if d := rank(a) - rank(b); d != 0 {
