@@ -35,8 +35,8 @@ func writeSources(t *testing.T, files map[string]string) string {
 func TestDeclaredSourceDecodes(t *testing.T) {
 	c, err := event.LoadContract(writeSources(t, map[string]string{"dormitory.yaml": dormitory}))
 	require.NoError(t, err)
-	require.Equal(t, []engine.Source{"visitor", "canteen", "drowning", "bullying", "dormitory", "fire_safety",
-		"gate_security", "health", "mental_health", "school_bus"}, c.Names(), "the built-in ones first, then by name")
+	require.Equal(t, []engine.Source{"visitor", "canteen", "drowning", "bullying", "fire_safety",
+		"gate_security", "health", "mental_health", "school_bus", "dormitory"}, c.Names(), "the built-in ones first, then a district's own")
 	dorm := c.Source("dormitory")
 	require.NotNil(t, dorm)
 	require.Equal(t, "campus.dormitory", dorm.Topic)
