@@ -15,6 +15,15 @@ type bullyingReport struct {
 	SuspectRefs []string `json:"suspect_refs"`
 	Kind        string   `json:"kind"`
 	Injury      bool     `json:"injury"`
+	CaseID      string   `json:"case_id,omitempty"`
+}
+
+// bullyingFinding is the school's finding (认定) on a reported incident.
+type bullyingFinding struct {
+	envelope
+	VictimRef string `json:"victim_ref"`
+	CaseID    string `json:"case_id,omitempty"`
+	Outcome   string `json:"outcome"`
 }
 
 type screening struct {
@@ -31,6 +40,10 @@ const screeningThreshold = 60
 const (
 	pScreeningHigh = 0.02
 	pReportSeries  = 0.15
+	// pFinding is the share of incidents whose finding (认定) the school
+	// records; the others go overdue. The finding comes 20 minutes to 2
+	// hours later: within the overdue deadline of the demo's scaled rules.
+	pFinding = 0.95
 )
 
 var (
@@ -77,17 +90,31 @@ func (s *Simulator) bullyingReport(sc *school, now time.Time, _ moment) message 
 		off += r.between(1, 40)
 		suspects = append(suspects, sc.student(victim+off))
 	}
+	// One incident, one case: a series of reports through other channels
+	// carries the same case_id.
+	caseID := fmt.Sprintf("BY-%s-%06d", sc.ID, r.intn(1_000_000))
+	last := now
 	if r.chance(pReportSeries) {
-		at := now
 		for range 2 {
-			at = s.after(at, time.Minute, 8*time.Minute)
-			s.later(at, func(now time.Time, _ moment) message { return s.report(sc, victim, suspects, now) })
+			last = s.after(last, time.Minute, 8*time.Minute)
+			s.later(last, func(now time.Time, _ moment) message { return s.report(sc, victim, suspects, caseID, now) })
 		}
 	}
-	return s.report(sc, victim, suspects, now)
+	if r.chance(pFinding) {
+		outcome := "is_bullying"
+		if r.chance(0.4) {
+			outcome = "not_bullying"
+		}
+		s.later(s.after(last, 20*time.Minute, 2*time.Hour), func(now time.Time, _ moment) message {
+			ev := bullyingFinding{VictimRef: sc.student(victim), CaseID: caseID, Outcome: outcome}
+			ev.envelope = s.envelope(sc, engine.SourceBullying, "finding", now, "committee")
+			return message{school: sc, source: engine.SourceBullying, typ: "finding", body: ev}
+		})
+	}
+	return s.report(sc, victim, suspects, caseID, now)
 }
 
-func (s *Simulator) report(sc *school, victim int, suspects []string, now time.Time) message {
+func (s *Simulator) report(sc *school, victim int, suspects []string, caseID string, now time.Time) message {
 	r := s.r
 	channel := channels[r.weighted(channelWeight)]
 	kind := kinds[r.weighted(kindWeight)]
@@ -109,7 +136,7 @@ func (s *Simulator) report(sc *school, victim int, suspects []string, now time.T
 	}
 	ev := bullyingReport{
 		Channel: channel, VictimRef: sc.student(victim), SuspectRefs: slices.Clone(suspects),
-		Kind: kind, Injury: r.chance(pInjury),
+		Kind: kind, Injury: r.chance(pInjury), CaseID: caseID,
 	}
 	ev.envelope = s.envelope(sc, engine.SourceBullying, "report", now, reporter)
 	return message{school: sc, source: engine.SourceBullying, typ: "report", body: ev, incident: true}

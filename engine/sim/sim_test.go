@@ -152,6 +152,9 @@ func TestNextDecodes(t *testing.T) {
 			if tt.allDays && !testing.Short() {
 				for _, src := range event.Builtin().Sources() {
 					for _, typ := range src.TypeNames() {
+						if notSimulated(src.Name, typ) {
+							continue
+						}
 						require.Positive(t, tl.types[string(src.Name)+"/"+typ], "no %s %s event", src.Name, typ)
 					}
 				}
@@ -163,9 +166,31 @@ func TestNextDecodes(t *testing.T) {
 	}
 	for _, src := range event.Builtin().Sources() {
 		for _, typ := range src.TypeNames() {
+			if notSimulated(src.Name, typ) {
+				require.False(t, seen[string(src.Name)+"/"+typ], "%s %s is simulated now: take it off notSimulated", src.Name, typ)
+				continue
+			}
 			require.True(t, seen[string(src.Name)+"/"+typ], "no %s %s event", src.Name, typ)
 		}
 	}
+}
+
+// notSimulated reports whether the simulator does not produce events of a
+// built-in source and type yet: the sources and types declared after it was
+// last calibrated (school buses, fire safety, gate security, mental health,
+// school health; canteen health certificates and 陪餐 records; the vendor
+// platforms' dispositions). The demo district then simply has no such
+// platform connected; issue 12's simulator work adds them.
+func notSimulated(src engine.Source, typ string) bool {
+	switch src {
+	case "school_bus", "fire_safety", "gate_security", "mental_health", "health":
+		return true
+	}
+	switch typ {
+	case "health_cert", "accompany_meal", "disposition":
+		return true
+	}
+	return false
 }
 
 var studentRef = regexp.MustCompile(`^S-JX-[A-Z]{2}-\d{4}-\d{4}$`)
