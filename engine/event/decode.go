@@ -245,6 +245,13 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	if i := p.env[envReporter]; i >= 0 && p.members[i].typ != jString && p.members[i].typ != jNull {
 		return wrongType("reporter", p.members[i].typ, KindString)
 	}
+	if !stored {
+		for _, e := range [...]int{envID, envSchoolID, envOccurredAt, envReporter} {
+			if i := p.env[e]; i >= 0 {
+				p.markPII(&p.members[i])
+			}
+		}
+	}
 	id, school := p.envText(envID), p.envText(envSchoolID)
 	if len(id) > MaxIDLength || len(school) > MaxIDLength {
 		return &DecodeError{Reason: ReasonBadValue, Field: "id", Msg: fmt.Sprintf("id and school_id must be at most %d bytes", MaxIDLength)}
@@ -295,6 +302,9 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 		}
 		if !stored || f.Personal != PersonalHash || key != f.Name {
 			p.seen |= 1 << uint(f.Slot)
+		}
+		if !stored && f.Personal == NotPersonal && len(f.Values) == 0 {
+			p.markPII(m)
 		}
 		if err := p.checkJSONType(f, m); err != nil {
 			return err
@@ -387,7 +397,11 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	case anonymous:
 		ev.Reporter = Anonymous
 	case p.env[envReporter] >= 0:
-		p.keep(&ev.Reporter, p.masked(p.envText(envReporter)))
+		r := p.envText(envReporter)
+		if p.members[p.env[envReporter]].pii {
+			r = p.masked(r)
+		}
+		p.keep(&ev.Reporter, r)
 	}
 	if stored {
 		ev.Payload = data
@@ -490,7 +504,10 @@ func (d *Decoder) fieldValue(p *parser, src *Source, f *Field, m *member, ev *en
 			}
 			p.keep(ev.Values[slot].StrPtr(), v)
 		case stored || f.Personal == NotPersonal:
-			p.keep(ev.Values[slot].StrPtr(), p.masked(v))
+			if m.pii {
+				v = p.masked(v)
+			}
+			p.keep(ev.Values[slot].StrPtr(), v)
 		case f.Personal == PersonalMask:
 			rep := p.maskPersonal(v)
 			m.rep = p.spanOf(rep)
@@ -544,7 +561,10 @@ func (d *Decoder) fieldValue(p *parser, src *Source, f *Field, m *member, ev *en
 			if i > 0 {
 				joined = append(joined, 0)
 			}
-			joined = append(joined, p.masked(v)...)
+			if m.pii {
+				v = p.masked(v)
+			}
+			joined = append(joined, v...)
 		}
 		ev.Values[slot] = engine.JoinedListValue("", len(elems))
 		p.keep(ev.Values[slot].StrPtr(), joined)

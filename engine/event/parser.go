@@ -322,6 +322,26 @@ func (p *parser) object() bool {
 	}
 }
 
+// markPII sets m.pii when m's value holds a number MaskText masks: a
+// string, a long number, or an element of an array of strings. It is asked
+// only of the members whose values are kept as sent (not of unknown ones,
+// which are dropped, nor of enumerated or personal fields).
+func (p *parser) markPII(m *member) {
+	switch m.typ {
+	case jString:
+		m.pii = HasPII(p.bytes(m.val))
+	case jNumber:
+		m.pii = m.end-m.start >= minPIIDigits && HasPII(p.data[m.start:m.end])
+	case jArray:
+		for _, t := range p.elems[m.elemStart:m.elemEnd] {
+			if HasPII(p.bytes(t)) {
+				m.pii = true
+				return
+			}
+		}
+	}
+}
+
 // envelopeIndex returns the envelope field named key, or -1.
 func envelopeIndex(key []byte) int {
 	switch string(key) {
@@ -353,9 +373,6 @@ func (p *parser) value(m *member) bool {
 			return false
 		}
 		m.typ, m.val = jString, p.textOf(start, end, slow)
-		if v := p.bytes(m.val); maybePII(v) && HasPII(v) {
-			m.pii = true
-		}
 		return true
 	case 'n':
 		m.typ = jNull
@@ -380,9 +397,6 @@ func (p *parser) value(m *member) bool {
 	m.typ = jNumber
 	v, err := strconv.ParseFloat(transient(p.data[start:p.pos]), 64)
 	m.num, m.numOK = v, err == nil
-	if p.pos-start >= minPIIDigits && maybePII(p.data[start:p.pos]) && HasPII(p.data[start:p.pos]) {
-		m.pii = true
-	}
 	return true
 }
 
@@ -408,11 +422,7 @@ func (p *parser) array(m *member) bool {
 			if !ok {
 				return false
 			}
-			t := p.textOf(start, end, slow)
-			p.elems = append(p.elems, t)
-			if v := p.bytes(t); maybePII(v) && HasPII(v) {
-				m.pii = true
-			}
+			p.elems = append(p.elems, p.textOf(start, end, slow))
 		case 'n':
 			if !p.literal("null") {
 				return false

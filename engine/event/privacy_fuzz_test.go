@@ -74,7 +74,10 @@ func rawView(b []byte) []byte {
 			out = append(out, b[i])
 			continue
 		}
-		if b[i+1] == 'u' && i+6 <= len(b) {
+		// Only a \u with four hex digits is an escape; anything else is
+		// read as the bytes it is, as a JSON reader refuses it and a
+		// person reads the characters.
+		if b[i+1] == 'u' && i+6 <= len(b) && isHex(b[i+2]) && isHex(b[i+3]) && isHex(b[i+4]) && isHex(b[i+5]) {
 			if r := hex4(b[i+2:]); r >= '0' && r <= '9' {
 				out = append(out, byte(r))
 			} else {
