@@ -159,6 +159,7 @@ type Source struct {
 	alarm      *Field // alarm_id, when the source has alarm types
 	state      *Field // the disposition's state
 	byKey      map[string]*Field
+	keys       keyTable
 	byReadable map[string]int
 	byType     map[string]*Type
 	slots      int
@@ -166,6 +167,47 @@ type Source struct {
 
 // Field returns the declared field sent as key, or nil.
 func (s *Source) Field(key string) *Field { return s.byKey[key] }
+
+// keyTable finds a declared field by the key sent, without hashing the
+// whole key: open addressing on the key's length and first and last bytes,
+// then one comparison. It is built once per source.
+type keyTable struct {
+	slots []*Field
+	mask  uint
+}
+
+func keySlot(key string) uint {
+	return uint(len(key))*0x9E3779B1 ^ uint(key[0])*0x85EBCA6B ^ uint(key[len(key)-1])*0xC2B2AE35
+}
+
+func newKeyTable(fields []*Field) keyTable {
+	n := 8
+	for n < 4*len(fields) {
+		n *= 2
+	}
+	t := keyTable{slots: make([]*Field, n), mask: uint(n - 1)}
+	for _, f := range fields {
+		h := keySlot(f.Name) & t.mask
+		for t.slots[h] != nil {
+			h = (h + 1) & t.mask
+		}
+		t.slots[h] = f
+	}
+	return t
+}
+
+// find returns the field named key, or nil.
+func (t *keyTable) find(key string) *Field {
+	if len(key) == 0 || len(t.slots) == 0 {
+		return nil
+	}
+	for h := keySlot(key) & t.mask; ; h = (h + 1) & t.mask {
+		f := t.slots[h]
+		if f == nil || f.Name == key {
+			return f
+		}
+	}
+}
 
 // Readable returns what rules read as name, and whether there is one.
 func (s *Source) Readable(name string) (Readable, bool) {
@@ -642,6 +684,7 @@ func ParseSource(file string, data []byte) (*Source, []error) {
 		}
 		s.addReadable(Readable{Name: name, Kind: f.Kind, Slot: f.Slot, Field: f})
 	}
+	s.keys = newKeyTable(s.Fields)
 	if s.slots > engine.MaxSlots {
 		fail(root, "%s declares %d value slots (a hashed field takes two); at most %d are supported", s.Name, s.slots, engine.MaxSlots)
 	}

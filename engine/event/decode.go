@@ -257,14 +257,14 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 		return &DecodeError{Reason: ReasonBadValue, Field: "id", Msg: fmt.Sprintf("id and school_id must be at most %d bytes", MaxIDLength)}
 	}
 	c := d.contract()
-	src := c.byName[engine.Source(transient(p.envText(envSource)))]
+	src := c.find(p.envText(envSource))
 	if src == nil {
 		return &DecodeError{Reason: ReasonBadValue, Field: "source", Msg: fmt.Sprintf("unknown source %q, expected one of %s", p.envText(envSource), c.namesText())}
 	}
 	if expected != "" && src.Name != expected {
 		return &DecodeError{Reason: ReasonSourceMismatch, Field: "source", Msg: fmt.Sprintf("source %q does not match the topic's source %q", src.Name, expected)}
 	}
-	typ := src.byType[transient(p.envText(envType))]
+	typ := src.findType(p.envText(envType))
 	if typ == nil {
 		return &DecodeError{Reason: ReasonUnknownType, Field: "type", Msg: fmt.Sprintf("unknown %s type %q, expected one of %s", src.Name, p.envText(envType), strings.Join(src.TypeNames(), ", "))}
 	}
@@ -289,7 +289,7 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 			continue
 		}
 		key := transient(p.bytes(m.key))
-		f := src.byKey[key]
+		f := src.keys.find(key)
 		if f == nil && stored {
 			f = src.storedHash(key)
 		}
@@ -648,4 +648,25 @@ func (c *Contract) namesText() string {
 		names[i] = string(s.Name)
 	}
 	return strings.Join(names, ", ")
+}
+
+// find returns the source named b, or nil: a scan of the few sources, no
+// hashing.
+func (c *Contract) find(b []byte) *Source {
+	for _, s := range c.sources {
+		if string(s.Name) == string(b) {
+			return s
+		}
+	}
+	return nil
+}
+
+// findType returns the type named b, or nil.
+func (s *Source) findType(b []byte) *Type {
+	for _, t := range s.Types {
+		if t.Name == string(b) {
+			return t
+		}
+	}
+	return nil
 }

@@ -407,7 +407,7 @@ func (p *parser) array(m *member) bool {
 	p.pos++
 	p.space()
 	m.elemStart = len(p.elems)
-	defer func() { m.elemEnd = len(p.elems) }()
+	m.elemEnd = m.elemStart
 	if p.pos < len(p.data) && p.data[p.pos] == ']' {
 		p.pos++
 		return true
@@ -423,6 +423,7 @@ func (p *parser) array(m *member) bool {
 				return false
 			}
 			p.elems = append(p.elems, p.textOf(start, end, slow))
+			m.elemEnd = len(p.elems)
 		case 'n':
 			if !p.literal("null") {
 				return false
