@@ -15,6 +15,14 @@ type bullyingReport struct {
 	SuspectRefs []string `json:"suspect_refs"`
 	Kind        string   `json:"kind"`
 	Injury      bool     `json:"injury"`
+	CaseID      string   `json:"case_id,omitempty"`
+}
+
+type finding struct {
+	envelope
+	VictimRef string `json:"victim_ref"`
+	CaseID    string `json:"case_id,omitempty"`
+	Outcome   string `json:"outcome"`
 }
 
 type screening struct {
@@ -29,8 +37,10 @@ const screeningThreshold = 60
 
 // Incident probabilities at IncidentRate 1.
 const (
-	pScreeningHigh = 0.02
+	pScreeningHigh = 0.004
 	pReportSeries  = 0.15
+	pPersistent    = 0.12 // the pupil is bullied again on later days
+	pFinding       = 0.9  // the school's committee finds within days
 )
 
 var (
@@ -77,17 +87,48 @@ func (s *Simulator) bullyingReport(sc *school, now time.Time, _ moment) message 
 		off += r.between(1, 40)
 		suspects = append(suspects, sc.student(victim+off))
 	}
+	caseID := ""
+	if r.chance(0.5) {
+		caseID = s.caseID(sc)
+	}
 	if r.chance(pReportSeries) {
+		// One incident reported through other channels within minutes:
+		// the same case where the platform gives case numbers.
 		at := now
 		for range 2 {
 			at = s.after(at, time.Minute, 8*time.Minute)
-			s.later(at, func(now time.Time, _ moment) message { return s.report(sc, victim, suspects, now) })
+			s.later(at, func(now time.Time, _ moment) message { return s.report(sc, victim, suspects, caseID, now) })
 		}
 	}
-	return s.report(sc, victim, suspects, now)
+	if r.chance(pPersistent) {
+		// Further incidents about the same pupil on the following days.
+		at := now
+		for range 2 {
+			at = s.after(at, 20*time.Hour, 60*time.Hour)
+			s.later(at, func(now time.Time, _ moment) message { return s.report(sc, victim, suspects, s.caseID(sc), now) })
+		}
+	}
+	if r.chance(pFinding) {
+		// 认定 by the school's committee, after the last report.
+		s.later(s.after(now, 20*time.Hour, 4*24*time.Hour), func(now time.Time, _ moment) message {
+			ev := finding{VictimRef: sc.student(victim), CaseID: caseID, Outcome: "is_bullying"}
+			if s.r.chance(0.35) {
+				ev.Outcome = "not_bullying"
+			}
+			ev.envelope = s.envelope(sc, engine.SourceBullying, "finding", now, "bullying-committee")
+			return message{school: sc, source: engine.SourceBullying, typ: "finding", body: ev}
+		})
+	}
+	return s.report(sc, victim, suspects, caseID, now)
 }
 
-func (s *Simulator) report(sc *school, victim int, suspects []string, now time.Time) message {
+// caseID returns a new case number of the school's case system.
+func (s *Simulator) caseID(sc *school) string {
+	s.seq++
+	return fmt.Sprintf("CASE-%s-%d", sc.ID, s.seq)
+}
+
+func (s *Simulator) report(sc *school, victim int, suspects []string, caseID string, now time.Time) message {
 	r := s.r
 	channel := channels[r.weighted(channelWeight)]
 	kind := kinds[r.weighted(kindWeight)]
@@ -109,7 +150,7 @@ func (s *Simulator) report(sc *school, victim int, suspects []string, now time.T
 	}
 	ev := bullyingReport{
 		Channel: channel, VictimRef: sc.student(victim), SuspectRefs: slices.Clone(suspects),
-		Kind: kind, Injury: r.chance(pInjury),
+		Kind: kind, Injury: r.chance(pInjury), CaseID: caseID,
 	}
 	ev.envelope = s.envelope(sc, engine.SourceBullying, "report", now, reporter)
 	return message{school: sc, source: engine.SourceBullying, typ: "report", body: ev, incident: true}
