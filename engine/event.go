@@ -72,8 +72,8 @@ type Value struct {
 	n uint64
 }
 
-// StrValue, NumValue, IntValue, BoolValue, TimeValue and ListValue make
-// the Value of a field of that type.
+// StrValue is the Value of a string. NumValue, IntValue, BoolValue,
+// TimeValue and ListValue make the Value of a field of their type.
 func StrValue(s string) Value { return Value{s: s} }
 
 // NumValue is the Value of a number.

@@ -69,11 +69,3 @@ func setField(t testing.TB, ev *engine.Event, name string, v any) {
 	}
 	ev.Set(r.Slot, val)
 }
-
-// fieldOf returns the value rules read as name in ev, as eventMap gives it
-// to the VM.
-func fieldOf(ev *engine.Event, name string) any {
-	m := map[string]any{}
-	eventMap(event.Builtin().Source(ev.Source), ev, m)
-	return m[name]
-}

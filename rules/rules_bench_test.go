@@ -28,7 +28,7 @@ import (
 const (
 	benchSchools = 400                // the demo district's size
 	benchEvents  = 100_000            // events per lap
-	benchSpan    = 8 * 24 * time.Hour // event time one lap covers: more than the horizon (7d10m)
+	benchSpan    = 9 * 24 * time.Hour // event time one lap covers: more than the horizon (8d, the fire inspection check)
 	// benchTick is how often, in event time, the evaluation benchmarks
 	// advance the engine's clock (expiries, absence checks, forgetting), so
 	// that the state stays at its steady size. BenchmarkTick measures the

@@ -60,7 +60,7 @@ func (s *Set) Files() []string { return s.files }
 // lateness) of any rule, at least a day.
 func (s *Set) Horizon() time.Duration { return s.horizon }
 
-// Scaled returns a copy of s in which every rule's `for` is multiplied by
+// Scaled returns a copy of s in which every rule's `for` (and `overdue`) is multiplied by
 // f (0 < f ≤ 1), with the horizon scaled alike. It exists for the demo,
 // where risks should run out within minutes rather than hours.
 func (s *Set) Scaled(f float64) *Set {
@@ -70,6 +70,7 @@ func (s *Set) Scaled(f float64) *Set {
 	for _, r := range s.rules {
 		rc := *r
 		rc.For = time.Duration(float64(r.For) * f)
+		rc.Overdue = time.Duration(float64(r.Overdue) * f)
 		if rc.Manual {
 			// The demo has nobody to resolve risks: a manual risk ends
 			// after a scaled day instead.

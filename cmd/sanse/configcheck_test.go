@@ -2,11 +2,16 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/event"
 )
 
 // TestConfigCheckCalendarCoverage: a calendar that does not cover the next
@@ -53,11 +58,16 @@ func TestConfigCheckSources(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := run([]string{"config", "check", "--skip-registry", "--config.file", config, "--sources.dir", sources}, &out, &errOut)
 	require.Equal(t, 0, code, errOut.String())
-	require.Contains(t, out.String(), "source visitor (外来人员): topic gate.v2, built-in\n"+
-		"source canteen (食堂): topic campus.canteen, built-in\n"+
-		"source drowning (防溺水): topic campus.drowning, built-in\n"+
-		"source bullying (校园欺凌): topic campus.bullying, built-in\n"+
-		"source ferry (渡船): topic bus.gps, "+filepath.Join(sources, "ferry.yaml")+"\n")
+	var want strings.Builder
+	for _, src := range event.Builtin().Sources() {
+		topic := src.Topic
+		if src.Name == engine.SourceVisitor {
+			topic = "gate.v2"
+		}
+		fmt.Fprintf(&want, "source %s (%s): topic %s, built-in\n", src.Name, src.Title[0], topic)
+	}
+	fmt.Fprintf(&want, "source ferry (渡船): topic bus.gps, %s\n", filepath.Join(sources, "ferry.yaml"))
+	require.Contains(t, out.String(), want.String())
 	require.Contains(t, out.String(), "configuration OK")
 
 	bad := t.TempDir()

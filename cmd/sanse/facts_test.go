@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/event"
+	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/engine/notify"
 )
 
@@ -27,27 +29,15 @@ func TestTopicsConfig(t *testing.T) {
 		want    map[engine.Source]string
 		wantErr string
 	}{
-		{name: "defaults", want: map[engine.Source]string{
-			engine.SourceVisitor: "campus.visitor", engine.SourceCanteen: "campus.canteen",
-			engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "campus.bullying",
-		}},
+		{name: "defaults", want: topicsWith(nil)},
 		{name: "the built-in keys", file: "kafka:\n  topics:\n    visitor: gate.v2\n    bullying: app.reports\n    deadletter: dlq\n",
-			want: map[engine.Source]string{
-				engine.SourceVisitor: "gate.v2", engine.SourceCanteen: "campus.canteen",
-				engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "app.reports",
-			}},
+			want: topicsWith(map[engine.Source]string{engine.SourceVisitor: "gate.v2", engine.SourceBullying: "app.reports"})},
 		{name: "a declared source takes its declared topic", args: []string{"--sources.dir", sources},
-			want: map[engine.Source]string{
-				engine.SourceVisitor: "campus.visitor", engine.SourceCanteen: "campus.canteen",
-				engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "campus.bullying", "ferry": "campus.ferry",
-			}},
+			want: topicsWith(map[engine.Source]string{"ferry": "campus.ferry"})},
 		{name: "a declared source's topic configured", file: "kafka:\n  topics:\n    ferry: bus.gps\n", args: []string{"--sources.dir", sources},
-			want: map[engine.Source]string{
-				engine.SourceVisitor: "campus.visitor", engine.SourceCanteen: "campus.canteen",
-				engine.SourceDrowning: "campus.drowning", engine.SourceBullying: "campus.bullying", "ferry": "bus.gps",
-			}},
+			want: topicsWith(map[engine.Source]string{"ferry": "bus.gps"})},
 		{name: "a source nobody declared", file: "kafka:\n  topics:\n    ferry: bus.gps\n",
-			wantErr: `kafka.topics.ferry: no source "ferry" is declared; expected one of visitor, canteen, drowning, bullying or deadletter`},
+			wantErr: `kafka.topics.ferry: no source "ferry" is declared; expected one of visitor, canteen, drowning, bullying, fire_safety, gate_security, health, mental_health, school_bus or deadletter`},
 		{name: "not a topic name", file: "kafka:\n  topics:\n    visitor: [a, b]\n", wantErr: "line 5: kafka.topics.visitor: expected a topic name"},
 		{name: "not a mapping", file: "kafka:\n  topics: campus\n", wantErr: "line 4: kafka.topics: expected a mapping"},
 		{name: "two sources on one topic", file: "kafka:\n  topics:\n    canteen: campus.visitor\n",
@@ -93,6 +83,14 @@ func TestEmptyTopicRefused(t *testing.T) {
 			require.ErrorContains(t, err, "kafka.topics."+key+" must not be empty")
 		})
 	}
+}
+
+// topicsWith returns the built-in sources' default topics with over
+// applied.
+func topicsWith(over map[engine.Source]string) map[engine.Source]string {
+	out := ingest.DefaultTopics(event.Builtin())
+	maps.Copy(out, over)
+	return out
 }
 
 func sourceNames() []string {

@@ -104,6 +104,7 @@ type Field struct {
 	HashAs, MaskedAs string
 
 	required bool // as parsed: required by the type declaring it
+	index    int  // its position in the source's Fields
 	// Common is set for a field declared under the source's own fields:
 	// any of its types may carry it.
 	Common bool
@@ -477,6 +478,7 @@ func ParseSource(file string, data []byte) (*Source, []error) {
 			return prev
 		}
 		s.byKey[f.Name] = f
+		f.index = len(s.Fields)
 		s.Fields = append(s.Fields, f)
 		return f
 	}

@@ -272,6 +272,7 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	}
 	// Source and Type are the declaration's: they share no memory with data.
 	ev.Source, ev.Type, ev.OccurredAt = src.Name, typ.Name, at
+	p.src = src
 
 	// Resolve the members to the source's fields and check their JSON types,
 	// in the order they were sent.
@@ -288,7 +289,7 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 		if f == nil {
 			continue
 		}
-		m.field = f
+		m.fi = int16(f.index + 1)
 		if m.typ == jNull || m.dup {
 			continue
 		}
@@ -321,7 +322,7 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	ev.Values = values
 	for i := range p.members {
 		m := &p.members[i]
-		f := m.field
+		f := p.fieldOf(m)
 		if f == nil || m.typ == jNull || m.dup {
 			continue
 		}
@@ -365,8 +366,8 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 		}
 		for i := range p.members {
 			m := &p.members[i]
-			if m.field != nil && m.pii && m.typ != jNull && m.field.Kind != KindString && m.field.Kind != KindStrings {
-				return personalNumber(m.field.Name)
+			if f := p.fieldOf(m); f != nil && m.pii && m.typ != jNull && f.Kind != KindString && f.Kind != KindStrings {
+				return personalNumber(f.Name)
 			}
 		}
 	}
@@ -395,7 +396,7 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	}
 	if d.Dropped != nil && !stored {
 		for i := range p.members {
-			if m := &p.members[i]; m.env < 0 && m.field == nil && !m.dup {
+			if m := &p.members[i]; m.env < 0 && m.fi == 0 && !m.dup {
 				d.Dropped(src.Name, p.data[m.keyStart:m.keyEnd])
 			}
 		}
@@ -491,18 +492,22 @@ func (d *Decoder) fieldValue(p *parser, src *Source, f *Field, m *member, ev *en
 		case stored || f.Personal == NotPersonal:
 			p.keep(ev.Values[slot].StrPtr(), p.masked(v))
 		case f.Personal == PersonalMask:
-			m.rep = p.maskPersonal(v)
-			p.keep(ev.Values[slot].StrPtr(), m.rep)
+			rep := p.maskPersonal(v)
+			m.rep = p.spanOf(rep)
+			p.keep(ev.Values[slot].StrPtr(), rep)
 		case f.Personal == PersonalHash:
 			if d.Identity == nil {
 				return errors.New("decoder has no identity key for the personal fields of " + string(src.Name))
 			}
-			m.hash, m.rep = p.hashID(d.Identity, v), p.maskID(v)
-			p.keep(ev.Values[f.Slot].StrPtr(), m.hash)
-			p.keep(ev.Values[f.MaskedSlot].StrPtr(), m.rep)
+			hash := p.hashID(d.Identity, v)
+			m.hash = p.spanOf(hash)
+			rep := p.maskID(v)
+			m.rep = p.spanOf(rep)
+			p.keep(ev.Values[f.Slot].StrPtr(), hash)
+			p.keep(ev.Values[f.MaskedSlot].StrPtr(), rep)
 			ev.Present |= 1 << uint(f.MaskedSlot)
 			if src.personFirst() == f {
-				p.keep(&ev.PersonHash, m.hash)
+				p.keep(&ev.PersonHash, hash)
 			}
 		case f.Personal == PersonalDrop:
 			return nil

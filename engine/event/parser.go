@@ -15,6 +15,26 @@ type text struct {
 	scratch  bool
 }
 
+// span locates bytes in the parser's tmp buffer. Members hold no pointers,
+// so that appending them costs no write barriers.
+type span struct{ off, end int32 }
+
+// spanOf returns the span of b, which the last append to p.tmp returned.
+func (p *parser) spanOf(b []byte) span {
+	end := len(p.tmp)
+	return span{int32(end - len(b)), int32(end)}
+}
+
+func (p *parser) tmpBytes(s span) []byte { return p.tmp[s.off:s.end] }
+
+// fieldOf returns the declared field member m was resolved to, or nil.
+func (p *parser) fieldOf(m *member) *Field {
+	if m.fi == 0 {
+		return nil
+	}
+	return p.src.Fields[m.fi-1]
+}
+
 // JSON types of a member's value, as the parser found it.
 const (
 	jNull byte = iota
@@ -42,12 +62,12 @@ type member struct {
 	// An array's elements, when every element is a string or null: their
 	// texts are elems[elemStart:elemEnd] (null elements are left out).
 	elemStart, elemEnd int
-	elemBad            byte   // the JSON type of the first element that is not a string, or 0
-	pii                bool   // a string (or an element) holds a number MaskText masks
-	rep, hash          []byte // a personal field's masked form and hash, in p.tmp
-	dup                bool   // a later member has the same key
-	field              *Field
-	env                int // the envelope field it is (envID …), or -1
+	elemBad            byte  // the JSON type of the first element that is not a string, or 0
+	pii                bool  // a string (or an element) holds a number MaskText masks
+	rep, hash          span  // a personal field's masked form and hash, in p.tmp
+	dup                bool  // a later member has the same key
+	fi                 int16 // 1 + the index of its field in the source's Fields, 0: none
+	env                int   // the envelope field it is (envID …), or -1
 }
 
 // Envelope fields, by index in envelopeNames.
@@ -77,7 +97,8 @@ type parser struct {
 	elems   []text
 	stack   []byte // closing bytes of the containers open while skipping
 	env     [numEnvelope]int
-	seen    uint64 // the slots of the fields holding a value
+	seen    uint64  // the slots of the fields holding a value
+	src     *Source // the event's source, once known
 
 	synEOF  bool
 	synChar byte
@@ -111,7 +132,7 @@ func newParser(data []byte) *parser {
 // message grew them.
 func (p *parser) release() {
 	const keepCap = 16 << 10
-	p.data, p.pos, p.seen = nil, 0, 0
+	p.data, p.pos, p.seen, p.src = nil, 0, 0, nil
 	p.scratch = trimmed(p.scratch, keepCap)
 	p.members = trimmed(p.members, keepCap/64)
 	p.elems = trimmed(p.elems, keepCap/16)

@@ -22,9 +22,9 @@ func (p *parser) payload(src *Source, anonymous bool, idHash []byte) []byte {
 		switch {
 		case m.dup || m.pii:
 			need = true
-		case m.env < 0 && m.field == nil:
+		case m.env < 0 && m.fi == 0:
 			need = true
-		case m.field != nil && m.field.Personal != NotPersonal && m.typ != jNull:
+		case m.fi != 0 && p.fieldOf(m).Personal != NotPersonal && m.typ != jNull:
 			need = true
 		case anonymous && m.env == envReporter && m.typ != jNull:
 			need = true
@@ -45,7 +45,7 @@ func (p *parser) payload(src *Source, anonymous bool, idHash []byte) []byte {
 		segStart = m.end
 		var v []byte // the replacement value, when not nil
 		skip := false
-		f := m.field
+		f := p.fieldOf(m)
 		switch {
 		case m.dup || (m.env < 0 && f == nil):
 			skip = true
@@ -56,13 +56,13 @@ func (p *parser) payload(src *Source, anonymous bool, idHash []byte) []byte {
 		case f != nil && m.typ != jNull && f.Personal == PersonalDrop:
 			skip = true
 		case f != nil && m.typ != jNull && f.Personal == PersonalHash:
-			v = appendQuoted(p.scratchOut[:0], m.rep)
+			v = appendQuoted(p.scratchOut[:0], p.tmpBytes(m.rep))
 			v = append(v, ',', '"')
 			v = append(v, f.HashAs...)
 			v = append(v, '"', ':')
-			v = appendQuoted(v, m.hash)
+			v = appendQuoted(v, p.tmpBytes(m.hash))
 		case f != nil && m.typ != jNull && f.Personal == PersonalMask:
-			v = appendQuoted(p.scratchOut[:0], m.rep)
+			v = appendQuoted(p.scratchOut[:0], p.tmpBytes(m.rep))
 		case m.pii && m.typ == jArray:
 			v = append(p.scratchOut[:0], '[')
 			for i, t := range p.elems[m.elemStart:m.elemEnd] {

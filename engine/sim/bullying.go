@@ -18,7 +18,8 @@ type bullyingReport struct {
 	CaseID      string   `json:"case_id,omitempty"`
 }
 
-type finding struct {
+// bullyingFinding is the school's finding (认定) on a reported incident.
+type bullyingFinding struct {
 	envelope
 	VictimRef string `json:"victim_ref"`
 	CaseID    string `json:"case_id,omitempty"`
@@ -39,8 +40,15 @@ const screeningThreshold = 60
 const (
 	pScreeningHigh = 0.004
 	pReportSeries  = 0.15
-	pPersistent    = 0.12 // the pupil is bullied again on later days
-	pFinding       = 0.9  // the school's committee finds within days
+	// pPersistent is the share of incidents after which the pupil is
+	// bullied again on the following days: two more incidents, each its own
+	// case, which makes bullying.repeated_victim fire.
+	pPersistent = 0.12
+	// pFinding is the share of incidents whose finding (认定) the school
+	// records; the others go overdue. The finding comes 20 minutes to 2
+	// hours later: within the overdue deadline of the demo's scaled rules
+	// (10 days × 1/60 = 4 hours).
+	pFinding = 0.95
 )
 
 var (
@@ -87,45 +95,55 @@ func (s *Simulator) bullyingReport(sc *school, now time.Time, _ moment) message 
 		off += r.between(1, 40)
 		suspects = append(suspects, sc.student(victim+off))
 	}
-	caseID := ""
-	if r.chance(0.5) {
-		caseID = s.caseID(sc)
-	}
+	// One incident, one case: a series of reports through other channels
+	// carries the same case_id.
+	caseID := s.caseID(sc)
+	last := now
 	if r.chance(pReportSeries) {
-		// One incident reported through other channels within minutes:
-		// the same case where the platform gives case numbers.
-		at := now
 		for range 2 {
-			at = s.after(at, time.Minute, 8*time.Minute)
-			s.later(at, func(now time.Time, _ moment) message { return s.report(sc, victim, suspects, caseID, now) })
+			last = s.after(last, time.Minute, 8*time.Minute)
+			s.later(last, func(now time.Time, _ moment) message { return s.report(sc, victim, suspects, caseID, now) })
 		}
 	}
+	s.finding(sc, victim, caseID, last)
 	if r.chance(pPersistent) {
-		// Further incidents about the same pupil on the following days.
+		// Further incidents about the same pupil on the following days,
+		// each its own case with its own finding.
 		at := now
 		for range 2 {
 			at = s.after(at, 20*time.Hour, 60*time.Hour)
-			s.later(at, func(now time.Time, _ moment) message { return s.report(sc, victim, suspects, s.caseID(sc), now) })
+			s.later(at, func(now time.Time, _ moment) message {
+				id := s.caseID(sc)
+				s.finding(sc, victim, id, now)
+				return s.report(sc, victim, suspects, id, now)
+			})
 		}
 	}
-	if r.chance(pFinding) {
-		// 认定 by the school's committee, after the last report.
-		s.later(s.after(now, 20*time.Hour, 4*24*time.Hour), func(now time.Time, _ moment) message {
-			ev := finding{VictimRef: sc.student(victim), CaseID: caseID, Outcome: "is_bullying"}
-			if s.r.chance(0.35) {
-				ev.Outcome = "not_bullying"
-			}
-			ev.envelope = s.envelope(sc, engine.SourceBullying, "finding", now, "bullying-committee")
-			return message{school: sc, source: engine.SourceBullying, typ: "finding", body: ev}
-		})
-	}
 	return s.report(sc, victim, suspects, caseID, now)
+}
+
+// finding schedules, for most incidents, the school's finding (认定) 20
+// minutes to 2 hours after the incident's last report.
+func (s *Simulator) finding(sc *school, victim int, caseID string, last time.Time) {
+	r := s.r
+	if !r.chance(pFinding) {
+		return
+	}
+	outcome := "is_bullying"
+	if r.chance(0.4) {
+		outcome = "not_bullying"
+	}
+	s.later(s.after(last, 20*time.Minute, 2*time.Hour), func(now time.Time, _ moment) message {
+		ev := bullyingFinding{VictimRef: sc.student(victim), CaseID: caseID, Outcome: outcome}
+		ev.envelope = s.envelope(sc, engine.SourceBullying, "finding", now, "committee")
+		return message{school: sc, source: engine.SourceBullying, typ: "finding", body: ev}
+	})
 }
 
 // caseID returns a new case number of the school's case system.
 func (s *Simulator) caseID(sc *school) string {
 	s.seq++
-	return fmt.Sprintf("CASE-%s-%d", sc.ID, s.seq)
+	return fmt.Sprintf("BY-%s-%06d", sc.ID, s.seq)
 }
 
 func (s *Simulator) report(sc *school, victim int, suspects []string, caseID string, now time.Time) message {
