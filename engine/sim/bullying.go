@@ -77,7 +77,13 @@ func (s *Simulator) screening(sc *school, ref string, now time.Time) message {
 	incident := s.incident(pScreeningHigh)
 	score := clamp(r.norm(36, 10), 5, screeningThreshold-1)
 	if incident {
-		score = r.uniform(screeningThreshold, 86)
+		// Over the line: most just over it (重点关注), a few at the crisis
+		// tier, as real screenings find far fewer crises than pupils to
+		// follow.
+		score = r.uniform(screeningThreshold, screeningThreshold+15)
+		if r.chance(0.15) {
+			score = r.uniform(screeningThreshold+15, 90)
+		}
 	}
 	ev := screening{StudentRef: ref, Score: round(score, 0), Threshold: screeningThreshold}
 	ev.envelope = s.envelope(sc, engine.SourceBullying, "screening", now, "psy-screening")

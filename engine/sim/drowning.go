@@ -45,7 +45,7 @@ type weather struct {
 
 // Incident probabilities per event at IncidentRate 1.
 const (
-	pPatrolHazard = 0.002
+	pPatrolHazard = 0.0006
 	pWaterHigh    = 0.00006
 	pHeavyRain    = 0.00003
 	pMinors       = 0.6

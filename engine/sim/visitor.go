@@ -93,8 +93,11 @@ func (s *Simulator) visitor(sc *school, now time.Time, m moment) message {
 	incident := s.incident(pVisitorIncident)
 	switch {
 	case incident:
-		kinds := []float64{20, 5, 30, 20, 25} // blacklist, wanted, watch, prohibited items, unverified in class
-		if !m.classTime {
+		kinds := []float64{20, 5, 30, 20, 25} // blacklist, wanted, watch, prohibited items, unverified
+		// Unverified while pupils are in: in class, at after-school care
+		// (16:30–18:30 on school days) or, where pupils board, at night.
+		afterClass := (m.schoolDay && m.between(16.5, 18.5)) || (sc.Boarding && (m.hour >= 18 || m.hour < 7))
+		if !m.classTime && !afterClass {
 			kinds[4] = 0
 		}
 		switch r.weighted(kinds) {
