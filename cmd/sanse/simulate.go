@@ -11,6 +11,7 @@ import (
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/registry"
 	"github.com/sanse-campus/sanse/engine/sim"
+	"github.com/sanse-campus/sanse/engine/sim/calibrate"
 	"github.com/sanse-campus/sanse/rules"
 )
 
@@ -24,8 +25,20 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	seed := fs.Int64("seed", 0, "random seed; 0 picks one from the clock")
 	duration := fs.Duration("duration", 0, "stop after this long; 0 runs until interrupted")
 	logLevel := fs.String("log.level", "info", "debug, info, warn or error")
+	report := fs.Bool("report", false, "instead of producing to Kafka, run the district through the default rule pack in-process\n"+
+		"with a simulated clock and print per day the shares of red, yellow and green schools, per rule how often it fired,\n"+
+		"and the rules that never fired (the calibration of engine/sim/calibrate)")
+	reportStart := fs.String("report.start", "2026-06-08", "with -report: the first measured day, YYYY-MM-DD (after a two-day warm-up)")
+	reportDays := fs.Int("report.days", 7, "with -report: how many days are measured")
+	reportRate := fs.Float64("report.rate", 4, "with -report: events per second of simulated time (4 is about what a real\n"+
+		"district of 400 schools sends; higher is slower to run)")
+	unattended := fs.Bool("report.unattended", false, "with -report: leave out the people who resolve risks, verify hazards and\n"+
+		"check pending detections, to see what the rules alone leave on the map")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *report {
+		return simulateReport(*registryFile, *reportStart, *reportDays, *reportRate, *incidents, *seed, *unattended, stdout)
 	}
 	logger := newLogger(*logLevel, "text", stderr)
 	registry, err := registry.Load(*registryFile)
@@ -72,4 +85,32 @@ func calendarSchoolDay(current func() *rules.Set) func(time.Time) bool {
 		wd := t.In(engine.Shanghai).Weekday()
 		return wd != time.Saturday && wd != time.Sunday
 	}
+}
+
+// simulateReport runs the calibration harness and prints its report.
+func simulateReport(registryFile, start string, days int, rate, incidents float64, seed int64, unattended bool, stdout io.Writer) error {
+	reg, err := registry.Load(registryFile)
+	if err != nil {
+		return err
+	}
+	day, err := time.ParseInLocation(time.DateOnly, start, engine.Shanghai)
+	if err != nil {
+		return fmt.Errorf("-report.start: %w", err)
+	}
+	if days <= 0 || rate <= 0 {
+		return errors.New("-report.days and -report.rate must be positive")
+	}
+	if seed == 0 {
+		seed = time.Now().UnixNano()
+	}
+	pack, errs := rules.Default()
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	rep, err := calibrate.Run(calibrate.Options{Registry: reg, Rules: pack, Seed: seed, Rate: rate, IncidentRate: incidents,
+		Start: day, Days: days, WarmUp: 48 * time.Hour, Unattended: unattended})
+	if err != nil {
+		return err
+	}
+	return rep.Write(stdout)
 }

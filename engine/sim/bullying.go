@@ -38,11 +38,16 @@ const screeningThreshold = 60
 
 // Incident probabilities at IncidentRate 1.
 const (
-	pScreeningHigh = 0.02
+	pScreeningHigh = 0.004
 	pReportSeries  = 0.15
+	// pPersistent is the share of incidents after which the pupil is
+	// bullied again on the following days: two more incidents, each its own
+	// case, which makes bullying.repeated_victim fire.
+	pPersistent = 0.12
 	// pFinding is the share of incidents whose finding (认定) the school
 	// records; the others go overdue. The finding comes 20 minutes to 2
-	// hours later: within the overdue deadline of the demo's scaled rules.
+	// hours later: within the overdue deadline of the demo's scaled rules
+	// (10 days × 1/60 = 4 hours).
 	pFinding = 0.95
 )
 
@@ -72,7 +77,13 @@ func (s *Simulator) screening(sc *school, ref string, now time.Time) message {
 	incident := s.incident(pScreeningHigh)
 	score := clamp(r.norm(36, 10), 5, screeningThreshold-1)
 	if incident {
-		score = r.uniform(screeningThreshold, 86)
+		// Over the line: most just over it (重点关注), a few at the crisis
+		// tier, as real screenings find far fewer crises than pupils to
+		// follow.
+		score = r.uniform(screeningThreshold, screeningThreshold+15)
+		if r.chance(0.15) {
+			score = r.uniform(screeningThreshold+15, 90)
+		}
 	}
 	ev := screening{StudentRef: ref, Score: round(score, 0), Threshold: screeningThreshold}
 	ev.envelope = s.envelope(sc, engine.SourceBullying, "screening", now, "psy-screening")
@@ -92,7 +103,7 @@ func (s *Simulator) bullyingReport(sc *school, now time.Time, _ moment) message 
 	}
 	// One incident, one case: a series of reports through other channels
 	// carries the same case_id.
-	caseID := fmt.Sprintf("BY-%s-%06d", sc.ID, r.intn(1_000_000))
+	caseID := s.caseID(sc)
 	last := now
 	if r.chance(pReportSeries) {
 		for range 2 {
@@ -100,18 +111,45 @@ func (s *Simulator) bullyingReport(sc *school, now time.Time, _ moment) message 
 			s.later(last, func(now time.Time, _ moment) message { return s.report(sc, victim, suspects, caseID, now) })
 		}
 	}
-	if r.chance(pFinding) {
-		outcome := "is_bullying"
-		if r.chance(0.4) {
-			outcome = "not_bullying"
+	s.finding(sc, victim, caseID, last)
+	if r.chance(pPersistent) {
+		// Further incidents about the same pupil on the following days,
+		// each its own case with its own finding.
+		at := now
+		for range 2 {
+			at = s.after(at, 20*time.Hour, 60*time.Hour)
+			s.later(at, func(now time.Time, _ moment) message {
+				id := s.caseID(sc)
+				s.finding(sc, victim, id, now)
+				return s.report(sc, victim, suspects, id, now)
+			})
 		}
-		s.later(s.after(last, 20*time.Minute, 2*time.Hour), func(now time.Time, _ moment) message {
-			ev := bullyingFinding{VictimRef: sc.student(victim), CaseID: caseID, Outcome: outcome}
-			ev.envelope = s.envelope(sc, engine.SourceBullying, "finding", now, "committee")
-			return message{school: sc, source: engine.SourceBullying, typ: "finding", body: ev}
-		})
 	}
 	return s.report(sc, victim, suspects, caseID, now)
+}
+
+// finding schedules, for most incidents, the school's finding (认定) 20
+// minutes to 2 hours after the incident's last report.
+func (s *Simulator) finding(sc *school, victim int, caseID string, last time.Time) {
+	r := s.r
+	if !r.chance(pFinding) {
+		return
+	}
+	outcome := "is_bullying"
+	if r.chance(0.4) {
+		outcome = "not_bullying"
+	}
+	s.later(s.after(last, 20*time.Minute, 2*time.Hour), func(now time.Time, _ moment) message {
+		ev := bullyingFinding{VictimRef: sc.student(victim), CaseID: caseID, Outcome: outcome}
+		ev.envelope = s.envelope(sc, engine.SourceBullying, "finding", now, "committee")
+		return message{school: sc, source: engine.SourceBullying, typ: "finding", body: ev}
+	})
+}
+
+// caseID returns a new case number of the school's case system.
+func (s *Simulator) caseID(sc *school) string {
+	s.seq++
+	return fmt.Sprintf("BY-%s-%06d", sc.ID, s.seq)
 }
 
 func (s *Simulator) report(sc *school, victim int, suspects []string, caseID string, now time.Time) message {

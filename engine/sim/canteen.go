@@ -10,6 +10,20 @@ import (
 type aiViolation struct {
 	envelope
 	Violation string `json:"violation"`
+	AlarmID   string `json:"alarm_id,omitempty"`
+}
+
+type healthCert struct {
+	envelope
+	StaffID   string `json:"staff_id"`
+	ExpiresOn string `json:"expires_on"`
+}
+
+type accompanyMeal struct {
+	envelope
+	Meal        string `json:"meal"`
+	Role        string `json:"role"`
+	IssuesFound bool   `json:"issues_found"`
 }
 
 type sample struct {
@@ -47,12 +61,33 @@ type supplierCert struct {
 
 // Incident probabilities per event at IncidentRate 1.
 const (
-	pHealthFailed    = 0.006
-	pSampleShort     = 0.006
+	pHealthFailed    = 0.001
+	pSampleShort     = 0.001
 	pStorageWarm     = 0.0003
-	pAIIncident      = 0.06
-	pPesticideFailed = 0.005
-	pCertExpiring    = 0.1
+	pAIIncident      = 0.01
+	pPesticideFailed = 0.0005
+	pCertExpiring    = 0.004
+	pChecksForgotten = 0.003 // per canteen and school day: 晨检 logged after 08:30
+	pSampleForgotten = 0.003 // per canteen and school day: lunch samples logged after 13:00
+	pHealthCertOld   = 0.004 // expired; expiring within 30 days is not an incident (low)
+)
+
+var (
+	// Most hygiene alarms are dealt with on the spot; a few wait past the
+	// 2 hours, a few are never answered.
+	hygieneOutcomes = []outcome{
+		{state: "handled", share: 91.5, note: "已现场纠正"},
+		{state: "false_alarm", share: 8, note: "误识别"},
+		{state: "", share: 0.5},
+	}
+	// Most rodent detections on camera are a cat, a shadow or a bag.
+	rodentOutcomes = []outcome{
+		{state: "false_alarm", share: 85, note: "核查为误报（阴影/杂物）"},
+		{state: "confirmed", share: 12, note: "确认鼠迹，已安排消杀"},
+		{state: "", share: 3},
+	}
+	mealRoles   = []string{"principal", "vice_principal", "leader_on_duty", "other"}
+	roleWeights = []float64{20, 35, 40, 5}
 )
 
 var (
@@ -70,7 +105,11 @@ var (
 )
 
 // healthCheck makes a 晨检 record for the next member of staff.
-func (s *Simulator) healthCheck(sc *school, now time.Time, _ moment) message {
+func (s *Simulator) healthCheck(sc *school, now time.Time, m moment) message {
+	if m.hour < 8.5 && len(sc.devices) > 0 && unit(mix(s.seed, hashString(sc.ID), uint64(m.day), 4)) < pChecksForgotten {
+		// The kitchen logs its 晨检 late today: a fridge reading instead.
+		return s.reading(sc, pick(s.r, sc.devices), now, false)
+	}
 	staff := sc.nextStaff%max(sc.staff, 1) + 1
 	sc.nextStaff++
 	ev := healthCheck{StaffID: fmt.Sprintf("C%02d", staff), Passed: true}
@@ -86,6 +125,10 @@ func (s *Simulator) healthCheck(sc *school, now time.Time, _ moment) message {
 // more; an incident is too little or too short.
 func (s *Simulator) sample(sc *school, now time.Time, m moment) message {
 	r := s.r
+	if m.hour < 13 && m.hour >= 12 && unit(mix(s.seed, hashString(sc.ID), uint64(m.day), 3)) < pSampleForgotten {
+		// The canteen logs its lunch samples late today: a fridge reading instead.
+		return s.reading(sc, pick(r, sc.devices), now, false)
+	}
 	dish := pick(r, lunchDishes)
 	if m.hour < 10 {
 		dish = pick(r, breakfastDishes)
@@ -107,16 +150,17 @@ func (s *Simulator) sample(sc *school, now time.Time, m moment) message {
 }
 
 // storageTemp makes a reading of one cold-storage device. A device that
-// goes warm stays warm for two more readings, then recovers.
+// goes warm (a door left open, a compressor failing) stays warm for three
+// more readings over about 45 minutes, then recovers.
 func (s *Simulator) storageTemp(sc *school, now time.Time, _ moment) message {
 	d := pick(s.r, sc.devices)
 	if !s.incident(pStorageWarm) {
 		return s.reading(sc, d, now, false)
 	}
 	at := now
-	for i := range 3 {
-		at = s.after(at, time.Minute, 3*time.Minute)
-		warm := i < 2
+	for i := range 4 {
+		at = s.after(at, 12*time.Minute, 20*time.Minute)
+		warm := i < 3
 		s.later(at, func(now time.Time, _ moment) message { return s.reading(sc, d, now, warm) })
 	}
 	return s.reading(sc, d, now, true)
@@ -161,6 +205,16 @@ func (s *Simulator) aiViolation(sc *school, now time.Time, _ moment) message {
 
 func (s *Simulator) violation(sc *school, now time.Time, v string, incident bool) message {
 	ev := aiViolation{Violation: v}
+	if sc.alarmIDs {
+		ev.AlarmID = s.alarmID(sc)
+		outcomes, lo, hi := hygieneOutcomes, 2*time.Minute, 50*time.Minute
+		if v == "rodent" {
+			outcomes, lo, hi = rodentOutcomes, 5*time.Minute, 40*time.Minute
+		} else if s.r.chance(0.005) {
+			lo, hi = 2*time.Hour+5*time.Minute, 4*time.Hour // handled late: overdue first
+		}
+		s.dispose(sc, engine.SourceCanteen, ev.AlarmID, now, lo, hi, outcomes)
+	}
 	ev.envelope = s.envelope(sc, engine.SourceCanteen, "ai_violation", now, fmt.Sprintf("cam-kitchen-%d", s.r.between(1, 3)))
 	return message{school: sc, source: engine.SourceCanteen, typ: "ai_violation", body: ev, incident: incident}
 }
@@ -169,6 +223,17 @@ func (s *Simulator) violation(sc *school, now time.Time, v string, incident bool
 func (s *Simulator) pesticideTest(sc *school, now time.Time, _ moment) message {
 	incident := s.incident(pPesticideFailed)
 	ev := pesticideTest{Item: pick(s.r, vegetables), Passed: !incident}
+	if incident {
+		// The item is re-tested within the hour; most first failures are
+		// false positives of the rapid test.
+		pass := s.r.chance(0.85)
+		item := ev.Item
+		s.later(s.after(now, 20*time.Minute, time.Hour), func(now time.Time, _ moment) message {
+			e := pesticideTest{Item: item, Passed: pass}
+			e.envelope = s.envelope(sc, engine.SourceCanteen, "pesticide_test", now, "rapid-test-1")
+			return message{school: sc, source: engine.SourceCanteen, typ: "pesticide_test", body: e, incident: !pass}
+		})
+	}
 	ev.envelope = s.envelope(sc, engine.SourceCanteen, "pesticide_test", now, "rapid-test-1")
 	return message{school: sc, source: engine.SourceCanteen, typ: "pesticide_test", body: ev, incident: incident}
 }
@@ -189,4 +254,31 @@ func (s *Simulator) supplierCert(sc *school, now time.Time, _ moment) message {
 	ev := supplierCert{Supplier: pick(r, sc.suppliers), ExpiresOn: date(now, days)}
 	ev.envelope = s.envelope(sc, engine.SourceCanteen, "supplier_cert", now, "procurement")
 	return message{school: sc, source: engine.SourceCanteen, typ: "supplier_cert", body: ev, incident: incident}
+}
+
+// healthCert makes the record of a kitchen worker's 健康证明 from the
+// yearly check: valid for months, some within 30 days of expiring (listed,
+// low), rarely expired (an incident).
+func (s *Simulator) healthCert(sc *school, now time.Time, _ moment) message {
+	r := s.r
+	ev := healthCert{StaffID: fmt.Sprintf("C%02d", r.between(1, max(sc.staff, 1)))}
+	days := r.between(31, 365)
+	if r.chance(0.08) {
+		days = r.between(0, 30)
+	}
+	incident := s.incident(pHealthCertOld)
+	if incident {
+		days = -r.between(1, 20)
+	}
+	ev.ExpiresOn = date(now, days)
+	ev.envelope = s.envelope(sc, engine.SourceCanteen, "health_cert", now, "canteen-platform")
+	return message{school: sc, source: engine.SourceCanteen, typ: "health_cert", body: ev, incident: incident}
+}
+
+// accompanyMeal makes the 陪餐 record of a school leader.
+func (s *Simulator) accompanyMeal(sc *school, now time.Time, meal string) message {
+	r := s.r
+	ev := accompanyMeal{Meal: meal, Role: mealRoles[r.weighted(roleWeights)], IssuesFound: r.chance(0.02)}
+	ev.envelope = s.envelope(sc, engine.SourceCanteen, "accompany_meal", now, "canteen-platform")
+	return message{school: sc, source: engine.SourceCanteen, typ: "accompany_meal", body: ev}
 }

@@ -13,6 +13,14 @@ type fenceIntrusion struct {
 	WaterBody string `json:"water_body"`
 	Persons   int    `json:"persons"`
 	Minors    bool   `json:"minors"`
+	AlarmID   string `json:"alarm_id"`
+}
+
+// The guard or the village's 护河员 goes to the water and sends them away.
+var fenceOutcomes = []outcome{
+	{state: "handled", share: 80, note: "已到场劝离"},
+	{state: "false_alarm", share: 12, note: "核查为误报"},
+	{state: "", share: 8},
 }
 
 type patrol struct {
@@ -37,9 +45,9 @@ type weather struct {
 
 // Incident probabilities per event at IncidentRate 1.
 const (
-	pPatrolHazard = 0.01
-	pWaterHigh    = 0.001
-	pHeavyRain    = 0.0006
+	pPatrolHazard = 0.0006
+	pWaterHigh    = 0.00006
+	pHeavyRain    = 0.00003
 	pMinors       = 0.6
 )
 
@@ -54,9 +62,13 @@ var (
 )
 
 // patrol makes a 巡查 record of one of the school's water bodies.
-func (s *Simulator) patrol(sc *school, now time.Time, _ moment) message {
+func (s *Simulator) patrol(sc *school, now time.Time, m moment) message {
 	r := s.r
 	w := pick(r, sc.waters)
+	if len(sc.waters) > 1 && w == sc.waters[len(sc.waters)-1] && s.lapsed(sc, m, "patrol", 0.05) && m.day%3 != 0 {
+		// Some weeks a school patrols its farthest water only every third day.
+		w = sc.waters[0]
+	}
 	incident := s.incident(pPatrolHazard)
 	ev := patrol{WaterBody: w.name, HazardFound: incident, Note: pick(r, patrolNotes)}
 	if incident {
@@ -144,7 +156,8 @@ func (s *Simulator) weatherReport(sc *school, now time.Time, m moment, storm flo
 func (s *Simulator) fenceIntrusion(sc *school, now time.Time, _ moment) message {
 	r := s.r
 	i := r.intn(len(sc.waters))
-	ev := fenceIntrusion{WaterBody: sc.waters[i].name, Persons: r.between(1, 4), Minors: r.chance(pMinors)}
+	ev := fenceIntrusion{WaterBody: sc.waters[i].name, Persons: r.between(1, 4), Minors: r.chance(pMinors), AlarmID: s.alarmID(sc)}
+	s.dispose(sc, engine.SourceDrowning, ev.AlarmID, now, 5*time.Minute, 40*time.Minute, fenceOutcomes)
 	ev.envelope = s.envelope(sc, engine.SourceDrowning, "fence_intrusion", now, fmt.Sprintf("fence-cam-%d", i+1))
 	return message{school: sc, source: engine.SourceDrowning, typ: "fence_intrusion", body: ev, incident: true}
 }

@@ -25,7 +25,7 @@ var stageShares = []struct {
 }
 
 // registryHeader is the header of the CSV that WriteRegistryCSV writes.
-var registryHeader = []string{"id", "name", "district", "town", "stage", "longitude", "latitude", "boarding", "canteen"}
+var registryHeader = []string{"id", "name", "district", "town", "stage", "longitude", "latitude", "boarding", "canteen", "water_bodies", "connected"}
 
 // townSpread is how far, in degrees, a school may lie from its town's centre.
 const townSpread = 0.012
@@ -72,6 +72,10 @@ func GenerateRegistry(seed int64, n int) []engine.School {
 				Latitude:  round(t.lat+r.uniform(-townSpread, townSpread), 6),
 			}
 			s.Boarding, s.Canteen = facilities(r, stage, t)
+			for _, w := range inventWaters(s.ID, s.Town, c) {
+				s.WaterBodies = append(s.WaterBodies, w.name)
+			}
+			s.Connected = connected(&s, t)
 			out = append(out, s)
 		}
 	}
@@ -80,7 +84,7 @@ func GenerateRegistry(seed int64, n int) []engine.School {
 
 // WriteRegistryCSV writes schools in the CSV form that registry.Load
 // reads, with the header id,name,district,town,stage,longitude,latitude,
-// boarding,canteen.
+// boarding,canteen,water_bodies,connected.
 func WriteRegistryCSV(w io.Writer, schools []engine.School) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(registryHeader); err != nil {
@@ -92,6 +96,7 @@ func WriteRegistryCSV(w io.Writer, schools []engine.School) error {
 			strconv.FormatFloat(s.Longitude, 'f', 6, 64),
 			strconv.FormatFloat(s.Latitude, 'f', 6, 64),
 			strconv.FormatBool(s.Boarding), strconv.FormatBool(s.Canteen),
+			strings.Join(s.WaterBodies, ";"), strings.Join(s.Connected, ";"),
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("write school %s: %w", s.ID, err)
@@ -128,6 +133,35 @@ func apportion(weights []float64, n int) []int {
 	for i := 0; i < left; i++ {
 		out[idx[i%len(idx)]]++
 	}
+	return out
+}
+
+// connected decides, from the school id alone (so that the other fields
+// of the demo registry stay as they were), which of the district's optional
+// platforms report for a school: each for a share of schools, so that the
+// absence checks of connected sources run at some schools and not others.
+func connected(s *engine.School, t *town) []string {
+	r := newRNG(int64(mix(hashString(s.ID), 2)))
+	kg := s.Stage == engine.StageKindergarten
+	bus := 0.1
+	switch {
+	case (s.Stage == engine.StagePrimary || s.Stage == engine.StageJunior) && !isStreet(t):
+		bus = 0.5 // rural pupils come by school bus
+	case s.Stage == engine.StagePrimary || s.Stage == engine.StageJunior:
+		bus = 0.12
+	}
+	var out []string
+	add := func(name string, p float64) {
+		if r.chance(p) {
+			out = append(out, name)
+		}
+	}
+	add("canteen.accompany_meal", map[bool]float64{true: 0.7, false: 0}[s.Canteen])
+	add("fire_safety", 0.5)
+	add("gate_security", map[bool]float64{true: 0.45, false: 0.6}[kg])
+	add("health", 0.55)
+	add("mental_health", map[bool]float64{true: 0, false: 0.45}[kg])
+	add("school_bus", bus)
 	return out
 }
 

@@ -22,8 +22,57 @@ type school struct {
 	teachers  []string
 	suppliers []string
 
+	connected map[string]bool // the registry's Connected
+	alarmIDs  bool            // the canteen's camera platform sends alarm ids and dispositions
+	buses     int             // school buses, where connected
+
 	inside    []person // visitors on the premises, who will leave
 	nextStaff int      // whose 晨检 comes next
+}
+
+// shareAlarmIDs is the share of canteens whose 明厨亮灶 platform sends alarm
+// ids (and so dispositions); the others send bare detections.
+const shareAlarmIDs = 0.6
+
+// has reports whether the school's registry entry lists c in Connected.
+func (s *school) has(c string) bool { return s.connected[c] }
+
+// schoolWaters returns the water bodies near a school: those its registry
+// entry lists, else the ones GenerateRegistry would list for it.
+func schoolWaters(sc *engine.School, c *county) []water {
+	if len(sc.WaterBodies) == 0 {
+		return inventWaters(sc.ID, sc.Town, c)
+	}
+	var out []water
+	for _, name := range sc.WaterBodies {
+		w := water{name: name, warning: 3.5}
+		for _, cw := range c.waters {
+			if cw.name == name {
+				w = cw
+			}
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// inventWaters chooses, from the school id alone, the water bodies near a
+// school: about three schools in ten have one to three of the county's,
+// some also their town's river.
+func inventWaters(id, townName string, c *county) []water {
+	r := newRNG(int64(mix(hashString(id), 1)))
+	if !r.chance(0.3) {
+		return nil
+	}
+	var out []water
+	n := r.between(1, 3)
+	for _, i := range r.perm(len(c.waters))[:min(n, len(c.waters))] {
+		out = append(out, c.waters[i])
+	}
+	if r.chance(0.3) && townName != "" {
+		out = append(out, water{name: strings.TrimSuffix(strings.TrimSuffix(townName, "街道"), "镇") + "市河", warning: 3.5})
+	}
+	return out
 }
 
 // device is a fridge or freezer with a temperature sensor.
@@ -107,16 +156,13 @@ func newSchool(sc *engine.School) *school {
 		}
 	}
 
-	// About three schools in ten have registered water bodies nearby.
-	if r.chance(0.3) {
-		n := r.between(1, 3)
-		for _, i := range r.perm(len(s.county.waters))[:min(n, len(s.county.waters))] {
-			s.waters = append(s.waters, s.county.waters[i])
-		}
-		if r.chance(0.3) && sc.Town != "" {
-			s.waters = append(s.waters, water{name: strings.TrimSuffix(strings.TrimSuffix(sc.Town, "街道"), "镇") + "市河", warning: 3.5})
-		}
+	s.waters = schoolWaters(sc, s.county)
+	s.connected = map[string]bool{}
+	for _, c := range sc.Connected {
+		s.connected[c] = true
 	}
+	s.alarmIDs = unit(mix(hashString(sc.ID), 7)) < shareAlarmIDs
+	s.buses = 1 + s.students/500
 	return s
 }
 

@@ -25,7 +25,10 @@ type Options struct {
 	// local time of day.
 	Rate float64
 	// IncidentRate multiplies the rate of incidents (default 1); 0 is
-	// taken as 1, and a negative value turns incidents off.
+	// taken as 1, and a negative value turns incidents off. Incidents
+	// follow the clock, not the number of events: at IncidentRate 1 a
+	// school has as many per simulated day whatever Rate is, as many as
+	// CalibratedRate gives (see package engine/sim/calibrate).
 	IncidentRate float64
 	// Bad is the share of malformed messages (default 0): not JSON, a
 	// required field missing, an unknown school or a field of the wrong type.
@@ -46,6 +49,14 @@ type Options struct {
 // DefaultRate is the default of Options.Rate.
 const DefaultRate = 50
 
+// CalibratedRate is the number of events per school per second that the
+// incident probabilities are set for: at this rate (4 events/s for the demo
+// district's 400 schools, about 860 events per school a day, close to what
+// real platforms send) and IncidentRate 1, the demo district shows about as
+// many incidents as a real one. At another rate the probabilities are
+// scaled, so that incidents per simulated day stay the same.
+const CalibratedRate = 0.01
+
 // DefaultTopic returns the topic of src, one of the built-in sources the
 // simulator generates, when Options.Topics does not name one: the topic of
 // its declaration, which the consumer reads by default.
@@ -58,7 +69,7 @@ func DefaultTopic(src engine.Source) string {
 
 // maxPending bounds the follow-up events waiting to be emitted, so that a
 // clock that stands still cannot make them grow without end.
-const maxPending = 10000
+const maxPending = 100000
 
 // Stats counts what a Simulator generated.
 type Stats struct {
@@ -89,6 +100,8 @@ type Simulator struct {
 	weights  []float64
 	pending  pendingQueue
 	seq      uint64
+	// agendaDay is the local day (days since 1970) whose agenda was made.
+	agendaDay int64
 
 	events, incidentCount, malformed atomic.Int64
 }
@@ -122,6 +135,7 @@ func New(opts Options, logger *slog.Logger) *Simulator {
 	case s.incidents < 0:
 		s.incidents = 0
 	}
+
 	for _, src := range event.Builtin().Names() {
 		s.topics[src] = DefaultTopic(src)
 		if t := opts.Topics[src]; t != "" {
@@ -134,6 +148,9 @@ func New(opts Options, logger *slog.Logger) *Simulator {
 			s.schools = append(s.schools, st)
 			s.byCounty[st.county.name] = append(s.byCounty[st.county.name], st)
 		}
+	}
+	if n := len(s.schools); n > 0 {
+		s.incidents *= CalibratedRate * float64(n) / s.rate
 	}
 	s.streams = s.newStreams()
 	s.weights = make([]float64, len(s.streams))
@@ -195,6 +212,10 @@ func (s *Simulator) Next() (topic, key string, value []byte) {
 	m := momentAt(now)
 	if s.schoolDay != nil {
 		m.setSchoolDay(s.schoolDay(now))
+	}
+	if m.day != s.agendaDay {
+		s.agendaDay = m.day
+		s.agenda(now, m)
 	}
 	var msg message
 	if len(s.pending) > 0 && !s.pending[0].due.After(now) {

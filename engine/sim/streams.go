@@ -145,7 +145,7 @@ func (s *Simulator) newStreams() []*stream {
 			return float64(len(sc.devices))
 		}, always, s.storageTemp),
 		// 明厨亮灶 AI cameras: while the kitchen works.
-		s.newStream("ai_violation", engine.SourceCanteen, canteen(0.25), func(m moment) float64 {
+		s.newStream("ai_violation", engine.SourceCanteen, canteen(0.05), func(m moment) float64 {
 			if m.schoolDay && m.between(6, 19) {
 				return 1
 			}
@@ -178,12 +178,12 @@ func (s *Simulator) newStreams() []*stream {
 		}, always, s.waterLevel),
 		s.newStream("weather", engine.SourceDrowning, func(*school) float64 { return 1 }, always, s.weather),
 		s.newStream("fence_intrusion", engine.SourceDrowning, func(sc *school) float64 {
-			return 0.008 * s.incidents * float64(len(sc.waters))
+			return 0.0008 * s.incidents * float64(len(sc.waters))
 		}, fenceRate, s.fenceIntrusion),
 
 		// 校园欺凌: screening campaigns in school hours, and rare reports.
 		s.newStream("screening", engine.SourceBullying, pupils(0.015, 0), window(8.5, 16), s.screeningBatch),
-		s.newStream("report", engine.SourceBullying, pupils(0.003*s.incidents, 0.0003*s.incidents), func(m moment) float64 {
+		s.newStream("report", engine.SourceBullying, pupils(0.00015*s.incidents, 0.000015*s.incidents), func(m moment) float64 {
 			switch {
 			case m.vacation:
 				return 0.4
@@ -192,6 +192,49 @@ func (s *Simulator) newStreams() []*stream {
 			}
 			return 0.25
 		}, s.bullyingReport),
+
+		// The platforms only some schools are connected to (registry
+		// connected); their daily routine is in the agenda.
+		// 消防: the fire alarm system's reports of its facilities, and rare alarms.
+		s.newStream("fire_safety", srcFireSafety, onPlatform("fire_safety", 0.0004*s.incidents), always, s.fireSafety),
+		// 门卫安保: alarms at the gate, most while pupils come and go.
+		s.newStream("gate_alarm", srcGateSecurity, onPlatform("gate_security", 0.0012*s.incidents), func(m moment) float64 {
+			switch {
+			case m.schoolDay && (m.between(6.5, 8) || m.between(15, 18)):
+				return 3
+			case m.between(22, 24) || m.between(0, 5):
+				return 0.6
+			}
+			return 0.5
+		}, s.gateSecurity),
+		// 心理: screening campaigns in school hours, and very rare crisis reports.
+		s.newStream("mental_screening", srcMentalHealth, onPlatform("mental_health", 0.01), window(8.5, 16), s.mentalScreening),
+		s.newStream("crisis_report", srcMentalHealth, onPlatform("mental_health", 0.00006*s.incidents), func(m moment) float64 {
+			if m.between(8, 22) {
+				return 1
+			}
+			return 0.3
+		}, s.crisisReport),
+		// 卫生: the school doctor's records in school hours.
+		s.newStream("symptom_report", srcHealth, onPlatform("health", 0.02), window(8, 16.5), s.symptomReport),
+		// 健康证明: a worker's yearly certificate now and then, in office hours.
+		s.newStream("health_cert", engine.SourceCanteen, canteen(0.01), func(m moment) float64 {
+			if m.between(8, 17) {
+				return 1
+			}
+			return 0
+		}, s.healthCert),
+	}
+}
+
+// onPlatform returns the weight w for the schools whose registry entry
+// lists platform in Connected, else 0.
+func onPlatform(platform string, w float64) func(*school) float64 {
+	return func(sc *school) float64 {
+		if sc.has(platform) {
+			return w
+		}
+		return 0
 	}
 }
 

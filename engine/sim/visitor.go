@@ -36,8 +36,9 @@ const maxInside = 40
 
 // Incident probabilities per event at IncidentRate 1.
 const (
-	pVisitorIncident = 0.006
+	pVisitorIncident = 0.0004
 	pDenied          = 0.03
+	pDeniedBurst     = 0.004 // of denials, the first of a group
 )
 
 // visitor makes a gate event: an entry, the exit of someone inside, or now
@@ -73,13 +74,30 @@ func (s *Simulator) visitor(sc *school, now time.Time, m moment) message {
 			ev.IDVerified = false
 		}
 		ev.envelope = s.envelope(sc, engine.SourceVisitor, "denied", now, reporter)
-		return message{school: sc, source: engine.SourceVisitor, typ: "denied", body: ev}
+		incident := s.incident(pDeniedBurst)
+		if incident {
+			// A group trying to get in: more people turned away within the hour.
+			at := now
+			for range r.between(4, 6) {
+				at = s.after(at, 2*time.Minute, 9*time.Minute)
+				s.later(at, func(now time.Time, _ moment) message {
+					q := newPerson(s.r, sc.county)
+					e := visitorEntry{VisitorID: q.id, Name: q.name, IDVerified: false, Watchlist: "none", Gate: sc.gates[gi], DuringClass: momentAt(now).classTime}
+					e.envelope = s.envelope(sc, engine.SourceVisitor, "denied", now, reporter)
+					return message{school: sc, source: engine.SourceVisitor, typ: "denied", body: e, incident: true}
+				})
+			}
+		}
+		return message{school: sc, source: engine.SourceVisitor, typ: "denied", body: ev, incident: incident}
 	}
 	incident := s.incident(pVisitorIncident)
 	switch {
 	case incident:
-		kinds := []float64{20, 5, 30, 20, 25} // blacklist, wanted, watch, prohibited items, unverified in class
-		if !m.classTime {
+		kinds := []float64{20, 5, 30, 20, 25} // blacklist, wanted, watch, prohibited items, unverified
+		// Unverified while pupils are in: in class, at after-school care
+		// (16:30–18:30 on school days) or, where pupils board, at night.
+		afterClass := (m.schoolDay && m.between(16.5, 18.5)) || (sc.Boarding && (m.hour >= 18 || m.hour < 7))
+		if !m.classTime && !afterClass {
 			kinds[4] = 0
 		}
 		switch r.weighted(kinds) {
@@ -94,8 +112,8 @@ func (s *Simulator) visitor(sc *school, now time.Time, m moment) message {
 		case 4:
 			ev.IDVerified, ev.Appointment = false, false
 		}
-	case !m.classTime && r.chance(0.04):
-		// Outside lessons a parent without a card is let in after a call.
+	case m.schoolDay && m.hour < 7.5 && !sc.Boarding && r.chance(0.04):
+		// At arrival a parent without a card is let in after a call.
 		ev.IDVerified = false
 	}
 	ev.envelope = s.envelope(sc, engine.SourceVisitor, "entry", now, reporter)
