@@ -45,12 +45,14 @@ web:
 demo: clickhouse-start build
 	bin/sanse demo --clickhouse.dsn "$(subst /default,/sanse,$(CLICKHOUSE_DSN))"
 
-## test: lint, then every test with the race detector, including integration tests against a local ClickHouse; then the allocation tests without it, and every fuzz target briefly
+## test: lint, then every test with the race detector, including integration tests against a local ClickHouse; then the allocation tests and the demo calibration without it, and every fuzz target briefly
 # The race detector changes allocation counts, so the tests that count
-# allocations (named ...Allocations) skip under it and run in a second pass.
+# allocations (named ...Allocations) skip under it and run in a second pass,
+# with the demo district's calibration (TestCalibration), a one-goroutine
+# simulation the detector would only slow down.
 test: lint clickhouse-start
 	SANSE_CLICKHOUSE_DSN="$(CLICKHOUSE_DSN)" $(GO) test -race -count=1 -timeout 15m $(TEST_FLAGS) ./...
-	$(GO) test -count=1 -run 'Allocations$$' $(TEST_FLAGS) ./...
+	$(GO) test -count=1 -run 'Allocations$$|^TestCalibration$$' $(TEST_FLAGS) ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_TEST) FUZZMINIMIZETIME=1s
 
 ## test-short: unit tests only, no servers
