@@ -246,10 +246,16 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 		return wrongType("reporter", p.members[i].typ, KindString)
 	}
 	if !stored {
-		for _, e := range [...]int{envID, envSchoolID, envOccurredAt, envReporter} {
+		for _, e := range [...]int{envID, envSchoolID, envReporter} {
 			if i := p.env[e]; i >= 0 {
 				p.markPII(&p.members[i])
 			}
+		}
+		// A time that parses holds a number MaskText masks only in a long
+		// fraction of a second (or as epoch milliseconds with more digits
+		// than a time has): look only then.
+		if m := &p.members[p.env[envOccurredAt]]; m.typ != jString || longFraction(p.bytes(m.val)) {
+			p.markPII(m)
 		}
 	}
 	id, school := p.envText(envID), p.envText(envSchoolID)
@@ -669,4 +675,21 @@ func (s *Source) findType(b []byte) *Type {
 		}
 	}
 	return nil
+}
+
+// longFraction reports whether the time t has a fraction of a second of at
+// least minPIIDigits-2 digits, the fewest a masked number's runs hold.
+func longFraction(t []byte) bool {
+	i := bytes.IndexByte(t, '.')
+	if i < 0 {
+		return false
+	}
+	n := 0
+	for _, c := range t[i+1:] {
+		if !isDigit(c) {
+			break
+		}
+		n++
+	}
+	return n >= minPIIDigits-2
 }

@@ -46,9 +46,14 @@ func (c *Contract) RedactRaw(data []byte, maxLen int) []byte {
 	return out
 }
 
+// shortEscape holds the short JSON escape of the control characters that
+// have one.
+var shortEscape = [0x20]byte{'\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't'}
+
 // unescapePrintable appends data with every \uXXXX escape (and surrogate
 // pair) of a printable character other than the quote and the backslash
-// written as the character itself. Other escapes are copied as they are.
+// written as the character itself, and the others as said below. Other
+// escapes are copied as they are.
 func unescapePrintable(dst, data []byte) []byte {
 	for i := 0; i < len(data); {
 		c := data[i]
@@ -63,6 +68,12 @@ func unescapePrintable(dst, data []byte) []byte {
 			continue
 		}
 		r := hex4(data[i+2:])
+		if r < 0 {
+			// Not an escape: the bytes after \u are read as they are.
+			dst = append(dst, '\\', 'u')
+			i += 2
+			continue
+		}
 		n := 6
 		if utf16.IsSurrogate(r) {
 			if i+12 <= len(data) && data[i+6] == '\\' && data[i+7] == 'u' {
@@ -72,9 +83,21 @@ func unescapePrintable(dst, data []byte) []byte {
 				r = utf8.RuneError
 			}
 		}
-		if r < 0x20 || r == '"' || r == '\\' || r == utf8.RuneError || r == 0x7f {
-			dst = append(dst, data[i:i+min(n, len(data)-i)]...)
-		} else {
+		// What cannot be written out is written so that no digit of an
+		// escape joins the digits around it into a number that escapes
+		// masking: the quote and the backslash by their short escapes,
+		// control characters by theirs (\b \f \n \r \t) or else, like an
+		// invalid escape or a lone surrogate, as U+FFFD; DEL ends in f.
+		switch {
+		case r == '"' || r == '\\':
+			dst = append(dst, '\\', byte(r))
+		case r < 0x20 && shortEscape[r] != 0:
+			dst = append(dst, '\\', shortEscape[r])
+		case r < 0x20 || r == utf8.RuneError:
+			dst = utf8.AppendRune(dst, utf8.RuneError)
+		case r == 0x7f:
+			dst = append(dst, data[i:i+n]...)
+		default:
 			dst = utf8.AppendRune(dst, r)
 		}
 		i += min(n, len(data)-i)
