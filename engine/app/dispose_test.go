@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -81,12 +82,19 @@ func TestDisposeSurvivesRestart(t *testing.T) {
 	require.Equal(t, "食堂张主任", tr.Actor)
 	require.Equal(t, "回看录像属实", tr.Comment)
 
-	counts, err := a.CheckCounts(t.Context(), time.Now().Add(-time.Hour), time.Now().Add(time.Minute))
-	require.NoError(t, err)
-	require.Equal(t, []store.CheckCount{
+	// The detections' own transitions are stored with their batch, which
+	// the consumer flushes on its own schedule: wait for them.
+	want := []store.CheckCount{
 		{Rule: "canteen.rodent", SchoolID: schoolA, Device: "cam-kitchen-1", Pending: 1, Confirmed: 1},
 		{Rule: "canteen.rodent", SchoolID: schoolB, Device: "cam-store-2", Pending: 1, FalseAlarms: 1},
-	}, sortedCounts(counts))
+	}
+	var counts []store.CheckCount
+	waitFor(t, 30*time.Second, "the check counts stored", func() bool {
+		counts, err = a.CheckCounts(t.Context(), time.Now().Add(-time.Hour), time.Now().Add(time.Minute))
+		require.NoError(t, err)
+		return reflect.DeepEqual(want, sortedCounts(counts))
+	})
+	require.Equal(t, want, sortedCounts(counts))
 
 	before := snapshot(a.App)
 	a.stop()
