@@ -2,6 +2,8 @@ package engine
 
 import (
 	"math"
+	"math/bits"
+	"slices"
 	"strings"
 	"time"
 )
@@ -37,8 +39,8 @@ type Event struct {
 	OccurredAt time.Time `expr:"occurred_at"`
 	Reporter   string    `expr:"reporter"`
 
-	// Values are the source's fields by slot; Present has bit i set when
-	// slot i holds a value.
+	// Present has bit i set when slot i of the source's fields holds a
+	// value; Values holds those values, in slot order (use Value and Set).
 	Values  []Value `expr:"-"`
 	Present uint64  `expr:"-"`
 
@@ -143,21 +145,42 @@ func (v Value) Len() int { return int(v.n) }
 // Has reports whether slot holds a value.
 func (e *Event) Has(slot int) bool { return slot < MaxSlots && e.Present&(1<<uint(slot)) != 0 }
 
+// index returns where the value of slot, which Present holds, is in Values:
+// Values holds only the slots that have a value, in slot order.
+func (e *Event) index(slot int) int {
+	return bits.OnesCount64(e.Present & (1<<uint(slot) - 1))
+}
+
 // Value returns the value in slot, zero when absent.
 func (e *Event) Value(slot int) Value {
-	if slot < len(e.Values) {
-		return e.Values[slot]
+	if !e.Has(slot) {
+		return Value{}
+	}
+	if i := e.index(slot); i < len(e.Values) {
+		return e.Values[i]
 	}
 	return Value{}
 }
 
-// Set sets slot to v, growing Values as needed.
-func (e *Event) Set(slot int, v Value) {
-	for len(e.Values) <= slot {
-		e.Values = append(e.Values, Value{})
+// Slot returns where the value of slot is held, for a decoder that fills
+// the values of an event whose Present is already set, with Values of
+// its length; nil when slot holds no value.
+func (e *Event) Slot(slot int) *Value {
+	if !e.Has(slot) {
+		return nil
 	}
-	e.Values[slot] = v
+	return &e.Values[e.index(slot)]
+}
+
+// Set sets slot to v, inserting it in Values when the slot held no value.
+func (e *Event) Set(slot int, v Value) {
+	if e.Has(slot) {
+		e.Values[e.index(slot)] = v
+		return
+	}
 	e.Present |= 1 << uint(slot)
+	i := e.index(slot)
+	e.Values = slices.Insert(slices.Clip(e.Values), i, v)
 }
 
 // Disposition is the outcome of a human check of a machine detection.

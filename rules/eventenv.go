@@ -92,12 +92,7 @@ func ruleEnv(src *event.Source) map[string]any {
 
 // slotValue returns the value of ev in slot, the zero Value (which reads as
 // "", 0, false, the zero time or an empty list) when the slot holds none.
-func slotValue(ev *engine.Event, slot int) engine.Value {
-	if ev.Present&(1<<uint(slot)) == 0 || slot >= len(ev.Values) {
-		return engine.Value{}
-	}
-	return ev.Values[slot]
-}
+func slotValue(ev *engine.Event, slot int) engine.Value { return ev.Value(slot) }
 
 // eventMap fills m with ev as the VM reads it, in the shape of eventType(src).
 func eventMap(src *event.Source, ev *engine.Event, m map[string]any) {

@@ -157,8 +157,8 @@ func readableSlot(src engine.Source, name string) int {
 func shiftEvent(ev *engine.Event, d time.Duration) {
 	ev.OccurredAt = ev.OccurredAt.Add(d)
 	if ev.Source == engine.SourceCanteen && ev.Has(expiresOnSlot) {
-		if t := ev.Values[expiresOnSlot].Time(); !t.IsZero() {
-			ev.Values[expiresOnSlot] = engine.TimeValue(t.Add(d))
+		if t := ev.Value(expiresOnSlot).Time(); !t.IsZero() {
+			ev.Set(expiresOnSlot, engine.TimeValue(t.Add(d)))
 		}
 	}
 }

@@ -231,3 +231,35 @@ func TestDispositionEvents(t *testing.T) {
 	// A source without alarms has no disposition type.
 	require.Nil(t, event.Builtin().Source(engine.SourceVisitor).Type("disposition"))
 }
+
+// TestDroppedPersonalField: a field declared personal: drop is checked and
+// kept nowhere: not in the stored payload, not readable by rules.
+func TestDroppedPersonalField(t *testing.T) {
+	c, err := event.LoadContract(writeSources(t, map[string]string{"dorm.yaml": `source: dorm_check
+topic: district.dorm
+types:
+  night_check:
+    fields:
+      room: {type: string, required: true}
+      parent_phone: {type: string, personal: drop, values: ["13912345678", "13812345678"]}
+      absent: {type: int}
+`}))
+	require.NoError(t, err)
+	d := newDecoder(t)
+	d.Contract = c
+	var ev engine.Event
+	require.NoError(t, d.Decode("dorm_check", []byte(`{"id":"n1","school_id":"S1","source":"dorm_check","type":"night_check",
+		"occurred_at":"2026-11-02T22:00:00+08:00","room":"3-204","parent_phone":"13912345678","absent":1}`), &ev))
+	require.NotContains(t, string(ev.Payload), "parent_phone")
+	require.NotContains(t, string(ev.Payload), "13912345678")
+	_, readable := c.Value(&ev, "parent_phone")
+	require.False(t, readable)
+	absent, _ := c.Value(&ev, "absent")
+	require.Equal(t, 1, absent.Int())
+	room, _ := c.Value(&ev, "room")
+	require.Equal(t, "3-204", room.Str())
+	var de *event.DecodeError
+	require.ErrorAs(t, d.Decode("dorm_check", []byte(`{"id":"n2","school_id":"S1","source":"dorm_check","type":"night_check",
+		"occurred_at":"2026-11-02T22:00:00+08:00","room":"3-204","parent_phone":"13700000000"}`), &ev), &de)
+	require.Equal(t, event.ReasonBadValue, de.Reason, "a dropped field is still checked")
+}

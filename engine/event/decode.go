@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -288,7 +289,9 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	p.src = src
 
 	// Resolve the members to the source's fields and check their JSON types,
-	// in the order they were sent.
+	// in the order they were sent; present gathers the slots that will
+	// hold a value.
+	var present uint64
 	for i := range p.members {
 		m := &p.members[i]
 		if m.env >= 0 {
@@ -308,6 +311,17 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 		}
 		if !stored || f.Personal != PersonalHash || key != f.Name {
 			p.seen |= 1 << uint(f.Slot)
+		}
+		switch {
+		case f.Personal == PersonalDrop:
+		case f.Personal != PersonalHash:
+			present |= 1 << uint(f.Slot)
+		case !stored:
+			present |= 1<<uint(f.Slot) | 1<<uint(f.MaskedSlot)
+		case key == f.Name:
+			present |= 1 << uint(f.MaskedSlot)
+		default:
+			present |= 1 << uint(f.Slot)
 		}
 		if !stored && f.Personal == NotPersonal && len(f.Values) == 0 {
 			p.markPII(m)
@@ -334,8 +348,13 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 			}
 		}
 	}
-	values := p.values(src.slots)
-	ev.Values = values
+	for _, f := range src.Fields {
+		if f.Default != "" {
+			present |= 1 << uint(f.Slot)
+		}
+	}
+	ev.Present = present
+	ev.Values = p.values(bits.OnesCount64(present))
 	for i := range p.members {
 		m := &p.members[i]
 		f := p.fieldOf(m)
@@ -347,9 +366,8 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 		}
 	}
 	for _, f := range src.Fields {
-		if f.Default != "" && !ev.Has(f.Slot) {
-			values[f.Slot] = engine.StrValue(f.Default)
-			ev.Present |= 1 << uint(f.Slot)
+		if f.Default != "" && p.seen&(1<<uint(f.Slot)) == 0 {
+			*ev.Slot(f.Slot) = engine.StrValue(f.Default)
 		}
 	}
 
@@ -397,7 +415,7 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	anonymous := false
 	if af := src.AnonymousField; af != nil && p.env[envReporter] >= 0 && p.members[p.env[envReporter]].typ == jString {
 		anonymous = string(p.envText(envReporter)) == Anonymous ||
-			(ev.Has(af.Slot) && slices.Contains(src.AnonymousValues, values[af.Slot].Str()))
+			(ev.Has(af.Slot) && slices.Contains(src.AnonymousValues, ev.Value(af.Slot).Str()))
 	}
 	switch {
 	case anonymous:
@@ -423,10 +441,10 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	}
 	p.commit()
 	if src.alarm != nil && ev.Has(src.alarm.Slot) {
-		ev.AlarmID = values[src.alarm.Slot].Str()
+		ev.AlarmID = ev.Value(src.alarm.Slot).Str()
 	}
 	if typ.Disposition {
-		ev.Disposition = engine.Disposition(values[src.state.Slot].Str())
+		ev.Disposition = engine.Disposition(ev.Value(src.state.Slot).Str())
 	}
 	return nil
 }
@@ -485,6 +503,17 @@ func (d *Decoder) fieldValue(p *parser, src *Source, f *Field, m *member, ev *en
 		limit = strLimit
 	}
 	slot := f.Slot
+	if f.Personal == PersonalDrop {
+		// Checked, never kept (a string: personal applies to strings).
+		v := p.bytes(m.val)
+		if limit > 0 && len(v) > limit {
+			return tooLong(f.Name, len(v), limit)
+		}
+		if len(f.Values) > 0 && intern(f.Values, v) == "" {
+			return &DecodeError{Reason: ReasonBadValue, Field: f.Name, Msg: fmt.Sprintf("unknown value %q, expected one of %s", v, strings.Join(f.Values, ", "))}
+		}
+		return nil
+	}
 	switch f.Kind {
 	case KindString:
 		v := p.bytes(m.val)
@@ -496,7 +525,7 @@ func (d *Decoder) fieldValue(p *parser, src *Source, f *Field, m *member, ev *en
 			if c == "" {
 				return &DecodeError{Reason: ReasonBadValue, Field: f.Name, Msg: fmt.Sprintf("unknown value %q, expected one of %s", v, strings.Join(f.Values, ", "))}
 			}
-			ev.Values[slot] = engine.StrValue(c)
+			*ev.Slot(slot) = engine.StrValue(c)
 			break
 		}
 		switch {
@@ -508,16 +537,16 @@ func (d *Decoder) fieldValue(p *parser, src *Source, f *Field, m *member, ev *en
 			} else if src.personFirst() == f {
 				p.keep(&ev.PersonHash, v)
 			}
-			p.keep(ev.Values[slot].StrPtr(), v)
+			p.keep(ev.Slot(slot).StrPtr(), v)
 		case stored || f.Personal == NotPersonal:
 			if m.pii {
 				v = p.masked(v)
 			}
-			p.keep(ev.Values[slot].StrPtr(), v)
+			p.keep(ev.Slot(slot).StrPtr(), v)
 		case f.Personal == PersonalMask:
 			rep := p.maskPersonal(v)
 			m.rep = p.spanOf(rep)
-			p.keep(ev.Values[slot].StrPtr(), rep)
+			p.keep(ev.Slot(slot).StrPtr(), rep)
 		case f.Personal == PersonalHash:
 			if d.Identity == nil {
 				return errors.New("decoder has no identity key for the personal fields of " + string(src.Name))
@@ -526,30 +555,27 @@ func (d *Decoder) fieldValue(p *parser, src *Source, f *Field, m *member, ev *en
 			m.hash = p.spanOf(hash)
 			rep := p.maskID(v)
 			m.rep = p.spanOf(rep)
-			p.keep(ev.Values[f.Slot].StrPtr(), hash)
-			p.keep(ev.Values[f.MaskedSlot].StrPtr(), rep)
-			ev.Present |= 1 << uint(f.MaskedSlot)
+			p.keep(ev.Slot(f.Slot).StrPtr(), hash)
+			p.keep(ev.Slot(f.MaskedSlot).StrPtr(), rep)
 			if src.personFirst() == f {
 				p.keep(&ev.PersonHash, hash)
 			}
-		case f.Personal == PersonalDrop:
-			return nil
 		}
 	case KindNumber:
-		ev.Values[slot] = engine.NumValue(m.num)
+		*ev.Slot(slot) = engine.NumValue(m.num)
 	case KindInt:
 		if m.num != math.Trunc(m.num) || math.Abs(m.num) > 1<<53 {
 			return &DecodeError{Reason: ReasonBadValue, Field: f.Name, Msg: "must be a whole number"}
 		}
-		ev.Values[slot] = engine.IntValue(int64(m.num))
+		*ev.Slot(slot) = engine.IntValue(int64(m.num))
 	case KindBool:
-		ev.Values[slot] = engine.BoolValue(m.typ == jTrue)
+		*ev.Slot(slot) = engine.BoolValue(m.typ == jTrue)
 	case KindTime, KindDate:
 		t, err := d.parseTime(m, p, f.Kind)
 		if err != nil {
 			return &DecodeError{Reason: ReasonBadValue, Field: f.Name, Msg: err.Error()}
 		}
-		ev.Values[slot] = engine.TimeValue(t)
+		*ev.Slot(slot) = engine.TimeValue(t)
 	case KindStrings:
 		elems := p.elems[m.elemStart:m.elemEnd]
 		var joined []byte
@@ -572,11 +598,8 @@ func (d *Decoder) fieldValue(p *parser, src *Source, f *Field, m *member, ev *en
 			}
 			joined = append(joined, v...)
 		}
-		ev.Values[slot] = engine.JoinedListValue("", len(elems))
-		p.keep(ev.Values[slot].StrPtr(), joined)
-	}
-	if f.Personal != PersonalDrop {
-		ev.Present |= 1 << uint(slot)
+		*ev.Slot(slot) = engine.JoinedListValue("", len(elems))
+		p.keep(ev.Slot(slot).StrPtr(), joined)
 	}
 	return nil
 }
