@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -37,5 +36,5 @@ func TestSourcesCommand(t *testing.T) {
 	require.Equal(t, 1, run([]string{"sources", "check", "--sources.dir", bad}, &out, &errOut))
 	require.Contains(t, errOut.String(), filepath.Join(bad, "bus.yaml")+`:6: field speed: unknown type "fast"`)
 	require.Equal(t, 2, run([]string{"sources", "lint"}, &out, &errOut))
-	require.True(t, strings.Contains(errOut.String(), "expected check or doc"))
+	require.Contains(t, errOut.String(), "expected check or doc")
 }
