@@ -117,17 +117,11 @@ func readDisposeRequest(c echo.Context) (disposeRequest, error) {
 	if req.State != "" && !slices.Contains(engine.Dispositions, req.State) {
 		return disposeRequest{}, httpError(http.StatusBadRequest, "unknown state %q, expected %s", req.State, dispositionList())
 	}
-	fields := []struct{ name, value string }{{"rule", req.Rule}, {"state", string(req.State)}, {"by", req.By}}
+	fields := []namedValue{{"rule", req.Rule}, {"state", string(req.State)}, {"by", req.By}}
 	if req.State != engine.DispositionConfirmed {
-		fields = append(fields, struct{ name, value string }{"comment", req.Comment})
+		fields = append(fields, namedValue{"comment", req.Comment})
 	}
-	var missing []string
-	for _, f := range fields {
-		if strings.TrimSpace(f.value) == "" {
-			missing = append(missing, fmt.Sprintf("%q", f.name))
-		}
-	}
-	if len(missing) > 0 {
+	if missing := missingFields(fields); len(missing) > 0 {
 		return disposeRequest{}, httpError(http.StatusBadRequest,
 			"missing required %s %s: checking a risk needs the rule, what the check found (state: %s), "+
 				"who checked (by) and, for a false alarm or handled, why (comment)",

@@ -121,16 +121,24 @@ func readResolveRequest(c echo.Context) (resolveRequest, error) {
 		return resolveRequest{}, err
 	}
 	req.By, req.Comment = strings.TrimSpace(actorOf(c, req.By)), strings.TrimSpace(req.Comment)
-	var missing []string
-	for _, f := range []struct{ name, value string }{{"rule", req.Rule}, {"by", req.By}, {"comment", req.Comment}} {
-		if strings.TrimSpace(f.value) == "" {
-			missing = append(missing, fmt.Sprintf("%q", f.name))
-		}
-	}
-	if len(missing) > 0 {
+	if missing := missingFields([]namedValue{{"rule", req.Rule}, {"by", req.By}, {"comment", req.Comment}}); len(missing) > 0 {
 		return resolveRequest{}, httpError(http.StatusBadRequest,
 			"missing required %s %s: resolving a risk needs the rule, who resolves it (by) and why (comment)",
 			plural(len(missing), "field", "fields"), strings.Join(missing, ", "))
 	}
 	return req, nil
+}
+
+// namedValue is a required field of a request body and its value.
+type namedValue struct{ name, value string }
+
+// missingFields returns the quoted names of the fields left empty, in order.
+func missingFields(fields []namedValue) []string {
+	var missing []string
+	for _, f := range fields {
+		if strings.TrimSpace(f.value) == "" {
+			missing = append(missing, fmt.Sprintf("%q", f.name))
+		}
+	}
+	return missing
 }

@@ -350,18 +350,12 @@ func (c *Consumer) presentTopics(ctx context.Context) (present, missing []string
 	if err != nil {
 		return nil, nil, explain(err)
 	}
-	absent := map[string]bool{}
+	exists := make(map[string]bool, len(md.Topics))
 	for _, t := range md.Topics {
-		if t.Error != nil {
-			absent[t.Name] = true
-		}
-	}
-	known := map[string]bool{}
-	for _, t := range md.Topics {
-		known[t.Name] = true
+		exists[t.Name] = t.Error == nil
 	}
 	for _, t := range c.topics {
-		if absent[t] || !known[t] {
+		if !exists[t] {
 			missing = append(missing, t)
 		} else {
 			present = append(present, t)
