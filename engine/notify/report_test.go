@@ -31,8 +31,8 @@ func sampleReport() *Message {
 		Report: &Report{
 			ID: "rep0001", Kind: "daily", Title: "南湖区校园安全日报（2026年11月24日）", Scope: "南湖区", District: "南湖区",
 			From: day, To: day.AddDate(0, 0, 1),
-			Facts: []Detail{{Label: "学校", Value: "120"}, {Label: "红色", Value: "2"}, {Label: "逾期隐患", Value: "1"}},
-			Lines: []string{"东栅小学红色持续 6 小时。", "值班电话 13812345678 未接通。"},
+			Facts:   []Detail{{Label: "学校", Value: "120"}, {Label: "红色", Value: "2"}, {Label: "逾期隐患", Value: "1"}},
+			Lines:   []string{"东栅小学红色持续 6 小时。", "值班电话 13812345678 未接通。"},
 			Summary: json.RawMessage(`{"schools":120,"red":2,"lines":["值班电话 13812345678 未接通。"]}`),
 			Attachments: []Attachment{
 				{Name: "sanse-report-daily-南湖区-2026-11-24.html", ContentType: "text/html; charset=utf-8", Data: []byte("<h1>南湖区校园安全日报</h1>")},

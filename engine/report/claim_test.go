@@ -19,11 +19,11 @@ func TestHolder(t *testing.T) {
 		claims []Claim
 		want   string
 	}{
-		{"the earliest claim holds", []Claim{c("b", time.Second), c("a", 2 * time.Second)}, "b"},
+		{"the earliest claim holds", []Claim{c("b", time.Second), c("a", 2*time.Second)}, "b"},
 		{"claims of one instant: the first name", []Claim{c("b", 0), c("a", 0)}, "a"},
-		{"a claim within the lease does not take over", []Claim{c("a", 0), c("b", lease - time.Millisecond)}, "a"},
-		{"the first claim after the lease takes over", []Claim{c("c", lease + time.Second), c("a", 0), c("b", lease)}, "b"},
-		{"takeovers chain", []Claim{c("a", 0), c("b", lease), c("c", lease + time.Minute), c("d", 2 * lease)}, "d"},
+		{"a claim within the lease does not take over", []Claim{c("a", 0), c("b", lease-time.Millisecond)}, "a"},
+		{"the first claim after the lease takes over", []Claim{c("c", lease+time.Second), c("a", 0), c("b", lease)}, "b"},
+		{"takeovers chain", []Claim{c("a", 0), c("b", lease), c("c", lease+time.Minute), c("d", 2*lease)}, "d"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, ok := Holder(tc.claims, lease)

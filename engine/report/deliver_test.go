@@ -271,4 +271,3 @@ func TestDeliveryResumesWithTheFiles(t *testing.T) {
 	require.Equal(t, out.PDF, files["sanse-report-daily-南湖区-2026-12-02.pdf"])
 	require.Len(t, sink.received(), 1, "the alertmanager receiver gets no report")
 }
-

@@ -49,7 +49,7 @@ func TestDuePeriods(t *testing.T) {
 			name:  "daily at its time: the previous day is due",
 			sched: ScheduleConfig{Name: "d", Cron: "30 7 * * *", Kind: KindDaily},
 			now:   at(2026, 12, 3, 7, 30), n: 1,
-			want:  []period{{day(2026, 12, 2), day(2026, 12, 3), at(2026, 12, 3, 7, 30)}},
+			want: []period{{day(2026, 12, 2), day(2026, 12, 3), at(2026, 12, 3, 7, 30)}},
 		},
 		{
 			name:  "daily across a month's end",
@@ -83,7 +83,7 @@ func TestDuePeriods(t *testing.T) {
 			name:  "weekly across the year's end",
 			sched: ScheduleConfig{Name: "w", Cron: "0 8 * * 1", Kind: KindWeekly},
 			now:   at(2027, 1, 4, 8, 0), n: 1, // a Monday
-			want:  []period{{day(2026, 12, 28), day(2027, 1, 4), at(2027, 1, 4, 8, 0)}},
+			want: []period{{day(2026, 12, 28), day(2027, 1, 4), at(2027, 1, 4, 8, 0)}},
 		},
 		{
 			name:  "monthly through February of a leap year",
@@ -108,7 +108,7 @@ func TestDuePeriods(t *testing.T) {
 			name:  "@monthly",
 			sched: ScheduleConfig{Name: "m", Cron: "@monthly", Kind: KindMonthly},
 			now:   at(2026, 1, 1, 0, 0), n: 1,
-			want:  []period{{day(2025, 12, 1), day(2026, 1, 1), at(2026, 1, 1, 0, 0)}},
+			want: []period{{day(2025, 12, 1), day(2026, 1, 1), at(2026, 1, 1, 0, 0)}},
 		},
 		{
 			name:  "catch-up is bounded to the last n periods",

@@ -69,9 +69,9 @@ type SchedulerOptions struct {
 	Claims    Claims
 	Deliverer Deliverer
 	// Registry returns the school registry in force.
-	Registry   func() *engine.Registry
-	Now        func() time.Time
-	Logger     *slog.Logger
+	Registry func() *engine.Registry
+	Now      func() time.Time
+	Logger   *slog.Logger
 	// Metrics are shared with the Service and the Delivery; registered
 	// with Registerer when nil.
 	Metrics    *Metrics

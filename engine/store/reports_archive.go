@@ -250,11 +250,11 @@ func (s *Store) queryEntries(ctx context.Context, q string, args ...any) ([]repo
 // scanEntry reads the columns of reportIndex, then into more.
 func scanEntry(rows driver.Rows, more ...any) (report.Entry, error) {
 	var (
-		e                                report.Entry
-		kind, school, summary            string
-		from, to                         time.Time
-		generatedMS                      int64
-		formats                          []string
+		e                                  report.Entry
+		kind, school, summary              string
+		from, to                           time.Time
+		generatedMS                        int64
+		formats                            []string
 		id, key, schedule, district, title string
 	)
 	dst := append([]any{&id, &key, &schedule, &kind, &district, &school, &from, &to, &title, &generatedMS, &summary, &formats}, more...)
