@@ -285,7 +285,7 @@ func (s *Server) handleReport(svc ReportService) echo.HandlerFunc {
 
 // contentDisposition returns a Content-Disposition with the file name:
 // filename= in ASCII (what is not ASCII left out) for old clients, and the
-// whole name as RFC 6266's filename*=UTF-8”.
+// whole name as RFC 6266's filename* (UTF-8, percent-encoded).
 func contentDisposition(disposition, name string) string {
 	var ascii strings.Builder
 	for _, r := range name {
