@@ -97,6 +97,9 @@ type Scheduler struct {
 	metrics   *Metrics
 	now       func() time.Time
 	schedules []*Schedule
+	// unknown are the runs of scopes the registry lacks that were told of;
+	// only Check uses it.
+	unknown map[string]bool
 }
 
 // NewScheduler checks opts and returns a scheduler; nothing runs before Run.
@@ -144,7 +147,7 @@ func NewScheduler(opts SchedulerOptions) (*Scheduler, error) {
 	}
 	s := &Scheduler{
 		opts: opts, loc: opts.Location, logger: opts.Logger.With("component", "report"), metrics: opts.Metrics,
-		now: opts.Now, schedules: opts.Schedules,
+		now: opts.Now, schedules: opts.Schedules, unknown: map[string]bool{},
 		claimer: &claimer{claims: opts.Claims, instance: opts.Instance, lease: opts.ClaimLease, settle: opts.Settle,
 			now: opts.Now, sleep: opts.sleep},
 	}
@@ -252,8 +255,16 @@ func (s *Scheduler) dueRuns(ctx context.Context, sc *Schedule, reg *engine.Regis
 	var runs []Run
 	for _, scope := range sc.Scopes(reg) {
 		if !KnownScope(reg, scope) {
-			s.fail(sc.Name, failUnknownScope, "reports: the registry has no such district or school; no report made", ErrUnknownScope,
-				"scope", scope.String())
+			// Told once per period, not at every check.
+			latest := RunKey(sc.Name, Spec{Kind: sc.Kind, Scope: scope, From: periods[len(periods)-1].From})
+			if !s.unknown[latest] {
+				if len(s.unknown) >= 1000 {
+					clear(s.unknown) // a bound: the worst is to be told again
+				}
+				s.unknown[latest] = true
+				s.fail(sc.Name, failUnknownScope, "reports: the registry has no such district or school; no report made", ErrUnknownScope,
+					"scope", scope.String())
+			}
 			continue
 		}
 		owed := periods

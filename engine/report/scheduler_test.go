@@ -263,6 +263,12 @@ func TestSchedulerSkipsUnknownScopes(t *testing.T) {
 	h.s.Check(t.Context())
 	require.Equal(t, []string{"schools/daily/school:NH-1/2026-12-02"}, f.archive.keys())
 	require.Equal(t, 1.0, testutil.ToFloat64(h.s.metrics.failures.WithLabelValues("schools", "unknown_scope")))
+	f.clock.Add(time.Minute)
+	h.s.Check(t.Context())
+	require.Equal(t, 1.0, testutil.ToFloat64(h.s.metrics.failures.WithLabelValues("schools", "unknown_scope")), "told once per period")
+	f.clock.Add(24 * time.Hour)
+	h.s.Check(t.Context())
+	require.Equal(t, 2.0, testutil.ToFloat64(h.s.metrics.failures.WithLabelValues("schools", "unknown_scope")), "and again the next")
 	e := f.archive.entries[IDForKey("schools/daily/school:NH-1/2026-12-02")]
 	require.Equal(t, "南湖区", e.District, "a school report carries its school's district")
 }
