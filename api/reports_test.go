@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -287,7 +288,7 @@ func TestReportCreate(t *testing.T) {
 	require.Equal(t, "c0001", body.ID)
 	require.Equal(t, "2025-05-01", body.From)
 	require.Equal(t, "2025-05-31", body.To)
-	require.Equal(t, "", body.Schedule)
+	require.Empty(t, body.Schedule)
 	require.Equal(t, []report.Format{report.FormatHTML, report.FormatCSV}, body.Formats)
 	require.Len(t, fake.specs, 1)
 	spec := fake.specs[0]
@@ -368,7 +369,7 @@ func TestReportCreateRefusals(t *testing.T) {
 			if tc.svcErr == nil {
 				require.Empty(t, fake.specs, "nothing is made")
 			}
-			if tc.svcErr == report.ErrBusy {
+			if errors.Is(tc.svcErr, report.ErrBusy) {
 				require.Equal(t, "60", rec.Header().Get("Retry-After"))
 			}
 		})

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -128,5 +127,5 @@ func TestReportRequestPeriods(t *testing.T) {
 	require.NoError(t, err)
 	_, err = r.spec(now, engine.Shanghai)
 	require.ErrorContains(t, err, "the period ends after today (2026-12-03)", "this week has not ended")
-	require.False(t, strings.Contains(reportSynopsis, "\n"))
+	require.NotContains(t, reportSynopsis, "\n")
 }

@@ -100,7 +100,7 @@ func TestClaimerRace(t *testing.T) {
 		<-done
 		require.NoError(t, errs[0])
 		require.NoError(t, errs[1])
-		require.True(t, held[0].IsZero() != held[1].IsZero(), "exactly one instance holds the key: %v", held)
+		require.NotEqual(t, held[0].IsZero(), held[1].IsZero(), "exactly one instance holds the key: %v", held)
 		require.False(t, held[1].IsZero(), "the first name, for claims of one instant")
 	}
 }

@@ -189,7 +189,7 @@ func (c *Config) Location() (*time.Location, error) {
 	}
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {
-		return nil, fmt.Errorf("reports.timezone %q: %v (expected a zone such as Asia/Shanghai)", c.Timezone, err)
+		return nil, fmt.Errorf("reports.timezone %q: %w (expected a zone such as Asia/Shanghai)", c.Timezone, err)
 	}
 	return loc, nil
 }
@@ -233,9 +233,9 @@ func (c *Config) Validate(receivers []notify.ReceiverConfig) error {
 		if s.Cron == "" {
 			errs = append(errs, fmt.Errorf("%s: cron is required: %s", s.where(i, ""), cronHelp))
 		} else if spec, err := cronParser.Parse(s.Cron); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q: %v; %s", s.where(i, "cron"), s.Cron, err, cronHelp))
+			errs = append(errs, fmt.Errorf("%s: %q: %w; %s", s.where(i, "cron"), s.Cron, err, cronHelp))
 		} else if err := firesEveryPeriod(spec, s.Kind); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q %v", s.where(i, "cron"), s.Cron, err))
+			errs = append(errs, fmt.Errorf("%s: %q %w", s.where(i, "cron"), s.Cron, err))
 		}
 		switch s.Kind {
 		case KindDaily, KindWeekly, KindMonthly:

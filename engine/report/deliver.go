@@ -178,8 +178,9 @@ func NotificationID(id, receiver string) string {
 	return "report-" + id + "-" + hex.EncodeToString(sum[:4])
 }
 
-// ReportURL returns the link to the report id at externalURL, or "".
-func ReportURL(externalURL, id string) string {
+// Link returns the link to the report id at externalURL (shown in the
+// browser), or "" without an address.
+func Link(externalURL, id string) string {
 	if externalURL == "" {
 		return ""
 	}
@@ -189,7 +190,7 @@ func ReportURL(externalURL, id string) string {
 // message returns the message of a report, without its id.
 func (d *Delivery) message(e Entry, out *Output) *notify.Message {
 	m := Message(e, d.registry())
-	m.URL = ReportURL(d.url, e.ID)
+	m.URL = Link(d.url, e.ID)
 	m.At = e.Generated
 	if out != nil {
 		m.Report.Attachments = Attachments(e, out)
