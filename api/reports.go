@@ -468,7 +468,7 @@ func reportError(c echo.Context, err error, spec report.Spec) error {
 		c.Response().Header().Set("Retry-After", "60")
 		return httpError(http.StatusServiceUnavailable, "other reports are being made; try again in a minute")
 	case errors.Is(err, report.ErrUnavailable):
-		return httpError(http.StatusServiceUnavailable, "reports cannot be made on this server: %v", err)
+		return httpError(http.StatusServiceUnavailable, "%v", err)
 	}
 	return httpError(http.StatusInternalServerError, "could not make the report").SetInternal(fmt.Errorf("generate report %s: %w", spec.Scope, err))
 }

@@ -359,7 +359,7 @@ func TestReportCreateRefusals(t *testing.T) {
 			want: "other reports are being made; try again in a minute"},
 		{name: "unavailable", body: `{"district":"南湖区","from":"2025-06-01","to":"2025-06-01"}`,
 			svcErr: fmt.Errorf("%w: report generator: not available", report.ErrUnavailable), code: 503,
-			want: "reports cannot be made on this server: reports cannot be made here: report generator: not available"},
+			want: "reports cannot be made on this server: report generator: not available"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := testReports()

@@ -57,7 +57,7 @@ type Service struct {
 
 // ErrUnavailable is returned by Generate when reports cannot be made on
 // this instance.
-var ErrUnavailable = errors.New("reports cannot be made here")
+var ErrUnavailable = errors.New("reports cannot be made on this server")
 
 // ErrBusy is returned by Generate when as many reports as allowed are
 // being made already.
