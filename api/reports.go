@@ -49,7 +49,7 @@ func (s *Server) routeReports(e *echo.Echo, svc ReportService, zone *time.Locati
 	}
 	e.GET("/api/v1/reports", s.handleReports(svc, zone), scoped)
 	e.POST("/api/v1/reports", s.handleCreateReport(svc, zone), scoped)
-	e.GET("/api/v1/reports/:id", s.handleReport(svc), scoped)
+	e.GET("/api/v1/reports/:id", s.handleReport(svc, zone), scoped)
 }
 
 // reportScopeJSON is what a report covers: a district, or a school (with
@@ -223,7 +223,7 @@ func (s *Server) handleReports(svc ReportService, zone *time.Location) echo.Hand
 // report's rendering as a file (Content-Disposition attachment, its file
 // name in UTF-8), or with inline=true for the browser to show it (in a
 // sandbox: no script runs, nothing is loaded).
-func (s *Server) handleReport(svc ReportService) echo.HandlerFunc {
+func (s *Server) handleReport(svc ReportService, zone *time.Location) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Param("id")
 		if c.Request().URL.RawPath != "" {
@@ -276,6 +276,8 @@ func (s *Server) handleReport(svc ReportService) echo.HandlerFunc {
 			// its charts are inline SVG, its styles inline.
 			h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox")
 		}
+		// The file is named by the local dates of the period.
+		e.Spec.From, e.Spec.To = e.Spec.From.In(zone), e.Spec.To.In(zone)
 		h.Set("Content-Disposition", contentDisposition(disposition, e.FileName(format)))
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "private, max-age=300")
