@@ -307,6 +307,7 @@ func TestReportsOfAScriptedWeek(t *testing.T) {
 		// The week before has no history: the trend compares with zeros.
 		require.NotNil(t, r.Previous)
 		require.Zero(t, r.Previous.Risks)
+		require.Zero(t, r.Previous.RoutineDue, "no routine counted done before the history begins")
 		require.Equal(t, 3, r.Totals.Risks) // the visitor, the late sample, the missing 晨检
 
 		out, err := b.Generate(ctx, report.Spec{Kind: report.KindWeekly, Scope: nanhu, From: from, To: to})
