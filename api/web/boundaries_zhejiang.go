@@ -102,10 +102,9 @@ type Choice struct {
 // Choose returns the embedded outlines of the cities that hold the
 // districts, as a registry names them. A district is a county's name (临平区),
 // optionally after its city (杭州市临平区, 杭州临平区) and the province
-// (浙江省杭州市临平区).
-// A county that the embedded outlines predate is held by the outlines it was
-// made from (临平区 by 余杭区; 钱塘区 by 江干区 and 萧山区). When no district is
-// known, the choice is every city, and Fallback says so.
+// (浙江省杭州市临平区). A county that the embedded outlines predate is held by
+// the outlines it was made from (临平区 by 余杭区; 钱塘区 by 江干区 and 萧山区).
+// When no district is known, the choice is every city, and Fallback says so.
 func Choose(districts []string) *Choice {
 	all := cities()
 	c := &Choice{outlines: map[string][]string{}}
@@ -150,7 +149,7 @@ func resolve(all []City, district string) (string, []string) {
 		if want != "" && want != s.city {
 			return "", nil
 		}
-		return s.city, s.outlines
+		return s.city, slices.Clone(s.outlines)
 	}
 	for _, c := range all {
 		if (want == "" || want == c.Name) && slices.Contains(c.Counties, name) {

@@ -26,6 +26,13 @@ func TestEmbeddedCities(t *testing.T) {
 		}
 	}
 	require.Equal(t, zhejiang, names)
+	// Choose reads a city before a county's name: no county may begin
+	// with a city's name, short or full.
+	for n := range county {
+		for _, c := range zhejiang {
+			require.False(t, strings.HasPrefix(n, strings.TrimSuffix(c, "市")), "%s begins with %s", n, c)
+		}
+	}
 	require.Len(t, county, 89)
 	require.Equal(t, "杭州市", county["余杭区"])
 	require.Equal(t, "丽水市", county["龙泉市"])
