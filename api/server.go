@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -118,7 +119,8 @@ type Options struct {
 	LevelsAt LevelsAtFunc
 	// Boundaries is the GeoJSON of the district and town outlines the map
 	// page draws (GET /api/v1/boundaries; see web.ParseBoundaries); the
-	// embedded demo outlines of 嘉兴市 when nil.
+	// embedded demo outlines of 嘉兴市 when nil. Server.ReloadBoundaries
+	// replaces them.
 	Boundaries []byte
 
 	// Alerts serves GET /api/v1/alerts, GET /api/v1/alerts/:id and POST
@@ -180,10 +182,11 @@ type Server struct {
 	rate            *rateLimiter // nil when off
 	streams         *streamLimiter
 	limitMetrics    *limitMetrics
-	atCache         *atCache        // nil without LevelsAt
-	sources         []engine.Source // the contract's, in its order
-	schoolOf        SchoolFunc      // nil: Schools.View
-	meta            metaBody        // built once: facts of the program, not of its state
+	atCache         *atCache              // nil without LevelsAt
+	sources         []engine.Source       // the contract's, in its order
+	schoolOf        SchoolFunc            // nil: Schools.View
+	meta            metaBody              // built once: facts of the program, not of its state
+	outlines        atomic.Pointer[asset] // GET /api/v1/boundaries; ReloadBoundaries swaps it
 
 	// now and listen are replaced by tests.
 	now    func() time.Time
