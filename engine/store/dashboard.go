@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+// ColourCount is how many schools of a set had each colour at one moment.
+type ColourCount struct {
+	// At is the moment, as it was asked for.
+	At time.Time
+	// Red, Yellow and Green add up to the number of schools asked about.
+	Red, Yellow, Green int
+}
+
+// maxIDBytes bounds the school ids of one query of ColourCountsAt. The ids are
+// sent in the query's text, twice, and ClickHouse refuses a query longer than
+// max_query_size (256 KiB by default); a longer list is counted in several
+// queries, whose counts add up because each school is in one of them.
+const maxIDBytes = 64 << 10
+
+// ColourCountsAt counts, for each moment of at, how many of the schools
+// schoolIDs names were red, yellow and green then: each school has the colour
+// of its last change stored before the moment (At < moment, to the
+// millisecond, ties by id — what LevelsAt gives), and a school with no change
+// before it, or none at all, was green. The result has one count per moment,
+// in the order of at; an id given twice counts twice. It is the series behind
+// the dashboard's colours per day (each moment the end of a day) and report
+// charts.
+//
+// A list of up to some thousands of ids takes one query; its cost grows with
+// the changes of those schools before the latest moment, of which only the
+// last one before the earliest moment is carried through the series.
+// Repeated rows of a change not yet merged away do not change the counts.
+func (s *Store) ColourCountsAt(ctx context.Context, schoolIDs []string, at []time.Time) ([]ColourCount, error) {
+	out := make([]ColourCount, len(at))
+	for i, t := range at {
+		out[i] = ColourCount{At: t, Green: len(schoolIDs)}
+	}
+	if len(at) == 0 || len(schoolIDs) == 0 {
+		return out, nil
+	}
+	ends := make([]int64, len(at))
+	for i, t := range at {
+		ends[i] = t.UnixMilli()
+	}
+	first, last := slices.Min(ends), slices.Max(ends)
+	// index finds the counts of a moment; a moment given twice gets the
+	// same counts in each place.
+	index := make(map[int64][]int, len(ends))
+	for i, ms := range ends {
+		index[ms] = append(index[ms], i)
+	}
+	for start := 0; start < len(schoolIDs); {
+		end, size := start, 0
+		for end < len(schoolIDs) && (end == start || size+len(schoolIDs[end]) <= maxIDBytes) {
+			size += len(schoolIDs[end]) + 4 // the quotes, comma and space around it
+			end++
+		}
+		if err := s.colourCounts(ctx, schoolIDs[start:end], ends, first, last, index, out); err != nil {
+			return nil, fmt.Errorf("count colours of %d schools at %d moments: %w", len(schoolIDs), len(at), err)
+		}
+		start = end
+	}
+	return out, nil
+}
+
+// colourCounts adds the red and yellow schools among ids at each moment of
+// ends (unix milliseconds, first the earliest and last the latest) to out,
+// found through index, and takes them from the green ones.
+//
+// The inner query gives each school its changes from first up to last, plus
+// its last change before first as one row (so that older history is not
+// multiplied by the moments); ARRAY JOIN pairs every such row with every
+// moment after it, and argMax picks each school's colour at each moment. It
+// uses only what ClickHouse 18.16 has.
+func (s *Store) colourCounts(ctx context.Context, ids []string, ends []int64, first, last int64, index map[int64][]int, out []ColourCount) error {
+	set := clickhouse.GroupSet{Value: make([]any, len(ids))}
+	for i, id := range ids {
+		set.Value[i] = id
+	}
+	firstSec, lastSec := clampSeconds(first/1000), clampSeconds(last/1000)
+	rows, err := s.conn.Query(ctx, `
+SELECT end_ms, level, count() AS schools
+FROM
+(
+    SELECT school_id, end_ms, argMax(to_level, (at_ms, id)) AS level
+    FROM
+    (
+        SELECT school_id, at_ms, id, to_level
+        FROM level_changes
+        WHERE school_id IN ? AND at >= toDateTime(?) AND at <= toDateTime(?) AND at_ms >= ? AND at_ms < ?
+        UNION ALL
+        SELECT school_id, max(at_ms) AS last_ms, argMax(id, (at_ms, id)) AS last_id, argMax(to_level, (at_ms, id)) AS last_to
+        FROM level_changes
+        WHERE school_id IN ? AND at <= toDateTime(?) AND at_ms < ?
+        GROUP BY school_id
+    )
+    ARRAY JOIN CAST(? AS Array(Int64)) AS end_ms
+    WHERE at_ms < end_ms
+    GROUP BY school_id, end_ms
+)
+WHERE level IN (?, ?)
+GROUP BY end_ms, level`,
+		set, firstSec, lastSec, first, last,
+		set, firstSec, first,
+		ends, string(engine.LevelRed), string(engine.LevelYellow))
+	if err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			endMS int64
+			level string
+			n     uint64
+		)
+		if err := rows.Scan(&endMS, &level, &n); err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		for _, i := range index[endMS] {
+			c := &out[i]
+			switch engine.Level(level) {
+			case engine.LevelRed:
+				c.Red += int(n)
+			case engine.LevelYellow:
+				c.Yellow += int(n)
+			}
+			c.Green -= int(n)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	return nil
+}
