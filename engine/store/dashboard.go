@@ -46,24 +46,25 @@ func (s *Store) ColourCountsAt(ctx context.Context, schoolIDs []string, at []tim
 	if len(at) == 0 || len(schoolIDs) == 0 {
 		return out, nil
 	}
-	ends := make([]int64, len(at))
+	// The moments in unix milliseconds, sorted and once each; index finds
+	// the places in out of each.
+	ends := make([]int64, 0, len(at))
+	index := make(map[int64][]int, len(at))
 	for i, t := range at {
-		ends[i] = t.UnixMilli()
-	}
-	first, last := slices.Min(ends), slices.Max(ends)
-	// index finds the counts of a moment; a moment given twice gets the
-	// same counts in each place.
-	index := make(map[int64][]int, len(ends))
-	for i, ms := range ends {
+		ms := t.UnixMilli()
+		if index[ms] == nil {
+			ends = append(ends, ms)
+		}
 		index[ms] = append(index[ms], i)
 	}
+	slices.Sort(ends)
 	for start := 0; start < len(schoolIDs); {
 		end, size := start, 0
 		for end < len(schoolIDs) && (end == start || size+len(schoolIDs[end]) <= maxIDBytes) {
 			size += len(schoolIDs[end]) + 4 // the quotes, comma and space around it
 			end++
 		}
-		if err := s.colourCounts(ctx, schoolIDs[start:end], ends, first, last, index, out); err != nil {
+		if err := s.colourCounts(ctx, schoolIDs[start:end], ends, index, out); err != nil {
 			return nil, fmt.Errorf("count colours of %d schools at %d moments: %w", len(schoolIDs), len(at), err)
 		}
 		start = end
@@ -72,60 +73,69 @@ func (s *Store) ColourCountsAt(ctx context.Context, schoolIDs []string, at []tim
 }
 
 // colourCounts adds the red and yellow schools among ids at each moment of
-// ends (unix milliseconds, first the earliest and last the latest) to out,
-// found through index, and takes them from the green ones.
+// ends (unix milliseconds, sorted, each once) to out, at the places index
+// gives, and takes them from the green ones.
 //
-// The inner query gives each school its changes from first up to last, plus
-// its last change before first as one row (so that older history is not
-// multiplied by the moments); ARRAY JOIN pairs every such row with every
-// moment after it, and argMax picks each school's colour at each moment. It
+// The inner query reduces each school's history to one colour per span
+// between two moments: bucket b (1-based) holds the last change before
+// ends[b-1] and not before ends[b-2], so that the oldest history is one row
+// per school and a busy day one row too. ARRAY JOIN pairs each bucket with
+// the moments from its own on, and argMax takes, for each school and
+// moment, the colour of the latest bucket. The rows that reach ARRAY JOIN
+// are at most (moments + 1) per school, whatever the number of changes. It
 // uses only what ClickHouse 18.16 has.
-func (s *Store) colourCounts(ctx context.Context, ids []string, ends []int64, first, last int64, index map[int64][]int, out []ColourCount) error {
+func (s *Store) colourCounts(ctx context.Context, ids []string, ends []int64, index map[int64][]int, out []ColourCount) error {
 	set := clickhouse.GroupSet{Value: make([]any, len(ids))}
 	for i, id := range ids {
 		set.Value[i] = id
 	}
+	first, last := ends[0], ends[len(ends)-1]
 	firstSec, lastSec := clampSeconds(first/1000), clampSeconds(last/1000)
 	rows, err := s.conn.Query(ctx, `
-SELECT end_ms, level, count() AS schools
+SELECT end_index, level, count() AS schools
 FROM
 (
-    SELECT school_id, end_ms, argMax(to_level, (at_ms, id)) AS level
+    SELECT school_id, end_index, argMax(level, bucket) AS level
     FROM
     (
-        SELECT school_id, at_ms, id, to_level
+        SELECT school_id, arrayFirstIndex(e -> e > at_ms, CAST(? AS Array(Int64))) AS bucket,
+            argMax(to_level, (at_ms, id)) AS level
         FROM level_changes
         WHERE school_id IN ? AND at >= toDateTime(?) AND at <= toDateTime(?) AND at_ms >= ? AND at_ms < ?
+        GROUP BY school_id, bucket
         UNION ALL
-        SELECT school_id, max(at_ms) AS last_ms, argMax(id, (at_ms, id)) AS last_id, argMax(to_level, (at_ms, id)) AS last_to
+        SELECT school_id, toUInt32(1) AS first_bucket, argMax(to_level, (at_ms, id)) AS last_to
         FROM level_changes
         WHERE school_id IN ? AND at <= toDateTime(?) AND at_ms < ?
         GROUP BY school_id
     )
-    ARRAY JOIN CAST(? AS Array(Int64)) AS end_ms
-    WHERE at_ms < end_ms
-    GROUP BY school_id, end_ms
+    ARRAY JOIN range(toUInt32(?)) AS end_index
+    WHERE end_index + 1 >= bucket
+    GROUP BY school_id, end_index
 )
 WHERE level IN (?, ?)
-GROUP BY end_ms, level`,
-		set, firstSec, lastSec, first, last,
+GROUP BY end_index, level`,
+		ends, set, firstSec, lastSec, first, last,
 		set, firstSec, first,
-		ends, string(engine.LevelRed), string(engine.LevelYellow))
+		len(ends), string(engine.LevelRed), string(engine.LevelYellow))
 	if err != nil {
 		return fmt.Errorf("query: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			endMS int64
+			i     uint32
 			level string
 			n     uint64
 		)
-		if err := rows.Scan(&endMS, &level, &n); err != nil {
+		if err := rows.Scan(&i, &level, &n); err != nil {
 			return fmt.Errorf("read: %w", err)
 		}
-		for _, i := range index[endMS] {
-			c := &out[i]
+		if int(i) >= len(ends) {
+			return fmt.Errorf("read: moment %d of %d", i, len(ends))
+		}
+		for _, j := range index[ends[i]] {
+			c := &out[j]
 			switch engine.Level(level) {
 			case engine.LevelRed:
 				c.Red += int(n)
