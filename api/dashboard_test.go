@@ -61,8 +61,8 @@ type dashboardJSON struct {
 		Red, Yellow, Green int
 	} `json:"colours_by_day"`
 	RisksBySource []struct {
-		Source                           string `json:"source"`
-		Name                             string `json:"name"`
+		Source                            string `json:"source"`
+		Name                              string `json:"name"`
 		High, Medium, Low, Pending, Total int
 	} `json:"risks_by_source"`
 	RisksByTown []struct {
