@@ -30,15 +30,17 @@ const maxIDBytes = 64 << 10
 // of its last change stored before the moment (At < moment, to the
 // millisecond, ties by id — what LevelsAt gives), and a school with no change
 // before it, or none at all, was green. The result has one count per moment,
-// in the order of at; an id given twice counts twice. It is the series behind
+// in the order of at; an id given twice counts once. It is the series behind
 // the dashboard's colours per day (each moment the end of a day) and report
 // charts.
 //
-// A list of up to some thousands of ids takes one query; its cost grows with
-// the changes of those schools before the latest moment, of which only the
-// last one before the earliest moment is carried through the series.
-// Repeated rows of a change not yet merged away do not change the counts.
+// A list of up to some thousands of ids takes one query (a longer one a
+// query per part of it). Its cost grows with the stored changes of those
+// schools before the latest moment, which ClickHouse reduces to at most one
+// per school and span between two moments before the counting. Repeated rows
+// of a change not yet merged away do not change the counts.
 func (s *Store) ColourCountsAt(ctx context.Context, schoolIDs []string, at []time.Time) ([]ColourCount, error) {
+	schoolIDs = slices.Compact(slices.Sorted(slices.Values(schoolIDs)))
 	out := make([]ColourCount, len(at))
 	for i, t := range at {
 		out[i] = ColourCount{At: t, Green: len(schoolIDs)}

@@ -114,6 +114,11 @@ func TestColourCountsAt(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, []ColourCount{count(ends[0], 0, 0, 0)}, got)
 	})
+	t.Run("an id given twice", func(t *testing.T) {
+		got, err := s.ColourCountsAt(t.Context(), []string{"a", "c", "a"}, ends[1:2])
+		require.NoError(t, err)
+		require.Equal(t, []ColourCount{count(ends[1], 1, 0, 1)}, got)
+	})
 	t.Run("only schools without changes", func(t *testing.T) {
 		got, err := s.ColourCountsAt(t.Context(), []string{"c", "unknown"}, ends[2:3])
 		require.NoError(t, err)
