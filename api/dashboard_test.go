@@ -228,7 +228,7 @@ func TestDashboardShape(t *testing.T) {
 	}
 	require.True(t, canteen)
 	require.True(t, other)
-	require.Equal(t, "", d.RisksBySource[len(d.RisksBySource)-1].Source)
+	require.Empty(t, d.RisksBySource[len(d.RisksBySource)-1].Source, "the risks of no source last")
 
 	// Towns by district, then town, with every school's colour now.
 	var towns []string
