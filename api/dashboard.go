@@ -421,7 +421,13 @@ func (s *Server) alertBacklog(ctx context.Context, svc AlertService, scope Scope
 	if len(scope.Any) == 0 {
 		f.District, f.School = scope.District, scope.School
 	}
-	list, err := svc.List(ctx, f)
+	var (
+		list []*alert.Alert
+		err  error
+	)
+	if len(selected) > 0 {
+		list, err = svc.List(ctx, f)
+	}
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return nil, httpError(http.StatusServiceUnavailable, "request cancelled")
