@@ -117,6 +117,10 @@ type Options struct {
 	// LevelsAt reads every school's colour at a past moment from the
 	// history, for GET /api/v1/map?at=, which answers 400 when nil.
 	LevelsAt LevelsAtFunc
+	// ColourCounts counts the colours of schools at past moments from the
+	// history, for GET /api/v1/dashboard, which is not served when nil;
+	// the dashboard's alerts and hazards are those of Alerts and Hazards.
+	ColourCounts ColourCountsFunc
 	// Boundaries is the GeoJSON of the district and town outlines the map
 	// page draws (GET /api/v1/boundaries; see web.ParseBoundaries); the
 	// embedded demo outlines of 嘉兴市 when nil. Server.ReloadBoundaries
@@ -319,6 +323,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.routeRules(e, opts, scoped)
 	s.routeAlerts(e, opts, scoped)
+	s.routeDashboard(e, opts, scoped)
 	if opts.Hazards != nil {
 		s.routeHazards(e, opts.Hazards, scoped)
 	}
