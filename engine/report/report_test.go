@@ -321,6 +321,16 @@ func TestReportsOfAScriptedWeek(t *testing.T) {
 		require.True(t, bytes.HasPrefix(out.CSV, []byte("\ufeff")), "a byte-order mark for Excel")
 	})
 
+	t.Run("compliance so far today", func(t *testing.T) {
+		// Thursday at 10:00: the 晨检 deadline (08:30) has passed and B
+		// missed it; the sample deadline (13:00) has not come.
+		rows, err := b.Compliance(ctx, []*engine.School{h.reg.School(schoolA), h.reg.School(schoolB), h.reg.School(schoolC)}, at(26, 10, 0))
+		require.NoError(t, err)
+		require.Equal(t, []report.RoutineRow{
+			{Rule: "canteen.no_health_check_by_deadline", Title: "截至 08:30 食堂从业人员未晨检", Due: 2, Done: 1},
+		}, rows)
+	})
+
 	t.Run("school", func(t *testing.T) {
 		r, err := b.Build(ctx, report.Spec{Kind: report.KindWeekly, Scope: report.Scope{School: schoolB}, From: at(23, 0, 0), To: at(30, 0, 0)})
 		require.NoError(t, err)
