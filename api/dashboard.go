@@ -81,9 +81,30 @@ type dashboardBody struct {
 	// HazardsOverdue when it has no hazards.
 	AlertsUnacknowledged *alertBacklog   `json:"alerts_unacknowledged"`
 	HazardsOverdue       *overdueHazards `json:"hazards_overdue"`
-	// Compliance is today's inspection-routine compliance; always null for
-	// now.
-	Compliance *struct{} `json:"compliance"`
+	// Compliance is today's inspection-routine compliance so far; null
+	// when the server has no history to read it from.
+	Compliance *complianceToday `json:"compliance"`
+}
+
+// ComplianceFunc returns the compliance of the inspection routines (晨检,
+// 留样, 巡查, …) at the schools on the local day that holds now, counting
+// the deadlines passed by now.
+type ComplianceFunc func(ctx context.Context, schools []*engine.School, now time.Time) ([]RoutineCompliance, error)
+
+// RoutineCompliance is one routine's compliance: how many times it was
+// owed (school × entity) and how many of them were done on time.
+type RoutineCompliance struct {
+	Rule    string  `json:"rule"`
+	Title   string  `json:"title"`
+	Due     int     `json:"due"`
+	Done    int     `json:"done"`
+	Percent float64 `json:"percent"`
+}
+
+// complianceToday is the dashboard's compliance panel.
+type complianceToday struct {
+	Date     string              `json:"date"`
+	Routines []RoutineCompliance `json:"routines"`
 }
 
 // dayColours counts the schools by colour at the end of one local day, or
@@ -206,7 +227,7 @@ func (s *Server) routeDashboard(e *echo.Echo, opts Options, scoped echo.Middlewa
 	if opts.ColourCounts == nil {
 		return
 	}
-	e.GET("/api/v1/dashboard", s.handleDashboard(opts.ColourCounts, opts.Alerts, opts.Hazards), scoped)
+	e.GET("/api/v1/dashboard", s.handleDashboard(opts.ColourCounts, opts.Compliance, opts.Alerts, opts.Hazards), scoped)
 }
 
 // handleDashboard serves GET /api/v1/dashboard: the panels of a district
@@ -215,7 +236,7 @@ func (s *Server) routeDashboard(e *echo.Echo, opts Options, scoped echo.Middlewa
 // source: the colours at the end of each of the last days, the active
 // risks per source and per town, the unacknowledged alerts by age and the
 // overdue hazards.
-func (s *Server) handleDashboard(counts ColourCountsFunc, alerts AlertService, hazards HazardService) echo.HandlerFunc {
+func (s *Server) handleDashboard(counts ColourCountsFunc, compliance ComplianceFunc, alerts AlertService, hazards HazardService) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		q, err := s.dashboardQuery(c)
 		if err != nil {
@@ -246,6 +267,20 @@ func (s *Server) handleDashboard(counts ColourCountsFunc, alerts AlertService, h
 		}
 		if hazards != nil {
 			body.HazardsOverdue = overdueOf(hazards, selected, q.sources, now)
+		}
+		if compliance != nil {
+			schools := make([]*engine.School, len(views))
+			for i, v := range views {
+				schools[i] = v.School
+			}
+			rows, err := compliance(ctx, schools, now)
+			if err != nil {
+				return err
+			}
+			body.Compliance = &complianceToday{Date: local(now).Format(time.DateOnly), Routines: rows}
+			if body.Compliance.Routines == nil {
+				body.Compliance.Routines = []RoutineCompliance{}
+			}
 		}
 		return c.JSON(http.StatusOK, body)
 	}

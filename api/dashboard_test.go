@@ -466,3 +466,34 @@ func TestDashboardErrors(t *testing.T) {
 		require.Contains(t, rec.Body.String(), `"items":[]`)
 	})
 }
+
+// TestDashboardCompliance: today's compliance is asked for the schools of
+// the caller's scope and filters only, and served with the local date.
+func TestDashboardCompliance(t *testing.T) {
+	var asked []string
+	s := newTestServer(t, Options{
+		Schools: dashboardSchools(), ColourCounts: (&fakeColourCounts{}).counts,
+		Compliance: func(_ context.Context, schools []*engine.School, now time.Time) ([]RoutineCompliance, error) {
+			asked = asked[:0]
+			for _, sc := range schools {
+				asked = append(asked, sc.ID)
+			}
+			return []RoutineCompliance{{Rule: "canteen.no_sample_by_deadline", Title: "截至 13:00 未登记留样", Due: len(schools), Done: 1,
+				Percent: 100 / float64(len(schools))}}, nil
+		},
+		Scope: func(*http.Request) (Scope, error) { return Scope{District: "南湖区"}, nil },
+	})
+	rec := serve(t, s.Handler(), http.MethodGet, "/api/v1/dashboard")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	raw := decodeJSON[map[string]any](t, rec)
+	c, ok := raw["compliance"].(map[string]any)
+	require.True(t, ok, "compliance: %v", raw["compliance"])
+	require.Equal(t, "2025-06-10", c["date"])
+	for _, id := range asked {
+		require.Contains(t, []string{"JX-NH-0001", "JX-NH-0002", "JX-NH-0003"}, id, "only 南湖区's schools")
+	}
+	require.NotEmpty(t, asked)
+	routines := c["routines"].([]any)
+	require.Len(t, routines, 1)
+	require.Equal(t, float64(len(asked)), routines[0].(map[string]any)["due"])
+}

@@ -121,6 +121,9 @@ type Options struct {
 	// history, for GET /api/v1/dashboard, which is not served when nil;
 	// the dashboard's alerts and hazards are those of Alerts and Hazards.
 	ColourCounts ColourCountsFunc
+	// Compliance gives the dashboard today's routine compliance; without
+	// it the dashboard's compliance is null.
+	Compliance ComplianceFunc
 	// Boundaries is the GeoJSON of the district and town outlines the map
 	// page draws (GET /api/v1/boundaries; see web.ParseBoundaries); the
 	// embedded demo outlines of 嘉兴市 when nil. Server.ReloadBoundaries
