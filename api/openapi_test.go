@@ -475,7 +475,8 @@ const (
 )
 
 // openAPIServer is a server with every option set, as `sanse serve` runs it
-// (authentication on), over fakes.
+// (authentication on), over fakes. An option that adds routes must be set in
+// newOpenAPIServer, or its routes escape TestOpenAPIDescribesEveryRoute.
 type openAPIServer struct {
 	*Server
 	hub    *Hub
