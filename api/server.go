@@ -311,6 +311,7 @@ func New(opts Options) (*Server, error) {
 			ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
 		})), metricsAuth...)
 	}
+	s.routeOpenAPI(e)
 	e.GET("/api/v1/meta", s.handleMeta, scoped)
 	e.GET("/api/v1/map", s.handleMap, scoped)
 	e.GET("/api/v1/schools/:id", s.handleSchool, scoped)

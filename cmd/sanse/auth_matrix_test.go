@@ -157,6 +157,7 @@ func (m *matrixServer) routes() []route {
 		{method: "GET", path: "/readyz"},
 		{method: "GET", path: "/metrics"},
 		{method: "GET", path: "/assets/app.js"},
+		{method: "GET", path: "/api/v1/openapi.json"},
 		{method: "GET", path: "/api/v1/meta", need: auth.RoleViewer},
 		{method: "GET", path: "/api/v1/map", need: auth.RoleViewer},
 		{method: "GET", path: "/api/v1/boundaries", need: auth.RoleViewer},
