@@ -46,11 +46,12 @@ func newReports(ctx context.Context, cfg *Config, a *app.App, logger *slog.Logge
 		return nil, nil, err
 	}
 	rlog := logger.With("component", "report")
+	storage := report.NewStorage(a.Store())
 	metrics := report.NewMetrics(reg)
 	ext := cfg.reportsURL()
 	gen, genErr := newReportGenerator(ctx, a.Store(), a.Registry, a.Rules().Current, loc, ext, logger)
 	svc, err := report.NewService(report.ServiceOptions{
-		Archive: a.Store(), Reader: a.Store(), Generator: gen, Unavailable: genErr, Registry: a.Registry,
+		Archive: storage, Reader: storage, Generator: gen, Unavailable: genErr, Registry: a.Registry,
 		Logger: logger, Metrics: metrics,
 	})
 	if err != nil {
@@ -69,7 +70,7 @@ func newReports(ctx context.Context, cfg *Config, a *app.App, logger *slog.Logge
 	}
 	retry := cfg.Alerting.Retry.WithDefaults()
 	delivery, err := report.NewDelivery(report.DeliveryOptions{
-		Receivers: cfg.reportReceivers(), Store: a.Store().ReportOutbox(), Contents: a.Store(), Retry: retry,
+		Receivers: cfg.reportReceivers(), Store: storage.Outbox(), Contents: storage, Retry: retry,
 		ExternalURL: ext, Registry: a.Registry, Logger: logger, Metrics: metrics,
 	})
 	if err != nil {
@@ -78,7 +79,7 @@ func newReports(ctx context.Context, cfg *Config, a *app.App, logger *slog.Logge
 	scheduler, err := report.NewScheduler(report.SchedulerOptions{
 		Schedules: schedules, Location: loc, CatchUpRuns: cfg.Reports.CatchUpRuns, ClaimLease: cfg.Reports.ClaimLease,
 		CheckInterval: cfg.Reports.CheckInterval, RedeliverWithin: retry.MaxAge,
-		Generator: gen, Archive: a.Store(), Claims: a.Store(), Deliverer: delivery, Registry: a.Registry,
+		Generator: gen, Archive: storage, Claims: storage, Deliverer: delivery, Registry: a.Registry,
 		Logger: logger, Metrics: metrics,
 	})
 	if err != nil {

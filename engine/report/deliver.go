@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,7 +21,7 @@ import (
 )
 
 // Contents reads a report back from the archive, for the messages that
-// must carry its files again after a restart. *store.Store satisfies it.
+// must carry its files again after a restart. *Storage satisfies it.
 type Contents interface {
 	// ArchivedOutput returns the entry and the renderings of the report
 	// with the id, or an error wrapping ErrNotFound.
@@ -33,7 +34,7 @@ type DeliveryOptions struct {
 	// that carry reports are built, without their Alertmanager channels.
 	Receivers []notify.ReceiverConfig
 	// Store keeps the report messages and their deliveries: an outbox of
-	// its own, apart from the alerts' (store.Store.ReportOutbox), so that a
+	// its own, apart from the alerts' (Storage.Outbox), so that a
 	// report being retried never holds back an alert.
 	Store    notify.OutboxStore
 	Contents Contents
@@ -59,6 +60,7 @@ type DeliveryOptions struct {
 // and resumed after a restart with their files read again from the archive.
 type Delivery struct {
 	box      *notify.Outbox
+	queued   *queuedSet
 	names    map[string]bool
 	url      string
 	registry func() *engine.Registry
@@ -86,7 +88,7 @@ func NewDelivery(opts DeliveryOptions) (*Delivery, error) {
 	}
 	logger := opts.Logger.With("component", "report")
 	d := &Delivery{names: map[string]bool{}, url: strings.TrimRight(opts.ExternalURL, "/"), registry: opts.Registry,
-		now: opts.Now, logger: logger}
+		now: opts.Now, logger: logger, queued: &queuedSet{ids: map[string]bool{}}}
 	var (
 		receivers []*notify.Receiver
 		errs      []error
@@ -115,7 +117,8 @@ func NewDelivery(opts DeliveryOptions) (*Delivery, error) {
 	// The outbox's own sanse_notify_* metrics belong to the alerts' outbox;
 	// report deliveries are counted as sanse_reports_deliveries_total.
 	box, err := notify.NewOutbox(notify.OutboxOptions{
-		Store:     &outboxStore{OutboxStore: opts.Store, contents: opts.Contents, metrics: opts.Metrics, logger: logger},
+		Store: &outboxStore{OutboxStore: opts.Store, contents: opts.Contents, metrics: opts.Metrics, logger: logger,
+			queued: d.queued},
 		Receivers: receivers, Retry: opts.Retry, Now: opts.Now, Logger: logger,
 	})
 	if err != nil {
@@ -158,8 +161,12 @@ func (d *Delivery) Deliver(ctx context.Context, e Entry, out *Output, receivers 
 			unknown = append(unknown, r)
 			continue
 		}
+		id := NotificationID(e.ID, r)
+		if !d.queued.add(id) {
+			continue // queued already by this process (restored, or delivered before)
+		}
 		m := d.message(e, out)
-		m.ID = NotificationID(e.ID, r)
+		m.ID = id
 		ns = append(ns, &notify.Notification{ID: m.ID, Receiver: r, Message: *m, Created: d.now()})
 	}
 	if len(unknown) > 0 {
@@ -167,7 +174,39 @@ func (d *Delivery) Deliver(ctx context.Context, e Entry, out *Output, receivers 
 		// stops the start. This is a bug if it happens.
 		d.logger.Error("report receivers not known; their messages are not sent", "report", e.ID, "receivers", unknown)
 	}
-	return d.box.Enqueue(ctx, ns)
+	if err := d.box.Enqueue(ctx, ns); err != nil {
+		for _, n := range ns {
+			d.queued.remove(n.ID)
+		}
+		return err
+	}
+	return nil
+}
+
+// queuedSet is the ids of the messages this process has queued, so that a
+// message is never in its outbox twice: one restored after a restart is not
+// queued again by a delivery of its report, nor one delivered before the
+// restore ran restored again.
+type queuedSet struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+// add adds id and reports whether it was not in the set.
+func (q *queuedSet) add(id string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.ids[id] {
+		return false
+	}
+	q.ids[id] = true
+	return true
+}
+
+func (q *queuedSet) remove(id string) {
+	q.mu.Lock()
+	delete(q.ids, id)
+	q.mu.Unlock()
 }
 
 // NotificationID is the id of the message of report id to receiver: the
@@ -255,14 +294,21 @@ type outboxStore struct {
 	contents Contents
 	metrics  *Metrics
 	logger   *slog.Logger
+	queued   *queuedSet
 }
 
 // PendingNotifications returns the report messages not finished with,
 // each with its report's files.
 func (s *outboxStore) PendingNotifications(ctx context.Context, since time.Time) ([]*notify.Notification, error) {
-	ns, err := s.OutboxStore.PendingNotifications(ctx, since)
+	all, err := s.OutboxStore.PendingNotifications(ctx, since)
 	if err != nil {
 		return nil, err
+	}
+	var ns []*notify.Notification
+	for _, n := range all {
+		if s.queued.add(n.ID) {
+			ns = append(ns, n)
+		}
 	}
 	for _, n := range ns {
 		r := n.Message.Report
@@ -275,6 +321,9 @@ func (s *outboxStore) PendingNotifications(ctx context.Context, since time.Time)
 			s.logger.Warn("a report message is sent without its files: the report is no longer in the archive",
 				"report", r.ID, "notification", n.ID)
 		case err != nil:
+			for _, n := range ns {
+				s.queued.remove(n.ID)
+			}
 			return nil, fmt.Errorf("read report %s for its message: %w", r.ID, err)
 		default:
 			r.Attachments = Attachments(e, out)

@@ -18,7 +18,7 @@ import (
 )
 
 // Archive keeps the reports made, and tells the scheduler which runs are
-// done. *store.Store satisfies it. Its methods must be safe for concurrent
+// done. *Storage satisfies it. Its methods must be safe for concurrent
 // use.
 type Archive interface {
 	// ArchiveReport stores the entry e with the renderings of out. Storing

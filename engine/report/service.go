@@ -12,7 +12,7 @@ import (
 	"github.com/sanse-campus/sanse/engine"
 )
 
-// Reader reads the archive for the API. *store.Store satisfies it.
+// Reader reads the archive for the API. *Storage satisfies it.
 type Reader interface {
 	// ArchivedReports returns the entries f selects, newest first.
 	ArchivedReports(ctx context.Context, f Filter) ([]Entry, error)

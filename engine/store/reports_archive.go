@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,75 +10,113 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/notify"
-	"github.com/sanse-campus/sanse/engine/report"
 )
 
-// The store keeps the report archive for engine/report (report.Archive,
-// report.Reader, report.Contents), the claims of scheduled runs
-// (report.Claims), and the outbox of report messages (ReportOutbox):
-// migration 0010.
+// The store keeps the report archive, the claims of scheduled report runs
+// and the outbox of report messages (migration 0010). engine/report reads
+// them through its own types (report.Storage); the rows here are what the
+// tables hold, so that the store does not import the reports built on it.
 
 const (
 	tableReports      = "reports"
 	tableReportClaims = "report_claims"
 )
 
-// The store satisfies what engine/report needs of it.
-var (
-	_ report.Archive  = (*Store)(nil)
-	_ report.Reader   = (*Store)(nil)
-	_ report.Contents = (*Store)(nil)
-	_ report.Claims   = (*Store)(nil)
-)
-
-// reportIndex are the columns of a report's index, in the order scanEntry
-// reads them.
-const reportIndex = `id, run_key, schedule, kind, district, school_id, period_from, period_to, title, generated_ms, summary, formats`
-
-// ArchiveReport implements report.Archive: the entry and the renderings of
-// out in one row.
-func (s *Store) ArchiveReport(ctx context.Context, e report.Entry, out *report.Output) error {
-	summary, err := json.Marshal(e.Summary)
-	if err != nil {
-		return fmt.Errorf("archive report %s: %w", e.ID, err)
-	}
-	formats := make([]string, len(e.Formats))
-	for i, f := range e.Formats {
-		formats[i] = string(f)
-	}
-	return s.exec1(ctx, tableReports, `INSERT INTO reports (`+reportIndex+`, generated_at, html, csv, pdf)`,
-		e.ID, e.Key, e.Schedule, string(e.Spec.Kind), e.District, e.Spec.Scope.School,
-		dateTime(e.Spec.From), dateTime(e.Spec.To), e.Title, millis(e.Generated), string(summary), formats,
-		dateTime(e.Generated), string(out.HTML), string(out.CSV), string(out.PDF))
+// ReportRow is one report of the archive.
+type ReportRow struct {
+	ID string
+	// Key is the run key of a scheduled report, Schedule its schedule;
+	// both empty for a report made on demand.
+	Key, Schedule string
+	Kind          string
+	// District is the district of the scope: the district's, or the
+	// school's (when the report was made). SchoolID is empty for a
+	// district's report.
+	District, SchoolID string
+	// From and To are the period, [From, To).
+	From, To  time.Time
+	Title     string
+	Generated time.Time
+	// Summary is the report's summary as JSON.
+	Summary string
+	// Formats lists the renderings the report has (html, csv, pdf).
+	Formats []string
+	// HTML, CSV and PDF are the renderings; only ArchiveReport and
+	// ArchivedReportContents carry them.
+	HTML, CSV, PDF []byte
 }
 
-// ArchivedRuns implements report.Archive.
-func (s *Store) ArchivedRuns(ctx context.Context, schedule string, since time.Time) ([]report.Entry, error) {
-	return s.queryEntries(ctx, `SELECT `+reportIndex+` FROM reports FINAL WHERE schedule = ? AND period_from >= toDateTime(?)`,
+// ReportFilter selects reports of the archive; zero fields select all.
+type ReportFilter struct {
+	// District selects the district's reports and its schools'.
+	District, SchoolID, Kind string
+	// SchoolReports selects school reports (true) or district reports
+	// (false) when set.
+	SchoolReports *bool
+	// From and To select the reports whose period overlaps [From, To).
+	From, To time.Time
+	// Grants, when not empty, are what the caller may see: a report is
+	// selected when one grant's district (when set) and school (when set)
+	// are its own.
+	Grants []ReportGrant
+	// Limit and Offset page the list, newest first (Limit 0: all).
+	Limit, Offset int
+}
+
+// ReportGrant is one grant of a ReportFilter.
+type ReportGrant struct{ District, SchoolID string }
+
+// ReportClaim is one claim (or mark) of a report run.
+type ReportClaim struct {
+	Key, Step, Instance string
+	At                  time.Time
+}
+
+// ErrReportNotFound is returned for a report the archive does not have.
+var ErrReportNotFound = errors.New("report not found")
+
+// ErrReportNoContent is returned for a rendering a report does not have.
+var ErrReportNoContent = errors.New("the report has no such rendering")
+
+// reportIndex are the columns of a report's index, in the order
+// scanReportRow reads them.
+const reportIndex = `id, run_key, schedule, kind, district, school_id, period_from, period_to, title, generated_ms, summary, formats`
+
+// ArchiveReport stores a report, its index and its renderings, in one row.
+// Storing an id again replaces its report once merged (reads use FINAL).
+func (s *Store) ArchiveReport(ctx context.Context, r ReportRow) error {
+	return s.exec1(ctx, tableReports, `INSERT INTO reports (`+reportIndex+`, generated_at, html, csv, pdf)`,
+		r.ID, r.Key, r.Schedule, r.Kind, r.District, r.SchoolID, dateTime(r.From), dateTime(r.To), r.Title,
+		millis(r.Generated), r.Summary, r.Formats, dateTime(r.Generated), string(r.HTML), string(r.CSV), string(r.PDF))
+}
+
+// ArchivedRuns returns the reports of the schedule whose period begins at
+// or after since, without their renderings.
+func (s *Store) ArchivedRuns(ctx context.Context, schedule string, since time.Time) ([]ReportRow, error) {
+	return s.queryReportRows(ctx, `SELECT `+reportIndex+` FROM reports FINAL WHERE schedule = ? AND period_from >= toDateTime(?)`,
 		schedule, dateTime(since))
 }
 
-// ArchivedScopes implements report.Archive.
-func (s *Store) ArchivedScopes(ctx context.Context, schedule string) ([]report.Scope, error) {
+// ArchivedScopes returns the scopes the schedule made a report for: grants
+// with the district of a district's report, or the school of a school's.
+func (s *Store) ArchivedScopes(ctx context.Context, schedule string) ([]ReportGrant, error) {
 	rows, err := s.conn.Query(ctx, `SELECT DISTINCT district, school_id FROM reports WHERE schedule = ?`, schedule)
 	if err != nil {
 		return nil, fmt.Errorf("query the scopes of schedule %s: %w", schedule, err)
 	}
 	defer rows.Close()
-	var out []report.Scope
+	var out []ReportGrant
 	for rows.Next() {
-		var district, school string
-		if err := rows.Scan(&district, &school); err != nil {
+		var g ReportGrant
+		if err := rows.Scan(&g.District, &g.SchoolID); err != nil {
 			return nil, fmt.Errorf("read the scopes of schedule %s: %w", schedule, err)
 		}
-		sc := report.Scope{District: district}
-		if school != "" {
-			sc = report.Scope{School: school}
+		if g.SchoolID != "" {
+			g.District = ""
 		}
-		if !slices.Contains(out, sc) {
-			out = append(out, sc)
+		if !slices.Contains(out, g) {
+			out = append(out, g)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -88,12 +125,9 @@ func (s *Store) ArchivedScopes(ctx context.Context, schedule string) ([]report.S
 	return out, nil
 }
 
-// ArchivedReports implements report.Reader: the entries f selects, newest
-// first.
-func (s *Store) ArchivedReports(ctx context.Context, f report.Filter) ([]report.Entry, error) {
-	if f.None {
-		return nil, nil
-	}
+// ArchivedReports returns the reports f selects, newest first, without
+// their renderings.
+func (s *Store) ArchivedReports(ctx context.Context, f ReportFilter) ([]ReportRow, error) {
 	var (
 		where []string
 		args  []any
@@ -104,17 +138,18 @@ func (s *Store) ArchivedReports(ctx context.Context, f report.Filter) ([]report.
 	if f.District != "" {
 		add("district = ?", f.District)
 	}
-	if f.School != "" {
-		add("school_id = ?", f.School)
+	if f.SchoolID != "" {
+		add("school_id = ?", f.SchoolID)
 	}
 	if f.Kind != "" {
-		add("kind = ?", string(f.Kind))
+		add("kind = ?", f.Kind)
 	}
-	switch f.ScopeKind {
-	case "district":
-		add("school_id = ''")
-	case "school":
-		add("school_id != ''")
+	if f.SchoolReports != nil {
+		if *f.SchoolReports {
+			add("school_id != ''")
+		} else {
+			add("school_id = ''")
+		}
 	}
 	if !f.From.IsZero() {
 		add("period_to > toDateTime(?)", dateTime(f.From))
@@ -129,8 +164,8 @@ func (s *Store) ArchivedReports(ctx context.Context, f report.Filter) ([]report.
 			if g.District != "" {
 				all, args = append(all, "district = ?"), append(args, g.District)
 			}
-			if g.School != "" {
-				all, args = append(all, "school_id = ?"), append(args, g.School)
+			if g.SchoolID != "" {
+				all, args = append(all, "school_id = ?"), append(args, g.SchoolID)
 			}
 			if len(all) == 0 {
 				return nil, errors.New("archived reports: a grant names no district and no school")
@@ -147,29 +182,32 @@ func (s *Store) ArchivedReports(ctx context.Context, f report.Filter) ([]report.
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d, %d", max(f.Offset, 0), f.Limit)
 	}
-	return s.queryEntries(ctx, q, args...)
+	return s.queryReportRows(ctx, q, args...)
 }
 
-// ArchivedReport implements report.Reader.
-func (s *Store) ArchivedReport(ctx context.Context, id string) (report.Entry, error) {
-	list, err := s.queryEntries(ctx, `SELECT `+reportIndex+` FROM reports FINAL WHERE id = ? LIMIT 1`, id)
+// ArchivedReport returns the report with the id without its renderings,
+// or an error wrapping ErrReportNotFound.
+func (s *Store) ArchivedReport(ctx context.Context, id string) (ReportRow, error) {
+	list, err := s.queryReportRows(ctx, `SELECT `+reportIndex+` FROM reports FINAL WHERE id = ? LIMIT 1`, id)
 	if err != nil {
-		return report.Entry{}, err
+		return ReportRow{}, err
 	}
 	if len(list) == 0 {
-		return report.Entry{}, fmt.Errorf("report %q: %w", id, report.ErrNotFound)
+		return ReportRow{}, fmt.Errorf("report %q: %w", id, ErrReportNotFound)
 	}
 	return list[0], nil
 }
 
-// contentColumns are the columns of the renderings.
-var contentColumns = map[report.Format]string{report.FormatHTML: "html", report.FormatCSV: "csv", report.FormatPDF: "pdf"}
+// reportContentColumns are the columns of the renderings.
+var reportContentColumns = map[string]string{"html": "html", "csv": "csv", "pdf": "pdf"}
 
-// ArchivedContent implements report.Reader: one rendering, read alone.
-func (s *Store) ArchivedContent(ctx context.Context, id string, f report.Format) ([]byte, error) {
-	col, ok := contentColumns[f]
+// ArchivedReportContent returns one rendering of the report (html, csv or
+// pdf), read alone, or an error wrapping ErrReportNotFound or
+// ErrReportNoContent.
+func (s *Store) ArchivedReportContent(ctx context.Context, id, format string) ([]byte, error) {
+	col, ok := reportContentColumns[format]
 	if !ok {
-		return nil, fmt.Errorf("report %q: format %q: %w", id, f, report.ErrNoContent)
+		return nil, fmt.Errorf("report %q: format %q: %w", id, format, ErrReportNoContent)
 	}
 	rows, err := s.conn.Query(ctx, `SELECT formats, `+col+` FROM reports FINAL WHERE id = ? LIMIT 1`, id)
 	if err != nil {
@@ -180,7 +218,7 @@ func (s *Store) ArchivedContent(ctx context.Context, id string, f report.Format)
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("read report %q: %w", id, err)
 		}
-		return nil, fmt.Errorf("report %q: %w", id, report.ErrNotFound)
+		return nil, fmt.Errorf("report %q: %w", id, ErrReportNotFound)
 	}
 	var (
 		formats []string
@@ -189,57 +227,57 @@ func (s *Store) ArchivedContent(ctx context.Context, id string, f report.Format)
 	if err := rows.Scan(&formats, &content); err != nil {
 		return nil, fmt.Errorf("read report %q: %w", id, err)
 	}
-	if !slices.Contains(formats, string(f)) {
-		return nil, fmt.Errorf("report %q: %s: %w", id, f, report.ErrNoContent)
+	if !slices.Contains(formats, format) {
+		return nil, fmt.Errorf("report %q: %s: %w", id, format, ErrReportNoContent)
 	}
 	return []byte(content), nil
 }
 
-// ArchivedOutput implements report.Contents: the entry and every rendering.
-func (s *Store) ArchivedOutput(ctx context.Context, id string) (report.Entry, *report.Output, error) {
+// ArchivedReportContents returns the report with every rendering it has,
+// or an error wrapping ErrReportNotFound.
+func (s *Store) ArchivedReportContents(ctx context.Context, id string) (ReportRow, error) {
 	rows, err := s.conn.Query(ctx, `SELECT `+reportIndex+`, html, csv, pdf FROM reports FINAL WHERE id = ? LIMIT 1`, id)
 	if err != nil {
-		return report.Entry{}, nil, fmt.Errorf("query report %q: %w", id, err)
+		return ReportRow{}, fmt.Errorf("query report %q: %w", id, err)
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return report.Entry{}, nil, fmt.Errorf("read report %q: %w", id, err)
+			return ReportRow{}, fmt.Errorf("read report %q: %w", id, err)
 		}
-		return report.Entry{}, nil, fmt.Errorf("report %q: %w", id, report.ErrNotFound)
+		return ReportRow{}, fmt.Errorf("report %q: %w", id, ErrReportNotFound)
 	}
 	var html, csv, pdf string
-	e, err := scanEntry(rows, &html, &csv, &pdf)
+	r, err := scanReportRow(rows, &html, &csv, &pdf)
 	if err != nil {
-		return report.Entry{}, nil, fmt.Errorf("read report %q: %w", id, err)
+		return ReportRow{}, fmt.Errorf("read report %q: %w", id, err)
 	}
-	out := &report.Output{Spec: e.Spec, Title: e.Title, Generated: e.Generated, Summary: e.Summary}
-	for _, f := range e.Formats {
+	for _, f := range r.Formats {
 		switch f {
-		case report.FormatHTML:
-			out.HTML = []byte(html)
-		case report.FormatCSV:
-			out.CSV = []byte(csv)
-		case report.FormatPDF:
-			out.PDF = []byte(pdf)
+		case "html":
+			r.HTML = []byte(html)
+		case "csv":
+			r.CSV = []byte(csv)
+		case "pdf":
+			r.PDF = []byte(pdf)
 		}
 	}
-	return e, out, nil
+	return r, nil
 }
 
-func (s *Store) queryEntries(ctx context.Context, q string, args ...any) ([]report.Entry, error) {
+func (s *Store) queryReportRows(ctx context.Context, q string, args ...any) ([]ReportRow, error) {
 	rows, err := s.conn.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query reports: %w", err)
 	}
 	defer rows.Close()
-	var out []report.Entry
+	var out []ReportRow
 	for rows.Next() {
-		e, err := scanEntry(rows)
+		r, err := scanReportRow(rows)
 		if err != nil {
 			return nil, fmt.Errorf("read reports: %w", err)
 		}
-		out = append(out, e)
+		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read reports: %w", err)
@@ -247,55 +285,39 @@ func (s *Store) queryEntries(ctx context.Context, q string, args ...any) ([]repo
 	return out, nil
 }
 
-// scanEntry reads the columns of reportIndex, then into more.
-func scanEntry(rows driver.Rows, more ...any) (report.Entry, error) {
+// scanReportRow reads the columns of reportIndex, then into more.
+func scanReportRow(rows driver.Rows, more ...any) (ReportRow, error) {
 	var (
-		e                                  report.Entry
-		kind, school, summary              string
-		from, to                           time.Time
-		generatedMS                        int64
-		formats                            []string
-		id, key, schedule, district, title string
+		r           ReportRow
+		generatedMS int64
 	)
-	dst := append([]any{&id, &key, &schedule, &kind, &district, &school, &from, &to, &title, &generatedMS, &summary, &formats}, more...)
+	dst := append([]any{&r.ID, &r.Key, &r.Schedule, &r.Kind, &r.District, &r.SchoolID, &r.From, &r.To, &r.Title,
+		&generatedMS, &r.Summary, &r.Formats}, more...)
 	if err := rows.Scan(dst...); err != nil {
-		return e, err
+		return r, err
 	}
-	e = report.Entry{
-		ID: id, Key: key, Schedule: schedule, District: district, Title: title, Generated: fromMillis(generatedMS).In(engine.Shanghai),
-		Spec: report.Spec{Kind: report.Kind(kind), From: from.In(engine.Shanghai), To: to.In(engine.Shanghai)},
-	}
-	if school != "" {
-		e.Spec.Scope.School = school
-	} else {
-		e.Spec.Scope.District = district
-	}
-	if err := json.Unmarshal([]byte(summary), &e.Summary); err != nil {
-		return e, fmt.Errorf("report %s: summary: %w", id, err)
-	}
-	for _, f := range formats {
-		e.Formats = append(e.Formats, report.Format(f))
-	}
-	return e, nil
+	r.Generated = fromMillis(generatedMS)
+	r.From, r.To = r.From.UTC(), r.To.UTC()
+	return r, nil
 }
 
-// AddReportClaim implements report.Claims.
-func (s *Store) AddReportClaim(ctx context.Context, c report.Claim) error {
+// AddReportClaim stores a claim (or a mark) of a report run.
+func (s *Store) AddReportClaim(ctx context.Context, c ReportClaim) error {
 	return s.exec1(ctx, tableReportClaims, `INSERT INTO report_claims (run_key, step, instance, claimed_at, claimed_ms)`,
-		c.Key, string(c.Step), c.Instance, dateTime(c.At), millis(c.At))
+		c.Key, c.Step, c.Instance, dateTime(c.At), millis(c.At))
 }
 
-// ReportClaims implements report.Claims.
-func (s *Store) ReportClaims(ctx context.Context, key string, step report.Step) ([]report.Claim, error) {
+// ReportClaims returns the claims of the run key for step, oldest first.
+func (s *Store) ReportClaims(ctx context.Context, key, step string) ([]ReportClaim, error) {
 	rows, err := s.conn.Query(ctx, `SELECT instance, claimed_ms FROM report_claims WHERE run_key = ? AND step = ? ORDER BY claimed_ms, instance`,
-		key, string(step))
+		key, step)
 	if err != nil {
 		return nil, fmt.Errorf("query the claims of %s: %w", key, err)
 	}
 	defer rows.Close()
-	var out []report.Claim
+	var out []ReportClaim
 	for rows.Next() {
-		c := report.Claim{Key: key, Step: step}
+		c := ReportClaim{Key: key, Step: step}
 		var ms int64
 		if err := rows.Scan(&c.Instance, &ms); err != nil {
 			return nil, fmt.Errorf("read the claims of %s: %w", key, err)
@@ -309,13 +331,14 @@ func (s *Store) ReportClaims(ctx context.Context, key string, step report.Step) 
 	return out, nil
 }
 
-// ReportMarked implements report.Claims.
-func (s *Store) ReportMarked(ctx context.Context, keys []string, step report.Step) (map[string]bool, error) {
+// ReportMarked returns which of the run keys have a claim (or a mark) of
+// step.
+func (s *Store) ReportMarked(ctx context.Context, keys []string, step string) (map[string]bool, error) {
 	out := map[string]bool{}
 	if len(keys) == 0 {
 		return out, nil
 	}
-	rows, err := s.conn.Query(ctx, `SELECT DISTINCT run_key FROM report_claims WHERE has(?, run_key) AND step = ?`, keys, string(step))
+	rows, err := s.conn.Query(ctx, `SELECT DISTINCT run_key FROM report_claims WHERE has(?, run_key) AND step = ?`, keys, step)
 	if err != nil {
 		return nil, fmt.Errorf("query report marks: %w", err)
 	}
