@@ -153,6 +153,6 @@ func (s *Service) Generate(ctx context.Context, spec Spec) (Entry, error) {
 	}
 	s.m.runs.WithLabelValues(OnDemand, "made").Inc()
 	s.logger.Info("report made on demand", "report", e.ID, "scope", spec.Scope.String(), "kind", spec.Kind,
-		"from", spec.From.Format(time.DateOnly), "to", spec.To.Format(time.DateOnly))
+		"from", spec.From.Format(time.DateOnly), "last_day", spec.To.Add(-time.Nanosecond).Format(time.DateOnly))
 	return e, nil
 }
