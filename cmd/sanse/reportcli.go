@@ -80,8 +80,19 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("clickhouse: %w", err)
 	}
 	defer st.Close()
-	gen, err := newReportGenerator(ctx, st, func() *engine.Registry { return reg }, func() *rules.Set { return set }, loc,
-		cfg.reportsURL(), logger)
+	// A database no server has used yet gets its tables, so that its
+	// report says there is no history instead of naming a missing table.
+	if err := st.Migrate(ctx); err != nil {
+		return fmt.Errorf("clickhouse: %w", err)
+	}
+	var pdf report.PDFRenderer
+	if req.format == report.FormatPDF {
+		if pdf, err = cfg.Reports.PDFRenderer(); err != nil {
+			return err
+		}
+	}
+	gen, err := newReportGenerator(st, func() *engine.Registry { return reg }, func() *rules.Set { return set }, loc,
+		cfg.reportsURL(), pdf, logger)
 	if err != nil {
 		return err
 	}

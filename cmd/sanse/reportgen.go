@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -12,16 +11,18 @@ import (
 	"github.com/sanse-campus/sanse/rules"
 )
 
-// errNoReportGenerator says that this build makes no reports.
-var errNoReportGenerator = errors.New("report generator: not available")
-
 // newReportGenerator returns the generator of the inspection reports, for
 // `sanse serve` (scheduled and on-demand reports) and `sanse report`: it
 // reads the history in st, names the schools of the registry in force
 // (registry), judges school days and absence checks by the rules in force
-// (rules: the calendar), cuts the periods in loc and links to externalURL
-// ("" for no links).
-func newReportGenerator(ctx context.Context, st *store.Store, registry func() *engine.Registry, rules func() *rules.Set,
-	loc *time.Location, externalURL string, logger *slog.Logger) (report.Generator, error) {
-	return nil, errNoReportGenerator
+// (rules: the calendar), cuts the periods in loc, links to externalURL (""
+// for relative links) and prints PDF with pdf (nil: no PDF).
+func newReportGenerator(st *store.Store, registry func() *engine.Registry, rules func() *rules.Set,
+	loc *time.Location, externalURL string, pdf report.PDFRenderer, logger *slog.Logger) (*report.Builder, error) {
+	if st == nil {
+		return nil, errors.New("report generator: no history to read")
+	}
+	return report.New(report.Options{
+		History: st, Registry: registry, Rules: rules, Location: loc, BaseURL: externalURL, PDF: pdf, Logger: logger,
+	}), nil
 }

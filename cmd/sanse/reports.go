@@ -49,7 +49,18 @@ func newReports(ctx context.Context, cfg *Config, a *app.App, logger *slog.Logge
 	storage := report.NewStorage(a.Store())
 	metrics := report.NewMetrics(reg)
 	ext := cfg.reportsURL()
-	gen, genErr := newReportGenerator(ctx, a.Store(), a.Registry, a.Rules().Current, loc, ext, logger)
+	pdf, err := cfg.Reports.PDFRenderer()
+	if err != nil {
+		return nil, nil, err
+	}
+	if pdf == nil {
+		rlog.Info("reports are made without PDF: no PDF renderer (reports.pdf; install chromium for PDF)")
+	}
+	var gen report.Generator
+	builder, genErr := newReportGenerator(a.Store(), a.Registry, a.Rules().Current, loc, ext, pdf, logger)
+	if genErr == nil {
+		gen = builder
+	}
 	svc, err := report.NewService(report.ServiceOptions{
 		Archive: storage, Reader: storage, Generator: gen, Unavailable: genErr, Registry: a.Registry,
 		Logger: logger, Metrics: metrics,

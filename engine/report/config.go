@@ -33,8 +33,32 @@ type Config struct {
 	// due and not made (DefaultCheckInterval when zero); a run is also
 	// looked at the moment its schedule fires.
 	CheckInterval time.Duration `yaml:"check_interval"`
+	// PDF says how reports are printed to PDF: "" or "auto" with the
+	// Chromium found on PATH (chromium, chromium-browser, google-chrome),
+	// and without PDF when there is none; "none" never; any other value is
+	// the browser's executable, refused at start when missing.
+	PDF string `yaml:"pdf"`
 	// Schedules are the periodic reports.
 	Schedules []ScheduleConfig `yaml:"schedules"`
+}
+
+// PDFRenderer returns the renderer PDF asks for, or nil for none.
+func (c Config) PDFRenderer() (PDFRenderer, error) {
+	switch c.PDF {
+	case "none":
+		return nil, nil
+	case "", "auto":
+		r, err := FindChromium("")
+		if r == nil || err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	r, err := FindChromium(c.PDF)
+	if err != nil {
+		return nil, fmt.Errorf("reports.pdf: %w", err)
+	}
+	return r, nil
 }
 
 // Defaults of Config.
