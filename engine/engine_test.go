@@ -23,6 +23,8 @@ func (fakeRules) Evaluate(ev *engine.Event, _ *engine.School, _ engine.RuleState
 		out = append(out, engine.Match{Rule: "blacklist", Severity: engine.SeverityHigh, Title: "禁入" + get(ev, "gate"), For: 24 * time.Hour})
 	case "watch":
 		out = append(out, engine.Match{Rule: "watch", Key: get(ev, "gate"), Severity: engine.SeverityMedium, Title: "关注", For: time.Hour})
+	case "cleared":
+		out = append(out, engine.Match{Rule: "blacklist", Clear: true})
 	}
 	return out, nil
 }
@@ -207,6 +209,48 @@ func TestDuplicateWithinRecentIDs(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, 2, v.Risks[0].Count, "a copy sent later than the window is counted again")
 			require.Equal(t, []string{"dup", "dup"}, v.Risks[0].Evidence)
+		})
+	}
+}
+
+// A copy of an event sent after more than RecentIDs other events of its
+// school is applied again: it opens again a risk that a later event
+// cleared, but not one a person resolved, nor one whose time is over.
+func TestLateCopyOfAnEvent(t *testing.T) {
+	tests := []struct {
+		name     string
+		then     func(e *engine.Engine, out *engine.Output) // after the event, before the others
+		wantOpen bool
+	}{
+		{name: "cleared by a later event", wantOpen: true, then: func(e *engine.Engine, out *engine.Output) {
+			require.NoError(t, e.Apply(entry("clear", "S1", "cleared", "", t0.Add(time.Minute)), out))
+		}},
+		{name: "resolved by a person", then: func(e *engine.Engine, out *engine.Output) {
+			require.NoError(t, e.Resolve("S1", "blacklist", "", "王科长", "已处置", t0.Add(time.Minute), out))
+		}},
+		{name: "its time is over", then: func(e *engine.Engine, out *engine.Output) {
+			e.Tick(t0.Add(25*time.Hour), out)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine(t)
+			var out engine.Output
+			e.Tick(t0, &out)
+			require.NoError(t, e.Apply(entry("late", "S1", "blacklist", "", t0), &out))
+			tt.then(e, &out)
+			v, _ := e.View("S1")
+			require.Empty(t, v.Risks)
+			for i := range engine.RecentIDs {
+				require.NoError(t, e.Apply(entry(fmt.Sprint("s1-", i), "S1", "none", "", t0.Add(2*time.Minute)), &out))
+			}
+			require.NoError(t, e.Apply(entry("late", "S1", "blacklist", "", t0), &out))
+			v, _ = e.View("S1")
+			if tt.wantOpen {
+				require.Len(t, v.Risks, 1, "the copy opens the risk again")
+				return
+			}
+			require.Empty(t, v.Risks)
 		})
 	}
 }
