@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"reflect"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -109,8 +110,8 @@ func TestMemorySoak(t *testing.T) {
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			fmt.Printf("%12d %10s %10.1fMB %10.1fMB %10.1fMB %10d %9s\n", i, now.Sub(first).Round(time.Minute),
-				mb(ms.HeapInuse), mb(ms.HeapAlloc), mb(rss(t)), rejected, time.Since(begin).Round(time.Second))
+			fmt.Printf("%12d %10s %10.1fMB %10.1fMB %10.1fMB %10d %9s  %s\n", i, now.Sub(first).Round(time.Minute),
+				mb(ms.HeapInuse), mb(ms.HeapAlloc), mb(rss(t)), rejected, time.Since(begin).Round(time.Second), sizes(eng))
 		}
 	}
 	if profile != "" {
@@ -127,6 +128,17 @@ func TestMemorySoak(t *testing.T) {
 		}
 	}
 	runtime.KeepAlive(eng) // measured above, and in the profile
+}
+
+// sizes returns what the engine holds, as Engine.Sizes counts it, or ""
+// when the engine has no such method (the harness also measures engines
+// from before it existed).
+func sizes(e *engine.Engine) string {
+	m := reflect.ValueOf(e).MethodByName("Sizes")
+	if !m.IsValid() {
+		return ""
+	}
+	return fmt.Sprintf("%+v", m.Call(nil)[0].Interface())
 }
 
 func envInt(t *testing.T, name string, def int) int {
