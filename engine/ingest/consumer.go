@@ -28,6 +28,17 @@ const (
 	DefaultBatchInterval   = 200 * time.Millisecond
 	DefaultTickInterval    = time.Second
 	DefaultShutdownTimeout = 10 * time.Second
+	// A member that stops heartbeating (a killed process) is out of the
+	// group after DefaultSessionTimeout, the least a Kafka broker accepts by
+	// default (group.min.session.timeout.ms), and its partitions go to the
+	// others or to its replacement: kafka-go's default, 30 s, kept the
+	// schools of a killed instance still for about 30 s.
+	DefaultSessionTimeout    = 6 * time.Second
+	DefaultHeartbeatInterval = time.Second
+	// DefaultRebalanceTimeout is how long the members have to rejoin when a
+	// rebalance begins: a member flushes its batch (bounded by
+	// ShutdownTimeout) and commits before it rejoins.
+	DefaultRebalanceTimeout = 30 * time.Second
 )
 
 // DefaultTopics returns the topic of each source of c (nil:
@@ -109,6 +120,17 @@ type Options struct {
 	// ShutdownTimeout bounds the last flush when Run's context is cancelled
 	// (default 10s).
 	ShutdownTimeout time.Duration
+	// SessionTimeout is how long the group waits for a member's heartbeat
+	// before it gives the member's partitions to others (default 6s); the
+	// broker refuses values outside group.min/max.session.timeout.ms.
+	SessionTimeout time.Duration
+	// HeartbeatInterval is how often the member heartbeats (default 1s;
+	// below SessionTimeout, usually a third of it at most). Heartbeats go
+	// on while a batch is flushed, in their own goroutine.
+	HeartbeatInterval time.Duration
+	// RebalanceTimeout is how long the members have to rejoin once a
+	// rebalance begins (default 30s).
+	RebalanceTimeout time.Duration
 	// Security is how the consumer's clients reach the brokers: TLS and
 	// SASL; the zero value is plaintext without authentication.
 	Security Security
@@ -200,6 +222,18 @@ func (o *Options) setDefaults() error {
 	}
 	if o.TopicCheckInterval <= 0 {
 		o.TopicCheckInterval = DefaultTopicCheckInterval
+	}
+	if o.SessionTimeout <= 0 {
+		o.SessionTimeout = DefaultSessionTimeout
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if o.RebalanceTimeout <= 0 {
+		o.RebalanceTimeout = DefaultRebalanceTimeout
+	}
+	if o.HeartbeatInterval >= o.SessionTimeout {
+		errs = append(errs, fmt.Errorf("heartbeat interval %s must be shorter than the session timeout %s", o.HeartbeatInterval, o.SessionTimeout))
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -417,6 +451,9 @@ func (c *Consumer) runGroup(ctx context.Context, topics, missing []string) error
 		StartOffset:           kafka.FirstOffset,
 		WatchPartitionChanges: true,
 		JoinGroupBackoff:      time.Second,
+		SessionTimeout:        c.opts.SessionTimeout,
+		HeartbeatInterval:     c.opts.HeartbeatInterval,
+		RebalanceTimeout:      c.opts.RebalanceTimeout,
 		Dialer:                c.dialer,
 		Logger:                kafkaLogger(c.logger, slog.LevelDebug, nil),
 		ErrorLogger:           kafkaLogger(c.logger, slog.LevelWarn, nil),
