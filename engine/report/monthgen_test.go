@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/engine/notify"
+	"github.com/sanse-campus/sanse/engine/retry"
 	"github.com/sanse-campus/sanse/engine/sim"
 	"github.com/sanse-campus/sanse/engine/sim/calibrate"
 	"github.com/sanse-campus/sanse/engine/store"
@@ -68,6 +70,7 @@ func monthRegistry(tb testing.TB) *engine.Registry {
 // monthStats is what the generator made.
 type monthStats struct {
 	Events, Transitions, Changes int64
+	Retries                      int64 // failed writes tried again
 	Alerts, AlertVersions        int
 	Hazards, HazardWrites        int
 	RuleHazards                  int
@@ -77,7 +80,9 @@ type monthStats struct {
 // generateMonth writes days of history from monthStart into st, printing
 // progress to w.
 func generateMonth(ctx context.Context, st *store.Store, reg *engine.Registry, set *rules.Set, days int, w io.Writer) (*monthStats, error) {
-	g := &monthGen{ctx: ctx, st: st, reg: reg, set: set, w: w, started: time.Now(), levels: map[string]engine.Level{},
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g := &monthGen{ctx: ctx, cancel: cancel, st: st, reg: reg, set: set, w: w, started: time.Now(), levels: map[string]engine.Level{},
 		partitions: map[int]int64{}, hazards: map[string]*genHazard{}, open: map[string]*genHazard{},
 		batch: &engine.Batch{}, writes: make(chan *engine.Batch, 1)}
 	g.kept = &keptAlerts{latest: map[string]*alert.Alert{}, acked: map[string]engine.Level{}, gen: g}
@@ -99,7 +104,7 @@ func generateMonth(ctx context.Context, st *store.Store, reg *engine.Registry, s
 		Record: g.record,
 		Progress: func(d calibrate.Day) {
 			fmt.Fprintf(w, "  %s  %9d events  red %4.1f%%  yellow %4.1f%%   stored %10d events  (%s)\n", d.Date, d.Events,
-				100*d.End.Red, 100*d.End.Yellow, g.stored.events, time.Since(g.started).Round(time.Second))
+				100*d.End.Red, 100*d.End.Yellow, g.stored.events.Load(), time.Since(g.started).Round(time.Second))
 		},
 	})
 	if err == nil && g.batch.Len() > 0 {
@@ -112,11 +117,12 @@ func generateMonth(ctx context.Context, st *store.Store, reg *engine.Registry, s
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(w, "  engine: %d events, %d refused; stored %d events, %d risk transitions, %d colour changes (%s)\n",
-		rep.Events, rep.Rejected, g.stored.events, g.stored.transitions, g.stored.changes, time.Since(g.started).Round(time.Second))
+	stats := &monthStats{Events: g.stored.events.Load(), Transitions: g.stored.transitions.Load(), Changes: g.stored.changes.Load(),
+		Retries: g.retries.Load()}
+	fmt.Fprintf(w, "  engine: %d events measured, %d refused; stored %d events, %d risk transitions, %d colour changes, %d writes retried (%s)\n",
+		rep.Events, rep.Rejected, stats.Events, stats.Transitions, stats.Changes, stats.Retries, time.Since(g.started).Round(time.Second))
 
 	end := monthStart.AddDate(0, 0, days)
-	stats := &monthStats{Events: g.stored.events, Transitions: g.stored.transitions, Changes: g.stored.changes}
 	if stats.Alerts, stats.AlertVersions, err = g.saveAlerts(end); err != nil {
 		return nil, err
 	}
@@ -126,8 +132,9 @@ func generateMonth(ctx context.Context, st *store.Store, reg *engine.Registry, s
 		return nil, err
 	}
 	stats.Took = time.Since(g.started)
-	fmt.Fprintf(w, "  %d alerts, %d hazards (%d opened by rules) in %d writes; generated in %s\n",
-		stats.Alerts, stats.Hazards, stats.RuleHazards, stats.HazardWrites, stats.Took.Round(time.Second))
+	stats.Retries = g.retries.Load()
+	fmt.Fprintf(w, "  %d alerts (%d versions), %d hazards (%d opened by rules) in %d writes; %d writes retried in all; generated in %s\n",
+		stats.Alerts, stats.AlertVersions, stats.Hazards, stats.RuleHazards, stats.HazardWrites, stats.Retries, stats.Took.Round(time.Second))
 	return stats, nil
 }
 
@@ -151,7 +158,9 @@ type monthGen struct {
 	partitions map[int]int64 // the next Kafka offset of each partition
 	batch      *engine.Batch
 	writes     chan *engine.Batch
-	stored     struct{ events, transitions, changes int64 }
+	stored     struct{ events, transitions, changes atomic.Int64 }
+	retries    atomic.Int64
+	cancel     context.CancelFunc
 
 	hazards map[string]*genHazard // by id
 	open    map[string]*genHazard // by school, rule and key, until verified
@@ -198,20 +207,33 @@ func (g *monthGen) record(at time.Time, ev *engine.Event, out *engine.Output) er
 	return nil
 }
 
-// writer stores the batches, one at a time, while the next is made.
+// writeBackoff is how the generator retries a failed write, as the
+// ingest does: the store is idempotent.
+var writeBackoff = retry.Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second, Attempts: 8}
+
+// retry calls write until it succeeds, counting and printing the failures.
+func (g *monthGen) retry(write func(context.Context) error) error {
+	return retry.Do(g.ctx, writeBackoff, write, func(attempt int, wait time.Duration, err error) {
+		g.retries.Add(1)
+		fmt.Fprintf(g.w, "  write failed (attempt %d), retrying in %s: %v\n", attempt, wait, err)
+	})
+}
+
+// writer stores the batches, one at a time, while the next is made. A
+// write that fails for good cancels the generation.
 func (g *monthGen) writer() error {
-	var err error
 	for b := range g.writes {
-		if err != nil {
-			continue // drain
+		if err := g.retry(func(ctx context.Context) error { return g.st.Write(ctx, b) }); err != nil {
+			g.cancel()
+			for range g.writes { // drain
+			}
+			return err
 		}
-		if err = g.st.Write(g.ctx, b); err == nil {
-			g.stored.events += int64(len(b.Events))
-			g.stored.transitions += int64(len(b.Transitions))
-			g.stored.changes += int64(len(b.Changes))
-		}
+		g.stored.events.Add(int64(len(b.Events)))
+		g.stored.transitions.Add(int64(len(b.Transitions)))
+		g.stored.changes.Add(int64(len(b.Changes)))
 	}
-	return err
+	return nil
 }
 
 func hash(s string) uint64 {
@@ -339,7 +361,7 @@ func (g *monthGen) saveAlerts(end time.Time) (alerts, versions int, err error) {
 	}
 	slices.SortFunc(list, func(a, b *alert.Alert) int { return a.OpenedAt.Compare(b.OpenedAt) })
 	for chunk := range slices.Chunk(list, 10000) {
-		if err := g.st.SaveAlerts(g.ctx, chunk); err != nil {
+		if err := g.retry(func(ctx context.Context) error { return g.st.SaveAlerts(ctx, chunk) }); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -551,7 +573,7 @@ func (g *monthGen) saveHazards(end time.Time) (hazards, writes int, err error) {
 			var err error
 			for s := range work {
 				if err == nil {
-					err = g.st.WriteHazard(g.ctx, s.h, s.t)
+					err = g.retry(func(ctx context.Context) error { return g.st.WriteHazard(ctx, s.h, s.t) })
 				}
 			}
 			return err
