@@ -288,18 +288,32 @@ func monthHistory(b *testing.B) *history {
 		_, err := generateMonth(ctx, st, reg, set, days, os.Stderr)
 		require.NoError(b, err)
 	}
+	// The server merges the parts of a fresh generation for a while after;
+	// the report is timed once it is done.
+	start := time.Now()
+	for {
+		var merges uint64
+		require.NoError(b, conn.QueryRow(ctx, "SELECT count() FROM system.merges WHERE database = ?", opts.Auth.Database).Scan(&merges))
+		if merges == 0 || time.Since(start) > 10*time.Minute {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if d := time.Since(start); d > time.Second {
+		fmt.Fprintf(os.Stderr, "  waited %s for the server's merges\n", d.Round(time.Second))
+	}
 	rows, err := conn.Query(ctx, `
-SELECT table, sum(rows), sum(bytes_on_disk), sum(data_uncompressed_bytes)
+SELECT table, count(), sum(rows), sum(bytes_on_disk), sum(data_uncompressed_bytes)
 FROM system.parts WHERE database = ? AND active GROUP BY table ORDER BY table`, opts.Auth.Database)
 	require.NoError(b, err)
 	for rows.Next() {
 		var (
-			table                 string
-			n, disk, uncompressed uint64
+			table                        string
+			parts, n, disk, uncompressed uint64
 		)
-		require.NoError(b, rows.Scan(&table, &n, &disk, &uncompressed))
-		fmt.Fprintf(os.Stderr, "  %-20s %10d rows  %8.1f MiB on disk  %8.1f MiB uncompressed\n", table, n,
-			float64(disk)/(1<<20), float64(uncompressed)/(1<<20))
+		require.NoError(b, rows.Scan(&table, &parts, &n, &disk, &uncompressed))
+		fmt.Fprintf(os.Stderr, "  %-20s %10d rows  %8.1f MiB on disk  %8.1f MiB uncompressed  %3d parts\n", table, n,
+			float64(disk)/(1<<20), float64(uncompressed)/(1<<20), parts)
 	}
 	require.NoError(b, rows.Err())
 	return &history{st: st, reg: reg, set: set}
