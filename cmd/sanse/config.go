@@ -27,6 +27,7 @@ import (
 	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/engine/notify"
+	"github.com/sanse-campus/sanse/engine/report"
 	"github.com/sanse-campus/sanse/engine/store"
 	"github.com/sanse-campus/sanse/rules"
 )
@@ -53,13 +54,16 @@ type Config struct {
 	Retention RetentionConfig `yaml:"retention"`
 	// Map configures the warning map page (see docs/map.md).
 	Map MapConfig `yaml:"map"`
+	// Reports configures the scheduled inspection reports and their
+	// delivery (see docs/reports.md).
+	Reports report.Config `yaml:"reports"`
 }
 
 // MapConfig configures the warning map page.
 type MapConfig struct {
 	// BoundariesFile is a GeoJSON FeatureCollection of the district and
-	// town outlines the map draws; empty uses the embedded outlines of
-	// 嘉兴市, the demo district.
+	// town outlines the map draws; empty uses the embedded county outlines
+	// of the cities of 浙江省 that hold the registry's districts.
 	BoundariesFile string `yaml:"boundaries_file"`
 }
 
@@ -255,6 +259,7 @@ func defaultConfig() Config {
 		Log:        LogConfig{Level: defaultLogLevel, Format: defaultLogFormat},
 		Hazards:    HazardsConfig{CheckInterval: hazard.DefaultCheckInterval},
 		Retention:  RetentionConfig{Interval: app.DefaultRetentionInterval, Tables: maps.Clone(store.Retained)},
+		Reports:    report.Config{}.WithDefaults(),
 	}
 	return c
 }
@@ -334,7 +339,7 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 		return nil
 	}
 	str("data.dir", "directory for local state: embedded test broker data, visitor key (default "+defaultDataDir+")", func(c *Config, v string) { c.DataDir = v })
-	str("map.boundaries-file", "GeoJSON of the district and town outlines the map draws (default: the embedded outlines of 嘉兴市)", func(c *Config, v string) { c.Map.BoundariesFile = v })
+	str("map.boundaries-file", "GeoJSON of the district and town outlines the map draws (default: the embedded county outlines of the registry's cities of 浙江省)", func(c *Config, v string) { c.Map.BoundariesFile = v })
 	str("log.level", "debug, info, warn or error (default "+defaultLogLevel+")", func(c *Config, v string) { c.Log.Level = v })
 	str("log.format", "text or json (default "+defaultLogFormat+")", func(c *Config, v string) { c.Log.Format = v })
 	return cf
@@ -440,6 +445,17 @@ func (c *Config) check() error {
 	}
 	if err := c.Alerting.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.Reports.Validate(c.Alerting.Receivers); err != nil {
+		errs = append(errs, err)
+	}
+	// Reports dropped sooner than the catch-up looks back would be made
+	// again. Retention drops whole months, hence the month's margin.
+	if age := c.Retention.Tables["reports"]; age > 0 && len(c.Reports.Schedules) > 0 {
+		if reach := c.Reports.Reach() + 31*24*time.Hour; age < reach {
+			errs = append(errs, fmt.Errorf("retention.tables.reports (%s) is shorter than the reports' catch-up reach: the schedules look back %s, so reports dropped sooner would be made again; keep them at least %s",
+				age, c.Reports.Reach(), reach))
+		}
 	}
 	errs = append(errs, c.checkTransport()...)
 	return errors.Join(errs...)

@@ -75,7 +75,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		defer revoke()
 		signIn = secret
 	}
+	reports, reportRuns, err := newReports(ctx, &cfg, a, logger, reg)
+	if err != nil {
+		return err
+	}
 	apiOpts := cfg.apiOptions(a, hub, boundaries, logger, reg)
+	apiOpts.Reports = reports
+	if apiOpts.ReportZone, err = cfg.Reports.Location(); err != nil {
+		return err
+	}
 	if apiOpts.Auth, err = cfg.authOptions(ctx, a, logger); err != nil {
 		return err
 	}
@@ -88,21 +96,30 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	also := []func(context.Context) error{
 		// The map and the API.
 		server.Run,
-		// SIGHUP reloads the rules, the school registry and the HTTPS
-		// certificate; a refused reload is logged and the current ones stay.
+		// SIGHUP reloads the rules, the school registry, the map's outlines
+		// (chosen again for the registry's districts, or map.boundaries_file
+		// read again) and the HTTPS certificate; a refused reload is logged
+		// and the current ones stay.
 		func(ctx context.Context) error {
 			for {
 				select {
 				case <-ctx.Done():
 					return nil
 				case <-hup:
-					logger.Info("SIGHUP received, reloading rules, the school registry and the TLS certificate")
+					logger.Info("SIGHUP received, reloading rules, the school registry, the map outlines and the TLS certificate")
 					a.Reload()
+					if data, err := loadBoundaries(cfg.Map.BoundariesFile, a.Registry(), logger); err != nil {
+						logger.Error("map outlines reload refused; the current ones stay", "err", err)
+					} else if err := server.ReloadBoundaries(data); err != nil {
+						logger.Error("map outlines reload refused; the current ones stay", "err", err)
+					}
 					_ = server.ReloadCertificate() // logged by the server
 				}
 			}
 		},
 	}
+	// The scheduled reports and their delivery (none without schedules).
+	also = append(also, reportRuns...)
 	if demo {
 		// The simulator: a realistic district's stream into the same broker.
 		also = append(also, func(ctx context.Context) error {

@@ -27,6 +27,7 @@ type History interface {
 	CheckCountsOf(ctx context.Context, schools []string, since, until time.Time) ([]store.CheckCount, error)
 	Alerts(ctx context.Context, f alert.Filter) ([]*alert.Alert, error)
 	LoadHazards(ctx context.Context, closedSince time.Time) ([]*hazard.Hazard, error)
+	FirstEvent(ctx context.Context, schools []string) (time.Time, error)
 }
 
 // routineLookback is how far before a period the transitions of routine
@@ -612,7 +613,8 @@ type span struct{ from, to time.Time }
 // routines computes the compliance of every inspection routine: owed on
 // each day as the absence check's `on` and entities say, missed when its
 // risk was active at the deadline (a daily routine) or at some time that
-// day (a routine with a longest gap).
+// day (a routine with a longest gap). Days before the first stored event of
+// the scope's schools are not counted.
 func (r *Report) routines(ctx context.Context, h History, ids []string, byID map[string]*engine.School, set *rules.Set) error {
 	routines := set.Routines()
 	if len(routines) == 0 {
@@ -626,6 +628,17 @@ func (r *Report) routines(ctx context.Context, h History, ids []string, byID map
 	if err != nil {
 		return err
 	}
+	// Before the first event of the scope's schools nothing was watched:
+	// the days before it are not counted, rather than counted done.
+	first, err := h.FirstEvent(ctx, ids)
+	if err != nil {
+		return err
+	}
+	if first.IsZero() {
+		return nil
+	}
+	firstDay := first.In(r.Loc)
+	firstDay = time.Date(firstDay.Year(), firstDay.Month(), firstDay.Day(), 0, 0, 0, 0, r.Loc)
 	type key struct{ school, rule, key string }
 	spans := map[key][]span{}
 	for _, st := range steps {
@@ -660,8 +673,8 @@ func (r *Report) routines(ctx context.Context, h History, ids []string, byID map
 			} else if end.After(r.Until) {
 				end = r.Until
 			}
-			if end.After(r.Until) {
-				continue // the deadline has not come yet
+			if end.After(r.Until) || d.Before(firstDay) {
+				continue // the deadline has not come yet, or nothing was watched yet
 			}
 			for _, id := range ids {
 				keys, title, err := set.RoutineDue(rt.Rule, byID[id], d)

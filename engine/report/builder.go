@@ -190,3 +190,26 @@ func percentText(n, total int) string {
 	}
 	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(total))
 }
+
+// Compliance returns the compliance of the inspection routines at the
+// schools on the local day that holds now, counting the deadlines passed by
+// now: what the dashboard shows as today's. It is empty without rules.
+func (b *Builder) Compliance(ctx context.Context, schools []*engine.School, now time.Time) ([]RoutineRow, error) {
+	set := b.rules()
+	if set == nil || len(schools) == 0 {
+		return nil, nil
+	}
+	loc := b.loc()
+	from, _ := Period(KindDaily, now, loc)
+	r := &Report{Loc: loc, Schools: schools, Until: now.In(loc)}
+	r.Spec.From, r.Spec.To = from, nextDay(from, loc)
+	ids := make([]string, len(schools))
+	byID := make(map[string]*engine.School, len(schools))
+	for i, s := range schools {
+		ids[i], byID[s.ID] = s.ID, s
+	}
+	if err := r.routines(ctx, b.opts.History, ids, byID, set); err != nil {
+		return nil, err
+	}
+	return r.Routines, nil
+}

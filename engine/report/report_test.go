@@ -307,6 +307,7 @@ func TestReportsOfAScriptedWeek(t *testing.T) {
 		// The week before has no history: the trend compares with zeros.
 		require.NotNil(t, r.Previous)
 		require.Zero(t, r.Previous.Risks)
+		require.Zero(t, r.Previous.RoutineDue, "no routine counted done before the history begins")
 		require.Equal(t, 3, r.Totals.Risks) // the visitor, the late sample, the missing 晨检
 
 		out, err := b.Generate(ctx, report.Spec{Kind: report.KindWeekly, Scope: nanhu, From: from, To: to})
@@ -318,6 +319,16 @@ func TestReportsOfAScriptedWeek(t *testing.T) {
 		require.Equal(t, []string{"2026-11-26", "0", "1", "2", "0", "1"}, tables["每日三色分布"][3])
 		require.Equal(t, []string{"2", "1", "1", "1", "1", "2880", "2880"}, tables["隐患"][0])
 		require.True(t, bytes.HasPrefix(out.CSV, []byte("\ufeff")), "a byte-order mark for Excel")
+	})
+
+	t.Run("compliance so far today", func(t *testing.T) {
+		// Thursday at 10:00: the 晨检 deadline (08:30) has passed and B
+		// missed it; the sample deadline (13:00) has not come.
+		rows, err := b.Compliance(ctx, []*engine.School{h.reg.School(schoolA), h.reg.School(schoolB), h.reg.School(schoolC)}, at(26, 10, 0))
+		require.NoError(t, err)
+		require.Equal(t, []report.RoutineRow{
+			{Rule: "canteen.no_health_check_by_deadline", Title: "截至 08:30 食堂从业人员未晨检", Due: 2, Done: 1},
+		}, rows)
 	})
 
 	t.Run("school", func(t *testing.T) {

@@ -178,3 +178,17 @@ func (s *Store) CheckCountsOf(ctx context.Context, schools []string, since, unti
 	}
 	return s.checkCounts(ctx, schools, since, until)
 }
+
+// FirstEvent returns the time of the earliest event stored of the schools,
+// or the zero time when there is none: before it, the history knows
+// nothing of them.
+func (s *Store) FirstEvent(ctx context.Context, schools []string) (time.Time, error) {
+	if len(schools) == 0 {
+		return time.Time{}, nil
+	}
+	var first int64
+	if err := s.conn.QueryRow(ctx, `SELECT min(occurred_at_ms) FROM events WHERE has(?, school_id)`, schools).Scan(&first); err != nil {
+		return time.Time{}, fmt.Errorf("query the first event: %w", err)
+	}
+	return fromMillis(first), nil
+}
