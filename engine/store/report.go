@@ -187,7 +187,7 @@ func (s *Store) FirstEvent(ctx context.Context, schools []string) (time.Time, er
 		return time.Time{}, nil
 	}
 	var first int64
-	if err := s.conn.QueryRow(ctx, `SELECT min(occurred_at_ms) FROM events WHERE has(?, school_id)`, schools).Scan(&first); err != nil {
+	if err := s.conn.QueryRow(ctx, `SELECT min(occurred_at_ms) FROM events WHERE school_id IN ?`, inSet(schools)).Scan(&first); err != nil {
 		return time.Time{}, fmt.Errorf("query the first event: %w", err)
 	}
 	return fromMillis(first), nil
