@@ -237,6 +237,13 @@ func (t *timedHistory) LoadHazards(ctx context.Context, closedSince time.Time) (
 	return out, err
 }
 
+func (t *timedHistory) FirstEvent(ctx context.Context, schools []string) (time.Time, error) {
+	start := time.Now()
+	out, err := t.History.FirstEvent(ctx, schools)
+	t.took("FirstEvent", start, 1)
+	return out, err
+}
+
 // monthHistory returns the benchmark's history, generated into a fresh
 // database (or the kept one of SANSE_REPORT_BENCH_DB, once).
 func monthHistory(b *testing.B) *history {
