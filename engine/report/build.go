@@ -27,7 +27,7 @@ type History interface {
 	CheckCountsOf(ctx context.Context, schools []string, since, until time.Time) ([]store.CheckCount, error)
 	Alerts(ctx context.Context, f alert.Filter) ([]*alert.Alert, error)
 	LoadHazards(ctx context.Context, closedSince time.Time) ([]*hazard.Hazard, error)
-	FirstEvent(ctx context.Context, schools []string) (time.Time, error)
+	WatchedFrom(ctx context.Context, schools []string, from, to time.Time) (time.Time, error)
 }
 
 // routineLookback is how far before a period the transitions of routine
@@ -630,7 +630,7 @@ func (r *Report) routines(ctx context.Context, h History, ids []string, byID map
 	}
 	// Before the first event of the scope's schools nothing was watched:
 	// the days before it are not counted, rather than counted done.
-	first, err := h.FirstEvent(ctx, ids)
+	first, err := h.WatchedFrom(ctx, ids, r.Spec.From, r.Until)
 	if err != nil {
 		return err
 	}

@@ -237,10 +237,10 @@ func (t *timedHistory) LoadHazards(ctx context.Context, closedSince time.Time) (
 	return out, err
 }
 
-func (t *timedHistory) FirstEvent(ctx context.Context, schools []string) (time.Time, error) {
+func (t *timedHistory) WatchedFrom(ctx context.Context, schools []string, from, to time.Time) (time.Time, error) {
 	start := time.Now()
-	out, err := t.History.FirstEvent(ctx, schools)
-	t.took("FirstEvent", start, 1)
+	out, err := t.History.WatchedFrom(ctx, schools, from, to)
+	t.took("WatchedFrom", start, 1)
 	return out, err
 }
 
