@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/hazard"
@@ -15,7 +17,8 @@ import (
 )
 
 // History is what a report reads: the queries of engine/store that take
-// the scope's schools. *store.Store implements it.
+// the scope's schools. *store.Store implements it. A report calls its
+// methods concurrently.
 type History interface {
 	LevelsAtOf(ctx context.Context, schools []string, at time.Time) ([]engine.LevelChange, error)
 	LevelChangesOf(ctx context.Context, schools []string, from, to time.Time) ([]engine.LevelChange, error)
@@ -24,7 +27,7 @@ type History interface {
 	CheckCountsOf(ctx context.Context, schools []string, since, until time.Time) ([]store.CheckCount, error)
 	Alerts(ctx context.Context, f alert.Filter) ([]*alert.Alert, error)
 	LoadHazards(ctx context.Context, closedSince time.Time) ([]*hazard.Hazard, error)
-	FirstEvent(ctx context.Context, schools []string) (time.Time, error)
+	WatchedFrom(ctx context.Context, schools []string, from, to time.Time) (time.Time, error)
 }
 
 // routineLookback is how far before a period the transitions of routine
@@ -242,38 +245,44 @@ func (b *Builder) build(ctx context.Context, spec Spec, previous bool) (*Report,
 		ids[i], byID[s.ID] = s.ID, s
 	}
 	set := b.rules()
-	if err := r.colours(ctx, b.opts.History, ids, byID); err != nil {
-		return nil, err
-	}
-	if err := r.risks(ctx, b.opts.History, ids, set); err != nil {
-		return nil, err
-	}
-	if err := r.alerts(ctx, b.opts.History, byID); err != nil {
-		return nil, err
-	}
-	if err := r.hazards(ctx, b.opts.History, byID); err != nil {
-		return nil, err
-	}
+	h := b.opts.History
+	// The parts read the history independently and each fills fields of r
+	// of its own, so they run at once: the report's time is that of its
+	// slowest query rather than the sum of them all. The previous period,
+	// whose totals the trend compares with, is built alongside; it needs no
+	// machine-check outcomes.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return r.colours(gctx, h, ids, byID) })
+	g.Go(func() error { return r.risks(gctx, h, ids, set) })
+	g.Go(func() error { return r.alerts(gctx, h, byID) })
+	g.Go(func() error { return r.hazards(gctx, h, byID) })
 	if set != nil {
-		if err := r.routines(ctx, b.opts.History, ids, byID, set); err != nil {
-			return nil, err
-		}
+		g.Go(func() error { return r.routines(gctx, h, ids, byID, set) })
 	}
-	checks, err := b.opts.History.CheckCountsOf(ctx, ids, r.Spec.From, r.Until)
-	if err != nil {
+	if previous {
+		g.Go(func() error {
+			checks, err := h.CheckCountsOf(gctx, ids, r.Spec.From, r.Until)
+			if err != nil {
+				return err
+			}
+			r.checks(checks)
+			return nil
+		})
+		g.Go(func() error {
+			prev := spec
+			prev.From, prev.To = previousPeriod(spec.Kind, r.Spec.From, r.Spec.To)
+			p, err := b.build(gctx, prev, false)
+			if err != nil {
+				return fmt.Errorf("previous period: %w", err)
+			}
+			r.Previous = p.Totals
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	r.checks(checks)
 	r.Totals = r.totals()
-	if previous {
-		prev := spec
-		prev.From, prev.To = previousPeriod(spec.Kind, r.Spec.From, r.Spec.To)
-		p, err := b.build(ctx, prev, false)
-		if err != nil {
-			return nil, fmt.Errorf("previous period: %w", err)
-		}
-		r.Previous = p.Totals
-	}
 	r.Summary = r.summary()
 	return r, nil
 }
@@ -621,7 +630,7 @@ func (r *Report) routines(ctx context.Context, h History, ids []string, byID map
 	}
 	// Before the first event of the scope's schools nothing was watched:
 	// the days before it are not counted, rather than counted done.
-	first, err := h.FirstEvent(ctx, ids)
+	first, err := h.WatchedFrom(ctx, ids, r.Spec.From, r.Until)
 	if err != nil {
 		return err
 	}

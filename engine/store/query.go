@@ -330,7 +330,7 @@ func (s *Store) CheckCounts(ctx context.Context, since, until time.Time) ([]Chec
 func (s *Store) checkCounts(ctx context.Context, schools []string, since, until time.Time) ([]CheckCount, error) {
 	only, args := "", []any{string(engine.RiskOpened), string(engine.RiskConfirmed), string(engine.RiskFalseAlarm)}
 	if schools != nil {
-		only, args = "has(?, school_id) AND ", append(args, schools)
+		only, args = "school_id IN ? AND ", append(args, inSet(schools))
 	}
 	args = append(args, dateTime(since), dateTime(until), since.UnixMilli(), until.UnixMilli())
 	rows, err := s.conn.Query(ctx, `

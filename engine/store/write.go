@@ -129,7 +129,17 @@ func (s *Store) insert(ctx context.Context, table, query string, rows int, fill 
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("insert into %s: %w", table, err)
 	}
-	batch, err := s.conn.PrepareBatch(ctx, query)
+	// The driver (clickhouse-go v2.50) watches a batch's context in a
+	// goroutine that closes the connection when the context ends, and that
+	// goroutine may see it end after Send returned, when the connection is
+	// back in the pool: the next query that takes it fails. Callers end
+	// their contexts right after an insert (a request's, a timeout's, the
+	// errgroup's of Write), so the batch gets a context that ctx ends only
+	// while the insert is in flight.
+	bctx, abort := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, abort)
+	defer stop()
+	batch, err := s.conn.PrepareBatch(bctx, query)
 	if err != nil {
 		return fmt.Errorf("prepare insert into %s: %w", table, err)
 	}

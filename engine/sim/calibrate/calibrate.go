@@ -53,6 +53,13 @@ type Options struct {
 	Unattended bool
 	// Progress, when not nil, is called after each simulated day.
 	Progress func(day Day)
+	// Record, when not nil, is handed everything the engine recorded, the
+	// warm-up included, e.g. to store it: ev is an event the engine applied
+	// (nil after the clock's ticks and the people's acts), out what it or
+	// they caused, at the simulated time of it. Both are valid during the call
+	// only: copy what is kept (out's evidence lists are reused). An error
+	// ends the run with it.
+	Record func(at time.Time, ev *engine.Event, out *engine.Output) error
 }
 
 // DefaultWarmUp is the default of Options.WarmUp.
@@ -181,7 +188,12 @@ func Run(opts Options) (*Report, error) {
 		end      = start.AddDate(0, 0, opts.Days)
 		day      *Day
 	)
-	record := func() {
+	record := func(at time.Time, ev *engine.Event) error {
+		if opts.Record != nil && (ev != nil || out.Len() > 0) {
+			if err := opts.Record(at, ev, &out); err != nil {
+				return err
+			}
+		}
 		if measured {
 			for i := range out.Transitions {
 				if out.Transitions[i].State == engine.RiskOpened {
@@ -195,6 +207,7 @@ func Run(opts Options) (*Report, error) {
 			}
 		}
 		out.Reset()
+		return nil
 	}
 	for now.Before(end) {
 		for !nextTick.After(now) {
@@ -202,10 +215,14 @@ func Run(opts Options) (*Report, error) {
 				measured = true
 			}
 			eng.Tick(nextTick, &out)
-			record()
+			if err := record(nextTick, nil); err != nil {
+				return nil, err
+			}
 			if nextTick.Minute()%5 == 0 {
 				staff.act(eng, reg, nextTick, &out)
-				record()
+				if err := record(nextTick, nil); err != nil {
+					return nil, err
+				}
 			}
 			if !nextHour.After(nextTick) {
 				sh := shares(eng, reg)
@@ -234,12 +251,17 @@ func Run(opts Options) (*Report, error) {
 		if !ok {
 			return nil, fmt.Errorf("calibrate: no source for topic %q", topic)
 		}
+		var applied *engine.Event
 		if err := dec.Decode(src, value, &ev); err != nil {
 			rep.Rejected++
 		} else if err := eng.Apply(&ev, &out); err != nil {
 			rep.Rejected++
+		} else {
+			applied = &ev
 		}
-		record()
+		if err := record(now, applied); err != nil {
+			return nil, err
+		}
 		// The last minute of a day ends with its shares.
 		if day != nil && !now.Add(step).Before(start.Add(time.Duration(len(rep.Days)+1)*24*time.Hour)) {
 			day.End = shares(eng, reg)
