@@ -102,6 +102,30 @@ type pageWatch struct {
 	// outage is set while the test has stopped the server: failed loads
 	// are expected then.
 	outage bool
+	// notFound are paths the test expects to answer 404.
+	notFound map[string]bool
+}
+
+// expectNotFound tells the watch that these paths answer 404 on purpose.
+func (w *pageWatch) expectNotFound(paths ...string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.notFound == nil {
+		w.notFound = map[string]bool{}
+	}
+	for _, p := range paths {
+		w.notFound[p] = true
+	}
+}
+
+// expected reports whether a failed load that the browser logs is one the
+// test expects.
+func (w *pageWatch) expected(rawURL, text string) bool {
+	if expectedMissing(rawURL, text) {
+		return true
+	}
+	u, err := neturl.Parse(rawURL)
+	return err == nil && strings.Contains(text, "404") && w.notFound[u.Path]
 }
 
 // setOutage tells the watch whether the server is down on purpose.
@@ -139,7 +163,7 @@ func watchPage(t *testing.T, ctx context.Context) *pageWatch {
 			w.errors = append(w.errors, fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber+1, msg))
 		case *log.EventEntryAdded:
 			e := ev.Entry
-			if e.Level == log.EntryLevelError && !expectedMissing(e.URL, e.Text) && !(w.outage && e.Source == log.EntrySourceNetwork) {
+			if e.Level == log.EntryLevelError && !w.expected(e.URL, e.Text) && !(w.outage && e.Source == log.EntrySourceNetwork) {
 				w.errors = append(w.errors, fmt.Sprintf("browser log (%s) %s: %s", e.Source, e.URL, e.Text))
 			}
 		}
@@ -154,7 +178,15 @@ var notYetServed = []string{"/api/v1/alerts", "/api/v1/hazards"}
 
 func expectedMissing(rawURL, text string) bool {
 	u, err := neturl.Parse(rawURL)
-	if err != nil || !strings.Contains(text, "404") {
+	if err != nil {
+		return false
+	}
+	// The sign-in page is the page's address answered with 401, and it asks
+	// whether the browser has a session after all (signin.js).
+	if strings.Contains(text, "401") && (u.Path == "/" || u.Path == "/api/v1/session") {
+		return true
+	}
+	if !strings.Contains(text, "404") {
 		return false
 	}
 	for _, p := range notYetServed {

@@ -120,6 +120,7 @@ type webhookItem struct {
 	Cause    string          `json:"cause"`
 	StartsAt time.Time       `json:"starts_at"`
 	EndsAt   *time.Time      `json:"ends_at,omitempty"`
+	URL      string          `json:"url,omitempty"`
 	Details  []webhookDetail `json:"details,omitempty"`
 }
 
@@ -158,6 +159,7 @@ func newWebhookPayload(m *Message) webhookPayload {
 			Title:    it.Title,
 			Cause:    it.Cause,
 			StartsAt: inShanghai(it.StartsAt),
+			URL:      it.URL,
 		}
 		if !it.EndsAt.IsZero() {
 			t := inShanghai(it.EndsAt)

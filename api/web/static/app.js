@@ -224,6 +224,9 @@
     loading: false,
     pending: [], // stream events that arrive while the map loads
     selected: null, // id of the school in the detail panel
+    // focus is the alert or hazard the detail shows above the school's own
+    // sections ({kind: "alert" | "hazard", id, data}), or null.
+    focus: null,
     pulse: new Map(), // index -> when it turned red
     overlaid: 0, // schools drawn over since the last full render
     seriesIndex: new Map(), // series id -> index, for appendData
@@ -593,6 +596,20 @@
     if (stream.readyState === EventSource.OPEN) setConn("live");
     for (const e of boot.queue) dispatch(e);
     boot.queue.length = 0;
+  }
+
+  // A page left for another keeps its stream open while the browser holds
+  // it for the back button, and a browser opens only a few connections to
+  // one server: the stream is closed when the page is hidden and opened
+  // again, resuming, when it is shown.
+  function bindStreamLifecycle() {
+    window.addEventListener("pagehide", () => {
+      clearTimeout(retryTimer);
+      if (stream) stream.close();
+    });
+    window.addEventListener("pageshow", (e) => {
+      if (e.persisted) connect();
+    });
   }
 
   function connect() {
@@ -991,8 +1008,14 @@
   let detailOpener = null;
 
   async function openSchool(id, opts) {
-    if (!S.index.has(id)) return;
-    if (!opts || !opts.keepFocus) detailOpener = document.activeElement;
+    opts = opts || {};
+    if (!opts.keepFocus) detailOpener = document.activeElement;
+    if (!S.index.has(id)) {
+      showMissing("school", id);
+      return;
+    }
+    if (opts.focus !== undefined) view.focus = opts.focus;
+    else if (!opts.keepFocus) view.focus = null;
     view.selected = id;
     chart.dispatchAction({ type: "hideTip" });
     chart.setOption({ series: [selectedSeries()] });
@@ -1018,7 +1041,65 @@
     }
     detailData = { id, d, tl, hz, al };
     renderDetail();
-    if (!opts || !opts.keepFocus) $("d-name").focus();
+    if (!opts.keepFocus) $("d-name").focus();
+    if (opts.focus) {
+      renderAlerts();
+      renderHazards();
+      revealFocused();
+    }
+  }
+
+  // openAlert opens an alert: its school's detail with the alert on top
+  // (GET /api/v1/alerts/{id}), highlighted in the alerts tab too.
+  async function openAlert(id) {
+    detailOpener = document.activeElement;
+    const r = await request("GET", "/api/v1/alerts/" + seg(id));
+    if (!r.ok || !r.data || !r.data.school_id) return showMissing("alert", id, r);
+    alerts.set(r.data.id, r.data);
+    if (alertsState === "loading") alertsState = "ok";
+    if (!S.index.has(r.data.school_id)) return showMissing("alertSchool", id, r);
+    selectTab("alerts");
+    await openSchool(r.data.school_id, { focus: { kind: "alert", id: r.data.id, data: r.data }, keepFocus: true });
+    $("d-name").focus();
+  }
+
+  // openHazard opens a hazard: its school's detail with the hazard and its
+  // history on top (GET /api/v1/hazards/{id}).
+  async function openHazard(id) {
+    detailOpener = document.activeElement;
+    const r = await request("GET", "/api/v1/hazards/" + seg(id));
+    if (!r.ok || !r.data || !r.data.school_id) return showMissing("hazard", id, r);
+    if (!S.index.has(r.data.school_id)) return showMissing("hazardSchool", id, r);
+    selectTab("hazards");
+    await openSchool(r.data.school_id, { focus: { kind: "hazard", id: r.data.id, data: r.data }, keepFocus: true });
+    $("d-name").focus();
+  }
+
+  // showMissing says in the detail panel that what the address or a link
+  // names does not exist here (or the caller may not see it), instead of
+  // showing nothing.
+  function showMissing(kind, id, r) {
+    view.selected = null;
+    view.focus = null;
+    detailData = null;
+    if (timelineChart) timelineChart.dispose();
+    timelineChart = null;
+    if (chart) chart.setOption({ series: [selectedSeries()] });
+    const denied = r && (r.status === 401 || r.status === 403);
+    const failed = r && !r.ok && r.status !== 404 && !denied;
+    const text = failed ? t("loadFailed", { error: r.error }) : t(denied ? "notAllowed_" + kind.replace(/School$/, "") : "missing_" + kind, { id });
+    const panel = $("detail");
+    panel.hidden = false;
+    panel.innerHTML = `<header><h2 id="d-name" tabindex="-1">${esc(t("notFoundTitle"))}</h2>${closeButton()}</header>` +
+      `<p class="note missing" role="alert">${esc(text)}</p>`;
+    $("d-name").focus();
+  }
+
+  // revealFocused scrolls the focused alert or hazard into view in the
+  // side list.
+  function revealFocused() {
+    const el = document.querySelector(".side .focused");
+    if (el) el.scrollIntoView({ block: "nearest" });
   }
 
   function fetchTimeline(id, days) {
@@ -1034,6 +1115,12 @@
 
   function closeDetail() {
     view.selected = null;
+    const hadFocus = view.focus;
+    view.focus = null;
+    if (hadFocus) {
+      renderAlerts();
+      renderHazards();
+    }
     detailData = null;
     if (timelineChart) timelineChart.dispose();
     timelineChart = null;
@@ -1063,6 +1150,7 @@
       (view.past ? `<p class="note">${esc(t("pastDetail"))}</p>` : "") +
       `<div class="state">${levelBadge(lv)}<span>${v.since ? esc(t("since", { time: fmtTime(v.since) })) + " · " + esc(fmtAgo(v.since)) : esc(t("neverChanged"))}</span></div>` +
       (v.cause ? `<p class="cause ${LEVELS[lv]}"><span class="sr-only">${esc(t("cause"))}: </span>${esc(causeOf(v))}</p>` : "") +
+      focusHTML() +
       `<section aria-labelledby="d-risks"><h3 id="d-risks">${esc(t("activeRisks", { n: risks.length }))}</h3>` +
       (risks.length ? risks.map(riskHTML).join("") : `<p>${esc(t("noRisks"))}</p>`) + `</section>` +
       `<section aria-labelledby="d-timeline"><h3 id="d-timeline">${esc(t("timeline"))}</h3>` +
@@ -1074,6 +1162,27 @@
     panel.innerHTML = html;
     drawTimeline(tl, lv);
   }
+
+  // focusHTML shows the alert or hazard the detail was opened for, with
+  // its history, above the school's sections.
+  function focusHTML() {
+    const f = view.focus;
+    if (!f) return "";
+    if (f.kind === "alert") {
+      const a = alerts.get(f.id) || f.data;
+      return `<section id="d-focus" class="focus" aria-labelledby="d-focus-h"><h3 id="d-focus-h">${esc(t("focusAlert"))}</h3>` +
+        `<ul class="list">${alertHTML(a, { open: true })}</ul></section>`;
+    }
+    const h = f.data;
+    const history = h.history || [];
+    return `<section id="d-focus" class="focus" aria-labelledby="d-focus-h"><h3 id="d-focus-h">${esc(t("focusHazard"))}</h3>` +
+      `<ul class="list">${hazardHTML(h)}</ul>` +
+      (history.length ? `<details class="history" open><summary>${esc(t("history", { n: history.length }))}</summary><ul>` +
+        history.map((x) => `<li>${esc(fmtTime(x.at))} ${esc(x.action_zh || x.action)} ${esc(x.by || "")} ${esc(x.comment || "")}</li>`).join("") +
+        `</ul></details>` : "") + `</section>`;
+  }
+
+  function isFocused(kind, id) { return !!view.focus && view.focus.kind === kind && view.focus.id === id; }
 
   function closeButton() {
     return `<button type="button" class="close" data-close aria-label="${esc(t("close"))}">✕</button>`;
@@ -1220,7 +1329,7 @@
     return true;
   }
 
-  function alertHTML(a) {
+  function alertHTML(a, opts) {
     const l = LV[a.level] === undefined ? 1 : LV[a.level];
     const lines = [];
     if (a.opened_at) lines.push(t("opened", { time: fmtTime(a.opened_at) }));
@@ -1234,13 +1343,14 @@
         (a.status === "firing" ? `<button type="button" class="primary" data-ack="${esc(a.id)}">${esc(t("ack"))}</button>` : "") +
         `<button type="button" data-resolve="${esc(a.id)}">${esc(t("resolve"))}</button></div>`;
     }
-    return `<li class="alert-item ${esc(a.status)}" data-alert="${esc(a.id)}"><div class="head">${levelBadge(l)}` +
+    const focused = !(opts && opts.open) && isFocused("alert", a.id) ? " focused" : "";
+    return `<li class="alert-item ${esc(a.status)}${focused}" data-alert="${esc(a.id)}"><div class="head">${levelBadge(l)}` +
       `<span class="tag status-${esc(a.status)}">${esc(a.status_zh || a.status)}</span><span class="title">${esc(a.title)}</span></div>` +
-      `<div><button type="button" class="linkish" data-open="${esc(a.school_id)}">${esc(a.school_name || a.school_id)}</button>` +
+      `<div><button type="button" class="linkish" data-open-alert="${esc(a.id)}">${esc(a.school_name || a.school_id)}</button>` +
       ` <span class="meta">${esc(a.district || "")} ${esc(a.town || "")} · ${esc(sourceName(a.source))}</span></div>` +
       (a.cause ? `<div>${esc(a.cause)}</div>` : "") +
       `<div class="meta">${lines.map(esc).join(" · ")}</div>` +
-      (history.length ? `<details class="history"><summary>${esc(t("history", { n: history.length }))}</summary><ul>` +
+      (history.length ? `<details class="history"${opts && opts.open ? " open" : ""}><summary>${esc(t("history", { n: history.length }))}</summary><ul>` +
         history.map((h) => `<li>${esc(fmtTime(h.at))} ${esc(h.action)} ${esc(h.by || "")} ${esc(h.comment || "")}</li>`).join("") +
         `</ul></details>` : "") + buttons + `</li>`;
   }
@@ -1298,10 +1408,10 @@
   }
 
   function hazardHTML(h) {
-    return `<li class="hazard-item"><div class="head">${h.overdue ? `<span class="tag overdue"><span aria-hidden="true">!</span> ${esc(t("overdue"))}</span>` : ""}` +
+    return `<li class="hazard-item${isFocused("hazard", h.id) ? " focused" : ""}" data-hazard="${esc(h.id)}"><div class="head">${h.overdue ? `<span class="tag overdue"><span aria-hidden="true">!</span> ${esc(t("overdue"))}</span>` : ""}` +
       (h.supervised ? `<span class="tag supervised">${esc(t("supervised"))}</span>` : "") +
       (h.level ? severityBadge(h.level) : "") + `<span class="title">${esc(h.title)}</span></div>` +
-      `<div><button type="button" class="linkish" data-open="${esc(h.school_id)}">${esc(h.school_name || h.school_id)}</button>` +
+      `<div><button type="button" class="linkish" data-open-hazard="${esc(h.id)}">${esc(h.school_name || h.school_id)}</button>` +
       ` <span class="meta">${esc(h.district || "")} · ${esc(h.category || "")}</span></div>` +
       `<div class="meta">${esc(h.status_zh || h.status || "")}` +
       (h.responsible ? " · " + esc(t("responsible", { name: h.responsible })) : "") +
@@ -1510,6 +1620,17 @@
     await loadMap(null);
   }
 
+  // ---- The address ----------------------------------------------------------
+
+  // openFromAddress opens what the address names, as the links of the
+  // notifications do: ?alert=<id>, ?hazard=<id> or ?school=<id>.
+  function openFromAddress() {
+    const q = new URLSearchParams(location.search);
+    if (q.get("alert")) openAlert(q.get("alert"));
+    else if (q.get("hazard")) openHazard(q.get("hazard"));
+    else if (q.get("school")) openSchool(q.get("school"));
+  }
+
   // ---- Wiring -------------------------------------------------------------
 
   function bindUI() {
@@ -1517,6 +1638,8 @@
       const el = e.target.closest("button");
       if (!el) return;
       if (el.dataset.open) openSchool(el.dataset.open);
+      else if (el.dataset.openAlert) openAlert(el.dataset.openAlert);
+      else if (el.dataset.openHazard) openHazard(el.dataset.openHazard);
       else if (el.dataset.close !== undefined) closeDetail();
       else if (el.dataset.ack) actOnAlert(el.dataset.ack, "ack");
       else if (el.dataset.resolve) actOnAlert(el.dataset.resolve, "resolve");
@@ -1725,6 +1848,7 @@
     bindUI();
     setConn("connecting");
     takeOverStream();
+    bindStreamLifecycle();
     const mapEl = $("map");
     chart = echarts.init(mapEl, null, { renderer: "canvas" });
     new ResizeObserver(() => chart.resize()).observe(mapEl);
@@ -1756,6 +1880,7 @@
     renderList();
     loadAlerts();
     loadHazards();
+    openFromAddress();
     setInterval(() => {
       loadHazards();
       if (alertsState !== "ok") loadAlerts();
