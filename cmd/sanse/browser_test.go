@@ -102,19 +102,19 @@ type pageWatch struct {
 	// outage is set while the test has stopped the server: failed loads
 	// are expected then.
 	outage bool
-	// notFound are paths the test expects to answer 404.
-	notFound map[string]bool
+	// failing are the paths the test expects to fail, with their status.
+	failing map[string]int
 }
 
-// expectNotFound tells the watch that these paths answer 404 on purpose.
-func (w *pageWatch) expectNotFound(paths ...string) {
+// expectStatus tells the watch that these paths answer status on purpose.
+func (w *pageWatch) expectStatus(status int, paths ...string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.notFound == nil {
-		w.notFound = map[string]bool{}
+	if w.failing == nil {
+		w.failing = map[string]int{}
 	}
 	for _, p := range paths {
-		w.notFound[p] = true
+		w.failing[p] = status
 	}
 }
 
@@ -125,7 +125,11 @@ func (w *pageWatch) expected(rawURL, text string) bool {
 		return true
 	}
 	u, err := neturl.Parse(rawURL)
-	return err == nil && strings.Contains(text, "404") && w.notFound[u.Path]
+	if err != nil {
+		return false
+	}
+	status, ok := w.failing[u.Path]
+	return ok && strings.Contains(text, fmt.Sprintf("status of %d", status))
 }
 
 // setOutage tells the watch whether the server is down on purpose.

@@ -134,7 +134,7 @@ func TestBrowserLinks(t *testing.T) {
 	// Ids that do not exist: a sentence, not an empty page. (Seven pages
 	// in one tab: a page left behind must not keep its stream open, or the
 	// browser runs out of connections to the server.)
-	watch.expectNotFound("/api/v1/alerts/alert:nope", "/api/v1/hazards/HZ-NOPE")
+	watch.expectStatus(404, "/api/v1/alerts/alert:nope", "/api/v1/hazards/HZ-NOPE")
 	for _, tc := range []struct{ query, want string }{
 		{"school=JX-NOPE-9999", "找不到编号为“JX-NOPE-9999”的学校"},
 		{"alert=alert:nope", "找不到编号为“alert:nope”的告警"},

@@ -42,10 +42,13 @@
 
   // ---- Language -----------------------------------------------------------
 
+  // view0 holds what is read from the address before the view is built.
+  const view0 = { langInAddress: false };
   let lang = pickLanguage();
 
   function pickLanguage() {
     const q = new URLSearchParams(location.search).get("lang");
+    view0.langInAddress = q === "en" || q === "zh";
     if (q === "en" || q === "zh") return q;
     const stored = store("sanse.lang");
     return stored === "en" ? "en" : "zh";
@@ -232,6 +235,8 @@
     seriesIndex: new Map(), // series id -> index, for appendData
     awaitingFrame: false,
     outlines: null, // the GeoJSON drawn
+    wanted: null, // the moment the last map load asked for (null: live)
+    langInAddress: view0.langInAddress, // whether the address chooses the language
     fullBBox: null,
   };
   const stats = { firstPaint: null, schools: 0, repaints: [], resets: 0 };
@@ -532,7 +537,9 @@
       const b = document.createElement("button");
       b.type = "button";
       b.textContent = t("retry");
-      b.addEventListener("click", () => loadMap(view.past));
+      b.addEventListener("click", async () => {
+        if (await loadMap(view.wanted)) writeAddress(false);
+      });
       el.append(" ", b);
     }
   }
@@ -545,6 +552,7 @@
   // changes that arrived meanwhile.
   async function loadMap(at, response) {
     view.loading = true;
+    view.wanted = at || null;
     showLoading(t("loading"));
     let res;
     try {
@@ -1016,7 +1024,9 @@
     }
     if (opts.focus !== undefined) view.focus = opts.focus;
     else if (!opts.keepFocus) view.focus = null;
+    const changed = view.selected !== id || opts.focus !== undefined;
     view.selected = id;
+    if (changed && !opts.refresh) writeAddress(true);
     chart.dispatchAction({ type: "hideTip" });
     chart.setOption({ series: [selectedSeries()] });
     const panel = $("detail");
@@ -1058,7 +1068,7 @@
     alerts.set(r.data.id, r.data);
     if (alertsState === "loading") alertsState = "ok";
     if (!S.index.has(r.data.school_id)) return showMissing("alertSchool", id, r);
-    selectTab("alerts");
+    selectTab("alerts", { keepAddress: true });
     await openSchool(r.data.school_id, { focus: { kind: "alert", id: r.data.id, data: r.data }, keepFocus: true });
     $("d-name").focus();
   }
@@ -1070,7 +1080,7 @@
     const r = await request("GET", "/api/v1/hazards/" + seg(id));
     if (!r.ok || !r.data || !r.data.school_id) return showMissing("hazard", id, r);
     if (!S.index.has(r.data.school_id)) return showMissing("hazardSchool", id, r);
-    selectTab("hazards");
+    selectTab("hazards", { keepAddress: true });
     await openSchool(r.data.school_id, { focus: { kind: "hazard", id: r.data.id, data: r.data }, keepFocus: true });
     $("d-name").focus();
   }
@@ -1110,13 +1120,15 @@
   }
 
   const scheduleDetailRefresh = debounce(() => {
-    if (view.selected) openSchool(view.selected, { keepFocus: true });
+    if (view.selected) openSchool(view.selected, { keepFocus: true, refresh: true });
   }, 400);
 
   function closeDetail() {
+    const wasOpen = !$("detail").hidden;
     view.selected = null;
     const hadFocus = view.focus;
     view.focus = null;
+    if (wasOpen) writeAddress(true);
     if (hadFocus) {
       renderAlerts();
       renderHazards();
@@ -1580,7 +1592,7 @@
       return t("noActPermission");
     }
     if (!r.ok) return t("failed", { error: r.error });
-    if (view.selected === id) openSchool(id, { keepFocus: true });
+    if (view.selected === id) openSchool(id, { keepFocus: true, refresh: true });
     return "";
   }
 
@@ -1607,28 +1619,119 @@
       return;
     }
     $("tt-at").setCustomValidity("");
-    const url = new URL(location.href);
-    url.searchParams.set("at", at);
-    history.pushState({ at }, "", url);
-    await loadMap(at);
+    if (await loadMap(at)) writeAddress(true);
   }
 
   async function goLive() {
-    const url = new URL(location.href);
-    url.searchParams.delete("at");
-    history.pushState({ at: null }, "", url);
-    await loadMap(null);
+    if (await loadMap(null)) writeAddress(true);
   }
 
   // ---- The address ----------------------------------------------------------
 
-  // openFromAddress opens what the address names, as the links of the
-  // notifications do: ?alert=<id>, ?hazard=<id> or ?school=<id>.
-  function openFromAddress() {
-    const q = new URLSearchParams(location.search);
-    if (q.get("alert")) openAlert(q.get("alert"));
-    else if (q.get("hazard")) openHazard(q.get("hazard"));
-    else if (q.get("school")) openSchool(q.get("school"));
+  // The page keeps what it shows in its address (docs/map.md), so that an
+  // address copied from the browser shows the same view: the moment of the
+  // past, the filters, the tab, and the school, alert or hazard open. A
+  // choice that changes what is seen (a school, a filter, a moment) adds an
+  // entry to the browser's history, so Back returns to the view before; a
+  // tab or a search being typed replaces the current one.
+
+  let applyingAddress = false;
+  const TABS = ["schools", "alerts", "hazards"];
+
+  // addressOf returns the address of what the page shows now.
+  function addressOf() {
+    const q = new URLSearchParams();
+    if (view.focus) q.set(view.focus.kind, view.focus.id);
+    else if (view.selected) q.set("school", view.selected);
+    if (view.past) q.set("at", view.past);
+    if (filters.district) q.set("district", filters.district);
+    if (filters.town) q.set("town", filters.town);
+    if (filters.stage >= 0) q.set("stage", STAGES[filters.stage]);
+    if (filters.source) q.set("source", filters.source);
+    const search = $("f-q").value.trim();
+    if (search) q.set("q", search);
+    if (filters.levels.some((on) => !on)) q.set("levels", LEVELS.filter((l, i) => filters.levels[i]).reverse().join(",") || "none");
+    // An alert or a hazard opens its tab: the tab is said only otherwise.
+    const impliedTab = view.focus ? view.focus.kind + "s" : "schools";
+    if (currentTab !== impliedTab) q.set("tab", currentTab);
+    if (view.langInAddress) q.set("lang", lang);
+    const query = q.toString();
+    return location.pathname + (query ? "?" + query : "");
+  }
+
+  // writeAddress puts what the page shows in the address: a new entry of
+  // the history (push) or in place of the current one.
+  function writeAddress(push) {
+    if (applyingAddress || !view.ready) return;
+    const url = addressOf();
+    if (url === location.pathname + location.search) return;
+    if (push) history.pushState(null, "", url);
+    else history.replaceState(null, "", url);
+  }
+
+  // readAddress returns the view an address asks for.
+  function readAddress(search) {
+    const q = new URLSearchParams(search);
+    const get = (k) => (q.get(k) || "").trim();
+    return {
+      at: get("at") || null, district: get("district"), town: get("town"), stage: get("stage"), source: get("source"),
+      q: get("q"), levels: q.has("levels") ? get("levels").split(",").map((x) => x.trim()).filter(Boolean) : null,
+      tab: get("tab"), school: get("school"), alert: get("alert"), hazard: get("hazard"),
+    };
+  }
+
+  // applyAddress shows the view the address asks for: on opening the page
+  // and when the browser goes back or forward. What it does not know (a
+  // district not on the map, a source not in the meta) is left out and
+  // said in the address note.
+  async function applyAddress(want, initial, notes) {
+    applyingAddress = true;
+    const unknown = (notes || []).slice();
+    try {
+      if (!initial && want.at !== view.past) await loadMap(want.at);
+      const known = (list, v, what) => {
+        if (!v) return "";
+        if (list.indexOf(v) >= 0) return v;
+        unknown.push(t("addressUnknown", { what: t(what), value: v }));
+        return "";
+      };
+      filters.district = known([...new Set(S.district)], want.district, "district");
+      const towns = [];
+      for (let i = 0; i < S.n; i++) if (!filters.district || S.district[i] === filters.district) towns.push(S.town[i]);
+      filters.town = known(towns, want.town, "town");
+      filters.stage = STAGES.indexOf(known(STAGES, want.stage, "stage"));
+      filters.source = known(SOURCES, want.source, "source");
+      filters.q = want.q.toLowerCase();
+      $("f-q").value = want.q;
+      if (want.levels) {
+        for (const l of want.levels) if (LV[l] === undefined && l !== "none") unknown.push(t("addressUnknown", { what: t("levelWord"), value: l }));
+      }
+      filters.levels = LEVELS.map((l) => !want.levels || want.levels.indexOf(l) >= 0);
+      for (const btn of document.querySelectorAll(".count")) btn.setAttribute("aria-pressed", String(filters.levels[LV[btn.dataset.level]]));
+      fillFilterOptions();
+      if (want.tab && TABS.indexOf(want.tab) < 0) unknown.push(t("addressUnknown", { what: t("tabWord"), value: want.tab }));
+      selectTab(TABS.indexOf(want.tab) >= 0 ? want.tab : "schools", { keepAddress: true });
+      filtersChanged();
+      if (filters.district || filters.town) fitTo(selectionBBox());
+      else if (!initial) fitTo(view.fullBBox);
+      showAddressNote(unknown);
+      const selectedNow = view.focus ? view.focus.kind + ":" + view.focus.id : view.selected ? "school:" + view.selected : "";
+      const wanted = want.alert ? "alert:" + want.alert : want.hazard ? "hazard:" + want.hazard : want.school ? "school:" + want.school : "";
+      if (wanted !== selectedNow || !$("detail").querySelector("#d-name")) {
+        if (want.alert) await openAlert(want.alert);
+        else if (want.hazard) await openHazard(want.hazard);
+        else if (want.school) await openSchool(want.school);
+        else if (!$("detail").hidden) closeDetail();
+      }
+    } finally {
+      applyingAddress = false;
+    }
+  }
+
+  function showAddressNote(lines) {
+    const bar = $("addrnote");
+    bar.hidden = !lines.length;
+    $("addrnote-text").textContent = lines.join(" ");
   }
 
   // ---- Wiring -------------------------------------------------------------
@@ -1647,7 +1750,7 @@
       else if (el.dataset.dispose) disposeRisk(el.dataset.rule, el.dataset.key, el.dataset.title, el.dataset.dispose);
       else if (el.dataset.days) {
         timelineDays = Number(el.dataset.days);
-        if (view.selected) openSchool(view.selected, { keepFocus: true });
+        if (view.selected) openSchool(view.selected, { keepFocus: true, refresh: true });
       }
     });
     for (const btn of document.querySelectorAll(".count")) {
@@ -1656,6 +1759,7 @@
         filters.levels[l] = !filters.levels[l];
         btn.setAttribute("aria-pressed", String(filters.levels[l]));
         filtersChanged();
+        writeAddress(true);
       });
     }
     $("f-district").addEventListener("change", (e) => {
@@ -1663,29 +1767,35 @@
       fillTowns();
       filtersChanged();
       fitTo(selectionBBox());
+      writeAddress(true);
     });
     $("f-town").addEventListener("change", (e) => {
       filters.town = e.target.value;
       filtersChanged();
       if (filters.town) fitTo(selectionBBox());
+      writeAddress(true);
     });
     $("f-stage").addEventListener("change", (e) => {
       filters.stage = Number(e.target.value);
       filtersChanged();
+      writeAddress(true);
     });
     $("f-source").addEventListener("change", (e) => {
       filters.source = e.target.value;
       filtersChanged();
+      writeAddress(true);
     });
     const search = debounce(() => {
       filters.q = $("f-q").value.trim().toLowerCase();
       filtersChanged();
+      writeAddress(false);
     }, 150);
     $("f-q").addEventListener("input", search);
     $("filters").addEventListener("submit", (e) => {
       e.preventDefault();
       filters.q = $("f-q").value.trim().toLowerCase();
       filtersChanged();
+      writeAddress(false);
       if (!filters.q) return;
       for (let i = 0; i < S.n; i++) {
         if (passes(i)) {
@@ -1703,6 +1813,7 @@
       fillFilterOptions();
       filtersChanged();
       fitTo(view.fullBBox);
+      writeAddress(true);
     });
     const tabs = ["schools", "alerts", "hazards"];
     for (const name of tabs) {
@@ -1750,6 +1861,7 @@
       store("sanse.lang", lang);
       applyLanguage();
       relabel();
+      writeAddress(false);
     });
     $("actor").addEventListener("click", () => session ? signOut() : openAct({
       title: t("setActorTitle"), noComment: true, submit: t("save"), run: async () => "",
@@ -1761,13 +1873,18 @@
       goPast($("tt-at").value);
     });
     $("tt-live").addEventListener("click", goLive);
-    window.addEventListener("popstate", () => loadMap(new URLSearchParams(location.search).get("at")));
+    window.addEventListener("popstate", () => applyAddress(readAddress(location.search), false));
+    $("addrnote-dismiss").addEventListener("click", () => showAddressNote([]));
     $("tt-at").max = shanghaiInput(new Date());
     $("tt-at").value = shanghaiInput(new Date(Date.now() - 3600000));
   }
 
-  function selectTab(name) {
-    for (const n of ["schools", "alerts", "hazards"]) {
+  let currentTab = "schools";
+
+  function selectTab(name, opts) {
+    currentTab = name;
+    if (!opts || !opts.keepAddress) writeAddress(false);
+    for (const n of TABS) {
       const on = n === name;
       $("tab-" + n).setAttribute("aria-selected", String(on));
       $("tab-" + n).tabIndex = on ? 0 : -1;
@@ -1841,6 +1958,7 @@
   }
 
   async function start() {
+    const startAddress = readAddress(location.search);
     applyMeta(await loadMeta());
     applyLanguage();
     renderActor();
@@ -1854,7 +1972,15 @@
     new ResizeObserver(() => chart.resize()).observe(mapEl);
 
     const [mapRes, outlinesRes] = await Promise.allSettled([boot.map, boot.boundaries]);
-    const ok = await loadMap(boot.at, mapRes.status === "fulfilled" ? Promise.resolve(mapRes.value) : Promise.reject(mapRes.reason));
+    let ok = await loadMap(boot.at, mapRes.status === "fulfilled" ? Promise.resolve(mapRes.value) : Promise.reject(mapRes.reason));
+    const startNotes = [];
+    if (!ok && boot.at && mapRes.status === "fulfilled" && mapRes.value.status === 400) {
+      // A moment the server cannot show (not a time, in the future, before
+      // the history kept): say so and show the live map.
+      startNotes.push(t("addressBadAt", { value: boot.at }));
+      startAddress.at = null;
+      ok = await loadMap(null);
+    }
     let outlines = null;
     if (outlinesRes.status === "fulfilled" && outlinesRes.value.ok) {
       try {
@@ -1880,7 +2006,8 @@
     renderList();
     loadAlerts();
     loadHazards();
-    openFromAddress();
+    await applyAddress(startAddress, true, startNotes);
+    history.replaceState(null, "", addressOf());
     setInterval(() => {
       loadHazards();
       if (alertsState !== "ok") loadAlerts();
