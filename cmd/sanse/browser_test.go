@@ -178,7 +178,7 @@ func watchPage(t *testing.T, ctx context.Context) *pageWatch {
 // notYetServed are the endpoints that the page uses and that other work
 // will serve; until then they answer 404, which the page handles by hiding
 // the panel with a note, and which the browser logs as a failed load.
-var notYetServed = []string{"/api/v1/alerts", "/api/v1/hazards"}
+var notYetServed = []string{"/api/v1/alerts", "/api/v1/hazards", "/api/v1/dashboard", "/api/v1/reports"}
 
 func expectedMissing(rawURL, text string) bool {
 	u, err := neturl.Parse(rawURL)

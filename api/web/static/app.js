@@ -236,6 +236,8 @@
     awaitingFrame: false,
     outlines: null, // the GeoJSON drawn
     wanted: null, // the moment the last map load asked for (null: live)
+    wall: false, // the wall screen (大屏)
+    dashNarrowOpened: false, // the dashboard opened over the map on a narrow screen
     langInAddress: view0.langInAddress, // whether the address chooses the language
     fullBBox: null,
   };
@@ -667,6 +669,7 @@
         upsertAlert(data);
         break;
     }
+    if (dash) dash.poke();
   }
 
   // drainPending applies the changes that arrived while the map loaded: a
@@ -926,6 +929,90 @@
     scheduleList();
     renderAlerts();
     renderHazards();
+    dashFiltersChanged();
+  }
+
+  // ---- The dashboard (dashboard.js) ------------------------------------------
+
+  let dash = null;
+  const dashFiltersChanged = debounce(() => { if (dash) dash.load(); }, 150);
+
+  function makeDashboard() {
+    dash = window.sanseDashboard({
+      el: $("dash"), t, esc, request, fmtTime, fmtAgo,
+      fill: { red: FILL[2], yellow: FILL[1], green: FILL[0] },
+      levelName: (l) => nameOf("levels", l),
+      severityName: (s) => nameOf("severities", s),
+      sourceName: (id, name) => (NAMES.sources && NAMES.sources[id] ? sourceName(id) : name || id),
+      levelBadge: (l) => levelBadge(LV[l] === undefined ? 1 : LV[l]),
+      query: () => ({ district: filters.district, town: filters.town, source: filters.source }),
+      visible: dashShown,
+      wall: () => !!view.wall,
+      onLevel: showOnlyLevel,
+      onSource: filterBySource,
+      onTown: filterByTown,
+      onAlert: openAlert,
+      onHazard: openHazard,
+      onDays: () => writeAddress(false),
+      onClose: toggleDash,
+    });
+  }
+
+  function dashShown() { return getComputedStyle($("dash")).display !== "none"; }
+
+  // dashOpen is whether the dashboard is shown beside the map; on a narrow
+  // screen it covers the map when opened, and starts closed.
+  let dashOpen = store("sanse.dash") !== "off";
+  const narrow = () => window.matchMedia("(max-width: 1100px)").matches;
+
+  function layoutDash() {
+    const open = narrow() ? dashOpen && view.dashNarrowOpened : dashOpen;
+    const was = dashShown();
+    document.body.classList.toggle("dash-open", open);
+    document.body.classList.toggle("detail-open", !$("detail").hidden);
+    $("dash-toggle").setAttribute("aria-pressed", String(open));
+    if (dash && dashShown()) {
+      dash.resize();
+      if (!was) dash.load();
+    }
+  }
+
+  function toggleDash() {
+    if (narrow()) {
+      view.dashNarrowOpened = !(dashOpen && view.dashNarrowOpened);
+      dashOpen = true;
+    } else {
+      dashOpen = !dashOpen;
+      store("sanse.dash", dashOpen ? null : "off");
+    }
+    layoutDash();
+  }
+
+  // The dashboard's clicks filter the map.
+  function showOnlyLevel(level) {
+    if (LV[level] === undefined) return;
+    filters.levels = LEVELS.map((l) => l === level);
+    for (const btn of document.querySelectorAll(".count")) btn.setAttribute("aria-pressed", String(filters.levels[LV[btn.dataset.level]]));
+    filtersChanged();
+    writeAddress(true);
+  }
+
+  async function filterBySource(source) {
+    if (SOURCES.indexOf(source) < 0) return;
+    if (view.past && !(await loadMap(null))) return; // risks are live
+    filters.source = source;
+    fillFilterOptions();
+    filtersChanged();
+    writeAddress(true);
+  }
+
+  function filterByTown(district, town) {
+    filters.district = district || "";
+    filters.town = town || "";
+    fillFilterOptions();
+    filtersChanged();
+    fitTo(selectionBBox());
+    writeAddress(true);
   }
 
   function selectionBBox() {
@@ -1032,6 +1119,7 @@
     const panel = $("detail");
     const wasHidden = panel.hidden;
     panel.hidden = false;
+    if (wasHidden) layoutDash();
     if (wasHidden) panel.innerHTML = `<p>${esc(t("loading"))}</p>`;
     const [d, tl, hz, al] = await Promise.all([
       request("GET", "/api/v1/schools/" + seg(id)),
@@ -1100,6 +1188,7 @@
     const text = failed ? t("loadFailed", { error: r.error }) : t(denied ? "notAllowed_" + kind.replace(/School$/, "") : "missing_" + kind, { id });
     const panel = $("detail");
     panel.hidden = false;
+    layoutDash();
     panel.innerHTML = `<header><h2 id="d-name" tabindex="-1">${esc(t("notFoundTitle"))}</h2>${closeButton()}</header>` +
       `<p class="note missing" role="alert">${esc(text)}</p>`;
     $("d-name").focus();
@@ -1138,6 +1227,7 @@
     timelineChart = null;
     $("detail").hidden = true;
     $("detail").innerHTML = "";
+    layoutDash();
     chart.setOption({ series: [selectedSeries()] });
     if (detailOpener && document.contains(detailOpener)) detailOpener.focus();
   }
@@ -1654,6 +1744,7 @@
     // An alert or a hazard opens its tab: the tab is said only otherwise.
     const impliedTab = view.focus ? view.focus.kind + "s" : "schools";
     if (currentTab !== impliedTab) q.set("tab", currentTab);
+    if (dash && dash.days() !== 7) q.set("days", String(dash.days()));
     if (view.langInAddress) q.set("lang", lang);
     const query = q.toString();
     return location.pathname + (query ? "?" + query : "");
@@ -1676,7 +1767,7 @@
     return {
       at: get("at") || null, district: get("district"), town: get("town"), stage: get("stage"), source: get("source"),
       q: get("q"), levels: q.has("levels") ? get("levels").split(",").map((x) => x.trim()).filter(Boolean) : null,
-      tab: get("tab"), school: get("school"), alert: get("alert"), hazard: get("hazard"),
+      tab: get("tab"), school: get("school"), alert: get("alert"), hazard: get("hazard"), days: get("days"),
     };
   }
 
@@ -1711,6 +1802,8 @@
       fillFilterOptions();
       if (want.tab && TABS.indexOf(want.tab) < 0) unknown.push(t("addressUnknown", { what: t("tabWord"), value: want.tab }));
       selectTab(TABS.indexOf(want.tab) >= 0 ? want.tab : "schools", { keepAddress: true });
+      if (want.days && want.days !== "7" && want.days !== "30") unknown.push(t("addressUnknown", { what: t("daysWord"), value: want.days }));
+      if (dash) dash.setDays(want.days === "30" ? 30 : 7);
       filtersChanged();
       if (filters.district || filters.town) fitTo(selectionBBox());
       else if (!initial) fitTo(view.fullBBox);
@@ -1847,6 +1940,8 @@
       newReds.length = 0;
       renderRedBar();
     });
+    $("dash-toggle").addEventListener("click", toggleDash);
+    window.matchMedia("(max-width: 1100px)").addEventListener("change", layoutDash);
     $("sound").setAttribute("aria-pressed", String(soundOn));
     $("sound").addEventListener("click", toggleSound);
     // A browser lets a page make sound only after a gesture: with sound on
@@ -1908,6 +2003,7 @@
       chart.setOption({ series });
     }
     if (detailData) renderDetail();
+    if (dash) dash.relabel();
   }
 
   // The page's own view of what it drew, for the browser tests and for
@@ -2002,6 +2098,8 @@
       stats.firstPaint = m.duration;
     });
     view.ready = true;
+    makeDashboard();
+    layoutDash();
     if (ok) drainPending();
     renderList();
     loadAlerts();
@@ -2023,6 +2121,8 @@
     drawn,
     pixelOf,
     open: (id) => openSchool(id),
+    dashboard: () => (dash ? dash.shown() : null),
+    dashboardPixel: (name, index) => (dash ? dash.pixelOf(name, index) : null),
   };
 
   start();
