@@ -38,7 +38,11 @@
   const NOT_DRAWN = 255;
   // The districts' fill: tinted while the past is shown, so that a past map
   // is never taken for the live one.
-  const AREA = { live: "#fbfcfd", past: "#f6eedb" };
+  const AREA = { live: "#fbfcfd", past: "#f6eedb", wall: "#15293d", wallPast: "#3a3322" };
+  // The wall screen (大屏) draws on a dark ground.
+  const INK = { outline: "#5b6b7b", label: "#1f2d3a", halo: "rgba(255,255,255,0.95)" };
+  const WALL_INK = { outline: "#7f9ab3", label: "#e6edf3", halo: "rgba(11,22,34,0.9)" };
+  const RED_ON_WALL_MS = 10 * 60000; // how long the wall lists a new red school
 
   // ---- Language -----------------------------------------------------------
 
@@ -321,7 +325,12 @@
     return out;
   }
 
-  function areaColor() { return view.past ? AREA.past : AREA.live; }
+  function areaColor() {
+    if (view.wall) return view.past ? AREA.wallPast : AREA.wall;
+    return view.past ? AREA.past : AREA.live;
+  }
+
+  function ink() { return view.wall ? WALL_INK : INK; }
 
   // symbolSize grows with the stage, from 6 for the youngest pupils up to 9.
   function symbolSize(lv, st) { return Math.min(6 + st, 9) + LEVEL_EXTRA[lv]; }
@@ -406,8 +415,8 @@
       id: "labels", type: "scatter", coordinateSystem: "geo", geoIndex: 0, zlevel: 2, z: 1, silent: true,
       symbolSize: 0, animation: false, data,
       label: {
-        show: true, formatter: "{b}", color: "#1f2d3a", fontSize: 13, fontWeight: "bold",
-        textBorderColor: "rgba(255,255,255,0.95)", textBorderWidth: 3,
+        show: true, formatter: "{b}", color: ink().label, fontSize: view.wall ? 20 : 13, fontWeight: "bold",
+        textBorderColor: ink().halo, textBorderWidth: 3,
       },
     };
   }
@@ -501,7 +510,7 @@
         aspectScale: Math.cos((midLat * Math.PI) / 180),
         top: 24, bottom: 24, left: 24, right: 24,
         scaleLimit: { min: 0.6, max: 120 },
-        itemStyle: { areaColor: areaColor(), borderColor: "#5b6b7b", borderWidth: 1.2 },
+        itemStyle: { areaColor: areaColor(), borderColor: ink().outline, borderWidth: 1.2 },
         label: { show: false },
         emphasis: { disabled: true },
         select: { disabled: true },
@@ -526,6 +535,17 @@
     series.push(pulseSeries(), selectedSeries());
     chart.setOption({ geo: { id: "g", itemStyle: { areaColor: areaColor() } }, series });
     performance.measure("sanse:full-render", { start: t0, end: performance.now() });
+  }
+
+  // redrawBase draws the map again from its option, after a change of
+  // ground (the wall's dark one).
+  function redrawBase() {
+    clearTimeout(consolidateTimer);
+    S.overlaid.fill(0);
+    view.overlaid = 0;
+    chart.setOption(baseOption(), { notMerge: true });
+    view.seriesIndex.clear();
+    chart.getModel().getSeries().forEach((sm, idx) => view.seriesIndex.set(sm.id, idx));
   }
 
   // ---- Loading the map ----------------------------------------------------
@@ -845,7 +865,7 @@
     if (prev >= 0) newReds.splice(prev, 1);
     newReds.unshift({
       id: c.school_id, name: i === undefined ? c.school_id : S.name[i], district: i === undefined ? "" : S.district[i],
-      cause: causeOf(c), at: c.at,
+      cause: causeOf(c), at: c.at, seen: Date.now(),
     });
     renderRedBar();
     const btn = document.querySelector(".count.red");
@@ -966,7 +986,7 @@
   const narrow = () => window.matchMedia("(max-width: 1100px)").matches;
 
   function layoutDash() {
-    const open = narrow() ? dashOpen && view.dashNarrowOpened : dashOpen;
+    const open = view.wall || (narrow() ? dashOpen && view.dashNarrowOpened : dashOpen);
     const was = dashShown();
     document.body.classList.toggle("dash-open", open);
     document.body.classList.toggle("detail-open", !$("detail").hidden);
@@ -1716,6 +1736,82 @@
     if (await loadMap(null)) writeAddress(true);
   }
 
+  // ---- The wall screen (大屏) ---------------------------------------------------
+
+  // The wall screen is the page for the office's wall: dark, large, the map
+  // and the dashboard side by side for 16:9, nothing that needs a mouse. It
+  // stays current through the live stream; new red schools leave its red
+  // bar after RED_ON_WALL_MS; it loads itself again every night, and keeps
+  // the screen awake where the browser allows.
+  let wallTimers = [];
+  let wakeLock = null;
+
+  function setWall(on, opts) {
+    opts = opts || {};
+    if (view.wall === on) return;
+    view.wall = on;
+    document.body.classList.toggle("wall", on);
+    $("wall-toggle").textContent = t(on ? "wallExit" : "wall");
+    $("wall-toggle").setAttribute("aria-pressed", String(on));
+    for (const id of wallTimers) clearInterval(id);
+    wallTimers = [];
+    if (on) {
+      renderClock();
+      wallTimers.push(setInterval(renderClock, 10000));
+      wallTimers.push(setInterval(expireReds, 30000));
+      wallTimers.push(setTimeout(() => { if (view.wall) location.reload(); }, msUntilNight()));
+      keepAwake();
+    } else if (wakeLock) {
+      wakeLock.release().catch(() => {});
+      wakeLock = null;
+    }
+    if (chart && view.ready) {
+      redrawBase();
+      fitTo(selectionBBox());
+    }
+    layoutDash();
+    if (dash) requestAnimationFrame(() => dash.rebuild());
+    if (!opts.keepAddress) writeAddress(true);
+    if (opts.fullscreen && on && document.documentElement.requestFullscreen && !document.fullscreenElement) {
+      document.documentElement.requestFullscreen().catch(() => {});
+    } else if (!on && document.fullscreenElement && document.exitFullscreen) {
+      document.exitFullscreen().catch(() => {});
+    }
+  }
+
+  function renderClock() {
+    $("clock").textContent = new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", {
+      timeZone: TZ, month: "long", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit", hour12: false,
+    }).format(new Date());
+  }
+
+  // expireReds drops from the wall's red bar the schools announced long
+  // enough ago: nobody is there to press 知道了.
+  function expireReds() {
+    const now = Date.now();
+    const before = newReds.length;
+    for (let i = newReds.length - 1; i >= 0; i--) if (now - newReds[i].seen > RED_ON_WALL_MS) newReds.splice(i, 1);
+    if (newReds.length !== before) renderRedBar();
+  }
+
+  // msUntilNight is the time until 04:00 on the browser's clock, when the
+  // wall loads the page again (a new release, a clean start).
+  function msUntilNight() {
+    const next = new Date();
+    next.setHours(4, 0, 0, 0);
+    if (next.getTime() <= Date.now()) next.setDate(next.getDate() + 1);
+    return next.getTime() - Date.now();
+  }
+
+  async function keepAwake() {
+    if (!navigator.wakeLock || document.visibilityState !== "visible") return;
+    try {
+      wakeLock = await navigator.wakeLock.request("screen");
+    } catch (e) {
+      wakeLock = null; // not allowed here (an insecure origin): the screen's own settings apply
+    }
+  }
+
   // ---- The address ----------------------------------------------------------
 
   // The page keeps what it shows in its address (docs/map.md), so that an
@@ -1745,6 +1841,7 @@
     const impliedTab = view.focus ? view.focus.kind + "s" : "schools";
     if (currentTab !== impliedTab) q.set("tab", currentTab);
     if (dash && dash.days() !== 7) q.set("days", String(dash.days()));
+    if (view.wall) q.set("view", "wall");
     if (view.langInAddress) q.set("lang", lang);
     const query = q.toString();
     return location.pathname + (query ? "?" + query : "");
@@ -1767,7 +1864,7 @@
     return {
       at: get("at") || null, district: get("district"), town: get("town"), stage: get("stage"), source: get("source"),
       q: get("q"), levels: q.has("levels") ? get("levels").split(",").map((x) => x.trim()).filter(Boolean) : null,
-      tab: get("tab"), school: get("school"), alert: get("alert"), hazard: get("hazard"), days: get("days"),
+      tab: get("tab"), school: get("school"), alert: get("alert"), hazard: get("hazard"), days: get("days"), view: get("view"),
     };
   }
 
@@ -1804,6 +1901,8 @@
       selectTab(TABS.indexOf(want.tab) >= 0 ? want.tab : "schools", { keepAddress: true });
       if (want.days && want.days !== "7" && want.days !== "30") unknown.push(t("addressUnknown", { what: t("daysWord"), value: want.days }));
       if (dash) dash.setDays(want.days === "30" ? 30 : 7);
+      if (want.view && want.view !== "wall") unknown.push(t("addressUnknown", { what: t("viewWord"), value: want.view }));
+      setWall(want.view === "wall", { keepAddress: true });
       filtersChanged();
       if (filters.district || filters.town) fitTo(selectionBBox());
       else if (!initial) fitTo(view.fullBBox);
@@ -1934,13 +2033,24 @@
       }
     });
     document.addEventListener("keydown", (e) => {
-      if (e.key === "Escape" && !$("detail").hidden && !$("act-dialog").open) closeDetail();
+      if (e.key !== "Escape" || $("act-dialog").open) return;
+      if (!$("detail").hidden) closeDetail();
+      else if (view.wall && !document.fullscreenElement) setWall(false);
     });
     $("red-dismiss").addEventListener("click", () => {
       newReds.length = 0;
       renderRedBar();
     });
     $("dash-toggle").addEventListener("click", toggleDash);
+    $("wall-toggle").addEventListener("click", () => setWall(!view.wall, { fullscreen: true }));
+    document.addEventListener("visibilitychange", () => { if (view.wall && !wakeLock) keepAwake(); });
+    // On the wall the pointer hides when it rests.
+    let idle = 0;
+    document.addEventListener("pointermove", () => {
+      document.body.classList.remove("idle");
+      clearTimeout(idle);
+      idle = setTimeout(() => document.body.classList.add("idle"), 5000);
+    });
     window.matchMedia("(max-width: 1100px)").addEventListener("change", layoutDash);
     $("sound").setAttribute("aria-pressed", String(soundOn));
     $("sound").addEventListener("click", toggleSound);
@@ -1990,6 +2100,8 @@
   // relabel redraws every text after a change of language.
   function relabel() {
     renderActor();
+    $("wall-toggle").textContent = t(view.wall ? "wallExit" : "wall");
+    if (view.wall) renderClock();
     fillFilterOptions();
     setConn(view.conn || "connecting");
     renderPast();

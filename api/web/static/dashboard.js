@@ -142,7 +142,9 @@ window.sanseDashboard = function (page) {
 
   function theme() { return page.wall() ? "dark" : null; }
 
-  function fontSize() { return page.wall() ? 16 : 11; }
+  // fontSize is the charts' text size: on the wall it grows with the
+  // screen (17 px on a 1920-pixel-wide one), to be read from across a room.
+  function fontSize() { return page.wall() ? Math.max(14, Math.round(window.innerWidth / 110)) : 11; }
 
   // chartOf returns the chart drawn in the panel, made on first use and
   // again when the theme changes (the wall's is dark).
@@ -150,16 +152,26 @@ window.sanseDashboard = function (page) {
     const box = q(`[data-chart="${name}"]`);
     let c = charts[name];
     if (c && (c.__theme !== theme() || c.getDom() !== box)) {
-      c.dispose();
+      dispose(name);
       c = null;
     }
     if (!c) {
       c = echarts.init(box, theme(), { renderer: "canvas" });
       c.__theme = theme();
       c.on("click", (p) => onChartClick(name, p));
+      // The panels change size with the window and the layout (the wall's
+      // grid): the chart follows its box.
+      c.__observer = new ResizeObserver(() => c.resize());
+      c.__observer.observe(box);
       charts[name] = c;
     }
     return c;
+  }
+
+  function dispose(name) {
+    charts[name].__observer.disconnect();
+    charts[name].dispose();
+    delete charts[name];
   }
 
   function note(id, text) {
@@ -318,8 +330,12 @@ window.sanseDashboard = function (page) {
     const buckets = AGES.concat((a.by_age || []).map((b) => b.bucket).filter((b) => AGES.indexOf(b) < 0));
     chartOf("ages").setOption(Object.assign(base(), {
       legend: { show: false },
-      grid: { left: 30, right: 8, top: 8, bottom: 22 },
-      xAxis: { type: "category", data: buckets.map((b) => t("age_" + b) === "age_" + b ? b : t("age_" + b)), axisLabel: Object.assign({ interval: 0 }, axisText()) },
+      grid: { left: 30, right: 8, top: 8, bottom: 4, containLabel: true },
+      xAxis: {
+        type: "category", data: buckets.map((b) => t("age_" + b) === "age_" + b ? b : t("age_" + b)),
+        // Every bucket named, on two lines where one is too narrow.
+        axisLabel: Object.assign({ interval: 0, width: Math.max(40, chartOf("ages").getWidth() / buckets.length - 6), overflow: "break" }, axisText()),
+      },
       yAxis: { type: "value", minInterval: 1, axisLabel: axisText(), splitLine: { lineStyle: { opacity: 0.4 } } },
       series: [{
         id: "ages", name: t("dashAlerts"), type: "bar", barMaxWidth: 28,
@@ -366,13 +382,17 @@ window.sanseDashboard = function (page) {
     chartOf("compliance").setOption(Object.assign(base(), {
       legend: { show: false },
       tooltip: { trigger: "item", confine: true, formatter: (p) => { const r = rows[p.dataIndex]; return `${esc(r.title)}<br>${r.done}/${r.due} · ${r.percent}%`; } },
-      grid: { left: 8, right: 84, top: 6, bottom: 4, containLabel: true },
+      grid: { left: 8, right: fontSize() * 1.5, top: 6, bottom: 4, containLabel: true },
       xAxis: { type: "value", min: 0, max: 100, axisLabel: Object.assign({ formatter: "{value}%" }, axisText()), splitLine: { lineStyle: { opacity: 0.4 } } },
       yAxis: { type: "category", inverse: true, data: rows.map((r) => r.title), axisLabel: axisText() },
       series: [{
-        id: "percent", type: "bar", barMaxWidth: 18, cursor: "pointer",
-        data: rows.map((r) => ({ value: r.percent, itemStyle: { color: colour(r.percent) } })),
-        label: { show: true, position: "right", fontSize: fontSize(), color: page.wall() ? "#e6edf3" : "#1c2733", formatter: (p) => `${rows[p.dataIndex].percent}%（${rows[p.dataIndex].done}/${rows[p.dataIndex].due}）` },
+        id: "percent", type: "bar", barMaxWidth: page.wall() ? 32 : 18, cursor: "pointer",
+        data: rows.map((r) => ({
+          value: r.percent, itemStyle: { color: colour(r.percent) },
+          // Inside a long bar, after a short one.
+          label: r.percent >= 50 ? { position: "insideRight", color: "#ffffff" } : { position: "right", color: page.wall() ? "#e6edf3" : "#1c2733" },
+        })),
+        label: { show: true, fontSize: fontSize(), formatter: (p) => `${rows[p.dataIndex].percent}%（${rows[p.dataIndex].done}/${rows[p.dataIndex].due}）` },
       }],
     }), { notMerge: true });
     charts.compliance.__rows = rows;
@@ -483,10 +503,7 @@ window.sanseDashboard = function (page) {
 
   // rebuild draws every chart again, after a change of theme (the wall).
   function rebuild() {
-    for (const name of Object.keys(charts)) {
-      charts[name].dispose();
-      delete charts[name];
-    }
+    for (const name of Object.keys(charts)) dispose(name);
     for (const box of el.querySelectorAll("[data-chart]")) box.style.height = "";
     render();
   }
