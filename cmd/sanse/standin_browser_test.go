@@ -390,3 +390,67 @@ var shanghaiLoc = func() *time.Location {
 	}
 	return loc
 }()
+
+// reportDoc is one report of GET /api/v1/reports.
+type reportDoc struct {
+	ID          string            `json:"id"`
+	Kind        string            `json:"kind"`
+	Scope       map[string]string `json:"scope"`
+	From        time.Time         `json:"from"`
+	To          time.Time         `json:"to"`
+	Title       string            `json:"title"`
+	GeneratedAt time.Time         `json:"generated_at"`
+	Formats     []string          `json:"formats"`
+	Summary     map[string]any    `json:"summary"`
+}
+
+// reportsStandIn answers GET /api/v1/reports with three archived reports of
+// the demo district, filtered by district and kind, and GET
+// /api/v1/reports/{id}?format= with a small rendering of each.
+func reportsStandIn() func(u *neturl.URL) (int, string, []byte) {
+	day := time.Date(2026, 12, 3, 0, 0, 0, 0, shanghaiLoc)
+	made := day.AddDate(0, 0, 1).Add(30 * time.Minute)
+	archive := []reportDoc{
+		{ID: "rpt-nh-daily-20261203", Kind: "daily", Scope: map[string]string{"district": "南湖区"}, From: day, To: day.AddDate(0, 0, 1),
+			Title: "南湖区校园安全日报（2026年12月3日）", GeneratedAt: made, Formats: []string{"html", "csv", "pdf"},
+			Summary: map[string]any{"schools": 60, "red": 1, "yellow": 3, "green": 56, "risks": 7, "alerts": 4, "hazards_overdue": 1,
+				"lines": []string{"红色时间最长：嘉兴市南湖区城南幼儿园（3 小时）"}}},
+		{ID: "rpt-nh-weekly-20261130", Kind: "weekly", Scope: map[string]string{"district": "南湖区"}, From: day.AddDate(0, 0, -3), To: day.AddDate(0, 0, 4),
+			Title: "南湖区校园安全周报（2026年11月30日—12月6日）", GeneratedAt: made, Formats: []string{"html", "csv"},
+			Summary: map[string]any{"schools": 60, "red": 0, "yellow": 2, "green": 58, "risks": 21, "alerts": 9, "hazards_overdue": 2}},
+		{ID: "rpt-xz-daily-20261203", Kind: "daily", Scope: map[string]string{"district": "秀洲区"}, From: day, To: day.AddDate(0, 0, 1),
+			Title: "秀洲区校园安全日报（2026年12月3日）", GeneratedAt: made, Formats: []string{"html", "csv", "pdf"},
+			Summary: map[string]any{"schools": 55, "red": 0, "yellow": 1, "green": 54, "risks": 2, "alerts": 1, "hazards_overdue": 0}},
+	}
+	return func(u *neturl.URL) (int, string, []byte) {
+		if id, ok := strings.CutPrefix(u.Path, "/api/v1/reports/"); ok {
+			for _, r := range archive {
+				if r.ID != id {
+					continue
+				}
+				switch f := u.Query().Get("format"); f {
+				case "html":
+					return http.StatusOK, "text/html; charset=utf-8", []byte("<!doctype html><title>" + r.Title + "</title><h1>" + r.Title + "</h1>")
+				case "csv":
+					return http.StatusOK, "text/csv; charset=utf-8", []byte("school_id,level\nJX-NH-0001,red\n")
+				case "pdf":
+					return http.StatusOK, "application/pdf", []byte("%PDF-1.4\n%%EOF\n")
+				default:
+					return http.StatusBadRequest, "application/json", []byte(`{"error":"format"}`)
+				}
+			}
+			return http.StatusNotFound, "application/json", []byte(`{"error":"no such report"}`)
+		}
+		q := u.Query()
+		out := struct {
+			Reports []reportDoc `json:"reports"`
+		}{Reports: []reportDoc{}}
+		for _, r := range archive {
+			if (q.Get("district") == "" || r.Scope["district"] == q.Get("district")) && (q.Get("kind") == "" || r.Kind == q.Get("kind")) {
+				out.Reports = append(out.Reports, r)
+			}
+		}
+		body, _ := json.Marshal(out)
+		return http.StatusOK, "application/json; charset=utf-8", body
+	}
+}

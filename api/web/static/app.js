@@ -950,6 +950,24 @@
     renderAlerts();
     renderHazards();
     dashFiltersChanged();
+    if (reports && filters.district !== reportsDistrict) {
+      reportsDistrict = filters.district;
+      reports.load();
+    }
+  }
+
+  // ---- The reports (reports.js) -----------------------------------------------
+
+  let reports = null;
+  let reportsDistrict = "";
+
+  function makeReports() {
+    reports = window.sanseReports({
+      el: $("panel-reports"), t, esc, request, fmtTime, seg,
+      query: () => ({ district: filters.district }),
+      visible: () => currentTab === "reports",
+      onKind: () => writeAddress(false),
+    });
   }
 
   // ---- The dashboard (dashboard.js) ------------------------------------------
@@ -1822,7 +1840,7 @@
   // tab or a search being typed replaces the current one.
 
   let applyingAddress = false;
-  const TABS = ["schools", "alerts", "hazards"];
+  const TABS = ["schools", "alerts", "hazards", "reports"];
 
   // addressOf returns the address of what the page shows now.
   function addressOf() {
@@ -1842,6 +1860,7 @@
     if (currentTab !== impliedTab) q.set("tab", currentTab);
     if (dash && dash.days() !== 7) q.set("days", String(dash.days()));
     if (view.wall) q.set("view", "wall");
+    if (reports && reports.kind()) q.set("kind", reports.kind());
     if (view.langInAddress) q.set("lang", lang);
     const query = q.toString();
     return location.pathname + (query ? "?" + query : "");
@@ -1864,7 +1883,7 @@
     return {
       at: get("at") || null, district: get("district"), town: get("town"), stage: get("stage"), source: get("source"),
       q: get("q"), levels: q.has("levels") ? get("levels").split(",").map((x) => x.trim()).filter(Boolean) : null,
-      tab: get("tab"), school: get("school"), alert: get("alert"), hazard: get("hazard"), days: get("days"), view: get("view"),
+      tab: get("tab"), school: get("school"), alert: get("alert"), hazard: get("hazard"), days: get("days"), view: get("view"), kind: get("kind"),
     };
   }
 
@@ -1898,6 +1917,10 @@
       for (const btn of document.querySelectorAll(".count")) btn.setAttribute("aria-pressed", String(filters.levels[LV[btn.dataset.level]]));
       fillFilterOptions();
       if (want.tab && TABS.indexOf(want.tab) < 0) unknown.push(t("addressUnknown", { what: t("tabWord"), value: want.tab }));
+      if (reports) {
+        if (want.kind && reports.kinds.indexOf(want.kind) < 0) unknown.push(t("addressUnknown", { what: t("reportKind"), value: want.kind }));
+        reports.setKind(want.kind);
+      }
       selectTab(TABS.indexOf(want.tab) >= 0 ? want.tab : "schools", { keepAddress: true });
       if (want.days && want.days !== "7" && want.days !== "30") unknown.push(t("addressUnknown", { what: t("daysWord"), value: want.days }));
       if (dash) dash.setDays(want.days === "30" ? 30 : 7);
@@ -2007,7 +2030,7 @@
       fitTo(view.fullBBox);
       writeAddress(true);
     });
-    const tabs = ["schools", "alerts", "hazards"];
+    const tabs = TABS;
     for (const name of tabs) {
       $("tab-" + name).addEventListener("click", () => selectTab(name));
       $("tab-" + name).addEventListener("keydown", (e) => {
@@ -2087,6 +2110,7 @@
   let currentTab = "schools";
 
   function selectTab(name, opts) {
+    const changed = currentTab !== name;
     currentTab = name;
     if (!opts || !opts.keepAddress) writeAddress(false);
     for (const n of TABS) {
@@ -2094,6 +2118,10 @@
       $("tab-" + n).setAttribute("aria-selected", String(on));
       $("tab-" + n).tabIndex = on ? 0 : -1;
       $("panel-" + n).hidden = !on;
+    }
+    if (name === "reports" && reports && changed) {
+      reportsDistrict = filters.district;
+      reports.load();
     }
   }
 
@@ -2116,6 +2144,7 @@
     }
     if (detailData) renderDetail();
     if (dash) dash.relabel();
+    if (reports) reports.relabel();
   }
 
   // The page's own view of what it drew, for the browser tests and for
@@ -2211,6 +2240,7 @@
     });
     view.ready = true;
     makeDashboard();
+    makeReports();
     layoutDash();
     if (ok) drainPending();
     renderList();
@@ -2235,6 +2265,7 @@
     open: (id) => openSchool(id),
     dashboard: () => (dash ? dash.shown() : null),
     dashboardPixel: (name, index) => (dash ? dash.pixelOf(name, index) : null),
+    reports: () => (reports ? reports.shown() : null),
   };
 
   start();
