@@ -291,7 +291,9 @@ func TestBrowserDashboard(t *testing.T) {
 	// A click on a town's bar: that town on the map.
 	choose(t, ctx, "f-source", "")
 	choose(t, ctx, "f-district", "")
-	got, _ = waitDashboardAgrees(t, ctx, src, "all again", func(d dashboardShown) bool { return !strings.Contains(d.Query, "district=") && !strings.Contains(d.Query, "source=") })
+	got, _ = waitDashboardAgrees(t, ctx, src, "all again", func(d dashboardShown) bool {
+		return !strings.Contains(d.Query, "district=") && !strings.Contains(d.Query, "source=")
+	})
 	require.NotEmpty(t, got.TownKeys)
 	district, town, _ := strings.Cut(got.TownKeys[0], "/")
 	at = eval[point](t, ctx, `window.sanse.dashboardPixel("towns", 0)`)

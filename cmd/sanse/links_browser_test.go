@@ -6,6 +6,7 @@ import (
 	"net/http"
 	neturl "net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,6 +144,7 @@ func TestBrowserLinks(t *testing.T) {
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/?"+tc.query)))
 		waitPage(t, ctx)
 		waitJS(t, ctx, 10*time.Second, tc.query+" says it is not found", detailShows(tc.want))
+		require.Equal(t, base+"/?"+strings.ReplaceAll(tc.query, ":", "%3A"), eval[string](t, ctx, `location.href`), "the address keeps what it asked for")
 		require.Equal(t, 400, eval[int](t, ctx, `window.sanse.stats.schools`), "the map is drawn all the same")
 	}
 	screenshot(t, ctx, filepath.Join(artifacts, "link-unknown.png"))

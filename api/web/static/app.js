@@ -241,6 +241,7 @@
     outlines: null, // the GeoJSON drawn
     wanted: null, // the moment the last map load asked for (null: live)
     wall: false, // the wall screen (大屏)
+    missing: null, // what the address named and does not exist ({kind, id}), while the detail says so
     dashNarrowOpened: false, // the dashboard opened over the map on a narrow screen
     langInAddress: view0.langInAddress, // whether the address chooses the language
     fullBBox: null,
@@ -1149,6 +1150,7 @@
     }
     if (opts.focus !== undefined) view.focus = opts.focus;
     else if (!opts.keepFocus) view.focus = null;
+    view.missing = null;
     const changed = view.selected !== id || opts.focus !== undefined;
     view.selected = id;
     if (changed && !opts.refresh) writeAddress(true);
@@ -1217,6 +1219,9 @@
   function showMissing(kind, id, r) {
     view.selected = null;
     view.focus = null;
+    // The address keeps what was asked for, so that it can be seen and
+    // corrected.
+    view.missing = { kind: kind.replace(/School$/, ""), id };
     detailData = null;
     if (timelineChart) timelineChart.dispose();
     timelineChart = null;
@@ -1253,6 +1258,7 @@
   function closeDetail() {
     const wasOpen = !$("detail").hidden;
     view.selected = null;
+    view.missing = null;
     const hadFocus = view.focus;
     view.focus = null;
     if (wasOpen) writeAddress(true);
@@ -1847,6 +1853,7 @@
     const q = new URLSearchParams();
     if (view.focus) q.set(view.focus.kind, view.focus.id);
     else if (view.selected) q.set("school", view.selected);
+    else if (view.missing) q.set(view.missing.kind, view.missing.id);
     if (view.past) q.set("at", view.past);
     if (filters.district) q.set("district", filters.district);
     if (filters.town) q.set("town", filters.town);
@@ -1930,7 +1937,8 @@
       if (filters.district || filters.town) fitTo(selectionBBox());
       else if (!initial) fitTo(view.fullBBox);
       showAddressNote(unknown);
-      const selectedNow = view.focus ? view.focus.kind + ":" + view.focus.id : view.selected ? "school:" + view.selected : "";
+      const selectedNow = view.focus ? view.focus.kind + ":" + view.focus.id : view.selected ? "school:" + view.selected :
+        view.missing ? view.missing.kind + ":" + view.missing.id : "";
       const wanted = want.alert ? "alert:" + want.alert : want.hazard ? "hazard:" + want.hazard : want.school ? "school:" + want.school : "";
       if (wanted !== selectedNow || !$("detail").querySelector("#d-name")) {
         if (want.alert) await openAlert(want.alert);
