@@ -14,6 +14,8 @@
 //
 // It also serves the map page at "/" with its assets (embedded by package
 // api/web), the outlines the page draws (GET /api/v1/boundaries), the map
-// of a past moment (GET /api/v1/map?at=, from LevelsAtFunc) and the
-// enumerations the page shows, with their names (GET /api/v1/meta).
+// of a past moment (GET /api/v1/map?at=, from LevelsAtFunc), the
+// enumerations the page shows, with their names (GET /api/v1/meta), and the
+// dashboard panels beside the map (GET /api/v1/dashboard, whose colours per
+// day come from ColourCountsFunc).
 package api

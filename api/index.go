@@ -214,14 +214,9 @@ func (s *Server) routeWeb(e *echo.Echo, opts Options, scoped echo.MiddlewareFunc
 	if err != nil {
 		return err
 	}
-	data := opts.Boundaries
-	if data == nil {
-		data = web.DemoBoundaries()
-	}
-	if _, err := web.ParseBoundaries(data); err != nil {
+	if err := s.ReloadBoundaries(opts.Boundaries); err != nil {
 		return fmt.Errorf("api: Options.Boundaries: %w", err)
 	}
-	outlines := newAsset("boundaries.geojson", data)
 
 	getHead := []string{http.MethodGet, http.MethodHead}
 	var open []echo.MiddlewareFunc // the page's assets hold no data: open, Host checked
@@ -253,7 +248,23 @@ func (s *Server) routeWeb(e *echo.Echo, opts Options, scoped echo.MiddlewareFunc
 		}
 		return a.serve(c, cacheRevalidate)
 	}, open...)
-	e.GET("/api/v1/boundaries", func(c echo.Context) error { return outlines.serve(c, cacheRevalidate) }, scoped)
+	e.GET("/api/v1/boundaries", func(c echo.Context) error { return s.outlines.Load().serve(c, cacheRevalidate) }, scoped)
+	return nil
+}
+
+// ReloadBoundaries replaces the outlines of GET /api/v1/boundaries with data
+// (as Options.Boundaries: nil for the embedded demo outlines). Outlines that
+// are not valid GeoJSON of district and town outlines are refused, and the
+// current ones stay. An open page keeps the outlines it drew until it is
+// loaded again.
+func (s *Server) ReloadBoundaries(data []byte) error {
+	if data == nil {
+		data = web.DemoBoundaries()
+	}
+	if _, err := web.ParseBoundaries(data); err != nil {
+		return err
+	}
+	s.outlines.Store(newAsset("boundaries.geojson", data))
 	return nil
 }
 

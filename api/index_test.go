@@ -140,6 +140,19 @@ func TestBoundaries(t *testing.T) {
 
 	_, err := New(Options{Schools: testSchools(), Timeline: (&fakeTimeline{}).timeline, Boundaries: []byte(`{"type":"Feature"}`)})
 	require.ErrorContains(t, err, "Options.Boundaries")
+
+	// A reload serves the new outlines with a new ETag; invalid ones are
+	// refused and the current ones stay.
+	s := newTestServer(t, Options{})
+	before := get(t, s.Handler(), "/api/v1/boundaries", nil).Header().Get("ETag")
+	require.NoError(t, s.ReloadBoundaries(own))
+	rec = get(t, s.Handler(), "/api/v1/boundaries", nil)
+	require.Equal(t, own, rec.Body.Bytes())
+	require.NotEqual(t, before, rec.Header().Get("ETag"))
+	require.ErrorContains(t, s.ReloadBoundaries([]byte(`{"type":"Feature"}`)), "FeatureCollection")
+	require.Equal(t, own, get(t, s.Handler(), "/api/v1/boundaries", nil).Body.Bytes())
+	require.NoError(t, s.ReloadBoundaries(nil))
+	require.Equal(t, web.DemoBoundaries(), get(t, s.Handler(), "/api/v1/boundaries", nil).Body.Bytes())
 }
 
 func TestAcceptsGzip(t *testing.T) {

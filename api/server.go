@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -116,9 +117,17 @@ type Options struct {
 	// LevelsAt reads every school's colour at a past moment from the
 	// history, for GET /api/v1/map?at=, which answers 400 when nil.
 	LevelsAt LevelsAtFunc
+	// ColourCounts counts the colours of schools at past moments from the
+	// history, for GET /api/v1/dashboard, which is not served when nil;
+	// the dashboard's alerts and hazards are those of Alerts and Hazards.
+	ColourCounts ColourCountsFunc
+	// Compliance gives the dashboard today's routine compliance; without
+	// it the dashboard's compliance is null.
+	Compliance ComplianceFunc
 	// Boundaries is the GeoJSON of the district and town outlines the map
 	// page draws (GET /api/v1/boundaries; see web.ParseBoundaries); the
-	// embedded demo outlines of 嘉兴市 when nil.
+	// embedded demo outlines of 嘉兴市 when nil. Server.ReloadBoundaries
+	// replaces them.
 	Boundaries []byte
 
 	// Alerts serves GET /api/v1/alerts, GET /api/v1/alerts/:id and POST
@@ -180,10 +189,11 @@ type Server struct {
 	rate            *rateLimiter // nil when off
 	streams         *streamLimiter
 	limitMetrics    *limitMetrics
-	atCache         *atCache        // nil without LevelsAt
-	sources         []engine.Source // the contract's, in its order
-	schoolOf        SchoolFunc      // nil: Schools.View
-	meta            metaBody        // built once: facts of the program, not of its state
+	atCache         *atCache              // nil without LevelsAt
+	sources         []engine.Source       // the contract's, in its order
+	schoolOf        SchoolFunc            // nil: Schools.View
+	meta            metaBody              // built once: facts of the program, not of its state
+	outlines        atomic.Pointer[asset] // GET /api/v1/boundaries; ReloadBoundaries swaps it
 
 	// now and listen are replaced by tests.
 	now    func() time.Time
@@ -301,6 +311,7 @@ func New(opts Options) (*Server, error) {
 			ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
 		})), metricsAuth...)
 	}
+	s.routeOpenAPI(e)
 	e.GET("/api/v1/meta", s.handleMeta, scoped)
 	e.GET("/api/v1/map", s.handleMap, scoped)
 	e.GET("/api/v1/schools/:id", s.handleSchool, scoped)
@@ -316,6 +327,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.routeRules(e, opts, scoped)
 	s.routeAlerts(e, opts, scoped)
+	s.routeDashboard(e, opts, scoped)
 	if opts.Hazards != nil {
 		s.routeHazards(e, opts.Hazards, scoped)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Outline levels, the values of a feature's properties.level.
@@ -199,16 +200,31 @@ func (b *Boundaries) District(name string) *Outline {
 // does not lie inside that district's outline, or "" when it does. A district
 // the outlines do not have is a reason too.
 func (b *Boundaries) Misplaced(district string, lon, lat float64) string {
-	o := b.District(district)
-	if o == nil {
+	return b.MisplacedIn(district, []string{district}, lon, lat)
+}
+
+// MisplacedIn is Misplaced for a district that the outlines hold under other
+// names (see Choice.Outlines): the school is in place inside any of them.
+func (b *Boundaries) MisplacedIn(district string, outlines []string, lon, lat float64) string {
+	known := false
+	for _, name := range outlines {
+		if o := b.District(name); o != nil {
+			known = true
+			if o.Contains(lon, lat) {
+				return ""
+			}
+		}
+	}
+	if !known {
 		return fmt.Sprintf("the outlines have no district %q", district)
 	}
-	if o.Contains(lon, lat) {
-		return ""
+	want := district
+	if len(outlines) != 1 || outlines[0] != district {
+		want = fmt.Sprintf("%s (%s in the outlines)", district, strings.Join(outlines, ", "))
 	}
 	for i := range b.Outlines {
 		if other := &b.Outlines[i]; other.Level == LevelDistrict && other.Contains(lon, lat) {
-			return fmt.Sprintf("[%g, %g] lies in %s, not in %s", lon, lat, other.Name, district)
+			return fmt.Sprintf("[%g, %g] lies in %s, not in %s", lon, lat, other.Name, want)
 		}
 	}
 	return fmt.Sprintf("[%g, %g] lies outside every outline", lon, lat)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -156,12 +157,14 @@ func (m *matrixServer) routes() []route {
 		{method: "GET", path: "/readyz"},
 		{method: "GET", path: "/metrics"},
 		{method: "GET", path: "/assets/app.js"},
+		{method: "GET", path: "/api/v1/openapi.json"},
 		{method: "GET", path: "/api/v1/meta", need: auth.RoleViewer},
 		{method: "GET", path: "/api/v1/map", need: auth.RoleViewer},
 		{method: "GET", path: "/api/v1/boundaries", need: auth.RoleViewer},
 		{method: "GET", path: "/api/v1/rules", need: auth.RoleViewer},
 		{method: "GET", path: "/api/v1/alerts", need: auth.RoleViewer},
 		{method: "GET", path: "/api/v1/hazards", need: auth.RoleViewer},
+		{method: "GET", path: "/api/v1/dashboard", need: auth.RoleViewer},
 		{method: "GET", path: "/api/v1/session", need: auth.RoleViewer},
 		{method: "GET", path: "/api/v1/schools/E-01", need: auth.RoleViewer, perSchool: true},
 		{method: "GET", path: "/api/v1/schools/E-01/timeline", need: auth.RoleViewer, perSchool: true},
@@ -292,6 +295,9 @@ func TestRouteMatrix(t *testing.T) {
 						require.Equal(t, contains(c.sees, id), strings.Contains(body, `"school_id":"`+id+`"`), "%s: %s", id, body)
 					}
 				}
+				if r.path == "/api/v1/dashboard" && want == 0 {
+					checkDashboard(t, c, body)
+				}
 				if code != http.StatusOK || !strings.HasPrefix(r.path, "/api/v1/audit") {
 					var asked []string
 					if r.body != nil {
@@ -365,6 +371,39 @@ func TestRouteMatrix(t *testing.T) {
 			}
 		}
 	})
+}
+
+// checkDashboard checks the dashboard a caller gets, before any alert is
+// acknowledged: its schools, today's colours from the history (E-01 and E-03
+// red), and the unacknowledged alerts of E-01 and E-03 where it sees them.
+func checkDashboard(t *testing.T, c caller, body string) {
+	t.Helper()
+	var d struct {
+		Schools      int `json:"schools"`
+		ColoursByDay []struct {
+			Red, Yellow, Green int
+		} `json:"colours_by_day"`
+		AlertsUnacknowledged struct {
+			Count int `json:"count"`
+			Items []struct {
+				SchoolID string `json:"school_id"`
+			} `json:"items"`
+		} `json:"alerts_unacknowledged"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &d), body)
+	require.Equal(t, len(c.sees), d.Schools, body)
+	require.Len(t, d.ColoursByDay, 7, body)
+	today := d.ColoursByDay[6]
+	red := 0
+	for _, id := range []string{"E-01", "E-03"} {
+		if contains(c.sees, id) {
+			red++
+			require.Contains(t, body, `"school_id":"`+id+`"`, "%s's alert", id)
+		}
+	}
+	require.Equal(t, red, today.Red, body)
+	require.Equal(t, len(c.sees), today.Red+today.Yellow+today.Green, body)
+	require.Equal(t, red, d.AlertsUnacknowledged.Count, body)
 }
 
 // TestVerifyNeedsAboveSchool is the issue's second Done-when: a school's

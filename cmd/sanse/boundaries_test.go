@@ -5,10 +5,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sanse-campus/sanse/api/web"
 	"github.com/sanse-campus/sanse/engine/registry"
 )
 
@@ -54,6 +56,90 @@ func TestLoadBoundariesWarnsAboutMisplacedSchools(t *testing.T) {
 	log.Reset()
 	data, err = loadBoundaries("", registry, slog.New(slog.NewTextHandler(&log, nil)))
 	require.NoError(t, err)
-	require.Nil(t, data, "nil: the server uses the embedded outlines")
-	require.Contains(t, log.String(), "schools=1", "in the demo outlines A lies in 南湖区, B east of every county")
+	require.Equal(t, web.DemoBoundaries(), data, "南湖区: the embedded outlines of 嘉兴市")
+	require.Contains(t, log.String(), "schools=1", "in the embedded outlines A lies in 南湖区, B east of every county")
+	require.Contains(t, log.String(), "B: [121.5, 30.75] lies outside every outline")
+}
+
+// outlineNames returns the names of the outlines of the GeoJSON.
+func outlineNames(t *testing.T, data []byte) []string {
+	t.Helper()
+	b, err := web.ParseBoundaries(data)
+	require.NoError(t, err)
+	var names []string
+	for _, o := range b.Outlines {
+		names = append(names, o.Name)
+	}
+	return names
+}
+
+func TestLoadBoundariesChoosesCities(t *testing.T) {
+	counties := map[string][]string{}
+	for _, c := range web.Cities() {
+		counties[c.Name] = c.Counties
+	}
+	const header = "id,name,district,town,stage,longitude,latitude,boarding\n"
+	tests := []struct {
+		name     string
+		registry string
+		cities   []string
+		warn     []string // in the log; none when empty
+	}{
+		{
+			name:     "临平区 and 龙泉市",
+			registry: "../../testdata/registry/linping-longquan.csv",
+			cities:   []string{"杭州市", "丽水市"},
+		},
+		{
+			name: "with their city",
+			registry: header + "A,甲小学,杭州市临平区,临平街道,primary,120.2995,30.4182,false\n" +
+				"B,乙小学,丽水市龙泉市,龙渊街道,primary,119.14,28.07,false\n",
+			cities: []string{"杭州市", "丽水市"},
+		},
+		{
+			name:     "南湖区",
+			registry: header + "A,甲小学,南湖区,城南街道,primary,120.75,30.75,false\n",
+			cities:   []string{"嘉兴市"},
+		},
+		{
+			name: "an unknown district",
+			registry: header + "A,甲小学,南湖区,城南街道,primary,120.75,30.75,false\n" +
+				"B,乙小学,南湖新区,城南街道,primary,120.76,30.75,false\n",
+			cities: []string{"嘉兴市"},
+			warn: []string{"level=WARN", "districts of the registry that no embedded county outline of 浙江省 holds",
+				"districts=南湖新区", "schools=1", "set map.boundaries_file"},
+		},
+		{
+			name:     "no district known",
+			registry: header + "A,甲小学,玄武区,新街口街道,primary,118.78,32.04,false\n",
+			cities:   []string{"杭州市", "宁波市", "温州市", "嘉兴市", "湖州市", "绍兴市", "金华市", "衢州市", "舟山市", "台州市", "丽水市"},
+			warn:     []string{"level=WARN", "the map draws all 11 cities", "districts=玄武区", "set map.boundaries_file"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := tt.registry
+			if strings.HasPrefix(path, header) {
+				path = filepath.Join(t.TempDir(), "registry.csv")
+				require.NoError(t, os.WriteFile(path, []byte(tt.registry), 0o644))
+			}
+			reg, err := registry.Load(path)
+			require.NoError(t, err)
+			var log bytes.Buffer
+			data, err := loadBoundaries("", reg, slog.New(slog.NewTextHandler(&log, nil)))
+			require.NoError(t, err)
+			var want []string
+			for _, c := range tt.cities {
+				want = append(want, counties[c]...)
+			}
+			require.ElementsMatch(t, want, outlineNames(t, data))
+			if len(tt.warn) == 0 {
+				require.NotContains(t, log.String(), "level=WARN")
+			}
+			for _, w := range tt.warn {
+				require.Contains(t, log.String(), w)
+			}
+			require.NotContains(t, log.String(), "outside their district's outline")
+		})
+	}
 }

@@ -58,8 +58,8 @@ type Config struct {
 // MapConfig configures the warning map page.
 type MapConfig struct {
 	// BoundariesFile is a GeoJSON FeatureCollection of the district and
-	// town outlines the map draws; empty uses the embedded outlines of
-	// 嘉兴市, the demo district.
+	// town outlines the map draws; empty uses the embedded county outlines
+	// of the cities of 浙江省 that hold the registry's districts.
 	BoundariesFile string `yaml:"boundaries_file"`
 }
 
@@ -334,7 +334,7 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 		return nil
 	}
 	str("data.dir", "directory for local state: embedded test broker data, visitor key (default "+defaultDataDir+")", func(c *Config, v string) { c.DataDir = v })
-	str("map.boundaries-file", "GeoJSON of the district and town outlines the map draws (default: the embedded outlines of 嘉兴市)", func(c *Config, v string) { c.Map.BoundariesFile = v })
+	str("map.boundaries-file", "GeoJSON of the district and town outlines the map draws (default: the embedded county outlines of the registry's cities of 浙江省)", func(c *Config, v string) { c.Map.BoundariesFile = v })
 	str("log.level", "debug, info, warn or error (default "+defaultLogLevel+")", func(c *Config, v string) { c.Log.Level = v })
 	str("log.format", "text or json (default "+defaultLogFormat+")", func(c *Config, v string) { c.Log.Format = v })
 	return cf

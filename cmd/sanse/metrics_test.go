@@ -27,29 +27,7 @@ var metricName = regexp.MustCompile(`^sanse_(api|ingest|store|rules|registry|ret
 // registered: the conventions, and that each metric the documentation names
 // is there.
 func TestMetricNames(t *testing.T) {
-	dsn, _ := testDatabase(t, clickhouseDSN(t))
-	cfg := defaultConfig()
-	cfg.Registry.File = filepath.Join("..", "..", "testdata", "registry", "demo.csv")
-	cfg.ClickHouse.DSN = dsn
-	cfg.Kafka.Brokers = []string{"127.0.0.1:1"}
-	cfg.Privacy.VisitorKeyFile = filepath.Join(t.TempDir(), "visitor.key")
-	// With HTTPS, whose metrics are registered only then.
-	cfg.Web.TLSCertFile, cfg.Web.TLSKeyFile = testcert.NewCA(t).Issue(t, "localhost").WriteFiles(t, t.TempDir())
-	require.NoError(t, cfg.check())
-
-	reg := newRegistry()
-	rec := &describedNames{Registerer: reg}
-	opts := cfg.appOptions()
-	opts.Registerer = rec
-	hub := api.NewHub(api.DefaultStreamBuffer, rec)
-	opts.Stream = hub
-	a, err := app.New(context.Background(), opts)
-	require.NoError(t, err)
-	t.Cleanup(a.Close)
-	apiOpts := cfg.apiOptions(a, hub, nil, nil, reg)
-	apiOpts.Registerer = rec
-	_, err = api.New(apiOpts)
-	require.NoError(t, err)
+	rec, reg := registerEverything(t)
 
 	// Every name registered, also those of labelled metrics that have no
 	// series yet.
@@ -92,6 +70,40 @@ func TestMetricNames(t *testing.T) {
 	for _, name := range documentedMetrics(t) {
 		require.Contains(t, rec.names, name, "%s is documented but not registered", name)
 	}
+}
+
+// registerEverything builds every component the way `sanse serve` does, on
+// one registry, without running anything (no broker is started: the brokers
+// are given and not dialled before Run), with HTTPS so that its metrics are
+// registered too. It returns what recorded the components' registrations and
+// the registry, which also holds the Go runtime's and the process's
+// collectors.
+func registerEverything(t *testing.T) (*describedNames, *prometheus.Registry) {
+	t.Helper()
+	dsn, _ := testDatabase(t, clickhouseDSN(t))
+	cfg := defaultConfig()
+	cfg.Registry.File = filepath.Join("..", "..", "testdata", "registry", "demo.csv")
+	cfg.ClickHouse.DSN = dsn
+	cfg.Kafka.Brokers = []string{"127.0.0.1:1"}
+	cfg.Privacy.VisitorKeyFile = filepath.Join(t.TempDir(), "visitor.key")
+	// With HTTPS, whose metrics are registered only then.
+	cfg.Web.TLSCertFile, cfg.Web.TLSKeyFile = testcert.NewCA(t).Issue(t, "localhost").WriteFiles(t, t.TempDir())
+	require.NoError(t, cfg.check())
+
+	reg := newRegistry()
+	rec := &describedNames{Registerer: reg}
+	opts := cfg.appOptions()
+	opts.Registerer = rec
+	hub := api.NewHub(api.DefaultStreamBuffer, rec)
+	opts.Stream = hub
+	a, err := app.New(context.Background(), opts)
+	require.NoError(t, err)
+	t.Cleanup(a.Close)
+	apiOpts := cfg.apiOptions(a, hub, nil, nil, reg)
+	apiOpts.Registerer = rec
+	_, err = api.New(apiOpts)
+	require.NoError(t, err)
+	return rec, reg
 }
 
 // describedNames is a Registerer that records the name of every metric

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -84,9 +85,25 @@ func TestReloadRefusesBadRulesAndKeepsEvaluating(t *testing.T) {
 	})
 
 	// Fixing the file and sending SIGHUP reloads the set, and the registry:
-	// a school added to the file appears on the map.
+	// a school added to the file appears on the map, and one in 临平区 brings
+	// the outlines of 杭州市 beside those of 嘉兴市.
+	outlines := func() (names []string) {
+		var fc struct {
+			Features []struct {
+				Properties struct{ Name string } `json:"properties"`
+			} `json:"features"`
+		}
+		require.Equal(t, http.StatusOK, in.getJSON("/api/v1/boundaries", &fc))
+		for _, f := range fc.Features {
+			names = append(names, f.Properties.Name)
+		}
+		return names
+	}
+	require.Contains(t, outlines(), "南湖区")
+	require.NotContains(t, outlines(), "余杭区")
 	require.NoError(t, os.Remove(filepath.Join(ruleDir, "zz_bad.yaml")))
-	require.NoError(t, os.WriteFile(reg, []byte(e2eRegistry+"E-07,嘉善县第三小学,嘉善县,惠民街道,primary,120.90,30.85,false,true\n"), 0o644))
+	require.NoError(t, os.WriteFile(reg, []byte(e2eRegistry+"E-07,嘉善县第三小学,嘉善县,惠民街道,primary,120.90,30.85,false,true\n"+
+		"E-08,临平区实验小学,临平区,临平街道,primary,120.2995,30.4182,false,true\n"), 0o644))
 	require.NoError(t, in.cmd.Process.Signal(syscall.SIGHUP))
 	waitFor(t, 10*time.Second, "a successful reload", func() bool {
 		in.getJSON("/api/v1/rules", &status)
@@ -96,4 +113,9 @@ func TestReloadRefusesBadRulesAndKeepsEvaluating(t *testing.T) {
 		var d map[string]any
 		return in.getJSON("/api/v1/schools/E-07", &d) == http.StatusOK
 	})
+	waitFor(t, 10*time.Second, "the outlines of 杭州市 and 嘉兴市", func() bool {
+		names := outlines()
+		return slices.Contains(names, "余杭区") && slices.Contains(names, "南湖区")
+	})
+	require.NotContains(t, in.log.String(), "outside their district's outline")
 }

@@ -88,16 +88,23 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	also := []func(context.Context) error{
 		// The map and the API.
 		server.Run,
-		// SIGHUP reloads the rules, the school registry and the HTTPS
-		// certificate; a refused reload is logged and the current ones stay.
+		// SIGHUP reloads the rules, the school registry, the map's outlines
+		// (chosen again for the registry's districts, or map.boundaries_file
+		// read again) and the HTTPS certificate; a refused reload is logged
+		// and the current ones stay.
 		func(ctx context.Context) error {
 			for {
 				select {
 				case <-ctx.Done():
 					return nil
 				case <-hup:
-					logger.Info("SIGHUP received, reloading rules, the school registry and the TLS certificate")
+					logger.Info("SIGHUP received, reloading rules, the school registry, the map outlines and the TLS certificate")
 					a.Reload()
+					if data, err := loadBoundaries(cfg.Map.BoundariesFile, a.Registry(), logger); err != nil {
+						logger.Error("map outlines reload refused; the current ones stay", "err", err)
+					} else if err := server.ReloadBoundaries(data); err != nil {
+						logger.Error("map outlines reload refused; the current ones stay", "err", err)
+					}
 					_ = server.ReloadCertificate() // logged by the server
 				}
 			}

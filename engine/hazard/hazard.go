@@ -80,6 +80,16 @@ func (h *Hazard) RiskRef() (rule, key string) {
 	return RiskRule, h.ID
 }
 
+// Source returns the event source whose risks the hazard is counted with:
+// its rule's for a hazard a rule opened, otherwise its category's (see
+// SourceFor), "" for a category without one.
+func (h *Hazard) Source() engine.Source {
+	if h.Origin.Rule != "" {
+		return h.Origin.Source
+	}
+	return SourceFor(h.Category)
+}
+
 // Origin says where a hazard came from: the risk of a rule (Rule and Key of
 // the risk, and its source), or an inspector when Rule is "".
 type Origin struct {

@@ -224,10 +224,7 @@ func riskMatch(h *Hazard, raised bool) engine.Match {
 	rule, key := h.RiskRef()
 	m := engine.Match{
 		Rule: rule, Key: key, Severity: h.Level, Title: titlePrefix + h.Title, Manual: true,
-		Source: SourceFor(h.Category),
-	}
-	if h.Origin.Rule != "" {
-		m.Source = h.Origin.Source
+		Source: h.Source(),
 	}
 	if raised {
 		m.Severity, m.Title = raise(h.Level), overdueTitlePrefix+h.Title

@@ -2,7 +2,8 @@
 // transitions and the school colour changes they caused. It owns the schema
 // (versioned migrations embedded from migrations/), the batched writer that
 // the ingest path calls before committing Kafka offsets, and the history
-// queries behind the map's timeline and the start-up replay.
+// queries behind the map's timeline, the dashboard's colours per day and the
+// start-up replay.
 //
 // Writes are idempotent by id: every table is a ReplacingMergeTree whose
 // sorting key ends with the id, and a row written twice has the same school

@@ -279,18 +279,27 @@ func (c CheckCount) FalseAlarmRate() float64 {
 // school and device. Only groups with a detection pending a check or a
 // disposition are returned.
 func (s *Store) CheckCounts(ctx context.Context, since, until time.Time) ([]CheckCount, error) {
+	return s.checkCounts(ctx, nil, since, until)
+}
+
+// checkCounts is CheckCounts at the schools only, or at every school when
+// schools is nil.
+func (s *Store) checkCounts(ctx context.Context, schools []string, since, until time.Time) ([]CheckCount, error) {
+	only, args := "", []any{string(engine.RiskOpened), string(engine.RiskConfirmed), string(engine.RiskFalseAlarm)}
+	if schools != nil {
+		only, args = "has(?, school_id) AND ", append(args, schools)
+	}
+	args = append(args, dateTime(since), dateTime(until), since.UnixMilli(), until.UnixMilli())
 	rows, err := s.conn.Query(ctx, `
 SELECT rule, school_id, device,
        countIf(state = ? AND pending = 1) AS pending_opened,
        countIf(state = ?)                AS confirmed,
        countIf(state = ?)                AS false_alarms
 FROM risk_transitions FINAL
-WHERE at >= toDateTime(?) AND at <= toDateTime(?) AND at_ms >= ? AND at_ms < ?
+WHERE `+only+`at >= toDateTime(?) AND at <= toDateTime(?) AND at_ms >= ? AND at_ms < ?
 GROUP BY rule, school_id, device
 HAVING pending_opened + confirmed + false_alarms > 0
-ORDER BY rule, school_id, device`,
-		string(engine.RiskOpened), string(engine.RiskConfirmed), string(engine.RiskFalseAlarm),
-		dateTime(since), dateTime(until), since.UnixMilli(), until.UnixMilli())
+ORDER BY rule, school_id, device`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query check counts: %w", err)
 	}
