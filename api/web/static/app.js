@@ -203,6 +203,12 @@
     return encodeURIComponent(s).replace(/%(3A|40|24|26|2B|2C|3B|3D)/gi, (m) => decodeURIComponent(m));
   }
 
+  // idle runs fn when the page has nothing else to do (within 2 s).
+  function idle(fn) {
+    if (window.requestIdleCallback) requestIdleCallback(fn, { timeout: 2000 });
+    else setTimeout(fn, 50);
+  }
+
   function debounce(fn, ms) {
     let timer = 0;
     return function () {
@@ -516,6 +522,8 @@
         emphasis: { disabled: true },
         select: { disabled: true },
         regions: view.regions,
+        // The district or town the filters choose, from the start.
+        ...(filters.district || filters.town ? fitView(selectionBBox()) : {}),
       },
       series,
     };
@@ -978,7 +986,7 @@
 
   function makeDashboard() {
     dash = window.sanseDashboard({
-      el: $("dash"), t, esc, request, fmtTime, fmtAgo,
+      el: $("dash"), t, esc, request, fmtTime, fmtAgo, idle,
       fill: { red: FILL[2], yellow: FILL[1], green: FILL[0] },
       levelName: (l) => nameOf("levels", l),
       severityName: (s) => nameOf("severities", s),
@@ -1067,12 +1075,17 @@
     return isFinite(b[0]) ? b : view.fullBBox;
   }
 
-  function fitTo(b) {
+  // fitView returns the centre and zoom that show the box b.
+  function fitView(b) {
     const f = view.fullBBox;
     const w = Math.max(b[2] - b[0], 0.01);
     const h = Math.max(b[3] - b[1], 0.01);
     const zoom = Math.max(1, Math.min((f[2] - f[0]) / w, (f[3] - f[1]) / h) * 0.9);
-    chart.setOption({ geo: { id: "g", center: [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], zoom } });
+    return { center: [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], zoom };
+  }
+
+  function fitTo(b) {
+    chart.setOption({ geo: Object.assign({ id: "g" }, fitView(b)) });
   }
 
   // geoView returns the map's centre and zoom, which ECharts keeps in the
@@ -1894,6 +1907,35 @@
     };
   }
 
+  // applyAddressFilters takes the filters the address asks for, without
+  // drawing anything, and returns the notes of what it does not know. On
+  // opening the page it runs before the map is first drawn, which then
+  // draws only what the filters pass.
+  function applyAddressFilters(want) {
+    const unknown = [];
+    const known = (list, v, what) => {
+      if (!v) return "";
+      if (list.indexOf(v) >= 0) return v;
+      unknown.push(t("addressUnknown", { what: t(what), value: v }));
+      return "";
+    };
+    filters.district = known([...new Set(S.district)], want.district, "district");
+    const towns = [];
+    for (let i = 0; i < S.n; i++) if (!filters.district || S.district[i] === filters.district) towns.push(S.town[i]);
+    filters.town = known(towns, want.town, "town");
+    filters.stage = STAGES.indexOf(known(STAGES, want.stage, "stage"));
+    filters.source = known(SOURCES, want.source, "source");
+    filters.q = want.q.toLowerCase();
+    $("f-q").value = want.q;
+    if (want.levels) {
+      for (const l of want.levels) if (LV[l] === undefined && l !== "none") unknown.push(t("addressUnknown", { what: t("levelWord"), value: l }));
+    }
+    filters.levels = LEVELS.map((l) => !want.levels || want.levels.indexOf(l) >= 0);
+    for (const btn of document.querySelectorAll(".count")) btn.setAttribute("aria-pressed", String(filters.levels[LV[btn.dataset.level]]));
+    fillFilterOptions();
+    return unknown;
+  }
+
   // applyAddress shows the view the address asks for: on opening the page
   // and when the browser goes back or forward. What it does not know (a
   // district not on the map, a source not in the meta) is left out and
@@ -1903,26 +1945,12 @@
     const unknown = (notes || []).slice();
     try {
       if (!initial && want.at !== view.past) await loadMap(want.at);
-      const known = (list, v, what) => {
-        if (!v) return "";
-        if (list.indexOf(v) >= 0) return v;
-        unknown.push(t("addressUnknown", { what: t(what), value: v }));
-        return "";
-      };
-      filters.district = known([...new Set(S.district)], want.district, "district");
-      const towns = [];
-      for (let i = 0; i < S.n; i++) if (!filters.district || S.district[i] === filters.district) towns.push(S.town[i]);
-      filters.town = known(towns, want.town, "town");
-      filters.stage = STAGES.indexOf(known(STAGES, want.stage, "stage"));
-      filters.source = known(SOURCES, want.source, "source");
-      filters.q = want.q.toLowerCase();
-      $("f-q").value = want.q;
-      if (want.levels) {
-        for (const l of want.levels) if (LV[l] === undefined && l !== "none") unknown.push(t("addressUnknown", { what: t("levelWord"), value: l }));
+      let changed = false;
+      if (!initial) {
+        const before = JSON.stringify(filters);
+        unknown.push(...applyAddressFilters(want));
+        changed = JSON.stringify(filters) !== before;
       }
-      filters.levels = LEVELS.map((l) => !want.levels || want.levels.indexOf(l) >= 0);
-      for (const btn of document.querySelectorAll(".count")) btn.setAttribute("aria-pressed", String(filters.levels[LV[btn.dataset.level]]));
-      fillFilterOptions();
       if (want.tab && TABS.indexOf(want.tab) < 0) unknown.push(t("addressUnknown", { what: t("tabWord"), value: want.tab }));
       if (reports) {
         if (want.kind && reports.kinds.indexOf(want.kind) < 0) unknown.push(t("addressUnknown", { what: t("reportKind"), value: want.kind }));
@@ -1930,12 +1958,13 @@
       }
       selectTab(TABS.indexOf(want.tab) >= 0 ? want.tab : "schools", { keepAddress: true });
       if (want.days && want.days !== "7" && want.days !== "30") unknown.push(t("addressUnknown", { what: t("daysWord"), value: want.days }));
-      if (dash) dash.setDays(want.days === "30" ? 30 : 7);
+      if (dash) dash.setDays(want.days === "30" ? 30 : 7, initial);
       if (want.view && want.view !== "wall") unknown.push(t("addressUnknown", { what: t("viewWord"), value: want.view }));
       setWall(want.view === "wall", { keepAddress: true });
-      filtersChanged();
-      if (filters.district || filters.town) fitTo(selectionBBox());
-      else if (!initial) fitTo(view.fullBBox);
+      if (changed) {
+        filtersChanged();
+        fitTo(selectionBBox());
+      }
       showAddressNote(unknown);
       const selectedNow = view.focus ? view.focus.kind + ":" + view.focus.id : view.selected ? "school:" + view.selected :
         view.missing ? view.missing.kind + ":" + view.missing.id : "";
@@ -2212,6 +2241,10 @@
     setConn("connecting");
     takeOverStream();
     bindStreamLifecycle();
+    // The map's box has its final size before the map is drawn: the
+    // dashboard's column, the wall's layout.
+    if (startAddress.view === "wall") setWall(true, { keepAddress: true });
+    layoutDash();
     const mapEl = $("map");
     chart = echarts.init(mapEl, null, { renderer: "canvas" });
     new ResizeObserver(() => chart.resize()).observe(mapEl);
@@ -2235,6 +2268,7 @@
       }
     }
     registerOutlines(outlines && outlines.features && outlines.features.length ? outlines : outlinesFromSchools());
+    startNotes.push(...applyAddressFilters(startAddress));
     chart.setOption(baseOption());
     chart.getModel().getSeries().forEach((sm, idx) => view.seriesIndex.set(sm.id, idx));
     chart.on("click", (p) => {
@@ -2245,11 +2279,12 @@
     requestAnimationFrame(() => {
       const m = performance.measure("sanse:first-paint", { start: 0, end: performance.now() });
       stats.firstPaint = m.duration;
+      // The panels after the map: their charts are drawn in idle time.
+      idle(() => dash.load());
     });
     view.ready = true;
     makeDashboard();
     makeReports();
-    layoutDash();
     if (ok) drainPending();
     renderList();
     loadAlerts();

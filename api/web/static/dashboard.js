@@ -21,6 +21,7 @@ window.sanseDashboard = function (page) {
   const TOWNS_SHOWN = 8;
   const LIST_SHOWN = 6;
   const THROTTLE_MS = 10000; // at most one request per 10 s for stream changes
+  const SETTLE_MS = 1500; // and not before the stream has been quiet this long
   const REFRESH_MS = 60000; // ages and deadlines move without changes
 
   let days = 7;
@@ -110,14 +111,18 @@ window.sanseDashboard = function (page) {
   }
 
   // poke reports a change on the live stream: the dashboard is asked for
-  // again, at most once every THROTTLE_MS.
+  // again, at most once every THROTTLE_MS, once the changes have settled
+  // for SETTLE_MS, and drawn in idle time, so that it does not delay the
+  // map's repaint of the changes.
   function poke() {
-    if (throttleTimer) return;
     if (inFlight) {
       again = again || "poke";
       return;
     }
-    throttleTimer = setTimeout(load, Math.max(0, lastLoad + THROTTLE_MS - Date.now()));
+    const at = Math.max(lastLoad + THROTTLE_MS, Date.now() + SETTLE_MS);
+    if (throttleTimer && at - Date.now() > THROTTLE_MS) return; // a change keeps coming: the throttle's time holds
+    clearTimeout(throttleTimer);
+    throttleTimer = setTimeout(() => page.idle(load), at - Date.now());
   }
 
   // ---- Rendering ------------------------------------------------------------
@@ -260,11 +265,13 @@ window.sanseDashboard = function (page) {
     }));
   }
 
-  // The active risks by source, most first.
+  // The active risks by source, most first (the server lists every
+  // source, in the order of their declaration; the table has them all).
   function drawSources() {
-    const rows = (data.risks_by_source || []).slice()
-      .sort((a, b) => total(b) - total(a) || String(a.source).localeCompare(String(b.source)));
-    const names = rows.map((r) => page.sourceName(r.source, r.name) + (r.pending ? t("dashPending", { n: r.pending }) : ""));
+    const all = data.risks_by_source || [];
+    const rows = all.filter((r) => total(r) > 0).sort((a, b) => total(b) - total(a));
+    const names = rows.map((r) => (r.source ? page.sourceName(r.source, r.name) : r.name || t("dashOtherSource")) +
+      (r.pending ? t("dashPending", { n: r.pending }) : ""));
     chartOf("sources").setOption(Object.assign(base(), {
       grid: { left: 8, right: 16, top: 26, bottom: 4, containLabel: true },
       xAxis: { type: "value", minInterval: 1, axisLabel: axisText(), splitLine: { lineStyle: { opacity: 0.4 } } },
@@ -274,19 +281,20 @@ window.sanseDashboard = function (page) {
     charts.sources.__rows = rows;
     resizeFor("sources", rows.length);
     table("sources", [t("source"), page.severityName("high"), page.severityName("medium"), page.severityName("low"), t("pendingCheck")],
-      rows.map((r) => [`<button type="button" class="linkish" data-dash-source="${esc(r.source)}">${esc(page.sourceName(r.source, r.name))}</button>`,
+      all.map((r) => [r.source ? `<button type="button" class="linkish" data-dash-source="${esc(r.source)}">${esc(page.sourceName(r.source, r.name))}</button>` : esc(r.name || t("dashOtherSource")),
         r.high || 0, r.medium || 0, r.low || 0, r.pending || 0]));
     note("sources", rows.length ? "" : t("dashNoRisks"));
   }
 
   function total(r) { return (r.high || 0) + (r.medium || 0) + (r.low || 0); }
 
-  // The towns with the most active risks, the most serious first.
+  // The towns with the most active risks, the most serious first (the
+  // server lists every town, by district and town; the table has them all).
   function drawTowns() {
-    const all = (data.risks_by_town || []).slice()
-      .sort((a, b) => (b.high || 0) - (a.high || 0) || (b.medium || 0) - (a.medium || 0) || total(b) - total(a) ||
-        String(a.town).localeCompare(String(b.town), "zh-CN"));
-    const rows = all.slice(0, TOWNS_SHOWN);
+    const all = data.risks_by_town || [];
+    const withRisks = all.filter((r) => total(r) > 0)
+      .sort((a, b) => (b.high || 0) - (a.high || 0) || (b.medium || 0) - (a.medium || 0) || total(b) - total(a));
+    const rows = withRisks.slice(0, TOWNS_SHOWN);
     chartOf("towns").setOption(Object.assign(base(), {
       tooltip: {
         trigger: "axis", axisPointer: { type: "shadow" }, confine: true, textStyle: { fontSize: fontSize() + 1 },
@@ -307,7 +315,7 @@ window.sanseDashboard = function (page) {
       page.levelName("red"), page.levelName("yellow")],
     all.map((r) => [`<button type="button" class="linkish" data-dash-district="${esc(r.district)}" data-dash-town="${esc(r.town)}">${esc(r.district + " " + r.town)}</button>`,
       r.high || 0, r.medium || 0, r.low || 0, r.red || 0, r.yellow || 0]));
-    note("towns", all.length > rows.length ? t("dashTownsMore", { n: rows.length, total: all.length }) : rows.length ? "" : t("dashNoRisks"));
+    note("towns", withRisks.length > rows.length ? t("dashTownsMore", { n: rows.length, total: withRisks.length }) : rows.length ? "" : t("dashNoRisks"));
   }
 
   // resizeFor gives a bar chart the height its rows need.
@@ -323,8 +331,9 @@ window.sanseDashboard = function (page) {
 
   // The alerts not yet acknowledged: how many, since when, by age.
   function drawAlerts() {
+    const none = !data.alerts_unacknowledged; // a server without alerting
     const a = data.alerts_unacknowledged || { count: 0, by_age: [], items: [] };
-    q('[data-n="alerts"]').textContent = a.count || 0;
+    q('[data-n="alerts"]').textContent = none ? "–" : a.count || 0;
     q("[data-oldest]").textContent = a.oldest_opened_at ? t("dashOldest", { ago: page.fmtAgo(a.oldest_opened_at) }) : "";
     const byAge = Object.fromEntries((a.by_age || []).map((b) => [b.bucket, b.count]));
     const buckets = AGES.concat((a.by_age || []).map((b) => b.bucket).filter((b) => AGES.indexOf(b) < 0));
@@ -348,21 +357,22 @@ window.sanseDashboard = function (page) {
       `<span class="name">${esc(x.school_name || x.school_id)}</span>` +
       `<span class="meta">${esc(t("dashAge", { ago: page.fmtAgo(x.opened_at) }))}${x.step > 0 ? " · " + esc(t("dashStep", { n: x.step })) : ""}</span></button></li>`,
     ).join("") + ((a.count || 0) > items.length ? `<li class="meta">${esc(t("more", { n: a.count - items.length }))}</li>` : "");
-    note("alerts", a.count ? "" : t("dashNoAlerts"));
+    note("alerts", none ? t("dashNoAlerting") : a.count ? "" : t("dashNoAlerts"));
   }
 
   // The hazards past their deadline, the longest overdue first.
   function drawHazards() {
+    const none = !data.hazards_overdue; // a server without hazards
     const h = data.hazards_overdue || { count: 0, supervised: 0, items: [] };
-    q('[data-n="hazards"]').textContent = h.count || 0;
+    q('[data-n="hazards"]').textContent = none ? "–" : h.count || 0;
     q("[data-supervised]").textContent = t("dashSupervised", { n: h.supervised || 0 });
     const items = (h.items || []).slice(0, LIST_SHOWN);
     q('[data-list="hazards"]').innerHTML = items.map((x) =>
-      `<li><button type="button" class="dash-item" data-dash-hazard="${esc(x.id)}"><span class="tag overdue">${esc(t("dashDaysOverdue", { n: x.days_overdue }))}</span>` +
+      `<li><button type="button" class="dash-item" data-dash-hazard="${esc(x.id)}"><span class="tag overdue">${esc(x.days_overdue > 0 ? t("dashDaysOverdue", { n: x.days_overdue }) : t("dashOverdueToday"))}</span>` +
       (x.supervised ? `<span class="tag supervised">${esc(t("supervised"))}</span>` : "") +
       `<span class="name">${esc(x.title)}<br><span class="meta">${esc(x.school_name || x.school_id)}</span></span></button></li>`,
     ).join("") + ((h.count || 0) > items.length ? `<li class="meta">${esc(t("more", { n: h.count - items.length }))}</li>` : "");
-    note("hazards", h.count ? "" : t("dashNoHazards"));
+    note("hazards", none ? t("dashNoHazardWork") : h.count ? "" : t("dashNoHazards"));
   }
 
   // Today's inspection routines: the share done, or 暂无数据.
@@ -512,6 +522,13 @@ window.sanseDashboard = function (page) {
   return {
     load, poke, relabel, resize, rebuild, shown, pixelOf,
     days: () => days,
-    setDays: (n) => { if (n === 7 || n === 30) { days = n; relabel(); } },
+    // The days of the address: asked for again when they change, unless
+    // quiet (on opening the page the panels are asked for after the map).
+    setDays: (n, quiet) => {
+      if ((n !== 7 && n !== 30) || n === days) return;
+      days = n;
+      relabel();
+      if (!quiet) load();
+    },
   };
 };
