@@ -52,6 +52,17 @@ func TestConfigRefusesMistakes(t *testing.T) {
 		{name: "every bad value at once", file: "registry:\n  file: x.csv\nkafka:\n  batch_size: -1\nlog:\n  level: loud\n",
 			want: []string{"kafka.batch_size must be positive", `log.level "loud"`}},
 		{name: "no registry", file: "web:\n  listen_address: ':1'\n", want: []string{"registry.file is required"}},
+		{name: "a report schedule's mistakes, with their lines", file: "registry:\n  file: x.csv\nreports:\n  schedules:\n" +
+			"    - name: district-daily\n      cron: \"30 25 * * *\"\n      kind: daily\n      districts: all\n      receivers: [office]\n" +
+			"    - name: weekly\n      cron: \"0 8 * * 1\"\n      kind: fortnightly\n      schools: [S1]\n",
+			want: []string{"line 6: reports.schedules[0] (district-daily).cron: \"30 25 * * *\"", "above maximum",
+				`line 9: reports.schedules[0] (district-daily).receivers: no receiver is named "office": alerting.receivers names none`,
+				`line 12: reports.schedules[1] (weekly).kind: "fortnightly": expected daily`}},
+		{name: "an unknown key of a schedule", file: "registry:\n  file: x.csv\nreports:\n  schedules:\n    - name: a\n      when: daily\n",
+			want: []string{"line 6: reports.schedules: unknown key when"}},
+		{name: "reports dropped before the catch-up looks back", file: "registry:\n  file: x.csv\nretention:\n  tables:\n    reports: 720h\n" +
+			"reports:\n  schedules:\n    - {name: m, cron: \"@monthly\", kind: monthly, districts: all}\n",
+			want: []string{"retention.tables.reports (720h0m0s) is shorter than the reports' catch-up reach"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

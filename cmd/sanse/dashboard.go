@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/sanse-campus/sanse/api"
+	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/app"
+	"github.com/sanse-campus/sanse/engine/report"
 	"github.com/sanse-campus/sanse/engine/store"
 )
 
@@ -20,6 +23,25 @@ func colourCounts(s *store.Store) api.ColourCountsFunc {
 		out := make([]api.ColourCount, len(list))
 		for i, c := range list {
 			out[i] = api.ColourCount(c)
+		}
+		return out, nil
+	}
+}
+
+// compliance serves the dashboard's inspection-routine compliance of today
+// from the history, computed as the reports compute it (engine/report):
+// the absence checks of the rules in force, at the schools asked for. The
+// day is the dashboard's, in Asia/Shanghai.
+func compliance(a *app.App) api.ComplianceFunc {
+	b := report.New(report.Options{History: a.Store(), Registry: a.Registry, Rules: a.Rules().Current, Location: engine.Shanghai})
+	return func(ctx context.Context, schools []*engine.School, now time.Time) ([]api.RoutineCompliance, error) {
+		rows, err := b.Compliance(ctx, schools, now)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]api.RoutineCompliance, len(rows))
+		for i, r := range rows {
+			out[i] = api.RoutineCompliance{Rule: r.Rule, Title: r.Title, Due: r.Due, Done: r.Done, Percent: r.Percent()}
 		}
 		return out, nil
 	}

@@ -34,7 +34,7 @@ type dashboardDoc struct {
 		Supervised int             `json:"supervised"`
 		Items      []overdueHazard `json:"items"`
 	} `json:"hazards_overdue"`
-	Compliance *compliance `json:"compliance"`
+	Compliance *dashCompliance `json:"compliance"`
 }
 
 type colourDay struct {
@@ -69,12 +69,12 @@ type overdueHazard struct {
 	Supervised  bool      `json:"supervised"`
 }
 
-type compliance struct {
-	Date     string    `json:"date"`
-	Routines []routine `json:"routines"`
+type dashCompliance struct {
+	Date     string        `json:"date"`
+	Routines []dashRoutine `json:"routines"`
 }
 
-type routine struct {
+type dashRoutine struct {
 	Rule    string  `json:"rule"`
 	Title   string  `json:"title"`
 	Due     int     `json:"due"`

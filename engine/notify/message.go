@@ -16,6 +16,7 @@ const (
 	KindEscalation  Kind = "escalation"  // unacknowledged after the delay: sent one step up the organisation
 	KindResolved    Kind = "resolved"    // the colour fell back
 	KindSupervision Kind = "supervision" // 挂牌督办: an overdue hazard reported to the district
+	KindReport      Kind = "report"      // an inspection report (排查报告): its summary, a link, its files
 )
 
 // Item statuses.
@@ -84,10 +85,13 @@ type Message struct {
 	Step     int
 	StepName string
 	Items    []Item
-	// URL links to what the message is about on the map: its alert when
-	// it has one item, the school when it groups several; may be "".
+	// URL links to what the message is about: on the map, its alert when
+	// it has one item, the school when it groups several; for KindReport,
+	// the report. May be "".
 	URL string
 	At  time.Time
+	// Report is the report of a KindReport message; nil otherwise.
+	Report *Report `json:",omitempty"`
 }
 
 // Escalation steps.
