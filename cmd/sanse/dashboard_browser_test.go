@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	neturl "net/url"
 	"path/filepath"
@@ -258,9 +260,20 @@ func dashboardDiff(got dashboardShown, want dashboardDoc) string {
 	return strings.Join(diffs, "\n")
 }
 
-// waitDashboardAgrees waits until the panels show what the API answers for
-// their query, and returns both.
-func waitDashboardAgrees(t *testing.T, ctx context.Context, src *apiSource, what string, also func(dashboardShown) bool) (dashboardShown, dashboardDoc) {
+// serverJSON decodes what the server answers to GET path, which must be 200.
+func serverJSON(t *testing.T, in *instance, path string, v any) {
+	t.Helper()
+	resp := in.request(http.MethodGet, path, "", nil)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "GET %s: %s", path, body)
+	require.NoError(t, json.Unmarshal(body, v), "GET %s: %s", path, body)
+}
+
+// waitDashboardAgrees waits until the panels show what GET
+// /api/v1/dashboard answers for their query, and returns both.
+func waitDashboardAgrees(t *testing.T, ctx context.Context, in *instance, what string, also func(dashboardShown) bool) (dashboardShown, dashboardDoc) {
 	t.Helper()
 	var got dashboardShown
 	var want dashboardDoc
@@ -269,7 +282,7 @@ func waitDashboardAgrees(t *testing.T, ctx context.Context, src *apiSource, what
 	for time.Now().Before(deadline) {
 		got = eval[dashboardShown](t, ctx, `window.sanse.dashboard() || {}`)
 		if got.Query != "" && (also == nil || also(got)) {
-			src.getJSON(t, "/api/v1/dashboard?"+got.Query, &want)
+			serverJSON(t, in, "/api/v1/dashboard?"+got.Query, &want)
 			if diff = dashboardDiff(got, want); diff == "" {
 				return got, want
 			}
@@ -326,7 +339,6 @@ func TestBrowserDashboard(t *testing.T) {
 			len(hz.Hazards) == 1 && hz.Hazards[0].Overdue && len(al.Alerts) >= 4
 	})
 
-	src := newAPISource(t, in, "/api/v1/dashboard", nil)
 	ctx := newBrowser(t, 1600, 900)
 	in.signIn(t, ctx)
 	watch := watchPage(t, ctx)
@@ -334,7 +346,7 @@ func TestBrowserDashboard(t *testing.T) {
 	// The whole demo district, then one county.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/")))
 	waitPage(t, ctx)
-	got, want := waitDashboardAgrees(t, ctx, src, "the demo district", nil)
+	got, want := waitDashboardAgrees(t, ctx, in, "the demo district", nil)
 	require.Equal(t, "days=7", got.Query)
 	require.Len(t, got.Colours.Dates, 7)
 	require.NotEmpty(t, want.RisksBySource)
@@ -343,12 +355,12 @@ func TestBrowserDashboard(t *testing.T) {
 	screenshot(t, ctx, filepath.Join(artifacts, "dashboard.png"))
 
 	choose(t, ctx, "f-district", "南湖区")
-	got, _ = waitDashboardAgrees(t, ctx, src, "南湖区", func(d dashboardShown) bool { return strings.Contains(d.Query, "district=") })
+	got, _ = waitDashboardAgrees(t, ctx, in, "南湖区", func(d dashboardShown) bool { return strings.Contains(d.Query, "district=") })
 	require.Equal(t, "district=%E5%8D%97%E6%B9%96%E5%8C%BA&days=7", got.Query, "the panels follow the district filter")
 
 	// 30 days, kept in the address.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-dash-days="30"]`))))
-	got, _ = waitDashboardAgrees(t, ctx, src, "30 days", func(d dashboardShown) bool { return strings.Contains(d.Query, "days=30") })
+	got, _ = waitDashboardAgrees(t, ctx, in, "30 days", func(d dashboardShown) bool { return strings.Contains(d.Query, "days=30") })
 	require.Len(t, got.Colours.Dates, 30)
 	require.Equal(t, "30", eval[string](t, ctx, `new URLSearchParams(location.search).get("days")`))
 
@@ -366,12 +378,12 @@ func TestBrowserDashboard(t *testing.T) {
 		return len(drawn) == 2 && one && two
 	})
 	require.Equal(t, "visitor", eval[string](t, ctx, `new URLSearchParams(location.search).get("source")`))
-	waitDashboardAgrees(t, ctx, src, "the source filter", func(d dashboardShown) bool { return strings.Contains(d.Query, "source=visitor") })
+	waitDashboardAgrees(t, ctx, in, "the source filter", func(d dashboardShown) bool { return strings.Contains(d.Query, "source=visitor") })
 
 	// A click on a town's bar: that town on the map.
 	choose(t, ctx, "f-source", "")
 	choose(t, ctx, "f-district", "")
-	got, _ = waitDashboardAgrees(t, ctx, src, "all again", func(d dashboardShown) bool {
+	got, _ = waitDashboardAgrees(t, ctx, in, "all again", func(d dashboardShown) bool {
 		return !strings.Contains(d.Query, "district=") && !strings.Contains(d.Query, "source=")
 	})
 	require.NotEmpty(t, got.TownKeys)
@@ -403,9 +415,9 @@ func TestBrowserDashboard(t *testing.T) {
 	require.ElementsMatch(t, inTown, drawnIDs, "the map shows the schools of %s %s", district, town)
 
 	// A click on a waiting alert opens it; on an overdue hazard, it.
-	got, want = waitDashboardAgrees(t, ctx, src, "the town", func(d dashboardShown) bool { return strings.Contains(d.Query, "town=") })
+	got, want = waitDashboardAgrees(t, ctx, in, "the town", func(d dashboardShown) bool { return strings.Contains(d.Query, "town=") })
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`.side #f-reset`))))
-	got, want = waitDashboardAgrees(t, ctx, src, "all again", func(d dashboardShown) bool { return !strings.Contains(d.Query, "town=") })
+	got, want = waitDashboardAgrees(t, ctx, in, "all again", func(d dashboardShown) bool { return !strings.Contains(d.Query, "town=") })
 	require.NotEmpty(t, got.Alerts.Items)
 	first := got.Alerts.Items[0]
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-dash-alert="`+first+`"]`))))
@@ -416,7 +428,7 @@ func TestBrowserDashboard(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx, chromedp.KeyEvent("\x1b")))
 	waitJS(t, ctx, 5*time.Second, "the panels back", `getComputedStyle(document.getElementById("dash")).display !== "none"`)
 	time.Sleep(500 * time.Millisecond)
-	got, _ = waitDashboardAgrees(t, ctx, src, "the panels back", nil)
+	got, _ = waitDashboardAgrees(t, ctx, in, "the panels back", nil)
 	require.NotEmpty(t, got.Hazards.Items)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-dash-hazard="`+got.Hazards.Items[0]+`"]`))))
 	waitJS(t, ctx, 10*time.Second, "the hazard open", detailShows("配电房堆放杂物"))
@@ -433,7 +445,7 @@ func TestBrowserDashboard(t *testing.T) {
 		in.getJSON("/api/v1/alerts?status=firing&school=JX-TX-0003", &al)
 		return len(al.Alerts) > 0
 	})
-	waitDashboardAgrees(t, ctx, src, "after the stream's change", func(d dashboardShown) bool { return d.Alerts.Count > before })
+	waitDashboardAgrees(t, ctx, in, "after the stream's change", func(d dashboardShown) bool { return d.Alerts.Count > before })
 	require.Equal(t, 1, eval[int](t, ctx, `window.__sanseNavigations`), "no reload")
 
 	watch.checkOnlyOwnHost(t, in.web)

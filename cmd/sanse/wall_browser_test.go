@@ -58,13 +58,12 @@ func TestBrowserWall(t *testing.T) {
 		return l["JX-NH-0001"] == "red" && l["JX-JS-0002"] == "yellow"
 	})
 
-	src := newAPISource(t, in, "/api/v1/dashboard", nil)
 	ctx := newBrowser(t, 1920, 1080)
 	in.signIn(t, ctx)
 	watch := watchPage(t, ctx)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/?view=wall")))
 	waitPage(t, ctx)
-	waitDashboardAgrees(t, ctx, src, "the wall's panels", nil)
+	waitDashboardAgrees(t, ctx, in, "the wall's panels", nil)
 
 	type box struct{ X, Y, W, H float64 }
 	layout := eval[struct {
@@ -113,8 +112,8 @@ func TestBrowserWall(t *testing.T) {
 		require.LessOrEqual(t, c.Y+c.H, layout.InnerH+0.5, "panel %d on the screen", i)
 	}
 	require.GreaterOrEqual(t, layout.Canvases, 4, "the panels' charts are drawn: colours, sources, towns, ages")
-	compliance := eval[dashboardShown](t, ctx, `window.sanse.dashboard()`)
-	require.True(t, compliance.Compliance != nil || compliance.ComplianceNote == "暂无数据", "the compliance panel has its chart or says 暂无数据")
+	panels := eval[dashboardShown](t, ctx, `window.sanse.dashboard()`)
+	require.True(t, panels.Compliance != nil || panels.ComplianceNote == "暂无数据", "the compliance panel has its chart or says 暂无数据")
 	require.Equal(t, []bool{true, true, true, true}, layout.Hidden, "no filters, time travel, zoom buttons or switches")
 	require.GreaterOrEqual(t, layout.CountFont, 28.0, "the counts read from a distance")
 	require.GreaterOrEqual(t, layout.TitleFont, 28.0)
@@ -129,7 +128,7 @@ func TestBrowserWall(t *testing.T) {
 	require.NoError(t, produce(ctx0, []string{broker}, []kafka.Message{visitorEntry("wall-3", "JX-XZ-0003", "blacklist")}, 0))
 	waitJS(t, ctx, 10*time.Second, "JX-XZ-0003 red on the wall", `window.sanse.levelOf("JX-XZ-0003") === "red"`)
 	require.Contains(t, eval[string](t, ctx, `document.getElementById("redbar").innerText`), "嘉兴市秀洲区")
-	waitDashboardAgrees(t, ctx, src, "the wall's panels after the change", func(d dashboardShown) bool { return d.Alerts.Count > before })
+	waitDashboardAgrees(t, ctx, in, "the wall's panels after the change", func(d dashboardShown) bool { return d.Alerts.Count > before })
 
 	// The button enters it (and the address says so); Escape leaves it.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/")))

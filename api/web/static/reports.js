@@ -73,21 +73,15 @@ window.sanseReports = function (page) {
     render();
   }
 
-  function day(iso) {
-    return iso ? new Intl.DateTimeFormat("sv-SE", { timeZone: "Asia/Shanghai" }).format(new Date(iso)) : "";
-  }
-
-  // period names the days a report covers: its end is the midnight after
-  // its last day.
+  // period names the days a report covers: from and to are its first and
+  // last day, local dates.
   function period(r) {
-    const from = day(r.from);
-    const last = r.to ? day(new Date(new Date(r.to).getTime() - 1).toISOString()) : "";
-    return from === last || !last ? from : `${from} – ${last}`;
+    return r.from === r.to || !r.to ? r.from || "" : `${r.from} – ${r.to}`;
   }
 
   function scopeOf(r) {
     const s = r.scope || {};
-    return s.school_id ? t("reportSchool", { id: s.school_id }) : s.district || "";
+    return s.school_id ? s.school_name || t("reportSchool", { id: s.school_id }) : s.district || "";
   }
 
   function summaryOf(r) {
@@ -101,8 +95,9 @@ window.sanseReports = function (page) {
   }
 
   function link(r, f) {
-    const href = `/api/v1/reports/${page.seg(r.id)}?format=${f}`;
-    // HTML opens beside the map; CSV and PDF are saved.
+    // HTML opens beside the map (inline: the server shows it in a sandbox);
+    // CSV and PDF are saved, under the names the server gives them.
+    const href = `/api/v1/reports/${page.seg(r.id)}?format=${f}` + (f === "html" ? "&inline=true" : "");
     const how = f === "html" ? ` target="_blank" rel="noopener"` : ` download`;
     return `<a class="dl" data-format="${f}" href="${esc(href)}"${how}>${esc(t("reportFormat_" + f))}</a>`;
   }
@@ -140,6 +135,7 @@ window.sanseReports = function (page) {
       reports: [...el.querySelectorAll("[data-report]")].map((li) => ({
         id: li.dataset.report,
         title: li.querySelector(".title").textContent,
+        meta: li.querySelector(".meta").textContent,
         links: [...li.querySelectorAll("a.dl")].map((a) => a.getAttribute("href")),
       })),
     };
