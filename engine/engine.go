@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sort"
 	"strings"
@@ -50,6 +51,10 @@ type RuleState interface {
 	// Empty reports whether the state holds nothing, so that a school
 	// without any other state can be forgotten.
 	Empty() bool
+	// Len returns the number of entries the state holds (for package
+	// rules: the samples of its windows and its last-seen times), for the
+	// sanse_engine_rule_state_entries gauge.
+	Len() int
 }
 
 // emptyState reports whether s, which may be nil, holds nothing.
@@ -89,8 +94,8 @@ func (o *Output) snapshot(r *Risk) Risk {
 // Len returns the number of records in o.
 func (o *Output) Len() int { return len(o.Transitions) + len(o.Changes) }
 
-// ErrDuplicate is returned by Apply for an event whose id was already applied
-// within the horizon; the event has no further effect.
+// ErrDuplicate is returned by Apply for an event whose id is among the last
+// RecentIDs applied to its school; the event has no further effect.
 var ErrDuplicate = errors.New("event already applied")
 
 // Engine keeps every school's active risks and colour. Apply and Tick are
@@ -174,8 +179,11 @@ type schoolState struct {
 	// no risk runs out), so that Tick looks at the risks only when one may
 	// have expired.
 	nextExpiry time.Time
-	seen       seenSet
-	rules      RuleState
+	// recent holds the ids of the school's last events, and lastEvent when
+	// the newest of them occurred.
+	recent    recentIDs
+	lastEvent time.Time
+	rules     RuleState
 	// resolved holds when a person last resolved each risk, so that an
 	// event from before that time (late, or re-delivered after a crash)
 	// does not open it again.
@@ -185,101 +193,58 @@ type schoolState struct {
 // riskKey identifies a risk within a school: its rule and group key.
 type riskKey struct{ rule, key string }
 
-// seenSet holds the ids of the events applied within the horizon and
-// forgets them in time order without looking at the others: ids arrive
-// mostly in event-time order, so they queue up in that order, and the few
-// that arrive out of order wait in a heap.
-type seenSet struct {
-	ids   map[string]struct{}
-	queue []seenID // non-decreasing times, from head on
-	head  int
-	late  seenHeap // the ids that arrived out of time order
+// RecentIDs is how many event ids the engine remembers per school, the
+// newest applied, to recognise an event a producer sent again: Apply refuses
+// an id among them with ErrDuplicate. The bound keeps memory independent of
+// the number of events processed. A message Kafka delivers again (after a
+// crash, a restart or a rebalance) is recognised by its offset before it
+// reaches the engine (package engine/ingest), whatever its age; this window
+// is for copies a producer sent itself. A copy sent after RecentIDs other
+// events of its school is applied again: ClickHouse keeps one row of the
+// event (same id, school and time), but the engine counts it a second time —
+// in the windows of the rules and in the count and evidence of the risk it
+// updates — and can open again a risk that was cleared or expired since
+// (not one a person resolved, nor one whose time is already over).
+const RecentIDs = 64
+
+// recentIDs holds the last RecentIDs event ids applied to one school, in a
+// ring, with a hash of each so that looking one up compares words, not
+// strings.
+type recentIDs struct {
+	ids    []string
+	hashes []uint64
+	next   int // where the next id goes once the ring is full
 }
 
-type seenID struct {
-	id string
-	at int64 // Unix nanoseconds of the event
-}
+// idSeed seeds the hashes of recentIDs; they never leave the process.
+var idSeed = maphash.MakeSeed()
 
-func (s *seenSet) len() int { return len(s.ids) }
+func (r *recentIDs) len() int { return len(r.ids) }
 
-func (s *seenSet) has(id string) bool {
-	_, ok := s.ids[id]
-	return ok
-}
-
-func (s *seenSet) add(id string, t time.Time) {
-	if s.ids == nil {
-		s.ids = map[string]struct{}{}
+func (r *recentIDs) has(id string) bool {
+	h := maphash.String(idSeed, id)
+	for i, x := range r.hashes {
+		if x == h && r.ids[i] == id {
+			return true
+		}
 	}
-	s.ids[id] = struct{}{}
-	e := seenID{id: id, at: t.UnixNano()}
-	if n := len(s.queue); n > s.head && s.queue[n-1].at > e.at {
-		s.late.push(e)
+	return false
+}
+
+func (r *recentIDs) add(id string) {
+	h := maphash.String(idSeed, id)
+	if len(r.ids) < RecentIDs {
+		r.ids = append(r.ids, id)
+		r.hashes = append(r.hashes, h)
 		return
 	}
-	s.queue = append(s.queue, e)
+	r.ids[r.next], r.hashes[r.next] = id, h
+	r.next = (r.next + 1) % RecentIDs
 }
 
-// forget drops the ids of events before t.
-func (s *seenSet) forget(t time.Time) {
-	before := t.UnixNano()
-	for s.head < len(s.queue) && s.queue[s.head].at < before {
-		delete(s.ids, s.queue[s.head].id)
-		s.queue[s.head] = seenID{}
-		s.head++
-	}
-	for len(s.late) > 0 && s.late[0].at < before {
-		delete(s.ids, s.late.pop().id)
-	}
-	// Reuse the queue's array once its forgotten front is half of it.
-	if s.head > 0 && s.head >= len(s.queue)/2 {
-		n := copy(s.queue, s.queue[s.head:])
-		clear(s.queue[n:])
-		s.queue, s.head = s.queue[:n], 0
-	}
-}
-
-// seenHeap is a min-heap of ids by time (container/heap would box every
-// id it is given in an interface).
-type seenHeap []seenID
-
-func (h *seenHeap) push(x seenID) {
-	*h = append(*h, x)
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		p := (i - 1) / 2
-		if s[p].at <= s[i].at {
-			break
-		}
-		s[p], s[i] = s[i], s[p]
-		i = p
-	}
-}
-
-func (h *seenHeap) pop() seenID {
-	s := *h
-	x := s[0]
-	n := len(s) - 1
-	s[0] = s[n]
-	s[n] = seenID{}
-	s = s[:n]
-	for i := 0; ; {
-		l, m := 2*i+1, i
-		if l < n && s[l].at < s[m].at {
-			m = l
-		}
-		if r := l + 1; r < n && s[r].at < s[m].at {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
-	*h = s
-	return x
+// forget drops every id.
+func (r *recentIDs) forget() {
+	*r = recentIDs{}
 }
 
 // noteExpiry lowers the school's next expiry to until, a risk's new Until.
@@ -312,8 +277,9 @@ func (e *Engine) state(id string) *schoolState {
 	return s
 }
 
-// Apply evaluates ev and appends what it caused to out. An event whose id was
-// already applied returns ErrDuplicate and changes nothing. Rule run-time
+// Apply evaluates ev and appends what it caused to out. An event whose id is
+// among the last RecentIDs applied to its school returns ErrDuplicate and
+// changes nothing. Rule run-time
 // errors are returned after the event has been applied with the other rules.
 func (e *Engine) Apply(ev *Event, out *Output) error {
 	school := e.registry().School(ev.SchoolID)
@@ -323,10 +289,13 @@ func (e *Engine) Apply(ev *Event, out *Output) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := e.state(ev.SchoolID)
-	if st.seen.has(ev.ID) {
+	if st.recent.has(ev.ID) {
 		return ErrDuplicate
 	}
-	st.seen.add(ev.ID, ev.OccurredAt)
+	st.recent.add(ev.ID)
+	if ev.OccurredAt.After(st.lastEvent) {
+		st.lastEvent = ev.OccurredAt
+	}
 
 	var evalErr error
 	e.matches, evalErr = e.rules().Evaluate(ev, school, st.rules, e.matches[:0])
@@ -452,7 +421,9 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 }
 
 // Tick advances the engine's clock to now, expiring every risk whose time ran
-// out, and forgets applied event ids older than the horizon. The clock never
+// out, and forgets what lies before the horizon: the rules' state, the
+// resolutions, the recent event ids of a school whose last event is older,
+// and the schools left with nothing. The clock never
 // goes back.
 func (e *Engine) Tick(now time.Time, out *Output) {
 	e.mu.Lock()
@@ -512,13 +483,15 @@ func (e *Engine) Tick(now time.Time, out *Output) {
 		if st.rules != nil {
 			st.rules.Prune(forget)
 		}
-		st.seen.forget(forget)
+		if st.lastEvent.Before(forget) {
+			st.recent.forget()
+		}
 		for k, at := range st.resolved {
 			if at.Before(forget) {
 				delete(st.resolved, k)
 			}
 		}
-		if len(st.risks) == 0 && st.seen.len() == 0 && emptyState(st.rules) && len(st.resolved) == 0 && st.level == LevelGreen && st.since.Before(forget) {
+		if len(st.risks) == 0 && st.recent.len() == 0 && emptyState(st.rules) && len(st.resolved) == 0 && st.level == LevelGreen && st.since.Before(forget) {
 			delete(e.schools, id)
 		}
 	}
@@ -730,6 +703,39 @@ func (e *Engine) view(school *School, withRisks bool) SchoolView {
 		})
 	}
 	return v
+}
+
+// Sizes is what the engine holds in memory, counted.
+type Sizes struct {
+	// Schools is the number of schools the engine keeps state for.
+	Schools int
+	// RecentIDs is the number of event ids remembered to recognise a
+	// producer's copies: at most RecentIDs per school.
+	RecentIDs int
+	// Risks is the number of active risks.
+	Risks int
+	// RuleEntries is the number of entries the rules keep (RuleState.Len).
+	RuleEntries int
+	// Resolutions is the number of people's resolutions remembered, so
+	// that an earlier event does not open a resolved risk again.
+	Resolutions int
+}
+
+// Sizes counts what the engine holds, under its read lock: a pass over the
+// schools with state.
+func (e *Engine) Sizes() Sizes {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	z := Sizes{Schools: len(e.schools)}
+	for _, st := range e.schools {
+		z.RecentIDs += st.recent.len()
+		z.Risks += len(st.risks)
+		z.Resolutions += len(st.resolved)
+		if st.rules != nil {
+			z.RuleEntries += st.rules.Len()
+		}
+	}
+	return z
 }
 
 // Horizon returns how far back the current rule set depends on events.

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 	"unsafe"
@@ -22,6 +23,8 @@ func (fakeRules) Evaluate(ev *engine.Event, _ *engine.School, _ engine.RuleState
 		out = append(out, engine.Match{Rule: "blacklist", Severity: engine.SeverityHigh, Title: "禁入" + get(ev, "gate"), For: 24 * time.Hour})
 	case "watch":
 		out = append(out, engine.Match{Rule: "watch", Key: get(ev, "gate"), Severity: engine.SeverityMedium, Title: "关注", For: time.Hour})
+	case "cleared":
+		out = append(out, engine.Match{Rule: "blacklist", Clear: true})
 	}
 	return out, nil
 }
@@ -167,6 +170,106 @@ func TestDuplicateEventHasNoEffect(t *testing.T) {
 	require.Equal(t, 1, v.Risks[0].Count)
 }
 
+// A producer's copy of an event is recognised while its id is among the
+// last RecentIDs events of its school, whatever other schools send; a copy
+// sent later is applied again and counted a second time.
+func TestDuplicateWithinRecentIDs(t *testing.T) {
+	tests := []struct {
+		name      string
+		between   int // events of the same school between the event and its copy
+		elsewhere int // events of another school between them
+		duplicate bool
+	}{
+		{name: "right after", duplicate: true},
+		{name: "after as many others as the window holds less one", between: engine.RecentIDs - 1, duplicate: true},
+		{name: "other schools do not push it out", between: engine.RecentIDs - 1, elsewhere: 10 * engine.RecentIDs, duplicate: true},
+		{name: "after as many others as the window holds", between: engine.RecentIDs, duplicate: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine(t)
+			var out engine.Output
+			e.Tick(t0, &out)
+			require.NoError(t, e.Apply(entry("dup", "S1", "blacklist", "", t0), &out))
+			for i := range tt.between {
+				require.NoError(t, e.Apply(entry(fmt.Sprint("s1-", i), "S1", "none", "", t0), &out))
+			}
+			for i := range tt.elsewhere {
+				require.NoError(t, e.Apply(entry(fmt.Sprint("s2-", i), "S2", "none", "", t0), &out))
+			}
+			n := out.Len()
+			err := e.Apply(entry("dup", "S1", "blacklist", "", t0), &out)
+			v, _ := e.View("S1")
+			if tt.duplicate {
+				require.ErrorIs(t, err, engine.ErrDuplicate)
+				require.Equal(t, n, out.Len(), "a duplicate records nothing")
+				require.Equal(t, 1, v.Risks[0].Count)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, 2, v.Risks[0].Count, "a copy sent later than the window is counted again")
+			require.Equal(t, []string{"dup", "dup"}, v.Risks[0].Evidence)
+		})
+	}
+}
+
+// A copy of an event sent after more than RecentIDs other events of its
+// school is applied again: it opens again a risk that a later event
+// cleared, but not one a person resolved, nor one whose time is over.
+func TestLateCopyOfAnEvent(t *testing.T) {
+	tests := []struct {
+		name     string
+		then     func(e *engine.Engine, out *engine.Output) // after the event, before the others
+		wantOpen bool
+	}{
+		{name: "cleared by a later event", wantOpen: true, then: func(e *engine.Engine, out *engine.Output) {
+			require.NoError(t, e.Apply(entry("clear", "S1", "cleared", "", t0.Add(time.Minute)), out))
+		}},
+		{name: "resolved by a person", then: func(e *engine.Engine, out *engine.Output) {
+			require.NoError(t, e.Resolve("S1", "blacklist", "", "王科长", "已处置", t0.Add(time.Minute), out))
+		}},
+		{name: "its time is over", then: func(e *engine.Engine, out *engine.Output) {
+			e.Tick(t0.Add(25*time.Hour), out)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine(t)
+			var out engine.Output
+			e.Tick(t0, &out)
+			require.NoError(t, e.Apply(entry("late", "S1", "blacklist", "", t0), &out))
+			tt.then(e, &out)
+			v, _ := e.View("S1")
+			require.Empty(t, v.Risks)
+			for i := range engine.RecentIDs {
+				require.NoError(t, e.Apply(entry(fmt.Sprint("s1-", i), "S1", "none", "", t0.Add(2*time.Minute)), &out))
+			}
+			require.NoError(t, e.Apply(entry("late", "S1", "blacklist", "", t0), &out))
+			v, _ = e.View("S1")
+			if tt.wantOpen {
+				require.Len(t, v.Risks, 1, "the copy opens the risk again")
+				return
+			}
+			require.Empty(t, v.Risks)
+		})
+	}
+}
+
+// The recent ids of a school are forgotten with the rest of its state once
+// its last event lies before the horizon.
+func TestRecentIDsForgottenAfterHorizon(t *testing.T) {
+	e := newEngine(t)
+	var out engine.Output
+	e.Tick(t0, &out)
+	require.NoError(t, e.Apply(entry("a", "S1", "none", "", t0), &out))
+	_, state := e.State()
+	require.Equal(t, []string{"a"}, state["S1"].Recent)
+	e.Tick(t0.Add(25*time.Hour), &out)
+	_, state = e.State()
+	require.NotContains(t, state, "S1", "nothing is kept of a school whose last event is older than the horizon")
+	require.NoError(t, e.Apply(entry("a", "S1", "none", "", t0.Add(25*time.Hour)), &out), "an id older than the horizon is not remembered")
+}
+
 func TestLateEventPastItsTimeOpensNothing(t *testing.T) {
 	e := newEngine(t)
 	var out engine.Output
@@ -204,6 +307,14 @@ func (m *gateMemory) Prune(before time.Time) {
 }
 
 func (m *gateMemory) Empty() bool { return len(m.LastSeen) == 0 }
+
+func (m *gateMemory) Len() int {
+	n := len(m.LastSeen)
+	for _, w := range m.Window {
+		n += len(w)
+	}
+	return n
+}
 
 func (r memoryRules) Evaluate(ev *engine.Event, s *engine.School, state engine.RuleState, out []engine.Match) ([]engine.Match, error) {
 	m := state.(*gateMemory)
@@ -267,7 +378,7 @@ func TestReplayGivesSameState(t *testing.T) {
 	// The scenario leaves something to compare in every part of the state.
 	require.Equal(t, engine.LevelRed, liveState["S1"].Level)
 	require.Equal(t, engine.LevelYellow, liveState["S2"].Level)
-	require.Len(t, liveState["S1"].Seen, 3)
+	require.Len(t, liveState["S1"].Recent, 3)
 	require.NotEmpty(t, liveState["S2"].Rules.(*gateMemory).Window["西门"])
 	require.NotEmpty(t, liveState["S2"].Rules.(*gateMemory).LastSeen)
 	require.NotEmpty(t, liveState["S2"].Resolved)

@@ -9,16 +9,17 @@ import (
 // SchoolState is everything the engine keeps about one school that decides
 // what it does next, copied into plain values that compare with
 // reflect.DeepEqual. It leaves out what only makes the engine faster (the
-// next-expiry bound, free lists, the order of the seen queue).
+// next-expiry bound, free lists, the order of the recent ids' ring).
 type SchoolState struct {
 	Level Level
 	Since time.Time
 	Cause Cause
 	// Risks are the active risks, by rule and key.
 	Risks []Risk
-	// Seen are the ids of the applied events the engine still recognises
-	// as duplicates, with their event times.
-	Seen map[string]time.Time
+	// Recent are the ids of the applied events the engine still recognises
+	// as duplicates, sorted, and LastEvent when the newest occurred.
+	Recent    []string
+	LastEvent time.Time
 	// Rules is what the rules remember of the school (their windows and
 	// last-seen times); the engine never looks inside, the test's
 	// Evaluator makes it comparable.
@@ -36,25 +37,15 @@ func (e *Engine) State() (time.Time, map[string]SchoolState) {
 	for id, st := range e.schools {
 		s := SchoolState{
 			Level: st.level, Since: st.since, Cause: st.cause,
-			Seen:     map[string]time.Time{},
-			Rules:    st.rules,
-			Resolved: map[string]time.Time{},
+			Recent:    slices.Sorted(slices.Values(st.recent.ids)),
+			LastEvent: st.lastEvent,
+			Rules:     st.rules,
+			Resolved:  map[string]time.Time{},
 		}
 		for _, r := range st.risks {
 			s.Risks = append(s.Risks, r.clone())
 		}
 		slices.SortFunc(s.Risks, func(a, b Risk) int { return strings.Compare(a.ref(), b.ref()) })
-		for _, x := range st.seen.queue[st.seen.head:] {
-			s.Seen[x.id] = time.Unix(0, x.at).UTC()
-		}
-		for _, x := range st.seen.late {
-			s.Seen[x.id] = time.Unix(0, x.at).UTC()
-		}
-		for id := range st.seen.ids {
-			if _, ok := s.Seen[id]; !ok {
-				s.Seen[id] = time.Time{} // in the set but in neither queue: a bug the comparison shows
-			}
-		}
 		for k, t := range st.resolved {
 			s.Resolved[k.rule+"|"+k.key] = t
 		}

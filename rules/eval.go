@@ -47,8 +47,8 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, state engine.Rul
 					continue
 				}
 			}
-			if mem != nil {
-				mem.see(rf.absent, key, ev.OccurredAt)
+			if mem != nil && mem.see(rf.absent, key, ev.OccurredAt) {
+				s.forgot(r.ID, boundKeys, 1)
 			}
 			out = append(out, engine.Match{Rule: r.ID, Key: key, Clear: true})
 			continue
@@ -76,7 +76,7 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, state engine.Rul
 			continue
 		}
 		if r.Window != nil {
-			matched, err := r.windowMatch(sc, rf, mem, key)
+			matched, err := s.windowMatch(r, sc, rf, mem, key)
 			if err != nil {
 				errs = s.fail(errs, r.ID, err)
 				continue
@@ -108,38 +108,45 @@ func (s *Set) Evaluate(ev *engine.Event, school *engine.School, state engine.Rul
 	return out, errors.Join(errs...)
 }
 
-// windowMatch adds the event to the rule's window for key and evaluates
-// `having` over the window's aggregate, which it leaves in sc.agg.
-func (r *Rule) windowMatch(sc *scratch, rf *ruleFast, mem *memory, key string) (bool, error) {
+// windowMatch adds the event to r's window for key and evaluates `having`
+// over the window's aggregate, which it leaves in sc.agg.
+func (s *Set) windowMatch(r *Rule, sc *scratch, rf *ruleFast, mem *memory, key string) (bool, error) {
 	w := r.Window
 	env := &sc.frame.env
-	s := sample{At: env.Event.OccurredAt, Value: 1}
+	smp := sample{At: env.Event.OccurredAt, Value: 1}
 	if w.value != nil {
 		v, err := sc.number(rf.value, w.value, envRule)
 		if err != nil {
 			return false, fmt.Errorf("rule %q: window.value: %w", r.ID, err)
 		}
-		s.Value = v
+		smp.Value = v
 	}
 	if w.distinct != nil {
 		v, err := sc.text(rf.distinct, w.distinct, envRule)
 		if err != nil {
 			return false, fmt.Errorf("rule %q: window.distinct: %w", r.ID, err)
 		}
-		s.Distinct = v
+		smp.Distinct = v
 	}
 	if mem == nil {
 		return false, nil
 	}
-	win := mem.window(r.windowKey, key, true)
+	win, evicted := mem.window(r.windowKey, key, true)
+	if evicted {
+		s.forgot(r.ID, boundKeys, 1)
+	}
 	maxSize := w.Size
 	if w.Today {
 		maxSize = 24 * time.Hour
 	}
-	if !win.add(s, maxSize, w.Lateness) {
+	added, dropped := win.add(smp, maxSize, w.Lateness)
+	if dropped > 0 {
+		s.forgot(r.ID, boundSamples, dropped)
+	}
+	if !added {
 		return false, nil // later than the window's lateness
 	}
-	sc.agg = win.over(s.At, w.span(s.At))
+	sc.agg = win.over(smp.At, w.span(smp.At))
 	if w.having == nil {
 		return true, nil
 	}
@@ -228,7 +235,9 @@ func (s *Set) checkKeys(r *Rule, sc *scratch, school *engine.School, mem *memory
 		if done && (!seen || !fired.Before(last)) && (a.By == 0 || fired.Equal(at)) {
 			continue // already reported for this absence
 		}
-		mem.see(rf.fired, key, at)
+		if mem.see(rf.fired, key, at) {
+			s.forgot(r.ID, boundKeys, 1)
+		}
 		env.Key, env.LastSeen = key, time.Time{}
 		if seen {
 			env.LastSeen = last
@@ -303,6 +312,19 @@ func (s *Set) Escalate(school *engine.School, risks []*engine.Risk) (engine.Leve
 func (s *Set) fail(errs []error, id string, err error) []error {
 	s.failed(id)
 	return append(errs, err)
+}
+
+// The bounds of sanse_rules_memory_forgotten_total.
+const (
+	boundKeys    = "keys"
+	boundSamples = "samples"
+)
+
+// forgot counts n things rule id forgot at a school to stay within bound.
+func (s *Set) forgot(id, bound string, n int) {
+	if s.forgotten != nil {
+		s.forgotten.WithLabelValues(id, bound).Add(float64(n))
+	}
 }
 
 // failed counts a run-time failure of rule (or policy entry) id.

@@ -169,7 +169,7 @@ func NewManager(opts ManagerOptions) (*Manager, error) {
 	}
 	now := m.now()
 	m.metrics = newMetrics(opts.Registerer)
-	set = set.counting(m.metrics.evaluationFailures)
+	set = set.counting(m.metrics.evaluationFailures, m.metrics.forgotten)
 	m.current.Store(set)
 	m.loadedAt = now
 	m.lastReload = ReloadStatus{At: now, Success: true}
@@ -408,7 +408,7 @@ func (m *Manager) reload(fp string) error {
 		return errors.Join(errs...)
 	}
 
-	set = set.counting(m.metrics.evaluationFailures)
+	set = set.counting(m.metrics.evaluationFailures, m.metrics.forgotten)
 	m.mu.Lock()
 	old := m.current.Swap(set)
 	m.loadedAt = now

@@ -15,9 +15,18 @@ import (
 // the rest of the state. Every Set makes and reads the same kind, so the
 // schools' memories live on across a reload; a window belongs to a rule's
 // id, key and window expressions, so a changed rule starts afresh.
+//
+// Besides the horizon, two bounds keep a school's memory independent of the
+// number of events, whatever producers send: a rule keeps at most MaxKeys
+// keys per school (windows, or last-seen times), and a window at most
+// MaxWindowSamples samples.
 type memory struct {
 	windows map[memKey]*window
 	seen    map[memKey]time.Time
+	// keys counts the windows and the last-seen times of each prefix (a
+	// rule's, with its window expressions or the kind of time), to hold
+	// each to MaxKeys.
+	keys map[string]int
 	// oldest is at or before the newest sample of every window and every
 	// time in seen, so that prune has nothing to do before it.
 	oldest time.Time
@@ -37,15 +46,37 @@ const maxFreeWindows = 8
 // event's key need not be joined into a new string for every event.
 type memKey struct{ prefix, key string }
 
+// MaxKeys bounds the keys a rule keeps per school: its windows (one per
+// key), or for an absence check its last-seen times (one per key, and one per
+// key it reported). A new key beyond it makes the rule forget, at that
+// school, the key whose newest event is the oldest. With the default pack's
+// keys (pupils, devices, dishes, staff, suppliers, water bodies) a school
+// stays far below it; a producer sending a new key with every event reaches
+// it, and the rule then judges each key over the last MaxKeys keys' events
+// only.
+const MaxKeys = 1000
+
+// MaxWindowSamples bounds the samples of one window (a rule, school and
+// key). A sample beyond it makes the window forget its oldest: the window's
+// aggregate (count, sum, distinct …) is then of the newest MaxWindowSamples
+// events within its size. No rule of the default pack counts that far.
+const MaxWindowSamples = 1000
+
 func newMemory() *memory {
-	return &memory{windows: map[memKey]*window{}, seen: map[memKey]time.Time{}}
+	return &memory{windows: map[memKey]*window{}, seen: map[memKey]time.Time{}, keys: map[string]int{}}
 }
 
 // window returns the window of prefix and key, creating it when create is
-// set.
-func (m *memory) window(prefix, key string, create bool) *window {
-	w := m.windows[memKey{prefix, key}]
+// set. evicted reports that creating it made the rule forget another key
+// (MaxKeys).
+func (m *memory) window(prefix, key string, create bool) (w *window, evicted bool) {
+	w = m.windows[memKey{prefix, key}]
 	if w == nil && create {
+		if m.keys[prefix] >= MaxKeys {
+			m.evictWindow(prefix)
+			evicted = true
+		}
+		m.keys[prefix]++
 		if n := len(m.free); n > 0 {
 			w = m.free[n-1]
 			m.free[n-1] = nil
@@ -55,12 +86,35 @@ func (m *memory) window(prefix, key string, create bool) *window {
 		}
 		m.windows[memKey{prefix, key}] = w
 	}
-	return w
+	return w, evicted
+}
+
+// evictWindow forgets the window of prefix whose newest sample is the
+// oldest.
+func (m *memory) evictWindow(prefix string) {
+	var (
+		oldest memKey
+		at     time.Time
+		found  bool
+	)
+	for k, w := range m.windows {
+		if k.prefix != prefix {
+			continue
+		}
+		t := w.newest()
+		if !found || t.Before(at) {
+			oldest, at, found = k, t, true
+		}
+	}
+	if found {
+		m.forget(oldest, m.windows[oldest])
+	}
 }
 
 // forget drops the window of k, keeping it for reuse.
 func (m *memory) forget(k memKey, w *window) {
 	delete(m.windows, k)
+	m.uncount(k.prefix)
 	if len(m.free) < maxFreeWindows {
 		clear(w.samples)
 		w.samples = w.samples[:0]
@@ -77,17 +131,51 @@ func (m *memory) dropWindow(prefix, key string) {
 	}
 }
 
+// uncount takes one key of prefix off its count.
+func (m *memory) uncount(prefix string) {
+	if n := m.keys[prefix]; n > 1 {
+		m.keys[prefix] = n - 1
+	} else {
+		delete(m.keys, prefix)
+	}
+}
+
 // see records that prefix and key were seen at t; an earlier time never
-// replaces a later one.
-func (m *memory) see(prefix, key string, t time.Time) {
+// replaces a later one. evicted reports that a new key made the prefix
+// forget another (MaxKeys).
+func (m *memory) see(prefix, key string, t time.Time) (evicted bool) {
 	k := memKey{prefix, key}
 	prev, ok := m.seen[k]
 	if ok && !t.After(prev) {
-		return
+		return false
+	}
+	if !ok {
+		if m.keys[prefix] >= MaxKeys {
+			m.evictSeen(prefix)
+			evicted = true
+		}
+		m.keys[prefix]++
+		m.lowerOldest(t)
 	}
 	m.seen[k] = t
-	if !ok {
-		m.lowerOldest(t)
+	return evicted
+}
+
+// evictSeen forgets the oldest last-seen time of prefix.
+func (m *memory) evictSeen(prefix string) {
+	var (
+		oldest memKey
+		at     time.Time
+		found  bool
+	)
+	for k, t := range m.seen {
+		if k.prefix == prefix && (!found || t.Before(at)) {
+			oldest, at, found = k, t, true
+		}
+	}
+	if found {
+		delete(m.seen, oldest)
+		m.uncount(prefix)
 	}
 }
 
@@ -124,6 +212,7 @@ func (m *memory) Prune(before time.Time) {
 	for k, t := range m.seen {
 		if t.Before(before) {
 			delete(m.seen, k)
+			m.uncount(k.prefix)
 			continue
 		}
 		if oldest.IsZero() || t.Before(oldest) {
@@ -135,6 +224,16 @@ func (m *memory) Prune(before time.Time) {
 
 // Empty implements engine.RuleState.
 func (m *memory) Empty() bool { return len(m.windows) == 0 && len(m.seen) == 0 }
+
+// Len implements engine.RuleState: the samples of the windows and the
+// last-seen times.
+func (m *memory) Len() int {
+	n := len(m.seen)
+	for _, w := range m.windows {
+		n += len(w.samples)
+	}
+	return n
+}
 
 // sample is one event's contribution to a window.
 type sample struct {
@@ -162,15 +261,24 @@ type Aggregate struct {
 	Span     time.Duration `expr:"span"` // Last - First
 }
 
+// newest returns the time of the newest sample, zero when there is none.
+func (w *window) newest() time.Time {
+	if len(w.samples) == 0 {
+		return time.Time{}
+	}
+	return w.samples[len(w.samples)-1].At
+}
+
 // add inserts s in time order and evicts samples that can no longer fall in
-// any window: older than the newest sample minus size and lateness. It
-// returns false, adding nothing, for a sample older than that bound (too late).
-func (w *window) add(s sample, size, lateness time.Duration) bool {
+// any window: older than the newest sample minus size and lateness, and the
+// oldest beyond MaxWindowSamples (dropped counts those). It returns false,
+// adding nothing, for a sample older than that bound (too late).
+func (w *window) add(s sample, size, lateness time.Duration) (added bool, dropped int) {
 	n := len(w.samples)
 	if n > 0 {
 		newest := w.samples[n-1].At
 		if s.At.Before(newest.Add(-size - lateness)) {
-			return false
+			return false, 0
 		}
 	}
 	if n == 0 && w.mem != nil {
@@ -186,10 +294,14 @@ func (w *window) add(s sample, size, lateness time.Duration) bool {
 	for drop < len(w.samples) && w.samples[drop].At.Before(bound) {
 		drop++
 	}
+	if over := len(w.samples) - drop - MaxWindowSamples; over > 0 {
+		drop += over
+		dropped = over
+	}
 	if drop > 0 {
 		w.samples = slices.Delete(w.samples, 0, drop)
 	}
-	return true
+	return true, dropped
 }
 
 // over aggregates the samples in (end - size, end].

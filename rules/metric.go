@@ -21,8 +21,10 @@ type metrics struct {
 	reloads              *prometheus.CounterVec
 	loaded               prometheus.Gauge
 	calendarCoveredDays  prometheus.Gauge
-	// evaluationFailures is handed to every set the Manager runs.
+	// evaluationFailures and forgotten are handed to every set the Manager
+	// runs.
 	evaluationFailures *prometheus.CounterVec
+	forgotten          *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -52,6 +54,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "sanse", Subsystem: "rules", Name: "evaluation_failures_total",
 			Help: "Evaluations of a rule (or level policy entry) that failed at run time, by rule id; the event is applied with the other rules.",
 		}, []string{"rule"}),
+		forgotten: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sanse", Subsystem: "rules", Name: "memory_forgotten_total",
+			Help: "What a rule forgot at a school before the horizon to stay within its bounds, by rule and bound: keys (a key's window or last-seen time, beyond 1000 keys per rule and school) or samples (a window's oldest sample, beyond 1000 per window).",
+		}, []string{"rule", "bound"}),
 	}
 	// Both series exist from the start, so that rate() and alerts see the
 	// first failure as an increase from zero.

@@ -24,16 +24,19 @@ type Set struct {
 	files    []string
 	contract *event.Contract
 	labels   map[string]string // zh()'s, from the contract
-	// failures counts the rules' run-time failures by rule; nil counts
-	// nothing (a set outside a Manager).
-	failures *prometheus.CounterVec
+	// failures counts the rules' run-time failures by rule, and forgotten
+	// what a rule forgot at a school to stay within a bound (MaxKeys,
+	// MaxWindowSamples), by rule and bound; nil counts nothing (a set
+	// outside a Manager).
+	failures  *prometheus.CounterVec
+	forgotten *prometheus.CounterVec
 }
 
 // counting returns a copy of s that counts its rules' run-time failures in
-// failures.
-func (s *Set) counting(failures *prometheus.CounterVec) *Set {
+// failures and what they forget to stay within their bounds in forgotten.
+func (s *Set) counting(failures, forgotten *prometheus.CounterVec) *Set {
 	c := *s
-	c.failures = failures
+	c.failures, c.forgotten = failures, forgotten
 	return &c
 }
 

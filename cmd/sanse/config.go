@@ -109,12 +109,18 @@ type WebConfig struct {
 
 // KafkaConfig configures the event source.
 type KafkaConfig struct {
-	Brokers       []string       `yaml:"brokers"`
-	GroupID       string         `yaml:"group_id"`
-	Topics        TopicsConfig   `yaml:"topics"`
-	BatchSize     int            `yaml:"batch_size"`
-	BatchInterval time.Duration  `yaml:"batch_interval"`
-	Embedded      EmbeddedConfig `yaml:"embedded"`
+	Brokers       []string      `yaml:"brokers"`
+	GroupID       string        `yaml:"group_id"`
+	Topics        TopicsConfig  `yaml:"topics"`
+	BatchSize     int           `yaml:"batch_size"`
+	BatchInterval time.Duration `yaml:"batch_interval"`
+	// SessionTimeout, HeartbeatInterval and RebalanceTimeout are the
+	// consumer group's timing: how soon a killed instance's partitions
+	// move to the others.
+	SessionTimeout    time.Duration  `yaml:"session_timeout"`
+	HeartbeatInterval time.Duration  `yaml:"heartbeat_interval"`
+	RebalanceTimeout  time.Duration  `yaml:"rebalance_timeout"`
+	Embedded          EmbeddedConfig `yaml:"embedded"`
 	// TLS and SASL are how the consumer reaches the cluster of Brokers.
 	TLS  TLSClientConfig `yaml:"tls"`
 	SASL SASLConfig      `yaml:"sasl"`
@@ -247,9 +253,11 @@ func defaultConfig() Config {
 			GroupID: ingest.DefaultGroupID,
 			// The built-in sources' topics, as declared; a source declared
 			// in sources.dir reads its own declared topic.
-			Topics:        TopicsConfig{Sources: ingest.DefaultTopics(event.Builtin()), DeadLetter: ingest.DefaultDeadLetterTopic},
-			BatchSize:     ingest.DefaultBatchSize,
-			BatchInterval: ingest.DefaultBatchInterval,
+			Topics:         TopicsConfig{Sources: ingest.DefaultTopics(event.Builtin()), DeadLetter: ingest.DefaultDeadLetterTopic},
+			BatchSize:      ingest.DefaultBatchSize,
+			BatchInterval:  ingest.DefaultBatchInterval,
+			SessionTimeout: ingest.DefaultSessionTimeout, HeartbeatInterval: ingest.DefaultHeartbeatInterval,
+			RebalanceTimeout: ingest.DefaultRebalanceTimeout,
 			Embedded: EmbeddedConfig{ListenAddress: ingest.DefaultBrokerAddress, Partitions: ingest.DefaultBrokerPartitions,
 				Retention: ingest.DefaultBrokerRetention, RetentionBytes: ingest.DefaultBrokerRetentionBytes},
 			Limits: event.DefaultLimits,
@@ -409,6 +417,16 @@ func (c *Config) check() error {
 	}
 	if c.Kafka.BatchInterval <= 0 {
 		errs = append(errs, fmt.Errorf("kafka.batch_interval must be positive, got %s", c.Kafka.BatchInterval))
+	}
+	switch {
+	case c.Kafka.SessionTimeout < time.Second || c.Kafka.SessionTimeout > 30*time.Minute:
+		errs = append(errs, fmt.Errorf("kafka.session_timeout must be from 1s to 30m (brokers accept 6s to 30m by default), got %s", c.Kafka.SessionTimeout))
+	case c.Kafka.HeartbeatInterval <= 0 || c.Kafka.HeartbeatInterval >= c.Kafka.SessionTimeout:
+		errs = append(errs, fmt.Errorf("kafka.heartbeat_interval must be positive and shorter than kafka.session_timeout (%s), a third of it at most is usual; got %s",
+			c.Kafka.SessionTimeout, c.Kafka.HeartbeatInterval))
+	}
+	if c.Kafka.RebalanceTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("kafka.rebalance_timeout must be at least 1s, got %s", c.Kafka.RebalanceTimeout))
 	}
 	if c.Kafka.Embedded.Partitions <= 0 {
 		errs = append(errs, fmt.Errorf("kafka.embedded.partitions must be positive, got %d", c.Kafka.Embedded.Partitions))

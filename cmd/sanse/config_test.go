@@ -51,6 +51,9 @@ func TestConfigRefusesMistakes(t *testing.T) {
 			want: []string{"line 4", "many"}},
 		{name: "every bad value at once", file: "registry:\n  file: x.csv\nkafka:\n  batch_size: -1\nlog:\n  level: loud\n",
 			want: []string{"kafka.batch_size must be positive", `log.level "loud"`}},
+		{name: "group timing", file: "registry:\n  file: x.csv\nkafka:\n  session_timeout: 6s\n  heartbeat_interval: 10s\n  rebalance_timeout: 0s\n",
+			want: []string{"kafka.heartbeat_interval must be positive and shorter than kafka.session_timeout (6s)",
+				"kafka.rebalance_timeout must be at least 1s"}},
 		{name: "no registry", file: "web:\n  listen_address: ':1'\n", want: []string{"registry.file is required"}},
 		{name: "a report schedule's mistakes, with their lines", file: "registry:\n  file: x.csv\nreports:\n  schedules:\n" +
 			"    - name: district-daily\n      cron: \"30 25 * * *\"\n      kind: daily\n      districts: all\n      receivers: [office]\n" +

@@ -125,6 +125,8 @@ type instance struct {
 	// token is an admin token of the instance's database (testToken); ""
 	// when it runs with --web.insecure-no-auth.
 	token string
+	// readyAt is when the instance first answered /readyz.
+	readyAt time.Time
 }
 
 func startSanse(t *testing.T, args ...string) *instance {
@@ -163,6 +165,7 @@ func (in *instance) waitReady() {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
+				in.readyAt = time.Now()
 				return
 			}
 		}
@@ -534,6 +537,7 @@ func runScenario(t *testing.T, dsn string, msgs []kafka.Message, crash bool) out
 			return n > before && n >= uint64(len(msgs)/3)
 		})
 		in.kill()
+		killed := time.Now()
 		n := countEvents(t, conn, db)
 		t.Logf("killed the engine with %d of %d events stored", n, len(msgs))
 		require.Less(t, n, uint64(len(msgs)), "the kill must happen mid-stream")
@@ -542,6 +546,12 @@ func runScenario(t *testing.T, dsn string, msgs []kafka.Message, crash bool) out
 		t.Logf("%d stored events are past the committed offsets: the broker delivers them again", again)
 		require.Positive(t, again, "the crash must leave stored messages uncommitted, or it shows nothing of re-delivery")
 		in = startSanse(t, args...)
+		// The replacement joins the group while the killed member is still
+		// in it: its partitions move once the group's session timeout has
+		// passed without a heartbeat.
+		waitFor(t, time.Minute, "events stored again after the kill", func() bool { return countEvents(t, conn, db) > n })
+		t.Logf("events stored again %s after the kill (the replacement ready %s after it)", time.Since(killed).Round(100*time.Millisecond),
+			in.readyAt.Sub(killed).Round(100*time.Millisecond))
 	}
 	require.NoError(t, <-produced)
 	waitFor(t, 2*time.Minute, "every event stored", func() bool {

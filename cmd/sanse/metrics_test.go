@@ -19,7 +19,7 @@ import (
 
 // metricName is STYLE.md's sanse_<subsystem>_<name>_<unit>: snake case, a
 // known subsystem (one per package that registers metrics), then the name.
-var metricName = regexp.MustCompile(`^sanse_(api|ingest|store|rules|registry|retention|hazard|alert|notify)_[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+var metricName = regexp.MustCompile(`^sanse_(api|engine|ingest|store|rules|registry|retention|hazard|alert|notify)_[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
 
 // TestMetricNames builds every component the way `sanse serve` does, on one
 // registry, without running anything (no broker is started: the brokers are

@@ -26,6 +26,7 @@ func (c *Config) appOptions() app.Options {
 		Kafka: ingest.Options{
 			Brokers: c.Kafka.Brokers, GroupID: c.Kafka.GroupID,
 			Topics: c.topics(), DeadLetterTopic: c.Kafka.Topics.DeadLetter, BatchSize: c.Kafka.BatchSize, BatchInterval: c.Kafka.BatchInterval,
+			SessionTimeout: c.Kafka.SessionTimeout, HeartbeatInterval: c.Kafka.HeartbeatInterval, RebalanceTimeout: c.Kafka.RebalanceTimeout,
 			Security: c.Kafka.sec,
 		},
 		EmbeddedKafka: ingest.BrokerOptions{

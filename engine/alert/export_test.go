@@ -6,3 +6,7 @@ import "context"
 // messages due and stores them with the alerts they changed. Nothing is
 // delivered: the outbox runs only in Run.
 func (m *Manager) Tick(ctx context.Context) error { return m.tick(ctx) }
+
+// RetryTick does what one tick of Run does, logging a failure to store as
+// Run does.
+func (m *Manager) RetryTick(ctx context.Context) { m.retryTick(ctx) }

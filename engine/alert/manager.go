@@ -14,6 +14,7 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/event"
+	"github.com/sanse-campus/sanse/engine/logthrottle"
 	"github.com/sanse-campus/sanse/engine/notify"
 )
 
@@ -80,7 +81,17 @@ type Manager struct {
 	routes   map[string]*routed     // where the active alerts are routed, by id
 	pending  []*notify.Notification // created, not yet stored in the outbox
 	changed  []*Alert               // for OnChange
+
+	// Owned by Run: the log of failed stores, one line per
+	// storeErrorInterval while the store is away, and the failed ticks
+	// since the last that stored.
+	storeErrors *logthrottle.Limiter
+	failedTicks int
 }
+
+// storeErrorInterval is how often a store that keeps failing is logged: Run
+// tries again every tick (200 ms by default).
+const storeErrorInterval = 30 * time.Second
 
 // New validates the configuration and builds the receivers.
 func New(opts Options) (*Manager, error) {
@@ -128,7 +139,7 @@ func New(opts Options) (*Manager, error) {
 	return &Manager{
 		cfg: cfg, opts: opts, store: opts.Store, logger: logger, metrics: newMetrics(opts.Registerer), now: opts.Now, box: box,
 		alerts: map[string]*Alert{}, bySchool: map[string][]*Alert{}, dirty: map[string]*Alert{}, groups: map[string]*group{},
-		routes: map[string]*routed{},
+		routes: map[string]*routed{}, storeErrors: logthrottle.New(storeErrorInterval),
 	}, nil
 }
 
@@ -232,9 +243,25 @@ func (m *Manager) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		if err := m.tick(ctx); err != nil && ctx.Err() == nil {
-			m.logger.Warn("could not store alerts or messages; will retry", "err", err)
+		m.retryTick(ctx)
+	}
+}
+
+// retryTick runs one tick of Run. While the store fails, it logs one line
+// per storeErrorInterval, with the failures held back since the last; when
+// the store takes the alerts again, one line says how many ticks failed.
+func (m *Manager) retryTick(ctx context.Context) {
+	err := m.tick(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		m.failedTicks++
+		if ok, suppressed := m.storeErrors.Allow(m.now()); ok {
+			m.logger.Warn("could not store alerts or messages; will retry", "suppressed", suppressed, "err", err)
 		}
+	case err == nil && m.failedTicks > 0:
+		m.logger.Info("alerts and messages stored again", "failed_attempts", m.failedTicks)
+		m.failedTicks = 0
+		m.storeErrors.Reset()
 	}
 }
 

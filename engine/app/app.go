@@ -172,6 +172,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	a.decoder = &event.Decoder{Contract: opts.Contract, Registry: a.registry.Load, Identity: identity,
 		Dropped: ingest.NewDroppedFields(opts.Contract, opts.Registerer).Count, Limits: opts.EventLimits.OrDefaults()}
 	a.engine = engine.New(func() engine.Evaluator { return a.rules.Current() }, a.registry.Load)
+	engine.RegisterMetrics(a.engine, opts.Registerer)
 	var onAlert func(*alert.Alert)
 	if opts.Stream != nil {
 		onAlert = opts.Stream.PublishAlert
@@ -197,6 +198,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	co := opts.Kafka
 	co.Brokers, co.Decoder, co.Engine, co.Store = a.brokers, a.decoder, a.engine, a.writer
+	co.StoredOffsets = a.storedOffsets
 	co.Logger, co.Registerer = opts.Logger, opts.Registerer
 	a.consumer, err = ingest.NewConsumer(co)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/hazard"
+	"github.com/sanse-campus/sanse/engine/ingest"
 )
 
 // restore rebuilds the state from what is stored, in the one order that
@@ -95,6 +96,30 @@ func (a *App) restore(ctx context.Context) error {
 		"since", since, "horizon", horizon, "expired_meanwhile", len(expired.Transitions),
 		"took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// storedOffsets returns the last stored event of every partition, for the
+// consumer to recognise the messages it is delivered again (Options.
+// StoredOffsets of package ingest). Only events within the decoder's
+// event-age limit are looked at: an older message read again is refused as
+// too old before it reaches the engine.
+func (a *App) storedOffsets(ctx context.Context) (map[string]map[int]ingest.StoredOffset, error) {
+	var since time.Time
+	if age := a.decoder.Limits.MaxAge; age > 0 {
+		since = time.Now().Add(-age)
+	}
+	list, err := a.store.StoredOffsets(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[int]ingest.StoredOffset{}
+	for _, o := range list {
+		if out[o.Topic] == nil {
+			out[o.Topic] = map[int]ingest.StoredOffset{}
+		}
+		out[o.Topic][o.Partition] = ingest.StoredOffset{Offset: o.Offset, ID: o.EventID}
+	}
+	return out, nil
 }
 
 // supervisor tells the district of an overdue hazard through the alerts.

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/logthrottle"
 	"github.com/sanse-campus/sanse/engine/words"
 )
 
@@ -134,7 +135,15 @@ type Manager struct {
 	mu      sync.Mutex
 	hazards map[string]*Hazard
 	pending []write
+
+	// flushErrors logs a store that keeps refusing the pending transitions
+	// at most once per storeErrorInterval. Owned by Run.
+	flushErrors *logthrottle.Limiter
 }
+
+// storeErrorInterval is the least time between two log lines of a store
+// that keeps refusing the hazards' transitions.
+const storeErrorInterval = 30 * time.Second
 
 // write is one transition the store has not acknowledged yet.
 type write struct {
@@ -157,7 +166,7 @@ func New(st Store, risks Risks, opts Options) *Manager {
 		store: st, risks: risks, supervisor: opts.Supervisor,
 		logger: opts.Logger, metrics: newMetrics(opts.Registerer), school: opts.School, now: opts.Now,
 		keepClosed: opts.KeepClosed, interval: opts.CheckInterval, writeTimeout: opts.WriteTimeout,
-		hazards: map[string]*Hazard{},
+		hazards: map[string]*Hazard{}, flushErrors: logthrottle.New(storeErrorInterval),
 	}
 	if m.logger == nil {
 		m.logger = slog.New(slog.DiscardHandler)
@@ -702,7 +711,11 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 		fctx, cancel := context.WithTimeout(ctx, m.writeTimeout)
 		if err := m.Flush(fctx); err != nil && ctx.Err() == nil {
-			m.logger.Warn("hazard transitions not stored yet; retrying", "err", err)
+			if ok, suppressed := m.flushErrors.Allow(m.now()); ok {
+				m.logger.Warn("hazard transitions not stored yet; retrying", "suppressed", suppressed, "err", err)
+			}
+		} else if err == nil {
+			m.flushErrors.Reset()
 		}
 		cancel()
 		select {

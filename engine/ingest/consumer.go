@@ -16,6 +16,7 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/event"
+	"github.com/sanse-campus/sanse/engine/logthrottle"
 	"github.com/sanse-campus/sanse/engine/retry"
 )
 
@@ -27,6 +28,17 @@ const (
 	DefaultBatchInterval   = 200 * time.Millisecond
 	DefaultTickInterval    = time.Second
 	DefaultShutdownTimeout = 10 * time.Second
+	// A member that stops heartbeating (a killed process) is out of the
+	// group after DefaultSessionTimeout, the least a Kafka broker accepts by
+	// default (group.min.session.timeout.ms), and its partitions go to the
+	// others or to its replacement: kafka-go's default, 30 s, kept the
+	// schools of a killed instance still for about 30 s.
+	DefaultSessionTimeout    = 6 * time.Second
+	DefaultHeartbeatInterval = time.Second
+	// DefaultRebalanceTimeout is how long the members have to rejoin when a
+	// rebalance begins: a member flushes its batch (bounded by
+	// ShutdownTimeout) and commits before it rejoins.
+	DefaultRebalanceTimeout = 30 * time.Second
 )
 
 // DefaultTopics returns the topic of each source of c (nil:
@@ -64,10 +76,12 @@ type Store interface {
 
 // Engine applies events to the per-school state. *engine.Engine satisfies it.
 //
-// The consumer calls Apply and Tick from a single goroutine. Apply appends
-// what ev caused to out and returns engine.ErrDuplicate, changing nothing,
-// for an event id it has already applied; any other error reports rules that
-// failed at run time after the event was applied. Tick advances the clock to
+// The consumer calls Apply and Tick from a single goroutine, never for a
+// message it recognises as a re-delivery (see Options.StoredOffsets). Apply
+// appends what ev caused to out and returns engine.ErrDuplicate, changing
+// nothing, for an event it recognises as applied already (a producer's copy);
+// any other error reports rules that failed at run time after the event was
+// applied. Tick advances the clock to
 // now and appends the expiries it caused to out. Neither may keep ev or out.
 type Engine interface {
 	Apply(ev *engine.Event, out *engine.Output) error
@@ -106,6 +120,17 @@ type Options struct {
 	// ShutdownTimeout bounds the last flush when Run's context is cancelled
 	// (default 10s).
 	ShutdownTimeout time.Duration
+	// SessionTimeout is how long the group waits for a member's heartbeat
+	// before it gives the member's partitions to others (default 6s); the
+	// broker refuses values outside group.min/max.session.timeout.ms.
+	SessionTimeout time.Duration
+	// HeartbeatInterval is how often the member heartbeats (default 1s;
+	// below SessionTimeout, usually a third of it at most). Heartbeats go
+	// on while a batch is flushed, in their own goroutine.
+	HeartbeatInterval time.Duration
+	// RebalanceTimeout is how long the members have to rejoin once a
+	// rebalance begins (default 30s).
+	RebalanceTimeout time.Duration
 	// Security is how the consumer's clients reach the brokers: TLS and
 	// SASL; the zero value is plaintext without authentication.
 	Security Security
@@ -114,6 +139,19 @@ type Options struct {
 	// is not read — the others are — until the topic appears; the
 	// consumer then joins the group again with it.
 	TopicCheckInterval time.Duration
+
+	// StoredOffsets, when not nil, is called once as Run starts: it returns,
+	// by topic and partition, the last stored event read from the partition
+	// (the highest offset, and the event's id), its offset committed or not.
+	// Every message at or below that offset was applied to the state Engine
+	// holds and stored: read again, it is a re-delivery, counted as a
+	// duplicate and skipped — neither applied nor stored nor dead-lettered
+	// again. So are the messages this Consumer already handled, when a
+	// rebalance gives it their partition again before their offsets were
+	// committed. A stored offset counts only once the partition is seen to
+	// hold, at that offset, the message of that event id: after a topic was
+	// deleted and created again, its messages are new.
+	StoredOffsets func(ctx context.Context) (map[string]map[int]StoredOffset, error)
 
 	// Decoder validates messages; required. Its Contract (nil:
 	// event.Builtin()) is the set of sources whose topics are read, and
@@ -185,6 +223,18 @@ func (o *Options) setDefaults() error {
 	if o.TopicCheckInterval <= 0 {
 		o.TopicCheckInterval = DefaultTopicCheckInterval
 	}
+	if o.SessionTimeout <= 0 {
+		o.SessionTimeout = DefaultSessionTimeout
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if o.RebalanceTimeout <= 0 {
+		o.RebalanceTimeout = DefaultRebalanceTimeout
+	}
+	if o.HeartbeatInterval >= o.SessionTimeout {
+		errs = append(errs, fmt.Errorf("heartbeat interval %s must be shorter than the session timeout %s", o.HeartbeatInterval, o.SessionTimeout))
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -230,16 +280,22 @@ type Consumer struct {
 	ran      atomic.Bool
 	closing  sync.WaitGroup // partition readers being closed
 	// readErrors lets through one partition reader error log per interval.
-	readErrors *throttle
+	readErrors *logthrottle.Limiter
 	// transport carries the admin client's and the dead-letter writer's
 	// requests, dialer the group's and the partition readers'.
 	transport *kafka.Transport
 	dialer    *kafka.Dialer
 
-	// The state below is owned by the goroutine running consume.
-	counters   map[string]*topicCounters
-	ruleErrors sometimes
-	joinErrors sometimes // owned by Run
+	// The state below is owned by the goroutine running consume (and by
+	// runGeneration before and after it).
+	counters map[string]*topicCounters
+	// handled holds, by partition, the highest offset handled, so that a
+	// message read again is recognised as a re-delivery.
+	handled    map[partitionRef]*int64
+	ruleErrors *logthrottle.Limiter
+	joinErrors *logthrottle.Limiter
+	// writeErrors lets through one log line of failed writes per interval.
+	writeErrors *logthrottle.Limiter
 }
 
 // NewConsumer returns a consumer configured by opts; it does not connect to
@@ -250,17 +306,19 @@ func NewConsumer(opts Options) (*Consumer, error) {
 	}
 	transport := opts.Security.transport()
 	c := &Consumer{
-		opts:       opts,
-		logger:     opts.Logger.With("component", "ingest"),
-		client:     &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: 10 * time.Second, Transport: transport},
-		transport:  transport,
-		dialer:     opts.Security.dialer(),
-		contract:   opts.contract(),
-		sources:    make(map[string]engine.Source, len(opts.Topics)),
-		counters:   make(map[string]*topicCounters, len(opts.Topics)),
-		ruleErrors: sometimes{interval: 10 * time.Second},
-		joinErrors: sometimes{interval: 30 * time.Second},
-		readErrors: &throttle{s: sometimes{interval: 10 * time.Second}},
+		opts:        opts,
+		logger:      opts.Logger.With("component", "ingest"),
+		client:      &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: 10 * time.Second, Transport: transport},
+		transport:   transport,
+		dialer:      opts.Security.dialer(),
+		contract:    opts.contract(),
+		sources:     make(map[string]engine.Source, len(opts.Topics)),
+		counters:    make(map[string]*topicCounters, len(opts.Topics)),
+		handled:     map[partitionRef]*int64{},
+		ruleErrors:  logthrottle.New(10 * time.Second),
+		joinErrors:  logthrottle.New(30 * time.Second),
+		readErrors:  logthrottle.New(10 * time.Second),
+		writeErrors: logthrottle.New(30 * time.Second),
 	}
 	for _, src := range c.contract.Names() {
 		t := opts.Topics[src]
@@ -301,6 +359,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer c.transport.CloseIdleConnections()
 	defer c.dlq.Close()
 	defer c.closing.Wait()
+	if err := c.loadStoredOffsets(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	var reported []string // the missing topics last reported
 	for {
 		present, missing, err := c.presentTopics(ctx)
@@ -314,7 +378,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			if perr := ping(ctx, c.opts.Brokers, c.dialer); errors.Is(perr, ErrAuthentication) {
 				return fmt.Errorf("ingest: %w", perr)
 			}
-			if ok, suppressed := c.joinErrors.allow(time.Now()); ok {
+			if ok, suppressed := c.joinErrors.Allow(time.Now()); ok {
 				c.logger.Warn("read the event topics' metadata", "suppressed", suppressed, "err", err)
 			}
 			if !sleep(ctx, time.Second) {
@@ -387,6 +451,9 @@ func (c *Consumer) runGroup(ctx context.Context, topics, missing []string) error
 		StartOffset:           kafka.FirstOffset,
 		WatchPartitionChanges: true,
 		JoinGroupBackoff:      time.Second,
+		SessionTimeout:        c.opts.SessionTimeout,
+		HeartbeatInterval:     c.opts.HeartbeatInterval,
+		RebalanceTimeout:      c.opts.RebalanceTimeout,
 		Dialer:                c.dialer,
 		Logger:                kafkaLogger(c.logger, slog.LevelDebug, nil),
 		ErrorLogger:           kafkaLogger(c.logger, slog.LevelWarn, nil),
@@ -432,7 +499,7 @@ func (c *Consumer) runGroup(ctx context.Context, topics, missing []string) error
 		}
 		if err != nil {
 			// kafka-go waits JoinGroupBackoff before trying again.
-			if ok, suppressed := c.joinErrors.allow(time.Now()); ok {
+			if ok, suppressed := c.joinErrors.Allow(time.Now()); ok {
 				c.logger.Warn("join consumer group", "group", c.opts.GroupID, "suppressed", suppressed, "err", err)
 			}
 			continue
@@ -654,6 +721,16 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 func (c *Consumer) handle(p *pending, d *decoded) error {
 	m := &d.msg
 	cnt := c.counters[m.Topic]
+	handled := c.handledOf(m.Topic, m.Partition)
+	if m.Offset <= *handled {
+		// Read again after a restart or a rebalance: what it caused is
+		// in the state and stored already.
+		cnt.duplicate.Inc()
+		p.offsets.advance(m.Topic, m.Partition, m.Offset+1)
+		p.messages++
+		return nil
+	}
+	*handled = m.Offset
 	if d.err != nil {
 		var de *event.DecodeError
 		if !errors.As(d.err, &de) {
@@ -680,7 +757,7 @@ func (c *Consumer) handle(p *pending, d *decoded) error {
 			// The event was applied with the rules that did not fail;
 			// it is stored like any other.
 			cnt.ruleError.Inc()
-			if ok, suppressed := c.ruleErrors.allow(time.Now()); ok {
+			if ok, suppressed := c.ruleErrors.Allow(time.Now()); ok {
 				c.logger.Warn("rules failed on an event", "school", ev.SchoolID, "topic", m.Topic,
 					"partition", m.Partition, "offset", m.Offset, "suppressed", suppressed, "err", err)
 			}
@@ -710,28 +787,11 @@ type topicCounters struct {
 	ok, deadLetter, duplicate, ruleError prometheus.Counter
 }
 
-// sometimes lets one log line through per interval and counts the others.
-type sometimes struct {
-	interval   time.Duration
-	next       time.Time
-	suppressed int
-}
-
-func (s *sometimes) allow(now time.Time) (ok bool, suppressed int) {
-	if now.Before(s.next) {
-		s.suppressed++
-		return false, 0
-	}
-	suppressed, s.suppressed = s.suppressed, 0
-	s.next = now.Add(s.interval)
-	return true, suppressed
-}
-
 // kafkaLogger adapts slog to kafka-go's printf logger at the given level.
 // kafka-go reports a read cancelled at the end of a generation as an
 // error; such messages go to the debug level. With a throttle, messages
 // above debug level that it holds back go to the debug level too.
-func kafkaLogger(l *slog.Logger, level slog.Level, th *throttle) kafka.Logger {
+func kafkaLogger(l *slog.Logger, level slog.Level, th *logthrottle.Limiter) kafka.Logger {
 	return kafka.LoggerFunc(func(format string, args ...any) {
 		ctx := context.Background()
 		msg := strings.TrimSpace(fmt.Sprintf(format, args...))
@@ -743,7 +803,7 @@ func kafkaLogger(l *slog.Logger, level slog.Level, th *throttle) kafka.Logger {
 		}
 		attrs := []any{"client", "kafka-go"}
 		if lv > slog.LevelDebug && th != nil {
-			ok, suppressed := th.allow(time.Now())
+			ok, suppressed := th.Allow(time.Now())
 			if !ok {
 				lv = slog.LevelDebug
 			} else if suppressed > 0 {
@@ -754,16 +814,4 @@ func kafkaLogger(l *slog.Logger, level slog.Level, th *throttle) kafka.Logger {
 			l.Log(ctx, lv, msg, attrs...)
 		}
 	})
-}
-
-// throttle is a sometimes that is safe for concurrent use.
-type throttle struct {
-	mu sync.Mutex
-	s  sometimes
-}
-
-func (t *throttle) allow(now time.Time) (bool, int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.s.allow(now)
 }

@@ -2,34 +2,9 @@ package ingest
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
-
-func TestSometimes(t *testing.T) {
-	start := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name           string
-		after          time.Duration
-		wantOK         bool
-		wantSuppressed int
-	}{
-		{name: "first passes", after: 0, wantOK: true},
-		{name: "within the interval is held", after: time.Second, wantOK: false},
-		{name: "still within", after: 9 * time.Second, wantOK: false},
-		{name: "after the interval passes with the count", after: 10 * time.Second, wantOK: true, wantSuppressed: 2},
-		{name: "count starts over", after: 11 * time.Second, wantOK: false},
-	}
-	s := sometimes{interval: 10 * time.Second}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			ok, suppressed := s.allow(start.Add(tc.after))
-			require.Equal(t, tc.wantOK, ok)
-			require.Equal(t, tc.wantSuppressed, suppressed)
-		})
-	}
-}
 
 func TestOffsetsAdvance(t *testing.T) {
 	tests := []struct {

@@ -213,7 +213,9 @@ func (f *flusher) result() error {
 func (c *Consumer) retry(ctx context.Context, target string, fn func(context.Context) error) error {
 	return retry.Do(ctx, writeBackoff, fn, func(attempt int, wait time.Duration, err error) {
 		c.metrics.writeErrors.WithLabelValues(target).Inc()
-		c.logger.Warn("write failed, retrying", "target", target, "attempt", attempt, "retry_in", wait, "err", err)
+		if ok, suppressed := c.writeErrors.Allow(time.Now()); ok {
+			c.logger.Warn("write failed, retrying", "target", target, "attempt", attempt, "retry_in", wait, "suppressed", suppressed, "err", err)
+		}
 	})
 }
 

@@ -364,3 +364,28 @@ func TestGraceContext(t *testing.T) {
 	stop()
 	require.ErrorIs(t, ctx.Err(), context.Canceled)
 }
+
+// A rebalance that gives the consumer a partition again from an offset it
+// has handled (its commit was lost) delivers those messages again: they are
+// skipped as duplicates before the engine, which here, new, would apply them
+// again, however many there are.
+func TestConsumeSkipsMessagesHandledInAnEarlierGeneration(t *testing.T) {
+	h := startHarness(t, 1, Options{BatchSize: 100})
+	h.send(0, 0, 4, 3)
+	require.Eventually(t, func() bool { return h.eng.count() == 4 }, 5*time.Second, time.Millisecond)
+	h.endGen()
+	require.NoError(t, h.wait(t))
+
+	eng := &orderEngine{}
+	h.c.opts.Engine = eng
+	msgs := make(chan decoded, 100)
+	done := make(chan error, 1)
+	go func() { done <- h.c.consume(h.runCtx, h.runCtx, journalGen{h.j}, 1, msgs) }()
+	h.msgs = msgs
+	h.send(0, 1, 6, 5)
+	require.Eventually(t, func() bool { return eng.count() == 2 }, 5*time.Second, time.Millisecond)
+	h.cancel()
+	require.NoError(t, <-done)
+	require.Equal(t, []engine.Origin{{Topic: testTopic, Partition: 0, Offset: 4}, {Topic: testTopic, Partition: 0, Offset: 5}}, eng.applied)
+	require.Equal(t, []string{"write " + ids(0, 0, 4), "commit [p0=4]", "write " + ids(0, 4, 6), "commit [p0=6]"}, h.j.list())
+}

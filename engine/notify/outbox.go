@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sanse-campus/sanse/engine/logthrottle"
 	"github.com/sanse-campus/sanse/engine/retry"
 )
 
@@ -129,7 +130,16 @@ type Outbox struct {
 	// deliveries are stored in batches by Run, not one insert per attempt.
 	mu         sync.Mutex
 	deliveries []Delivery
+	// storeErrors logs a store that keeps refusing the deliveries (Run
+	// tries every 500 ms) once per storeErrorInterval; failedStores counts
+	// the attempts since the last that succeeded. Owned by Run.
+	storeErrors  *logthrottle.Limiter
+	failedStores int
 }
+
+// storeErrorInterval is how often a store that keeps refusing the delivery
+// attempts is logged.
+const storeErrorInterval = 30 * time.Second
 
 // maxUnstoredDeliveries bounds the delivery attempts kept while the store
 // is unreachable; beyond it the oldest are dropped (and logged).
@@ -171,6 +181,7 @@ func NewOutbox(opts OutboxOptions) (*Outbox, error) {
 	o := &Outbox{
 		store: opts.Store, receivers: map[string]*Receiver{}, retry: opts.Retry.WithDefaults(), now: opts.Now,
 		logger: opts.Logger, metrics: newMetrics(opts.Registerer), queues: map[string]*queue{},
+		storeErrors: logthrottle.New(storeErrorInterval),
 	}
 	for _, r := range opts.Receivers {
 		o.receivers[r.Name] = r
@@ -262,10 +273,19 @@ func (o *Outbox) storeDeliveries(ctx context.Context) {
 		return
 	}
 	if err := o.store.SaveDeliveries(ctx, ds); err != nil {
-		o.logger.Warn("could not store delivery attempts; will retry", "attempts", len(ds), "err", err)
+		o.failedStores++
+		if ok, suppressed := o.storeErrors.Allow(o.now()); ok {
+			o.logger.Warn("could not store delivery attempts; will retry", "attempts", len(ds), "suppressed", suppressed, "err", err)
+		}
 		o.mu.Lock()
 		o.deliveries = append(ds, o.deliveries...)
 		o.mu.Unlock()
+		return
+	}
+	if o.failedStores > 0 {
+		o.logger.Info("delivery attempts stored again", "failed_attempts", o.failedStores)
+		o.failedStores = 0
+		o.storeErrors.Reset()
 	}
 }
 

@@ -400,5 +400,8 @@ func (c Config) WithDefaults() Config {
 	if c.CheckInterval == 0 {
 		c.CheckInterval = DefaultCheckInterval
 	}
+	if c.PDF == "" {
+		c.PDF = "auto"
+	}
 	return c
 }

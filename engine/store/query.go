@@ -222,6 +222,49 @@ ORDER BY occurred_at_ms, id`,
 	return nil
 }
 
+// StoredOffset is the last stored event read from a Kafka partition: the
+// offset of its message and its id.
+type StoredOffset struct {
+	Topic     string
+	Partition int
+	Offset    int64
+	EventID   string
+}
+
+// StoredOffsets returns, for every Kafka topic and partition, the stored
+// event with the highest offset among those that occurred at or after since
+// (to the second): every message of the partition at or below that offset
+// was consumed and what it caused stored, whether or not its offset was
+// committed. Events stored without a Kafka origin are left out.
+func (s *Store) StoredOffsets(ctx context.Context, since time.Time) ([]StoredOffset, error) {
+	rows, err := s.conn.Query(ctx, `
+SELECT kafka_topic, kafka_partition, max(kafka_offset), argMax(id, kafka_offset)
+FROM events
+WHERE occurred_at >= toDateTime(?) AND kafka_topic != ''
+GROUP BY kafka_topic, kafka_partition
+ORDER BY kafka_topic, kafka_partition`, dateTime(since))
+	if err != nil {
+		return nil, fmt.Errorf("query stored offsets since %s: %w", since.Format(time.RFC3339), err)
+	}
+	defer rows.Close()
+	var out []StoredOffset
+	for rows.Next() {
+		var (
+			o         StoredOffset
+			partition int32
+		)
+		if err := rows.Scan(&o.Topic, &partition, &o.Offset, &o.EventID); err != nil {
+			return nil, fmt.Errorf("read stored offsets: %w", err)
+		}
+		o.Partition = int(partition)
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read stored offsets: %w", err)
+	}
+	return out, nil
+}
+
 // CountEvents returns the number of distinct stored events of a school, or
 // of every school when schoolID is "".
 func (s *Store) CountEvents(ctx context.Context, schoolID string) (uint64, error) {

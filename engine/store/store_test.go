@@ -565,6 +565,50 @@ func TestReplayEventsOrderAndSince(t *testing.T) {
 	})
 }
 
+func TestStoredOffsets(t *testing.T) {
+	s := openTest(t, nil)
+	event := func(id string, ms int, topic string, partition int, offset int64) engine.Event {
+		return engine.Event{
+			ID: id, SchoolID: "s1", Source: engine.SourceDrowning, Type: "patrol", OccurredAt: at(ms),
+			Payload: []byte(id), Origin: engine.Origin{Topic: topic, Partition: partition, Offset: offset},
+		}
+	}
+	// The highest offset of a partition need not be its newest event: a
+	// late event comes after newer ones.
+	require.NoError(t, s.Write(t.Context(), &engine.Batch{Events: []engine.Event{
+		event("e1", 10_000, "campus.drowning", 0, 5),
+		event("e2", 20_000, "campus.drowning", 0, 6),
+		event("e3", 5_000, "campus.drowning", 0, 9),
+		event("e4", 20_000, "campus.drowning", 1, 2),
+		event("e5", 20_000, "campus.visitor", 0, 70),
+		event("e6", -3_600_000, "campus.visitor", 1, 80),
+		event("e7", 30_000, "", 0, 0), // not read from Kafka
+	}}))
+	// Written twice, as after a failed flush: the same offsets.
+	require.NoError(t, s.Write(t.Context(), &engine.Batch{Events: []engine.Event{event("e2", 20_000, "campus.drowning", 0, 6)}}))
+
+	got, err := s.StoredOffsets(t.Context(), at(-7_200_000))
+	require.NoError(t, err)
+	require.Equal(t, []StoredOffset{
+		{Topic: "campus.drowning", Partition: 0, Offset: 9, EventID: "e3"},
+		{Topic: "campus.drowning", Partition: 1, Offset: 2, EventID: "e4"},
+		{Topic: "campus.visitor", Partition: 0, Offset: 70, EventID: "e5"},
+		{Topic: "campus.visitor", Partition: 1, Offset: 80, EventID: "e6"},
+	}, got)
+
+	got, err = s.StoredOffsets(t.Context(), at(6_000))
+	require.NoError(t, err)
+	require.Equal(t, []StoredOffset{
+		{Topic: "campus.drowning", Partition: 0, Offset: 6, EventID: "e2"},
+		{Topic: "campus.drowning", Partition: 1, Offset: 2, EventID: "e4"},
+		{Topic: "campus.visitor", Partition: 0, Offset: 70, EventID: "e5"},
+	}, got, "events that occurred before since are left out")
+
+	got, err = s.StoredOffsets(t.Context(), at(40_000))
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
 func TestWriteCancelled(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	s := openTest(t, reg)
