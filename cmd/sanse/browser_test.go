@@ -102,6 +102,34 @@ type pageWatch struct {
 	// outage is set while the test has stopped the server: failed loads
 	// are expected then.
 	outage bool
+	// failing are the paths the test expects to fail, with their status.
+	failing map[string]int
+}
+
+// expectStatus tells the watch that these paths answer status on purpose.
+func (w *pageWatch) expectStatus(status int, paths ...string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.failing == nil {
+		w.failing = map[string]int{}
+	}
+	for _, p := range paths {
+		w.failing[p] = status
+	}
+}
+
+// expected reports whether a failed load that the browser logs is one the
+// test expects.
+func (w *pageWatch) expected(rawURL, text string) bool {
+	if expectedMissing(rawURL, text) {
+		return true
+	}
+	u, err := neturl.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	status, ok := w.failing[u.Path]
+	return ok && strings.Contains(text, fmt.Sprintf("status of %d", status))
 }
 
 // setOutage tells the watch whether the server is down on purpose.
@@ -139,7 +167,7 @@ func watchPage(t *testing.T, ctx context.Context) *pageWatch {
 			w.errors = append(w.errors, fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber+1, msg))
 		case *log.EventEntryAdded:
 			e := ev.Entry
-			if e.Level == log.EntryLevelError && !expectedMissing(e.URL, e.Text) && !(w.outage && e.Source == log.EntrySourceNetwork) {
+			if e.Level == log.EntryLevelError && !w.expected(e.URL, e.Text) && !(w.outage && e.Source == log.EntrySourceNetwork) {
 				w.errors = append(w.errors, fmt.Sprintf("browser log (%s) %s: %s", e.Source, e.URL, e.Text))
 			}
 		}
@@ -150,11 +178,19 @@ func watchPage(t *testing.T, ctx context.Context) *pageWatch {
 // notYetServed are the endpoints that the page uses and that other work
 // will serve; until then they answer 404, which the page handles by hiding
 // the panel with a note, and which the browser logs as a failed load.
-var notYetServed = []string{"/api/v1/alerts", "/api/v1/hazards"}
+var notYetServed = []string{"/api/v1/alerts", "/api/v1/hazards", "/api/v1/dashboard", "/api/v1/reports"}
 
 func expectedMissing(rawURL, text string) bool {
 	u, err := neturl.Parse(rawURL)
-	if err != nil || !strings.Contains(text, "404") {
+	if err != nil {
+		return false
+	}
+	// The sign-in page is the page's address answered with 401, and it asks
+	// whether the browser has a session after all (signin.js).
+	if strings.Contains(text, "401") && (u.Path == "/" || u.Path == "/api/v1/session") {
+		return true
+	}
+	if !strings.Contains(text, "404") {
 		return false
 	}
 	for _, p := range notYetServed {
@@ -847,6 +883,12 @@ func startBinaryAt(t *testing.T, bin, web string, args ...string) *instance {
 	require.NoError(t, cmd.Start())
 	in := &instance{t: t, cmd: cmd, web: web, log: lw, done: make(chan struct{}), token: token}
 	go func() { _ = cmd.Wait(); close(in.done) }()
+	// A failed test shows what the server logged (after it stopped).
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log of sanse serve at %s:\n%s", web, lw.String())
+		}
+	})
 	t.Cleanup(func() { in.kill() })
 	waitFor(t, 90*time.Second, "sanse ready", func() bool {
 		select {

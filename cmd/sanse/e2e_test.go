@@ -140,6 +140,12 @@ func startSanse(t *testing.T, args ...string) *instance {
 	require.NoError(t, cmd.Start())
 	in := &instance{t: t, cmd: cmd, web: web, log: lw, done: make(chan struct{}), token: token}
 	go func() { _ = cmd.Wait(); close(in.done) }()
+	// A failed test shows what the server logged (after it stopped).
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log of sanse serve at %s:\n%s", web, lw.String())
+		}
+	})
 	t.Cleanup(func() { in.kill() })
 	in.waitReady()
 	return in

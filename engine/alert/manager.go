@@ -342,7 +342,7 @@ func (m *Manager) send(kind notify.Kind, step int, alerts []*Alert, now time.Tim
 	}
 	a0 := alerts[0]
 	ns := newMessages(kind, step, alerts, func(a *Alert) []string { return m.receivers(a, step) }, now,
-		m.opts.Level(a0.SchoolID), schoolLink(m.cfg.ExternalURL, a0.SchoolID), m.opts.Contract)
+		m.opts.Level(a0.SchoolID), m.cfg.ExternalURL, m.opts.Contract)
 	m.pending = append(m.pending, ns...)
 	comment := ""
 	if len(ns) == 0 {
@@ -360,7 +360,7 @@ func (m *Manager) send(kind notify.Kind, step int, alerts []*Alert, now time.Tim
 func (m *Manager) message(kind notify.Kind, receiver string, step int, alerts []*Alert, at time.Time) {
 	schoolID := alerts[0].SchoolID
 	m.pending = append(m.pending, newMessage(kind, receiver, step, alerts, at, m.opts.Level(schoolID),
-		schoolLink(m.cfg.ExternalURL, schoolID), m.opts.Contract))
+		m.cfg.ExternalURL, m.opts.Contract))
 }
 
 // flush stores the changed alerts and the new messages, then queues the

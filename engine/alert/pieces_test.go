@@ -160,13 +160,15 @@ func TestNewMessages(t *testing.T) {
 		}
 		return []string{"school"}
 	}
-	ns := newMessages(notify.KindFiring, notify.StepSchool, []*Alert{a, b}, receivers, at, engine.LevelRed, schoolLink("http://sanse.test", "S1"), nil)
+	ns := newMessages(notify.KindFiring, notify.StepSchool, []*Alert{a, b}, receivers, at, engine.LevelRed, "http://sanse.test", nil)
 	require.Len(t, ns, 2, "one message per receiver")
 	require.Equal(t, "school", ns[0].Receiver)
 	require.Equal(t, []string{"alert:1", "alert:2"}, []string{ns[0].Message.Items[0].AlertID, ns[0].Message.Items[1].AlertID})
 	require.Equal(t, "security", ns[1].Receiver)
 	require.Len(t, ns[1].Message.Items, 1)
-	require.Equal(t, "http://sanse.test/?school=S1", ns[0].Message.URL)
+	require.Equal(t, "http://sanse.test/?school=S1", ns[0].Message.URL, "several alerts: the school")
+	require.Equal(t, "http://sanse.test/?alert=alert%3A1", ns[0].Message.Items[0].URL)
+	require.Equal(t, "http://sanse.test/?alert=alert%3A1", ns[1].Message.URL, "one alert: the alert")
 	require.Equal(t, ns[0].ID, ns[0].Message.ID)
 	require.True(t, ns[0].Created.Equal(at))
 
@@ -183,6 +185,8 @@ func TestNewMessages(t *testing.T) {
 	}
 	require.Empty(t, newMessages(notify.KindFiring, notify.StepSchool, []*Alert{a}, func(*Alert) []string { return nil }, at, engine.LevelRed, "", nil))
 	require.Empty(t, schoolLink("", "S1"))
+	require.Empty(t, again[0].Message.URL, "no links without the map's address")
+	require.Empty(t, again[0].Message.Items[0].URL)
 }
 
 // A message names each alert's source as its declaration does, built-in or

@@ -19,6 +19,11 @@ type Supervision struct {
 	Deadline, At time.Time
 }
 
+// supervisionPrefix begins the id of the alert that stands for a hazard in
+// the message putting it under supervision; the rest is the hazard's id.
+// That alert is not kept: its message links to the hazard.
+const supervisionPrefix = "hazard:"
+
 // Supervise reports an overdue hazard to the district (挂牌督办): one
 // message of kind supervision to the district's contact, stored and
 // delivered like every other. It must not be called under a lock that
@@ -27,7 +32,7 @@ func (m *Manager) Supervise(ctx context.Context, s Supervision) error {
 	reg := m.opts.Registry()
 	title, cause := supervisionText(s)
 	m.mu.Lock()
-	a := m.newAlert(reg, "hazard:"+s.HazardID, s.SchoolID, m.opts.Level(s.SchoolID), s.At, cause)
+	a := m.newAlert(reg, supervisionPrefix+s.HazardID, s.SchoolID, m.opts.Level(s.SchoolID), s.At, cause)
 	a.Title, a.Rule = title, "hazard"
 	for _, name := range m.receivers(a, notify.StepDistrict) {
 		m.message(notify.KindSupervision, name, notify.StepDistrict, []*Alert{a}, s.At)

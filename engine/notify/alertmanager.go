@@ -126,13 +126,17 @@ func newAMPayload(receiver string, m *Message, maxAlerts int) amPayload {
 		if it.Cause != "" {
 			annotations["description"] = it.Cause
 		}
+		link := it.URL
+		if link == "" {
+			link = m.URL
+		}
 		p.Alerts = append(p.Alerts, amAlert{
 			Status:       status,
 			Labels:       labels,
 			Annotations:  annotations,
 			StartsAt:     it.StartsAt,
 			EndsAt:       endsAt,
-			GeneratorURL: m.URL,
+			GeneratorURL: link,
 			Fingerprint:  it.AlertID,
 		})
 	}

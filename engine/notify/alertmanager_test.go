@@ -82,8 +82,9 @@ func TestAlertmanagerFiring(t *testing.T) {
 	require.Equal(t, map[string]string{"summary": "禁入名单人员进入校园", "description": "禁入名单人员于东门进入校园。"}, a.Annotations)
 	require.True(t, a.StartsAt.Equal(testNow.Add(-2*time.Minute)))
 	require.True(t, a.EndsAt.IsZero())
-	require.Equal(t, "https://sanse.example.org/map?school=JX-NH-0001", a.GeneratorURL)
+	require.Equal(t, "https://sanse.example.org/?alert=fp-visitor-1", a.GeneratorURL, "each alert links to itself on the map")
 	require.Equal(t, "fp-bullying-1", p.Alerts[1].Fingerprint)
+	require.Equal(t, "https://sanse.example.org/?alert=fp-bullying-1", p.Alerts[1].GeneratorURL)
 	require.Equal(t, "warning", p.Alerts[1].Labels["severity"])
 
 	require.Equal(t, map[string]string{"school_id": "JX-NH-0001", "school": "嘉兴市南湖区城南幼儿园", "district": "南湖区", "town": "余新镇"}, p.CommonLabels)

@@ -63,7 +63,7 @@ func TestDingTalkSignedMarkdown(t *testing.T) {
 	require.Equal(t, "【红色预警】嘉兴市南湖区城南幼儿园", body.Markdown.Title)
 	for _, want := range []string{
 		"嘉兴市南湖区城南幼儿园", "红色", "禁入名单人员进入校园", "禁入名单人员于东门进入校园。",
-		"查看地图：", "https://sanse.example.org/map?school=JX-NH-0001", "2026-11-25 10:30:00",
+		"查看地图：", "https://sanse.example.org/?school=JX-NH-0001", "2026-11-25 10:30:00",
 	} {
 		require.Contains(t, body.Markdown.Text, want)
 	}

@@ -224,10 +224,10 @@ func TestEmailOverSTARTTLSWithAuth(t *testing.T) {
 	for _, body := range []string{text, html} {
 		require.Contains(t, body, "禁入名单人员于东门进入校园。")
 		require.Contains(t, body, "红色")
-		require.Contains(t, body, "https://sanse.example.org/map?school=JX-NH-0001")
+		require.Contains(t, body, "https://sanse.example.org/?school=JX-NH-0001")
 		require.NotContains(t, body, "李小明")
 	}
-	require.Contains(t, text, "查看地图：https://sanse.example.org/map?school=JX-NH-0001")
+	require.Contains(t, text, "查看地图：https://sanse.example.org/?school=JX-NH-0001")
 }
 
 func TestEmailErrors(t *testing.T) {

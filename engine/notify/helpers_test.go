@@ -29,7 +29,7 @@ func sampleMessage() *Message {
 		District:   "南湖区",
 		Town:       "余新镇",
 		Level:      engine.LevelRed,
-		URL:        "https://sanse.example.org/map?school=JX-NH-0001",
+		URL:        "https://sanse.example.org/?school=JX-NH-0001",
 		At:         testNow,
 		Items: []Item{
 			{
@@ -41,6 +41,7 @@ func sampleMessage() *Message {
 				Title:    "禁入名单人员进入校园",
 				Cause:    "禁入名单人员于东门进入校园。",
 				StartsAt: testNow.Add(-2 * time.Minute),
+				URL:      "https://sanse.example.org/?alert=fp-visitor-1",
 				Details: []Detail{
 					{Label: "访客", Value: "张**（3304**********123X）", Sensitive: SensitiveVisitor},
 					{Label: "校门", Value: "东门"},
@@ -55,6 +56,7 @@ func sampleMessage() *Message {
 				Title:    "收到校园欺凌报告",
 				Cause:    "三年级学生报告在操场遭同学推搡。",
 				StartsAt: testNow.Add(-time.Hour),
+				URL:      "https://sanse.example.org/?alert=fp-bullying-1",
 				Details: []Detail{
 					{Label: "学生", Value: "李小明", Sensitive: SensitiveStudent},
 					{Label: "报告人", Value: "王老师", Sensitive: SensitiveReporter},

@@ -41,6 +41,9 @@ type Item struct {
 	Cause      string // the cause in one sentence, Chinese
 	StartsAt   time.Time
 	EndsAt     time.Time // zero while firing
+	// URL links to the alert on the map (a hazard under supervision: the
+	// hazard); "" without the map's address.
+	URL string
 	// Details are extra facts; the Sensitive ones are subject to the
 	// receiver's redaction. Title and Cause are never redacted, so they
 	// must not name people.
@@ -82,8 +85,11 @@ type Message struct {
 	Step     int
 	StepName string
 	Items    []Item
-	URL      string // link to the school on the map (to the report for KindReport), may be ""
-	At       time.Time
+	// URL links to what the message is about: on the map, its alert when
+	// it has one item, the school when it groups several; for KindReport,
+	// the report. May be "".
+	URL string
+	At  time.Time
 	// Report is the report of a KindReport message; nil otherwise.
 	Report *Report `json:",omitempty"`
 }

@@ -47,6 +47,7 @@ type itemDoc struct {
 	Word    string // the colour's word, e.g. "红色"
 	Heading string // title and status, e.g. "禁入名单人员进入校园（已确认）"
 	Fields  []field
+	URL     string // the item's own link, "" when it has none or it is the message's
 }
 
 func levelWord(l engine.Level) string {
@@ -165,6 +166,9 @@ func newDocument(m *Message) *document {
 		for i := range doc.Fields {
 			doc.Fields[i] = field{oneLine(doc.Fields[i].Label), oneLine(doc.Fields[i].Value)}
 		}
+		if safeURL(it.URL) && it.URL != m.URL {
+			doc.URL = it.URL
+		}
 		d.Items = append(d.Items, doc)
 	}
 	for i := range d.Lead {
@@ -216,6 +220,9 @@ func (d *document) markdown(limit int) string {
 		for _, f := range it.Fields {
 			fmt.Fprintf(&b, "- %s：%s\n", mdEscaper.Replace(f.Label), mdEscaper.Replace(f.Value))
 		}
+		if it.URL != "" {
+			fmt.Fprintf(&b, "- %s：[%s](%s)\n", itemLinkLabel, mdEscaper.Replace(it.URL), mdURL(it.URL))
+		}
 		items[i] = b.String()
 	}
 	return fit(head.String(), items, tail.String(), limit, func(n int) string {
@@ -251,6 +258,13 @@ func fit(head string, items []string, tail string, limit int, omitted func(int) 
 	return s
 }
 
+// itemLinkLabel labels an item's own link, written when a message lists
+// several alerts (the message's link is then the school's).
+const itemLinkLabel = "查看告警"
+
+// ItemLinkLabel is itemLinkLabel, for the HTML template.
+func (d *document) ItemLinkLabel() string { return itemLinkLabel }
+
 // Footer names the sender, which also gives DingTalk robots secured by a
 // keyword one that every message contains, and the notification ID.
 func (d *document) Footer() string {
@@ -277,6 +291,9 @@ func (d *document) text() string {
 		fmt.Fprintf(&b, "\n%d. %s · %s\n", i+1, it.Word, it.Heading)
 		for _, f := range it.Fields {
 			fmt.Fprintf(&b, "   %s：%s\n", f.Label, f.Value)
+		}
+		if it.URL != "" {
+			fmt.Fprintf(&b, "   %s：%s\n", itemLinkLabel, it.URL)
 		}
 	}
 	if d.URL != "" {
@@ -319,6 +336,9 @@ var htmlTemplate = template.Must(template.New("mail").Funcs(template.FuncMap{
 <table style="border-collapse:collapse">
 {{- range $it.Fields}}
 <tr><td style="padding:2px 12px 2px 0;color:#616161">{{.Label}}</td><td>{{.Value}}</td></tr>
+{{- end}}
+{{- if $it.URL}}
+<tr><td style="padding:2px 12px 2px 0;color:#616161">{{$.ItemLinkLabel}}</td><td><a href="{{$it.URL}}">{{$it.URL}}</a></td></tr>
 {{- end}}
 </table>
 {{- end}}

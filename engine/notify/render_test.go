@@ -96,10 +96,40 @@ func TestHTMLEscapes(t *testing.T) {
 	m := sampleMessage()
 	m.Items[0].Cause = `<script>alert("x")</script>`
 	m.URL = "javascript:alert(1)"
+	m.Items[0].URL = "javascript:alert(2)"
 	out := newDocument(m).html()
 	require.NotContains(t, out, "<script>")
 	require.NotContains(t, out, "javascript:")
 	require.NotContains(t, out, "查看地图")
+}
+
+// A message of several alerts links to the school and to each alert; a
+// message of one links to that alert once.
+func TestItemLinks(t *testing.T) {
+	grouped := newDocument(sampleMessage())
+	single := sampleMessage()
+	single.Items = single.Items[:1]
+	single.URL = single.Items[0].URL
+	one := newDocument(single)
+	for _, tc := range []struct {
+		name          string
+		grouped, once string
+	}{
+		{"markdown", grouped.markdown(0), one.markdown(0)},
+		{"text", grouped.text(), one.text()},
+		{"html", grouped.html(), one.html()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Contains(t, tc.grouped, "https://sanse.example.org/?school=JX-NH-0001")
+			require.Contains(t, tc.grouped, "https://sanse.example.org/?alert=fp-visitor-1")
+			require.Contains(t, tc.grouped, "https://sanse.example.org/?alert=fp-bullying-1")
+			require.Contains(t, tc.grouped, "查看告警")
+			require.NotContains(t, tc.once, "?school=")
+			require.NotContains(t, tc.once, "查看告警")
+			require.Contains(t, tc.once, "查看地图")
+			require.Contains(t, tc.once, "https://sanse.example.org/?alert=fp-visitor-1")
+		})
+	}
 }
 
 // TestMarkdownLimit checks that a burst too long for a robot keeps the

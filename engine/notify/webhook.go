@@ -122,6 +122,7 @@ type webhookItem struct {
 	Cause    string          `json:"cause"`
 	StartsAt time.Time       `json:"starts_at"`
 	EndsAt   *time.Time      `json:"ends_at,omitempty"`
+	URL      string          `json:"url,omitempty"`
 	Details  []webhookDetail `json:"details,omitempty"`
 }
 
@@ -164,6 +165,7 @@ func newWebhookPayload(m *Message) webhookPayload {
 			Title:    it.Title,
 			Cause:    it.Cause,
 			StartsAt: inShanghai(it.StartsAt),
+			URL:      it.URL,
 		}
 		if !it.EndsAt.IsZero() {
 			t := inShanghai(it.EndsAt)

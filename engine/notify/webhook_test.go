@@ -74,6 +74,7 @@ type wirePayload struct {
 		Cause    string     `json:"cause"`
 		StartsAt time.Time  `json:"starts_at"`
 		EndsAt   *time.Time `json:"ends_at"`
+		URL      string     `json:"url"`
 		Details  []struct {
 			Label     string `json:"label"`
 			Value     string `json:"value"`
@@ -104,6 +105,8 @@ func TestWebhookSignedPayload(t *testing.T) {
 	require.Contains(t, p.Text, "禁入名单人员于东门进入校园。")
 	require.Len(t, p.Items, 2)
 	require.Equal(t, "fp-visitor-1", p.Items[0].AlertID)
+	require.Equal(t, "https://sanse.example.org/?school=JX-NH-0001", p.URL, "a message of several alerts links to the school")
+	require.Equal(t, "https://sanse.example.org/?alert=fp-visitor-1", p.Items[0].URL, "each alert links to itself")
 	require.Equal(t, "visitor", p.Items[0].Source)
 	require.Nil(t, p.Items[0].EndsAt)
 	require.Equal(t, "张**（3304**********123X）", p.Items[0].Details[0].Value)

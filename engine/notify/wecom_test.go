@@ -35,7 +35,7 @@ func TestWeComMarkdown(t *testing.T) {
 	require.Equal(t, "markdown", body.MsgType)
 	for _, want := range []string{
 		"【红色预警】嘉兴市南湖区城南幼儿园", "红色", "禁入名单人员于东门进入校园。",
-		"https://sanse.example.org/map?school=JX-NH-0001",
+		"https://sanse.example.org/?school=JX-NH-0001",
 	} {
 		require.Contains(t, body.Markdown.Content, want)
 	}

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -12,7 +14,35 @@ import (
 
 // The queries of this file read the history of a report's schools: the
 // scope's schools are passed as a set (school_id IN ?, see inSet), so a
-// report never reads a school outside its scope.
+// report never reads a school outside its scope. The set is sent in the
+// query's text, which ClickHouse refuses beyond max_query_size (256 KiB by
+// default): a longer list of schools (a city's 20,000) is read in several
+// queries (schoolChunks), whose answers are put together as one query's.
+
+// schoolChunks returns the schools, each once, in lists whose ids fit in
+// one query (maxIDBytes). A school is in one list only, so what is counted
+// per school adds up across them.
+func schoolChunks(schools []string) [][]string {
+	size := 0
+	for _, id := range schools {
+		size += len(id) + 4 // the quotes, comma and space around it
+	}
+	if size <= maxIDBytes {
+		return [][]string{schools}
+	}
+	ids := slices.Compact(slices.Sorted(slices.Values(schools)))
+	var out [][]string
+	for start := 0; start < len(ids); {
+		end, size := start, 0
+		for end < len(ids) && (end == start || size+len(ids[end]) <= maxIDBytes) {
+			size += len(ids[end]) + 4
+			end++
+		}
+		out = append(out, ids[start:end])
+		start = end
+	}
+	return out
+}
 
 // inSet returns ss as the right side of IN: ('a', 'b', …). The server
 // looks each row up in a set built once, and the primary key, which begins
@@ -31,21 +61,31 @@ func inSet(ss []string) clickhouse.GroupSet {
 // LevelChangesOf returns the colour changes of the schools with
 // from <= At < to, in time order (ties by id).
 func (s *Store) LevelChangesOf(ctx context.Context, schools []string, from, to time.Time) ([]engine.LevelChange, error) {
-	if len(schools) == 0 {
-		return nil, nil
-	}
-	rows, err := s.conn.Query(ctx, `
+	chunks := schoolChunks(schools)
+	var out []engine.LevelChange
+	for _, ids := range chunks {
+		if len(ids) == 0 {
+			continue
+		}
+		rows, err := s.conn.Query(ctx, `
 SELECT `+levelChangeColumns+`
 FROM level_changes FINAL
 WHERE school_id IN ? AND at >= toDateTime(?) AND at <= toDateTime(?) AND at_ms >= ? AND at_ms < ?
 ORDER BY at_ms, id`,
-		inSet(schools), dateTime(from), dateTime(to), from.UnixMilli(), to.UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("query colour changes: %w", err)
+			inSet(ids), dateTime(from), dateTime(to), from.UnixMilli(), to.UnixMilli())
+		if err != nil {
+			return nil, fmt.Errorf("query colour changes: %w", err)
+		}
+		got, err := scanLevelChanges(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read colour changes: %w", err)
+		}
+		out = append(out, got...)
 	}
-	out, err := scanLevelChanges(rows)
-	if err != nil {
-		return nil, fmt.Errorf("read colour changes: %w", err)
+	if len(chunks) > 1 {
+		slices.SortStableFunc(out, func(a, b engine.LevelChange) int {
+			return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ID, b.ID))
+		})
 	}
 	return out, nil
 }
@@ -54,10 +94,12 @@ ORDER BY at_ms, id`,
 // before at, the last such change (what the map showed at that moment, as
 // LevelsAt); a school without one was green.
 func (s *Store) LevelsAtOf(ctx context.Context, schools []string, at time.Time) ([]engine.LevelChange, error) {
-	if len(schools) == 0 {
-		return nil, nil
-	}
-	rows, err := s.conn.Query(ctx, `
+	var out []engine.LevelChange
+	for _, ids := range schoolChunks(schools) {
+		if len(ids) == 0 {
+			continue
+		}
+		rows, err := s.conn.Query(ctx, `
 SELECT
     argMax(id, (at_ms, id)), school_id, max(at_ms),
     argMax(from_level, (at_ms, id)), argMax(to_level, (at_ms, id)), argMax(rule, (at_ms, id)),
@@ -67,13 +109,15 @@ SELECT
 FROM level_changes FINAL
 WHERE school_id IN ? AND at <= toDateTime(?) AND at_ms < ?
 GROUP BY school_id`,
-		inSet(schools), dateTime(at), at.UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("query colours at %s: %w", at.Format(time.RFC3339), err)
-	}
-	out, err := scanLevelChanges(rows)
-	if err != nil {
-		return nil, fmt.Errorf("read colours at %s: %w", at.Format(time.RFC3339), err)
+			inSet(ids), dateTime(at), at.UnixMilli())
+		if err != nil {
+			return nil, fmt.Errorf("query colours at %s: %w", at.Format(time.RFC3339), err)
+		}
+		got, err := scanLevelChanges(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read colours at %s: %w", at.Format(time.RFC3339), err)
+		}
+		out = append(out, got...)
 	}
 	return out, nil
 }
@@ -93,37 +137,69 @@ type RiskCount struct {
 // RiskCounts returns the risks opened at the schools with from <= At < to,
 // by source, rule, level and whether pending a check, most opened first.
 func (s *Store) RiskCounts(ctx context.Context, schools []string, from, to time.Time) ([]RiskCount, error) {
-	if len(schools) == 0 {
-		return nil, nil
+	type key struct {
+		src     engine.Source
+		rule    string
+		lvl     engine.Severity
+		pending bool
 	}
-	rows, err := s.conn.Query(ctx, `
+	chunks := schoolChunks(schools)
+	var out []RiskCount
+	at := map[key]int{} // the place in out of a key, over several chunks
+	for _, ids := range chunks {
+		if len(ids) == 0 {
+			continue
+		}
+		rows, err := s.conn.Query(ctx, `
 SELECT source, rule, level, pending, count() AS opened, uniqExact(school_id), any(title)
 FROM risk_transitions FINAL
 WHERE school_id IN ? AND state = ? AND at >= toDateTime(?) AND at <= toDateTime(?) AND at_ms >= ? AND at_ms < ?
 GROUP BY source, rule, level, pending
 ORDER BY opened DESC, source, rule, level, pending`,
-		inSet(schools), string(engine.RiskOpened), dateTime(from), dateTime(to), from.UnixMilli(), to.UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("query risk counts: %w", err)
-	}
-	defer rows.Close()
-	var out []RiskCount
-	for rows.Next() {
-		var (
-			c        RiskCount
-			src, lvl string
-			pending  uint8
-		)
-		if err := rows.Scan(&src, &c.Rule, &lvl, &pending, &c.Opened, &c.Schools, &c.Title); err != nil {
+			inSet(ids), string(engine.RiskOpened), dateTime(from), dateTime(to), from.UnixMilli(), to.UnixMilli())
+		if err != nil {
+			return nil, fmt.Errorf("query risk counts: %w", err)
+		}
+		for rows.Next() {
+			var (
+				c        RiskCount
+				src, lvl string
+				pending  uint8
+			)
+			if err := rows.Scan(&src, &c.Rule, &lvl, &pending, &c.Opened, &c.Schools, &c.Title); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read risk counts: %w", err)
+			}
+			c.Source, c.Level, c.Pending = engine.Source(src), engine.Severity(lvl), pending == 1
+			k := key{c.Source, c.Rule, c.Level, c.Pending}
+			if i, ok := at[k]; ok {
+				out[i].Opened += c.Opened
+				out[i].Schools += c.Schools // no school is in two chunks
+				continue
+			}
+			at[k] = len(out)
+			out = append(out, c)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
 			return nil, fmt.Errorf("read risk counts: %w", err)
 		}
-		c.Source, c.Level, c.Pending = engine.Source(src), engine.Severity(lvl), pending == 1
-		out = append(out, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read risk counts: %w", err)
+	if len(chunks) > 1 {
+		slices.SortFunc(out, func(a, b RiskCount) int {
+			return cmp.Or(cmp.Compare(b.Opened, a.Opened), cmp.Compare(a.Source, b.Source), cmp.Compare(a.Rule, b.Rule),
+				cmp.Compare(a.Level, b.Level), cmp.Compare(boolInt(a.Pending), boolInt(b.Pending)))
+		})
 	}
 	return out, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // RiskStep is one transition of a risk, without its text: enough to know
@@ -139,44 +215,77 @@ type RiskStep struct {
 // RiskSteps returns the transitions of the rules' risks at the schools with
 // from <= At < to, in time order (ties by id).
 func (s *Store) RiskSteps(ctx context.Context, schools, rules []string, from, to time.Time) ([]RiskStep, error) {
-	if len(schools) == 0 || len(rules) == 0 {
+	if len(rules) == 0 {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(ctx, `
-SELECT school_id, rule, risk_key, state, at_ms
+	type step struct {
+		RiskStep
+		atMS int64
+		id   string
+	}
+	chunks := schoolChunks(schools)
+	var steps []step
+	for _, ids := range chunks {
+		if len(ids) == 0 {
+			continue
+		}
+		rows, err := s.conn.Query(ctx, `
+SELECT school_id, rule, risk_key, state, at_ms, id
 FROM risk_transitions FINAL
 WHERE school_id IN ? AND rule IN ? AND at >= toDateTime(?) AND at <= toDateTime(?) AND at_ms >= ? AND at_ms < ?
 ORDER BY at_ms, id`,
-		inSet(schools), inSet(rules), dateTime(from), dateTime(to), from.UnixMilli(), to.UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("query risk transitions: %w", err)
-	}
-	defer rows.Close()
-	var out []RiskStep
-	for rows.Next() {
-		var (
-			st    RiskStep
-			state string
-			atMS  int64
-		)
-		if err := rows.Scan(&st.SchoolID, &st.Rule, &st.Key, &state, &atMS); err != nil {
+			inSet(ids), inSet(rules), dateTime(from), dateTime(to), from.UnixMilli(), to.UnixMilli())
+		if err != nil {
+			return nil, fmt.Errorf("query risk transitions: %w", err)
+		}
+		for rows.Next() {
+			var (
+				st    step
+				state string
+			)
+			if err := rows.Scan(&st.SchoolID, &st.Rule, &st.Key, &state, &st.atMS, &st.id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read risk transitions: %w", err)
+			}
+			st.State, st.At = engine.RiskState(state), fromMillis(st.atMS)
+			steps = append(steps, st)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
 			return nil, fmt.Errorf("read risk transitions: %w", err)
 		}
-		st.State, st.At = engine.RiskState(state), fromMillis(atMS)
-		out = append(out, st)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read risk transitions: %w", err)
+	if len(chunks) > 1 {
+		slices.SortStableFunc(steps, func(a, b step) int { return cmp.Or(cmp.Compare(a.atMS, b.atMS), cmp.Compare(a.id, b.id)) })
+	}
+	var out []RiskStep
+	for _, st := range steps {
+		out = append(out, st.RiskStep)
 	}
 	return out, nil
 }
 
 // CheckCountsOf is CheckCounts at the schools only.
 func (s *Store) CheckCountsOf(ctx context.Context, schools []string, since, until time.Time) ([]CheckCount, error) {
-	if len(schools) == 0 {
-		return nil, nil
+	chunks := schoolChunks(schools)
+	var out []CheckCount
+	for _, ids := range chunks {
+		if len(ids) == 0 {
+			continue
+		}
+		got, err := s.checkCounts(ctx, ids, since, until)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
 	}
-	return s.checkCounts(ctx, schools, since, until)
+	if len(chunks) > 1 {
+		slices.SortFunc(out, func(a, b CheckCount) int {
+			return cmp.Or(cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.SchoolID, b.SchoolID), cmp.Compare(a.Device, b.Device))
+		})
+	}
+	return out, nil
 }
 
 // WatchedFrom returns when, within [from, to), the history begins to hold
@@ -195,24 +304,33 @@ func (s *Store) WatchedFrom(ctx context.Context, schools []string, from, to time
 	if len(schools) == 0 || !to.After(from) {
 		return time.Time{}, nil
 	}
-	var before uint64
-	if err := s.conn.QueryRow(ctx, `
+	chunks := schoolChunks(schools)
+	for _, ids := range chunks {
+		var before uint64
+		if err := s.conn.QueryRow(ctx, `
 SELECT count() FROM (
     SELECT 1 FROM events
     WHERE school_id IN ? AND occurred_at <= toDateTime(?) AND occurred_at_ms < ?
     LIMIT 1
-)`, inSet(schools), dateTime(from), from.UnixMilli()).Scan(&before); err != nil {
-		return time.Time{}, fmt.Errorf("query an event before %s: %w", from.Format(time.RFC3339), err)
+)`, inSet(ids), dateTime(from), from.UnixMilli()).Scan(&before); err != nil {
+			return time.Time{}, fmt.Errorf("query an event before %s: %w", from.Format(time.RFC3339), err)
+		}
+		if before > 0 {
+			return from, nil
+		}
 	}
-	if before > 0 {
-		return from, nil
-	}
-	var first int64
-	if err := s.conn.QueryRow(ctx, `
+	var first int64 // 0: none
+	for _, ids := range chunks {
+		var ms int64
+		if err := s.conn.QueryRow(ctx, `
 SELECT min(occurred_at_ms) FROM events
 WHERE school_id IN ? AND occurred_at >= toDateTime(?) AND occurred_at <= toDateTime(?) AND occurred_at_ms >= ? AND occurred_at_ms < ?`,
-		inSet(schools), dateTime(from), dateTime(to), from.UnixMilli(), to.UnixMilli()).Scan(&first); err != nil {
-		return time.Time{}, fmt.Errorf("query the first event: %w", err)
+			inSet(ids), dateTime(from), dateTime(to), from.UnixMilli(), to.UnixMilli()).Scan(&ms); err != nil {
+			return time.Time{}, fmt.Errorf("query the first event: %w", err)
+		}
+		if ms != 0 && (first == 0 || ms < first) {
+			first = ms
+		}
 	}
 	return fromMillis(first), nil
 }

@@ -38,14 +38,21 @@
   const NOT_DRAWN = 255;
   // The districts' fill: tinted while the past is shown, so that a past map
   // is never taken for the live one.
-  const AREA = { live: "#fbfcfd", past: "#f6eedb" };
+  const AREA = { live: "#fbfcfd", past: "#f6eedb", wall: "#15293d", wallPast: "#3a3322" };
+  // The wall screen (大屏) draws on a dark ground.
+  const INK = { outline: "#5b6b7b", label: "#1f2d3a", halo: "rgba(255,255,255,0.95)" };
+  const WALL_INK = { outline: "#7f9ab3", label: "#e6edf3", halo: "rgba(11,22,34,0.9)" };
+  const RED_ON_WALL_MS = 10 * 60000; // how long the wall lists a new red school
 
   // ---- Language -----------------------------------------------------------
 
+  // view0 holds what is read from the address before the view is built.
+  const view0 = { langInAddress: false };
   let lang = pickLanguage();
 
   function pickLanguage() {
     const q = new URLSearchParams(location.search).get("lang");
+    view0.langInAddress = q === "en" || q === "zh";
     if (q === "en" || q === "zh") return q;
     const stored = store("sanse.lang");
     return stored === "en" ? "en" : "zh";
@@ -196,6 +203,12 @@
     return encodeURIComponent(s).replace(/%(3A|40|24|26|2B|2C|3B|3D)/gi, (m) => decodeURIComponent(m));
   }
 
+  // idle runs fn when the page has nothing else to do (within 2 s).
+  function idle(fn) {
+    if (window.requestIdleCallback) requestIdleCallback(fn, { timeout: 2000 });
+    else setTimeout(fn, 50);
+  }
+
   function debounce(fn, ms) {
     let timer = 0;
     return function () {
@@ -224,11 +237,19 @@
     loading: false,
     pending: [], // stream events that arrive while the map loads
     selected: null, // id of the school in the detail panel
+    // focus is the alert or hazard the detail shows above the school's own
+    // sections ({kind: "alert" | "hazard", id, data}), or null.
+    focus: null,
     pulse: new Map(), // index -> when it turned red
     overlaid: 0, // schools drawn over since the last full render
     seriesIndex: new Map(), // series id -> index, for appendData
     awaitingFrame: false,
     outlines: null, // the GeoJSON drawn
+    wanted: null, // the moment the last map load asked for (null: live)
+    wall: false, // the wall screen (大屏)
+    missing: null, // what the address named and does not exist ({kind, id}), while the detail says so
+    dashNarrowOpened: false, // the dashboard opened over the map on a narrow screen
+    langInAddress: view0.langInAddress, // whether the address chooses the language
     fullBBox: null,
   };
   const stats = { firstPaint: null, schools: 0, repaints: [], resets: 0 };
@@ -311,7 +332,12 @@
     return out;
   }
 
-  function areaColor() { return view.past ? AREA.past : AREA.live; }
+  function areaColor() {
+    if (view.wall) return view.past ? AREA.wallPast : AREA.wall;
+    return view.past ? AREA.past : AREA.live;
+  }
+
+  function ink() { return view.wall ? WALL_INK : INK; }
 
   // symbolSize grows with the stage, from 6 for the youngest pupils up to 9.
   function symbolSize(lv, st) { return Math.min(6 + st, 9) + LEVEL_EXTRA[lv]; }
@@ -396,8 +422,8 @@
       id: "labels", type: "scatter", coordinateSystem: "geo", geoIndex: 0, zlevel: 2, z: 1, silent: true,
       symbolSize: 0, animation: false, data,
       label: {
-        show: true, formatter: "{b}", color: "#1f2d3a", fontSize: 13, fontWeight: "bold",
-        textBorderColor: "rgba(255,255,255,0.95)", textBorderWidth: 3,
+        show: true, formatter: "{b}", color: ink().label, fontSize: view.wall ? 20 : 13, fontWeight: "bold",
+        textBorderColor: ink().halo, textBorderWidth: 3,
       },
     };
   }
@@ -491,11 +517,13 @@
         aspectScale: Math.cos((midLat * Math.PI) / 180),
         top: 24, bottom: 24, left: 24, right: 24,
         scaleLimit: { min: 0.6, max: 120 },
-        itemStyle: { areaColor: areaColor(), borderColor: "#5b6b7b", borderWidth: 1.2 },
+        itemStyle: { areaColor: areaColor(), borderColor: ink().outline, borderWidth: 1.2 },
         label: { show: false },
         emphasis: { disabled: true },
         select: { disabled: true },
         regions: view.regions,
+        // The district or town the filters choose, from the start.
+        ...(filters.district || filters.town ? fitView(selectionBBox()) : {}),
       },
       series,
     };
@@ -518,6 +546,17 @@
     performance.measure("sanse:full-render", { start: t0, end: performance.now() });
   }
 
+  // redrawBase draws the map again from its option, after a change of
+  // ground (the wall's dark one).
+  function redrawBase() {
+    clearTimeout(consolidateTimer);
+    S.overlaid.fill(0);
+    view.overlaid = 0;
+    chart.setOption(baseOption(), { notMerge: true });
+    view.seriesIndex.clear();
+    chart.getModel().getSeries().forEach((sm, idx) => view.seriesIndex.set(sm.id, idx));
+  }
+
   // ---- Loading the map ----------------------------------------------------
 
   function showLoading(text, retry) {
@@ -529,7 +568,9 @@
       const b = document.createElement("button");
       b.type = "button";
       b.textContent = t("retry");
-      b.addEventListener("click", () => loadMap(view.past));
+      b.addEventListener("click", async () => {
+        if (await loadMap(view.wanted)) writeAddress(false);
+      });
       el.append(" ", b);
     }
   }
@@ -542,6 +583,7 @@
   // changes that arrived meanwhile.
   async function loadMap(at, response) {
     view.loading = true;
+    view.wanted = at || null;
     showLoading(t("loading"));
     let res;
     try {
@@ -595,6 +637,20 @@
     boot.queue.length = 0;
   }
 
+  // A page left for another keeps its stream open while the browser holds
+  // it for the back button, and a browser opens only a few connections to
+  // one server: the stream is closed when the page is hidden and opened
+  // again, resuming, when it is shown.
+  function bindStreamLifecycle() {
+    window.addEventListener("pagehide", () => {
+      clearTimeout(retryTimer);
+      if (stream) stream.close();
+    });
+    window.addEventListener("pageshow", (e) => {
+      if (e.persisted) connect();
+    });
+  }
+
   function connect() {
     clearTimeout(retryTimer);
     const url = "/api/v1/stream" + (lastEventId ? "?last_event_id=" + encodeURIComponent(lastEventId) : "");
@@ -642,6 +698,7 @@
         upsertAlert(data);
         break;
     }
+    if (dash) dash.poke();
   }
 
   // drainPending applies the changes that arrived while the map loaded: a
@@ -817,7 +874,7 @@
     if (prev >= 0) newReds.splice(prev, 1);
     newReds.unshift({
       id: c.school_id, name: i === undefined ? c.school_id : S.name[i], district: i === undefined ? "" : S.district[i],
-      cause: causeOf(c), at: c.at,
+      cause: causeOf(c), at: c.at, seen: Date.now(),
     });
     renderRedBar();
     const btn = document.querySelector(".count.red");
@@ -901,6 +958,108 @@
     scheduleList();
     renderAlerts();
     renderHazards();
+    dashFiltersChanged();
+    if (reports && filters.district !== reportsDistrict) {
+      reportsDistrict = filters.district;
+      reports.load();
+    }
+  }
+
+  // ---- The reports (reports.js) -----------------------------------------------
+
+  let reports = null;
+  let reportsDistrict = "";
+
+  function makeReports() {
+    reports = window.sanseReports({
+      el: $("panel-reports"), t, esc, request, fmtTime, seg,
+      query: () => ({ district: filters.district }),
+      visible: () => currentTab === "reports",
+      onKind: () => writeAddress(false),
+    });
+  }
+
+  // ---- The dashboard (dashboard.js) ------------------------------------------
+
+  let dash = null;
+  const dashFiltersChanged = debounce(() => { if (dash) dash.load(); }, 150);
+
+  function makeDashboard() {
+    dash = window.sanseDashboard({
+      el: $("dash"), t, esc, request, fmtTime, fmtAgo, idle,
+      fill: { red: FILL[2], yellow: FILL[1], green: FILL[0] },
+      levelName: (l) => nameOf("levels", l),
+      severityName: (s) => nameOf("severities", s),
+      sourceName: (id, name) => (NAMES.sources && NAMES.sources[id] ? sourceName(id) : name || id),
+      levelBadge: (l) => levelBadge(LV[l] === undefined ? 1 : LV[l]),
+      query: () => ({ district: filters.district, town: filters.town, source: filters.source }),
+      visible: dashShown,
+      wall: () => !!view.wall,
+      onLevel: showOnlyLevel,
+      onSource: filterBySource,
+      onTown: filterByTown,
+      onAlert: openAlert,
+      onHazard: openHazard,
+      onDays: () => writeAddress(false),
+      onClose: toggleDash,
+    });
+  }
+
+  function dashShown() { return getComputedStyle($("dash")).display !== "none"; }
+
+  // dashOpen is whether the dashboard is shown beside the map; on a narrow
+  // screen it covers the map when opened, and starts closed.
+  let dashOpen = store("sanse.dash") !== "off";
+  const narrow = () => window.matchMedia("(max-width: 1100px)").matches;
+
+  function layoutDash() {
+    const open = view.wall || (narrow() ? dashOpen && view.dashNarrowOpened : dashOpen);
+    const was = dashShown();
+    document.body.classList.toggle("dash-open", open);
+    document.body.classList.toggle("detail-open", !$("detail").hidden);
+    $("dash-toggle").setAttribute("aria-pressed", String(open));
+    if (dash && dashShown()) {
+      dash.resize();
+      if (!was) dash.load();
+    }
+  }
+
+  function toggleDash() {
+    if (narrow()) {
+      view.dashNarrowOpened = !(dashOpen && view.dashNarrowOpened);
+      dashOpen = true;
+    } else {
+      dashOpen = !dashOpen;
+      store("sanse.dash", dashOpen ? null : "off");
+    }
+    layoutDash();
+  }
+
+  // The dashboard's clicks filter the map.
+  function showOnlyLevel(level) {
+    if (LV[level] === undefined) return;
+    filters.levels = LEVELS.map((l) => l === level);
+    for (const btn of document.querySelectorAll(".count")) btn.setAttribute("aria-pressed", String(filters.levels[LV[btn.dataset.level]]));
+    filtersChanged();
+    writeAddress(true);
+  }
+
+  async function filterBySource(source) {
+    if (SOURCES.indexOf(source) < 0) return;
+    if (view.past && !(await loadMap(null))) return; // risks are live
+    filters.source = source;
+    fillFilterOptions();
+    filtersChanged();
+    writeAddress(true);
+  }
+
+  function filterByTown(district, town) {
+    filters.district = district || "";
+    filters.town = town || "";
+    fillFilterOptions();
+    filtersChanged();
+    fitTo(selectionBBox());
+    writeAddress(true);
   }
 
   function selectionBBox() {
@@ -916,12 +1075,17 @@
     return isFinite(b[0]) ? b : view.fullBBox;
   }
 
-  function fitTo(b) {
+  // fitView returns the centre and zoom that show the box b.
+  function fitView(b) {
     const f = view.fullBBox;
     const w = Math.max(b[2] - b[0], 0.01);
     const h = Math.max(b[3] - b[1], 0.01);
     const zoom = Math.max(1, Math.min((f[2] - f[0]) / w, (f[3] - f[1]) / h) * 0.9);
-    chart.setOption({ geo: { id: "g", center: [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], zoom } });
+    return { center: [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], zoom };
+  }
+
+  function fitTo(b) {
+    chart.setOption({ geo: Object.assign({ id: "g" }, fitView(b)) });
   }
 
   // geoView returns the map's centre and zoom, which ECharts keeps in the
@@ -991,14 +1155,24 @@
   let detailOpener = null;
 
   async function openSchool(id, opts) {
-    if (!S.index.has(id)) return;
-    if (!opts || !opts.keepFocus) detailOpener = document.activeElement;
+    opts = opts || {};
+    if (!opts.keepFocus) detailOpener = document.activeElement;
+    if (!S.index.has(id)) {
+      showMissing("school", id);
+      return;
+    }
+    if (opts.focus !== undefined) view.focus = opts.focus;
+    else if (!opts.keepFocus) view.focus = null;
+    view.missing = null;
+    const changed = view.selected !== id || opts.focus !== undefined;
     view.selected = id;
+    if (changed && !opts.refresh) writeAddress(true);
     chart.dispatchAction({ type: "hideTip" });
     chart.setOption({ series: [selectedSeries()] });
     const panel = $("detail");
     const wasHidden = panel.hidden;
     panel.hidden = false;
+    if (wasHidden) layoutDash();
     if (wasHidden) panel.innerHTML = `<p>${esc(t("loading"))}</p>`;
     const [d, tl, hz, al] = await Promise.all([
       request("GET", "/api/v1/schools/" + seg(id)),
@@ -1018,7 +1192,69 @@
     }
     detailData = { id, d, tl, hz, al };
     renderDetail();
-    if (!opts || !opts.keepFocus) $("d-name").focus();
+    if (!opts.keepFocus) $("d-name").focus();
+    if (opts.focus) {
+      renderAlerts();
+      renderHazards();
+      revealFocused();
+    }
+  }
+
+  // openAlert opens an alert: its school's detail with the alert on top
+  // (GET /api/v1/alerts/{id}), highlighted in the alerts tab too.
+  async function openAlert(id) {
+    detailOpener = document.activeElement;
+    const r = await request("GET", "/api/v1/alerts/" + seg(id));
+    if (!r.ok || !r.data || !r.data.school_id) return showMissing("alert", id, r);
+    alerts.set(r.data.id, r.data);
+    if (alertsState === "loading") alertsState = "ok";
+    if (!S.index.has(r.data.school_id)) return showMissing("alertSchool", id, r);
+    selectTab("alerts", { keepAddress: true });
+    await openSchool(r.data.school_id, { focus: { kind: "alert", id: r.data.id, data: r.data }, keepFocus: true });
+    $("d-name").focus();
+  }
+
+  // openHazard opens a hazard: its school's detail with the hazard and its
+  // history on top (GET /api/v1/hazards/{id}).
+  async function openHazard(id) {
+    detailOpener = document.activeElement;
+    const r = await request("GET", "/api/v1/hazards/" + seg(id));
+    if (!r.ok || !r.data || !r.data.school_id) return showMissing("hazard", id, r);
+    if (!S.index.has(r.data.school_id)) return showMissing("hazardSchool", id, r);
+    selectTab("hazards", { keepAddress: true });
+    await openSchool(r.data.school_id, { focus: { kind: "hazard", id: r.data.id, data: r.data }, keepFocus: true });
+    $("d-name").focus();
+  }
+
+  // showMissing says in the detail panel that what the address or a link
+  // names does not exist here (or the caller may not see it), instead of
+  // showing nothing.
+  function showMissing(kind, id, r) {
+    view.selected = null;
+    view.focus = null;
+    // The address keeps what was asked for, so that it can be seen and
+    // corrected.
+    view.missing = { kind: kind.replace(/School$/, ""), id };
+    detailData = null;
+    if (timelineChart) timelineChart.dispose();
+    timelineChart = null;
+    if (chart) chart.setOption({ series: [selectedSeries()] });
+    const denied = r && (r.status === 401 || r.status === 403);
+    const failed = r && !r.ok && r.status !== 404 && !denied;
+    const text = failed ? t("loadFailed", { error: r.error }) : t(denied ? "notAllowed_" + kind.replace(/School$/, "") : "missing_" + kind, { id });
+    const panel = $("detail");
+    panel.hidden = false;
+    layoutDash();
+    panel.innerHTML = `<header><h2 id="d-name" tabindex="-1">${esc(t("notFoundTitle"))}</h2>${closeButton()}</header>` +
+      `<p class="note missing" role="alert">${esc(text)}</p>`;
+    $("d-name").focus();
+  }
+
+  // revealFocused scrolls the focused alert or hazard into view in the
+  // side list.
+  function revealFocused() {
+    const el = document.querySelector(".side .focused");
+    if (el) el.scrollIntoView({ block: "nearest" });
   }
 
   function fetchTimeline(id, days) {
@@ -1029,16 +1265,26 @@
   }
 
   const scheduleDetailRefresh = debounce(() => {
-    if (view.selected) openSchool(view.selected, { keepFocus: true });
+    if (view.selected) openSchool(view.selected, { keepFocus: true, refresh: true });
   }, 400);
 
   function closeDetail() {
+    const wasOpen = !$("detail").hidden;
     view.selected = null;
+    view.missing = null;
+    const hadFocus = view.focus;
+    view.focus = null;
+    if (wasOpen) writeAddress(true);
+    if (hadFocus) {
+      renderAlerts();
+      renderHazards();
+    }
     detailData = null;
     if (timelineChart) timelineChart.dispose();
     timelineChart = null;
     $("detail").hidden = true;
     $("detail").innerHTML = "";
+    layoutDash();
     chart.setOption({ series: [selectedSeries()] });
     if (detailOpener && document.contains(detailOpener)) detailOpener.focus();
   }
@@ -1063,6 +1309,7 @@
       (view.past ? `<p class="note">${esc(t("pastDetail"))}</p>` : "") +
       `<div class="state">${levelBadge(lv)}<span>${v.since ? esc(t("since", { time: fmtTime(v.since) })) + " · " + esc(fmtAgo(v.since)) : esc(t("neverChanged"))}</span></div>` +
       (v.cause ? `<p class="cause ${LEVELS[lv]}"><span class="sr-only">${esc(t("cause"))}: </span>${esc(causeOf(v))}</p>` : "") +
+      focusHTML() +
       `<section aria-labelledby="d-risks"><h3 id="d-risks">${esc(t("activeRisks", { n: risks.length }))}</h3>` +
       (risks.length ? risks.map(riskHTML).join("") : `<p>${esc(t("noRisks"))}</p>`) + `</section>` +
       `<section aria-labelledby="d-timeline"><h3 id="d-timeline">${esc(t("timeline"))}</h3>` +
@@ -1074,6 +1321,27 @@
     panel.innerHTML = html;
     drawTimeline(tl, lv);
   }
+
+  // focusHTML shows the alert or hazard the detail was opened for, with
+  // its history, above the school's sections.
+  function focusHTML() {
+    const f = view.focus;
+    if (!f) return "";
+    if (f.kind === "alert") {
+      const a = alerts.get(f.id) || f.data;
+      return `<section id="d-focus" class="focus" aria-labelledby="d-focus-h"><h3 id="d-focus-h">${esc(t("focusAlert"))}</h3>` +
+        `<ul class="list">${alertHTML(a, { open: true })}</ul></section>`;
+    }
+    const h = f.data;
+    const history = h.history || [];
+    return `<section id="d-focus" class="focus" aria-labelledby="d-focus-h"><h3 id="d-focus-h">${esc(t("focusHazard"))}</h3>` +
+      `<ul class="list">${hazardHTML(h)}</ul>` +
+      (history.length ? `<details class="history" open><summary>${esc(t("history", { n: history.length }))}</summary><ul>` +
+        history.map((x) => `<li>${esc(fmtTime(x.at))} ${esc(x.action_zh || x.action)} ${esc(x.by || "")} ${esc(x.comment || "")}</li>`).join("") +
+        `</ul></details>` : "") + `</section>`;
+  }
+
+  function isFocused(kind, id) { return !!view.focus && view.focus.kind === kind && view.focus.id === id; }
 
   function closeButton() {
     return `<button type="button" class="close" data-close aria-label="${esc(t("close"))}">✕</button>`;
@@ -1220,7 +1488,7 @@
     return true;
   }
 
-  function alertHTML(a) {
+  function alertHTML(a, opts) {
     const l = LV[a.level] === undefined ? 1 : LV[a.level];
     const lines = [];
     if (a.opened_at) lines.push(t("opened", { time: fmtTime(a.opened_at) }));
@@ -1234,13 +1502,14 @@
         (a.status === "firing" ? `<button type="button" class="primary" data-ack="${esc(a.id)}">${esc(t("ack"))}</button>` : "") +
         `<button type="button" data-resolve="${esc(a.id)}">${esc(t("resolve"))}</button></div>`;
     }
-    return `<li class="alert-item ${esc(a.status)}" data-alert="${esc(a.id)}"><div class="head">${levelBadge(l)}` +
+    const focused = !(opts && opts.open) && isFocused("alert", a.id) ? " focused" : "";
+    return `<li class="alert-item ${esc(a.status)}${focused}" data-alert="${esc(a.id)}"><div class="head">${levelBadge(l)}` +
       `<span class="tag status-${esc(a.status)}">${esc(a.status_zh || a.status)}</span><span class="title">${esc(a.title)}</span></div>` +
-      `<div><button type="button" class="linkish" data-open="${esc(a.school_id)}">${esc(a.school_name || a.school_id)}</button>` +
+      `<div><button type="button" class="linkish" data-open-alert="${esc(a.id)}">${esc(a.school_name || a.school_id)}</button>` +
       ` <span class="meta">${esc(a.district || "")} ${esc(a.town || "")} · ${esc(sourceName(a.source))}</span></div>` +
       (a.cause ? `<div>${esc(a.cause)}</div>` : "") +
       `<div class="meta">${lines.map(esc).join(" · ")}</div>` +
-      (history.length ? `<details class="history"><summary>${esc(t("history", { n: history.length }))}</summary><ul>` +
+      (history.length ? `<details class="history"${opts && opts.open ? " open" : ""}><summary>${esc(t("history", { n: history.length }))}</summary><ul>` +
         history.map((h) => `<li>${esc(fmtTime(h.at))} ${esc(h.action)} ${esc(h.by || "")} ${esc(h.comment || "")}</li>`).join("") +
         `</ul></details>` : "") + buttons + `</li>`;
   }
@@ -1298,10 +1567,10 @@
   }
 
   function hazardHTML(h) {
-    return `<li class="hazard-item"><div class="head">${h.overdue ? `<span class="tag overdue"><span aria-hidden="true">!</span> ${esc(t("overdue"))}</span>` : ""}` +
+    return `<li class="hazard-item${isFocused("hazard", h.id) ? " focused" : ""}" data-hazard="${esc(h.id)}"><div class="head">${h.overdue ? `<span class="tag overdue"><span aria-hidden="true">!</span> ${esc(t("overdue"))}</span>` : ""}` +
       (h.supervised ? `<span class="tag supervised">${esc(t("supervised"))}</span>` : "") +
       (h.level ? severityBadge(h.level) : "") + `<span class="title">${esc(h.title)}</span></div>` +
-      `<div><button type="button" class="linkish" data-open="${esc(h.school_id)}">${esc(h.school_name || h.school_id)}</button>` +
+      `<div><button type="button" class="linkish" data-open-hazard="${esc(h.id)}">${esc(h.school_name || h.school_id)}</button>` +
       ` <span class="meta">${esc(h.district || "")} · ${esc(h.category || "")}</span></div>` +
       `<div class="meta">${esc(h.status_zh || h.status || "")}` +
       (h.responsible ? " · " + esc(t("responsible", { name: h.responsible })) : "") +
@@ -1470,7 +1739,7 @@
       return t("noActPermission");
     }
     if (!r.ok) return t("failed", { error: r.error });
-    if (view.selected === id) openSchool(id, { keepFocus: true });
+    if (view.selected === id) openSchool(id, { keepFocus: true, refresh: true });
     return "";
   }
 
@@ -1497,17 +1766,224 @@
       return;
     }
     $("tt-at").setCustomValidity("");
-    const url = new URL(location.href);
-    url.searchParams.set("at", at);
-    history.pushState({ at }, "", url);
-    await loadMap(at);
+    if (await loadMap(at)) writeAddress(true);
   }
 
   async function goLive() {
-    const url = new URL(location.href);
-    url.searchParams.delete("at");
-    history.pushState({ at: null }, "", url);
-    await loadMap(null);
+    if (await loadMap(null)) writeAddress(true);
+  }
+
+  // ---- The wall screen (大屏) ---------------------------------------------------
+
+  // The wall screen is the page for the office's wall: dark, large, the map
+  // and the dashboard side by side for 16:9, nothing that needs a mouse. It
+  // stays current through the live stream; new red schools leave its red
+  // bar after RED_ON_WALL_MS; it loads itself again every night, and keeps
+  // the screen awake where the browser allows.
+  let wallTimers = [];
+  let wakeLock = null;
+
+  function setWall(on, opts) {
+    opts = opts || {};
+    if (view.wall === on) return;
+    view.wall = on;
+    document.body.classList.toggle("wall", on);
+    $("wall-toggle").textContent = t(on ? "wallExit" : "wall");
+    $("wall-toggle").setAttribute("aria-pressed", String(on));
+    for (const id of wallTimers) clearInterval(id);
+    wallTimers = [];
+    if (on) {
+      renderClock();
+      wallTimers.push(setInterval(renderClock, 10000));
+      wallTimers.push(setInterval(expireReds, 30000));
+      wallTimers.push(setTimeout(() => { if (view.wall) location.reload(); }, msUntilNight()));
+      keepAwake();
+    } else if (wakeLock) {
+      wakeLock.release().catch(() => {});
+      wakeLock = null;
+    }
+    if (chart && view.ready) {
+      redrawBase();
+      fitTo(selectionBBox());
+    }
+    layoutDash();
+    if (dash) requestAnimationFrame(() => dash.rebuild());
+    if (!opts.keepAddress) writeAddress(true);
+    if (opts.fullscreen && on && document.documentElement.requestFullscreen && !document.fullscreenElement) {
+      document.documentElement.requestFullscreen().catch(() => {});
+    } else if (!on && document.fullscreenElement && document.exitFullscreen) {
+      document.exitFullscreen().catch(() => {});
+    }
+  }
+
+  function renderClock() {
+    $("clock").textContent = new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", {
+      timeZone: TZ, month: "long", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit", hour12: false,
+    }).format(new Date());
+  }
+
+  // expireReds drops from the wall's red bar the schools announced long
+  // enough ago: nobody is there to press 知道了.
+  function expireReds() {
+    const now = Date.now();
+    const before = newReds.length;
+    for (let i = newReds.length - 1; i >= 0; i--) if (now - newReds[i].seen > RED_ON_WALL_MS) newReds.splice(i, 1);
+    if (newReds.length !== before) renderRedBar();
+  }
+
+  // msUntilNight is the time until 04:00 on the browser's clock, when the
+  // wall loads the page again (a new release, a clean start).
+  function msUntilNight() {
+    const next = new Date();
+    next.setHours(4, 0, 0, 0);
+    if (next.getTime() <= Date.now()) next.setDate(next.getDate() + 1);
+    return next.getTime() - Date.now();
+  }
+
+  async function keepAwake() {
+    if (!navigator.wakeLock || document.visibilityState !== "visible") return;
+    try {
+      wakeLock = await navigator.wakeLock.request("screen");
+    } catch (e) {
+      wakeLock = null; // not allowed here (an insecure origin): the screen's own settings apply
+    }
+  }
+
+  // ---- The address ----------------------------------------------------------
+
+  // The page keeps what it shows in its address (docs/map.md), so that an
+  // address copied from the browser shows the same view: the moment of the
+  // past, the filters, the tab, and the school, alert or hazard open. A
+  // choice that changes what is seen (a school, a filter, a moment) adds an
+  // entry to the browser's history, so Back returns to the view before; a
+  // tab or a search being typed replaces the current one.
+
+  let applyingAddress = false;
+  const TABS = ["schools", "alerts", "hazards", "reports"];
+
+  // addressOf returns the address of what the page shows now.
+  function addressOf() {
+    const q = new URLSearchParams();
+    if (view.focus) q.set(view.focus.kind, view.focus.id);
+    else if (view.selected) q.set("school", view.selected);
+    else if (view.missing) q.set(view.missing.kind, view.missing.id);
+    if (view.past) q.set("at", view.past);
+    if (filters.district) q.set("district", filters.district);
+    if (filters.town) q.set("town", filters.town);
+    if (filters.stage >= 0) q.set("stage", STAGES[filters.stage]);
+    if (filters.source) q.set("source", filters.source);
+    const search = $("f-q").value.trim();
+    if (search) q.set("q", search);
+    if (filters.levels.some((on) => !on)) q.set("levels", LEVELS.filter((l, i) => filters.levels[i]).reverse().join(",") || "none");
+    // An alert or a hazard opens its tab: the tab is said only otherwise.
+    const impliedTab = view.focus ? view.focus.kind + "s" : "schools";
+    if (currentTab !== impliedTab) q.set("tab", currentTab);
+    if (dash && dash.days() !== 7) q.set("days", String(dash.days()));
+    if (view.wall) q.set("view", "wall");
+    if (reports && reports.kind()) q.set("kind", reports.kind());
+    if (view.langInAddress) q.set("lang", lang);
+    const query = q.toString();
+    return location.pathname + (query ? "?" + query : "");
+  }
+
+  // writeAddress puts what the page shows in the address: a new entry of
+  // the history (push) or in place of the current one.
+  function writeAddress(push) {
+    if (applyingAddress || !view.ready) return;
+    const url = addressOf();
+    if (url === location.pathname + location.search) return;
+    if (push) history.pushState(null, "", url);
+    else history.replaceState(null, "", url);
+  }
+
+  // readAddress returns the view an address asks for.
+  function readAddress(search) {
+    const q = new URLSearchParams(search);
+    const get = (k) => (q.get(k) || "").trim();
+    return {
+      at: get("at") || null, district: get("district"), town: get("town"), stage: get("stage"), source: get("source"),
+      q: get("q"), levels: q.has("levels") ? get("levels").split(",").map((x) => x.trim()).filter(Boolean) : null,
+      tab: get("tab"), school: get("school"), alert: get("alert"), hazard: get("hazard"), days: get("days"), view: get("view"), kind: get("kind"),
+    };
+  }
+
+  // applyAddressFilters takes the filters the address asks for, without
+  // drawing anything, and returns the notes of what it does not know. On
+  // opening the page it runs before the map is first drawn, which then
+  // draws only what the filters pass.
+  function applyAddressFilters(want) {
+    const unknown = [];
+    const known = (list, v, what) => {
+      if (!v) return "";
+      if (list.indexOf(v) >= 0) return v;
+      unknown.push(t("addressUnknown", { what: t(what), value: v }));
+      return "";
+    };
+    filters.district = known([...new Set(S.district)], want.district, "district");
+    const towns = [];
+    for (let i = 0; i < S.n; i++) if (!filters.district || S.district[i] === filters.district) towns.push(S.town[i]);
+    filters.town = known(towns, want.town, "town");
+    filters.stage = STAGES.indexOf(known(STAGES, want.stage, "stage"));
+    filters.source = known(SOURCES, want.source, "source");
+    filters.q = want.q.toLowerCase();
+    $("f-q").value = want.q;
+    if (want.levels) {
+      for (const l of want.levels) if (LV[l] === undefined && l !== "none") unknown.push(t("addressUnknown", { what: t("levelWord"), value: l }));
+    }
+    filters.levels = LEVELS.map((l) => !want.levels || want.levels.indexOf(l) >= 0);
+    for (const btn of document.querySelectorAll(".count")) btn.setAttribute("aria-pressed", String(filters.levels[LV[btn.dataset.level]]));
+    fillFilterOptions();
+    return unknown;
+  }
+
+  // applyAddress shows the view the address asks for: on opening the page
+  // and when the browser goes back or forward. What it does not know (a
+  // district not on the map, a source not in the meta) is left out and
+  // said in the address note.
+  async function applyAddress(want, initial, notes) {
+    applyingAddress = true;
+    const unknown = (notes || []).slice();
+    try {
+      if (!initial && want.at !== view.past) await loadMap(want.at);
+      let changed = false;
+      if (!initial) {
+        const before = JSON.stringify(filters);
+        unknown.push(...applyAddressFilters(want));
+        changed = JSON.stringify(filters) !== before;
+      }
+      if (want.tab && TABS.indexOf(want.tab) < 0) unknown.push(t("addressUnknown", { what: t("tabWord"), value: want.tab }));
+      if (reports) {
+        if (want.kind && reports.kinds.indexOf(want.kind) < 0) unknown.push(t("addressUnknown", { what: t("reportKind"), value: want.kind }));
+        reports.setKind(want.kind);
+      }
+      selectTab(TABS.indexOf(want.tab) >= 0 ? want.tab : "schools", { keepAddress: true });
+      if (want.days && want.days !== "7" && want.days !== "30") unknown.push(t("addressUnknown", { what: t("daysWord"), value: want.days }));
+      if (dash) dash.setDays(want.days === "30" ? 30 : 7, initial);
+      if (want.view && want.view !== "wall") unknown.push(t("addressUnknown", { what: t("viewWord"), value: want.view }));
+      setWall(want.view === "wall", { keepAddress: true });
+      if (changed) {
+        filtersChanged();
+        fitTo(selectionBBox());
+      }
+      showAddressNote(unknown);
+      const selectedNow = view.focus ? view.focus.kind + ":" + view.focus.id : view.selected ? "school:" + view.selected :
+        view.missing ? view.missing.kind + ":" + view.missing.id : "";
+      const wanted = want.alert ? "alert:" + want.alert : want.hazard ? "hazard:" + want.hazard : want.school ? "school:" + want.school : "";
+      if (wanted !== selectedNow || !$("detail").querySelector("#d-name")) {
+        if (want.alert) await openAlert(want.alert);
+        else if (want.hazard) await openHazard(want.hazard);
+        else if (want.school) await openSchool(want.school);
+        else if (!$("detail").hidden) closeDetail();
+      }
+    } finally {
+      applyingAddress = false;
+    }
+  }
+
+  function showAddressNote(lines) {
+    const bar = $("addrnote");
+    bar.hidden = !lines.length;
+    $("addrnote-text").textContent = lines.join(" ");
   }
 
   // ---- Wiring -------------------------------------------------------------
@@ -1517,6 +1993,8 @@
       const el = e.target.closest("button");
       if (!el) return;
       if (el.dataset.open) openSchool(el.dataset.open);
+      else if (el.dataset.openAlert) openAlert(el.dataset.openAlert);
+      else if (el.dataset.openHazard) openHazard(el.dataset.openHazard);
       else if (el.dataset.close !== undefined) closeDetail();
       else if (el.dataset.ack) actOnAlert(el.dataset.ack, "ack");
       else if (el.dataset.resolve) actOnAlert(el.dataset.resolve, "resolve");
@@ -1524,7 +2002,7 @@
       else if (el.dataset.dispose) disposeRisk(el.dataset.rule, el.dataset.key, el.dataset.title, el.dataset.dispose);
       else if (el.dataset.days) {
         timelineDays = Number(el.dataset.days);
-        if (view.selected) openSchool(view.selected, { keepFocus: true });
+        if (view.selected) openSchool(view.selected, { keepFocus: true, refresh: true });
       }
     });
     for (const btn of document.querySelectorAll(".count")) {
@@ -1533,6 +2011,7 @@
         filters.levels[l] = !filters.levels[l];
         btn.setAttribute("aria-pressed", String(filters.levels[l]));
         filtersChanged();
+        writeAddress(true);
       });
     }
     $("f-district").addEventListener("change", (e) => {
@@ -1540,29 +2019,35 @@
       fillTowns();
       filtersChanged();
       fitTo(selectionBBox());
+      writeAddress(true);
     });
     $("f-town").addEventListener("change", (e) => {
       filters.town = e.target.value;
       filtersChanged();
       if (filters.town) fitTo(selectionBBox());
+      writeAddress(true);
     });
     $("f-stage").addEventListener("change", (e) => {
       filters.stage = Number(e.target.value);
       filtersChanged();
+      writeAddress(true);
     });
     $("f-source").addEventListener("change", (e) => {
       filters.source = e.target.value;
       filtersChanged();
+      writeAddress(true);
     });
     const search = debounce(() => {
       filters.q = $("f-q").value.trim().toLowerCase();
       filtersChanged();
+      writeAddress(false);
     }, 150);
     $("f-q").addEventListener("input", search);
     $("filters").addEventListener("submit", (e) => {
       e.preventDefault();
       filters.q = $("f-q").value.trim().toLowerCase();
       filtersChanged();
+      writeAddress(false);
       if (!filters.q) return;
       for (let i = 0; i < S.n; i++) {
         if (passes(i)) {
@@ -1580,8 +2065,9 @@
       fillFilterOptions();
       filtersChanged();
       fitTo(view.fullBBox);
+      writeAddress(true);
     });
-    const tabs = ["schools", "alerts", "hazards"];
+    const tabs = TABS;
     for (const name of tabs) {
       $("tab-" + name).addEventListener("click", () => selectTab(name));
       $("tab-" + name).addEventListener("keydown", (e) => {
@@ -1607,12 +2093,25 @@
       }
     });
     document.addEventListener("keydown", (e) => {
-      if (e.key === "Escape" && !$("detail").hidden && !$("act-dialog").open) closeDetail();
+      if (e.key !== "Escape" || $("act-dialog").open) return;
+      if (!$("detail").hidden) closeDetail();
+      else if (view.wall && !document.fullscreenElement) setWall(false);
     });
     $("red-dismiss").addEventListener("click", () => {
       newReds.length = 0;
       renderRedBar();
     });
+    $("dash-toggle").addEventListener("click", toggleDash);
+    $("wall-toggle").addEventListener("click", () => setWall(!view.wall, { fullscreen: true }));
+    document.addEventListener("visibilitychange", () => { if (view.wall && !wakeLock) keepAwake(); });
+    // On the wall the pointer hides when it rests.
+    let idle = 0;
+    document.addEventListener("pointermove", () => {
+      document.body.classList.remove("idle");
+      clearTimeout(idle);
+      idle = setTimeout(() => document.body.classList.add("idle"), 5000);
+    });
+    window.matchMedia("(max-width: 1100px)").addEventListener("change", layoutDash);
     $("sound").setAttribute("aria-pressed", String(soundOn));
     $("sound").addEventListener("click", toggleSound);
     // A browser lets a page make sound only after a gesture: with sound on
@@ -1627,6 +2126,7 @@
       store("sanse.lang", lang);
       applyLanguage();
       relabel();
+      writeAddress(false);
     });
     $("actor").addEventListener("click", () => session ? signOut() : openAct({
       title: t("setActorTitle"), noComment: true, submit: t("save"), run: async () => "",
@@ -1638,23 +2138,35 @@
       goPast($("tt-at").value);
     });
     $("tt-live").addEventListener("click", goLive);
-    window.addEventListener("popstate", () => loadMap(new URLSearchParams(location.search).get("at")));
+    window.addEventListener("popstate", () => applyAddress(readAddress(location.search), false));
+    $("addrnote-dismiss").addEventListener("click", () => showAddressNote([]));
     $("tt-at").max = shanghaiInput(new Date());
     $("tt-at").value = shanghaiInput(new Date(Date.now() - 3600000));
   }
 
-  function selectTab(name) {
-    for (const n of ["schools", "alerts", "hazards"]) {
+  let currentTab = "schools";
+
+  function selectTab(name, opts) {
+    const changed = currentTab !== name;
+    currentTab = name;
+    if (!opts || !opts.keepAddress) writeAddress(false);
+    for (const n of TABS) {
       const on = n === name;
       $("tab-" + n).setAttribute("aria-selected", String(on));
       $("tab-" + n).tabIndex = on ? 0 : -1;
       $("panel-" + n).hidden = !on;
+    }
+    if (name === "reports" && reports && changed) {
+      reportsDistrict = filters.district;
+      reports.load();
     }
   }
 
   // relabel redraws every text after a change of language.
   function relabel() {
     renderActor();
+    $("wall-toggle").textContent = t(view.wall ? "wallExit" : "wall");
+    if (view.wall) renderClock();
     fillFilterOptions();
     setConn(view.conn || "connecting");
     renderPast();
@@ -1668,6 +2180,8 @@
       chart.setOption({ series });
     }
     if (detailData) renderDetail();
+    if (dash) dash.relabel();
+    if (reports) reports.relabel();
   }
 
   // The page's own view of what it drew, for the browser tests and for
@@ -1718,6 +2232,7 @@
   }
 
   async function start() {
+    const startAddress = readAddress(location.search);
     applyMeta(await loadMeta());
     applyLanguage();
     renderActor();
@@ -1725,12 +2240,25 @@
     bindUI();
     setConn("connecting");
     takeOverStream();
+    bindStreamLifecycle();
+    // The map's box has its final size before the map is drawn: the
+    // dashboard's column, the wall's layout.
+    if (startAddress.view === "wall") setWall(true, { keepAddress: true });
+    layoutDash();
     const mapEl = $("map");
     chart = echarts.init(mapEl, null, { renderer: "canvas" });
     new ResizeObserver(() => chart.resize()).observe(mapEl);
 
     const [mapRes, outlinesRes] = await Promise.allSettled([boot.map, boot.boundaries]);
-    const ok = await loadMap(boot.at, mapRes.status === "fulfilled" ? Promise.resolve(mapRes.value) : Promise.reject(mapRes.reason));
+    let ok = await loadMap(boot.at, mapRes.status === "fulfilled" ? Promise.resolve(mapRes.value) : Promise.reject(mapRes.reason));
+    const startNotes = [];
+    if (!ok && boot.at && mapRes.status === "fulfilled" && mapRes.value.status === 400) {
+      // A moment the server cannot show (not a time, in the future, before
+      // the history kept): say so and show the live map.
+      startNotes.push(t("addressBadAt", { value: boot.at }));
+      startAddress.at = null;
+      ok = await loadMap(null);
+    }
     let outlines = null;
     if (outlinesRes.status === "fulfilled" && outlinesRes.value.ok) {
       try {
@@ -1740,6 +2268,7 @@
       }
     }
     registerOutlines(outlines && outlines.features && outlines.features.length ? outlines : outlinesFromSchools());
+    startNotes.push(...applyAddressFilters(startAddress));
     chart.setOption(baseOption());
     chart.getModel().getSeries().forEach((sm, idx) => view.seriesIndex.set(sm.id, idx));
     chart.on("click", (p) => {
@@ -1750,12 +2279,18 @@
     requestAnimationFrame(() => {
       const m = performance.measure("sanse:first-paint", { start: 0, end: performance.now() });
       stats.firstPaint = m.duration;
+      // The panels after the map: their charts are drawn in idle time.
+      idle(() => dash.load());
     });
     view.ready = true;
+    makeDashboard();
+    makeReports();
     if (ok) drainPending();
     renderList();
     loadAlerts();
     loadHazards();
+    await applyAddress(startAddress, true, startNotes);
+    history.replaceState(null, "", addressOf());
     setInterval(() => {
       loadHazards();
       if (alertsState !== "ok") loadAlerts();
@@ -1771,6 +2306,9 @@
     drawn,
     pixelOf,
     open: (id) => openSchool(id),
+    dashboard: () => (dash ? dash.shown() : null),
+    dashboardPixel: (name, index) => (dash ? dash.pixelOf(name, index) : null),
+    reports: () => (reports ? reports.shown() : null),
   };
 
   start();

@@ -2,6 +2,14 @@
 // valid session: it posts the token to POST /api/v1/session, which keeps it
 // in an HttpOnly cookie, and loads the map. Chinese by default, English on
 // request (the same "sanse.lang" choice as the map).
+//
+// The server shows this page at the address that was asked for (a link in a
+// notification, /?alert=…), so the map that follows opens what the link
+// names. The session cookie is SameSite=Strict: a link followed from another
+// site (a mail or chat client in the browser) arrives without it, and this
+// page is shown to a browser that is signed in. The page asks the server
+// (GET /api/v1/session, same-site, so with the cookie) and, signed in, loads
+// the address again from here, which sends the cookie.
 (function () {
   "use strict";
   var words = {
@@ -25,6 +33,30 @@
     try { localStorage.setItem("sanse.lang", lang() === "en" ? "zh" : "en"); } catch (e) { /* storage off */ }
     apply();
   });
+  // again loads the address the page was asked at, as a navigation of this
+  // site's own (a reload would repeat the cross-site navigation).
+  function again() {
+    location.replace(location.pathname + location.search + location.hash);
+  }
+
+  // signedInAlready checks, once per address and minute, whether the
+  // browser has a session after all; loading the address again cannot
+  // then loop.
+  function signedInAlready() {
+    var key = "sanse.signin.again";
+    var mark = location.href;
+    try {
+      var last = JSON.parse(sessionStorage.getItem(key) || "null");
+      if (last && last.href === mark && Date.now() - last.at < 60000) return;
+      sessionStorage.setItem(key, JSON.stringify({ href: mark, at: Date.now() }));
+    } catch (e) {
+      return; // without storage, no guard against a loop: ask for the token
+    }
+    fetch("/api/v1/session", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (res) { if (res.ok) again(); })
+      .catch(function () { /* the form stays */ });
+  }
+
   document.getElementById("signin").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var err = document.getElementById("error");
@@ -35,7 +67,7 @@
       body: JSON.stringify({ token: document.getElementById("token").value.trim() }),
     }).then(function (res) {
       if (res.ok) {
-        location.reload();
+        again();
         return;
       }
       return res.json().catch(function () { return {}; }).then(function (body) {
@@ -48,4 +80,5 @@
     });
   });
   apply();
+  signedInAlready();
 })();
