@@ -1,11 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,63 +95,122 @@ func (s *summary) add(l engine.Level) {
 // scope and districts by colour before the level filter, so that a legend
 // can show all three counts while the map draws only some colours. With
 // at, every school has the colour it had at that moment, from the history.
+// format=compact answers with one array per school instead of GeoJSON
+// (mapcompact.go). The live map's answers are cached (mapcache.go); every
+// answer has a strong ETag and is revalidated (mapserve.go).
 func (s *Server) handleMap(c echo.Context) error {
 	q := c.QueryParams()
-	districts := listParam(q["district"])
-	var levels map[engine.Level]bool
+	req := mapRequest{Scope: ScopeFrom(c.Request().Context()), Districts: listParam(q["district"])}
+	slices.Sort(req.Districts)
+	req.Districts = slices.Compact(req.Districts)
 	for _, v := range listParam(q["level"]) {
 		l, err := engine.ParseLevel(v)
 		if err != nil {
 			return httpError(http.StatusBadRequest, "invalid parameter level: %v", err)
 		}
-		if levels == nil {
-			levels = map[engine.Level]bool{}
+		if !slices.Contains(req.Levels, l) {
+			req.Levels = append(req.Levels, l)
 		}
-		levels[l] = true
 	}
-	var past *time.Time
+	slices.Sort(req.Levels)
+	switch f := mapFormat(c.QueryParam("format")); f {
+	case "", mapGeoJSON:
+		req.Format = mapGeoJSON
+	case mapCompact:
+		req.Format = f
+	default:
+		return httpError(http.StatusBadRequest, "invalid parameter format: %q, expected %s or %s", f, mapGeoJSON, mapCompact)
+	}
+	_, req.Pretty = q["pretty"] // as echo's Context.JSON
 	if v := c.QueryParam("at"); v != "" {
 		t, err := s.pastMoment(v)
 		if err != nil {
 			return err
 		}
-		past = &t
+		req.At = &t
 	}
 
-	scope := ScopeFrom(c.Request().Context())
+	if req.At != nil || s.mapCache == nil {
+		a, err := s.buildMap(c.Request().Context(), req)
+		if err != nil {
+			return err
+		}
+		return serveMap(c, a, encIdentity, a.lastEventID)
+	}
+	enc := negotiateEncoding(c.Request().Header.Get(echo.HeaderAcceptEncoding))
+	a, lastEventID, err := s.mapCache.get(c.Request().Context(), req, enc)
+	if err != nil {
+		return err
+	}
+	return serveMap(c, a, enc, lastEventID)
+}
+
+// buildMap builds the answer to req from the state now (or, with req.At,
+// from the history): its identity body, content type and ETag, and the
+// position of the live stream before the state was read.
+func (s *Server) buildMap(ctx context.Context, req mapRequest) (*mapAnswer, error) {
+	a := &mapAnswer{}
+	if req.At == nil {
+		// Read before the state: every change published after it may be
+		// missing from the answer, none before it is.
+		a.lastEventID = s.streamPosition()
+	}
 	views := s.schools.Views(func(school *engine.School) bool {
-		if !scope.Allows(school) {
+		if !req.Scope.Allows(school) {
 			return false
 		}
-		if districts == nil {
+		if req.Districts == nil {
 			return true
 		}
-		for _, d := range districts {
-			if school.District == d {
-				return true
-			}
-		}
-		return false
+		_, found := slices.BinarySearch(req.Districts, school.District)
+		return found
 	})
 
 	facts := s.riskFacts
-	if past != nil {
+	if req.At != nil {
 		var err error
-		if views, err = s.viewsAt(c.Request().Context(), views, *past); err != nil {
-			return err
+		if views, err = s.viewsAt(ctx, views, *req.At); err != nil {
+			return nil, err
 		}
 		facts = func(*engine.SchoolSummary) ([]engine.Source, int) { return []engine.Source{}, 0 }
 	}
+	var err error
+	switch req.Format {
+	case mapCompact:
+		a.contentType = echo.MIMEApplicationJSON
+		a.body, err = compactMap(views, req, facts)
+	default:
+		a.contentType = mimeGeoJSON
+		a.body, err = geoJSONMap(views, req, facts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encode the map: %w", err)
+	}
+	a.etag = bodyTag(a.body)
+	return a, nil
+}
 
+// streamPosition returns the id of the live stream's newest event, "" when
+// the stream is not served.
+func (s *Server) streamPosition() string {
+	if s.stream == nil {
+		return ""
+	}
+	return s.stream.hub.lastEventID()
+}
+
+// geoJSONMap encodes views as the GeoJSON answer, byte for byte as echo's
+// Context.JSON encodes it.
+func geoJSONMap(views []engine.SchoolSummary, req mapRequest, facts func(*engine.SchoolSummary) ([]engine.Source, int)) ([]byte, error) {
 	fc := featureCollection{Type: "FeatureCollection", Features: make([]feature, 0, len(views))}
-	if past != nil {
-		at := local(*past)
+	if req.At != nil {
+		at := local(*req.At)
 		fc.At = &at
 	}
 	for i := range views {
 		v := &views[i]
 		fc.Summary.add(v.Level)
-		if levels != nil && !levels[v.Level] {
+		if req.Levels != nil && !slices.Contains(req.Levels, v.Level) {
 			continue
 		}
 		sources, pending := facts(v)
@@ -171,8 +233,16 @@ func (s *Server) handleMap(c echo.Context) error {
 			},
 		})
 	}
-	c.Response().Header().Set(echo.HeaderContentType, mimeGeoJSON)
-	return c.JSON(http.StatusOK, fc)
+	var buf bytes.Buffer
+	buf.Grow(len(fc.Features) * 340)
+	enc := json.NewEncoder(&buf)
+	if req.Pretty {
+		enc.SetIndent("", "  ")
+	}
+	if err := enc.Encode(fc); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // riskFacts returns the sources of the active risks of the school of v, in
