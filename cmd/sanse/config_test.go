@@ -51,6 +51,8 @@ func TestConfigRefusesMistakes(t *testing.T) {
 			want: []string{"line 4", "many"}},
 		{name: "every bad value at once", file: "registry:\n  file: x.csv\nkafka:\n  batch_size: -1\nlog:\n  level: loud\n",
 			want: []string{"kafka.batch_size must be positive", `log.level "loud"`}},
+		{name: "map refresh out of range", file: "registry:\n  file: x.csv\nmap:\n  refresh: 2m\n",
+			want: []string{"map.refresh must be from 1ms to 1m", "got 2m0s"}},
 		{name: "no registry", file: "web:\n  listen_address: ':1'\n", want: []string{"registry.file is required"}},
 	}
 	for _, tt := range tests {
