@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"math"
 	"slices"
 	"strconv"
@@ -87,28 +85,14 @@ func compactMap(views []engine.SchoolSummary, req mapRequest, facts func(*engine
 		}
 		b = append(b, "]]"...)
 	}
-	b = append(b, `],"summary":{"red":`...)
-	b = strconv.AppendInt(b, int64(sum.Red), 10)
-	b = append(b, `,"yellow":`...)
-	b = strconv.AppendInt(b, int64(sum.Yellow), 10)
-	b = append(b, `,"green":`...)
-	b = strconv.AppendInt(b, int64(sum.Green), 10)
-	b = append(b, `,"total":`...)
-	b = strconv.AppendInt(b, int64(sum.Total), 10)
-	b = append(b, '}')
+	b = append(b, `],"summary":`...)
+	b = sum.appendJSON(b)
 	if req.At != nil {
 		b = append(b, `,"at":`...)
 		b = appendJSONTime(b, local(*req.At))
 	}
 	b = append(b, '}')
-	if req.Pretty {
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, b, "", "  "); err != nil {
-			return nil, err
-		}
-		b = buf.Bytes()
-	}
-	return append(b, '\n'), nil
+	return finishJSON(b, req.Pretty)
 }
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json
