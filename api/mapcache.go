@@ -144,10 +144,10 @@ func (req mapRequest) key() string {
 	return string(b)
 }
 
-// get returns the answer to req with its body in coding enc (or, when enc
-// cannot be made, identity), and the live stream's event id to resume from
-// for that answer. It waits for a build when it has to (see mapCache), until
-// ctx is done; the build goes on for the next request.
+// get returns the answer to req with its body in coding enc (made by a
+// build when the answer kept lacks it), and the live stream's event id to
+// resume from for that answer. It waits for a build when it has to (see
+// mapCache), until ctx is done; the build goes on for the next request.
 func (c *mapCache) get(ctx context.Context, req mapRequest, enc encoding) (*mapAnswer, string, error) {
 	key := req.key()
 	for waited := false; ; waited = true {
