@@ -117,6 +117,7 @@ var routeRoles = map[string]auth.Role{
 	"POST /api/v1/schools/:id/risks/dispose": auth.RoleOperator,
 	"POST /api/v1/hazards":                   auth.RoleOperator,
 	"POST /api/v1/hazards/:id/transition":    auth.RoleOperator,
+	"POST /api/v1/reports":                   auth.RoleOperator,
 	"POST /api/v1/rules/validate":            auth.RoleAdmin,
 	"POST /-/reload":                         auth.RoleAdmin,
 	"GET /api/v1/audit":                      auth.RoleAdmin,

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -531,8 +533,40 @@ func newOpenAPIServer(t *testing.T) *openAPIServer {
 		Alerts:        testAlerts(),
 		Hazards:       testHazards(),
 		Stream:        hub,
+		ColourCounts:  openAPIColourCounts,
+		Compliance:    openAPICompliance,
 	})
 	return &openAPIServer{Server: s, hub: hub, reload: reload, ready: &kafka}
+}
+
+// openAPIColourCounts answers for the dashboard of the OpenAPI tests that,
+// of the schools asked for, one was red at every other moment and one
+// yellow, the others green.
+func openAPIColourCounts(_ context.Context, ids []string, at []time.Time) ([]ColourCount, error) {
+	out := make([]ColourCount, len(at))
+	for i, t := range at {
+		red := min(i%2, len(ids))
+		yellow := min(1, len(ids)-red)
+		out[i] = ColourCount{At: t, Red: red, Yellow: yellow, Green: len(ids) - red - yellow}
+	}
+	return out, nil
+}
+
+// openAPICompliance answers for the dashboard of the OpenAPI tests that the
+// morning health check was done everywhere and the food sample missed at one
+// school, as the reports count them (100 % when nothing was owed).
+func openAPICompliance(_ context.Context, schools []*engine.School, _ time.Time) ([]RoutineCompliance, error) {
+	routine := func(rule, title string, done int) RoutineCompliance {
+		r := RoutineCompliance{Rule: rule, Title: title, Due: len(schools), Done: max(done, 0), Percent: 100}
+		if r.Due > 0 {
+			r.Percent = 100 * float64(r.Done) / float64(r.Due)
+		}
+		return r
+	}
+	return []RoutineCompliance{
+		routine("canteen.no_health_check_by_deadline", "截至 08:30 食堂从业人员未晨检", len(schools)),
+		routine("canteen.no_sample_by_deadline", "截至 13:00 未登记留样", len(schools)-1),
+	}, nil
 }
 
 // TestOpenAPIDescribesEveryRoute checks that the description and the routes
@@ -645,6 +679,14 @@ var openAPIExchanges = []openAPIExchange{
 		body: `{"rule": "canteen.rodent", "state": "false_alarm", "comment": "回看录像：是一只猫"}`, want: 200},
 	{method: "GET", target: "/api/v1/checks?from=2025-06-01&to=2025-06-10", want: 200},
 	{method: "GET", target: "/api/v1/checks?from=2025-06-01&to=2025-06-10", token: operatorToken, want: 200},
+	// Before the acts below: alert:1 is still firing and HZ-01 overdue and
+	// under supervision.
+	{method: "GET", target: "/api/v1/dashboard", want: 200},
+	{method: "GET", target: "/api/v1/dashboard?district=" + url.QueryEscape("南湖区") + "&town=" + url.QueryEscape("城南街道,新丰镇") +
+		"&source=canteen&source=drowning&days=30", token: operatorToken, want: 200},
+	{method: "GET", target: "/api/v1/dashboard?source=canteen", token: viewerToken, want: 200},
+	{method: "GET", target: "/api/v1/dashboard?days=14", want: 400},
+	{method: "GET", target: "/api/v1/dashboard?source=canteen,weather", want: 400},
 	{method: "GET", target: "/api/v1/meta", token: viewerToken, want: 200},
 	{method: "GET", target: "/api/v1/stream", want: 200},
 	{method: "GET", target: "/api/v1/alerts", want: 200},
@@ -847,9 +889,14 @@ func TestOpenAPIServed(t *testing.T) {
 }
 
 // TestOpenAPIEnumerations checks the enumerations of the description against
-// the engine's lists, which the handlers answer with.
+// the lists the handlers answer with: the engine's, and the dashboard's age
+// ranges and days.
 func TestOpenAPIEnumerations(t *testing.T) {
 	spec := loadOpenAPI(t)
+	ages := make([]string, len(alertAges))
+	for i, b := range alertAges {
+		ages[i] = b.name
+	}
 	for _, tc := range []struct {
 		schema string
 		want   []any
@@ -864,12 +911,33 @@ func TestOpenAPIEnumerations(t *testing.T) {
 		{"HazardPersonAction", anys(hazard.PersonActions)},
 		{"HazardCategory", anys(hazard.Categories)},
 		{"Role", anys(auth.Roles)},
+		{"AlertAge", anys(ages)},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
 			enum, _ := spec.at(t, pointer("components", "schemas", tc.schema, "enum")).([]any)
 			require.Equal(t, tc.want, enum)
 		})
 	}
+
+	// The dashboard's days, as its parameter and its answer describe them.
+	t.Run("dashboard days", func(t *testing.T) {
+		want := make([]any, len(dashboardDays))
+		for i, d := range dashboardDays {
+			want[i] = json.Number(strconv.Itoa(d))
+		}
+		require.Equal(t, want, spec.at(t, pointer("components", "schemas", "Dashboard", "properties", "days", "enum")))
+		op := pointer("paths", "/api/v1/dashboard", "get")
+		params, _ := spec.at(t, op+"/parameters").([]any)
+		found := false
+		for i := range params {
+			p, _ := spec.deref(t, op+pointer("parameters", strconv.Itoa(i)))
+			if p["name"] == "days" {
+				found = true
+				require.Equal(t, want, p["schema"].(map[string]any)["enum"])
+			}
+		}
+		require.True(t, found, "the parameter days")
+	})
 }
 
 // anys returns the values of a list of strings as []any, as JSON decodes

@@ -142,6 +142,11 @@ type Options struct {
 	// Hazards serves /api/v1/hazards (list, create, get, transition),
 	// which is not served when nil.
 	Hazards HazardService
+	// Reports serves /api/v1/reports (list, download, make on demand),
+	// which is not served when nil. ReportZone is the zone of the reports'
+	// dates (engine.Shanghai when nil).
+	Reports    ReportService
+	ReportZone *time.Location
 
 	// Stream is the Hub of live colour changes for GET /api/v1/stream,
 	// which is not served when nil.
@@ -342,6 +347,9 @@ func New(opts Options) (*Server, error) {
 	s.routeDashboard(e, opts, scoped)
 	if opts.Hazards != nil {
 		s.routeHazards(e, opts.Hazards, scoped)
+	}
+	if opts.Reports != nil {
+		s.routeReports(e, opts.Reports, opts.ReportZone, scoped)
 	}
 	if err := s.routeWeb(e, opts, scoped); err != nil {
 		return nil, err

@@ -865,8 +865,13 @@ func parseCreateTable(stmt string) (*table, error) {
 }
 
 // shardingKeys are the tables not sharded by school: every version of a
-// token shares its name, not a school.
-var shardingKeys = map[string]string{"tokens": "cityHash64(name)"}
+// token shares its name, not a school; both copies of a report made twice
+// share its id, and every claim of a report run its run key.
+var shardingKeys = map[string]string{
+	"tokens":        "cityHash64(name)",
+	"reports":       "cityHash64(id)",
+	"report_claims": "cityHash64(run_key)",
+}
 
 func TestClusterSchemaMatchesSingleNode(t *testing.T) {
 	single, _ := parseSchema(t, migrationsDir)

@@ -27,6 +27,7 @@ import (
 	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/engine/notify"
+	"github.com/sanse-campus/sanse/engine/report"
 	"github.com/sanse-campus/sanse/engine/store"
 	"github.com/sanse-campus/sanse/rules"
 )
@@ -53,6 +54,9 @@ type Config struct {
 	Retention RetentionConfig `yaml:"retention"`
 	// Map configures the warning map page (see docs/map.md).
 	Map MapConfig `yaml:"map"`
+	// Reports configures the scheduled inspection reports and their
+	// delivery (see docs/reports.md).
+	Reports report.Config `yaml:"reports"`
 }
 
 // MapConfig configures the warning map page.
@@ -260,6 +264,7 @@ func defaultConfig() Config {
 		Hazards:    HazardsConfig{CheckInterval: hazard.DefaultCheckInterval},
 		Map:        MapConfig{Refresh: api.DefaultMapRefresh},
 		Retention:  RetentionConfig{Interval: app.DefaultRetentionInterval, Tables: maps.Clone(store.Retained)},
+		Reports:    report.Config{}.WithDefaults(),
 	}
 	return c
 }
@@ -432,7 +437,7 @@ func (c *Config) check() error {
 	if c.Web.TokenCacheTTL < 0 || c.Web.TokenCacheTTL > time.Minute {
 		errs = append(errs, fmt.Errorf("web.token_cache_ttl must be from 0 to 1m (it bounds how long a revoked token keeps working), got %s", c.Web.TokenCacheTTL))
 	}
-	if c.Map.Refresh <= 0 || c.Map.Refresh > time.Minute {
+	if c.Map.Refresh < time.Millisecond || c.Map.Refresh > time.Minute {
 		errs = append(errs, fmt.Errorf("map.refresh must be from 1ms to 1m (the live map is at most twice it old), got %s", c.Map.Refresh))
 	}
 	if c.Hazards.CheckInterval <= 0 {
@@ -448,6 +453,17 @@ func (c *Config) check() error {
 	}
 	if err := c.Alerting.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.Reports.Validate(c.Alerting.Receivers); err != nil {
+		errs = append(errs, err)
+	}
+	// Reports dropped sooner than the catch-up looks back would be made
+	// again. Retention drops whole months, hence the month's margin.
+	if age := c.Retention.Tables["reports"]; age > 0 && len(c.Reports.Schedules) > 0 {
+		if reach := c.Reports.Reach() + 31*24*time.Hour; age < reach {
+			errs = append(errs, fmt.Errorf("retention.tables.reports (%s) is shorter than the reports' catch-up reach: the schedules look back %s, so reports dropped sooner would be made again; keep them at least %s",
+				age, c.Reports.Reach(), reach))
+		}
 	}
 	errs = append(errs, c.checkTransport()...)
 	return errors.Join(errs...)

@@ -53,7 +53,20 @@ func TestConfigRefusesMistakes(t *testing.T) {
 			want: []string{"kafka.batch_size must be positive", `log.level "loud"`}},
 		{name: "map refresh out of range", file: "registry:\n  file: x.csv\nmap:\n  refresh: 2m\n",
 			want: []string{"map.refresh must be from 1ms to 1m", "got 2m0s"}},
+		{name: "map refresh below a millisecond", file: "registry:\n  file: x.csv\nmap:\n  refresh: 100us\n",
+			want: []string{"map.refresh must be from 1ms to 1m", "got 100µs"}},
 		{name: "no registry", file: "web:\n  listen_address: ':1'\n", want: []string{"registry.file is required"}},
+		{name: "a report schedule's mistakes, with their lines", file: "registry:\n  file: x.csv\nreports:\n  schedules:\n" +
+			"    - name: district-daily\n      cron: \"30 25 * * *\"\n      kind: daily\n      districts: all\n      receivers: [office]\n" +
+			"    - name: weekly\n      cron: \"0 8 * * 1\"\n      kind: fortnightly\n      schools: [S1]\n",
+			want: []string{"line 6: reports.schedules[0] (district-daily).cron: \"30 25 * * *\"", "above maximum",
+				`line 9: reports.schedules[0] (district-daily).receivers: no receiver is named "office": alerting.receivers names none`,
+				`line 12: reports.schedules[1] (weekly).kind: "fortnightly": expected daily`}},
+		{name: "an unknown key of a schedule", file: "registry:\n  file: x.csv\nreports:\n  schedules:\n    - name: a\n      when: daily\n",
+			want: []string{"line 6: reports.schedules: unknown key when"}},
+		{name: "reports dropped before the catch-up looks back", file: "registry:\n  file: x.csv\nretention:\n  tables:\n    reports: 720h\n" +
+			"reports:\n  schedules:\n    - {name: m, cron: \"@monthly\", kind: monthly, districts: all}\n",
+			want: []string{"retention.tables.reports (720h0m0s) is shorter than the reports' catch-up reach"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
+	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/notify"
 	"github.com/sanse-campus/sanse/engine/registry"
+	"github.com/sanse-campus/sanse/engine/report"
 	"github.com/sanse-campus/sanse/rules"
 )
 
@@ -40,9 +43,9 @@ func cmdConfig(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "source %s (%s): topic %s, %s\n", s.Name, s.Title[0], topics[s.Name], from)
 	}
 	var errs []error
+	var reg *engine.Registry
 	if !*skipRegistry {
-		reg, err := registry.Load(cfg.Registry.File)
-		if err != nil {
+		if reg, err = registry.Load(cfg.Registry.File); err != nil {
 			errs = append(errs, err)
 		} else {
 			fmt.Fprintf(stdout, "registry %s: %d schools\n", cfg.Registry.File, reg.Len())
@@ -65,6 +68,7 @@ func cmdConfig(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "calendar: covers until %s\n", cal.CoversUntil)
 		}
 	}
+	printSchedules(stdout, &cfg, reg)
 	// Building each receiver reads its secret files, as the start does.
 	for _, rc := range cfg.Alerting.Receivers {
 		if _, err := notify.NewReceiver(rc, notify.Options{}); err != nil {
@@ -76,6 +80,42 @@ func cmdConfig(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "configuration OK")
 	return nil
+}
+
+// printSchedules lists the report schedules with their next run, and warns
+// of a district or school that the registry (when loaded) does not have.
+func printSchedules(w io.Writer, cfg *Config, reg *engine.Registry) {
+	schedules, err := cfg.Reports.Compile(cfg.Alerting.Receivers)
+	if err != nil {
+		return // reported by load
+	}
+	loc, _ := cfg.Reports.Location()
+	now := time.Now()
+	for _, s := range schedules {
+		var scope string
+		switch {
+		case s.AllDistricts:
+			scope = "every district"
+		case len(s.Districts) > 0:
+			scope = "districts " + strings.Join(s.Districts, ", ")
+		default:
+			scope = "schools " + strings.Join(s.Schools, ", ")
+		}
+		receivers := "none (archived only)"
+		if len(s.Receivers) > 0 {
+			receivers = strings.Join(s.Receivers, ", ")
+		}
+		fmt.Fprintf(w, "report schedule %s: %q, %s reports of %s, next %s; receivers: %s\n",
+			s.Name, s.Cron, s.Kind, scope, s.Next(now, loc).Format("2006-01-02 15:04 MST"), receivers)
+		if reg == nil {
+			continue
+		}
+		for _, sc := range s.Scopes(reg) {
+			if !report.KnownScope(reg, sc) {
+				fmt.Fprintf(w, "warning: report schedule %s: the registry has no %s; no report is made for it\n", s.Name, sc)
+			}
+		}
+	}
 }
 
 func onlyRegistryMissing(err error) bool {

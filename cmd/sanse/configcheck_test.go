@@ -79,3 +79,40 @@ func TestConfigCheckSources(t *testing.T) {
 	require.Contains(t, errOut.String(), filepath.Join(bad, "bus.yaml")+":3: title: expected {zh: 中文名, en: English name}")
 	require.NotContains(t, out.String(), "configuration OK")
 }
+
+// TestConfigCheckReportSchedules: `sanse config check` lists each report
+// schedule with its next run and receivers, warns of a listed district the
+// registry lacks, and refuses a schedule's mistakes with their lines.
+func TestConfigCheckReportSchedules(t *testing.T) {
+	config := filepath.Join(t.TempDir(), "sanse.yaml")
+	require.NoError(t, os.WriteFile(config, []byte(`alerting:
+  receivers:
+    - name: office
+      webhook: {url: "https://hooks.example.org/reports"}
+reports:
+  schedules:
+    - name: district-daily
+      cron: "30 7 * * *"
+      kind: daily
+      districts: [南湖区, 北湖区]
+      receivers: [office]
+    - name: weekly
+      cron: "0 8 * * 1"
+      kind: weekly
+      schools: [JX-NH-0001]
+`), 0o600))
+	var out, errOut bytes.Buffer
+	code := run([]string{"config", "check", "--config.file", config, "--registry.file", demoRegistry}, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	require.Regexp(t, `report schedule district-daily: "30 7 \* \* \*", daily reports of districts 南湖区, 北湖区, next \d{4}-\d\d-\d\d 07:30 CST; receivers: office`, out.String())
+	require.Contains(t, out.String(), "warning: report schedule district-daily: the registry has no district:北湖区; no report is made for it")
+	require.Regexp(t, `report schedule weekly: "0 8 \* \* 1", weekly reports of schools JX-NH-0001, next \d{4}-\d\d-\d\d 08:00 CST; receivers: none \(archived only\)`, out.String())
+
+	bad := filepath.Join(t.TempDir(), "sanse.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("reports:\n  schedules:\n    - name: a\n      cron: \"30 7 * *\"\n      kind: daily\n      districts: all\n      receivers: [office]\n"), 0o600))
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 1, run([]string{"config", "check", "--config.file", bad, "--registry.file", demoRegistry}, &out, &errOut))
+	require.Contains(t, errOut.String(), `line 4: reports.schedules[0] (a).cron: "30 7 * *": expected exactly 5 fields`)
+	require.Contains(t, errOut.String(), `line 7: reports.schedules[0] (a).receivers: no receiver is named "office"`)
+}

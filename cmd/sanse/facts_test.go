@@ -122,6 +122,8 @@ func TestDocumentedDefaults(t *testing.T) {
 	documented.Kafka.Brokers = want.Kafka.Brokers
 	docAlerting := documented.Alerting
 	documented.Alerting = want.Alerting
+	require.Empty(t, documented.Reports.Schedules)
+	documented.Reports.Schedules = want.Reports.Schedules
 	require.Equal(t, want, documented, "docs/configuration.md states the defaults of defaultConfig()")
 
 	require.Equal(t, alert.DefaultGroupWait, docAlerting.Route.GroupWait)

@@ -26,6 +26,7 @@ Usage:
   sanse rules check [DIR ...]    check rule files (default: the embedded default pack)
   sanse config check [flags]     check a configuration, its registry and its rules without starting
   sanse sources check|doc        check the event source declarations, or print them as Markdown tables
+  sanse report    [flags]        make one inspection report (排查报告) from ClickHouse, without a server
   sanse privacy export|erase     export or erase one visitor's stored events (--visitor-id)
   sanse token create|list|revoke API tokens: create (prints the secret), list, revoke
   sanse version                  print the version
@@ -65,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdConfig(args[1:], stdout, stderr)
 	case "sources":
 		err = cmdSources(args[1:], stdout, stderr)
+	case "report":
+		err = cmdReport(ctx, args[1:], stdout, stderr)
 	case "privacy":
 		err = cmdPrivacy(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "token":

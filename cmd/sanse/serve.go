@@ -75,7 +75,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		defer revoke()
 		signIn = secret
 	}
+	reports, reportRuns, err := newReports(ctx, &cfg, a, logger, reg)
+	if err != nil {
+		return err
+	}
 	apiOpts := cfg.apiOptions(a, hub, boundaries, logger, reg)
+	apiOpts.Reports = reports
+	if apiOpts.ReportZone, err = cfg.Reports.Location(); err != nil {
+		return err
+	}
 	if apiOpts.Auth, err = cfg.authOptions(ctx, a, logger); err != nil {
 		return err
 	}
@@ -110,6 +118,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 			}
 		},
 	}
+	// The scheduled reports and their delivery (none without schedules).
+	also = append(also, reportRuns...)
 	if demo {
 		// The simulator: a realistic district's stream into the same broker.
 		also = append(also, func(ctx context.Context) error {

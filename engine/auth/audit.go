@@ -55,9 +55,12 @@ const (
 	ActionRiskResolve  = "risk.resolve"
 	// ActionRiskDispose is a person's check of a risk pending one (待核实):
 	// confirmed, false_alarm (误报) or handled, in the record's detail.
-	ActionRiskDispose   = "risk.dispose"
-	ActionHazardCreate  = "hazard.create"
-	ActionHazardPrefix  = "hazard." // followed by the transition's action
+	ActionRiskDispose  = "risk.dispose"
+	ActionHazardCreate = "hazard.create"
+	ActionHazardPrefix = "hazard." // followed by the transition's action
+	// ActionReportCreate is a report made on demand (target: its scope,
+	// district:… or school:…).
+	ActionReportCreate  = "report.create"
 	ActionRulesReload   = "rules.reload"
 	ActionRulesValidate = "rules.validate"
 	ActionTokenCreate   = "token.create"

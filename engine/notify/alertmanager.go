@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -26,6 +27,11 @@ type alertmanager struct {
 func (a *alertmanager) Kind() string { return "alertmanager" }
 
 func (a *alertmanager) Send(ctx context.Context, m *Message) error {
+	if m.Kind == KindReport {
+		// Receiver.ForReports leaves this channel out; a report is not an
+		// alert that Alertmanager could route.
+		return Permanent(errors.New("alertmanager: reports are not sent to Alertmanager"))
+	}
 	body, err := json.Marshal(newAMPayload(a.receiver, m, a.maxAlerts))
 	if err != nil {
 		return Permanent(fmt.Errorf("alertmanager: encode: %w", err))

@@ -192,7 +192,9 @@ func smtpStep(step string, err error) error {
 }
 
 // compose writes the mail: UTF-8 headers with an RFC 2047 subject, and a
-// multipart/alternative body with the plain text and the HTML renderings.
+// multipart/alternative body with the plain text and the HTML renderings;
+// with attachments (a report's files), a multipart/mixed mail of that body
+// and one part per file.
 func (e *email) compose(m *Message) ([]byte, error) {
 	doc := newDocument(m)
 	var body bytes.Buffer
@@ -215,6 +217,16 @@ func (e *email) compose(m *Message) ([]byte, error) {
 	if err := mw.Close(); err != nil {
 		return nil, err
 	}
+	contentType := `multipart/alternative; boundary="` + mw.Boundary() + `"`
+	if m.Report != nil && len(m.Report.Attachments) > 0 {
+		mixed, err := withAttachments(body.Bytes(), contentType, m.Report.Attachments)
+		if err != nil {
+			return nil, err
+		}
+		body.Reset()
+		body.Write(mixed.body)
+		contentType = mixed.contentType
+	}
 
 	to := make([]string, len(e.to))
 	for i, a := range e.to {
@@ -231,10 +243,102 @@ func (e *email) compose(m *Message) ([]byte, error) {
 		header(headerID, id)
 	}
 	header("MIME-Version", "1.0")
-	header("Content-Type", `multipart/alternative; boundary="`+mw.Boundary()+`"`)
+	header("Content-Type", contentType)
 	b.WriteString("\r\n")
 	b.Write(body.Bytes())
 	return b.Bytes(), nil
+}
+
+// mixedBody is a multipart/mixed body and its Content-Type.
+type mixedBody struct {
+	body        []byte
+	contentType string
+}
+
+// withAttachments returns a multipart/mixed body of the alternative body
+// (of Content-Type alternative) followed by one base64 part per file.
+func withAttachments(alternative []byte, alternativeType string, files []Attachment) (mixedBody, error) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	w, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {alternativeType}})
+	if err != nil {
+		return mixedBody{}, err
+	}
+	if _, err := w.Write(alternative); err != nil {
+		return mixedBody{}, err
+	}
+	for _, f := range files {
+		typ := f.ContentType
+		if typ == "" {
+			typ = "application/octet-stream"
+		}
+		mediaType, params, err := mime.ParseMediaType(typ)
+		if err != nil {
+			return mixedBody{}, fmt.Errorf("attachment %q: content type %q: %w", f.Name, typ, err)
+		}
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {mime.FormatMediaType(mediaType, params) + "; name=" + quotedName(f.Name)},
+			"Content-Disposition":       {attachmentDisposition(f.Name)},
+			"Content-Transfer-Encoding": {"base64"},
+		})
+		if err != nil {
+			return mixedBody{}, err
+		}
+		if err := writeBase64(w, f.Data); err != nil {
+			return mixedBody{}, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return mixedBody{}, err
+	}
+	return mixedBody{body: b.Bytes(), contentType: `multipart/mixed; boundary="` + mw.Boundary() + `"`}, nil
+}
+
+// attachmentDisposition returns the Content-Disposition of a file named
+// name: for a name that is not plain ASCII, the RFC 2231 filename* (UTF-8,
+// percent-encoded), which current mail clients read, and before it an
+// RFC 2047 encoded filename for the clients that read only that.
+func attachmentDisposition(name string) string {
+	name = oneLine(name)
+	if plainASCII(name) {
+		return mime.FormatMediaType("attachment", map[string]string{"filename": name})
+	}
+	return "attachment; filename=" + quotedName(name) + "; filename*=UTF-8''" + rfc2231Escape(name)
+}
+
+// quotedName returns name as a quoted parameter value, RFC 2047-encoded
+// when it is not plain ASCII.
+func quotedName(name string) string {
+	name = oneLine(name)
+	if !plainASCII(name) {
+		name = mime.BEncoding.Encode("UTF-8", name)
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name) + `"`
+}
+
+func plainASCII(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// rfc2231Escape percent-encodes every byte of s that RFC 2231 does not
+// allow as it is in an extended parameter value.
+func rfc2231Escape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("!#$&+-.^_`|~", c) >= 0:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // writeBase64 writes data in base64 lines of 76 characters.

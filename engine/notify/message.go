@@ -16,6 +16,7 @@ const (
 	KindEscalation  Kind = "escalation"  // unacknowledged after the delay: sent one step up the organisation
 	KindResolved    Kind = "resolved"    // the colour fell back
 	KindSupervision Kind = "supervision" // 挂牌督办: an overdue hazard reported to the district
+	KindReport      Kind = "report"      // an inspection report (排查报告): its summary, a link, its files
 )
 
 // Item statuses.
@@ -81,8 +82,10 @@ type Message struct {
 	Step     int
 	StepName string
 	Items    []Item
-	URL      string // link to the school on the map, may be ""
+	URL      string // link to the school on the map (to the report for KindReport), may be ""
 	At       time.Time
+	// Report is the report of a KindReport message; nil otherwise.
+	Report *Report `json:",omitempty"`
 }
 
 // Escalation steps.

@@ -42,5 +42,8 @@ func redactMessage(redact, reveal []Sensitivity, m *Message) *Message {
 			d.Label, d.Value = event.MaskText(d.Label), event.MaskText(d.Value)
 		}
 	}
+	if m.Report != nil {
+		c.Report = redactReport(redact, reveal, m.Report)
+	}
 	return c
 }

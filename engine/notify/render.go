@@ -23,9 +23,21 @@ const Redacted = "（已隐去）"
 type document struct {
 	Title string
 	Lead  []field
+	// Notes are sentences after the lead (a report's summary lines).
+	Notes []string
 	Items []itemDoc
 	URL   string // "" when the message has none or it is not http(s)
-	ID    string
+	// LinkLabel names the link; 查看地图 when empty.
+	LinkLabel string
+	ID        string
+}
+
+// LinkText returns what the link is called.
+func (d *document) LinkText() string {
+	if d.LinkLabel != "" {
+		return d.LinkLabel
+	}
+	return "查看地图"
 }
 
 type field struct{ Label, Value string }
@@ -114,6 +126,9 @@ func safeURL(u string) bool {
 
 // newDocument builds the content of m, whose details are already redacted.
 func newDocument(m *Message) *document {
+	if m.Kind == KindReport && m.Report != nil {
+		return reportDocument(m)
+	}
 	d := &document{Title: title(m), ID: m.ID}
 	d.Lead = append(d.Lead, field{"当前颜色", levelWord(m.Level)})
 	if area := strings.TrimSpace(m.District + " " + m.Town); area != "" {
@@ -185,8 +200,13 @@ func (d *document) markdown(limit int) string {
 		}
 		fmt.Fprintf(&head, "- %s：%s\n", mdEscaper.Replace(f.Label), v)
 	}
+	if len(d.Notes) > 0 {
+		for _, n := range d.Notes {
+			fmt.Fprintf(&head, "\n%s\n", mdEscaper.Replace(n))
+		}
+	}
 	if d.URL != "" {
-		fmt.Fprintf(&tail, "\n查看地图：[%s](%s)\n", mdEscaper.Replace(d.URL), mdURL(d.URL))
+		fmt.Fprintf(&tail, "\n%s：[%s](%s)\n", d.LinkText(), mdEscaper.Replace(d.URL), mdURL(d.URL))
 	}
 	fmt.Fprintf(&tail, "\n%s\n", mdEscaper.Replace(d.Footer()))
 	items := make([]string, len(d.Items))
@@ -247,6 +267,12 @@ func (d *document) text() string {
 	for _, f := range d.Lead {
 		fmt.Fprintf(&b, "%s：%s\n", f.Label, f.Value)
 	}
+	if len(d.Notes) > 0 {
+		b.WriteString("\n")
+		for _, n := range d.Notes {
+			b.WriteString(n + "\n")
+		}
+	}
 	for i, it := range d.Items {
 		fmt.Fprintf(&b, "\n%d. %s · %s\n", i+1, it.Word, it.Heading)
 		for _, f := range it.Fields {
@@ -254,7 +280,7 @@ func (d *document) text() string {
 		}
 	}
 	if d.URL != "" {
-		fmt.Fprintf(&b, "\n查看地图：%s\n", d.URL)
+		fmt.Fprintf(&b, "\n%s：%s\n", d.LinkText(), d.URL)
 	}
 	fmt.Fprintf(&b, "\n%s\n", d.Footer())
 	return b.String()
@@ -285,6 +311,9 @@ var htmlTemplate = template.Must(template.New("mail").Funcs(template.FuncMap{
 <tr><td style="padding:2px 12px 2px 0;color:#616161">{{.Label}}</td><td>{{.Value}}</td></tr>
 {{- end}}
 </table>
+{{- range .Notes}}
+<p style="margin:8px 0">{{.}}</p>
+{{- end}}
 {{- range $i, $it := .Items}}
 <h3 style="margin:16px 0 4px 0"><span style="padding:1px 8px;border-radius:3px;{{badge $it.Level}}">{{$it.Word}}</span> {{$it.Heading}}</h3>
 <table style="border-collapse:collapse">
@@ -294,7 +323,7 @@ var htmlTemplate = template.Must(template.New("mail").Funcs(template.FuncMap{
 </table>
 {{- end}}
 {{- if .URL}}
-<p>查看地图：<a href="{{.URL}}">{{.URL}}</a></p>
+<p>{{.LinkText}}：<a href="{{.URL}}">{{.URL}}</a></p>
 {{- end}}
 <p style="color:#9e9e9e;font-size:12px">{{.Footer}}</p>
 </body>

@@ -101,6 +101,8 @@ type webhookPayload struct {
 	Title    string        `json:"title"`
 	Text     string        `json:"text"`
 	Items    []webhookItem `json:"items"`
+	// Report is the report of a message of kind report.
+	Report *webhookReport `json:"report,omitempty"`
 }
 
 type webhookSchool struct {
@@ -147,6 +149,10 @@ func newWebhookPayload(m *Message) webhookPayload {
 		Title:    doc.Title,
 		Text:     doc.text(),
 		Items:    make([]webhookItem, 0, len(m.Items)),
+	}
+	if m.Kind == KindReport && m.Report != nil {
+		// A report is not sent up an escalation.
+		p.Report, p.StepName = newWebhookReport(m), ""
 	}
 	for _, it := range m.Items {
 		wi := webhookItem{

@@ -161,11 +161,11 @@ type HazardRow struct {
 
 // HazardStats are the hazards (隐患) of the period.
 type HazardStats struct {
-	Opened, Verified         int
-	OpenAtEnd, OverdueAtEnd  int
-	SupervisedAtEnd          int
-	VerifyTime               Durations // from registered to verified (销号), of those verified in the period
-	Oldest                   []HazardRow
+	Opened, Verified        int
+	OpenAtEnd, OverdueAtEnd int
+	SupervisedAtEnd         int
+	VerifyTime              Durations // from registered to verified (销号), of those verified in the period
+	Oldest                  []HazardRow
 }
 
 // RoutineRow is the compliance of one inspection routine: how many times it
@@ -204,11 +204,11 @@ func (c CheckRow) FalseRate() float64 {
 // Totals are a period's headline figures, compared with the previous
 // period's.
 type Totals struct {
-	RedDays, YellowDays  float64 // school-days spent red, yellow
-	EverRed, EverYellow  int
-	Risks, Alerts        int
-	HazardsOpened        int
-	HazardsVerified      int
+	RedDays, YellowDays   float64 // school-days spent red, yellow
+	EverRed, EverYellow   int
+	Risks, Alerts         int
+	HazardsOpened         int
+	HazardsVerified       int
 	RoutineDue, RoutineOK int
 }
 

@@ -149,4 +149,3 @@ func SchoolURL(base, id string) string { return base + "/?school=" + url.QueryEs
 
 // HazardURL is the link to a hazard on the map.
 func HazardURL(base, id string) string { return base + "/?hazard=" + url.QueryEscape(id) }
-

@@ -217,15 +217,26 @@ func (s *Store) Alert(ctx context.Context, id string) (*alert.Alert, error) {
 	return a, nil
 }
 
-// PendingNotifications implements notify.OutboxStore: the messages created since
-// since that are not marked finished (notify.Finished), with the channels
-// that already took them (or refused them for good).
+// PendingNotifications implements notify.OutboxStore: the alert messages
+// created since since that are not marked finished (notify.Finished), with
+// the channels that already took them (or refused them for good). Report
+// messages have an outbox of their own (ReportOutbox).
 func (s *Store) PendingNotifications(ctx context.Context, since time.Time) ([]*notify.Notification, error) {
+	return s.pendingNotifications(ctx, since, false)
+}
+
+// pendingNotifications returns the pending report messages (reports) or
+// the others.
+func (s *Store) pendingNotifications(ctx context.Context, since time.Time, reports bool) ([]*notify.Notification, error) {
+	kind := "kind != ?"
+	if reports {
+		kind = "kind = ?"
+	}
 	rows, err := s.conn.Query(ctx, `
 SELECT doc FROM notifications FINAL
-WHERE created >= toDateTime(?) AND created_ms >= ?
+WHERE created >= toDateTime(?) AND created_ms >= ? AND `+kind+`
   AND id NOT IN (SELECT notification_id FROM deliveries WHERE channel = ? AND at >= toDateTime(?))
-ORDER BY created_ms, id`, dateTime(since), since.UnixMilli(), notify.Finished, dateTime(since))
+ORDER BY created_ms, id`, dateTime(since), since.UnixMilli(), string(notify.KindReport), notify.Finished, dateTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("query messages: %w", err)
 	}

@@ -22,7 +22,10 @@ import (
 //   - the colour history, risks, alerts and their delivery, hazards and
 //     their steps: what inspections and reports look back on; three years;
 //   - the audit log: three years, well past the six months network logs
-//     must be kept for.
+//     must be kept for;
+//   - the report archive: three years, like what the reports look back on;
+//     the claims of report runs: 90 days, far longer than a claim's lease
+//     and the outbox's retries that they serve.
 var Retained = map[string]time.Duration{
 	"audit":              3 * 365 * 24 * time.Hour,
 	"events":             180 * 24 * time.Hour,
@@ -34,6 +37,8 @@ var Retained = map[string]time.Duration{
 	"deliveries":         365 * 24 * time.Hour,
 	"hazards":            3 * 365 * 24 * time.Hour,
 	"hazard_transitions": 3 * 365 * 24 * time.Hour,
+	"reports":            3 * 365 * 24 * time.Hour,
+	"report_claims":      90 * 24 * time.Hour,
 }
 
 // RetainedTables returns the names of Retained, sorted.
