@@ -99,12 +99,14 @@ TICK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 echo "# $(date -u '+%Y-%m-%d %H:%M:%S UTC'); $(nproc) cores; $(lscpu | sed -n 's/^Model name: *//p'); go $(go env GOVERSION)"
-echo "# new: $NEW_REV; old: $OLD_REV; $N schools; wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency"
+echo "# new: $NEW_REV; old: $OLD_REV; $N schools; wrk -t$THREADS -c$CONNECTIONS -d$DURATION --timeout 10s --latency"
 echo
 echo "| case | server | request | answer bytes | req/s | p50 | p99 | transfer/s | server CPU ms/req | load before–after |"
 echo "|---|---|---|---:|---:|---:|---:|---:|---:|---|"
 
-# measure <label> <old|new> <path> [header…]: one wrk run, one table row.
+# measure <label> <old|new> <path> [header…]: one wrk run, one table row. A
+# request slower than wrk's timeout (10 s) is counted as an error, not in the
+# latencies.
 measure() {
 	local label=$1 v=$2 path=$3
 	shift 3
@@ -118,7 +120,7 @@ measure() {
 	local load0 load1 t0 t1 out
 	load0=$(cut -d' ' -f1 /proc/loadavg)
 	t0=$(cpu_ticks "$pid")
-	out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${wargs[@]}" "$url")
+	out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency "${wargs[@]}" "$url")
 	t1=$(cpu_ticks "$pid")
 	load1=$(cut -d' ' -f1 /proc/loadavg)
 	echo "$out" >>"$WORK/wrk.txt"
@@ -128,7 +130,7 @@ measure() {
 	p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
 	xfer=$(awk '/^Transfer\/sec:/ {print $2}' <<<"$out")
 	reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-	errs=$(awk '/Non-2xx or 3xx/ {print $5} /Socket errors/ {print "socket errors"}' <<<"$out" | paste -sd' ')
+	errs=$(awk '/Non-2xx or 3xx/ {print $5, "not 2xx/3xx"} /Socket errors/ {sub(/^ *Socket errors: */, "socket errors: "); print}' <<<"$out" | paste -sd';')
 	cpu=$(awk -v d=$((t1 - t0)) -v tick="$TICK" -v n="$reqs" 'BEGIN {printf "%.2f", n ? d * 1000 / tick / n : 0}')
 	echo "| $label | $v | $code ${*:-(no Accept-Encoding)} | $size | $rps | $p50 | $p99 | $xfer | $cpu | $load0–$load1${errs:+ ($errs)} |"
 }
