@@ -88,7 +88,7 @@ type encoding int
 // several equally: zstd is the cheapest to make (for 20,000 schools about
 // half of gzip's time, for a body 5 to 10 % larger than gzip's) and to
 // decode, brotli makes the smallest body (about 10 % below gzip's) but
-// takes five to ten times zstd's time, gzip is what every client reads
+// takes about ten times zstd's time, gzip is what every client reads
 // (BENCHMARKS.md, "The map API at 20,000 schools").
 const (
 	encIdentity encoding = iota
