@@ -194,3 +194,60 @@ func requireJSONError(t *testing.T, rec *httptest.ResponseRecorder, code int, wa
 		require.Contains(t, msg, w)
 	}
 }
+
+// The engine tells the map's cache when its state changed.
+var _ VersionedSchools = (*engine.Engine)(nil)
+
+// versionedSchools is a map state that changes when a test says so, with a
+// version as engine.Engine keeps it.
+type versionedSchools struct {
+	*fakeSchools
+	mu      sync.Mutex
+	version uint64
+	views   int // calls of Views: the state read
+}
+
+func (v *versionedSchools) Version() uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.version
+}
+
+func (v *versionedSchools) Views(keep func(*engine.School) bool) []engine.SchoolSummary {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.views++
+	return v.fakeSchools.Views(keep)
+}
+
+func (v *versionedSchools) View(id string) (engine.SchoolView, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.fakeSchools.View(id)
+}
+
+// set changes the colour of a school, as the engine would, with a new
+// version.
+func (v *versionedSchools) set(id string, level engine.Level, since time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	sv := v.fakeSchools.views[id]
+	sv.Level, sv.Since = level, since
+	v.fakeSchools.views[id] = sv
+	v.version++
+}
+
+// touch moves the version without changing anything shown, as an event that
+// changes no colour may.
+func (v *versionedSchools) touch() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.version++
+}
+
+// reads returns how often the state was read.
+func (v *versionedSchools) reads() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.views
+}

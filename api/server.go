@@ -114,6 +114,12 @@ type Options struct {
 	// GET /api/v1/checks, which is not served when nil.
 	CheckCounts CheckCountsFunc
 
+	// MapRefresh is how often, at most, an answer of the live map (GET
+	// /api/v1/map) is built again while the state keeps changing;
+	// DefaultMapRefresh when zero. No answer sent is older than twice it.
+	// Answers are kept only when Schools is a VersionedSchools.
+	MapRefresh time.Duration
+
 	// LevelsAt reads every school's colour at a past moment from the
 	// history, for GET /api/v1/map?at=, which answers 400 when nil.
 	LevelsAt LevelsAtFunc
@@ -195,6 +201,7 @@ type Server struct {
 	streams         *streamLimiter
 	limitMetrics    *limitMetrics
 	atCache         *atCache              // nil without LevelsAt
+	mapCache        *mapCache             // nil when Schools has no version
 	sources         []engine.Source       // the contract's, in its order
 	schoolOf        SchoolFunc            // nil: Schools.View
 	meta            metaBody              // built once: facts of the program, not of its state
@@ -276,6 +283,11 @@ func New(opts Options) (*Server, error) {
 		s.cert = cert
 	}
 	s.initLimits(opts)
+	if vs, ok := opts.Schools.(VersionedSchools); ok {
+		s.mapCache = newMapCache(vs.Version, s.streamPosition, func(req mapRequest) (*mapAnswer, error) {
+			return s.buildMap(context.Background(), req)
+		}, func() time.Time { return s.now() }, opts.MapRefresh, s.logger, opts.Registerer)
+	}
 	scope := opts.Scope
 	if scope == nil {
 		scope = func(*http.Request) (Scope, error) { return ScopeAll, nil }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -114,6 +115,36 @@ type Engine struct {
 	spare   RuleState // an empty rule state for the checks of schools without state
 	// free holds ended risks for reuse by the next that opens.
 	free []*Risk
+
+	// version counts the changes of what View and Views show (see
+	// Version); shown is the registry it last saw.
+	version atomic.Uint64
+	shown   atomic.Pointer[Registry]
+}
+
+// Version returns a number that changes whenever what View and Views show may
+// have changed: a colour, when it changed, the active risks (their number,
+// sources, pending checks) or the registry. A reader that takes the version
+// before reading the state and finds it unchanged later knows that nothing
+// it showed has changed meanwhile; a change between the two readings only
+// makes the version differ although the state read already had it. It is
+// safe for concurrent use and never waits for the engine's lock.
+func (e *Engine) Version() uint64 {
+	if reg, seen := e.registry(), e.shown.Load(); reg != seen && e.shown.CompareAndSwap(seen, reg) {
+		e.version.Add(1)
+	}
+	return e.version.Load()
+}
+
+// noteChanges counts a change of the state for Version when out holds more
+// records than before, the length it had when the write began: every change
+// that View and Views show is recorded (a transition or a colour change). It
+// is deferred while e.mu is held, so that the count is taken before readers
+// see the state.
+func (e *Engine) noteChanges(out *Output, before int) {
+	if out.Len() != before {
+		e.version.Add(1)
+	}
 }
 
 // maxFreeRisks bounds Engine.free.
@@ -288,6 +319,7 @@ func (e *Engine) Apply(ev *Event, out *Output) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.noteChanges(out, out.Len())
 	st := e.state(ev.SchoolID)
 	if st.recent.has(ev.ID) {
 		return ErrDuplicate
@@ -428,6 +460,7 @@ func (e *Engine) applyMatches(school *School, st *schoolState, source Source, at
 func (e *Engine) Tick(now time.Time, out *Output) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.noteChanges(out, out.Len())
 	if !now.After(e.now) {
 		return
 	}
@@ -492,6 +525,9 @@ func (e *Engine) Tick(now time.Time, out *Output) {
 			}
 		}
 		if len(st.risks) == 0 && st.recent.len() == 0 && emptyState(st.rules) && len(st.resolved) == 0 && st.level == LevelGreen && st.since.Before(forget) {
+			if !st.since.IsZero() {
+				e.version.Add(1) // its since is no longer shown
+			}
 			delete(e.schools, id)
 		}
 	}
@@ -747,6 +783,7 @@ func (e *Engine) Horizon() time.Duration { return e.rules().Horizon() }
 func (e *Engine) DropRisks(keep func(rule string) bool, at time.Time, out *Output) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.noteChanges(out, out.Len())
 	reg := e.registry()
 	for id, st := range e.schools {
 		var gone []*Risk
@@ -785,6 +822,7 @@ func (e *Engine) Resolve(schoolID, rule, key, actor, comment string, at time.Tim
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.noteChanges(out, out.Len())
 	st := e.schools[schoolID]
 	if st == nil {
 		return ErrNoSuchRisk
@@ -812,6 +850,7 @@ func (e *Engine) RestoreResolution(schoolID, rule, key string, at time.Time) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.version.Add(1) // nothing is recorded, but the state may change
 	st := e.state(schoolID)
 	st.noteResolved(riskKey{rule, key}, at)
 	if r, ok := st.risks[riskKey{rule, key}]; ok {

@@ -33,6 +33,7 @@ func (e *Engine) Open(schoolID string, m Match, at time.Time, out *Output) error
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.noteChanges(out, out.Len())
 	st := e.state(schoolID)
 	e.applyMatches(school, st, m.Source, at, nil, []Match{m}, out)
 	return nil

@@ -83,6 +83,7 @@ func (e *Engine) Dispose(schoolID, rule, key string, d Disposition, actor, comme
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.noteChanges(out, out.Len())
 	st := e.schools[schoolID]
 	if st == nil {
 		return ErrNoSuchRisk
@@ -111,6 +112,7 @@ func (e *Engine) RestoreConfirmation(schoolID, rule, key string, at time.Time) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.version.Add(1) // nothing is recorded, but the state may change
 	st := e.schools[schoolID]
 	if st == nil {
 		return

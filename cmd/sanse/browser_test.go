@@ -761,7 +761,7 @@ func TestBrowserMapScale(t *testing.T) {
 	// Timed: the binary as it is released, without the race detector.
 	in, broker := startMapServer(t, plainBinary(t), registry)
 	base := "http://" + in.web
-	resp := in.request(http.MethodGet, "/api/v1/map", "", nil)
+	resp := in.request(http.MethodGet, "/api/v1/map?format=compact", "", nil) // what the page loads
 	var body bytes.Buffer
 	_, err := body.ReadFrom(resp.Body)
 	resp.Body.Close()

@@ -65,6 +65,10 @@ type MapConfig struct {
 	// town outlines the map draws; empty uses the embedded county outlines
 	// of the cities of 浙江省 that hold the registry's districts.
 	BoundariesFile string `yaml:"boundaries_file"`
+	// Refresh is how often, at most, an answer of the live map is built
+	// again while the state keeps changing (api.Options.MapRefresh); no
+	// answer is older than twice it.
+	Refresh time.Duration `yaml:"refresh"`
 }
 
 // HazardsConfig configures the hazard workflow (docs/hazards.md).
@@ -266,6 +270,7 @@ func defaultConfig() Config {
 		Rules:      RulesConfig{PollInterval: rules.DefaultPollInterval},
 		Log:        LogConfig{Level: defaultLogLevel, Format: defaultLogFormat},
 		Hazards:    HazardsConfig{CheckInterval: hazard.DefaultCheckInterval},
+		Map:        MapConfig{Refresh: api.DefaultMapRefresh},
 		Retention:  RetentionConfig{Interval: app.DefaultRetentionInterval, Tables: maps.Clone(store.Retained)},
 		Reports:    report.Config{}.WithDefaults(),
 	}
@@ -449,6 +454,9 @@ func (c *Config) check() error {
 	}
 	if c.Web.TokenCacheTTL < 0 || c.Web.TokenCacheTTL > time.Minute {
 		errs = append(errs, fmt.Errorf("web.token_cache_ttl must be from 0 to 1m (it bounds how long a revoked token keeps working), got %s", c.Web.TokenCacheTTL))
+	}
+	if c.Map.Refresh < time.Millisecond || c.Map.Refresh > time.Minute {
+		errs = append(errs, fmt.Errorf("map.refresh must be from 1ms to 1m (the live map is at most twice it old), got %s", c.Map.Refresh))
 	}
 	if c.Hazards.CheckInterval <= 0 {
 		errs = append(errs, fmt.Errorf("hazards.check_interval must be positive, got %s", c.Hazards.CheckInterval))

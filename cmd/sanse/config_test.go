@@ -54,6 +54,10 @@ func TestConfigRefusesMistakes(t *testing.T) {
 		{name: "group timing", file: "registry:\n  file: x.csv\nkafka:\n  session_timeout: 6s\n  heartbeat_interval: 10s\n  rebalance_timeout: 0s\n",
 			want: []string{"kafka.heartbeat_interval must be positive and shorter than kafka.session_timeout (6s)",
 				"kafka.rebalance_timeout must be at least 1s"}},
+		{name: "map refresh out of range", file: "registry:\n  file: x.csv\nmap:\n  refresh: 2m\n",
+			want: []string{"map.refresh must be from 1ms to 1m", "got 2m0s"}},
+		{name: "map refresh below a millisecond", file: "registry:\n  file: x.csv\nmap:\n  refresh: 100us\n",
+			want: []string{"map.refresh must be from 1ms to 1m", "got 100µs"}},
 		{name: "no registry", file: "web:\n  listen_address: ':1'\n", want: []string{"registry.file is required"}},
 		{name: "a report schedule's mistakes, with their lines", file: "registry:\n  file: x.csv\nreports:\n  schedules:\n" +
 			"    - name: district-daily\n      cron: \"30 25 * * *\"\n      kind: daily\n      districts: all\n      receivers: [office]\n" +

@@ -57,7 +57,7 @@ func (c *Config) apiOptions(a *app.App, hub *api.Hub, boundaries []byte, logger 
 		Schools: a.Engine(), Timeline: a.Store().Timeline, LevelsAt: a.Store().LevelsAt, Boundaries: boundaries,
 		ColourCounts: colourCounts(a.Store()), Compliance: compliance(a), RulesStatus: a.Rules().Status, ValidateRules: a.Rules().Validate, Reload: a.Rules().Reload,
 		Resolve: a.Resolve, Dispose: a.Dispose, CheckCounts: checkCounts(a), Alerts: a.Alerts(), Hazards: a.Hazards(), Stream: hub, School: a.School, Ready: ready,
-		Limits: c.Web.Limits, Contract: a.Contract(),
+		Limits: c.Web.Limits, Contract: a.Contract(), MapRefresh: c.Map.Refresh,
 	}
 }
 

@@ -1,9 +1,9 @@
 // boot.js runs before the map library has loaded and starts what the page
 // needs first, so that it arrives while the library is parsed: the
 // enumerations and their names (GET /api/v1/meta), the schools (GET
-// /api/v1/map, or the map of a past moment with ?at= in the page's address),
-// the outlines, and the live stream, opened before the map so that
-// no change between the two is missed. app.js takes them over.
+// /api/v1/map?format=compact, or the map of a past moment with ?at= in the
+// page's address), the outlines, and the live stream, opened before the map
+// so that no change between the two is missed. app.js takes them over.
 (function () {
   "use strict";
   var at = new URLSearchParams(location.search).get("at");
@@ -19,7 +19,7 @@
   window.sanseBoot = {
     at: at,
     meta: fetch("/api/v1/meta"),
-    map: fetch(at ? "/api/v1/map?at=" + encodeURIComponent(at) : "/api/v1/map"),
+    map: fetch("/api/v1/map?format=compact" + (at ? "&at=" + encodeURIComponent(at) : "")),
     boundaries: fetch("/api/v1/boundaries"),
     stream: stream,
     queue: queue,
