@@ -5,7 +5,7 @@
 # commit's on the plain GeoJSON request. BENCHMARKS.md ("The map API at
 # 20,000 schools") has the figures and how to read them.
 #
-#   bench/mapapi/run.sh [old-commit]      # default 825e593, main before the map cache
+#   cmd/sanse-bench/mapapi/run.sh [old-commit]      # default 825e593, main before the map cache
 #
 # Needs go, git, wrk, curl, clickhouse-client and the local ClickHouse
 # (deploy/clickhouse.sh) on 127.0.0.1:19000; it creates and drops the
@@ -58,7 +58,7 @@ git -C "$ROOT" archive "$OLD" | tar -x -C "$WORK/old-src"
 (cd "$WORK/old-src" && go build -o "$WORK/sanse-old" ./cmd/sanse)
 
 # The registry TestBrowserMapScale uses.
-(cd "$ROOT" && go run bench/mapapi/registry.go -n "$N" -seed 20251125 -o "$WORK/registry.csv")
+(cd "$ROOT" && go run cmd/sanse-bench/mapapi/registry.go -n "$N" -seed 20251125 -o "$WORK/registry.csv")
 
 start() { # start <old|new> <web address> <broker address>
 	local v=$1 addr=$2 broker=$3
