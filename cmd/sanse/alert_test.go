@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -124,7 +125,9 @@ func TestNewUserAlertReachesRobots(t *testing.T) {
 	require.Len(t, msgs, 1)
 	require.Contains(t, msgs[0], "南湖区实验初级中学")
 	require.Contains(t, msgs[0], "红")
-	require.Contains(t, msgs[0], "http://sanse.example/?school=E-02")
+	// A message about one alert links to it (the page opens the alert and
+	// its school); the alert's id is checked below, once it is read.
+	require.Contains(t, msgs[0], "http://sanse.example/?alert=")
 	require.NotContains(t, msgs[0], "330402198001011234", "the visitor's id number never leaves in clear")
 	require.NotContains(t, msgs[0], "张三")
 
@@ -154,6 +157,7 @@ func TestNewUserAlertReachesRobots(t *testing.T) {
 	require.Equal(t, http.StatusOK, in.getJSON("/api/v1/alerts?school=E-02", &list))
 	require.Len(t, list.Alerts, 1)
 	a := list.Alerts[0]
+	require.Contains(t, msgs[0], "http://sanse.example/?alert="+url.QueryEscape(a.ID), "the school's message links to its alert")
 	require.Equal(t, "firing", a.Status)
 	require.Equal(t, "red", a.Level)
 	require.Equal(t, 2, a.EscalationStep)
