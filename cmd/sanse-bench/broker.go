@@ -7,11 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
+	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/ingest"
@@ -26,30 +29,39 @@ func brokerTopics() []string {
 	return append(out, ingest.DefaultDeadLetterTopic)
 }
 
-// cmdBroker runs `sanse-bench broker`: the embedded broker of engine/ingest
-// (franz-go's kfake) as a process of its own, every built-in topic created
-// with the given partitions, nothing dropped by retention and everything
-// kept in memory. It prints its address on the first line of stdout and
-// runs until ctx ends or its standard input is closed, so that it does not
-// outlive the benchmark that started it.
+// cmdBroker runs `sanse-bench broker`: franz-go's kfake, the broker that
+// engine/ingest embeds, as a process of its own, with every built-in topic
+// created with the given partitions and everything kept in memory. Nothing
+// is dropped by age or size; what the benchmark deletes (DeleteRecords) is
+// freed a segment at a time, so segments are small. It prints its address
+// on the first line of stdout and runs until ctx ends or its standard
+// input is closed, so that it does not outlive the benchmark that started it.
 func cmdBroker(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("broker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
 	partitions := fs.Int("partitions", 8, "partitions of each topic")
+	segment := fs.Int("segment-bytes", 16<<20, "bytes of each log segment, the unit in which deleted records are freed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	b, err := ingest.StartBroker(ingest.BrokerOptions{
-		ListenAddr: *listen, Topics: brokerTopics(), Partitions: int32(*partitions),
-		Retention: -1, RetentionBytes: -1,
-	}, logger)
+	cluster, err := kfake.NewCluster(
+		kfake.NumBrokers(1),
+		kfake.ClusterID("sanse-bench"),
+		kfake.DefaultNumPartitions(*partitions),
+		kfake.SeedTopics(int32(*partitions), brokerTopics()...),
+		kfake.BrokerConfigs(map[string]string{
+			"log.retention.ms":    "-1",
+			"log.retention.bytes": "-1",
+			"log.segment.bytes":   strconv.Itoa(*segment),
+		}),
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, *listen) }),
+	)
 	if err != nil {
-		return err
+		return fmt.Errorf("start the broker on %s: %w", *listen, err)
 	}
-	defer b.Close()
-	fmt.Fprintln(stdout, strings.Join(b.Addrs(), ","))
+	defer cluster.Close()
+	fmt.Fprintln(stdout, strings.Join(cluster.ListenAddrs(), ","))
 	eof := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(io.Discard, stdin)

@@ -45,6 +45,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sanse-campus/sanse/engine"
 )
 
 func main() {
@@ -67,9 +69,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return cmdRun(ctx, args, stdout, stderr)
 }
 
+// Above autoRoundsAbove events a run is produced in rounds of autoRound
+// unless -round says otherwise: the in-memory broker holds about 0.5 GiB
+// per million messages.
+const (
+	autoRoundsAbove = 2_000_000
+	autoRound       = 1_000_000
+)
+
 // options are the flags of a run.
 type options struct {
-	events, every           int64
+	events, every, round    int64
 	schools, partitions     int
 	seed                    int64
 	sanse, dsn, phases, dir string
@@ -88,7 +98,10 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.sanse, "sanse", envStr("SANSE_BENCH_SANSE", "bin/sanse"), "the sanse binary to run (SANSE_BENCH_SANSE)")
 	fs.StringVar(&o.dsn, "clickhouse.dsn", envStr("SANSE_CLICKHOUSE_DSN", "clickhouse://127.0.0.1:19000/default"),
 		"ClickHouse server; each phase uses a fresh database on it, dropped afterwards (SANSE_CLICKHOUSE_DSN)")
-	fs.StringVar(&o.phases, "phases", envStr("SANSE_BENCH_PHASES", "raw,chclient,sanse"), "the phases to run, of raw, chclient and sanse (SANSE_BENCH_PHASES)")
+	fs.Int64Var(&o.round, "round", envInt("SANSE_BENCH_ROUND", -1), "produce in rounds of this many messages while sanse consumes, keeping at most two\n"+
+		"rounds it has not committed in the broker, and run the sanse phase only: for runs larger than the in-memory\n"+
+		"broker can hold; 0: produce everything first and run every phase; -1: 0 up to 2,000,000 events, else 1,000,000 (SANSE_BENCH_ROUND)")
+	fs.StringVar(&o.phases, "phases", envStr("SANSE_BENCH_PHASES", ""), "the phases to run, of raw, chclient and sanse; empty: all three, or sanse alone in rounds (SANSE_BENCH_PHASES)")
 	fs.StringVar(&o.dir, "dir", "", "directory for the registry, the TSV and the logs; empty: a new temporary one, removed at the end")
 	fs.DurationVar(&o.timeout, "timeout", time.Hour, "bound of each phase")
 	if err := fs.Parse(args); err != nil {
@@ -100,9 +113,25 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if o.events < 1 || o.schools < 1 || o.partitions < 1 {
 		return o, errors.New("-events, -schools and -partitions must be positive")
 	}
+	if o.round < 0 {
+		o.round = 0
+		if o.events > autoRoundsAbove {
+			o.round = autoRound
+		}
+	}
+	if o.phases == "" {
+		o.phases = "raw,chclient,sanse"
+		if o.round > 0 {
+			o.phases = "sanse"
+		}
+	}
 	for p := range strings.SplitSeq(o.phases, ",") {
 		switch p {
-		case "raw", "chclient", "sanse":
+		case "raw", "chclient":
+			if o.round > 0 {
+				return o, fmt.Errorf("-phases %s: in rounds (-round %d) only the sanse phase runs; -round 0 produces everything first", p, o.round)
+			}
+		case "sanse":
 		default:
 			return o, fmt.Errorf("-phases: unknown phase %q (raw, chclient, sanse)", p)
 		}
@@ -186,9 +215,99 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	topics := brokerTopics()
 	logf("broker: process %d at %s, %d topics of %d partitions", broker.pid(), broker.addr, len(topics), o.partitions)
 
-	res := &result{Schools: reg.Len(), Partitions: o.partitions, Events: o.events}
+	res := &result{Schools: reg.Len(), Partitions: o.partitions, Events: o.events, Round: o.round, Valid: -1}
+	prod, err := newProducer(broker.addr, reg, o.seed, o.events)
+	if err != nil {
+		return err
+	}
+	defer prod.close()
+	var feed *feeder
+	if o.round == 0 {
+		if err := allFirst(ctx, o, res, reg, prod, broker, ch, dir, logf); err != nil {
+			return err
+		}
+	} else {
+		feed = &feeder{p: prod, addr: broker.addr, topics: topics[:len(topics)-1], partitions: o.partitions,
+			round: o.round, events: o.events, logf: logf}
+		pctx, cancel := context.WithTimeout(ctx, o.timeout)
+		err := feed.backlog(pctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if res.Broker, err = readProc(broker.pid()); err != nil {
+			return err
+		}
+		logf("rounds of %s: produced the first %s messages in %s; broker RSS %s", thousands(o.round), thousands(feed.produced),
+			prod.info.Took.Round(time.Millisecond), mib(res.Broker.RSS))
+	}
+	if !o.has("sanse") {
+		if res.BrokerEnd, err = readProc(broker.pid()); err != nil {
+			return err
+		}
+		return res.write(stdout)
+	}
+
+	dsn, database := ch.freshDSN()
+	defer ch.drop(database)
+	group := "sanse-bench-" + database
+	data := filepath.Join(dir, group)
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return err
+	}
+	run := sanseRun{
+		binary: o.sanse, registry: regPath, brokers: broker.addr, group: group, dsn: dsn, dataDir: data,
+		logFile: filepath.Join(dir, "sanse.log"), events: o.events, valid: res.Valid, every: o.every, timeout: o.timeout,
+	}
+	if feed != nil {
+		feed.group = group
+		run.feed = feed.run
+	}
+	logf("load average before (c): %s", loadAverage())
+	before, err := ch.serverCPU(ctx)
+	if err != nil {
+		return err
+	}
+	p, samples, info, err := runSanse(ctx, run)
+	res.Samples, res.SanseInfo = samples, info
+	if err != nil {
+		if o.dir == "" {
+			// The log would go with the temporary directory.
+			printTail(stderr, filepath.Join(dir, "sanse.log"), 40)
+		}
+		return err
+	}
+	after, err := ch.serverCPU(ctx)
+	if err != nil {
+		return err
+	}
+	p.Items, p.ServerCPU = o.events, after-before
+	res.Sanse = p
+	if feed != nil {
+		res.Valid = info.Stored
+		logf("produced %s messages in rounds, %s in all; %s", thousands(feed.produced), prod.info.Took.Round(time.Millisecond), prod.info)
+	}
+	stored, err := ch.countEvents(ctx, database)
+	if err != nil {
+		return err
+	}
+	if int64(stored) != res.Valid {
+		return fmt.Errorf("sanse stored %d events, want %d", stored, res.Valid)
+	}
+	logf("(c) sanse: %s msgs in %s; load average %s", thousands(p.Items), seconds(p.Wall), loadAverage())
+	if res.BrokerEnd, err = readProc(broker.pid()); err != nil {
+		return err
+	}
+	return res.write(stdout)
+}
+
+// allFirst produces every message before the clock starts, reads them
+// back once to write the TSV, and runs the raw and chclient phases.
+func allFirst(ctx context.Context, o options, res *result, reg *engine.Registry, prod *producer, broker *brokerProcess, ch *benchClickHouse, dir string,
+	logf func(string, ...any)) error {
+	topics := brokerTopics()
 	pctx, cancel := context.WithTimeout(ctx, o.timeout)
-	prod, err := produce(pctx, broker.addr, reg, o.seed, o.events)
+	err := prod.produce(pctx, o.events)
 	cancel()
 	if err != nil {
 		return err
@@ -196,8 +315,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if res.Broker, err = readProc(broker.pid()); err != nil {
 		return err
 	}
-	logf("produced %d messages in %s (%.0f msgs/s); %s", o.events, prod.Took.Round(time.Millisecond),
-		float64(o.events)/prod.Took.Seconds(), prod)
+	logf("produced %d messages in %s (%.0f msgs/s); %s", o.events, prod.info.Took.Round(time.Millisecond),
+		float64(o.events)/prod.info.Took.Seconds(), prod.info)
 	logf("broker RSS once produced: %s", mib(res.Broker.RSS))
 
 	dec, err := newDecoder(reg)
@@ -226,53 +345,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		logf("(b) chclient: %s rows in %s", thousands(res.CHClient.Items), seconds(res.CHClient.Wall))
 	}
-	if !o.has("sanse") {
-		if res.BrokerEnd, err = readProc(broker.pid()); err != nil {
-			return err
-		}
-		return res.write(stdout)
-	}
-	dsn, database := ch.freshDSN()
-	defer ch.drop(database)
-	data := filepath.Join(dir, "sanse-bench-"+database)
-	if err := os.MkdirAll(data, 0o700); err != nil {
-		return err
-	}
-	logf("load average before (c): %s", loadAverage())
-	before, err := ch.serverCPU(ctx)
-	if err != nil {
-		return err
-	}
-	p, samples, times, err := runSanse(ctx, sanseRun{
-		binary: o.sanse, registry: regPath, brokers: broker.addr, dsn: dsn, dataDir: data,
-		logFile: filepath.Join(dir, "sanse.log"), valid: res.Valid, every: o.every, timeout: o.timeout,
-	})
-	res.Samples, res.SanseTimes = samples, times
-	if err != nil {
-		if o.dir == "" {
-			// The log would go with the temporary directory.
-			printTail(stderr, filepath.Join(dir, "sanse.log"), 40)
-		}
-		return err
-	}
-	after, err := ch.serverCPU(ctx)
-	if err != nil {
-		return err
-	}
-	p.Items, p.ServerCPU = o.events, after-before
-	res.Sanse = p
-	stored, err := ch.countEvents(ctx, database)
-	if err != nil {
-		return err
-	}
-	if int64(stored) != res.Valid {
-		return fmt.Errorf("sanse stored %d events, want %d", stored, res.Valid)
-	}
-	logf("(c) sanse: %s msgs in %s; load average %s", thousands(p.Items), seconds(p.Wall), loadAverage())
-	if res.BrokerEnd, err = readProc(broker.pid()); err != nil {
-		return err
-	}
-	return res.write(stdout)
+	return nil
 }
 
 // rawPhase times a kafka-go consumer group reading every message.

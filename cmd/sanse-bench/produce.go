@@ -44,7 +44,7 @@ func writeRegistry(dir string, seed int64, n int) (string, *engine.Registry, err
 // produceChunk is how many messages are generated and written at a time.
 const produceChunk = 20000
 
-// produced describes the messages of a run.
+// produced describes the messages produced so far.
 type produced struct {
 	// Start and End are the simulated times of the first and last event.
 	Start, End time.Time
@@ -70,16 +70,24 @@ func (p produced) String() string {
 		p.End.In(engine.Shanghai).Format("2006-01-02 15:04"), p.Incidents, strings.Join(mix, ", "))
 }
 
-// produce generates n events of the simulator over reg at the calibrated
-// rate of real platforms (sim.CalibratedRate per school), on a clock that
-// ends at the current second, so that every event is within the rules'
-// horizon and Sanse's age limit, and writes them to the broker keyed by
-// school, as `sanse simulate` does, in batches of up to 1,000 messages per
-// partition. Generating the next chunk overlaps writing the last.
-func produce(ctx context.Context, addr string, reg *engine.Registry, seed int64, n int64) (produced, error) {
+// producer writes the events of the simulator to the broker.
+type producer struct {
+	sim  *sim.Simulator
+	w    *kafka.Writer
+	now  *time.Time
+	info produced
+}
+
+// newProducer returns a producer of n events of the simulator over reg at
+// the calibrated rate of real platforms (sim.CalibratedRate per school), on
+// a clock that ends at the current second, so that every event is within
+// the rules' horizon and Sanse's age limit. It writes them keyed by school,
+// as `sanse simulate` does, in batches of up to 1,000 messages per
+// partition.
+func newProducer(addr string, reg *engine.Registry, seed, n int64) (*producer, error) {
 	pack, errs := rules.Default()
 	if len(errs) > 0 {
-		return produced{}, errors.Join(errs...)
+		return nil, errors.Join(errs...)
 	}
 	rate := sim.CalibratedRate * float64(reg.Len())
 	step := time.Duration(float64(time.Second) / rate)
@@ -93,25 +101,32 @@ func produce(ctx context.Context, addr string, reg *engine.Registry, seed int64,
 	if cal := pack.Calendar(); cal != nil {
 		opts.SchoolDay = cal.SchoolDay
 	}
-	s := sim.New(opts, nil)
+	return &producer{
+		sim: sim.New(opts, nil),
+		w: &kafka.Writer{
+			Addr:         kafka.TCP(addr),
+			Balancer:     &kafka.Hash{},
+			RequiredAcks: kafka.RequireOne,
+			BatchTimeout: 5 * time.Millisecond,
+			BatchSize:    1000,
+			BatchBytes:   16 << 20,
+			WriteTimeout: time.Minute,
+		},
+		now:  &now,
+		info: produced{Start: start, PerTopic: map[string]int64{}},
+	}, nil
+}
 
-	w := &kafka.Writer{
-		Addr:         kafka.TCP(addr),
-		Balancer:     &kafka.Hash{},
-		RequiredAcks: kafka.RequireOne,
-		BatchTimeout: 5 * time.Millisecond,
-		BatchSize:    1000,
-		BatchBytes:   16 << 20,
-		WriteTimeout: time.Minute,
-	}
-	defer w.Close()
+// produce generates and writes the next n events. Generating the next
+// chunk overlaps writing the last.
+func (p *producer) produce(ctx context.Context, n int64) error {
 	began := time.Now()
-	out := produced{Start: start, PerTopic: map[string]int64{}}
+	defer func() { p.info.Took += time.Since(began) }()
 	chunks := make(chan []kafka.Message, 2)
 	written := make(chan error, 1)
 	go func() {
 		for c := range chunks {
-			if err := w.WriteMessages(ctx, c...); err != nil {
+			if err := p.w.WriteMessages(ctx, c...); err != nil {
 				written <- fmt.Errorf("produce: %w", err)
 				for range chunks {
 				}
@@ -123,25 +138,24 @@ func produce(ctx context.Context, addr string, reg *engine.Registry, seed int64,
 	for left := n; left > 0; {
 		c := make([]kafka.Message, min(left, produceChunk))
 		for i := range c {
-			topic, key, value := s.Next()
+			topic, key, value := p.sim.Next()
 			c[i] = kafka.Message{Topic: topic, Key: []byte(key), Value: value}
-			out.PerTopic[topic]++
+			p.info.PerTopic[topic]++
 		}
 		left -= int64(len(c))
 		select {
 		case chunks <- c:
 		case err := <-written:
 			close(chunks)
-			return out, err
+			return err
 		}
 	}
 	close(chunks)
-	if err := <-written; err != nil {
-		return out, err
-	}
-	out.End, out.Incidents, out.Took = now, s.Stats().Incidents, time.Since(began)
-	return out, nil
+	p.info.End, p.info.Incidents = *p.now, p.sim.Stats().Incidents
+	return <-written
 }
+
+func (p *producer) close() error { return p.w.Close() }
 
 // newDecoder returns a decoder of the built-in contract over reg, with a
 // visitor key of its own: the rows it makes have the size of Sanse's.

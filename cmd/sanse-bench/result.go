@@ -45,14 +45,17 @@ type sample struct {
 // result is one run of the province benchmark.
 type result struct {
 	Schools, Partitions int
+	// Round is the messages of a round when the run was produced in
+	// rounds while sanse consumed, 0 when everything was produced first.
+	Round int64
 	// Events is how many messages were produced, Valid how many of them
 	// the decoder accepts (the rows of the events table).
 	Events, Valid        int64
 	Raw, CHClient, Sanse phase
 	// Samples are the sanse process every million messages consumed
 	// (SampleEvery) and, last, once every event was stored.
-	Samples    []sample
-	SanseTimes sanseTimes
+	Samples   []sample
+	SanseInfo sanseInfo
 	// Broker is the broker process once the messages were produced, and
 	// BrokerEnd at the end of the run (its HWM is the peak).
 	Broker, BrokerEnd procSample
@@ -103,8 +106,12 @@ const flatWindow = 5_000_000
 func (r *result) write(w io.Writer) error {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(&b, "province benchmark: %d schools, %d partitions per topic, %s messages, %s valid events\n\n",
+	fmt.Fprintf(&b, "province benchmark: %d schools, %d partitions per topic, %s messages, %s valid events\n",
 		r.Schools, r.Partitions, thousands(r.Events), thousands(r.Valid))
+	if r.Round > 0 {
+		fmt.Fprintf(&b, "produced in rounds of %s while sanse consumed, at most %d rounds not committed in the broker\n", thousands(r.Round), ahead)
+	}
+	b.WriteByte('\n')
 	fmt.Fprintln(tw, "phase\titems\twall\trate\tCPU of its process\tClickHouse server CPU\t")
 	for _, p := range []struct {
 		name, unit, cpu string
@@ -124,10 +131,14 @@ func (r *result) write(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(&b, "\nratio c / min(a, b): %.3f (goal ≥ 0.6)\n", r.ratio())
+	if ratio := r.ratio(); math.IsNaN(ratio) {
+		fmt.Fprintf(&b, "\nratio c / min(a, b): not measured, a phase did not run\n")
+	} else {
+		fmt.Fprintf(&b, "\nratio c / min(a, b): %.3f (goal ≥ 0.6)\n", ratio)
+	}
 	fmt.Fprintf(&b, "sanse CPU: %.2f s per million messages (start to last sample)\n", r.cpuPerMillion())
-	fmt.Fprintf(&b, "sanse start: /metrics answered after %s, first message consumed after %s (to within %s)\n",
-		seconds(r.SanseTimes.Listening), seconds(r.SanseTimes.FirstConsumed), pollInterval)
+	fmt.Fprintf(&b, "sanse start: /metrics first answered after %s, first counted a consumed message after %s (polled every %s)\n",
+		seconds(r.SanseInfo.Listening), seconds(r.SanseInfo.FirstConsumed), pollInterval)
 	if lo, hi, n := r.rssWindow(flatWindow); n > 0 {
 		fmt.Fprintf(&b, "sanse RSS over the last %s messages (%d samples): %s to %s, peak (VmHWM) %s\n",
 			thousands(min(flatWindow, r.Events)), n, mib(lo), mib(hi), mib(r.peakRSS()))

@@ -10,18 +10,21 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"time"
 )
 
 // sanseRun is what the sanse phase needs to start `sanse serve`.
 type sanseRun struct {
-	binary, registry, brokers, dsn, dataDir, logFile string
-	// valid is how many events must be stored; every is how often, in
-	// messages consumed, the process is sampled.
-	valid, every int64
-	timeout      time.Duration
+	binary, registry, brokers, group, dsn, dataDir, logFile string
+	// events is how many messages sanse must consume, valid how many
+	// events it must store (below zero: as many as it accepted); every is
+	// how often, in messages consumed, the process is sampled.
+	events, valid, every int64
+	// feed, when not nil, runs beside sanse from its start: the rest of a
+	// run produced in rounds.
+	feed    func(context.Context) error
+	timeout time.Duration
 	// extra are more flags for sanse serve.
 	extra []string
 }
@@ -29,22 +32,30 @@ type sanseRun struct {
 // pollInterval is how often the sanse phase reads /metrics.
 const pollInterval = 100 * time.Millisecond
 
-// sanseTimes are moments of the sanse phase, from the start of the process.
-type sanseTimes struct {
+// stallAfter is how long sanse may consume and store nothing, once it has
+// started consuming, before the phase gives up.
+const stallAfter = 2 * time.Minute
+
+// sanseInfo are moments of the sanse phase, from the start of the process.
+type sanseInfo struct {
 	// Listening is when /metrics first answered, FirstConsumed when it
 	// first counted a consumed message (each within pollInterval).
 	Listening, FirstConsumed time.Duration
+	// Stored is how many events it had stored at the end.
+	Stored int64
 }
 
 // runSanse starts `sanse serve` as its own process with a fresh database
 // and consumer group, and times it from the start of the process until
-// every valid event is in ClickHouse: the time of the flush that stored the
-// last of them and committed its offsets (sanse_ingest_last_flush_timestamp_seconds
-// once sanse_store_insert_rows_total{table="events"} reaches valid). It
+// every event is in ClickHouse: the time of the flush that stored the last
+// of them and committed its offsets (sanse_ingest_last_flush_timestamp_seconds
+// once sanse_ingest_messages_total reaches events and
+// sanse_store_insert_rows_total{table="events"} reaches both the messages it
+// accepted, sanse_ingest_messages_total{result="ok"}, and valid). It
 // samples the process's memory and CPU time each time another `every`
 // messages were consumed, and once at the end.
-func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseTimes, error) {
-	var times sanseTimes
+func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, error) {
+	var times sanseInfo
 	web, err := freeAddr()
 	if err != nil {
 		return phase{}, nil, times, err
@@ -56,7 +67,7 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseTimes, err
 	defer logf.Close()
 	args := append([]string{"serve",
 		"--web.listen-address", web, "--web.insecure-no-auth",
-		"--kafka.brokers", r.brokers, "--kafka.group-id", filepath.Base(r.dataDir),
+		"--kafka.brokers", r.brokers, "--kafka.group-id", r.group,
 		"--registry.file", r.registry, "--clickhouse.dsn", r.dsn, "--data.dir", r.dataDir,
 	}, r.extra...)
 	cmd := exec.Command(r.binary, args...)
@@ -81,8 +92,18 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseTimes, err
 		}
 	}()
 
+	fed := make(chan error, 1)
+	if r.feed != nil {
+		fctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() { fed <- r.feed(fctx) }()
+	}
 	client := &http.Client{Timeout: 5 * time.Second}
-	var samples []sample
+	var (
+		samples  []sample
+		progress float64   // consumed + stored at the last change
+		moved    time.Time // when they last changed
+	)
 	next := r.every
 	deadline := time.After(r.timeout)
 	tick := time.NewTicker(pollInterval)
@@ -94,7 +115,11 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseTimes, err
 		case <-exited:
 			return phase{}, samples, times, fmt.Errorf("sanse exited (%s); its log is %s", cmd.ProcessState, r.logFile)
 		case <-deadline:
-			return phase{}, samples, times, fmt.Errorf("sanse did not store %d events within %s; its log is %s", r.valid, r.timeout, r.logFile)
+			return phase{}, samples, times, fmt.Errorf("sanse did not store every event within %s; its log is %s", r.timeout, r.logFile)
+		case err := <-fed:
+			if err != nil {
+				return phase{}, samples, times, fmt.Errorf("producing in rounds: %w", err)
+			}
 		case <-tick.C:
 		}
 		m, err := scrape(ctx, client, "http://"+web+"/metrics")
@@ -108,8 +133,16 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseTimes, err
 		if times.FirstConsumed == 0 && consumed > 0 {
 			times.FirstConsumed = time.Since(start)
 		}
+		accepted, _ := metricSum(m, "sanse_ingest_messages_total", map[string]string{"result": "ok"})
 		stored, _ := metricSum(m, "sanse_store_insert_rows_total", map[string]string{"table": "events"})
+		done := int64(consumed) >= r.events && stored >= accepted && int64(stored) >= r.valid
 		heap, _ := metricSum(m, "go_memstats_heap_inuse_bytes", nil)
+		if consumed+stored != progress {
+			progress, moved = consumed+stored, time.Now()
+		} else if consumed > 0 && time.Since(moved) > stallAfter {
+			return phase{}, samples, times, fmt.Errorf("sanse consumed %.0f of %d messages and stored %.0f events, and nothing more for %s; its log is %s",
+				consumed, r.events, stored, stallAfter, r.logFile)
+		}
 		take := func() error {
 			p, err := readProc(cmd.Process.Pid)
 			if err != nil {
@@ -118,13 +151,13 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseTimes, err
 			samples = append(samples, sample{Consumed: int64(consumed), Elapsed: time.Since(start), proc: p, HeapInuse: int64(heap)})
 			return nil
 		}
-		for r.every > 0 && int64(consumed) >= next && int64(stored) < r.valid {
+		for r.every > 0 && int64(consumed) >= next && !done {
 			if err := take(); err != nil {
 				return phase{}, samples, times, err
 			}
 			next += r.every
 		}
-		if int64(stored) < r.valid {
+		if !done {
 			continue
 		}
 		end := time.Now()
@@ -137,6 +170,7 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseTimes, err
 			return phase{}, samples, times, err
 		}
 		last := samples[len(samples)-1]
+		times.Stored = int64(stored)
 		return phase{Items: int64(consumed), Wall: end.Sub(start), CPU: last.proc.CPU}, samples, times, nil
 	}
 }
