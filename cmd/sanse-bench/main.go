@@ -83,6 +83,7 @@ type options struct {
 	schools, partitions     int
 	seed                    int64
 	sanse, dsn, phases, dir string
+	perf                    string
 	timeout                 time.Duration
 }
 
@@ -104,6 +105,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.phases, "phases", envStr("SANSE_BENCH_PHASES", ""), "the phases to run, of raw, chclient and sanse; empty: all three, or sanse alone in rounds (SANSE_BENCH_PHASES)")
 	fs.StringVar(&o.dir, "dir", "", "directory for the registry, the TSV and the logs; empty: a new temporary one, removed at the end")
 	fs.DurationVar(&o.timeout, "timeout", time.Hour, "bound of each phase")
+	fs.StringVar(&o.perf, "perf", envStr("SANSE_BENCH_PERF", ""), "write a CPU profile of sanse over its phase to this file with perf record (perf report -i FILE) (SANSE_BENCH_PERF)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -258,6 +260,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	run := sanseRun{
 		binary: o.sanse, registry: regPath, brokers: broker.addr, group: group, dsn: dsn, dataDir: data,
 		logFile: filepath.Join(dir, "sanse.log"), events: o.events, valid: res.Valid, every: o.every, timeout: o.timeout,
+		perf: o.perf,
 	}
 	if feed != nil {
 		feed.group = group

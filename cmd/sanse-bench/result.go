@@ -138,7 +138,7 @@ func (r *result) write(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "sanse CPU: %.2f s per million messages (start to last sample)\n", r.cpuPerMillion())
 	fmt.Fprintf(&b, "sanse start: /metrics first answered after %s, first counted a consumed message after %s (polled every %s)\n",
-		seconds(r.SanseInfo.Listening), seconds(r.SanseInfo.FirstConsumed), pollInterval)
+		seconds(r.SanseInfo.Listening), seconds(r.SanseInfo.FirstConsumed), pollStart)
 	if lo, hi, n := r.rssWindow(flatWindow); n > 0 {
 		fmt.Fprintf(&b, "sanse RSS over the last %s messages (%d samples): %s to %s, peak (VmHWM) %s\n",
 			thousands(min(flatWindow, r.Events)), n, mib(lo), mib(hi), mib(r.peakRSS()))

@@ -21,6 +21,9 @@ type sanseRun struct {
 	// events it must store (below zero: as many as it accepted); every is
 	// how often, in messages consumed, the process is sampled.
 	events, valid, every int64
+	// perf, when not empty, is the file where `perf record` writes a CPU
+	// profile of sanse over the phase.
+	perf string
 	// feed, when not nil, runs beside sanse from its start: the rest of a
 	// run produced in rounds.
 	feed    func(context.Context) error
@@ -29,8 +32,14 @@ type sanseRun struct {
 	extra []string
 }
 
-// pollInterval is how often the sanse phase reads /metrics.
-const pollInterval = 100 * time.Millisecond
+// How often the sanse phase reads /metrics: often until sanse consumes,
+// to see when it started, then seldom, since each read costs sanse CPU (its
+// collectors walk the state of every school). The end of the phase is the
+// time sanse records for its last flush, whenever it is read.
+const (
+	pollStart   = 100 * time.Millisecond
+	pollRunning = time.Second
+)
 
 // stallAfter is how long sanse may consume and store nothing, once it has
 // started consuming, before the phase gives up.
@@ -39,7 +48,7 @@ const stallAfter = 2 * time.Minute
 // sanseInfo are moments of the sanse phase, from the start of the process.
 type sanseInfo struct {
 	// Listening is when /metrics first answered, FirstConsumed when it
-	// first counted a consumed message (each within pollInterval).
+	// first counted a consumed message (each within pollStart).
 	Listening, FirstConsumed time.Duration
 	// Stored is how many events it had stored at the end.
 	Stored int64
@@ -55,14 +64,14 @@ type sanseInfo struct {
 // samples the process's memory and CPU time each time another `every`
 // messages were consumed, and once at the end.
 func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, error) {
-	var times sanseInfo
+	var info sanseInfo
 	web, err := freeAddr()
 	if err != nil {
-		return phase{}, nil, times, err
+		return phase{}, nil, info, err
 	}
 	logf, err := os.Create(r.logFile)
 	if err != nil {
-		return phase{}, nil, times, err
+		return phase{}, nil, info, err
 	}
 	defer logf.Close()
 	args := append([]string{"serve",
@@ -74,8 +83,9 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, erro
 	cmd.Stdout, cmd.Stderr = logf, logf
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return phase{}, nil, times, fmt.Errorf("start sanse: %w", err)
+		return phase{}, nil, info, fmt.Errorf("start sanse: %w", err)
 	}
+	fmt.Fprintf(os.Stderr, "%s  sanse: process %d, log %s\n", time.Now().UTC().Format("15:04:05"), cmd.Process.Pid, r.logFile)
 	exited := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
@@ -98,7 +108,15 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, erro
 		defer cancel()
 		go func() { fed <- r.feed(fctx) }()
 	}
-	client := &http.Client{Timeout: 5 * time.Second}
+	if r.perf != "" {
+		stop, err := startPerf(r.perf)
+		if err != nil {
+			return phase{}, nil, info, err
+		}
+		defer stop()
+	}
+	// Uncompressed: gzip would cost sanse more CPU than the bytes it saves here.
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableCompression: true}}
 	var (
 		samples  []sample
 		progress float64   // consumed + stored at the last change
@@ -106,32 +124,37 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, erro
 	)
 	next := r.every
 	deadline := time.After(r.timeout)
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
+	poll := time.NewTimer(pollStart)
+	defer poll.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return phase{}, samples, times, ctx.Err()
+			return phase{}, samples, info, ctx.Err()
 		case <-exited:
-			return phase{}, samples, times, fmt.Errorf("sanse exited (%s); its log is %s", cmd.ProcessState, r.logFile)
+			return phase{}, samples, info, fmt.Errorf("sanse exited (%s); its log is %s", cmd.ProcessState, r.logFile)
 		case <-deadline:
-			return phase{}, samples, times, fmt.Errorf("sanse did not store every event within %s; its log is %s", r.timeout, r.logFile)
+			return phase{}, samples, info, fmt.Errorf("sanse did not store every event within %s; its log is %s", r.timeout, r.logFile)
 		case err := <-fed:
 			if err != nil {
-				return phase{}, samples, times, fmt.Errorf("producing in rounds: %w", err)
+				return phase{}, samples, info, fmt.Errorf("producing in rounds: %w", err)
 			}
-		case <-tick.C:
+		case <-poll.C:
+		}
+		if info.FirstConsumed == 0 {
+			poll.Reset(pollStart)
+		} else {
+			poll.Reset(pollRunning)
 		}
 		m, err := scrape(ctx, client, "http://"+web+"/metrics")
 		if err != nil {
 			continue // not listening yet
 		}
 		consumed, _ := metricSum(m, "sanse_ingest_messages_total", nil)
-		if times.Listening == 0 {
-			times.Listening = time.Since(start)
+		if info.Listening == 0 {
+			info.Listening = time.Since(start)
 		}
-		if times.FirstConsumed == 0 && consumed > 0 {
-			times.FirstConsumed = time.Since(start)
+		if info.FirstConsumed == 0 && consumed > 0 {
+			info.FirstConsumed = time.Since(start)
 		}
 		accepted, _ := metricSum(m, "sanse_ingest_messages_total", map[string]string{"result": "ok"})
 		stored, _ := metricSum(m, "sanse_store_insert_rows_total", map[string]string{"table": "events"})
@@ -140,7 +163,7 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, erro
 		if consumed+stored != progress {
 			progress, moved = consumed+stored, time.Now()
 		} else if consumed > 0 && time.Since(moved) > stallAfter {
-			return phase{}, samples, times, fmt.Errorf("sanse consumed %.0f of %d messages and stored %.0f events, and nothing more for %s; its log is %s",
+			return phase{}, samples, info, fmt.Errorf("sanse consumed %.0f of %d messages and stored %.0f events, and nothing more for %s; its log is %s",
 				consumed, r.events, stored, stallAfter, r.logFile)
 		}
 		take := func() error {
@@ -153,7 +176,7 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, erro
 		}
 		for r.every > 0 && int64(consumed) >= next && !done {
 			if err := take(); err != nil {
-				return phase{}, samples, times, err
+				return phase{}, samples, info, err
 			}
 			next += r.every
 		}
@@ -167,12 +190,34 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, erro
 			}
 		}
 		if err := take(); err != nil {
-			return phase{}, samples, times, err
+			return phase{}, samples, info, err
 		}
 		last := samples[len(samples)-1]
-		times.Stored = int64(stored)
-		return phase{Items: int64(consumed), Wall: end.Sub(start), CPU: last.proc.CPU}, samples, times, nil
+		info.Stored = int64(stored)
+		return phase{Items: int64(consumed), Wall: end.Sub(start), CPU: last.proc.CPU}, samples, info, nil
 	}
+}
+
+// startPerf starts `perf record` sampling every CPU at 499 Hz with call
+// graphs, writing to path; the function it returns stops it. It samples the
+// whole machine, since sanse starts threads after any attach would;
+// `perf report --pid` picks sanse out.
+func startPerf(path string) (stop func(), err error) {
+	cmd := exec.Command("perf", "record", "-a", "-F", "499", "-g", "-o", path)
+	log, err := os.Create(path + ".log")
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("start perf (apt-get install linux-perf): %w", err)
+	}
+	return func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		log.Close()
+	}, nil
 }
 
 // scrape returns the body of a GET of url.
