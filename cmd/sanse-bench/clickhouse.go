@@ -111,10 +111,13 @@ func (ch *benchClickHouse) drop(database string) {
 	}
 }
 
-func (ch *benchClickHouse) countEvents(ctx context.Context, database string) (uint64, error) {
-	var n uint64
-	err := ch.conn.QueryRow(ctx, "SELECT count() FROM `"+database+"`.events").Scan(&n)
-	return n, err
+// countEvents returns the rows of the events table of database and the
+// distinct event ids among them: Sanse may write an event again (after a
+// rebalance, or a retried insert that had succeeded), which its queries
+// count once.
+func (ch *benchClickHouse) countEvents(ctx context.Context, database string) (rows, ids uint64, err error) {
+	err = ch.conn.QueryRow(ctx, "SELECT count(), uniqExact(id) FROM `"+database+"`.events").Scan(&rows, &ids)
+	return rows, ids, err
 }
 
 // serverCPU returns the user and system CPU time the server has counted

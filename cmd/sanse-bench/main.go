@@ -259,7 +259,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	run := sanseRun{
 		binary: o.sanse, registry: regPath, brokers: broker.addr, group: group, dsn: dsn, dataDir: data,
-		logFile: filepath.Join(dir, "sanse.log"), events: o.events, valid: res.Valid, every: o.every, timeout: o.timeout,
+		topics: topics[:len(topics)-1], partitions: o.partitions,
+		logFile: filepath.Join(dir, "sanse.log"), events: o.events, every: o.every, timeout: o.timeout,
 		perf: o.perf,
 	}
 	if feed != nil {
@@ -287,15 +288,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	p.Items, p.ServerCPU = o.events, after-before
 	res.Sanse = p
 	if feed != nil {
-		res.Valid = info.Stored
+		res.Valid = o.events - info.DeadLettered
 		logf("produced %s messages in rounds, %s in all; %s", thousands(feed.produced), prod.info.Took.Round(time.Millisecond), prod.info)
 	}
-	stored, err := ch.countEvents(ctx, database)
+	rows, ids, err := ch.countEvents(ctx, database)
 	if err != nil {
 		return err
 	}
-	if int64(stored) != res.Valid {
-		return fmt.Errorf("sanse stored %d events, want %d", stored, res.Valid)
+	if int64(ids) != res.Valid {
+		return fmt.Errorf("sanse stored %d distinct events, want %d", ids, res.Valid)
+	}
+	if rows != ids || info.Stored != res.Valid {
+		logf("sanse inserted %s event rows for %s events (%s written again; %s rows in the table, %s messages it found duplicate)",
+			thousands(info.Stored), thousands(res.Valid), thousands(info.Stored-res.Valid), thousands(int64(rows)), thousands(info.Duplicates))
 	}
 	logf("(c) sanse: %s msgs in %s; load average %s", thousands(p.Items), seconds(p.Wall), loadAverage())
 	if res.BrokerEnd, err = readProc(broker.pid()); err != nil {
@@ -392,7 +397,7 @@ func chclientPhase(ctx context.Context, ch *benchClickHouse, tsv string, valid i
 	if err != nil {
 		return phase{}, err
 	}
-	n, err := ch.countEvents(ctx, database)
+	n, _, err := ch.countEvents(ctx, database)
 	if err != nil {
 		return phase{}, err
 	}

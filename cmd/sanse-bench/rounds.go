@@ -87,22 +87,28 @@ func (f *feeder) run(ctx context.Context) error {
 }
 
 // committed returns the offsets sanse's group committed, by topic and
-// partition, and their sum: with nothing deleted before them, the messages
-// it committed.
+// partition, and their sum.
 func (f *feeder) committed(ctx context.Context, kc *kafka.Client) (map[string]map[int]int64, int64, error) {
+	return committedOffsets(ctx, kc, f.group, f.topics, f.partitions)
+}
+
+// committedOffsets returns the offsets group committed on topics, by topic
+// and partition, and their sum: with nothing deleted before them, the
+// messages it committed, each once however often it read it.
+func committedOffsets(ctx context.Context, kc *kafka.Client, group string, topics []string, partitions int) (map[string]map[int]int64, int64, error) {
 	parts := map[string][]int{}
-	for _, t := range f.topics {
-		for p := range f.partitions {
+	for _, t := range topics {
+		for p := range partitions {
 			parts[t] = append(parts[t], p)
 		}
 	}
-	resp, err := kc.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: f.group, Topics: parts})
+	resp, err := kc.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: parts})
 	if err != nil {
-		return nil, 0, fmt.Errorf("committed offsets of %s: %w", f.group, err)
+		return nil, 0, fmt.Errorf("committed offsets of %s: %w", group, err)
 	}
 	// kfake answers GROUP_ID_NOT_FOUND for a group that has not joined yet.
 	if resp.Error != nil && !errors.Is(resp.Error, kafka.GroupIdNotFound) {
-		return nil, 0, fmt.Errorf("committed offsets of %s: %w", f.group, resp.Error)
+		return nil, 0, fmt.Errorf("committed offsets of %s: %w", group, resp.Error)
 	}
 	out := map[string]map[int]int64{}
 	var total int64

@@ -10,17 +10,23 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 )
 
 // sanseRun is what the sanse phase needs to start `sanse serve`.
 type sanseRun struct {
 	binary, registry, brokers, group, dsn, dataDir, logFile string
-	// events is how many messages sanse must consume, valid how many
-	// events it must store (below zero: as many as it accepted); every is
-	// how often, in messages consumed, the process is sampled.
-	events, valid, every int64
+	// topics and partitions are what sanse consumes, where its group's
+	// committed offsets are read.
+	topics     []string
+	partitions int
+	// events is how many messages sanse must commit; every is how often,
+	// in messages consumed, the process is sampled.
+	events, every int64
 	// perf, when not empty, is the file where `perf record` writes a CPU
 	// profile of sanse over the phase.
 	perf string
@@ -50,19 +56,20 @@ type sanseInfo struct {
 	// Listening is when /metrics first answered, FirstConsumed when it
 	// first counted a consumed message (each within pollStart).
 	Listening, FirstConsumed time.Duration
-	// Stored is how many events it had stored at the end.
-	Stored int64
+	// Stored is how many event rows it had inserted at the end,
+	// DeadLettered how many messages it sent to the dead-letter topic and
+	// Duplicates how many it dropped as already seen.
+	Stored, DeadLettered, Duplicates int64
 }
 
 // runSanse starts `sanse serve` as its own process with a fresh database
 // and consumer group, and times it from the start of the process until
 // every event is in ClickHouse: the time of the flush that stored the last
 // of them and committed its offsets (sanse_ingest_last_flush_timestamp_seconds
-// once sanse_ingest_messages_total reaches events and
-// sanse_store_insert_rows_total{table="events"} reaches both the messages it
-// accepted, sanse_ingest_messages_total{result="ok"}, and valid). It
-// samples the process's memory and CPU time each time another `every`
-// messages were consumed, and once at the end.
+// once the offsets its group committed add up to events; it commits a
+// batch's offsets once the batch is stored). It samples the process's
+// memory and CPU time each time another `every` messages were consumed,
+// and once at the end.
 func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, error) {
 	var info sanseInfo
 	web, err := freeAddr()
@@ -117,6 +124,7 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, erro
 	}
 	// Uncompressed: gzip would cost sanse more CPU than the bytes it saves here.
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableCompression: true}}
+	kc := &kafka.Client{Addr: kafka.TCP(r.brokers), Timeout: 10 * time.Second}
 	var (
 		samples  []sample
 		progress float64   // consumed + stored at the last change
@@ -156,9 +164,12 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, erro
 		if info.FirstConsumed == 0 && consumed > 0 {
 			info.FirstConsumed = time.Since(start)
 		}
-		accepted, _ := metricSum(m, "sanse_ingest_messages_total", map[string]string{"result": "ok"})
 		stored, _ := metricSum(m, "sanse_store_insert_rows_total", map[string]string{"table": "events"})
-		done := int64(consumed) >= r.events && stored >= accepted && int64(stored) >= r.valid
+		_, committed, err := committedOffsets(ctx, kc, r.group, r.topics, r.partitions)
+		if err != nil {
+			return phase{}, samples, info, err
+		}
+		done := committed >= r.events
 		heap, _ := metricSum(m, "go_memstats_heap_inuse_bytes", nil)
 		if consumed+stored != progress {
 			progress, moved = consumed+stored, time.Now()
@@ -194,6 +205,11 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, erro
 		}
 		last := samples[len(samples)-1]
 		info.Stored = int64(stored)
+		dead, _ := metricSum(m, "sanse_ingest_messages_total", map[string]string{"result": "deadletter"})
+		dup, _ := metricSum(m, "sanse_ingest_messages_total", map[string]string{"result": "duplicate"})
+		info.DeadLettered, info.Duplicates = int64(dead), int64(dup)
+		// The last reading, for a look at what the table does not show.
+		_ = os.WriteFile(strings.TrimSuffix(r.logFile, ".log")+"-metrics.txt", m, 0o644)
 		return phase{Items: int64(consumed), Wall: end.Sub(start), CPU: last.proc.CPU}, samples, info, nil
 	}
 }
