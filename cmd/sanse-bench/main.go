@@ -11,8 +11,8 @@
 //  1. writes a registry of 20,000 schools (sim.GenerateRegistry) to a
 //     temporary directory;
 //  2. starts a broker as a process of its own: this binary's broker
-//     subcommand, the embedded broker of engine/ingest (franz-go's kfake)
-//     with 8 partitions per topic, nothing dropped, everything in memory;
+//     subcommand, franz-go's kfake (the broker engine/ingest embeds) with
+//     8 partitions per topic, nothing dropped, everything in memory;
 //  3. produces N events of the simulator over those schools with a
 //     kafka-go writer, keyed by school, to the topics of docs/events.md,
 //     and reads them back once to write the rows Sanse stores as TSV;
@@ -22,10 +22,15 @@
 //     table of a fresh migrated database;
 //     (c) sanse: `sanse serve` as its own process, with its own fresh
 //     database and consumer group, from the start of the process until
-//     every event is in ClickHouse, sampling its resident memory and CPU
-//     time every million messages consumed and at the end;
+//     its group has committed every message, sampling its resident memory
+//     and CPU time every million messages consumed and at the end;
 //  5. prints one table: the three rates, c / min(a, b), the samples, the
 //     CPU seconds of sanse per million messages and the broker's memory.
+//
+// Above 2,000,000 events (or with -round) the messages are produced in
+// rounds while sanse consumes, what it committed deleted before each
+// round, so that the in-memory broker stays bounded; only the sanse phase
+// runs then.
 //
 // Each flag can be set in the environment too: -events is
 // SANSE_BENCH_EVENTS, -clickhouse.dsn SANSE_CLICKHOUSE_DSN.

@@ -153,8 +153,23 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, erro
 		} else {
 			poll.Reset(pollRunning)
 		}
+		// The committed offsets first: once they cover every message, the
+		// reading of /metrics after them has the time of the flush that
+		// committed the last (it records the time after the commit, so the
+		// reading waits a moment).
+		_, committed, err := committedOffsets(ctx, kc, r.group, r.topics, r.partitions)
+		if err != nil {
+			return phase{}, samples, info, err
+		}
+		done := committed >= r.events
+		if done {
+			time.Sleep(100 * time.Millisecond)
+		}
 		m, err := scrape(ctx, client, "http://"+web+"/metrics")
 		if err != nil {
+			if done {
+				return phase{}, samples, info, fmt.Errorf("read the metrics of sanse: %w", err)
+			}
 			continue // not listening yet
 		}
 		consumed, _ := metricSum(m, "sanse_ingest_messages_total", nil)
@@ -165,11 +180,6 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, erro
 			info.FirstConsumed = time.Since(start)
 		}
 		stored, _ := metricSum(m, "sanse_store_insert_rows_total", map[string]string{"table": "events"})
-		_, committed, err := committedOffsets(ctx, kc, r.group, r.topics, r.partitions)
-		if err != nil {
-			return phase{}, samples, info, err
-		}
-		done := committed >= r.events
 		heap, _ := metricSum(m, "go_memstats_heap_inuse_bytes", nil)
 		if consumed+stored != progress {
 			progress, moved = consumed+stored, time.Now()
@@ -195,10 +205,8 @@ func runSanse(ctx context.Context, r sanseRun) (phase, []sample, sanseInfo, erro
 			continue
 		}
 		end := time.Now()
-		if flushed, ok := metricSum(m, "sanse_ingest_last_flush_timestamp_seconds", nil); ok {
-			if t := time.Unix(0, int64(math.Round(flushed*1e9))); t.After(start) && t.Before(end) {
-				end = t
-			}
+		if flushed, ok := metricSum(m, "sanse_ingest_last_flush_timestamp_seconds", nil); ok && flushed > 0 {
+			end = time.Unix(0, int64(math.Round(flushed*1e9)))
 		}
 		if err := take(); err != nil {
 			return phase{}, samples, info, err
