@@ -25,7 +25,7 @@ GOLANGCI_LINT_VERSION := 2.15.0
 TOOLS_BIN             := $(CURDIR)/bin/tools
 GOLANGCI_LINT         := $(TOOLS_BIN)/golangci-lint
 
-.PHONY: all help build web demo test test-short bench fuzz lint golangci-lint fmt clickhouse-start clickhouse-stop clean distclean
+.PHONY: all help build web demo test test-short bench bench-province fuzz lint golangci-lint fmt clickhouse-start clickhouse-stop clean distclean
 
 all: lint build test-short
 
@@ -63,6 +63,14 @@ test-short:
 bench: clickhouse-start
 	SANSE_CLICKHOUSE_DSN="$(CLICKHOUSE_DSN)" $(GO) test -run '^$$' -bench . -skip '^BenchmarkPipeline$$' -benchmem $(TEST_FLAGS) ./...
 	SANSE_CLICKHOUSE_DSN="$(CLICKHOUSE_DSN)" $(GO) test -run '^$$' -bench '^BenchmarkPipeline$$' -benchtime 1x -benchmem $(TEST_FLAGS) ./engine/ingest
+
+## bench-province: the province benchmark (BENCHMARKS.md): 20,000 schools, a broker process of its own, SANSE_BENCH_EVENTS events (default 1,000,000; 10000000 for the memory run) through raw kafka-go, clickhouse-client and sanse serve
+# cmd/sanse-bench says what it does; SANSE_BENCH_SCHOOLS, SANSE_BENCH_PARTITIONS,
+# SANSE_BENCH_SAMPLE_EVERY and SANSE_BENCH_PHASES change the rest.
+bench-province: clickhouse-start
+	$(GO) build -o bin/sanse ./cmd/sanse
+	$(GO) build -o bin/sanse-bench ./cmd/sanse-bench
+	SANSE_CLICKHOUSE_DSN="$(CLICKHOUSE_DSN)" bin/sanse-bench -sanse bin/sanse
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:

@@ -129,7 +129,7 @@ func StartBroker(opts BrokerOptions, logger *slog.Logger) (*Broker, error) {
 		retentionBytes = DefaultBrokerRetentionBytes
 	}
 	kopts = append(kopts, kfake.BrokerConfigs(map[string]string{
-		"log.retention.ms":    strconv.FormatInt(max(retention.Milliseconds(), -1), 10),
+		"log.retention.ms":    strconv.FormatInt(retentionMillis(retention), 10),
 		"log.retention.bytes": strconv.FormatInt(max(retentionBytes, -1), 10),
 	}))
 	if opts.TLS != nil {
@@ -161,6 +161,16 @@ func StartBroker(opts BrokerOptions, logger *slog.Logger) (*Broker, error) {
 	logger.Info("embedded broker started", "addrs", b.Addrs(), "data_dir", opts.DataDir,
 		"retention", retention, "retention_bytes", retentionBytes, "tls", opts.TLS != nil, "sasl", len(opts.SASLUsers) > 0)
 	return b, nil
+}
+
+// retentionMillis returns retention as the broker's retention.ms: -1 (no
+// limit) for any negative duration, including those shorter than a
+// millisecond, which would otherwise round to 0 and drop every record.
+func retentionMillis(retention time.Duration) int64 {
+	if retention < 0 {
+		return -1
+	}
+	return retention.Milliseconds()
 }
 
 // enforceRetention drops what is past the retention every retentionCheck

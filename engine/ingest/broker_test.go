@@ -154,3 +154,28 @@ func TestBrokerRetention(t *testing.T) {
 	msgs := readTopic(t, b.Addrs()[0], topicCanteen, 1)
 	require.Equal(t, "recent", string(msgs[0].Value), "the recent one is kept")
 }
+
+// TestBrokerNoRetention: a negative retention keeps every record, however
+// old, whatever its magnitude; -1 (a nanosecond) once became a retention of
+// 0 ms and dropped everything at the first check.
+func TestBrokerNoRetention(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		retention time.Duration
+	}{
+		{"one nanosecond below zero", -1},
+		{"one second below zero", -time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := ingest.StartBroker(ingest.BrokerOptions{Topics: []string{topicCanteen}, Retention: tt.retention, RetentionBytes: -1}, testLogger(t))
+			require.NoError(t, err)
+			t.Cleanup(b.Close)
+			old := msg(topicCanteen, "s1", []byte("old"))
+			old.Time = time.Now().Add(-30 * 24 * time.Hour)
+			produce(t, b.Addrs()[0], old)
+
+			b.ApplyRetention()
+			require.Equal(t, int64(0), b.LogStart(topicCanteen, 0), "nothing is dropped")
+		})
+	}
+}
