@@ -31,6 +31,11 @@ type reportDoc struct {
 	To      string   `json:"to"`
 	Title   string   `json:"title"`
 	Formats []string `json:"formats"`
+	Summary struct {
+		Schools int `json:"schools"`
+		Red     int `json:"red"`
+		EverRed int `json:"ever_red"`
+	} `json:"summary"`
 }
 
 // reportsShown is the 报告 tab as the page shows it (window.sanse.reports()).
@@ -123,6 +128,15 @@ func TestBrowserReports(t *testing.T) {
 	defer cancel0()
 	require.NoError(t, produce(ctx0, []string{broker}, []kafka.Message{visitorEntry("rpt-1", "JX-NH-0001", "blacklist")}, 0))
 	waitFor(t, 15*time.Second, "JX-NH-0001 red", func() bool { return mapLevels(t, in)["JX-NH-0001"] == "red" })
+	// Reports read the history: the change is stored a batch interval after
+	// the map shows it.
+	waitFor(t, 15*time.Second, "JX-NH-0001's change stored", func() bool {
+		var tl struct {
+			Changes []map[string]any `json:"changes"`
+		}
+		in.getJSON("/api/v1/schools/JX-NH-0001/timeline?from="+queryTime(time.Now().Add(-time.Hour))+"&to="+queryTime(time.Now().Add(time.Hour)), &tl)
+		return len(tl.Changes) > 0
+	})
 
 	// Three reports made on demand: a daily one of 南湖区, a custom one of
 	// 秀洲区 and a custom one of a school of 南湖区.
@@ -138,6 +152,10 @@ func TestBrowserReports(t *testing.T) {
 	xz := makeReport(map[string]any{"kind": "custom", "district": "秀洲区", "from": yesterday, "to": today})
 	school := makeReport(map[string]any{"kind": "custom", "school_id": "JX-NH-0001", "from": yesterday, "to": today})
 	require.Contains(t, nhDaily.Formats, "csv")
+	require.Equal(t, 1, nhDaily.Summary.Red, "JX-NH-0001 red at the end of today so far: %+v", nhDaily.Summary)
+	require.Equal(t, 1, nhDaily.Summary.EverRed)
+	require.Equal(t, 1, school.Summary.Schools)
+	require.Equal(t, 1, school.Summary.Red)
 	require.NotEmpty(t, school.Scope.SchoolName)
 
 	ctx := newBrowser(t, 1366, 768)
