@@ -32,6 +32,9 @@
 // round, so that the in-memory broker stays bounded; only the sanse phase
 // runs then.
 //
+// `sanse-bench latency` times produce → red on the live stream of a
+// running `sanse serve` (latency.go).
+//
 // Each flag can be set in the environment too: -events is
 // SANSE_BENCH_EVENTS, -clickhouse.dsn SANSE_CLICKHOUSE_DSN.
 package main
@@ -70,6 +73,9 @@ func main() {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "broker" {
 		return cmdBroker(ctx, args[1:], stdin, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "latency" {
+		return cmdLatency(ctx, args[1:], stdout, stderr)
 	}
 	return cmdRun(ctx, args, stdout, stderr)
 }
