@@ -109,7 +109,7 @@ func cmdLatency(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		case <-ctx.Done():
 			return ctx.Err()
 		case err := <-done:
-			return fmt.Errorf("live stream ended: %v", err)
+			return fmt.Errorf("live stream ended: %w", err)
 		case <-tick.C:
 		}
 	}
