@@ -2,17 +2,10 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"io"
-	"log"
 	"log/slog"
-	"mime"
-	"mime/multipart"
-	"net"
+	"maps"
 	"net/http"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
@@ -28,86 +20,9 @@ import (
 	"github.com/sanse-campus/sanse/engine/registry"
 	"github.com/sanse-campus/sanse/engine/report"
 	"github.com/sanse-campus/sanse/engine/store"
+	"github.com/sanse-campus/sanse/engine/testsmtp"
 	"github.com/sanse-campus/sanse/rules"
 )
-
-// mailSink is a real SMTP server (go-smtp, plain, no authentication) that
-// keeps every mail it is given.
-type mailSink struct {
-	addr  string
-	mu    sync.Mutex
-	mails [][]byte
-}
-
-func newMailSink(t *testing.T) *mailSink {
-	t.Helper()
-	sink := &mailSink{}
-	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &mailSinkSession{sink: sink}, nil }))
-	s.Domain = "mail.test"
-	s.ErrorLog = log.New(io.Discard, "", 0)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	sink.addr = l.Addr().String()
-	go func() { _ = s.Serve(l) }()
-	t.Cleanup(func() { _ = s.Close() })
-	return sink
-}
-
-func (s *mailSink) received() [][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.mails)
-}
-
-type mailSinkSession struct{ sink *mailSink }
-
-func (s *mailSinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *mailSinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s *mailSinkSession) Reset()                               {}
-func (s *mailSinkSession) Logout() error                        { return nil }
-func (s *mailSinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.sink.mu.Lock()
-	defer s.sink.mu.Unlock()
-	s.sink.mails = append(s.sink.mails, b)
-	return nil
-}
-
-// reportMail is a mail read as a mail client reads it: its subject and its
-// attached files by name.
-type reportMail struct {
-	subject string
-	files   map[string][]byte
-}
-
-func readReportMail(t *testing.T, raw []byte) reportMail {
-	t.Helper()
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	require.NoError(t, err)
-	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	require.NoError(t, err)
-	mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	require.NoError(t, err)
-	require.Equal(t, "multipart/mixed", mediaType, "a mail with files")
-	m := reportMail{subject: subject, files: map[string][]byte{}}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		require.NoError(t, err)
-		if name := p.FileName(); name != "" {
-			b, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, p))
-			require.NoError(t, err)
-			m.files[name] = b
-		}
-	}
-	return m
-}
 
 // TestScheduledReportsAcrossRestarts runs `sanse serve` in-process with a
 // daily schedule for 南湖区 whose receiver is a real SMTP server. The
@@ -121,7 +36,7 @@ func TestScheduledReportsAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
 	regFile := filepath.Join(dir, "registry.csv")
 	require.NoError(t, os.WriteFile(regFile, []byte(e2eRegistry), 0o644))
-	sink := newMailSink(t)
+	sink := testsmtp.New(t)
 	cfg := fmt.Sprintf(`alerting:
   receivers:
     - name: nanhu-mail
@@ -139,7 +54,7 @@ reports:
       kind: daily
       districts: [南湖区]
       receivers: [nanhu-mail]
-`, sink.addr)
+`, sink.Addr)
 	cfgFile := filepath.Join(dir, "sanse.yaml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(cfg), 0o644))
 
@@ -177,17 +92,17 @@ reports:
 	}
 	wg.Wait()
 
-	waitFor(t, 60*time.Second, "the two missed days mailed", func() bool { return len(sink.received()) >= 2 })
+	waitFor(t, 60*time.Second, "the two missed days mailed", func() bool { return len(sink.Received()) >= 2 })
 	// Several checks of both instances later, nothing more.
 	time.Sleep(4 * time.Second)
-	mails := sink.received()
+	mails := sink.Received()
 	require.Len(t, mails, 2, "each missed day once")
 	var subjects []string
 	for _, raw := range mails {
-		m := readReportMail(t, raw)
-		subjects = append(subjects, m.subject)
-		require.Len(t, m.files, 2, "the HTML and the CSV (no PDF renderer): %v", slices.Collect(mapKeys(m.files)))
-		for name, content := range m.files {
+		m := testsmtp.Read(t, raw)
+		subjects = append(subjects, m.Subject)
+		require.Len(t, m.Files, 2, "the HTML and the CSV (no PDF renderer): %v", slices.Collect(maps.Keys(m.Files)))
+		for name, content := range m.Files {
 			switch filepath.Ext(name) {
 			case ".html":
 				require.Contains(t, string(content), "南湖区校园安全日报")
@@ -225,7 +140,7 @@ reports:
 	}
 	third := serveInProcess(t, args("data-3")...)
 	time.Sleep(4 * time.Second)
-	require.Len(t, sink.received(), 2, "nothing made or mailed again after a restart")
+	require.Len(t, sink.Received(), 2, "nothing made or mailed again after a restart")
 	require.Equal(t, http.StatusOK, third.getJSON("/api/v1/reports?district=南湖区", &list))
 	require.Len(t, list.Reports, 3)
 }
@@ -233,14 +148,4 @@ reports:
 // dailyTitle is a district daily report's title, as engine/report names it.
 func dailyTitle(d time.Time) string {
 	return fmt.Sprintf("南湖区校园安全日报（%d年%d月%d日）", d.Year(), int(d.Month()), d.Day())
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }

@@ -1,80 +1,20 @@
 package report
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"io"
-	"log"
-	"mime"
-	"mime/multipart"
-	"net"
-	"net/mail"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/notify"
+	"github.com/sanse-campus/sanse/engine/testsmtp"
 )
-
-// smtpSink is a real SMTP server (go-smtp, plain, no authentication) that
-// keeps every mail; refuse, while above zero, answers that many DATA
-// commands with a transient 451.
-type smtpSink struct {
-	addr   string
-	mu     sync.Mutex
-	mails  [][]byte
-	refuse int
-}
-
-func newSMTPSink(t *testing.T) *smtpSink {
-	t.Helper()
-	sink := &smtpSink{}
-	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: sink}, nil }))
-	s.Domain = "mail.test"
-	s.ErrorLog = log.New(io.Discard, "", 0)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	sink.addr = l.Addr().String()
-	go func() { _ = s.Serve(l) }()
-	t.Cleanup(func() { _ = s.Close() })
-	return sink
-}
-
-func (s *smtpSink) received() [][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.mails)
-}
-
-type sinkSession struct{ sink *smtpSink }
-
-func (s *sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s *sinkSession) Reset()                               {}
-func (s *sinkSession) Logout() error                        { return nil }
-func (s *sinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.sink.mu.Lock()
-	defer s.sink.mu.Unlock()
-	if s.sink.refuse > 0 {
-		s.sink.refuse--
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
-	}
-	s.sink.mails = append(s.sink.mails, b)
-	return nil
-}
 
 // memOutbox is an OutboxStore in memory that keeps messages as JSON, as
 // the real store does (so the files are not kept with them).
@@ -143,10 +83,10 @@ func (o *memOutbox) finished() int {
 
 // mailReceivers are a mail receiver through the sink and an Alertmanager
 // receiver, which carries no reports.
-func mailReceivers(sink *smtpSink) []notify.ReceiverConfig {
+func mailReceivers(sink *testsmtp.Sink) []notify.ReceiverConfig {
 	no := false
 	return []notify.ReceiverConfig{
-		{Name: "南湖区安全科", Email: &notify.EmailConfig{Smarthost: sink.addr, From: "三色预警 <reports@nanhu.example.org>",
+		{Name: "南湖区安全科", Email: &notify.EmailConfig{Smarthost: sink.Addr, From: "三色预警 <reports@nanhu.example.org>",
 			To: []string{"safety@nanhu.example.org"}, StartTLS: &no}},
 		{Name: "am", Alertmanager: &notify.AlertmanagerConfig{URL: "http://127.0.0.1:1/"}},
 	}
@@ -164,7 +104,7 @@ func archivedReport(t *testing.T, archive *memArchive) (Entry, *Output) {
 	return e, out
 }
 
-func newTestDelivery(t *testing.T, sink *smtpSink, box notify.OutboxStore, archive *memArchive, m *Metrics) *Delivery {
+func newTestDelivery(t *testing.T, sink *testsmtp.Sink, box notify.OutboxStore, archive *memArchive, m *Metrics) *Delivery {
 	t.Helper()
 	d, err := NewDelivery(DeliveryOptions{
 		Receivers: mailReceivers(sink), Store: box, Contents: archive, ExternalURL: "https://sanse.example.org/",
@@ -177,7 +117,7 @@ func newTestDelivery(t *testing.T, sink *smtpSink, box notify.OutboxStore, archi
 
 // run runs d until the sink holds n mails and nothing waits in the outbox
 // (a message queued twice would be sent twice), then stops it.
-func run(t *testing.T, d *Delivery, sink *smtpSink, n int) {
+func run(t *testing.T, d *Delivery, sink *testsmtp.Sink, n int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -188,7 +128,7 @@ func run(t *testing.T, d *Delivery, sink *smtpSink, n int) {
 				return false
 			}
 		}
-		return len(sink.received()) >= n
+		return len(sink.Received()) >= n
 	}, 10*time.Second, 5*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done)
@@ -197,47 +137,16 @@ func run(t *testing.T, d *Delivery, sink *smtpSink, n int) {
 // attachments reads a mail as a mail client does and returns its subject,
 // its text and its files by name.
 func attachments(t *testing.T, raw []byte) (string, string, map[string][]byte) {
-	t.Helper()
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	require.NoError(t, err)
-	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	require.NoError(t, err)
-	mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	require.NoError(t, err)
-	require.Equal(t, "multipart/mixed", mediaType)
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	files := map[string][]byte{}
-	var text string
-	for {
-		p, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		require.NoError(t, err)
-		if name := p.FileName(); name != "" {
-			b, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, p))
-			require.NoError(t, err)
-			files[name] = b
-			continue
-		}
-		_, ap, err := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		require.NoError(t, err)
-		ar := multipart.NewReader(p, ap["boundary"])
-		first, err := ar.NextPart()
-		require.NoError(t, err)
-		b, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, first))
-		require.NoError(t, err)
-		text = string(b)
-	}
-	return subject, text, files
+	m := testsmtp.Read(t, raw)
+	return m.Subject, m.Text, m.Files
 }
 
 // TestDeliveryMailsTheReportWithItsFiles delivers a report through the
 // outbox to a real SMTP server, past a transient refusal, and checks the
 // mail's files by name and content.
 func TestDeliveryMailsTheReportWithItsFiles(t *testing.T) {
-	sink := newSMTPSink(t)
-	sink.refuse = 1 // the first try meets a 451: retried, not lost
+	sink := testsmtp.New(t)
+	sink.Refuse(1) // the first try meets a 451: retried, not lost
 	archive, box, m := newMemArchive(), newMemOutbox(), NewMetrics(nil)
 	e, out := archivedReport(t, archive)
 	d := newTestDelivery(t, sink, box, archive, m)
@@ -247,7 +156,7 @@ func TestDeliveryMailsTheReportWithItsFiles(t *testing.T) {
 	require.NoError(t, d.Deliver(t.Context(), e, out, []string{"南湖区安全科"}))
 	run(t, d, sink, 1)
 
-	mails := sink.received()
+	mails := sink.Received()
 	require.Len(t, mails, 1)
 	subject, text, files := attachments(t, mails[0])
 	require.Equal(t, "【排查报告】南湖区校园安全报告（2026-12-02）", subject)
@@ -267,7 +176,7 @@ func TestDeliveryMailsTheReportWithItsFiles(t *testing.T) {
 // TestDeliveryResumesWithTheFiles: the process stopped while the message
 // was waiting; the next one sends it with its files read from the archive.
 func TestDeliveryResumesWithTheFiles(t *testing.T) {
-	sink := newSMTPSink(t)
+	sink := testsmtp.New(t)
 	archive, box := newMemArchive(), newMemOutbox()
 	e, out := archivedReport(t, archive)
 	// Stored, never sent: Deliver without Run.
@@ -277,8 +186,8 @@ func TestDeliveryResumesWithTheFiles(t *testing.T) {
 	next := newTestDelivery(t, sink, box, archive, nil)
 	run(t, next, sink, 1)
 	require.Eventually(t, func() bool { return box.finished() == 1 }, 10*time.Second, 5*time.Millisecond)
-	_, _, files := attachments(t, sink.received()[0])
+	_, _, files := attachments(t, sink.Received()[0])
 	require.Len(t, files, 3)
 	require.Equal(t, out.PDF, files["sanse-report-daily-南湖区-2026-12-02.pdf"])
-	require.Len(t, sink.received(), 1, "the alertmanager receiver gets no report")
+	require.Len(t, sink.Received(), 1, "the alertmanager receiver gets no report")
 }
