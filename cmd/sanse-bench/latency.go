@@ -3,20 +3,20 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/sanse-campus/sanse/engine/registry"
 )
 
 // cmdLatency runs `sanse-bench latency`: produce → red on the live stream.
@@ -33,7 +33,7 @@ func cmdLatency(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	web := fs.String("web", "127.0.0.1:8080", "address of sanse serve's web server")
 	token := fs.String("token", "", "an API token (viewer); empty for a server with web.insecure_no_auth")
 	brokers := fs.String("brokers", "127.0.0.1:9092", "comma-separated brokers sanse consumes")
-	registry := fs.String("registry", "", "the registry sanse serves (CSV): the probed schools are taken from it, in order")
+	registryFile := fs.String("registry", "", "the registry sanse serves (CSV): the probed schools are taken from it, in order")
 	samples := fs.Int("samples", 200, "probes to send")
 	first := fs.Int("first", 0, "the registry's school to probe first (0-based); a school probed by an earlier run is still red, so a second run against the same server starts after the first")
 	interval := fs.Duration("interval", 100*time.Millisecond, "time between probes")
@@ -41,9 +41,16 @@ func cmdLatency(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	schools, err := registrySchools(*registry)
+	if *registryFile == "" {
+		return errors.New("-registry is required: the CSV registry sanse serves")
+	}
+	reg, err := registry.Load(*registryFile)
 	if err != nil {
 		return err
+	}
+	var schools []string
+	for _, sc := range reg.Schools() {
+		schools = append(schools, sc.ID)
 	}
 	if *first < 0 || len(schools)-*first < *samples {
 		return fmt.Errorf("the registry has %d schools, fewer than -first %d and -samples %d: each probe needs a school of its own", len(schools), *first, *samples)
@@ -179,28 +186,4 @@ func latencySummary(lat []time.Duration, sent int) string {
 	r := func(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
 	return fmt.Sprintf("produce → red on the stream: %d of %d probes seen; p50 %s, p90 %s, p99 %s, max %s",
 		len(lat), sent, r(q(0.50)), r(q(0.90)), r(q(0.99)), r(lat[len(lat)-1]))
-}
-
-// registrySchools returns the school ids of a registry CSV, in its order.
-func registrySchools(path string) ([]string, error) {
-	if path == "" {
-		return nil, errors.New("-registry is required: the CSV registry sanse serves")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(rows) < 2 || len(rows[0]) == 0 || rows[0][0] != "id" {
-		return nil, fmt.Errorf("%s: expected a header row beginning with id, and schools", path)
-	}
-	out := make([]string, 0, len(rows)-1)
-	for _, row := range rows[1:] {
-		out = append(out, row[0])
-	}
-	return out, nil
 }
