@@ -115,6 +115,10 @@ type Engine struct {
 	spare   RuleState // an empty rule state for the checks of schools without state
 	// free holds ended risks for reuse by the next that opens.
 	free []*Risk
+	// owns says which schools this engine holds (nil: every school of the
+	// registry): the scheduled checks of Tick run for these only. Several
+	// instances share a province's schools this way (see Fork).
+	owns func(schoolID string) bool
 
 	// version counts the changes of what View and Views show (see
 	// Version); shown is the registry it last saw.
@@ -473,6 +477,9 @@ func (e *Engine) Tick(now time.Time, out *Output) {
 		// school without state is checked against an empty rule state,
 		// which becomes its own only if the checks found something.
 		for _, school := range e.registry().Schools() {
+			if e.owns != nil && !e.owns(school.ID) {
+				continue
+			}
 			st := e.schools[school.ID]
 			var state RuleState
 			if st != nil {

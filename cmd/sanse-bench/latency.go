@@ -94,7 +94,7 @@ func cmdLatency(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		})
 	}()
 
-	w := &kafka.Writer{Addr: kafka.TCP(strings.Split(*brokers, ",")...), Balancer: &kafka.Hash{},
+	w := &kafka.Writer{Addr: kafka.TCP(strings.Split(*brokers, ",")...), Balancer: &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireOne, BatchTimeout: time.Millisecond}
 	defer w.Close()
 	fmt.Fprintf(stdout, "latency: %d probes, one every %s, to %s; the stream of %s\n", *samples, *interval, *brokers, *web)

@@ -105,7 +105,7 @@ func newProducer(addr string, reg *engine.Registry, seed, n int64) (*producer, e
 		sim: sim.New(opts, nil),
 		w: &kafka.Writer{
 			Addr:         kafka.TCP(addr),
-			Balancer:     &kafka.Hash{},
+			Balancer:     &kafka.Murmur2Balancer{},
 			RequiredAcks: kafka.RequireOne,
 			BatchTimeout: 5 * time.Millisecond,
 			BatchSize:    1000,

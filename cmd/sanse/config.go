@@ -113,9 +113,12 @@ type WebConfig struct {
 
 // KafkaConfig configures the event source.
 type KafkaConfig struct {
-	Brokers       []string      `yaml:"brokers"`
-	GroupID       string        `yaml:"group_id"`
-	Topics        TopicsConfig  `yaml:"topics"`
+	Brokers []string     `yaml:"brokers"`
+	GroupID string       `yaml:"group_id"`
+	Topics  TopicsConfig `yaml:"topics"`
+	// StateTopic is the compacted topic through which the instances of
+	// the group show each other the schools they hold.
+	StateTopic    string        `yaml:"state_topic"`
 	BatchSize     int           `yaml:"batch_size"`
 	BatchInterval time.Duration `yaml:"batch_interval"`
 	// SessionTimeout, HeartbeatInterval and RebalanceTimeout are the
@@ -254,7 +257,7 @@ func defaultConfig() Config {
 		Web: WebConfig{ListenAddress: api.DefaultListenAddress, TokenCacheTTL: auth.DefaultCacheTTL,
 			Limits: api.DefaultLimits()},
 		Kafka: KafkaConfig{
-			GroupID: ingest.DefaultGroupID,
+			GroupID: ingest.DefaultGroupID, StateTopic: ingest.DefaultStateTopic,
 			// The built-in sources' topics, as declared; a source declared
 			// in sources.dir reads its own declared topic.
 			Topics:         TopicsConfig{Sources: ingest.DefaultTopics(event.Builtin()), DeadLetter: ingest.DefaultDeadLetterTopic},
@@ -337,6 +340,7 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 	str("kafka.embedded-listen-address", "address of the embedded test broker, franz-go's kfake, started when --kafka.brokers is empty; for the demo, tests and trying Sanse on one machine, not for an installation (default "+ingest.DefaultBrokerAddress+")", func(c *Config, v string) { c.Kafka.Embedded.ListenAddress = v })
 	str("kafka.embedded-data-dir", "directory where the embedded test broker keeps its data (default <data_dir>/kafka)", func(c *Config, v string) { c.Kafka.Embedded.DataDir = v })
 	str("kafka.group-id", "consumer group id (default "+ingest.DefaultGroupID+")", func(c *Config, v string) { c.Kafka.GroupID = v })
+	str("kafka.state-topic", "compacted topic through which the group's instances share the schools' state (default "+ingest.DefaultStateTopic+")", func(c *Config, v string) { c.Kafka.StateTopic = v })
 	str("clickhouse.dsn", "ClickHouse DSN, native protocol (default "+store.DefaultDSN+")", func(c *Config, v string) { c.ClickHouse.DSN = v })
 	cf.transportFlags(str)
 	str("registry.file", "school registry, CSV or YAML", func(c *Config, v string) { c.Registry.File = v })

@@ -282,7 +282,7 @@ func testEvents(n int, start time.Time) []kafka.Message {
 }
 
 func produce(ctx context.Context, brokers []string, msgs []kafka.Message, pause time.Duration) error {
-	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond}
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond}
 	defer w.Close()
 	for i := 0; i < len(msgs); i += 100 {
 		end := min(i+100, len(msgs))

@@ -84,7 +84,7 @@ hazards:
 
 	// A patrol finds a broken fence: a hazard, and the school yellow.
 	now := time.Now()
-	w := &kafka.Writer{Addr: kafka.TCP(broker), Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	w := &kafka.Writer{Addr: kafka.TCP(broker), Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
 	defer w.Close()
 	patrol := func(id string, found bool, at time.Time) {
 		ev := fmt.Sprintf(`{"id":%q,"school_id":"E-02","source":"drowning","type":"patrol","occurred_at":%q,"water_body":"南湖","hazard_found":%t,"note":"护栏破损"}`,

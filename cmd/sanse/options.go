@@ -29,6 +29,7 @@ func (c *Config) appOptions() app.Options {
 			SessionTimeout: c.Kafka.SessionTimeout, HeartbeatInterval: c.Kafka.HeartbeatInterval, RebalanceTimeout: c.Kafka.RebalanceTimeout,
 			Security: c.Kafka.sec,
 		},
+		StateTopic: c.Kafka.StateTopic,
 		EmbeddedKafka: ingest.BrokerOptions{
 			ListenAddr: c.Kafka.Embedded.ListenAddress, DataDir: c.Kafka.Embedded.DataDir,
 			Partitions: int32(c.Kafka.Embedded.Partitions),
@@ -54,7 +55,7 @@ func (c *Config) apiOptions(a *app.App, hub *api.Hub, boundaries []byte, logger 
 	return api.Options{
 		ListenAddress: c.Web.ListenAddress, Logger: logger, Registerer: reg, Gatherer: reg,
 		TLSCertFile: c.Web.TLSCertFile, TLSKeyFile: c.Web.TLSKeyFile,
-		Schools: a.Engine(), Timeline: a.Store().Timeline, LevelsAt: a.Store().LevelsAt, Boundaries: boundaries,
+		Schools: a.Schools(), Timeline: a.Store().Timeline, LevelsAt: a.Store().LevelsAt, Boundaries: boundaries,
 		ColourCounts: colourCounts(a.Store()), Compliance: compliance(a), RulesStatus: a.Rules().Status, ValidateRules: a.Rules().Validate, Reload: a.Rules().Reload,
 		Resolve: a.Resolve, Dispose: a.Dispose, CheckCounts: checkCounts(a), Alerts: a.Alerts(), Hazards: a.Hazards(), Stream: hub, School: a.School, Ready: ready,
 		Limits: c.Web.Limits, Contract: a.Contract(), MapRefresh: c.Map.Refresh,

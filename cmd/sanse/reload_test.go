@@ -71,7 +71,7 @@ func TestReloadRefusesBadRulesAndKeepsEvaluating(t *testing.T) {
 	require.NotEmpty(t, status.Rules)
 
 	// The previous set still evaluates events.
-	w := &kafka.Writer{Addr: kafka.TCP(broker), Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	w := &kafka.Writer{Addr: kafka.TCP(broker), Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
 	defer w.Close()
 	ev := fmt.Sprintf(`{"id":"reload-1","school_id":"E-03","source":"visitor","type":"entry","occurred_at":%q,"visitor_id":"330402198001011234","id_verified":true,"watchlist":"blacklist","gate":"东门"}`,
 		time.Now().Format(time.RFC3339))

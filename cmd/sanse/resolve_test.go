@@ -33,7 +33,7 @@ func TestResolvedRiskStaysResolvedAfterRestart(t *testing.T) {
 		"--clickhouse.dsn", dbDSN, "--registry.file", reg, "--data.dir", filepath.Join(dir, "data")}
 	in := serveInProcess(t, args...)
 
-	w := &kafka.Writer{Addr: kafka.TCP(broker), Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	w := &kafka.Writer{Addr: kafka.TCP(broker), Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
 	at := time.Now().Add(-time.Minute)
 	for i, school := range []string{"E-04", "E-05"} {
 		ev := fmt.Sprintf(`{"id":"res-%d","school_id":%q,"source":"visitor","type":"entry","occurred_at":%q,"visitor_id":"330402198001011234","id_verified":true,"watchlist":"blacklist","gate":"东门"}`,

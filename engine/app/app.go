@@ -65,6 +65,10 @@ type Options struct {
 	// and trying Sanse on one machine), configured by EmbeddedKafka.
 	Kafka         ingest.Options
 	EmbeddedKafka ingest.BrokerOptions
+	// StateTopic is the compacted topic through which the instances of
+	// one consumer group show each other the schools they hold
+	// (ingest.DefaultStateTopic when empty).
+	StateTopic string
 	// EventLimits bound what an event may be (size, string lengths, how
 	// far occurred_at lies from now); zero fields take event.DefaultLimits,
 	// negative ones set no limit.
@@ -108,6 +112,11 @@ type App struct {
 	consumer *ingest.Consumer
 	writer   *writer
 	restored atomic.Bool
+	// ownership is which schools the engine holds among several instances.
+	ownership ownership
+	// statePub and stateReplica share the schools' state among instances.
+	statePub     *ingest.StatePublisher
+	stateReplica *ingest.StateReplica
 }
 
 // New loads the registry, the identity key and the rules (refused with every
@@ -196,9 +205,12 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if opts.Stream != nil {
 		a.writer.subscribers = append(a.writer.subscribers, newStreamSubscriber(opts.Stream))
 	}
+	a.startState()
+	a.writer.subscribers = append(a.writer.subscribers, stateSubscriber{a.statePub})
 	co := opts.Kafka
 	co.Brokers, co.Decoder, co.Engine, co.Store = a.brokers, a.decoder, a.engine, a.writer
 	co.StoredOffsets = a.storedOffsets
+	co.Assigned = a.assigned
 	co.Logger, co.Registerer = opts.Logger, opts.Registerer
 	a.consumer, err = ingest.NewConsumer(co)
 	if err != nil {
@@ -258,6 +270,8 @@ func (a *App) Run(ctx context.Context, also ...func(context.Context) error) erro
 	g.Go(func() error { return a.hazards.Run(gctx) })
 	// Rules: reload when a rule file changes (every rules.poll_interval).
 	g.Go(func() error { return a.rules.Run(gctx) })
+	// State: the schools' state shared with the other instances.
+	g.Go(func() error { return a.runState(gctx) })
 	// Retention: old monthly partitions of the history are dropped.
 	g.Go(func() error { return a.runRetention(gctx) })
 	for _, fn := range also {

@@ -30,72 +30,113 @@ func (a *App) restore(ctx context.Context) error {
 	if err := a.alerts.Restore(ctx); err != nil {
 		return err
 	}
-	horizon := a.engine.Horizon()
-	since := start.Add(-horizon)
+	st, err := a.rebuild(ctx, a.engine, nil, nil)
+	if err != nil {
+		return err
+	}
+	a.restored.Store(true)
+	a.logger.Info("state restored", "events", st.events, "resolutions", st.resolutions, "confirmations", st.confirmations,
+		"hazard_risks", st.hazardRisks, "since", st.since, "horizon", a.engine.Horizon(), "expired_meanwhile", st.expired,
+		"took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// rebuilt counts what a rebuild replayed.
+type rebuilt struct {
+	since                                                    time.Time
+	events, resolutions, confirmations, hazardRisks, expired int
+}
+
+// rebuild replays into e, an engine without state, the stored history of
+// the schools owns accepts (nil: every school) whose events were read from
+// partitions (nil: every partition), opens the risks of their hazards and
+// records what expired meanwhile (steps 2–4 of restore).
+func (a *App) rebuild(ctx context.Context, e *engine.Engine, partitions []int, owns func(string) bool) (rebuilt, error) {
+	var st rebuilt
+	keep := func(id string) bool { return owns == nil || owns(id) }
+	horizon := e.Horizon()
+	since := time.Now().Add(-horizon)
 	if open, ok, err := a.store.OpenRisksSince(ctx); err != nil {
-		return fmt.Errorf("restore state from ClickHouse: %w", err)
+		return st, fmt.Errorf("restore state from ClickHouse: %w", err)
 	} else if ok && open.Add(-24*time.Hour).Before(since) {
 		// A day's margin: a late event can move a risk's first event
 		// earlier than the stored first_seen without a new transition.
 		since = open.Add(-24 * time.Hour)
 	}
+	st.since = since
 	resolutions, err := a.store.Resolutions(ctx, since)
 	if err != nil {
-		return fmt.Errorf("restore state from ClickHouse: %w", err)
+		return st, fmt.Errorf("restore state from ClickHouse: %w", err)
 	}
 	confirmations, err := a.store.Confirmations(ctx, since)
 	if err != nil {
-		return fmt.Errorf("restore state from ClickHouse: %w", err)
+		return st, fmt.Errorf("restore state from ClickHouse: %w", err)
 	}
-	acts := slices.Concat(resolutions, confirmations)
+	acts := slices.DeleteFunc(slices.Concat(resolutions, confirmations), func(t engine.RiskTransition) bool { return !keep(t.SchoolID) })
 	slices.SortStableFunc(acts, func(x, y engine.RiskTransition) int {
 		if c := x.At.Compare(y.At); c != 0 {
 			return c
 		}
 		return strings.Compare(x.ID, y.ID)
 	})
+	for _, t := range acts {
+		if t.State == engine.RiskConfirmed {
+			st.confirmations++
+		} else {
+			st.resolutions++
+		}
+	}
 	var (
 		ev      engine.Event
 		skipped int
 	)
 	replay := func(apply func(*engine.Event) error) error {
-		return a.store.ReplayEvents(ctx, since, func(payload []byte, _ engine.Origin) error {
+		each := func(payload []byte, origin engine.Origin) error {
 			if err := a.decoder.DecodeStored(payload, &ev); err != nil {
 				skipped++ // e.g. a school the current registry no longer has
 				return nil
 			}
+			if origin.Topic == "" && !keep(ev.SchoolID) {
+				return nil // not read from Kafka: it belongs to its school's owner
+			}
 			return apply(&ev)
-		})
+		}
+		if partitions == nil {
+			return a.store.ReplayEvents(ctx, since, each)
+		}
+		return a.store.ReplayPartitions(ctx, since, partitions, each)
 	}
 	var expired engine.Batch
-	n, err := a.engine.Restore(replay, acts, time.Now(), &expired.Output)
-	if err != nil {
-		return fmt.Errorf("restore state from ClickHouse: %w", err)
+	if st.events, err = e.Restore(replay, acts, time.Now(), &expired.Output); err != nil {
+		return st, fmt.Errorf("restore state from ClickHouse: %w", err)
 	}
 	if skipped > 0 {
 		a.logger.Warn("stored events not replayed: they no longer decode against the registry", "events", skipped)
 	}
 
-	opens, err := a.hazards.Restore(ctx)
+	var opens []hazard.Opening
+	if owns == nil {
+		opens, err = a.hazards.Restore(ctx)
+	} else {
+		opens, err = a.hazards.Openings(ctx, owns)
+	}
 	if err != nil {
-		return err
+		return st, err
 	}
 	var discard engine.Output
 	for _, o := range opens {
-		if err := a.engine.Open(o.SchoolID, o.Match, o.At, &discard); err != nil {
+		if err := e.Open(o.SchoolID, o.Match, o.At, &discard); err != nil {
 			a.logger.Warn("hazard not restored in the engine", "school", o.SchoolID, "rule", o.Match.Rule, "key", o.Match.Key, "err", err)
 		}
 		discard.Reset()
 	}
+	st.hazardRisks = len(opens)
 
 	if err := a.record(ctx, &expired); err != nil {
-		return fmt.Errorf("store expiries found on restore: %w", err)
+		return st, fmt.Errorf("store expiries found on restore: %w", err)
 	}
-	a.restored.Store(true)
-	a.logger.Info("state restored", "events", n, "resolutions", len(resolutions), "confirmations", len(confirmations), "hazard_risks", len(opens),
-		"since", since, "horizon", horizon, "expired_meanwhile", len(expired.Transitions),
-		"took", time.Since(start).Round(time.Millisecond))
-	return nil
+	st.expired = len(expired.Transitions)
+	return st, nil
 }
 
 // storedOffsets returns the last stored event of every partition, for the

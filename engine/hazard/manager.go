@@ -198,6 +198,19 @@ func New(st Store, risks Risks, opts Options) *Manager {
 // Call it once, before events are consumed, requests served or
 // ObserveTransition called.
 func (m *Manager) Restore(ctx context.Context) ([]Opening, error) {
+	return m.load(ctx, nil, true)
+}
+
+// Openings is Restore for the schools an instance takes over from another
+// (keep accepts them) while it runs: it loads the stored hazards again,
+// keeps those it did not know yet (another instance registered them), and
+// returns the risks that hold the colours of keep's schools, oldest first.
+// A hazard it knew already stays as it is in memory.
+func (m *Manager) Openings(ctx context.Context, keep func(schoolID string) bool) ([]Opening, error) {
+	return m.load(ctx, keep, false)
+}
+
+func (m *Manager) load(ctx context.Context, keep func(schoolID string) bool, replace bool) ([]Opening, error) {
 	now := m.now()
 	hs, err := m.store.LoadHazards(ctx, now.Add(-m.keepClosed))
 	if err != nil {
@@ -207,8 +220,12 @@ func (m *Manager) Restore(ctx context.Context) ([]Opening, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, h := range hs {
-		m.hazards[h.ID] = h
-		if h.Status == StatusVerified {
+		if known, ok := m.hazards[h.ID]; ok && !replace {
+			h = known
+		} else {
+			m.hazards[h.ID] = h
+		}
+		if h.Status == StatusVerified || keep != nil && !keep(h.SchoolID) {
 			continue
 		}
 		if h.Origin.Rule == "" {

@@ -140,18 +140,32 @@ type Options struct {
 	// consumer then joins the group again with it.
 	TopicCheckInterval time.Duration
 
-	// StoredOffsets, when not nil, is called once as Run starts: it returns,
+	// StoredOffsets, when not nil, is called at the start of every group
+	// generation that gives this consumer partitions it did not hold in the
+	// one before (at first: every partition it is given): it returns,
 	// by topic and partition, the last stored event read from the partition
 	// (the highest offset, and the event's id), its offset committed or not.
 	// Every message at or below that offset was applied to the state Engine
 	// holds and stored: read again, it is a re-delivery, counted as a
 	// duplicate and skipped — neither applied nor stored nor dead-lettered
-	// again. So are the messages this Consumer already handled, when a
-	// rebalance gives it their partition again before their offsets were
-	// committed. A stored offset counts only once the partition is seen to
-	// hold, at that offset, the message of that event id: after a topic was
-	// deleted and created again, its messages are new.
+	// again. So are the messages this Consumer already handled in a
+	// partition it keeps across a rebalance. A stored offset counts only
+	// once the partition is seen to hold, at that offset, the message of
+	// that event id: after a topic was deleted and created again, its
+	// messages are new.
 	StoredOffsets func(ctx context.Context) (map[string]map[int]StoredOffset, error)
+
+	// Assigned, when not nil, is called at the start of every group
+	// generation, before a message of it is read and before StoredOffsets,
+	// with the partition numbers this consumer holds in it (the same of
+	// every event topic: partition p of every topic goes to one member) and
+	// the topics' number of partitions. It returns once the state of the
+	// schools of the partitions it did not hold before is rebuilt from the
+	// store, and that of the partitions it lost is dropped (package app). A
+	// failure is logged and the call made again, with backoff, until it
+	// succeeds or the generation ends; nothing of the generation is read
+	// until then.
+	Assigned func(ctx context.Context, owned []int, partitions int) error
 
 	// Decoder validates messages; required. Its Contract (nil:
 	// event.Builtin()) is the set of sources whose topics are read, and
@@ -291,7 +305,16 @@ type Consumer struct {
 	counters map[string]*topicCounters
 	// handled holds, by partition, the highest offset handled, so that a
 	// message read again is recognised as a re-delivery.
-	handled    map[partitionRef]*int64
+	handled map[partitionRef]*int64
+	// owned holds the partition numbers held in the last generation whose
+	// start completed (read by the balancer when the group is joined), and
+	// partitions the number of partitions of the event topics (0 until a
+	// generation started).
+	owned      atomic.Pointer[[]int]
+	partitions int
+	// misrouted lets through one log line of messages on the wrong
+	// partition per interval.
+	misrouted  *logthrottle.Limiter
 	ruleErrors *logthrottle.Limiter
 	joinErrors *logthrottle.Limiter
 	// writeErrors lets through one log line of failed writes per interval.
@@ -319,6 +342,7 @@ func NewConsumer(opts Options) (*Consumer, error) {
 		joinErrors:  logthrottle.New(30 * time.Second),
 		readErrors:  logthrottle.New(10 * time.Second),
 		writeErrors: logthrottle.New(30 * time.Second),
+		misrouted:   logthrottle.New(time.Minute),
 	}
 	for _, src := range c.contract.Names() {
 		t := opts.Topics[src]
@@ -359,12 +383,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer c.transport.CloseIdleConnections()
 	defer c.dlq.Close()
 	defer c.closing.Wait()
-	if err := c.loadStoredOffsets(ctx); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return err
-	}
 	var reported []string // the missing topics last reported
 	for {
 		present, missing, err := c.presentTopics(ctx)
@@ -444,6 +462,22 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // topic of missing appears (the group is then left, to be joined again with
 // it), or consuming fails.
 func (c *Consumer) runGroup(ctx context.Context, topics, missing []string) error {
+	var notCo *NotCoPartitionedError
+	switch n, err := c.partitionCounts(ctx, topics); {
+	case errors.As(err, &notCo):
+		return fmt.Errorf("ingest: %w", err)
+	case err != nil:
+		if ctx.Err() != nil {
+			return nil
+		}
+		if ok, suppressed := c.joinErrors.Allow(time.Now()); ok {
+			c.logger.Warn("read the event topics' partitions", "suppressed", suppressed, "err", err)
+		}
+		sleep(ctx, time.Second)
+		return nil
+	default:
+		c.partitions = n
+	}
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                    c.opts.GroupID,
 		Brokers:               c.opts.Brokers,
@@ -454,6 +488,7 @@ func (c *Consumer) runGroup(ctx context.Context, topics, missing []string) error
 		SessionTimeout:        c.opts.SessionTimeout,
 		HeartbeatInterval:     c.opts.HeartbeatInterval,
 		RebalanceTimeout:      c.opts.RebalanceTimeout,
+		GroupBalancers:        []kafka.GroupBalancer{copartitioned{owned: c.ownedPartitions}},
 		Dialer:                c.dialer,
 		Logger:                kafkaLogger(c.logger, slog.LevelDebug, nil),
 		ErrorLogger:           kafkaLogger(c.logger, slog.LevelWarn, nil),
@@ -521,7 +556,9 @@ type committer interface {
 
 // runGeneration consumes the partitions assigned in gen until the generation
 // ends (a rebalance, a lost coordinator) or ctx is cancelled, and returns once
-// everything read in it is flushed and committed. One reader per partition
+// everything read in it is flushed and committed. It first has the state of
+// the partitions new to this consumer rebuilt (Options.Assigned) and their
+// stored offsets loaded. Then one reader per partition
 // reads and decodes the partition's messages in order and feeds a single
 // consuming goroutine: partitions are decoded in parallel, and events are
 // applied in partition order.
@@ -531,27 +568,127 @@ func (c *Consumer) runGeneration(ctx context.Context, gen *kafka.Generation) err
 	// so the fetchers are also counted here.
 	var fetchers sync.WaitGroup
 	defer fetchers.Wait()
+	var owned []int
 	n := 0
-	for topic, assigned := range gen.Assignments {
+	for _, assigned := range gen.Assignments {
 		for _, a := range assigned {
-			fetcher := n
+			if !slices.Contains(owned, a.ID) {
+				owned = append(owned, a.ID)
+			}
 			n++
-			fetchers.Add(1)
-			gen.Start(func(gctx context.Context) {
-				defer fetchers.Done()
-				c.fetch(gctx, topic, a, fetcher, msgs)
-			})
 		}
 	}
-	c.logger.Info("consumer group generation started", "group", c.opts.GroupID, "generation", gen.ID, "partitions", n)
+	slices.Sort(owned)
+	c.logger.Info("consumer group generation started", "group", c.opts.GroupID, "generation", gen.ID, "partitions", n, "owned", owned)
 	c.logger.Debug("partitions assigned", "generation", gen.ID, "assignments", gen.Assignments)
 	c.metrics.assigned.Set(float64(n))
 	defer c.metrics.assigned.Set(0)
 	done := make(chan error, 1)
-	// Start runs consume even if the generation already ended, so done
-	// is always sent to.
-	gen.Start(func(gctx context.Context) { done <- c.consume(ctx, gctx, gen, n, msgs) })
+	// Start runs its function even if the generation already ended, so done
+	// is always sent to. The generation ends as soon as one of its functions
+	// returns: the fetchers start from the one that consumes, once the
+	// partitions' state is ready.
+	gen.Start(func(gctx context.Context) {
+		if !c.takeOver(ctx, gctx, owned) {
+			done <- nil
+			return
+		}
+		fetcher := 0
+		for topic, assigned := range gen.Assignments {
+			for _, a := range assigned {
+				f := fetcher
+				fetcher++
+				fetchers.Add(1)
+				gen.Start(func(gctx context.Context) {
+					defer fetchers.Done()
+					c.fetch(gctx, topic, a, f, msgs)
+				})
+			}
+		}
+		done <- c.consume(ctx, gctx, gen, n, msgs)
+	})
 	return <-done
+}
+
+// ownedPartitions returns the partitions held in the last generation.
+func (c *Consumer) ownedPartitions() []int {
+	if p := c.owned.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// takeOver readies the partitions of a new generation: it forgets what was
+// handled of the partitions no longer held, has the state of the held ones
+// rebuilt (Options.Assigned) and loads the stored offsets of those new to
+// this consumer, trying again until it succeeds or the generation ends. It
+// reports whether the generation may be consumed.
+func (c *Consumer) takeOver(ctx, gctx context.Context, owned []int) bool {
+	prev := c.ownedPartitions()
+	for ref := range c.handled {
+		if !slices.Contains(owned, ref.partition) {
+			delete(c.handled, ref)
+		}
+	}
+	var added []int
+	for _, p := range owned {
+		if !slices.Contains(prev, p) {
+			added = append(added, p)
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		err := c.prepare(gctx, owned, added)
+		if err == nil {
+			break
+		}
+		if gctx.Err() != nil || ctx.Err() != nil {
+			return false
+		}
+		wait := writeBackoff.Delay(attempt)
+		c.logger.Warn("could not take over the assigned partitions; trying again", "owned", owned, "new", added,
+			"attempt", attempt, "retry_in", wait, "err", err)
+		if !sleep(gctx, wait) {
+			return false
+		}
+	}
+	c.owned.Store(&owned)
+	return gctx.Err() == nil && ctx.Err() == nil
+}
+
+// prepare has the state of owned rebuilt and loads the stored offsets of
+// added.
+func (c *Consumer) prepare(ctx context.Context, owned, added []int) error {
+	if c.opts.Assigned != nil {
+		if err := c.opts.Assigned(ctx, owned, c.partitions); err != nil {
+			return err
+		}
+	}
+	if len(added) == 0 || c.opts.StoredOffsets == nil {
+		return nil
+	}
+	stored, err := c.opts.StoredOffsets(ctx)
+	if err != nil {
+		return fmt.Errorf("offsets of the stored events: %w", err)
+	}
+	kept := 0
+	for _, topic := range c.topics {
+		ps := map[int]StoredOffset{}
+		for p, so := range stored[topic] {
+			if slices.Contains(added, p) {
+				ps[p] = so
+			}
+		}
+		if len(ps) == 0 {
+			continue
+		}
+		k, err := c.keepStoredOffsets(ctx, topic, ps)
+		if err != nil {
+			return fmt.Errorf("read the partitions of stored events of %s: %w", topic, err)
+		}
+		kept += k
+	}
+	c.logger.Info("offsets of stored events loaded: messages read again up to them are skipped", "partitions", kept)
+	return nil
 }
 
 // fetchQueue is how many decoded messages the fetchers of a generation may
@@ -741,6 +878,9 @@ func (c *Consumer) handle(p *pending, d *decoded) error {
 		c.metrics.deadLetters.WithLabelValues(string(de.Reason)).Inc()
 		c.logger.Debug("message rejected", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", de)
 	} else {
+		if c.partitions > 1 && PartitionOf(d.ev.SchoolID, c.partitions) != m.Partition {
+			c.noteMisrouted(m, d.ev.SchoolID)
+		}
 		evs := &p.batch.Events
 		i := len(*evs)
 		*evs = append(*evs, d.ev)
@@ -766,6 +906,22 @@ func (c *Consumer) handle(p *pending, d *decoded) error {
 	p.offsets.advance(m.Topic, m.Partition, m.Offset+1)
 	p.messages++
 	return nil
+}
+
+// noteMisrouted counts a message of a school on another partition than
+// Kafka's default partitioner gives the school id, and says so, throttled,
+// when this consumer holds only some of the partitions: the school's state
+// is then split between instances.
+func (c *Consumer) noteMisrouted(m *kafka.Message, schoolID string) {
+	c.metrics.misrouted.WithLabelValues(m.Topic).Inc()
+	if len(c.ownedPartitions()) >= c.partitions {
+		return // one instance holds every school: nothing is split
+	}
+	if ok, suppressed := c.misrouted.Allow(time.Now()); ok {
+		c.logger.Warn("a school's message arrived on another partition than Kafka's default partitioner (murmur2 of the school id) gives it; "+
+			"with several instances its state is split between them: producers must key by school id with the default partitioner",
+			"school", schoolID, "topic", m.Topic, "partition", m.Partition, "expected", PartitionOf(schoolID, c.partitions), "suppressed", suppressed)
+	}
 }
 
 // offsets holds, by topic and partition, the next offset to read: the

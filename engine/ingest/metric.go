@@ -33,6 +33,7 @@ type metrics struct {
 	flushDuration prometheus.Histogram
 	commitErrors  prometheus.Counter
 	lastFlush     prometheus.Gauge
+	misrouted     *prometheus.CounterVec
 	assigned      prometheus.Gauge
 	topicMissing  *prometheus.GaugeVec
 }
@@ -73,6 +74,10 @@ func newMetrics(reg prometheus.Registerer, topics []string) *metrics {
 		topicMissing: f.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "sanse", Subsystem: "ingest", Name: "topic_missing",
 			Help: "1 for an event topic that does not exist on the brokers (its source is not read until it does), 0 otherwise.",
+		}, []string{"topic"}),
+		misrouted: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sanse", Subsystem: "ingest", Name: "misrouted_messages_total",
+			Help: "Messages read from another partition than Kafka's default partitioner gives their school id; with several instances such a school's state is split between them.",
 		}, []string{"topic"}),
 		assigned: f.NewGauge(prometheus.GaugeOpts{
 			Namespace: "sanse", Subsystem: "ingest", Name: "assigned_partitions",

@@ -244,7 +244,7 @@ func simulate(b *testing.B, reg *engine.Registry, n int) ([]kafka.Message, strin
 func produceBatched(b *testing.B, addr string, msgs []kafka.Message) {
 	w := &kafka.Writer{
 		Addr:         kafka.TCP(addr),
-		Balancer:     &kafka.Hash{},
+		Balancer:     &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireOne,
 		BatchTimeout: 5 * time.Millisecond,
 		BatchSize:    1000,

@@ -40,44 +40,6 @@ func (c *Consumer) handledOf(topic string, partition int) *int64 {
 	return h
 }
 
-// loadStoredOffsets takes from Options.StoredOffsets the last stored event
-// of each partition of the event topics, and keeps its offset as handled
-// where the partition holds that event's message at that offset. It tries
-// the brokers again until they answer or ctx is done.
-func (c *Consumer) loadStoredOffsets(ctx context.Context) error {
-	if c.opts.StoredOffsets == nil {
-		return nil
-	}
-	stored, err := c.opts.StoredOffsets(ctx)
-	if err != nil {
-		return fmt.Errorf("ingest: offsets of the stored events: %w", err)
-	}
-	kept := 0
-	for _, topic := range c.topics {
-		if len(stored[topic]) == 0 {
-			continue
-		}
-		for {
-			n, err := c.keepStoredOffsets(ctx, topic, stored[topic])
-			if err == nil {
-				kept += n
-				break
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if ok, suppressed := c.joinErrors.Allow(time.Now()); ok {
-				c.logger.Warn("read the partitions of stored events", "topic", topic, "suppressed", suppressed, "err", err)
-			}
-			if !sleep(ctx, time.Second) {
-				return ctx.Err()
-			}
-		}
-	}
-	c.logger.Info("offsets of stored events loaded: messages read again up to them are skipped", "partitions", kept)
-	return nil
-}
-
 // keepStoredOffsets keeps as handled the stored offset of each partition of
 // topic that holds, at that offset, the message of the stored event, and
 // returns how many it kept. A partition that ends before that offset, or

@@ -82,7 +82,8 @@ func (s *Simulator) Run(ctx context.Context, w Writer) error {
 
 // RunKafka writes events to the Kafka brokers with kafka-go until ctx is
 // cancelled (it then returns nil) or a write fails. Messages are keyed by
-// school id and partitioned by a hash of the key, so each school's events
+// school id and partitioned as Kafka's default partitioner does (murmur2 of
+// the key, as Sanse's instances expect), so each school's events
 // stay in order; a write waits for the partition leader's acknowledgement.
 // The topics must exist.
 func (s *Simulator) RunKafka(ctx context.Context, brokers []string) error {
@@ -91,7 +92,7 @@ func (s *Simulator) RunKafka(ctx context.Context, brokers []string) error {
 	}
 	w := &kafka.Writer{
 		Addr:         kafka.TCP(brokers...),
-		Balancer:     &kafka.Hash{},
+		Balancer:     &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireOne,
 		Async:        false,
 		// Run writes a batch every 100 ms and waits for it: flush at once.

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -187,17 +189,39 @@ const replaySortMemory = 512 << 20
 // Rows are streamed from the server, so the span may be larger than memory.
 // An error from fn stops the replay and is returned as is.
 func (s *Store) ReplayEvents(ctx context.Context, since time.Time, fn func(payload []byte, origin engine.Origin) error) error {
+	return s.replayEvents(ctx, since, nil, fn)
+}
+
+// ReplayPartitions is ReplayEvents for the events read from the given
+// partitions of their topics, and those not read from Kafka (which the
+// caller sorts out by school): the history of the schools an instance
+// takes over with those partitions.
+func (s *Store) ReplayPartitions(ctx context.Context, since time.Time, partitions []int, fn func(payload []byte, origin engine.Origin) error) error {
+	if partitions == nil {
+		partitions = []int{}
+	}
+	return s.replayEvents(ctx, since, partitions, fn)
+}
+
+func (s *Store) replayEvents(ctx context.Context, since time.Time, partitions []int, fn func(payload []byte, origin engine.Origin) error) error {
 	// The sort spills to disk past replaySortMemory instead of failing on a
 	// long horizon.
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
 		"max_bytes_before_external_sort": replaySortMemory,
 	}))
+	where, args := "", []any{dateTime(since), since.UnixMilli()}
+	if partitions != nil {
+		list := make([]string, len(partitions))
+		for i, p := range partitions {
+			list[i] = strconv.Itoa(p)
+		}
+		where = " AND (kafka_topic = '' OR kafka_partition IN (" + strings.Join(append(list, "-1"), ",") + "))"
+	}
 	rows, err := s.conn.Query(ctx, `
 SELECT payload, kafka_topic, kafka_partition, kafka_offset
 FROM events FINAL
-WHERE occurred_at >= toDateTime(?) AND occurred_at_ms >= ?
-ORDER BY occurred_at_ms, id`,
-		dateTime(since), since.UnixMilli())
+WHERE occurred_at >= toDateTime(?) AND occurred_at_ms >= ?`+where+`
+ORDER BY occurred_at_ms, id`, args...)
 	if err != nil {
 		return fmt.Errorf("query events since %s: %w", since.Format(time.RFC3339Nano), err)
 	}
