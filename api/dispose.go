@@ -91,6 +91,8 @@ func (s *Server) disposeRisk(c echo.Context, dispose DisposeFunc, id, ref string
 			"risk %q of school %q is not pending a check: only a risk pending a check (待核实) is confirmed", ref, id)
 	case errors.Is(err, engine.ErrNoSuchRisk):
 		return after, httpError(http.StatusNotFound, "school %q has no active risk %q", id, ref)
+	case errors.Is(err, engine.ErrHeldElsewhere):
+		return after, httpError(http.StatusConflict, "%v", err)
 	case err != nil:
 		return after, httpError(http.StatusInternalServerError, "could not record the check of risk %q of school %q", ref, id).
 			SetInternal(fmt.Errorf("dispose risk %q of school %q as %s: %w", ref, id, req.State, err))

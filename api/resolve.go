@@ -101,6 +101,8 @@ func (s *Server) resolveRisk(c echo.Context, resolve ResolveFunc, id, ref string
 		return after, httpError(http.StatusConflict, "risk %q of school %q: %v", ref, id, hazard.ErrHeldByHazard)
 	case errors.Is(err, engine.ErrNoSuchRisk):
 		return after, httpError(http.StatusNotFound, "school %q has no active risk %q", id, ref)
+	case errors.Is(err, engine.ErrHeldElsewhere):
+		return after, httpError(http.StatusConflict, "%v", err)
 	case err != nil:
 		return after, httpError(http.StatusInternalServerError, "could not resolve risk %q of school %q", ref, id).
 			SetInternal(fmt.Errorf("resolve risk %q of school %q: %w", ref, id, err))

@@ -818,6 +818,11 @@ func (e *Engine) DropRisks(keep func(rule string) bool, at time.Time, out *Outpu
 // that rule and key.
 var ErrNoSuchRisk = errors.New("no such active risk")
 
+// ErrHeldElsewhere is returned for a person's act on a school whose state
+// another instance of the consumer group holds: the act is made through that
+// instance.
+var ErrHeldElsewhere = errors.New("the school's state is held by another instance of the group")
+
 // Resolve ends a school's active risk as a person's act, at time at, with
 // who did it and why, and appends the transition and any colour change to
 // out. Any risk may be resolved this way; for a rule that keeps its risks

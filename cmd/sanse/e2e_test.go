@@ -240,7 +240,11 @@ func (in *instance) getJSON(path string, v any) int {
 // testEvents returns n valid events over the e2e registry, in time order, a
 // mix of ordinary reports and incidents of every source.
 func testEvents(n int, start time.Time) []kafka.Message {
-	schools := []string{"E-01", "E-02", "E-03", "E-04", "E-05", "E-06"}
+	return testEventsOf(n, start, []string{"E-01", "E-02", "E-03", "E-04", "E-05", "E-06"})
+}
+
+// testEventsOf is testEvents over the given schools.
+func testEventsOf(n int, start time.Time, schools []string) []kafka.Message {
 	msgs := make([]kafka.Message, 0, n)
 	for i := 0; i < n; i++ {
 		school := schools[i%len(schools)]

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/sanse-campus/sanse/engine"
@@ -74,6 +75,19 @@ func (a *App) holds(id string) bool {
 	started := a.ownership.started
 	a.ownership.mu.Unlock()
 	return started && a.engine.Owns(id)
+}
+
+// heldHere returns nil when this instance holds the school's state, and
+// else an error wrapping engine.ErrHeldElsewhere that names the instance
+// that does, when the state topic says.
+func (a *App) heldHere(id string) error {
+	if a.engine.Owns(id) {
+		return nil
+	}
+	if st, ok := a.stateReplica.State(id); ok && st.Instance != "" {
+		return fmt.Errorf("school %s: %w (%s): act through that instance", id, engine.ErrHeldElsewhere, st.Instance)
+	}
+	return fmt.Errorf("school %s: %w: act through that instance", id, engine.ErrHeldElsewhere)
 }
 
 // remoteChanged hands a colour change of a school another instance holds to

@@ -88,6 +88,9 @@ func (a *App) ResolveRisk(ctx context.Context, schoolID, rule, key, by, comment 
 // A risk a hazard holds (hazard.Manager.Holds) is refused with
 // hazard.ErrHeldByHazard: it ends through the hazard's verification.
 func (a *App) Resolve(ctx context.Context, schoolID, rule, key, by, comment string) (engine.SchoolView, error) {
+	if err := a.heldHere(schoolID); err != nil {
+		return engine.SchoolView{}, err
+	}
 	if err := (personRisks{a}).ResolveRisk(ctx, schoolID, rule, key, by, comment, time.Now()); err != nil {
 		return engine.SchoolView{}, err
 	}
@@ -202,6 +205,9 @@ func (s *streamSubscriber) Observe(_ context.Context, out *engine.Output) error 
 // pending. Ending a risk a hazard holds is refused with
 // hazard.ErrHeldByHazard, as resolving it is.
 func (a *App) Dispose(ctx context.Context, schoolID, rule, key string, d engine.Disposition, by, comment string) (engine.SchoolView, error) {
+	if err := a.heldHere(schoolID); err != nil {
+		return engine.SchoolView{}, err
+	}
 	if d != engine.DispositionConfirmed && a.hazards != nil && a.hazards.Holds(schoolID, rule, key) && hasRisk(a.engine, schoolID, rule, key) {
 		return engine.SchoolView{}, fmt.Errorf("%s risk %s/%s of school %s: %w", d, rule, key, schoolID, hazard.ErrHeldByHazard)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,8 +34,10 @@ type SchoolState struct {
 	Since time.Time     `json:"since,omitzero"`
 	Cause engine.Cause  `json:"cause"`
 	Risks []engine.Risk `json:"risks"`
-	// At is when the owner published it.
-	At time.Time `json:"at"`
+	// At is when the owner published it; Instance names the owner (its
+	// host name), for the people who must act through it.
+	At       time.Time `json:"at"`
+	Instance string    `json:"instance,omitempty"`
 }
 
 // View returns the state as the map shows it, for the school of the
@@ -84,9 +87,10 @@ func EnsureStateTopic(ctx context.Context, o StateOptions) error {
 // Mark notes a school whose state changed; Run publishes the newest state of
 // the marked schools, coalesced, every publishInterval at most.
 type StatePublisher struct {
-	opts   StateOptions
-	logger *slog.Logger
-	w      *kafka.Writer
+	opts     StateOptions
+	logger   *slog.Logger
+	instance string
+	w        *kafka.Writer
 	// view returns the school's state now, and whether this instance holds
 	// it; a school it no longer holds is not published.
 	view   func(id string) (engine.SchoolView, bool)
@@ -103,8 +107,9 @@ const publishInterval = 20 * time.Millisecond
 // NewStatePublisher returns a publisher of the states view gives.
 func NewStatePublisher(o StateOptions, view func(id string) (engine.SchoolView, bool)) *StatePublisher {
 	o.defaults()
+	host, _ := os.Hostname()
 	return &StatePublisher{
-		opts: o, logger: o.Logger.With("component", "state"), view: view,
+		opts: o, logger: o.Logger.With("component", "state"), view: view, instance: host,
 		w: &kafka.Writer{
 			Addr: kafka.TCP(o.Brokers...), Topic: o.Topic, Balancer: &kafka.Murmur2Balancer{},
 			RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond, BatchSize: 10000,
@@ -158,7 +163,7 @@ func (p *StatePublisher) Run(ctx context.Context) error {
 			if !ok {
 				continue
 			}
-			value, err := json.Marshal(SchoolState{Level: v.Level, Since: v.Since, Cause: v.Cause, Risks: v.Risks, At: now})
+			value, err := json.Marshal(SchoolState{Level: v.Level, Since: v.Since, Cause: v.Cause, Risks: v.Risks, At: now, Instance: p.instance})
 			if err != nil {
 				return fmt.Errorf("state of school %s: %w", id, err)
 			}
