@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -40,4 +41,15 @@ func (b *Broker) ApplyRetention() { b.cluster.ApplyRetention() }
 // LogStart returns the first offset partition p of topic still holds.
 func (b *Broker) LogStart(topic string, p int32) int64 {
 	return b.cluster.PartitionInfo(topic, p).LogStartOffset
+}
+
+// AssignPartitions exposes the co-partitioned balancer's assignment.
+func AssignPartitions(members []kafka.GroupMember, partitions []kafka.Partition) kafka.GroupMemberAssignments {
+	return copartitioned{}.AssignGroups(members, partitions)
+}
+
+// OwnedUserData is the user data of a member holding partitions.
+func OwnedUserData(partitions ...int) []byte {
+	b, _ := copartitioned{owned: func() []int { return partitions }}.UserData()
+	return b
 }

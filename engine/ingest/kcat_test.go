@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -108,4 +109,33 @@ func TestKcatProducesToPipeline(t *testing.T) {
 	require.Equal(t, "0", headers[ingest.HeaderPartition])
 	require.Equal(t, "2", headers[ingest.HeaderOffset])
 	require.Equal(t, "kcat", headers["producer"], "the producer's headers are kept")
+}
+
+// TestKcatMurmur2MatchesPartitionOf produces keyed messages with kcat
+// (librdkafka) set as docs/scale.md tells producers, and checks that each
+// lands on the partition Sanse expects of its school.
+func TestKcatMurmur2MatchesPartitionOf(t *testing.T) {
+	path := kcatPath(t)
+	b := startBroker(t, ingest.BrokerOptions{Partitions: 6})
+	addr := b.Addrs()[0]
+	var in bytes.Buffer
+	ids := []string{"330402001", "330402017", "E-01", "E-02", "E-03", "Z-0001", "Z-0420", "Z-19999", "南湖一小"}
+	for _, id := range ids {
+		in.WriteString(id + "\t{}\n")
+	}
+	kcat(t, path, in.Bytes(), "-P", "-b", addr, "-t", topicDead, "-K", "\t", "-X", "topic.partitioner=murmur2_random")
+	out := kcat(t, path, nil, "-C", "-b", addr, "-t", topicDead, "-o", "beginning", "-e", "-c", strconv.Itoa(len(ids)), "-f", "%k %p\n")
+	got := map[string]int{}
+	for line := range strings.Lines(string(out)) {
+		k, p, ok := strings.Cut(strings.TrimSpace(line), " ")
+		require.True(t, ok, line)
+		got[k], _ = strconv.Atoi(p)
+	}
+	require.Len(t, got, len(ids))
+	spread := map[int]bool{}
+	for _, id := range ids {
+		require.Equal(t, ingest.PartitionOf(id, 6), got[id], "partition of %s", id)
+		spread[got[id]] = true
+	}
+	require.Greater(t, len(spread), 2, "the keys spread over the partitions")
 }

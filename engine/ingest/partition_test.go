@@ -1,0 +1,125 @@
+package ingest_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/sanse-campus/sanse/engine/ingest"
+)
+
+func topicPartitions(n int, topics ...string) []kafka.Partition {
+	var out []kafka.Partition
+	for _, t := range topics {
+		for p := range n {
+			out = append(out, kafka.Partition{Topic: t, ID: p})
+		}
+	}
+	return out
+}
+
+func member(id string, topics []string, owned ...int) kafka.GroupMember {
+	return kafka.GroupMember{ID: id, Topics: topics, UserData: ingest.OwnedUserData(owned...)}
+}
+
+// owners returns, by partition number, the member given it, and fails when
+// one partition number goes to several members across topics.
+func owners(t *testing.T, a kafka.GroupMemberAssignments) map[int]string {
+	t.Helper()
+	out := map[int]string{}
+	for m, topics := range a {
+		for topic, ps := range topics {
+			for _, p := range ps {
+				if o, ok := out[p]; ok && o != m {
+					t.Fatalf("partition %d of %s went to %s, of another topic to %s", p, topic, m, o)
+				}
+				out[p] = m
+			}
+		}
+	}
+	return out
+}
+
+func TestBalancerGivesPartitionPOfEveryTopicToOneMember(t *testing.T) {
+	topics := []string{"campus.visitor", "campus.canteen", "campus.drowning"}
+	a := ingest.AssignPartitions([]kafka.GroupMember{member("m-c", topics), member("m-a", topics), member("m-b", topics)}, topicPartitions(8, topics...))
+	o := owners(t, a)
+	require.Len(t, o, 8, "every partition assigned")
+	count := map[string]int{}
+	for _, m := range o {
+		count[m]++
+	}
+	assert.Equal(t, map[string]int{"m-a": 3, "m-b": 3, "m-c": 2}, count, "fair shares")
+	for m, ts := range a {
+		require.Len(t, ts, len(topics), "member %s reads every topic", m)
+	}
+}
+
+func TestBalancerMovesOnlyWhatMust(t *testing.T) {
+	topics := []string{"campus.visitor", "campus.canteen"}
+	// Three members held two partitions each; m-b is gone.
+	a := ingest.AssignPartitions([]kafka.GroupMember{member("m-a", topics, 0, 1), member("m-c", topics, 4, 5)}, topicPartitions(6, topics...))
+	o := owners(t, a)
+	assert.Equal(t, "m-a", o[0])
+	assert.Equal(t, "m-a", o[1])
+	assert.Equal(t, "m-c", o[4])
+	assert.Equal(t, "m-c", o[5])
+	assert.NotEqual(t, o[2], o[3], "the orphans are shared out")
+
+	// A member joins: each keeps what it can within its share.
+	a = ingest.AssignPartitions([]kafka.GroupMember{member("m-a", topics, 0, 1, 2), member("m-c", topics, 3, 4, 5), member("m-d", topics)}, topicPartitions(6, topics...))
+	o = owners(t, a)
+	var moved int
+	for p, m := range o {
+		if (p <= 2 && m != "m-a") || (p >= 3 && m != "m-c") {
+			moved++
+			assert.Equal(t, "m-d", m)
+		}
+	}
+	assert.Equal(t, 2, moved, "the newcomer takes its share and nothing else moves")
+	// Two members claiming one partition (a member that missed a
+	// rebalance): it goes to one.
+	a = ingest.AssignPartitions([]kafka.GroupMember{member("m-a", topics, 0, 1), member("m-b", topics, 1, 2)}, topicPartitions(4, topics...))
+	o = owners(t, a)
+	require.Len(t, o, 4)
+}
+
+func TestConsumerRefusesTopicsNotCoPartitioned(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, consumerTopics()...))
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	admin, done := newClient(c.ListenAddrs()[0])
+	defer done()
+	// One source topic with more partitions than the others.
+	res, err := admin.CreatePartitions(context.Background(), &kafka.CreatePartitionsRequest{
+		Topics: []kafka.TopicPartitionsConfig{{Name: "campus.canteen", Count: 6}},
+	})
+	require.NoError(t, err)
+	require.NoError(t, res.Errors["campus.canteen"])
+	reg := testRegistry(t)
+	r := startConsumer(t, ingest.Options{Brokers: c.ListenAddrs(), Decoder: newDecoder(t, reg), Engine: newEngine(reg), Store: &fakeStore{}})
+	err = r.wait(t)
+	var notCo *ingest.NotCoPartitionedError
+	require.True(t, errors.As(err, &notCo), "Run refuses: %v", err)
+	assert.Contains(t, err.Error(), "6 partitions: campus.canteen")
+	assert.Contains(t, err.Error(), "4 partitions:")
+}
+
+func TestPartitionOfIsKafkasDefault(t *testing.T) {
+	parts := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	seen := map[int]bool{}
+	for _, id := range []string{"330402001", "330402002", "E-01", "E-02", "Z-0001", "Z-19999", "学校"} {
+		want := (&kafka.Murmur2Balancer{}).Balance(kafka.Message{Key: []byte(id)}, parts...)
+		assert.Equal(t, want, ingest.PartitionOf(id, 8), id)
+		seen[ingest.PartitionOf(id, 8)] = true
+		assert.Equal(t, 0, ingest.PartitionOf(id, 1))
+	}
+	assert.Greater(t, len(seen), 1)
+	assert.True(t, slices.Contains(parts, ingest.PartitionOf("x", 8)))
+}
