@@ -1,10 +1,12 @@
 // Package deploy_test validates the deployment files of deploy/, which no
 // test can run here (there is no Docker engine, Kubernetes cluster or
 // ClickHouse cluster): every YAML file parses; the Kubernetes objects are
-// well formed and agree with each other and with the configuration they
-// mount; the example configurations are accepted by the real binary and hold
-// every documented key; the cluster schema has exactly the columns of the
-// single-node schema; compose and the Dockerfile agree with the
+// well formed and agree with each other, with the configuration they mount
+// and with the endpoints the server serves; the example configurations are
+// accepted by the real binary and hold every documented key; the cluster
+// schema has exactly the columns of the single-node schema; compose runs a
+// replicated Kafka cluster with co-partitioned topics and several instances
+// of one consumer group; compose and the Dockerfile agree with the
 // configuration.
 package deploy_test
 
@@ -17,7 +19,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -41,6 +42,7 @@ const (
 	clusterSchemaDir  = "clickhouse/cluster"
 	configDoc         = "../docs/configuration.md"
 	migrationsDir     = "../engine/store/migrations"
+	apiDir            = "../api"
 )
 
 // minVisitorKeyBytes is the shortest visitor key the engine accepts
@@ -74,6 +76,40 @@ func decodeFile(t *testing.T, file string, v any) {
 	require.NoError(t, docs[0].Decode(v), file)
 }
 
+// listenPort returns the port of a listen address such as ":8080".
+func listenPort(t *testing.T, addr string) int {
+	t.Helper()
+	_, port, err := net.SplitHostPort(addr)
+	require.NoError(t, err, "listen address %q", addr)
+	n, err := strconv.Atoi(port)
+	require.NoError(t, err, "listen address %q", addr)
+	return n
+}
+
+// routeGET matches a route the API registers: e.GET("/path", ...).
+var routeGET = regexp.MustCompile(`\.GET\("(/[^"]*)"`)
+
+// servedPaths returns the paths of the GET routes the API registers with a
+// literal path, read from the source of package api.
+func servedPaths(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(apiDir, "*.go"))
+	require.NoError(t, err)
+	var paths []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, m := range routeGET.FindAllSubmatch(data, -1) {
+			paths = append(paths, string(m[1]))
+		}
+	}
+	require.NotEmpty(t, paths, "no GET route found in %s", apiDir)
+	return paths
+}
+
 func TestYAMLFilesParse(t *testing.T) {
 	var files []string
 	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
@@ -96,377 +132,6 @@ func TestYAMLFilesParse(t *testing.T) {
 			}
 		})
 	}
-}
-
-// kustomization is the part of kustomization.yaml the tests read.
-type kustomization struct {
-	APIVersion         string   `yaml:"apiVersion"`
-	Kind               string   `yaml:"kind"`
-	Resources          []string `yaml:"resources"`
-	ConfigMapGenerator []struct {
-		Name  string   `yaml:"name"`
-		Files []string `yaml:"files"`
-	} `yaml:"configMapGenerator"`
-}
-
-// generatedKeys maps each generated ConfigMap to its keys and the files
-// they come from.
-func (k kustomization) generatedKeys() map[string]map[string]string {
-	out := map[string]map[string]string{}
-	for _, g := range k.ConfigMapGenerator {
-		keys := map[string]string{}
-		for _, f := range g.Files {
-			key, file, ok := strings.Cut(f, "=")
-			if !ok {
-				key, file = path.Base(f), f
-			}
-			keys[key] = file
-		}
-		out[g.Name] = keys
-	}
-	return out
-}
-
-// object is the part of a Kubernetes object every test reads.
-type object struct {
-	APIVersion string `yaml:"apiVersion"`
-	Kind       string `yaml:"kind"`
-	Metadata   struct {
-		Name string `yaml:"name"`
-	} `yaml:"metadata"`
-	StringData map[string]string `yaml:"stringData"`
-	Data       map[string]string `yaml:"data"`
-}
-
-// manifests holds the objects kustomization.yaml lists, with the documents
-// they were decoded from.
-type manifests struct {
-	kust    kustomization
-	objects []object
-	nodes   []*yaml.Node
-}
-
-func loadManifests(t *testing.T) manifests {
-	t.Helper()
-	var m manifests
-	decodeFile(t, kustomizationFile, &m.kust)
-	for _, r := range m.kust.Resources {
-		file := filepath.Join(kubernetesDir, r)
-		for _, n := range decodeAll(t, file) {
-			var o object
-			require.NoError(t, n.Decode(&o), file)
-			m.objects = append(m.objects, o)
-			m.nodes = append(m.nodes, n)
-		}
-	}
-	return m
-}
-
-// find returns the node of the object of the given kind and name.
-func (m manifests) find(kind, name string) (*yaml.Node, object, bool) {
-	for i, o := range m.objects {
-		if o.Kind == kind && o.Metadata.Name == name {
-			return m.nodes[i], o, true
-		}
-	}
-	return nil, object{}, false
-}
-
-func TestKubernetesObjects(t *testing.T) {
-	m := loadManifests(t)
-	require.Equal(t, "kustomize.config.k8s.io/v1beta1", m.kust.APIVersion)
-	require.Equal(t, "Kustomization", m.kust.Kind)
-	require.NotEmpty(t, m.objects)
-	for _, o := range m.objects {
-		require.NotEmpty(t, o.APIVersion, "object %+v has no apiVersion", o.Metadata)
-		require.NotEmpty(t, o.Kind, "object %q has no kind", o.Metadata.Name)
-		require.NotEmpty(t, o.Metadata.Name, "a %s has no metadata.name", o.Kind)
-	}
-	for _, kind := range []string{"Deployment", "Service", "Secret", "PodDisruptionBudget"} {
-		require.True(t, slices.ContainsFunc(m.objects, func(o object) bool { return o.Kind == kind }), "no %s", kind)
-	}
-
-	// Every manifest in the directory is applied, and every generator file exists.
-	entries, err := os.ReadDir(kubernetesDir)
-	require.NoError(t, err)
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".yaml") || e.Name() == "kustomization.yaml" {
-			continue
-		}
-		require.Contains(t, m.kust.Resources, e.Name(), "%s is not listed in kustomization.yaml", e.Name())
-	}
-	for name, keys := range m.kust.generatedKeys() {
-		for key, file := range keys {
-			_, err := os.Stat(filepath.Join(kubernetesDir, file))
-			require.NoError(t, err, "ConfigMap %s, key %s", name, key)
-		}
-	}
-}
-
-// deployment is the part of the Deployment the tests read.
-type deployment struct {
-	Spec struct {
-		Replicas int `yaml:"replicas"`
-		Template struct {
-			Spec struct {
-				SecurityContext struct {
-					RunAsNonRoot bool `yaml:"runAsNonRoot"`
-					RunAsUser    int  `yaml:"runAsUser"`
-				} `yaml:"securityContext"`
-				Containers []container `yaml:"containers"`
-				Volumes    []volume    `yaml:"volumes"`
-			} `yaml:"spec"`
-		} `yaml:"template"`
-	} `yaml:"spec"`
-}
-
-type container struct {
-	Name  string   `yaml:"name"`
-	Args  []string `yaml:"args"`
-	Ports []struct {
-		Name          string `yaml:"name"`
-		ContainerPort int    `yaml:"containerPort"`
-	} `yaml:"ports"`
-	Env []struct {
-		Name      string `yaml:"name"`
-		ValueFrom *struct {
-			SecretKeyRef *struct {
-				Name string `yaml:"name"`
-				Key  string `yaml:"key"`
-			} `yaml:"secretKeyRef"`
-		} `yaml:"valueFrom"`
-	} `yaml:"env"`
-	ReadinessProbe  *probe `yaml:"readinessProbe"`
-	LivenessProbe   *probe `yaml:"livenessProbe"`
-	StartupProbe    *probe `yaml:"startupProbe"`
-	SecurityContext struct {
-		ReadOnlyRootFilesystem   bool  `yaml:"readOnlyRootFilesystem"`
-		AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
-	} `yaml:"securityContext"`
-	VolumeMounts []struct {
-		Name      string `yaml:"name"`
-		MountPath string `yaml:"mountPath"`
-	} `yaml:"volumeMounts"`
-}
-
-type probe struct {
-	HTTPGet *struct {
-		Path string `yaml:"path"`
-		// Port is a number or the name of a container port.
-		Port any `yaml:"port"`
-	} `yaml:"httpGet"`
-}
-
-type volume struct {
-	Name      string `yaml:"name"`
-	ConfigMap *struct {
-		Name string `yaml:"name"`
-	} `yaml:"configMap"`
-	Secret *struct {
-		SecretName string `yaml:"secretName"`
-	} `yaml:"secret"`
-	EmptyDir *struct{} `yaml:"emptyDir"`
-}
-
-// probePort returns the container port a probe's port names.
-func probePort(c container, port any) (int, bool) {
-	switch p := port.(type) {
-	case int:
-		for _, cp := range c.Ports {
-			if cp.ContainerPort == p {
-				return p, true
-			}
-		}
-	case string:
-		for _, cp := range c.Ports {
-			if cp.Name == p {
-				return cp.ContainerPort, true
-			}
-		}
-	}
-	return 0, false
-}
-
-// listenPort returns the port of a listen address such as ":8080".
-func listenPort(t *testing.T, addr string) int {
-	t.Helper()
-	_, port, err := net.SplitHostPort(addr)
-	require.NoError(t, err, "listen address %q", addr)
-	n, err := strconv.Atoi(port)
-	require.NoError(t, err, "listen address %q", addr)
-	return n
-}
-
-func TestDeployment(t *testing.T) {
-	m := loadManifests(t)
-	var dep deployment
-	var found bool
-	for i, o := range m.objects {
-		if o.Kind == "Deployment" {
-			require.False(t, found, "more than one Deployment")
-			require.NoError(t, m.nodes[i].Decode(&dep))
-			found = true
-		}
-	}
-	require.True(t, found, "no Deployment")
-	pod := dep.Spec.Template.Spec
-	require.Len(t, pod.Containers, 1)
-	c := pod.Containers[0]
-
-	// The configuration file the container is started with.
-	i := slices.Index(c.Args, "--config.file")
-	require.True(t, i >= 0 && i+1 < len(c.Args), "args %q do not name --config.file", c.Args)
-	configPath := c.Args[i+1]
-
-	// Which file of the kustomization directory provides a path in the
-	// container, and of which kind of volume.
-	generated := m.kust.generatedKeys()
-	volumes := map[string]volume{}
-	for _, v := range pod.Volumes {
-		volumes[v.Name] = v
-	}
-	for _, vm := range c.VolumeMounts {
-		require.Contains(t, volumes, vm.Name, "volume mount %s has no volume", vm.MountPath)
-	}
-	type source struct {
-		kind string // "configMap", "secret", "emptyDir"
-		file string // for a ConfigMap key: the file of the kustomization it comes from
-	}
-	provide := func(t *testing.T, p string) source {
-		t.Helper()
-		for _, vm := range c.VolumeMounts {
-			rel, err := filepath.Rel(vm.MountPath, p)
-			if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
-				continue
-			}
-			v := volumes[vm.Name]
-			switch {
-			case v.ConfigMap != nil:
-				keys, ok := generated[v.ConfigMap.Name]
-				require.True(t, ok, "%s: ConfigMap %s is not generated by kustomization.yaml", p, v.ConfigMap.Name)
-				file, ok := keys[rel]
-				require.True(t, ok, "%s: ConfigMap %s has no key %s", p, v.ConfigMap.Name, rel)
-				return source{kind: "configMap", file: filepath.Join(kubernetesDir, file)}
-			case v.Secret != nil:
-				_, s, ok := m.find("Secret", v.Secret.SecretName)
-				require.True(t, ok, "%s: no Secret %s", p, v.Secret.SecretName)
-				_, inString := s.StringData[rel]
-				_, inData := s.Data[rel]
-				require.True(t, inString || inData, "%s: Secret %s has no key %s", p, v.Secret.SecretName, rel)
-				return source{kind: "secret"}
-			case v.EmptyDir != nil:
-				return source{kind: "emptyDir"}
-			}
-			t.Fatalf("%s: volume %s is neither a ConfigMap, a Secret nor an emptyDir", p, vm.Name)
-		}
-		t.Fatalf("%s is on no volume of the container (root file system is read-only)", p)
-		return source{}
-	}
-
-	cfgSrc := provide(t, configPath)
-	require.Equal(t, "configMap", cfgSrc.kind)
-	var cfg struct {
-		DataDir string `yaml:"data_dir"`
-		Web     struct {
-			ListenAddress string `yaml:"listen_address"`
-		} `yaml:"web"`
-		Registry struct {
-			File string `yaml:"file"`
-		} `yaml:"registry"`
-		Privacy struct {
-			VisitorKeyFile string `yaml:"visitor_key_file"`
-		} `yaml:"privacy"`
-	}
-	decodeFile(t, cfgSrc.file, &cfg)
-
-	t.Run("probes", func(t *testing.T) {
-		webPort := listenPort(t, cfg.Web.ListenAddress)
-		for _, tc := range []struct {
-			name  string
-			probe *probe
-			path  string
-		}{
-			{name: "readiness", probe: c.ReadinessProbe, path: "/readyz"},
-			{name: "liveness", probe: c.LivenessProbe, path: "/healthz"},
-			{name: "startup", probe: c.StartupProbe, path: "/healthz"},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				require.NotNil(t, tc.probe, "no %s probe", tc.name)
-				require.NotNil(t, tc.probe.HTTPGet, "%s probe is not an HTTP GET", tc.name)
-				require.Equal(t, tc.path, tc.probe.HTTPGet.Path)
-				port, ok := probePort(c, tc.probe.HTTPGet.Port)
-				require.True(t, ok, "%s probe port %v is not a port of the container", tc.name, tc.probe.HTTPGet.Port)
-				require.Equal(t, webPort, port, "%s probe port is not web.listen_address of %s", tc.name, cfgSrc.file)
-			})
-		}
-	})
-
-	t.Run("paths of the configuration", func(t *testing.T) {
-		for _, tc := range []struct {
-			name string
-			path string
-			kind string
-		}{
-			{name: "registry.file", path: cfg.Registry.File, kind: "configMap"},
-			{name: "privacy.visitor_key_file", path: cfg.Privacy.VisitorKeyFile, kind: "secret"},
-			{name: "data_dir", path: filepath.Join(cfg.DataDir, "x"), kind: "emptyDir"},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				require.NotEmpty(t, tc.path)
-				require.Equal(t, tc.kind, provide(t, tc.path).kind, "%s %s", tc.name, tc.path)
-			})
-		}
-	})
-
-	t.Run("secrets in the environment", func(t *testing.T) {
-		for _, e := range c.Env {
-			if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
-				continue
-			}
-			ref := e.ValueFrom.SecretKeyRef
-			_, s, ok := m.find("Secret", ref.Name)
-			require.True(t, ok, "env %s: no Secret %s", e.Name, ref.Name)
-			_, inString := s.StringData[ref.Key]
-			_, inData := s.Data[ref.Key]
-			require.True(t, inString || inData, "env %s: Secret %s has no key %s", e.Name, ref.Name, ref.Key)
-		}
-	})
-
-	t.Run("security", func(t *testing.T) {
-		require.True(t, pod.SecurityContext.RunAsNonRoot)
-		require.NotZero(t, pod.SecurityContext.RunAsUser)
-		require.True(t, c.SecurityContext.ReadOnlyRootFilesystem)
-		require.NotNil(t, c.SecurityContext.AllowPrivilegeEscalation)
-		require.False(t, *c.SecurityContext.AllowPrivilegeEscalation)
-	})
-}
-
-// TestVisitorKeyPlaceholder keeps a usable key out of the repository: the
-// shipped value must be one the engine refuses, so that an install that
-// forgot to set its own key does not start with a key known to everyone.
-func TestVisitorKeyPlaceholder(t *testing.T) {
-	m := loadManifests(t)
-	var cfg struct {
-		Privacy struct {
-			VisitorKeyFile string `yaml:"visitor_key_file"`
-		} `yaml:"privacy"`
-	}
-	file := m.kust.generatedKeys()["sanse-config"]["sanse.yaml"]
-	require.NotEmpty(t, file, "kustomization.yaml generates no sanse-config with sanse.yaml")
-	decodeFile(t, filepath.Join(kubernetesDir, file), &cfg)
-	key := path.Base(cfg.Privacy.VisitorKeyFile)
-	var checked bool
-	for _, o := range m.objects {
-		if o.Kind != "Secret" {
-			continue
-		}
-		if v, ok := o.StringData[key]; ok {
-			require.Less(t, len(strings.TrimSpace(v)), minVisitorKeyBytes, "Secret %s holds a usable visitor key", o.Metadata.Name)
-			checked = true
-		}
-		require.NotContains(t, o.Data, key, "Secret %s holds a visitor key in data", o.Metadata.Name)
-	}
-	require.True(t, checked, "no Secret holds %s", key)
 }
 
 // keyPaths returns the dotted paths of every key of a YAML mapping, nested
@@ -601,50 +266,6 @@ func withSecrets(t *testing.T, file string) string {
 	out := filepath.Join(dir, filepath.Base(file))
 	require.NoError(t, os.WriteFile(out, data, 0o600))
 	return out
-}
-
-// exampleTopics returns kafka.topics of the example configuration.
-func exampleTopics(t *testing.T) map[string]string {
-	t.Helper()
-	var cfg struct {
-		Kafka struct {
-			Topics map[string]string `yaml:"topics"`
-		} `yaml:"kafka"`
-	}
-	decodeFile(t, exampleConfig, &cfg)
-	require.NotEmpty(t, cfg.Kafka.Topics)
-	return cfg.Kafka.Topics
-}
-
-func TestCompose(t *testing.T) {
-	var compose struct {
-		Services map[string]struct {
-			Image   string   `yaml:"image"`
-			Command []string `yaml:"command"`
-			Volumes []string `yaml:"volumes"`
-		} `yaml:"services"`
-	}
-	decodeFile(t, composeFile, &compose)
-	for _, name := range []string{"kafka", "kafka-init", "clickhouse", "sanse"} {
-		require.Contains(t, compose.Services, name)
-	}
-	require.True(t, strings.HasPrefix(compose.Services["kafka"].Image, "apache/kafka:"), "kafka image %s", compose.Services["kafka"].Image)
-	require.True(t, strings.HasPrefix(compose.Services["clickhouse"].Image, "clickhouse/clickhouse-server:"), "clickhouse image %s", compose.Services["clickhouse"].Image)
-
-	t.Run("topics", func(t *testing.T) {
-		script := strings.Join(compose.Services["kafka-init"].Command, "\n")
-		for key, topic := range exampleTopics(t) {
-			re := regexp.MustCompile(`(^|[\s"'])` + regexp.QuoteMeta(topic) + `($|[\s"';])`)
-			require.Regexp(t, re, script, "kafka-init does not create kafka.topics.%s (%s)", key, topic)
-		}
-	})
-
-	t.Run("sanse runs the example configuration", func(t *testing.T) {
-		s := compose.Services["sanse"]
-		i := slices.Index(s.Command, "--config.file")
-		require.True(t, i >= 0 && i+1 < len(s.Command), "command %q does not name --config.file", s.Command)
-		require.Contains(t, s.Volumes, "./"+exampleConfig+":"+s.Command[i+1]+":ro")
-	})
 }
 
 func TestDockerfile(t *testing.T) {
