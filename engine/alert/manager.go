@@ -56,6 +56,11 @@ type Options struct {
 	// OnChange is called (outside the manager's lock) with a copy of every
 	// alert whose state changed, e.g. for the live stream.
 	OnChange func(*Alert)
+	// Holds says whether this instance holds the school's state: the first
+	// messages, repeats and escalations of a school's alerts are sent by the
+	// instance that holds it, so that several instances of a group send
+	// each message once. Every school when nil.
+	Holds func(schoolID string) bool
 }
 
 // Manager opens, updates and resolves alerts from what the engine records,
@@ -146,30 +151,45 @@ func New(opts Options) (*Manager, error) {
 // Restore loads the open alerts and the undelivered messages. Alerts whose
 // first message had not gone out are grouped again.
 func (m *Manager) Restore(ctx context.Context) error {
+	open, err := m.loadOpen(ctx)
+	if err != nil {
+		return err
+	}
+	pending, err := m.box.Restore(ctx)
+	if err != nil {
+		return err
+	}
+	if open > 0 || pending > 0 {
+		m.logger.Info("alerts restored", "open", open, "undelivered_messages", pending)
+	}
+	return nil
+}
+
+// LoadOpen adds the stored open alerts it does not hold yet — those another
+// instance of the group opened for the schools this one takes over — and
+// returns how many it added.
+func (m *Manager) LoadOpen(ctx context.Context) (int, error) { return m.loadOpen(ctx) }
+
+func (m *Manager) loadOpen(ctx context.Context) (int, error) {
 	open, err := m.store.OpenAlerts(ctx)
 	if err != nil {
-		return fmt.Errorf("load open alerts: %w", err)
+		return 0, fmt.Errorf("load open alerts: %w", err)
 	}
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	added := 0
 	for _, a := range open {
 		if _, ok := m.alerts[a.ID]; ok {
 			continue
 		}
 		m.add(a)
+		added++
 		if a.NotifiedAt.IsZero() {
 			m.group(a, m.now())
 		}
 	}
 	m.gauge()
-	m.mu.Unlock()
-	pending, err := m.box.Restore(ctx)
-	if err != nil {
-		return err
-	}
-	if len(open) > 0 || pending > 0 {
-		m.logger.Info("alerts restored", "open", len(open), "undelivered_messages", pending)
-	}
-	return nil
+	return added, nil
 }
 
 func (m *Manager) add(a *Alert) {
@@ -279,6 +299,9 @@ func (m *Manager) step(now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for schoolID, g := range m.groups {
+		if m.opts.Holds != nil && !m.opts.Holds(schoolID) {
+			continue
+		}
 		var alerts []*Alert
 		if !now.Before(g.due) {
 			for _, id := range g.alerts {
@@ -317,7 +340,10 @@ func (m *Manager) step(now time.Time) {
 			return inhibited(a, m.opts.Level(a.SchoolID), m.bySchool[a.SchoolID])
 		},
 	}
-	for _, list := range m.bySchool {
+	for schoolID, list := range m.bySchool {
+		if m.opts.Holds != nil && !m.opts.Holds(schoolID) {
+			continue
+		}
 		escalate, repeat := dueNotices(list, now, n)
 		for _, e := range escalate {
 			e.alert.Step, e.alert.StepAt = e.step, now

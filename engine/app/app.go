@@ -189,14 +189,14 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	a.alerts, err = alert.New(alert.Options{
 		Config: opts.Alerting, Store: a.store, Registry: a.registry.Load, Level: a.engine.Level,
 		Risks: personRisks{a}, OnChange: onAlert, Logger: opts.Logger, Registerer: opts.Registerer,
-		HashID: identity.HashText, Contract: opts.Contract,
+		HashID: identity.HashText, Contract: opts.Contract, Holds: a.holdsOrUnknown,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alerting: %w", err)
 	}
 	a.hazards = hazard.New(a.store, a, hazard.Options{
 		Logger: opts.Logger, Registerer: opts.Registerer, CheckInterval: opts.HazardCheckInterval,
-		School: a.School, Supervisor: supervisor{a.alerts},
+		School: a.School, Supervisor: supervisor{a.alerts}, Holds: a.holdsOrUnknown,
 	})
 	a.writer = &writer{store: a.store, subscribers: []subscriber{
 		hazardSubscriber{hazards: a.hazards, rules: a.rules},

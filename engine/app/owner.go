@@ -75,6 +75,11 @@ func (a *App) assigned(ctx context.Context, owned []int, n int) error {
 			return err
 		}
 		a.engine.Adopt(fork)
+		// The open alerts of those schools, opened by the instance that
+		// held them, are repeated and escalated here from now on.
+		if _, err := a.alerts.LoadOpen(ctx); err != nil {
+			a.logger.Warn("open alerts of the schools taken over not loaded; they are loaded at the next move or restart", "err", err)
+		}
 	}
 	if all {
 		a.engine.Own(nil)

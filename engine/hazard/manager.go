@@ -105,6 +105,10 @@ type Options struct {
 	// Supervisor is told by Run of each hazard that has just gone under
 	// supervision; nobody is told when nil.
 	Supervisor Supervisor
+	// Holds says whether this instance holds the school's state; Overdue
+	// puts under supervision only the hazards of schools it holds (another
+	// instance of the group does the others). Every school when nil.
+	Holds func(schoolID string) bool
 }
 
 // Manager keeps the hazards not yet verified (and those verified within
@@ -123,6 +127,7 @@ type Manager struct {
 	store      Store
 	risks      Risks
 	supervisor Supervisor
+	holds      func(schoolID string) bool
 	logger     *slog.Logger
 	metrics    *metrics
 	school     func(id string) *engine.School
@@ -163,7 +168,7 @@ type Opening struct {
 // risks in step with them through risks. Call Restore before anything else.
 func New(st Store, risks Risks, opts Options) *Manager {
 	m := &Manager{
-		store: st, risks: risks, supervisor: opts.Supervisor,
+		store: st, risks: risks, supervisor: opts.Supervisor, holds: opts.Holds,
 		logger: opts.Logger, metrics: newMetrics(opts.Registerer), school: opts.School, now: opts.Now,
 		keepClosed: opts.KeepClosed, interval: opts.CheckInterval, writeTimeout: opts.WriteTimeout,
 		hazards: map[string]*Hazard{}, flushErrors: logthrottle.New(storeErrorInterval),
@@ -539,7 +544,7 @@ func (m *Manager) supervise(now time.Time) []*Hazard {
 	defer m.mu.Unlock()
 	var due []*Hazard
 	for _, h := range m.hazards {
-		if h.Overdue(now) && !h.Supervised() {
+		if h.Overdue(now) && !h.Supervised() && (m.holds == nil || m.holds(h.SchoolID)) {
 			due = append(due, h)
 		}
 	}
