@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"testing"
 
@@ -106,7 +105,7 @@ func TestConsumerRefusesTopicsNotCoPartitioned(t *testing.T) {
 	r := startConsumer(t, ingest.Options{Brokers: c.ListenAddrs(), Decoder: newDecoder(t, reg), Engine: newEngine(reg), Store: &fakeStore{}})
 	err = r.wait(t)
 	var notCo *ingest.NotCoPartitionedError
-	require.True(t, errors.As(err, &notCo), "Run refuses: %v", err)
+	require.ErrorAs(t, err, &notCo, "Run refuses")
 	assert.Contains(t, err.Error(), "6 partitions: campus.canteen")
 	assert.Contains(t, err.Error(), "4 partitions:")
 }

@@ -259,17 +259,17 @@ func (r *StateReplica) partitions(ctx context.Context) ([]int, error) {
 	if err != nil {
 		return nil, explain(err)
 	}
-	for _, t := range md.Topics {
-		if t.Error != nil {
-			return nil, t.Error
-		}
-		var out []int
-		for _, p := range t.Partitions {
-			out = append(out, p.ID)
-		}
-		return out, nil
+	if len(md.Topics) == 0 {
+		return nil, fmt.Errorf("no topic %s", r.opts.Topic)
 	}
-	return nil, fmt.Errorf("no topic %s", r.opts.Topic)
+	if err := md.Topics[0].Error; err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, p := range md.Topics[0].Partitions {
+		out = append(out, p.ID)
+	}
+	return out, nil
 }
 
 func (r *StateReplica) read(ctx context.Context, partition int) {
