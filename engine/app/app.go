@@ -35,7 +35,9 @@ import (
 // Stream is the live stream of what changed, for the people watching the map.
 // Both methods must be safe for concurrent use and must not block.
 type Stream interface {
-	// Publish hands on a colour change once it is stored.
+	// Publish hands on a colour change: one an event or the clock made as
+	// soon as the engine made it (the map shows it already; it is stored
+	// with the next flush), one a person's act made once it is stored.
 	Publish(engine.LevelChange)
 	// PublishAlert hands on an alert's new state; the callee must not
 	// change a.
@@ -82,8 +84,8 @@ type Options struct {
 	// HazardCheckInterval is how often overdue hazards are looked for;
 	// hazard.DefaultCheckInterval when zero.
 	HazardCheckInterval time.Duration
-	// Stream, when not nil, is handed every stored colour change and every
-	// alert change.
+	// Stream, when not nil, is handed every colour change and every alert
+	// change.
 	Stream     Stream
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -202,13 +204,16 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		hazardSubscriber{hazards: a.hazards, rules: a.rules},
 		a.alerts,
 	}}
+	var live ingest.Engine = a.engine
 	if opts.Stream != nil {
-		a.writer.subscribers = append(a.writer.subscribers, newStreamSubscriber(opts.Stream))
+		stream := newStreamSubscriber(opts.Stream)
+		a.writer.subscribers = append(a.writer.subscribers, stream)
+		live = liveEngine{a.engine, stream}
 	}
 	a.startState()
 	a.writer.subscribers = append(a.writer.subscribers, stateSubscriber{a.statePub})
 	co := opts.Kafka
-	co.Brokers, co.Decoder, co.Engine, co.Store = a.brokers, a.decoder, a.engine, a.writer
+	co.Brokers, co.Decoder, co.Engine, co.Store = a.brokers, a.decoder, live, a.writer
 	co.StoredOffsets = a.storedOffsets
 	co.Assigned = a.assigned
 	co.Logger, co.Registerer = opts.Logger, opts.Registerer

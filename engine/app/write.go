@@ -183,19 +183,48 @@ func newStreamSubscriber(s Stream) *streamSubscriber {
 }
 
 func (s *streamSubscriber) Observe(_ context.Context, out *engine.Output) error {
-	if len(out.Changes) == 0 {
-		return nil
+	s.publish(out.Changes)
+	return nil
+}
+
+// publish hands on the changes not handed on yet (by Seq, per school).
+func (s *streamSubscriber) publish(changes []engine.LevelChange) {
+	if len(changes) == 0 {
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, c := range out.Changes {
+	for _, c := range changes {
 		if c.Seq != 0 && c.Seq <= s.last[c.SchoolID] {
 			continue
 		}
 		s.last[c.SchoolID] = c.Seq
 		s.stream.Publish(c)
 	}
-	return nil
+}
+
+// liveEngine is the engine as the consumer drives it, handing the colour
+// changes that events and the clock make to the live stream at once, before
+// the batch holding them is stored: the map already shows them, and the
+// people watching it see a school turn red within milliseconds of its
+// event, not after the next flush. The stream subscriber of the write path
+// then skips them as handed on already.
+type liveEngine struct {
+	*engine.Engine
+	stream *streamSubscriber
+}
+
+func (l liveEngine) Apply(ev *engine.Event, out *engine.Output) error {
+	before := len(out.Changes)
+	err := l.Engine.Apply(ev, out)
+	l.stream.publish(out.Changes[before:])
+	return err
+}
+
+func (l liveEngine) Tick(now time.Time, out *engine.Output) {
+	before := len(out.Changes)
+	l.Engine.Tick(now, out)
+	l.stream.publish(out.Changes[before:])
 }
 
 // Dispose records a person's check of a school's active risk — confirmed,
