@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -28,22 +27,31 @@ func PartitionOf(schoolID string, n int) int {
 	if n <= 1 {
 		return 0
 	}
+	// Balance picks partitions[murmur2(key) mod len(partitions)]: the
+	// numbers 0…n-1 make it the partition itself.
 	return kafka.Murmur2Balancer{Consistent: true}.Balance(kafka.Message{Key: []byte(schoolID)}, partitionNumbers(n)...)
 }
 
-var (
-	numbersMu sync.Mutex
-	numbers   []int
-)
-
-// partitionNumbers returns 0, 1, …, n-1 (shared: not to be changed).
-func partitionNumbers(n int) []int {
-	numbersMu.Lock()
-	defer numbersMu.Unlock()
-	for len(numbers) < n {
-		numbers = append(numbers, len(numbers))
+// numbers holds 0, 1, …, len-1, for partitionNumbers.
+var numbers = func() []int {
+	out := make([]int, 1024)
+	for i := range out {
+		out[i] = i
 	}
-	return numbers[:n:n]
+	return out
+}()
+
+// partitionNumbers returns 0, 1, …, n-1 (shared for n up to 1024: not to
+// be changed).
+func partitionNumbers(n int) []int {
+	if n <= len(numbers) {
+		return numbers[:n:n]
+	}
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // partitionCounts returns the number of partitions of each of topics, which
