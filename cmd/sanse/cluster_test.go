@@ -99,9 +99,12 @@ func TestSeveralInstances(t *testing.T) {
 	dir := t.TempDir()
 	reg := filepath.Join(dir, "registry.csv")
 	require.NoError(t, os.WriteFile(reg, []byte(registry), 0o644))
+	// Every instance of an installation uses one visitor key.
+	keyFile := filepath.Join(dir, "visitor.key")
+	require.NoError(t, os.WriteFile(keyFile, []byte(strings.Repeat("3c", 32)+"\n"), 0o600))
 	argsOf := func(brokers []string, dbDSN, name string) []string {
 		return []string{"--kafka.brokers", strings.Join(brokers, ","), "--clickhouse.dsn", dbDSN,
-			"--registry.file", reg, "--data.dir", filepath.Join(dir, name), "--log.level", "info"}
+			"--registry.file", reg, "--data.dir", filepath.Join(dir, name), "--privacy.visitor-key-file", keyFile, "--log.level", "info"}
 	}
 	// The schools must spread over the partitions, or the test shows little.
 	spread := map[int]bool{}

@@ -344,6 +344,7 @@ func newConfigFlags(fs *flag.FlagSet) *configFlags {
 	str("clickhouse.dsn", "ClickHouse DSN, native protocol (default "+store.DefaultDSN+")", func(c *Config, v string) { c.ClickHouse.DSN = v })
 	cf.transportFlags(str)
 	str("registry.file", "school registry, CSV or YAML", func(c *Config, v string) { c.Registry.File = v })
+	str("privacy.visitor-key-file", "key of the visitors' ID-number hashes, the same for every instance (default DATA_DIR/visitor.key, created when missing)", func(c *Config, v string) { c.Privacy.VisitorKeyFile = v })
 	str("sources.dir", "directory of event source declarations (*.yaml, see docs/events.md) added to the built-in sources; empty: the built-in sources only", func(c *Config, v string) { c.Sources.Dir = v })
 	str("rules.dir", "directory of rule files; empty uses the embedded default pack", func(c *Config, v string) { c.Rules.Dir = v })
 	fs.String("rules.poll-interval", "", "how often the rule directory is checked for changed files, e.g. 5s; 0 disables (default "+rules.DefaultPollInterval.String()+")")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,9 +82,12 @@ reports:
 	require.NoError(t, report.NewStorage(st).ArchiveReport(t.Context(),
 		report.NewEntry(report.IDForKey(key), out, "district-daily", key, "南湖区"), out))
 
+	// Instances of one installation share the visitor key.
+	keyFile := filepath.Join(dir, "visitor.key")
+	require.NoError(t, os.WriteFile(keyFile, []byte(strings.Repeat("5a", 32)+"\n"), 0o600))
 	args := func(name string) []string {
 		return []string{"--config.file", cfgFile, "--kafka.embedded-listen-address", freeAddr(t), "--clickhouse.dsn", dbDSN,
-			"--registry.file", regFile, "--data.dir", filepath.Join(dir, name)}
+			"--registry.file", regFile, "--data.dir", filepath.Join(dir, name), "--privacy.visitor-key-file", keyFile}
 	}
 	var wg sync.WaitGroup
 	instances := make([]*instance, 2)

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -179,6 +180,10 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if err := a.store.Migrate(ctx); err != nil {
 		return nil, fmt.Errorf("clickhouse: %w", err)
 	}
+	host, _ := os.Hostname()
+	if err := a.store.CheckVisitorKey(ctx, identity.HashText(visitorKeyFingerprintText), host); err != nil {
+		return nil, fmt.Errorf("privacy.visitor_key_file %s: %w", opts.VisitorKeyFile, err)
+	}
 
 	a.decoder = &event.Decoder{Contract: opts.Contract, Registry: a.registry.Load, Identity: identity,
 		Dropped: ingest.NewDroppedFields(opts.Contract, opts.Registerer).Count, Limits: opts.EventLimits.OrDefaults()}
@@ -225,6 +230,10 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	a.rules.OnSwap(a.rulesSwapped)
 	return a, nil
 }
+
+// visitorKeyFingerprintText is hashed with the visitor key to tell keys
+// apart without revealing them.
+const visitorKeyFingerprintText = "sanse: the fingerprint of the visitor key"
 
 // rulesRefused logs each error of a refused rule set and returns one error
 // that counts them.
