@@ -487,8 +487,10 @@ func parseCreateTable(stmt string) (*table, error) {
 
 // shardingKeys are the tables not sharded by school: every version of a
 // token shares its name, not a school; both copies of a report made twice
-// share its id, and every claim of a report run its run key.
+// share its id, and every claim of a report run its run key; the few
+// visitor-key fingerprints all live on the first shard.
 var shardingKeys = map[string]string{
+	"visitor_keys":  "0",
 	"tokens":        "cityHash64(name)",
 	"reports":       "cityHash64(id)",
 	"report_claims": "cityHash64(run_key)",
