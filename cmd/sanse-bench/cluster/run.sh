@@ -49,7 +49,10 @@ ch "CREATE DATABASE $DB"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/visitor.key"
 printf 'web:\n  insecure_no_auth: true\n  rate_limit: -1\n' >"$WORK/sanse.yaml"
 
-"$WORK/sanse-bench" broker -listen "$BROKER" -partitions "$PARTITIONS" >"$WORK/broker.log" 2>&1 &
+# The broker runs until its standard input ends: a pipe held open here.
+mkfifo "$WORK/broker.in"
+exec 3<>"$WORK/broker.in"
+"$WORK/sanse-bench" broker -listen "$BROKER" -partitions "$PARTITIONS" <&3 >"$WORK/broker.log" 2>&1 &
 pids+=($!)
 sleep 2
 
@@ -94,20 +97,32 @@ sleep "$KILL_AFTER"
 victim=$(owned 2)
 before=$(stored_of "$victim")
 log "events stored: $(ch "SELECT uniqExact(id) FROM $DB.events"), of instance 2's partitions [$victim]: $before; RSS of 1: $(ps -o rss= "${PID[1]}") KiB"
+seen1=$(grep -c 'partitions taken over' "$WORK/sanse-1.log" || true)
+seen3=$(grep -c 'partitions taken over' "$WORK/sanse-3.log" || true)
 kill -9 "${PID[2]}"
 killed=$(ts)
+wait "${PID[2]}" 2>/dev/null || true
 log "killed instance 2 (SIGKILL)"
-while [ "$(stored_of "$victim")" -le "$before" ]; do sleep 0.2; done
+# The survivors take its partitions over once the group's session timeout
+# passed: each logs what it rebuilt. Then their events are stored again.
+until [ "$(grep -c 'partitions taken over' "$WORK/sanse-1.log" || true)" -gt "$seen1" ] &&
+	[ "$(grep -c 'partitions taken over' "$WORK/sanse-3.log" || true)" -gt "$seen3" ]; do
+	sleep 0.1
+done
+taken=$(ts)
+after=$(stored_of "$victim")
+while [ "$(stored_of "$victim")" -le "$after" ]; do sleep 0.1; done
 moved=$(ts)
-log "instance 2's partitions stored again $(echo "$moved - $killed" | bc) s after the kill"
+log "instance 2's partitions taken over $(echo "$taken - $killed" | bc) s after the kill; their events stored again $(echo "$moved - $killed" | bc) s after it"
 for n in 1 3; do
-	grep 'partitions taken over' "$WORK/sanse-$n.log" | tail -1 | sed "s/^/  instance $n: /"
+	{ grep 'partitions taken over' "$WORK/sanse-$n.log" || true; } | tail -1 | sed "s/^/  instance $n: /"
 done
 
 start 4
-log "instance 4 ready; partitions: 1 [$(owned 1)], 3 [$(owned 3)], 4 [$(owned 4)]"
+for _ in $(seq 120); do [ -n "$(owned 4)" ] && break; sleep 0.5; done
+log "instance 4 joined; partitions: 1 [$(owned 1)], 3 [$(owned 3)], 4 [$(owned 4)]"
 for n in 1 3 4; do
-	grep 'partitions taken over' "$WORK/sanse-$n.log" | tail -1 | sed "s/^/  instance $n: /"
+	{ grep 'partitions taken over' "$WORK/sanse-$n.log" || true; } | tail -1 | sed "s/^/  instance $n: /"
 done
 wait "$SIM" || true
 log "simulation over: $(tail -1 "$WORK/sim.log")"
