@@ -24,6 +24,14 @@ func (e *Engine) Owns(schoolID string) bool {
 	return e.owns == nil || e.owns(schoolID)
 }
 
+// Owner returns the predicate Own set (nil: every school), for a reader
+// that asks of many schools at once.
+func (e *Engine) Owner() func(schoolID string) bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.owns
+}
+
 // Fork returns an empty engine with e's rules and registry that holds the
 // schools owns accepts, for rebuilding their state (Restore) before e adopts
 // it. Its colour changes are numbered after e's, so that a school's changes

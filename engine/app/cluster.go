@@ -100,13 +100,12 @@ func (a *App) holdsOrUnknown(id string) bool {
 // remoteChanged hands a colour change of a school another instance holds to
 // the live stream.
 func (a *App) remoteChanged(id string, before, after *ingest.SchoolState) {
-	if a.opts.Stream == nil || after == nil || a.engine.Owns(id) {
+	// A school read for the first time is the topic being read from its
+	// start, not a change: its owner publishes every school it takes over.
+	if a.opts.Stream == nil || before == nil || after == nil || a.engine.Owns(id) {
 		return
 	}
-	from := engine.LevelGreen
-	if before != nil {
-		from = before.Level
-	}
+	from := before.Level
 	if from == after.Level {
 		return
 	}
@@ -157,13 +156,14 @@ func (s Schools) View(id string) (engine.SchoolView, bool) {
 // Views returns every school that keep accepts, without their risks.
 func (s Schools) Views(keep func(*engine.School) bool) []engine.SchoolSummary {
 	a := s.a
+	owns := a.engine.Owner()
 	out := a.engine.Views(keep)
-	if a.stateReplica == nil {
+	if a.stateReplica == nil || owns == nil {
 		return out
 	}
 	for i := range out {
 		id := out[i].School.ID
-		if a.engine.Owns(id) {
+		if owns(id) {
 			continue
 		}
 		if st, ok := a.stateReplica.State(id); ok {

@@ -488,10 +488,13 @@ func (c *Consumer) runGroup(ctx context.Context, topics, missing []string) error
 		SessionTimeout:        c.opts.SessionTimeout,
 		HeartbeatInterval:     c.opts.HeartbeatInterval,
 		RebalanceTimeout:      c.opts.RebalanceTimeout,
-		GroupBalancers:        []kafka.GroupBalancer{copartitioned{owned: c.ownedPartitions}},
-		Dialer:                c.dialer,
-		Logger:                kafkaLogger(c.logger, slog.LevelDebug, nil),
-		ErrorLogger:           kafkaLogger(c.logger, slog.LevelWarn, nil),
+		// Range, which also keeps partition p of every topic together
+		// when the topics are co-partitioned, is what a group of
+		// instances of different versions agrees on during an upgrade.
+		GroupBalancers: []kafka.GroupBalancer{copartitioned{owned: c.ownedPartitions}, kafka.RangeGroupBalancer{}},
+		Dialer:         c.dialer,
+		Logger:         kafkaLogger(c.logger, slog.LevelDebug, nil),
+		ErrorLogger:    kafkaLogger(c.logger, slog.LevelWarn, nil),
 	})
 	if err != nil {
 		return fmt.Errorf("ingest: create consumer group: %w", err)
