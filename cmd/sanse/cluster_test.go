@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -195,6 +197,43 @@ func TestSeveralInstances(t *testing.T) {
 			require.Equal(t, wantDetails[id], details[id], "detail of %s on %s", id, in.web)
 		}
 	}
+
+	// A person's act on a school is made by the instance that holds it;
+	// another says which one does.
+	var school, rule, key string
+	for _, id := range schools {
+		risks, _ := wantDetails[id].(map[string]any)["active_risks"].([]any)
+		if len(risks) > 0 {
+			r := risks[0].(map[string]any)
+			school, rule = id, r["rule"].(string)
+			key, _ = r["key"].(string)
+			break
+		}
+	}
+	require.NotEmpty(t, school, "a school with an active risk")
+	var holder, other *instance
+	for _, in := range []*instance{a, c, d} {
+		if slices.Contains(in.owned(), partitionOfSchool(school)) {
+			holder = in
+		} else {
+			other = in
+		}
+	}
+	require.NotNil(t, holder)
+	require.NotNil(t, other)
+	body := fmt.Sprintf(`{"rule":%q,"key":%q,"by":"王科长","comment":"已现场核查处置"}`, rule, key)
+	resolve := func(in *instance) (int, string) {
+		resp := in.post("/api/v1/schools/"+school+"/risks/resolve", "application/json", strings.NewReader(body))
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, answer := resolve(other)
+	require.Equal(t, http.StatusConflict, code, answer)
+	require.Contains(t, answer, "held by another instance")
+	code, answer = resolve(holder)
+	require.Equal(t, http.StatusOK, code, answer)
+
 	require.Less(t, recovered, 10*time.Second, "the killed instance's schools must move again within 10 s")
 }
 
