@@ -318,6 +318,8 @@ func (s *Server) alertAction(c echo.Context, svc AlertService, action string, a 
 		switch {
 		case errors.Is(err, hazard.ErrHeldByHazard):
 			return httpError(http.StatusConflict, "alert %q: %v", a.ID, hazard.ErrHeldByHazard)
+		case errors.Is(err, engine.ErrHeldElsewhere):
+			return httpError(http.StatusConflict, "%v", err)
 		case errors.Is(err, alert.ErrResolved):
 			return httpError(http.StatusConflict, "alert %q is already resolved (已解除)", a.ID)
 		case errors.Is(err, alert.ErrNotFound):

@@ -446,6 +446,8 @@ func hazardError(err error, id, what string) error {
 		return httpError(http.StatusNotFound, "hazard %q not found", id)
 	case errors.As(err, &te):
 		return httpError(http.StatusConflict, "%s", te.Error())
+	case errors.Is(err, engine.ErrHeldElsewhere):
+		return httpError(http.StatusConflict, "%v", err)
 	case errors.Is(err, hazard.ErrInvalid):
 		return httpError(http.StatusBadRequest, "%s", err.Error())
 	}

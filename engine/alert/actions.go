@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/sanse-campus/sanse/engine"
@@ -21,6 +22,10 @@ func (m *Manager) Acknowledge(ctx context.Context, id, by, comment string) (*Ale
 	if a == nil {
 		m.mu.Unlock()
 		return m.missing(ctx, id)
+	}
+	if err := m.heldElsewhere(a); err != nil {
+		m.mu.Unlock()
+		return nil, err
 	}
 	if a.Status == StatusFiring {
 		now := m.now()
@@ -50,6 +55,10 @@ func (m *Manager) Resolve(ctx context.Context, id, by, comment string) (*Alert, 
 	if a == nil {
 		m.mu.Unlock()
 		return m.missing(ctx, id)
+	}
+	if err := m.heldElsewhere(a); err != nil {
+		m.mu.Unlock()
+		return nil, err
 	}
 	school, rule, key := a.SchoolID, a.Rule, a.RiskKey
 	m.mu.Unlock()
@@ -84,6 +93,16 @@ func (m *Manager) missing(ctx context.Context, id string) (*Alert, error) {
 		return a, ErrResolved
 	}
 	return nil, ErrNotFound
+}
+
+// heldElsewhere returns an error wrapping engine.ErrHeldElsewhere when
+// another instance of the group holds the alert's school: it repeats and
+// escalates the alert, so a person's act on it is made there.
+func (m *Manager) heldElsewhere(a *Alert) error {
+	if m.opts.Holds == nil || m.opts.Holds(a.SchoolID) {
+		return nil
+	}
+	return fmt.Errorf("alert %s of school %s: %w: act through that instance", a.ID, a.SchoolID, engine.ErrHeldElsewhere)
 }
 
 // Get returns an alert, active or from the history.

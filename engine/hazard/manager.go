@@ -107,7 +107,9 @@ type Options struct {
 	Supervisor Supervisor
 	// Holds says whether this instance holds the school's state; Overdue
 	// puts under supervision only the hazards of schools it holds (another
-	// instance of the group does the others). Every school when nil.
+	// instance of the group does the others), and Create and Transition
+	// refuse the others with an error wrapping engine.ErrHeldElsewhere.
+	// Every school when nil.
 	Holds func(schoolID string) bool
 }
 
@@ -334,6 +336,9 @@ func (m *Manager) Create(ctx context.Context, req NewHazard) (*Hazard, error) {
 		return nil, invalid(problems)
 	}
 
+	if m.holds != nil && !m.holds(req.SchoolID) {
+		return nil, fmt.Errorf("hazard of school %s: %w: register it through that instance", req.SchoolID, engine.ErrHeldElsewhere)
+	}
 	h := &Hazard{
 		ID: NewID(now), SchoolID: req.SchoolID, Title: req.Title, Category: req.Category, Level: req.Level,
 		Responsible: req.Responsible, Deadline: req.Deadline, Status: StatusOpen,
@@ -430,6 +435,9 @@ func (m *Manager) transition(ctx context.Context, id string, action Action, by, 
 			return nil, err
 		}
 		h = stored
+	}
+	if m.holds != nil && !m.holds(h.SchoolID) {
+		return nil, fmt.Errorf("hazard %s of school %s: %w: act through that instance", h.ID, h.SchoolID, engine.ErrHeldElsewhere)
 	}
 	to, err := Next(h.Status, action)
 	if err != nil {

@@ -701,3 +701,21 @@ func TestObserveTransitionAfterRestoreKnowsEarlierHazards(t *testing.T) {
 	require.Len(t, list, 2, "the restored hazard and the other school's; no second one for the same risk")
 	require.Equal(t, RuleID("JX-NH-0001", "canteen.rodent", "后厨", t0), list[0].ID)
 }
+
+// TestActsOnHazardsHeldElsewhere: with several instances, a hazard is
+// registered and moved through its workflow by the instance that holds its
+// school; another refuses, saying so.
+func TestActsOnHazardsHeldElsewhere(t *testing.T) {
+	f := newFixture(t)
+	h, err := f.m.Create(t.Context(), canteenHazard())
+	require.NoError(t, err)
+	f.m.holds = func(id string) bool { return id != canteenHazard().SchoolID }
+	_, err = f.m.Create(t.Context(), canteenHazard())
+	require.ErrorIs(t, err, engine.ErrHeldElsewhere)
+	_, err = f.m.Transition(t.Context(), h.ID, ActionStart, "张师傅", "", nil)
+	require.ErrorIs(t, err, engine.ErrHeldElsewhere)
+	require.Len(t, f.store.hazards, 1, "nothing stored by the instance that does not hold the school")
+	f.m.holds = nil
+	_, err = f.m.Transition(t.Context(), h.ID, ActionStart, "张师傅", "", nil)
+	require.NoError(t, err)
+}
