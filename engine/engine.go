@@ -268,8 +268,11 @@ func (r *recentIDs) id(i int) []byte {
 	return r.buf[sp.off : sp.off+sp.n]
 }
 
-func (r *recentIDs) has(id string) bool {
-	h := maphash.String(idSeed, id)
+// idHash returns the hash of id that recentIDs keeps.
+func idHash(id string) uint64 { return maphash.String(idSeed, id) }
+
+// has reports whether the ring holds id, whose idHash is h.
+func (r *recentIDs) has(h uint64, id string) bool {
 	for i, x := range r.hashes {
 		if x == h && string(r.id(i)) == id {
 			return true
@@ -278,8 +281,9 @@ func (r *recentIDs) has(id string) bool {
 	return false
 }
 
-func (r *recentIDs) add(id string) {
-	h := maphash.String(idSeed, id)
+// add puts id, whose idHash is h, in the ring, in place of the oldest id
+// once the ring is full.
+func (r *recentIDs) add(h uint64, id string) {
 	i := len(r.hashes)
 	if i < RecentIDs {
 		if i == 0 {
@@ -366,10 +370,11 @@ func (e *Engine) Apply(ev *Event, out *Output) error {
 	defer e.mu.Unlock()
 	defer e.noteChanges(out, out.Len())
 	st := e.state(ev.SchoolID)
-	if st.recent.has(ev.ID) {
+	h := idHash(ev.ID)
+	if st.recent.has(h, ev.ID) {
 		return ErrDuplicate
 	}
-	st.recent.add(ev.ID)
+	st.recent.add(h, ev.ID)
 	if ev.OccurredAt.After(st.lastEvent) {
 		st.lastEvent = ev.OccurredAt
 	}
