@@ -244,37 +244,82 @@ const RecentIDs = 64
 
 // recentIDs holds the last RecentIDs event ids applied to one school, in a
 // ring, with a hash of each so that looking one up compares words, not
-// strings.
+// strings. The ids' bytes are copied into one buffer per school: a string
+// per id made the ids of every school most of the objects the garbage
+// collector had to mark, and kept each event's id allocation alive.
 type recentIDs struct {
-	ids    []string
 	hashes []uint64
-	next   int // where the next id goes once the ring is full
+	// spans[i] locates id i in buf: its offset and length.
+	spans []idSpan
+	buf   []byte
+	next  int // where the next id goes once the ring is full
 }
+
+type idSpan struct{ off, n uint32 }
 
 // idSeed seeds the hashes of recentIDs; they never leave the process.
 var idSeed = maphash.MakeSeed()
 
-func (r *recentIDs) len() int { return len(r.ids) }
+func (r *recentIDs) len() int { return len(r.hashes) }
 
-func (r *recentIDs) has(id string) bool {
-	h := maphash.String(idSeed, id)
+// id returns id i.
+func (r *recentIDs) id(i int) []byte {
+	sp := r.spans[i]
+	return r.buf[sp.off : sp.off+sp.n]
+}
+
+// idHash returns the hash of id that recentIDs keeps.
+func idHash(id string) uint64 { return maphash.String(idSeed, id) }
+
+// has reports whether the ring holds id, whose idHash is h.
+func (r *recentIDs) has(h uint64, id string) bool {
 	for i, x := range r.hashes {
-		if x == h && r.ids[i] == id {
+		if x == h && string(r.id(i)) == id {
 			return true
 		}
 	}
 	return false
 }
 
-func (r *recentIDs) add(id string) {
-	h := maphash.String(idSeed, id)
-	if len(r.ids) < RecentIDs {
-		r.ids = append(r.ids, id)
+// add puts id, whose idHash is h, in the ring, in place of the oldest id
+// once the ring is full.
+func (r *recentIDs) add(h uint64, id string) {
+	i := len(r.hashes)
+	if i < RecentIDs {
+		if i == 0 {
+			r.hashes = make([]uint64, 0, RecentIDs)
+			r.spans = make([]idSpan, 0, RecentIDs)
+		}
 		r.hashes = append(r.hashes, h)
-		return
+		r.spans = append(r.spans, idSpan{})
+	} else {
+		i = r.next
+		r.hashes[i] = h
+		r.spans[i] = idSpan{}
+		r.next = (r.next + 1) % RecentIDs
 	}
-	r.ids[r.next], r.hashes[r.next] = id, h
-	r.next = (r.next + 1) % RecentIDs
+	if len(r.buf)+len(id) > cap(r.buf) {
+		r.compact(len(id))
+	}
+	r.spans[i] = idSpan{off: uint32(len(r.buf)), n: uint32(len(id))}
+	r.buf = append(r.buf, id...)
+}
+
+// compact moves the ids into a new buffer with room for them twice over
+// and for extra more bytes, leaving out the bytes of ids no longer held. A
+// buffer thus holds at most about twice its ids' bytes, and is copied once
+// per as many bytes added as it held.
+func (r *recentIDs) compact(extra int) {
+	live := 0
+	for _, sp := range r.spans {
+		live += int(sp.n)
+	}
+	buf := make([]byte, 0, max(2*live+extra, 256))
+	for i, sp := range r.spans {
+		r.spans[i].off = uint32(len(buf))
+		buf = append(buf, r.buf[sp.off:sp.off+sp.n]...)
+	}
+	r.buf = buf
 }
 
 // forget drops every id.
@@ -325,10 +370,11 @@ func (e *Engine) Apply(ev *Event, out *Output) error {
 	defer e.mu.Unlock()
 	defer e.noteChanges(out, out.Len())
 	st := e.state(ev.SchoolID)
-	if st.recent.has(ev.ID) {
+	h := idHash(ev.ID)
+	if st.recent.has(h, ev.ID) {
 		return ErrDuplicate
 	}
-	st.recent.add(ev.ID)
+	st.recent.add(h, ev.ID)
 	if ev.OccurredAt.After(st.lastEvent) {
 		st.lastEvent = ev.OccurredAt
 	}

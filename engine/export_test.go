@@ -37,7 +37,7 @@ func (e *Engine) State() (time.Time, map[string]SchoolState) {
 	for id, st := range e.schools {
 		s := SchoolState{
 			Level: st.level, Since: st.since, Cause: st.cause,
-			Recent:    slices.Sorted(slices.Values(st.recent.ids)),
+			Recent:    st.recent.sorted(),
 			LastEvent: st.lastEvent,
 			Rules:     st.rules,
 			Resolved:  map[string]time.Time{},
@@ -52,4 +52,14 @@ func (e *Engine) State() (time.Time, map[string]SchoolState) {
 		out[id] = s
 	}
 	return e.now, out
+}
+
+// sorted returns the ids r holds, sorted.
+func (r *recentIDs) sorted() []string {
+	ids := make([]string, r.len())
+	for i := range ids {
+		ids[i] = string(r.id(i))
+	}
+	slices.Sort(ids)
+	return ids
 }

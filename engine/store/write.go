@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"golang.org/x/sync/errgroup"
 
@@ -108,6 +110,10 @@ func (s *Store) writeEvents(ctx context.Context, b *engine.Batch) error {
 // the thirteen values of every event in an interface (an allocation each
 // for the strings and the larger numbers). The columns are those of
 // insertEvents, in its order.
+//
+// The string columns are sized before they are filled (presize): appended
+// to from empty, a column's buffer grew by copying several times over, and
+// at 50 000 events a batch those copies were most of what a flush allocated.
 func appendEvents(batch driver.Batch, events []engine.Event, ingested int64) error {
 	n := len(events)
 	var (
@@ -115,6 +121,7 @@ func appendEvents(batch driver.Batch, events []engine.Event, ingested int64) err
 		hashes, topics                          = make([]string, n), make([]string, n)
 		occurred, occurredMS, offsets, ingest   = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		partitions                              = make([]int32, n)
+		payloadBytes                            int
 	)
 	for i := range events {
 		e := &events[i]
@@ -122,26 +129,88 @@ func appendEvents(batch driver.Batch, events []engine.Event, ingested int64) err
 		occurred[i], occurredMS[i] = dateTime(e.OccurredAt), millis(e.OccurredAt)
 		reporters[i], hashes[i], topics[i] = e.Reporter, e.PersonHash, e.Origin.Topic
 		partitions[i], offsets[i], ingest[i] = int32(e.Origin.Partition), e.Origin.Offset, ingested
+		payloadBytes += len(e.Payload)
 	}
 	const payloadColumn = 7
+	cols := batch.Columns()
 	for i, col := range []any{ids, schools, sources, types, occurred, occurredMS, reporters, nil, hashes, topics,
 		partitions, offsets, ingest} {
 		if i == payloadColumn {
+			presize(cols, i, n, payloadBytes)
 			// The payloads row by row: the driver copies a []byte into the
-			// column as it is, where a [][]byte would be made strings first.
+			// column as it is, where a [][]byte would be made strings
+			// first. A *[]byte, unlike a []byte, goes into the interface
+			// without an allocation.
 			c := batch.Column(i)
 			for j := range events {
-				if err := c.AppendRow(events[j].Payload); err != nil {
+				if err := c.AppendRow(&events[j].Payload); err != nil {
 					return fmt.Errorf("event %q: payload: %w", events[j].ID, err)
 				}
 			}
 			continue
+		}
+		if strs, ok := col.([]string); ok {
+			size := 0
+			for _, s := range strs {
+				size += len(s)
+			}
+			presize(cols, i, n, size)
 		}
 		if err := batch.Column(i).Append(col); err != nil {
 			return fmt.Errorf("events, column %d: %w", i, err)
 		}
 	}
 	return nil
+}
+
+// presize readies the empty string column i of cols for rows strings of
+// size bytes in all, so that filling it does not grow it: the driver's
+// column keeps its buffers' capacity when it is reset, so one row of size
+// bytes and rows empty rows, appended and reset, leave both its buffers
+// that large. Columns of other types, or not empty, are left alone.
+func presize(cols []column.Interface, i, rows, size int) {
+	if i >= len(cols) || rows == 0 {
+		return
+	}
+	c, ok := cols[i].(*column.String)
+	if !ok || c.Rows() != 0 {
+		return
+	}
+	filler := fillers.bytes(size)
+	_ = c.AppendRow(&filler)
+	c.Reset()
+	_, _ = c.Append(fillers.strings(rows))
+	c.Reset()
+}
+
+// fillers holds the read-only zero bytes and empty strings that presize
+// appends, kept from one batch to the next and grown as batches grow.
+var fillers filler
+
+type filler struct {
+	mu   sync.Mutex
+	zero []byte
+	strs []string
+}
+
+// bytes returns n zero bytes; the caller must not write them.
+func (f *filler) bytes(n int) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.zero) < n {
+		f.zero = make([]byte, n)
+	}
+	return f.zero[:n]
+}
+
+// strings returns n empty strings; the caller must not write them.
+func (f *filler) strings(n int) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.strs) < n {
+		f.strs = make([]string, n)
+	}
+	return f.strs[:n]
 }
 
 // insert runs one batch insert into table: query names the columns, fill
