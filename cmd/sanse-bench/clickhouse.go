@@ -15,6 +15,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/sanse-campus/sanse/engine/benchkit"
 	"github.com/sanse-campus/sanse/engine/store"
 )
 
@@ -60,18 +61,7 @@ func newBenchClickHouse(ctx context.Context, dsn string) (*benchClickHouse, erro
 		conn.Close()
 		return nil, fmt.Errorf("ClickHouse at %s: %w", u.Host, err)
 	}
-	port := u.Port()
-	if port == "" {
-		port = "9000"
-	}
-	client = append(slices.Clone(client), "--host", u.Hostname(), "--port", port)
-	if u.User != nil {
-		client = append(client, "--user", u.User.Username())
-		if pw, ok := u.User.Password(); ok {
-			client = append(client, "--password", pw)
-		}
-	}
-	return &benchClickHouse{dsn: u, conn: conn, client: client}, nil
+	return &benchClickHouse{dsn: u, conn: conn, client: benchkit.ClientArgs(client, u)}, nil
 }
 
 func (ch *benchClickHouse) close() { ch.conn.Close() }
@@ -138,7 +128,7 @@ func (ch *benchClickHouse) insertTSV(database, path string) (wall, cpu time.Dura
 		return 0, 0, err
 	}
 	defer f.Close()
-	query := fmt.Sprintf("INSERT INTO `%s`.events (%s) FORMAT TSV", database, eventColumns)
+	query := fmt.Sprintf("INSERT INTO `%s`.events (%s) FORMAT TSV", database, benchkit.EventColumns)
 	cmd := ch.command("--query", query)
 	cmd.Stdin = f
 	var stderr strings.Builder

@@ -55,6 +55,7 @@ import (
 	"time"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/benchkit"
 )
 
 func main() {
@@ -377,7 +378,7 @@ func rawPhase(ctx context.Context, ch *benchClickHouse, addr string, topics []st
 	self := selfCPU()
 	pctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	wall, err := consumeGroup(pctx, addr, fmt.Sprintf("sanse-bench-raw-%d", time.Now().UnixNano()), topics, o.events, nil)
+	wall, err := benchkit.ConsumeGroup(pctx, addr, fmt.Sprintf("sanse-bench-raw-%d", time.Now().UnixNano()), topics, o.events, nil)
 	if err != nil {
 		return phase{}, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/benchkit"
 	"github.com/sanse-campus/sanse/engine/ingest"
 )
 
@@ -153,7 +154,7 @@ func readWithGeneration(b *testing.B, addr, group string, topics []string) {
 	require.NoError(b, err)
 	msgs := make(chan kafka.Message, 1024)
 	var wg sync.WaitGroup
-	readAssigned(gen, addr, &wg, msgs)
+	benchkit.ReadAssigned(gen, addr, &wg, msgs)
 	offsets := map[string]map[int]int64{}
 	for range benchMessages {
 		var m kafka.Message
@@ -188,36 +189,4 @@ func (s *countingStore) Write(_ context.Context, b *engine.Batch) error {
 		s.once.Do(func() { close(s.done) })
 	}
 	return nil
-}
-
-// readAssigned starts one reader per partition the generation assigned,
-// each feeding msgs from the committed offset until the generation ends.
-func readAssigned(gen *kafka.Generation, addr string, wg *sync.WaitGroup, msgs chan<- kafka.Message) {
-	for topic, assigned := range gen.Assignments {
-		for _, a := range assigned {
-			wg.Add(1)
-			gen.Start(func(gctx context.Context) {
-				defer wg.Done()
-				r := kafka.NewReader(kafka.ReaderConfig{
-					Brokers: []string{addr}, Topic: topic, Partition: a.ID,
-					MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 500 * time.Millisecond, ReadLagInterval: -1,
-				})
-				defer r.Close()
-				if err := r.SetOffset(a.Offset); err != nil {
-					return
-				}
-				for {
-					m, err := r.FetchMessage(gctx)
-					if err != nil {
-						return
-					}
-					select {
-					case msgs <- m:
-					case <-gctx.Done():
-						return
-					}
-				}
-			})
-		}
-	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/benchkit"
 	"github.com/sanse-campus/sanse/engine/event"
 	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/engine/registry"
@@ -49,11 +50,6 @@ const (
 	// pipelineWait bounds each phase of BenchmarkPipeline.
 	pipelineWait = 5 * time.Minute
 )
-
-// eventColumns are the columns of the events table that Store.Write fills,
-// in its order (engine/store/migrations/0001_events.sql).
-const eventColumns = "id, school_id, source, type, occurred_at, occurred_at_ms, reporter, payload, " +
-	"visitor_hash, kafka_topic, kafka_partition, kafka_offset, ingested_at"
 
 // BenchmarkPipeline compares, in one run on the same machine and the same
 // messages, Sanse end to end with the two things it is built from:
@@ -107,7 +103,7 @@ func BenchmarkPipeline(b *testing.B) {
 
 	var broker *ingest.Broker
 	pprof.Do(context.Background(), pprof.Labels("component", "broker"), func(context.Context) {
-		broker = startBroker(b, ingest.BrokerOptions{Partitions: pipelinePartitions})
+		broker = startBroker(b, ingest.BrokerOptions{Partitions: pipelinePartitions, Topics: consumerTopics()})
 	})
 	addr := broker.Addrs()[0]
 	var topics []string
@@ -121,7 +117,7 @@ func BenchmarkPipeline(b *testing.B) {
 	b.Logf("%d messages of the demo district (%d schools), %s", n, reg.Len(), window)
 	produceBatched(b, addr, msgs)
 	var stored []kafka.Message
-	_, err = consumeGroup(addr, "bench-pipeline-collect", topics, n, func(m kafka.Message) { stored = append(stored, m) })
+	_, err = consumeGroup(addr, "bench-pipeline-collect", topics, int64(n), func(m kafka.Message) error { stored = append(stored, m); return nil })
 	require.NoError(b, err)
 	tsv, valid := writeEventsTSV(b, dec, reg, stored)
 	stored = nil
@@ -136,7 +132,7 @@ func BenchmarkPipeline(b *testing.B) {
 		var p phase
 		pprof.Do(b.Context(), pprof.Labels("phase", "raw"), func(context.Context) {
 			p = ch.measure(b, func() time.Duration {
-				elapsed, err := consumeGroup(addr, fmt.Sprintf("bench-pipeline-raw-%d", i), topics, n, nil)
+				elapsed, err := consumeGroup(addr, fmt.Sprintf("bench-pipeline-raw-%d", i), topics, int64(n), nil)
 				require.NoError(b, err)
 				return elapsed
 			})
@@ -256,52 +252,11 @@ func produceBatched(b *testing.B, addr string, msgs []kafka.Message) {
 	require.NoError(b, w.WriteMessages(ctx, msgs...))
 }
 
-// consumeGroup reads n messages of topics in a new consumer group with the
-// fetch path of the Consumer (a kafka-go ConsumerGroup, one reader per
-// assigned partition feeding one channel), commits the last offsets, and
-// returns the time from creating the group to the acknowledged commit;
-// leaving the group is not counted. each, if not nil, sees every message.
-func consumeGroup(addr, group string, topics []string, n int, each func(kafka.Message)) (time.Duration, error) {
-	start := time.Now()
-	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID: group, Brokers: []string{addr}, Topics: topics, StartOffset: kafka.FirstOffset,
-	})
-	if err != nil {
-		return 0, err
-	}
-	var wg sync.WaitGroup
-	defer func() {
-		cg.Close()
-		wg.Wait()
-	}()
+// consumeGroup is benchkit.ConsumeGroup within pipelineWait.
+func consumeGroup(addr, group string, topics []string, n int64, each func(kafka.Message) error) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), pipelineWait)
 	defer cancel()
-	gen, err := cg.Next(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("join group %s: %w", group, err)
-	}
-	msgs := make(chan kafka.Message, 1024)
-	readAssigned(gen, addr, &wg, msgs)
-	offsets := map[string]map[int]int64{}
-	for range n {
-		var m kafka.Message
-		select {
-		case m = <-msgs:
-		case <-ctx.Done():
-			return 0, fmt.Errorf("group %s: timed out", group)
-		}
-		if each != nil {
-			each(m)
-		}
-		if offsets[m.Topic] == nil {
-			offsets[m.Topic] = map[int]int64{}
-		}
-		offsets[m.Topic][m.Partition] = m.Offset + 1
-	}
-	if err := gen.CommitOffsets(offsets); err != nil {
-		return 0, fmt.Errorf("group %s: commit: %w", group, err)
-	}
-	return time.Since(start), nil
+	return benchkit.ConsumeGroup(ctx, addr, group, topics, n, each)
 }
 
 // writeEventsTSV decodes msgs with the decoder of the pipeline into the
@@ -345,46 +300,15 @@ func writeEventsTSV(b *testing.B, dec *event.Decoder, reg *engine.Registry, msgs
 	f, err := os.Create(path)
 	require.NoError(b, err)
 	w := bufio.NewWriterSize(f, 1<<20)
-	ingested := strconv.FormatInt(time.Now().Unix(), 10)
+	ingested := time.Now().Unix()
+	var row []byte
 	for i := range events {
-		e := &events[i]
-		for j, field := range []string{
-			e.ID, e.SchoolID, string(e.Source), e.Type,
-			strconv.FormatInt(min(max(e.OccurredAt.Unix(), 0), 1<<32-1), 10),
-			strconv.FormatInt(e.OccurredAt.UnixMilli(), 10),
-			e.Reporter, string(e.Payload), e.PersonHash, e.Origin.Topic,
-			strconv.Itoa(e.Origin.Partition), strconv.FormatInt(e.Origin.Offset, 10), ingested,
-		} {
-			if j > 0 {
-				w.WriteByte('\t')
-			}
-			writeTSVField(w, field)
-		}
-		w.WriteByte('\n')
+		row = benchkit.AppendEventRow(row[:0], &events[i], ingested)
+		_, _ = w.Write(row)
 	}
 	require.NoError(b, w.Flush())
 	require.NoError(b, f.Close())
 	return path, len(events)
-}
-
-// writeTSVField writes s escaped as ClickHouse's TabSeparated format wants.
-func writeTSVField(w *bufio.Writer, s string) {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			w.WriteString(`\\`)
-		case '\t':
-			w.WriteString(`\t`)
-		case '\n':
-			w.WriteString(`\n`)
-		case '\r':
-			w.WriteString(`\r`)
-		case 0:
-			w.WriteString(`\0`)
-		default:
-			w.WriteByte(c)
-		}
-	}
 }
 
 // runEndToEnd runs the Consumer with the default rule pack and the store on
@@ -596,18 +520,7 @@ func newBenchClickHouse(b *testing.B, dsn string, client []string) *benchClickHo
 	require.NoError(b, err)
 	b.Cleanup(func() { conn.Close() })
 	require.NoError(b, conn.Ping(b.Context()))
-	port := u.Port()
-	if port == "" {
-		port = "9000"
-	}
-	client = append(slices.Clone(client), "--host", u.Hostname(), "--port", port)
-	if u.User != nil {
-		client = append(client, "--user", u.User.Username())
-		if pw, ok := u.User.Password(); ok {
-			client = append(client, "--password", pw)
-		}
-	}
-	return &benchClickHouse{dsn: u, conn: conn, client: client}
+	return &benchClickHouse{dsn: u, conn: conn, client: benchkit.ClientArgs(client, u)}
 }
 
 // freshDatabase opens a store on a new database, migrated, dropped at the
@@ -667,7 +580,7 @@ func (ch *benchClickHouse) insertTSV(b *testing.B, database, path string) time.D
 	f, err := os.Open(path)
 	require.NoError(b, err)
 	defer f.Close()
-	query := fmt.Sprintf("INSERT INTO `%s`.events (%s) FORMAT TSV", database, eventColumns)
+	query := fmt.Sprintf("INSERT INTO `%s`.events (%s) FORMAT TSV", database, benchkit.EventColumns)
 	cmd := ch.command("--query", query)
 	cmd.Stdin = f
 	var stderr strings.Builder

@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"strings"
@@ -24,7 +24,7 @@ func TestAppendEventRow(t *testing.T) {
 		PersonHash: "h:abc",
 		Origin:     engine.Origin{Topic: "campus.visitor", Partition: 5, Offset: 123456},
 	}
-	row := string(appendEventRow([]byte("previous"), &ev, 1796434300))
+	row := string(AppendEventRow([]byte("previous"), &ev, 1796434300))
 	require.True(t, strings.HasPrefix(row, "previous"), "appends")
 	row = strings.TrimPrefix(row, "previous")
 	require.True(t, strings.HasSuffix(row, "\n"))
@@ -32,7 +32,7 @@ func TestAppendEventRow(t *testing.T) {
 	require.NotContains(t, line, "\n", "a row is one line")
 
 	fields := strings.Split(line, "\t")
-	columns := strings.Split(eventColumns, ", ")
+	columns := strings.Split(EventColumns, ", ")
 	require.Len(t, fields, len(columns), "one field per column")
 	for i := range fields {
 		fields[i] = unescapeTSV(fields[i])
