@@ -57,9 +57,7 @@ func TestBrowserAddress(t *testing.T) {
 	chromiumPath(t)
 	clickhouseDSN(t)
 	artifacts := artifactsDir(t)
-	registry, err := filepath.Abs("../../testdata/registry/demo.csv")
-	require.NoError(t, err)
-	in, broker := startMapServer(t, "", registry)
+	in, broker := startDemoMap(t)
 	base := "http://" + in.web
 
 	ctx0, cancel0 := context.WithTimeout(context.Background(), time.Minute)

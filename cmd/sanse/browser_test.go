@@ -326,6 +326,14 @@ var pointColors = map[string]string{"red": "#d7263d", "yellow": "#f2a900", "gree
 
 // startMapServer starts `sanse serve` with the registry, its embedded broker
 // and a fresh database, and returns it with the broker's address.
+// startDemoMap is startMapServer over the demo district's registry.
+func startDemoMap(t *testing.T) (*instance, string) {
+	t.Helper()
+	registry, err := filepath.Abs(demoRegistry)
+	require.NoError(t, err)
+	return startMapServer(t, "", registry)
+}
+
 func startMapServer(t *testing.T, bin, registry string) (*instance, string) {
 	t.Helper()
 	dbDSN, _ := testDatabase(t, clickhouseDSN(t))
@@ -347,9 +355,7 @@ func TestBrowserMap(t *testing.T) {
 	chromiumPath(t)
 	clickhouseDSN(t)
 	artifacts := artifactsDir(t)
-	registry, err := filepath.Abs("../../testdata/registry/demo.csv")
-	require.NoError(t, err)
-	in, broker := startMapServer(t, "", registry)
+	in, broker := startDemoMap(t)
 	base := "http://" + in.web
 
 	// Some schools are not green before the page loads.
@@ -419,7 +425,7 @@ func TestBrowserMap(t *testing.T) {
 	// Painted: the page records a repaint once ECharts has drawn the frame
 	// with the change.
 	tctx, cancel := context.WithTimeout(ctx, 2*time.Second-time.Since(sent))
-	_, err = chromedp.Run(tctx, chromedp.Poll[bool](
+	_, err := chromedp.Run(tctx, chromedp.Poll[bool](
 		fmt.Sprintf(`window.sanse.stats.repaints.some((r) => r.school === %q && r.to === "red")`, school),
 		chromedp.WithPollingInterval(20*time.Millisecond)))
 	cancel()
@@ -539,9 +545,7 @@ func TestBrowserAcknowledgeAlert(t *testing.T) {
 	chromiumPath(t)
 	clickhouseDSN(t)
 	artifacts := artifactsDir(t)
-	registry, err := filepath.Abs("../../testdata/registry/demo.csv")
-	require.NoError(t, err)
-	in, broker := startMapServer(t, "", registry)
+	in, broker := startDemoMap(t)
 	require.Equal(t, http.StatusOK, in.getJSON("/api/v1/alerts", nil), "GET /api/v1/alerts")
 
 	const school = "JX-HY-0001"
@@ -589,7 +593,7 @@ func TestBrowserAcknowledgeAlert(t *testing.T) {
 	require.Contains(t, eval[string](t, ctx, `document.getElementById("actor").textContent`), testTokenName)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("act-submit"))))
 	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	_, err = chromedp.Run(tctx, chromedp.Poll[bool](fmt.Sprintf(
+	_, err := chromedp.Run(tctx, chromedp.Poll[bool](fmt.Sprintf(
 		`(() => { const li = document.querySelector('#detail [data-alert=%q]'); return li !== null && li.classList.contains("acknowledged"); })()`, firing.ID)))
 	cancel()
 	require.NoError(t, err, "the alert shows as acknowledged on the page; the page says: %q",
@@ -619,9 +623,7 @@ func TestBrowserFalseAlarm(t *testing.T) {
 	chromiumPath(t)
 	clickhouseDSN(t)
 	artifacts := artifactsDir(t)
-	registry, err := filepath.Abs("../../testdata/registry/demo.csv")
-	require.NoError(t, err)
-	in, broker := startMapServer(t, "", registry)
+	in, broker := startDemoMap(t)
 
 	const school = "JX-HY-0001"
 	type risk struct {
@@ -666,7 +668,7 @@ func TestBrowserFalseAlarm(t *testing.T) {
 		chromedp.Click(chromedp.ID("act-submit")),
 	))
 	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	_, err = chromedp.Run(tctx, chromedp.Poll[bool](
+	_, err := chromedp.Run(tctx, chromedp.Poll[bool](
 		`!document.getElementById("act-dialog").open && document.querySelector('#detail .risk[data-rule="canteen.rodent"]') === null && document.getElementById("d-name") !== null`))
 	cancel()
 	require.NoError(t, err, "the risk is gone from the panel; the page says: %q",
@@ -686,7 +688,7 @@ func TestBrowserFalseAlarm(t *testing.T) {
 func TestBrowserMapAfterRestart(t *testing.T) {
 	chromiumPath(t)
 	dbDSN, _ := testDatabase(t, clickhouseDSN(t))
-	registry, err := filepath.Abs("../../testdata/registry/demo.csv")
+	registry, err := filepath.Abs(demoRegistry)
 	require.NoError(t, err)
 	dir := t.TempDir()
 	broker, web := freeAddr(t), freeAddr(t)

@@ -302,9 +302,7 @@ func TestBrowserDashboard(t *testing.T) {
 	chromiumPath(t)
 	clickhouseDSN(t)
 	artifacts := artifactsDir(t)
-	registry, err := filepath.Abs("../../testdata/registry/demo.csv")
-	require.NoError(t, err)
-	in, broker := startMapServer(t, "", registry)
+	in, broker := startDemoMap(t)
 	base := "http://" + in.web
 	require.Equal(t, http.StatusOK, in.getJSON("/api/v1/alerts", nil), "GET /api/v1/alerts")
 

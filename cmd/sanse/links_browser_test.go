@@ -47,9 +47,7 @@ func TestBrowserLinks(t *testing.T) {
 	chromiumPath(t)
 	clickhouseDSN(t)
 	artifacts := artifactsDir(t)
-	registry, err := filepath.Abs("../../testdata/registry/demo.csv")
-	require.NoError(t, err)
-	in, broker := startMapServer(t, "", registry)
+	in, broker := startDemoMap(t)
 	require.Equal(t, http.StatusOK, in.getJSON("/api/v1/alerts", nil), "GET /api/v1/alerts")
 	base := "http://" + in.web
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -15,9 +14,7 @@ import (
 func TestBrowserNamesFromMeta(t *testing.T) {
 	chromiumPath(t)
 	clickhouseDSN(t)
-	registry, err := filepath.Abs("../../testdata/registry/demo.csv")
-	require.NoError(t, err)
-	in, _ := startMapServer(t, "", registry)
+	in, _ := startDemoMap(t)
 
 	type name struct{ ID, Zh, En string }
 	var meta struct{ Sources, Stages, Levels []name }

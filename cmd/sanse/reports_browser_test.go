@@ -118,9 +118,7 @@ func TestBrowserReports(t *testing.T) {
 	chromiumPath(t)
 	clickhouseDSN(t)
 	artifacts := artifactsDir(t)
-	registry, err := filepath.Abs("../../testdata/registry/demo.csv")
-	require.NoError(t, err)
-	in, broker := startMapServer(t, "", registry)
+	in, broker := startDemoMap(t)
 	base := "http://" + in.web
 
 	// Something to report: a red school in 南湖区.
@@ -221,7 +219,7 @@ func TestBrowserReports(t *testing.T) {
 
 	// A click on the CSV link saves the file, named by the server.
 	downloads := t.TempDir()
-	_, err = chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+	_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
 		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads})
 	require.NoError(t, err)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a.dl[data-format="csv"]`))))

@@ -196,14 +196,14 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	a.alerts, err = alert.New(alert.Options{
 		Config: opts.Alerting, Store: a.store, Registry: a.registry.Load, Level: a.engine.Level,
 		Risks: personRisks{a}, OnChange: onAlert, Logger: opts.Logger, Registerer: opts.Registerer,
-		HashID: identity.HashText, Contract: opts.Contract, Holds: a.holdsOrUnknown,
+		HashID: identity.HashText, Contract: opts.Contract, Holds: a.engine.Owns,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alerting: %w", err)
 	}
 	a.hazards = hazard.New(a.store, a, hazard.Options{
 		Logger: opts.Logger, Registerer: opts.Registerer, CheckInterval: opts.HazardCheckInterval,
-		School: a.School, Supervisor: supervisor{a.alerts}, Holds: a.holdsOrUnknown,
+		School: a.School, Supervisor: supervisor{a.alerts}, Holds: a.engine.Owns,
 	})
 	a.writer = &writer{store: a.store, subscribers: []subscriber{
 		hazardSubscriber{hazards: a.hazards, rules: a.rules},

@@ -90,13 +90,6 @@ func (a *App) heldHere(id string) error {
 	return fmt.Errorf("school %s: %w: act through that instance", id, engine.ErrHeldElsewhere)
 }
 
-// holdsOrUnknown reports whether this instance holds the school's state,
-// or may: before the group gave it partitions it holds every school (the
-// alerts' and hazards' deadlines run as on a single instance).
-func (a *App) holdsOrUnknown(id string) bool {
-	return a.engine == nil || a.engine.Owns(id)
-}
-
 // remoteChanged hands a colour change of a school another instance holds to
 // the live stream.
 func (a *App) remoteChanged(id string, before, after *ingest.SchoolState) {

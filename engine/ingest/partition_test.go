@@ -2,7 +2,7 @@ package ingest_test
 
 import (
 	"context"
-	"slices"
+	"fmt"
 	"testing"
 
 	"github.com/segmentio/kafka-go"
@@ -110,15 +110,23 @@ func TestConsumerRefusesTopicsNotCoPartitioned(t *testing.T) {
 	assert.Contains(t, err.Error(), "4 partitions:")
 }
 
-func TestPartitionOfIsKafkasDefault(t *testing.T) {
-	parts := []int{0, 1, 2, 3, 4, 5, 6, 7}
-	seen := map[int]bool{}
-	for _, id := range []string{"330402001", "330402002", "E-01", "E-02", "Z-0001", "Z-19999", "学校"} {
-		want := (&kafka.Murmur2Balancer{}).Balance(kafka.Message{Key: []byte(id)}, parts...)
-		assert.Equal(t, want, ingest.PartitionOf(id, 8), id)
-		seen[ingest.PartitionOf(id, 8)] = true
-		assert.Equal(t, 0, ingest.PartitionOf(id, 1))
+// TestPartitionOfSpreadsSchools: every school has one partition, within the
+// count, and a province's schools spread over all of them. That it is the
+// partition Kafka's default partitioner gives is shown against an
+// independent client, librdkafka, in TestKcatMurmur2MatchesPartitionOf.
+func TestPartitionOfSpreadsSchools(t *testing.T) {
+	const n = 8
+	count := make([]int, n)
+	for i := range 2000 {
+		id := fmt.Sprintf("330402%04d", i)
+		p := ingest.PartitionOf(id, n)
+		require.GreaterOrEqual(t, p, 0)
+		require.Less(t, p, n)
+		require.Equal(t, p, ingest.PartitionOf(id, n), "the same school, the same partition")
+		require.Equal(t, 0, ingest.PartitionOf(id, 1))
+		count[p]++
 	}
-	assert.Greater(t, len(seen), 1)
-	assert.True(t, slices.Contains(parts, ingest.PartitionOf("x", 8)))
+	for p, c := range count {
+		assert.Greater(t, c, 2000/n/2, "partition %d has %d of 2000 schools", p, c)
+	}
 }
