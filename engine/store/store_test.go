@@ -657,3 +657,49 @@ func TestWriteTimesOutsideDateTime(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, readBack(b.Changes), timeline)
 }
+
+// A batch larger than a block goes to the server in several blocks of one
+// insert: every event stored once, as one part (the server squashes the
+// blocks), and an insert abandoned after some blocks were sent stores none
+// of them.
+func TestWriteEventsInBlocks(t *testing.T) {
+	s := openTest(t, nil)
+	require.NoError(t, s.conn.Exec(t.Context(), "SYSTEM STOP MERGES "+quoteIdent(s.Database())+"."+tableEvents))
+	n := 2*eventBlockRows + 3
+	events := make([]engine.Event, n)
+	for i := range events {
+		events[i] = engine.Event{
+			ID: fmt.Sprintf("ev-%06d", i), SchoolID: fmt.Sprintf("s%d", i%7), Source: engine.SourceCanteen, Type: "inspection",
+			OccurredAt: at(i), Payload: []byte(fmt.Sprintf(`{"id":"ev-%06d"}`, i)),
+			Origin: engine.Origin{Topic: "campus.canteen", Partition: i % 3, Offset: int64(i)},
+		}
+	}
+	require.NoError(t, s.Write(t.Context(), &engine.Batch{Events: events}))
+
+	got := replayAll(t, s, t0)
+	require.Len(t, got, n)
+	for i, r := range got {
+		require.Equal(t, string(events[i].Payload), r.Payload)
+		require.Equal(t, events[i].Origin, r.Origin)
+	}
+	var parts uint64
+	require.NoError(t, s.conn.QueryRow(t.Context(),
+		"SELECT count() FROM system.parts WHERE database = ? AND table = ? AND active", s.Database(), tableEvents).Scan(&parts))
+	require.Equal(t, uint64(1), parts, "one insert, one part")
+
+	t.Run("abandoned", func(t *testing.T) {
+		more := make([]engine.Event, 5)
+		for i := range more {
+			more[i] = events[i]
+			more[i].ID, more[i].Payload = fmt.Sprintf("late-%d", i), []byte("late")
+		}
+		batch, err := s.conn.PrepareBatch(t.Context(), insertEvents)
+		require.NoError(t, err)
+		// Two blocks sent, the third never.
+		require.NoError(t, appendEventBlocks(batch, more, 0, 2))
+		require.NoError(t, batch.Abort())
+		count, err := s.CountEvents(t.Context(), "")
+		require.NoError(t, err)
+		require.Equal(t, uint64(n), count)
+	})
+}

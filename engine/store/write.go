@@ -101,8 +101,33 @@ func (s *Store) writeEvents(ctx context.Context, b *engine.Batch) error {
 	}
 	ingested := time.Now().Unix()
 	return s.insert(ctx, tableEvents, insertEvents, len(b.Events), func(batch driver.Batch) error {
-		return appendEvents(batch, b.Events, ingested)
+		return appendEventBlocks(batch, b.Events, ingested, eventBlockRows)
 	})
+}
+
+// eventBlockRows is how many events go to the server in one block of the
+// events insert. The server squashes the blocks of one insert into one part
+// (up to its min_insert_block_size_rows, a million rows by default), so a
+// batch is still one part written at once; but the driver holds only one
+// block's columns and its encoding at a time, and reuses them for the next
+// block, where a whole batch of 50,000 events in one block held about
+// 120 MB of column buffers, new for every batch.
+const eventBlockRows = 8192
+
+// appendEventBlocks appends events to batch in blocks of at most rows
+// events, sending each block but the last (which the caller's Send sends).
+func appendEventBlocks(batch driver.Batch, events []engine.Event, ingested int64, rows int) error {
+	first := true
+	for len(events) > rows {
+		if err := appendEvents(batch, events[:rows], ingested, first); err != nil {
+			return err
+		}
+		if err := batch.Flush(); err != nil {
+			return fmt.Errorf("send a block of %d events: %w", rows, err)
+		}
+		events, first = events[rows:], false
+	}
+	return appendEvents(batch, events, ingested, first)
 }
 
 // appendEvents appends the events to batch column by column: one slice per
@@ -111,10 +136,11 @@ func (s *Store) writeEvents(ctx context.Context, b *engine.Batch) error {
 // for the strings and the larger numbers). The columns are those of
 // insertEvents, in its order.
 //
-// The string columns are sized before they are filled (presize): appended
-// to from empty, a column's buffer grew by copying several times over, and
-// at 50 000 events a batch those copies were most of what a flush allocated.
-func appendEvents(batch driver.Batch, events []engine.Event, ingested int64) error {
+// When size is set, the string columns are sized before they are filled
+// (presize): appended to from empty, a column's buffer grows by copying
+// several times over. The driver keeps the buffers' capacity from one block
+// of an insert to the next, so only the first block needs it.
+func appendEvents(batch driver.Batch, events []engine.Event, ingested int64, size bool) error {
 	n := len(events)
 	var (
 		ids, schools, sources, types, reporters = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -136,7 +162,9 @@ func appendEvents(batch driver.Batch, events []engine.Event, ingested int64) err
 	for i, col := range []any{ids, schools, sources, types, occurred, occurredMS, reporters, nil, hashes, topics,
 		partitions, offsets, ingest} {
 		if i == payloadColumn {
-			presize(cols, i, n, payloadBytes)
+			if size {
+				presize(cols, i, n, payloadBytes)
+			}
 			// The payloads row by row: the driver copies a []byte into the
 			// column as it is, where a [][]byte would be made strings
 			// first. A *[]byte, unlike a []byte, goes into the interface
@@ -149,7 +177,7 @@ func appendEvents(batch driver.Batch, events []engine.Event, ingested int64) err
 			}
 			continue
 		}
-		if strs, ok := col.([]string); ok {
+		if strs, ok := col.([]string); ok && size {
 			size := 0
 			for _, s := range strs {
 				size += len(s)
