@@ -152,7 +152,10 @@ type hazardSubscriber struct {
 }
 
 func (s hazardSubscriber) Observe(_ context.Context, out *engine.Output) error {
-	var set *rules.Set
+	var (
+		set    *rules.Set
+		opened []hazard.Observed
+	)
 	for _, t := range out.Transitions {
 		if t.State != engine.RiskOpened {
 			continue
@@ -161,8 +164,12 @@ func (s hazardSubscriber) Observe(_ context.Context, out *engine.Output) error {
 			set = s.rules.Current()
 		}
 		if r := set.Rule(t.Risk.Rule); r != nil && r.Hazard != nil {
-			s.hazards.ObserveTransition(t, hazard.Spec{Category: r.Hazard.Category, Deadline: r.Hazard.Deadline, Responsible: r.Hazard.Responsible})
+			opened = append(opened, hazard.Observed{Transition: t, Spec: hazard.Spec{
+				Category: r.Hazard.Category, Deadline: r.Hazard.Deadline, Responsible: r.Hazard.Responsible}})
 		}
+	}
+	if len(opened) > 0 {
+		s.hazards.ObserveTransitions(opened)
 	}
 	return nil
 }

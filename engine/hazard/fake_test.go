@@ -31,18 +31,27 @@ func (f *fakeStore) setFail(err error) {
 	f.mu.Unlock()
 }
 
-func (f *fakeStore) WriteHazard(_ context.Context, h *Hazard, t Transition) error {
+func (f *fakeStore) WriteHazards(_ context.Context, ws []Write) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.writes++
 	if f.fail != nil {
 		return f.fail
 	}
-	f.transitions[t.ID] = t
-	if cur, ok := f.hazards[h.ID]; !ok || h.Version >= cur.Version {
-		f.hazards[h.ID] = h.Clone()
+	for _, w := range ws {
+		h, t := w.Hazard, w.Transition
+		f.transitions[t.ID] = t
+		if cur, ok := f.hazards[h.ID]; !ok || h.Version >= cur.Version {
+			f.hazards[h.ID] = h.Clone()
+		}
 	}
 	return nil
+}
+
+// WriteHazard is WriteHazards of one, for tests that store a hazard as
+// another instance would.
+func (f *fakeStore) WriteHazard(ctx context.Context, h *Hazard, t Transition) error {
+	return f.WriteHazards(ctx, []Write{{h, t}})
 }
 
 func (f *fakeStore) LoadHazards(_ context.Context, closedSince time.Time) ([]*Hazard, error) {

@@ -44,10 +44,12 @@ type Supervisor interface {
 // Store keeps hazards and their history. engine/store's *Store satisfies it.
 // Its methods must be safe for concurrent use and return once ctx is done.
 type Store interface {
-	// WriteHazard stores t and h as it is after t. Writing the same hazard
-	// version and transition again is harmless, and a version lower than
-	// the stored one does not replace it.
-	WriteHazard(ctx context.Context, h *Hazard, t Transition) error
+	// WriteHazards stores each write's transition and its hazard as it is
+	// after the transition; a hazard stored implies its transition is.
+	// Writing the same hazard version and transition again is harmless,
+	// and a version lower than the stored one does not replace it. On
+	// error any of them may be stored; the caller writes them all again.
+	WriteHazards(ctx context.Context, ws []Write) error
 	// LoadHazards returns every hazard not yet verified, and those verified
 	// at or after closedSince (none when it is zero).
 	LoadHazards(ctx context.Context, closedSince time.Time) ([]*Hazard, error)
@@ -141,7 +143,7 @@ type Manager struct {
 	// changed: a change puts a new one in its place.
 	mu      sync.Mutex
 	hazards map[string]*Hazard
-	pending []write
+	pending []Write
 
 	// flushErrors logs a store that keeps refusing the pending transitions
 	// at most once per storeErrorInterval. Owned by Run.
@@ -152,10 +154,11 @@ type Manager struct {
 // that keeps refusing the hazards' transitions.
 const storeErrorInterval = 30 * time.Second
 
-// write is one transition the store has not acknowledged yet.
-type write struct {
-	h *Hazard
-	t Transition
+// Write is a transition of a hazard and the hazard as it is after it, as
+// the Store keeps them.
+type Write struct {
+	Hazard     *Hazard
+	Transition Transition
 }
 
 // Opening is a risk to open again in the engine at restore, without
@@ -348,7 +351,7 @@ func (m *Manager) Create(ctx context.Context, req NewHazard) (*Hazard, error) {
 	t := transitionOf(h, ActionCreate, "", req.By, req.Comment, h.Evidence)
 
 	m.mu.Lock()
-	if err := m.store.WriteHazard(ctx, h, t); err != nil {
+	if err := m.store.WriteHazards(ctx, []Write{{h, t}}); err != nil {
 		m.mu.Unlock()
 		m.metrics.storeErrors.Inc()
 		return nil, fmt.Errorf("store hazard %s: %w", h.ID, err)
@@ -458,7 +461,7 @@ func (m *Manager) transition(ctx context.Context, id string, action Action, by, 
 		next.VerifiedAt = at
 	}
 	t := transitionOf(next, action, h.Status, by, comment, added)
-	if err := m.store.WriteHazard(ctx, next, t); err != nil {
+	if err := m.store.WriteHazards(ctx, []Write{{next, t}}); err != nil {
 		m.metrics.storeErrors.Inc()
 		return nil, fmt.Errorf("store %s of hazard %s: %w", action, id, err)
 	}
@@ -478,15 +481,46 @@ func (m *Manager) transition(ctx context.Context, id string, action Action, by, 
 // opens again before then is the same hazard. Call it for each transition
 // once it is stored, after Restore.
 func (m *Manager) ObserveTransition(t engine.RiskTransition, spec Spec) {
-	if spec.IsZero() || t.State != engine.RiskOpened {
-		return
-	}
+	m.ObserveTransitions([]Observed{{t, spec}})
+}
+
+// Observed is a stored transition and the hazard spec of its rule.
+type Observed struct {
+	Transition engine.RiskTransition
+	Spec       Spec
+}
+
+// ObserveTransitions is ObserveTransition for each of ts in turn; the
+// hazards they open are stored together, in one write, where one write
+// each made a batch of events that opened forty hazards wait for eighty
+// inserts.
+func (m *Manager) ObserveTransitions(ts []Observed) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var ws []Write
+	for i := range ts {
+		if w, ok := m.openingLocked(&ts[i].Transition, ts[i].Spec); ok {
+			ws = append(ws, w)
+			m.hazards[w.Hazard.ID] = w.Hazard
+		}
+	}
+	if len(ws) == 0 {
+		return
+	}
+	m.saveSystemLocked(ws)
+	m.metrics.transitions.WithLabelValues(string(ActionCreate)).Add(float64(len(ws)))
+	m.updateGaugesLocked()
+}
+
+// openingLocked returns the hazard t opens, created, if it opens one.
+func (m *Manager) openingLocked(t *engine.RiskTransition, spec Spec) (Write, bool) {
+	if spec.IsZero() || t.State != engine.RiskOpened {
+		return Write{}, false
+	}
 	r := &t.Risk
 	id := RuleID(t.SchoolID, r.Rule, r.Key, r.FirstSeen)
 	if m.hazards[id] != nil || m.openForLocked(t.SchoolID, r.Rule, r.Key) {
-		return
+		return Write{}, false
 	}
 	if t.At.Before(m.now().Add(-m.keepClosed)) {
 		// Older than what memory holds of closed hazards: only the store
@@ -496,10 +530,10 @@ func (m *Manager) ObserveTransition(t engine.RiskTransition, spec Spec) {
 		cancel()
 		switch {
 		case err == nil:
-			return
+			return Write{}, false
 		case !errors.Is(err, ErrNotFound):
 			m.logger.Error("could not tell whether a rule's hazard exists; not opened", "hazard", id, "school", t.SchoolID, "rule", r.Rule, "err", err)
-			return
+			return Write{}, false
 		}
 	}
 	category := spec.Category
@@ -521,10 +555,7 @@ func (m *Manager) ObserveTransition(t engine.RiskTransition, spec Spec) {
 		CreatedAt: ms(t.At), CreatedBy: System, UpdatedAt: ms(t.At), Version: 1,
 	}
 	comment := fmt.Sprintf("规则 %s 发现%s，自动登记隐患", r.Rule, words.Severity(r.Severity, words.Chinese))
-	m.saveSystemLocked(h, transitionOf(h, ActionCreate, "", System, comment, nil))
-	m.hazards[h.ID] = h
-	m.metrics.transitions.WithLabelValues(string(ActionCreate)).Inc()
-	m.updateGaugesLocked()
+	return Write{h, transitionOf(h, ActionCreate, "", System, comment, nil)}, true
 }
 
 // Overdue puts every hazard that is past its deadline at now, not verified
@@ -564,6 +595,7 @@ func (m *Manager) supervise(now time.Time) []*Hazard {
 		return cmp.Or(a.Deadline.Compare(b.Deadline), strings.Compare(a.ID, b.ID))
 	})
 	done := make([]*Hazard, 0, len(due))
+	ws := make([]Write, 0, len(due))
 	for _, h := range due {
 		at := now
 		if at.Before(h.UpdatedAt) {
@@ -572,12 +604,13 @@ func (m *Manager) supervise(now time.Time) []*Hazard {
 		next := h.Clone()
 		next.SupervisedAt, next.UpdatedAt, next.Version = at, at, h.Version+1
 		comment := fmt.Sprintf("超过整改期限（%s）未销号，挂牌督办", h.Deadline.In(engine.Shanghai).Format("2006-01-02 15:04"))
-		m.saveSystemLocked(next, transitionOf(next, ActionSupervise, h.Status, System, comment, nil))
+		ws = append(ws, Write{next, transitionOf(next, ActionSupervise, h.Status, System, comment, nil)})
 		m.hazards[next.ID] = next
 		m.metrics.transitions.WithLabelValues(string(ActionSupervise)).Inc()
 		m.logger.Info("hazard overdue, under supervision", "hazard", next.ID, "school", next.SchoolID, "deadline", next.Deadline)
 		done = append(done, next.Clone())
 	}
+	m.saveSystemLocked(ws)
 	m.updateGaugesLocked()
 	return done
 }
@@ -686,8 +719,8 @@ func (m *Manager) Get(ctx context.Context, id string) (*Hazard, []Transition, er
 	// What the store has not acknowledged yet is history too.
 	m.mu.Lock()
 	for _, w := range m.pending {
-		if w.t.HazardID == id && !slices.ContainsFunc(history, func(t Transition) bool { return t.ID == w.t.ID }) {
-			history = append(history, w.t)
+		if t := w.Transition; t.HazardID == id && !slices.ContainsFunc(history, func(h Transition) bool { return h.ID == t.ID }) {
+			history = append(history, t)
 		}
 	}
 	m.mu.Unlock()
@@ -695,33 +728,29 @@ func (m *Manager) Get(ctx context.Context, id string) (*Hazard, []Transition, er
 	return h, history, nil
 }
 
-// Flush stores again the system's transitions that the store refused. It
-// returns the first error; what failed stays for the next Flush.
+// Flush stores again the system's transitions that the store refused, all
+// in one write. It returns the error of the write; what failed stays for
+// the next Flush.
 func (m *Manager) Flush(ctx context.Context) error {
 	m.mu.Lock()
 	pending := m.pending
 	m.pending = nil
 	m.mu.Unlock()
-	var (
-		failed   []write
-		firstErr error
-	)
-	for _, w := range pending {
-		if firstErr != nil {
-			failed = append(failed, w)
-			continue
-		}
-		if err := m.store.WriteHazard(ctx, w.h, w.t); err != nil {
-			m.metrics.storeErrors.Inc()
-			firstErr = fmt.Errorf("store transition %s: %w", w.t.ID, err)
-			failed = append(failed, w)
-		}
+	if len(pending) == 0 {
+		return nil
+	}
+	err := m.store.WriteHazards(ctx, pending)
+	if err != nil {
+		m.metrics.storeErrors.Inc()
+		err = fmt.Errorf("store %d hazard transitions, the first %s: %w", len(pending), pending[0].Transition.ID, err)
 	}
 	m.mu.Lock()
-	m.pending = append(failed, m.pending...)
+	if err != nil {
+		m.pending = append(pending, m.pending...)
+	}
 	m.metrics.pendingWrites.Set(float64(len(m.pending)))
 	m.mu.Unlock()
-	return firstErr
+	return err
 }
 
 // Run puts overdue hazards under supervision every CheckInterval and stores
@@ -778,15 +807,20 @@ func (m *Manager) lookup(id string) *Hazard {
 	return m.hazards[id]
 }
 
-// saveSystemLocked stores a transition the Manager made by itself; when the
-// store refuses it, it is kept for Flush.
-func (m *Manager) saveSystemLocked(h *Hazard, t Transition) {
+// saveSystemLocked stores the transitions the Manager made by itself; when
+// the store refuses them, they are kept for Flush.
+func (m *Manager) saveSystemLocked(ws []Write) {
+	if len(ws) == 0 {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), m.writeTimeout)
 	defer cancel()
-	if err := m.store.WriteHazard(ctx, h, t); err != nil {
+	if err := m.store.WriteHazards(ctx, ws); err != nil {
 		m.metrics.storeErrors.Inc()
-		m.logger.Warn("hazard transition not stored; will retry", "hazard", h.ID, "action", string(t.Action), "err", err)
-		m.pending = append(m.pending, write{h, t})
+		first := ws[0]
+		m.logger.Warn("hazard transitions not stored; will retry", "transitions", len(ws), "hazard", first.Hazard.ID,
+			"action", string(first.Transition.Action), "err", err)
+		m.pending = append(m.pending, ws...)
 		m.metrics.pendingWrites.Set(float64(len(m.pending)))
 	}
 }

@@ -719,3 +719,41 @@ func TestActsOnHazardsHeldElsewhere(t *testing.T) {
 	_, err = f.m.Transition(t.Context(), h.ID, ActionStart, "张师傅", "", nil)
 	require.NoError(t, err)
 }
+
+// The hazards one stored batch opens are stored together: one write,
+// whatever their number, and a risk of the same rule and key opened twice
+// in the batch is still one hazard. A refused write keeps them all for the
+// next Flush.
+func TestObserveTransitionsStoresTogether(t *testing.T) {
+	f := newFixture(t)
+	spec := Spec{Category: CategoryFood}
+	batch := []Observed{
+		{riskOpened("JX-NH-0001", "canteen.rodent", "后厨", engine.SeverityHigh, t0), spec},
+		{riskOpened("JX-NH-0002", "canteen.rodent", "后厨", engine.SeverityHigh, t0), spec},
+		{riskOpened("JX-NH-0002", "canteen.rodent", "后厨", engine.SeverityHigh, t0.Add(time.Minute)), spec},
+		{riskOpened("JX-NH-0003", "canteen.rodent", "仓库", engine.SeverityMedium, t0), Spec{}},
+	}
+	f.m.ObserveTransitions(batch)
+	require.Equal(t, 1, f.store.writes)
+	list := f.m.List(Filter{})
+	require.Len(t, list, 2)
+	for _, h := range list {
+		stored, err := f.store.LoadHazard(t.Context(), h.ID)
+		require.NoError(t, err)
+		require.Equal(t, h, stored)
+	}
+
+	f.store.setFail(errors.New("clickhouse down"))
+	f.m.ObserveTransitions([]Observed{
+		{riskOpened("JX-NH-0004", "canteen.rodent", "后厨", engine.SeverityHigh, t0), spec},
+		{riskOpened("JX-NH-0005", "canteen.rodent", "后厨", engine.SeverityHigh, t0), spec},
+	})
+	require.Len(t, f.m.List(Filter{}), 4, "listed though not stored yet")
+	require.Error(t, f.m.Flush(t.Context()))
+	f.store.setFail(nil)
+	require.NoError(t, f.m.Flush(t.Context()))
+	for _, school := range []string{"JX-NH-0004", "JX-NH-0005"} {
+		_, err := f.store.LoadHazard(t.Context(), RuleID(school, "canteen.rodent", "后厨", t0))
+		require.NoError(t, err, school)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/notify"
@@ -41,44 +42,58 @@ func nextVersion() uint64 {
 	}
 }
 
-// SaveAlerts implements alert.Store.
+// SaveAlerts implements alert.Store. The alerts and their actions go in
+// two inserts in parallel: neither is read to find the other (an alert's
+// document holds its history), and each insert costs the server a fixed
+// time whatever its size.
 func (s *Store) SaveAlerts(ctx context.Context, alerts []*alert.Alert) error {
 	if len(alerts) == 0 {
 		return nil
 	}
-	err := s.insert(ctx, tableAlerts, `INSERT INTO alerts (id, school_id, district, level, status, source, opened_at, opened_ms, version, doc)`,
-		len(alerts), func(b driver.Batch) error {
-			for _, a := range alerts {
-				doc, err := json.Marshal(a)
-				if err != nil {
-					return err
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return s.insert(gctx, tableAlerts, `INSERT INTO alerts (id, school_id, district, level, status, source, opened_at, opened_ms, version, doc)`,
+			len(alerts), func(b driver.Batch) error {
+				for _, a := range alerts {
+					doc, err := json.Marshal(a)
+					if err != nil {
+						return err
+					}
+					if err := b.Append(a.ID, a.SchoolID, a.District, string(a.Level), string(a.Status), string(a.Source),
+						dateTime(a.OpenedAt), millis(a.OpenedAt), nextVersion(), string(doc)); err != nil {
+						return fmt.Errorf("alert %q: %w", a.ID, err)
+					}
 				}
-				if err := b.Append(a.ID, a.SchoolID, a.District, string(a.Level), string(a.Status), string(a.Source),
-					dateTime(a.OpenedAt), millis(a.OpenedAt), nextVersion(), string(doc)); err != nil {
-					return fmt.Errorf("alert %q: %w", a.ID, err)
-				}
-			}
-			return nil
-		})
-	if err != nil {
-		return err
-	}
+				return nil
+			})
+	})
 	rows := 0
 	for _, a := range alerts {
 		rows += len(a.History)
 	}
-	return s.insert(ctx, tableAlertActions, `INSERT INTO alert_actions (alert_id, school_id, seq, at, at_ms, action, actor, comment, step)`,
-		rows, func(b driver.Batch) error {
-			for _, a := range alerts {
-				for i, h := range a.History {
-					if err := b.Append(a.ID, a.SchoolID, uint32(i), dateTime(h.At), millis(h.At), h.Action, h.By, h.Comment,
-						uint8(h.Step)); err != nil {
-						return fmt.Errorf("alert %q action %d: %w", a.ID, i, err)
+	if rows > 0 {
+		g.Go(func() error {
+			return s.insert(gctx, tableAlertActions, `INSERT INTO alert_actions (alert_id, school_id, seq, at, at_ms, action, actor, comment, step)`,
+				rows, func(b driver.Batch) error {
+					for _, a := range alerts {
+						for i, h := range a.History {
+							if err := b.Append(a.ID, a.SchoolID, uint32(i), dateTime(h.At), millis(h.At), h.Action, h.By, h.Comment,
+								uint8(h.Step)); err != nil {
+								return fmt.Errorf("alert %q action %d: %w", a.ID, i, err)
+							}
+						}
 					}
-				}
-			}
-			return nil
+					return nil
+				})
 		})
+	}
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	return nil
 }
 
 // SaveNotifications implements notify.OutboxStore.

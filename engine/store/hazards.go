@@ -72,33 +72,57 @@ func decodeEvidence(s string) ([]hazard.Evidence, error) {
 	return out, nil
 }
 
-// WriteHazard stores transition t, then hazard h as it is after t, and
-// returns once the server has acknowledged both, so that a stored state
-// implies its transition is stored. Writing them again is harmless: the
-// transition's id and time are the same, and the hazards table keeps the
-// row of the highest version. On error the caller writes both again.
+// WriteHazard stores transition t, then hazard h as it is after t: a
+// WriteHazards of one.
 func (s *Store) WriteHazard(ctx context.Context, h *hazard.Hazard, t hazard.Transition) error {
-	trEvidence, err := encodeEvidence(t.Evidence)
-	if err != nil {
-		return fmt.Errorf("hazard transition %q: %w", t.ID, err)
+	return s.WriteHazards(ctx, []hazard.Write{{Hazard: h, Transition: t}})
+}
+
+// WriteHazards stores the transitions, then the hazards as they are after
+// them, one insert each, and returns once the server has acknowledged both,
+// so that a stored state implies its transition is stored. Writing them
+// again is harmless: a transition's id and time are the same, and the
+// hazards table keeps the row of the highest version. On error the caller
+// writes them all again. It implements hazard.Store.
+func (s *Store) WriteHazards(ctx context.Context, ws []hazard.Write) error {
+	if len(ws) == 0 {
+		return nil
 	}
-	evidence, err := encodeEvidence(h.Evidence)
-	if err != nil {
-		return fmt.Errorf("hazard %q: %w", h.ID, err)
+	trEvidence, evidence := make([]string, len(ws)), make([]string, len(ws))
+	for i, w := range ws {
+		var err error
+		if trEvidence[i], err = encodeEvidence(w.Transition.Evidence); err != nil {
+			return fmt.Errorf("hazard transition %q: %w", w.Transition.ID, err)
+		}
+		if evidence[i], err = encodeEvidence(w.Hazard.Evidence); err != nil {
+			return fmt.Errorf("hazard %q: %w", w.Hazard.ID, err)
+		}
 	}
-	err = s.insert(ctx, tableHazardTransitions, insertHazardTransitions, 1, func(b driver.Batch) error {
-		return b.Append(t.ID, t.HazardID, t.SchoolID, t.Version, dateTime(t.At), millis(t.At), string(t.Action),
-			string(t.From), string(t.To), t.By, t.Comment, trEvidence)
+	err := s.insert(ctx, tableHazardTransitions, insertHazardTransitions, len(ws), func(b driver.Batch) error {
+		for i, w := range ws {
+			t := &w.Transition
+			if err := b.Append(t.ID, t.HazardID, t.SchoolID, t.Version, dateTime(t.At), millis(t.At), string(t.Action),
+				string(t.From), string(t.To), t.By, t.Comment, trEvidence[i]); err != nil {
+				return fmt.Errorf("hazard transition %q: %w", t.ID, err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return s.insert(ctx, tableHazards, insertHazards, 1, func(b driver.Batch) error {
-		return b.Append(h.ID, h.SchoolID, h.Version, h.Title, h.Category, string(h.Level), h.Responsible,
-			dateTime(h.Deadline), millis(h.Deadline), string(h.Status), evidence,
-			h.Origin.Rule, h.Origin.Key, string(h.Origin.Source),
-			dateTime(h.CreatedAt), millis(h.CreatedAt), h.CreatedBy,
-			millis(h.UpdatedAt), millis(h.SupervisedAt), millis(h.VerifiedAt))
+	return s.insert(ctx, tableHazards, insertHazards, len(ws), func(b driver.Batch) error {
+		for i, w := range ws {
+			h := w.Hazard
+			if err := b.Append(h.ID, h.SchoolID, h.Version, h.Title, h.Category, string(h.Level), h.Responsible,
+				dateTime(h.Deadline), millis(h.Deadline), string(h.Status), evidence[i],
+				h.Origin.Rule, h.Origin.Key, string(h.Origin.Source),
+				dateTime(h.CreatedAt), millis(h.CreatedAt), h.CreatedBy,
+				millis(h.UpdatedAt), millis(h.SupervisedAt), millis(h.VerifiedAt)); err != nil {
+				return fmt.Errorf("hazard %q: %w", h.ID, err)
+			}
+		}
+		return nil
 	})
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine"
@@ -247,3 +249,41 @@ func (noRules) Escalate(*engine.School, []*engine.Risk) (engine.Level, string, s
 }
 
 func (noRules) Horizon() time.Duration { return 24 * time.Hour }
+
+// Several hazards' writes in one WriteHazards: every hazard and transition
+// read back as written, two inserts in all.
+func TestWriteHazardsTogether(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := openTest(t, reg)
+	ctx := t.Context()
+	a, b := hazardAt("HZ-A", "s1", 0), hazardAt("HZ-B", "s2", 1_000)
+	b2, tb2 := step(b, hazard.ActionStart, hazard.StatusRectifying, 60_000, "张师傅", "已联系维修")
+	require.NoError(t, s.WriteHazards(ctx, []hazard.Write{
+		{Hazard: a, Transition: created(a)}, {Hazard: b, Transition: created(b)}, {Hazard: b2, Transition: tb2},
+	}))
+	for _, want := range []*hazard.Hazard{a, b2} {
+		got, err := s.LoadHazard(ctx, want.ID)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+	}
+	history, err := s.HazardHistory(ctx, "HZ-B")
+	require.NoError(t, err)
+	require.Equal(t, []hazard.Transition{created(b), tb2}, history)
+	for table, rows := range map[string]float64{tableHazards: 3, tableHazardTransitions: 3} {
+		require.Equal(t, rows, testutil.ToFloat64(s.metrics.insertRows.WithLabelValues(table)), table)
+	}
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	inserts := map[string]uint64{}
+	for _, f := range families {
+		if f.GetName() != "sanse_store_insert_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			inserts[m.GetLabel()[0].GetValue()] = m.GetHistogram().GetSampleCount()
+		}
+	}
+	require.Equal(t, uint64(1), inserts[tableHazards], "one insert per table")
+	require.Equal(t, uint64(1), inserts[tableHazardTransitions], "one insert per table")
+	require.NoError(t, s.WriteHazards(ctx, nil))
+}
