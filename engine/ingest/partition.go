@@ -27,31 +27,45 @@ func PartitionOf(schoolID string, n int) int {
 	if n <= 1 {
 		return 0
 	}
-	// Balance picks partitions[murmur2(key) mod len(partitions)]: the
-	// numbers 0…n-1 make it the partition itself.
-	return kafka.Murmur2Balancer{Consistent: true}.Balance(kafka.Message{Key: []byte(schoolID)}, partitionNumbers(n)...)
+	return int((murmur2(schoolID) & 0x7fffffff) % uint32(n))
 }
 
-// numbers holds 0, 1, …, len-1, for partitionNumbers.
-var numbers = func() []int {
-	out := make([]int, 1024)
-	for i := range out {
-		out[i] = i
+// murmur2 is the Java client's murmur2 hash (Utils.murmur2), as kafka-go's
+// Murmur2Balancer computes it, of the string's bytes: the consumer finds
+// the partition of every event's school, and kafka-go's takes the key as a
+// []byte, a copy of the id per event.
+func murmur2(data string) uint32 {
+	const (
+		seed uint32 = 0x9747b28c
+		m    uint32 = 0x5bd1e995
+		r           = 24
+	)
+	length := len(data)
+	h := seed ^ uint32(length)
+	for i := 0; i+4 <= length; i += 4 {
+		k := uint32(data[i]) | uint32(data[i+1])<<8 | uint32(data[i+2])<<16 | uint32(data[i+3])<<24
+		k *= m
+		k ^= k >> r
+		k *= m
+		h *= m
+		h ^= k
 	}
-	return out
-}()
-
-// partitionNumbers returns 0, 1, …, n-1 (shared for n up to 1024: not to
-// be changed).
-func partitionNumbers(n int) []int {
-	if n <= len(numbers) {
-		return numbers[:n:n]
+	tail := length &^ 3
+	switch length % 4 {
+	case 3:
+		h ^= uint32(data[tail+2]) << 16
+		fallthrough
+	case 2:
+		h ^= uint32(data[tail+1]) << 8
+		fallthrough
+	case 1:
+		h ^= uint32(data[tail])
+		h *= m
 	}
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i
-	}
-	return out
+	h ^= h >> 13
+	h *= m
+	h ^= h >> 15
+	return h
 }
 
 // partitionCounts returns the number of partitions of each of topics, which

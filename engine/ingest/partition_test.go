@@ -130,3 +130,22 @@ func TestPartitionOfSpreadsSchools(t *testing.T) {
 		assert.Greater(t, c, 2000/n/2, "partition %d has %d of 2000 schools", p, c)
 	}
 }
+
+// PartitionOf hashes the id's bytes as kafka-go's murmur2 balancer does,
+// for ids of every length remainder, bytes above 0x7f and any count.
+func TestPartitionOfAsKafkaGo(t *testing.T) {
+	ids := []string{"", "a", "ab", "abc", "abcd", "JX-NH-0001", "浙江省嘉兴市南湖区第一小学", "\xff\xfe\x80", "330402000012345"}
+	for i := range 3000 {
+		ids = append(ids, fmt.Sprintf("%0*d", 1+i%40, i*7919))
+	}
+	balancer := kafka.Murmur2Balancer{Consistent: true}
+	for _, n := range []int{2, 3, 8, 12, 64, 1000} {
+		partitions := make([]int, n)
+		for i := range partitions {
+			partitions[i] = i
+		}
+		for _, id := range ids {
+			require.Equal(t, balancer.Balance(kafka.Message{Key: []byte(id)}, partitions...), ingest.PartitionOf(id, n), "id %q, %d partitions", id, n)
+		}
+	}
+}
