@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/hazard"
 	"github.com/sanse-campus/sanse/engine/retry"
@@ -30,13 +32,32 @@ type writer struct {
 	subscribers []subscriber
 }
 
-// Write stores b, then hands it to each subscriber: an alert or a hazard is
+// Write stores b's effects (risk transitions, colour changes), then stores
+// its events while it hands it to each subscriber: an alert or a hazard is
 // opened only from stored records, and before the events behind them are
-// committed. It implements ingest.Store.
+// stored and committed. The events' insert, the largest of a batch, and the
+// subscribers' own inserts overlap. It implements ingest.Store.
 func (w *writer) Write(ctx context.Context, b *engine.Batch) error {
-	if err := w.store.Write(ctx, b); err != nil {
+	if err := w.store.WriteEffects(ctx, b); err != nil {
 		return err
 	}
+	if len(b.Events) == 0 {
+		return w.observe(ctx, b)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return w.store.WriteEvents(gctx, b) })
+	g.Go(func() error { return w.observe(gctx, b) })
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	return nil
+}
+
+// observe hands b to each subscriber in turn.
+func (w *writer) observe(ctx context.Context, b *engine.Batch) error {
 	for _, s := range w.subscribers {
 		if err := s.Observe(ctx, &b.Output); err != nil {
 			return err

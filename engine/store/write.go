@@ -24,17 +24,25 @@ const (
 	visitor_hash, kafka_topic, kafka_partition, kafka_offset, ingested_at)`
 )
 
-// Write stores b and returns once the server has acknowledged every row. It
-// writes the risk transitions and the colour changes (in parallel), then the
-// events, one insert per table, so that an event found in storage implies
-// that its effects are there too. Empty parts are skipped. Writing the same records
-// again is harmless: queries count each id once.
+// Write stores b and returns once the server has acknowledged every row:
+// WriteEffects, then WriteEvents, so that an event found in storage implies
+// that its effects are there too. Empty parts are skipped. Writing the same
+// records again is harmless: queries count each id once.
 //
 // On error part of b may be stored; the caller writes the whole batch again.
 // Cancelling ctx aborts the insert in flight and returns the context's error.
 func (s *Store) Write(ctx context.Context, b *engine.Batch) error {
-	// The two effect tables go in parallel: each insert costs the server a
-	// fixed time whatever its size, and neither depends on the other.
+	if err := s.WriteEffects(ctx, b); err != nil {
+		return err
+	}
+	return s.WriteEvents(ctx, b)
+}
+
+// WriteEffects stores what b's events and the clock caused — the risk
+// transitions and the colour changes, one insert each, in parallel: each
+// insert costs the server a fixed time whatever its size, and neither
+// depends on the other. Errors and repeats are as for Write.
+func (s *Store) WriteEffects(ctx context.Context, b *engine.Batch) error {
 	g, gctx := errgroup.WithContext(ctx)
 	if len(b.Transitions) > 0 {
 		g.Go(func() error { return s.writeTransitions(gctx, b) })
@@ -48,7 +56,7 @@ func (s *Store) Write(ctx context.Context, b *engine.Batch) error {
 		}
 		return err
 	}
-	return s.writeEvents(ctx, b)
+	return nil
 }
 
 func (s *Store) writeTransitions(ctx context.Context, b *engine.Batch) error {
@@ -95,7 +103,10 @@ func (s *Store) writeChanges(ctx context.Context, b *engine.Batch) error {
 	})
 }
 
-func (s *Store) writeEvents(ctx context.Context, b *engine.Batch) error {
+// WriteEvents stores b's events, in one insert. Store them after their
+// effects (WriteEffects): the offsets of the stored events tell a restart
+// what was read already. Errors and repeats are as for Write.
+func (s *Store) WriteEvents(ctx context.Context, b *engine.Batch) error {
 	if len(b.Events) == 0 {
 		return nil
 	}
