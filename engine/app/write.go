@@ -10,6 +10,7 @@ import (
 
 	"github.com/sanse-campus/sanse/engine"
 	"github.com/sanse-campus/sanse/engine/hazard"
+	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/engine/retry"
 	"github.com/sanse-campus/sanse/engine/store"
 	"github.com/sanse-campus/sanse/rules"
@@ -26,7 +27,8 @@ type subscriber interface {
 
 // writer is the one write path of the program: the ingest's batches, the
 // expiries found at restore, what people's acts and hazards changed in the
-// engine, and the risks a rule reload ended all go through Write.
+// engine, and the risks a rule reload ended all go through Write (the
+// ingest's in its two stages, Prepare and Finish).
 type writer struct {
 	store       *store.Store
 	subscribers []subscriber
@@ -36,11 +38,23 @@ type writer struct {
 // its events while it hands it to each subscriber: an alert or a hazard is
 // opened only from stored records, and before the events behind them are
 // stored and committed. The events' insert, the largest of a batch, and the
-// subscribers' own inserts overlap. It implements ingest.Store.
+// subscribers' own inserts overlap. It is Prepare, then Finish.
 func (w *writer) Write(ctx context.Context, b *engine.Batch) error {
-	if err := w.store.WriteEffects(ctx, b); err != nil {
+	if err := w.Prepare(ctx, b); err != nil {
 		return err
 	}
+	return w.Finish(ctx, b)
+}
+
+// Prepare stores b's effects. The consumer runs it while the batch before
+// b finishes (ingest.StagedStore).
+func (w *writer) Prepare(ctx context.Context, b *engine.Batch) error {
+	return w.store.WriteEffects(ctx, b)
+}
+
+// Finish stores b's events while it hands b to each subscriber, once its
+// effects are stored.
+func (w *writer) Finish(ctx context.Context, b *engine.Batch) error {
 	if len(b.Events) == 0 {
 		return w.observe(ctx, b)
 	}
@@ -284,3 +298,6 @@ func (a *App) Dispose(ctx context.Context, schoolID, rule, key string, d engine.
 func (a *App) CheckCounts(ctx context.Context, since, until time.Time) ([]store.CheckCount, error) {
 	return a.store.CheckCounts(ctx, since, until)
 }
+
+// The consumer overlaps the writer's two stages of consecutive batches.
+var _ ingest.StagedStore = (*writer)(nil)

@@ -13,12 +13,29 @@ import (
 )
 
 // maxInFlight is how many batches may be handed to the flusher and not yet
-// flushed while the consuming goroutine fills the next one. The flusher
-// writes them one at a time, in order; when this many are in flight and the
-// next one is full, reading waits until a flush completes. Two batches in
-// flight were no faster beyond the noise of the measurements (BENCHMARKS.md),
-// and hold more memory and more messages not yet stored.
-const maxInFlight = 1
+// flushed while the consuming goroutine fills the next one; when this many
+// are in flight and the next one is full, reading waits until a flush
+// completes. The flusher commits them in order. With a StagedStore, the
+// first stage of one batch runs while the second stage of the one before
+// runs; with any other Store, batches are written one at a time and the
+// second waits its turn.
+const maxInFlight = 2
+
+// StagedStore is a Store whose write of a batch comes in two stages, the
+// first of which may run while the second stage of the batch before runs:
+// Sanse's writer stores a batch's effects (risk transitions, colour
+// changes) first, then its events while its subscribers take it; the
+// effects of the next batch need not wait for that. Write is Prepare, then
+// Finish.
+type StagedStore interface {
+	Store
+	// Prepare stores what b's Finish needs stored first. It may run while
+	// Finish of an earlier batch runs.
+	Prepare(ctx context.Context, b *engine.Batch) error
+	// Finish stores the rest of b, after its Prepare succeeded. Finish
+	// calls come one at a time, in the order of the batches.
+	Finish(ctx context.Context, b *engine.Batch) error
+}
 
 // pending is one batch: the events read, what they caused, the messages
 // rejected to the dead-letter topic, and the offsets to commit once all of
@@ -105,18 +122,91 @@ func (c *Consumer) startFlusher(ctx context.Context, gen committer) (f *flusher,
 
 func (f *flusher) run() {
 	defer close(f.done)
-	for p := range f.queue {
+	staged, _ := f.c.opts.Store.(StagedStore)
+	// finishing is the batch whose second stage runs, its outcome to come
+	// on finished; started is when its flush started.
+	var (
+		finishing *pending
+		started   time.Time
+		finished  = make(chan error, 1)
+	)
+	// settle commits the batch whose second stage ended with err, unless
+	// the flusher has failed, and hands it back.
+	settle := func(err error) {
+		if err != nil && f.err == nil {
+			f.err = err
+		}
 		if f.err == nil {
-			f.err = f.flush(p)
+			f.done1(finishing, started)
 		}
-		if f.err != nil {
-			f.lostMsgs += p.messages
-			f.lostRecords += p.batch.Len()
-		}
-		p.reset()
-		p.lost = f.err != nil
-		f.flushed <- p
+		f.release(finishing)
+		finishing = nil
 	}
+	queue := f.queue
+	for queue != nil || finishing != nil {
+		var fin <-chan error
+		if finishing != nil {
+			fin = finished
+		}
+		var p *pending
+		select {
+		case err := <-fin:
+			settle(err)
+			continue
+		case next, ok := <-queue:
+			if !ok {
+				queue = nil
+				continue
+			}
+			p = next
+		}
+		if f.err != nil || p.empty() {
+			f.release(p)
+			continue
+		}
+		start := time.Now()
+		if staged == nil {
+			if f.err = f.flush(p, f.c.opts.Store.Write); f.err == nil {
+				f.done1(p, start)
+			}
+			f.release(p)
+			continue
+		}
+		// The first stage of p while the second of the batch before runs;
+		// then p's commit waits for that batch's.
+		err := f.flush(p, staged.Prepare)
+		if finishing != nil {
+			settle(<-finished)
+		}
+		if err != nil && f.err == nil {
+			f.err = err
+		}
+		switch {
+		case f.err != nil:
+			f.release(p)
+		case p.batch.Len() == 0:
+			// Dead letters or repeats only: nothing to finish.
+			f.done1(p, start)
+			f.release(p)
+		default:
+			finishing, started = p, start
+			go func() {
+				finished <- f.c.retry(f.ctx, targetStore, func(ctx context.Context) error { return staged.Finish(ctx, &p.batch) })
+			}()
+		}
+	}
+}
+
+// release hands p back to the consuming goroutine, flushed unless the
+// flusher has failed.
+func (f *flusher) release(p *pending) {
+	if f.err != nil {
+		f.lostMsgs += p.messages
+		f.lostRecords += p.batch.Len()
+	}
+	p.reset()
+	p.lost = f.err != nil
+	f.flushed <- p
 }
 
 // next returns an empty batch, reusing a flushed one.
@@ -146,35 +236,32 @@ func (f *flusher) returned(p *pending) bool {
 	return !lost
 }
 
-// flush makes p durable and commits the offsets of its messages: dead
-// letters first, then the store, retrying each until it succeeds. It
-// returns an error only when the flusher's context is done before both
-// succeeded; nothing of p is committed then.
-func (f *flusher) flush(p *pending) error {
+// flush writes p's dead letters, then has write store p's records,
+// retrying each until it succeeds. It returns an error only when the
+// flusher's context is done before both succeeded; nothing of p is
+// committed then.
+func (f *flusher) flush(p *pending, write func(context.Context, *engine.Batch) error) error {
 	c := f.c
-	if p.empty() {
-		return nil
-	}
 	if f.ctx.Err() != nil {
 		return context.Cause(f.ctx)
 	}
-	start := time.Now()
 	if err := c.writeDeadLetters(f.ctx, p); err != nil {
 		return err
 	}
+	if p.batch.Len() == 0 {
+		return nil
+	}
+	return c.retry(f.ctx, targetStore, func(ctx context.Context) error { return write(ctx, &p.batch) })
+}
+
+// done1 commits the offsets of p, stored since start, and counts it.
+func (f *flusher) done1(p *pending, start time.Time) {
 	if n := p.batch.Len(); n > 0 {
-		err := c.retry(f.ctx, targetStore, func(ctx context.Context) error {
-			return c.opts.Store.Write(ctx, &p.batch)
-		})
-		if err != nil {
-			return err
-		}
-		c.metrics.batchRecords.Observe(float64(n))
+		f.c.metrics.batchRecords.Observe(float64(n))
 	}
 	f.commit(p.offsets)
-	c.metrics.flushDuration.Observe(time.Since(start).Seconds())
-	c.metrics.lastFlush.SetToCurrentTime()
-	return nil
+	f.c.metrics.flushDuration.Observe(time.Since(start).Seconds())
+	f.c.metrics.lastFlush.SetToCurrentTime()
 }
 
 // commit commits the offsets of a flushed batch, with any left over from a

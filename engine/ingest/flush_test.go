@@ -140,7 +140,11 @@ func startHarness(t *testing.T, fetchers int, opts Options) *harness {
 	opts.Brokers = []string{"127.0.0.1:1"} // never dialled: consume does not fetch
 	opts.Decoder = &event.Decoder{}
 	opts.Engine = h.eng
-	opts.Store = h.store
+	if st, ok := opts.Store.(*stagedJournal); ok {
+		st.journalStore = h.store
+	} else {
+		opts.Store = h.store
+	}
 	if opts.BatchInterval == 0 {
 		opts.BatchInterval = time.Hour
 	}
@@ -211,13 +215,15 @@ func TestConsumeAppliesWhileStoring(t *testing.T) {
 	}
 
 	// The first batch fills and goes to the store, which holds it; the
-	// second is read and applied meanwhile.
-	h.send(0, 0, 21, 20)
+	// next ones are read and applied meanwhile, up to maxInFlight handed
+	// over and one more filled.
+	held := (maxInFlight + 1) * 10
+	h.send(0, 0, int64(held+1), int64(held))
 	<-started
-	require.Eventually(t, func() bool { return h.eng.count() == 20 }, 5*time.Second, time.Millisecond)
-	// The second batch is full and the first is not stored yet: reading
+	require.Eventually(t, func() bool { return h.eng.count() == held }, 5*time.Second, time.Millisecond)
+	// The last batch is full and the first is not stored yet: reading
 	// waits, and nothing is committed.
-	require.Never(t, func() bool { return h.eng.count() > 20 }, 100*time.Millisecond, 5*time.Millisecond)
+	require.Never(t, func() bool { return h.eng.count() > held }, 100*time.Millisecond, 5*time.Millisecond)
 	require.Empty(t, h.j.list())
 	require.Equal(t, 1, h.store.writeAttempts())
 
@@ -225,16 +231,73 @@ func TestConsumeAppliesWhileStoring(t *testing.T) {
 	// Then everything is stored and committed in order, each commit after
 	// its write; the last message, read at the high-water mark right after
 	// a full batch, does not wait out the hour of BatchInterval.
-	want := []string{
-		"write " + ids(0, 0, 10), "commit [p0=10]",
-		"write " + ids(0, 10, 20), "commit [p0=20]",
-		"write " + ids(0, 20, 21), "commit [p0=21]",
+	var want []string
+	for off := 0; off < held; off += 10 {
+		want = append(want, "write "+ids(0, int64(off), int64(off+10)), fmt.Sprintf("commit [p0=%d]", off+10))
 	}
+	want = append(want, "write "+ids(0, int64(held), int64(held+1)), fmt.Sprintf("commit [p0=%d]", held+1))
 	require.Eventually(t, func() bool { return len(h.j.list()) == len(want) }, 5*time.Second, time.Millisecond)
 	require.Equal(t, want, h.j.list())
 	h.cancel()
 	require.NoError(t, h.wait(t))
 	require.Equal(t, want, h.j.list(), "nothing more on shutdown")
+}
+
+// stagedJournal is a journalStore in two stages, recording "prepare [ID…]"
+// and "finish [ID…]"; the first Finish waits for release.
+type stagedJournal struct {
+	*journalStore
+	finishing chan struct{} // receives when the first Finish starts
+	release   chan struct{}
+	once      sync.Once
+}
+
+func (s *stagedJournal) Prepare(_ context.Context, b *engine.Batch) error {
+	s.j.add("prepare %v", batchIDs(b))
+	return nil
+}
+
+func (s *stagedJournal) Finish(ctx context.Context, b *engine.Batch) error {
+	s.once.Do(func() {
+		s.finishing <- struct{}{}
+		<-s.release
+	})
+	s.j.add("finish %v", batchIDs(b))
+	return nil
+}
+
+func batchIDs(b *engine.Batch) []string {
+	ids := make([]string, len(b.Events))
+	for i := range b.Events {
+		ids[i] = b.Events[i].ID
+	}
+	return ids
+}
+
+// With a StagedStore, the first stage of a batch runs while the second
+// stage of the batch before is still running, and the commits keep their
+// order, each after its batch's second stage.
+func TestConsumeStagedStoreOverlaps(t *testing.T) {
+	st := &stagedJournal{finishing: make(chan struct{}, 1), release: make(chan struct{})}
+	h := startHarness(t, 1, Options{BatchSize: 10, Store: st})
+	h.send(0, 0, 20, 19)
+	<-st.finishing
+	require.Eventually(t, func() bool { return len(h.j.list()) == 2 }, 5*time.Second, time.Millisecond)
+	require.Equal(t, []string{"prepare " + ids(0, 0, 10), "prepare " + ids(0, 10, 20)}, h.j.list(),
+		"the second batch's first stage while the first batch's second stage runs")
+	require.Never(t, func() bool { return len(h.j.list()) > 2 }, 50*time.Millisecond, 5*time.Millisecond, "nothing committed meanwhile")
+
+	close(st.release)
+	want := []string{
+		"prepare " + ids(0, 0, 10), "prepare " + ids(0, 10, 20),
+		"finish " + ids(0, 0, 10), "commit [p0=10]",
+		"finish " + ids(0, 10, 20), "commit [p0=20]",
+	}
+	require.Eventually(t, func() bool { return len(h.j.list()) == len(want) }, 5*time.Second, time.Millisecond)
+	require.Equal(t, want, h.j.list(), "the last batch committed without waiting for another")
+	h.cancel()
+	require.NoError(t, h.wait(t))
+	require.Equal(t, want, h.j.list())
 }
 
 func TestConsumeRetriesWithoutReordering(t *testing.T) {
