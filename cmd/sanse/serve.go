@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sanse-campus/sanse/api"
+	"github.com/sanse-campus/sanse/api/web"
 	"github.com/sanse-campus/sanse/engine/app"
 	"github.com/sanse-campus/sanse/engine/sim"
 	"github.com/sanse-campus/sanse/rules"
@@ -43,6 +44,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		return err
 	}
 	logger := newLogger(cfg.Log.Level, cfg.Log.Format, stderr)
+	if cfg.Map.BoundariesFile == "" {
+		// The embedded outlines the map chooses from, parsed meanwhile:
+		// loading the registry and ClickHouse's migrations come first.
+		go web.Cities()
+	}
 	reg := newRegistry()
 	// Registered at once: an unhandled SIGHUP would end the process.
 	hup := make(chan os.Signal, 1)
