@@ -630,6 +630,9 @@ func (d *Decoder) parseTime(m *member, p *parser, k Kind) (time.Time, error) {
 		return time.UnixMilli(int64(m.num)).In(d.location()), nil
 	}
 	s := transient(p.bytes(m.val))
+	if t, ok := parseRFC3339(s, time.Local); ok {
+		return t, nil
+	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
 	}
