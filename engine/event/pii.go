@@ -20,9 +20,9 @@ import "unicode/utf8"
 // The digits may be split by single spaces or hyphens (139-1234-5678,
 // 330402 19800101 1234), and may be full-width (１３９…); separators stay,
 // digits in the middle become stars. Runs of other lengths (order numbers,
-// timestamps) are left alone. Text whose runs of three digits or more hold
-// fewer than 9 digits is returned without looking further (maybePII), so
-// the check costs a byte loop on most fields.
+// timestamps) are left alone. Text without a chain of runs joined that way
+// holding 11 digits or more is returned without looking further
+// (maybePII), so the check costs a byte loop or two on most fields.
 
 // minPIIDigits is the fewest digits a maskable number has (a mobile).
 const minPIIDigits = 11
@@ -57,11 +57,15 @@ func HasPII(s []byte) bool {
 	return ok
 }
 
-// maybePII is the fast pre-check, false when s cannot hold a match: a match
-// is one run of digits, or runs of at least three digits joined by
-// separators, after at most a leading 86, so its runs of three digits or
-// more hold at least minPIIDigits-2 digits. Dates and times (2026-11-25,
-// 09:12:00) have no such runs but the year.
+// maybePII is the fast pre-check, false when s cannot hold a match. A
+// match is one run of digits, or runs of three digits or more each joined
+// to the next by one space or hyphen, after at most a leading 86 (and the
+// 11 digits of a mobile follow that): it always holds such a chain of
+// minPIIDigits digits or more. maybePII looks for that chain, ignoring
+// which digits it holds and where a number ends, so it finds every chain
+// nextMatch finds and a few more. Dates and times (2026-11-25, 09:12:00)
+// and ids made of shorter runs (JX-NH-0001-visitor-101604-1a21040c744)
+// have none.
 func maybePII(s []byte) bool {
 	// Most strings have few digits: count them (and the lead bytes of
 	// full-width ones) first, in a loop the compiler keeps tight.
@@ -71,10 +75,10 @@ func maybePII(s []byte) bool {
 			n++
 		}
 	}
-	if n < minPIIDigits-2 {
+	if n < minPIIDigits {
 		return false
 	}
-	total, run := 0, 0
+	chain, run := 0, 0 // the digits of the chain, and of its last run so far
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -86,14 +90,31 @@ func maybePII(s []byte) bool {
 			i += 2
 			continue
 		}
-		if run >= 3 {
-			if total += run; total >= minPIIDigits-2 {
-				return true
-			}
+		if chain = chained(chain, run); chain >= minPIIDigits {
+			return true
+		}
+		// Only one separator between digits carries the chain on.
+		if run == 0 || (c != ' ' && c != '-') || !digitStarts(s, i+1) {
+			chain = 0
 		}
 		run = 0
 	}
-	return run >= 3 && total+run >= minPIIDigits-2
+	return chained(chain, run) >= minPIIDigits
+}
+
+// chained returns the digits of a chain of chain digits once a run of run
+// digits ends it: a run too short to be joined ends the chain.
+func chained(chain, run int) int {
+	if run < 3 {
+		return 0
+	}
+	return chain + run
+}
+
+// digitStarts reports whether a digit, ASCII or full-width, starts at s[i].
+func digitStarts(s []byte, i int) bool {
+	_, size := digitAt(s, i)
+	return size > 0
 }
 
 // appendMasked appends s to dst with every match masked; changed reports
