@@ -219,8 +219,17 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	if limit := d.Limits.MaxMessageBytes; limit > 0 && len(data) > limit && !stored {
 		return tooLarge(len(data), limit)
 	}
+	// Not deferred: with as many returns as decodeWith has, a deferred
+	// call costs more than the rest of the bookkeeping. A parser lost to
+	// a panic is only one the pool makes again.
 	p := newParser(data)
-	defer p.release()
+	err := d.decodeWith(p, expected, ev, stored)
+	p.release()
+	return err
+}
+
+func (d *Decoder) decodeWith(p *parser, expected engine.Source, ev *engine.Event, stored bool) error {
+	data := p.data
 	if err := p.parse(); err != nil {
 		return err
 	}
