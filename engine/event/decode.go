@@ -111,7 +111,9 @@ func (l Limits) OrDefaults() Limits {
 type Decoder struct {
 	// Contract is the declared sources; nil is Builtin().
 	Contract *Contract
-	// Registry returns the current school registry; it is called once per event.
+	// Registry returns the current school registry; it is called once per
+	// event. Registries are indexed on first use, so it
+	// should return the same *Registry until the registry changes.
 	Registry func() *engine.Registry
 	// Identity hashes fields declared personal: hash (and ids that hold a
 	// personal number).
@@ -380,14 +382,15 @@ func (d *Decoder) decodeWith(p *parser, expected engine.Source, ev *engine.Event
 		}
 	}
 
-	var reg *engine.Registry
 	if d.Registry != nil {
-		reg = d.Registry()
-		s := reg.School(transient(school))
-		if s == nil {
+		var found bool
+		if reg := d.Registry(); reg != nil {
+			// The registry's copy: no allocation, nothing kept from data.
+			ev.SchoolID, found = indexOf(reg).school(school)
+		}
+		if !found {
 			return &DecodeError{Reason: ReasonUnknownSchool, Field: "school_id", Msg: fmt.Sprintf("school %q is not in the registry", school)}
 		}
-		ev.SchoolID = s.ID // the registry's copy: no allocation, nothing kept from data
 	} else {
 		p.keep(&ev.SchoolID, school)
 	}

@@ -69,6 +69,9 @@ func HasPII(s []byte) bool {
 func maybePII(s []byte) bool {
 	// Most strings have few digits: count them (and the lead bytes of
 	// full-width ones) first, in a loop the compiler keeps tight.
+	if len(s) < minPIIDigits {
+		return false
+	}
 	n := 0
 	for _, c := range s {
 		if c-'0' < 10 || c == 0xEF {
