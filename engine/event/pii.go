@@ -81,23 +81,32 @@ func maybePII(s []byte) bool {
 	if n < minPIIDigits {
 		return false
 	}
+	// n counts down what the first loop counted, so that the loop stops
+	// once too few digits are left to make a new chain.
 	chain, run := 0, 0 // the digits of the chain, and of its last run so far
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c-'0' < 10:
 			run++
+			n--
 			continue
 		case c == 0xEF && i+2 < len(s) && s[i+1] == 0xBC && s[i+2]-0x90 < 10:
 			run++
+			n--
 			i += 2
 			continue
+		case c == 0xEF:
+			n--
 		}
 		if chain = chained(chain, run); chain >= minPIIDigits {
 			return true
 		}
 		// Only one separator between digits carries the chain on.
 		if run == 0 || (c != ' ' && c != '-') || !digitStarts(s, i+1) {
+			if n < minPIIDigits {
+				return false
+			}
 			chain = 0
 		}
 		run = 0
