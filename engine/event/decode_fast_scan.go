@@ -68,7 +68,7 @@ func quoteChar(c byte) string {
 }
 
 func (p *parser) space() {
-	for p.pos < len(p.data) {
+	for p.pos < len(p.data) && p.data[p.pos] <= ' ' {
 		switch p.data[p.pos] {
 		case ' ', '\t', '\n', '\r':
 			p.pos++
@@ -272,17 +272,20 @@ func (p *parser) str() (start, end int, slow, ok bool) {
 	i := p.pos + 1
 	start = i
 	for {
-		// Eight bytes at a time, up to the first that is not plain; the
-		// loop below reads the last few bytes of the message.
-		for i+8 <= len(d) {
+		// Eight bytes at a time up to the first that is not plain, but
+		// for the last few bytes of the message.
+		for {
+			if i+8 > len(d) {
+				for i < len(d) && plain[d[i]] {
+					i++
+				}
+				break
+			}
 			if m := notPlain(binary.LittleEndian.Uint64(d[i:])); m != 0 {
 				i += bits.TrailingZeros64(m) / 8
 				break
 			}
 			i += 8
-		}
-		for i < len(d) && plain[d[i]] {
-			i++
 		}
 		if i >= len(d) {
 			p.pos = i
