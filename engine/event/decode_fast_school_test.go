@@ -92,7 +92,7 @@ func TestSchoolIndexRegistries(t *testing.T) {
 			}
 		}
 	}
-	if indexOf(regs[5]) != indexOf(regs[5]) {
+	if first, again := indexOf(regs[5]), indexOf(regs[5]); first != again {
 		t.Fatal("a registry is indexed again")
 	}
 }
