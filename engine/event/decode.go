@@ -359,11 +359,7 @@ func (d *Decoder) decodeWith(p *parser, expected engine.Source, ev *engine.Event
 			}
 		}
 	}
-	for _, f := range src.Fields {
-		if f.Default != "" {
-			present |= 1 << uint(f.Slot)
-		}
-	}
+	present |= src.defaultSlots
 	ev.Present = present
 	ev.Values = p.values(bits.OnesCount64(present))
 	for i := range p.members {
@@ -376,8 +372,8 @@ func (d *Decoder) decodeWith(p *parser, expected engine.Source, ev *engine.Event
 			return err
 		}
 	}
-	for _, f := range src.Fields {
-		if f.Default != "" && p.seen&(1<<uint(f.Slot)) == 0 {
+	for _, f := range src.defaults {
+		if p.seen&(1<<uint(f.Slot)) == 0 {
 			*ev.Slot(f.Slot) = engine.StrValue(f.Default)
 		}
 	}
