@@ -112,7 +112,7 @@ type Decoder struct {
 	// Contract is the declared sources; nil is Builtin().
 	Contract *Contract
 	// Registry returns the current school registry; it is called once per
-	// event. Registries are indexed on first use, so it
+	// event. A registry is indexed the first time it is returned, so it
 	// should return the same *Registry until the registry changes.
 	Registry func() *engine.Registry
 	// Identity hashes fields declared personal: hash (and ids that hold a
@@ -230,6 +230,7 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	return err
 }
 
+// decodeWith is decode with p, a parser of the message.
 func (d *Decoder) decodeWith(p *parser, expected engine.Source, ev *engine.Event, stored bool) error {
 	data := p.data
 	if err := p.parse(); err != nil {

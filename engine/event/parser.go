@@ -51,8 +51,8 @@ var jsonNames = [...]string{jNull: "null", jString: "string", jNumber: "number",
 	jObject: "object", jArray: "array"}
 
 // member is one member of the top-level object. The small fields are
-// gathered at the end, so that a member takes no padding: the parser
-// appends one per member of every message.
+// gathered at the end, where they share words: the parser fills one per
+// member of every message.
 type member struct {
 	keyStart, keyEnd int  // the key's bytes as sent, without the quotes
 	key              text // the key, unescaped
