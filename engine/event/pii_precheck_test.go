@@ -1,6 +1,7 @@
 package event
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -129,4 +130,44 @@ func FuzzMaybePII(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s []byte) {
 		checkPreCheck(t, s)
 	})
+}
+
+// TestDigitBytes holds the eight-byte count of the pre-check to the byte
+// loop: every byte value at every place, and random words.
+func TestDigitBytes(t *testing.T) {
+	count := func(b []byte) int {
+		n := 0
+		for _, c := range b {
+			if c-'0' < 10 || c == 0xEF {
+				n++
+			}
+		}
+		return n
+	}
+	check := func(b []byte) {
+		t.Helper()
+		if got, want := digitBytes(binary.LittleEndian.Uint64(b)), count(b); got != want {
+			t.Fatalf("digitBytes(%q) = %d, want %d", b, got, want)
+		}
+	}
+	for pos := range 8 {
+		for c := range 256 {
+			for _, fill := range []byte{0, '0', '9', '/', ':', 0x7f, 0x80, 0xbc, 0xef, 0xff} {
+				b := []byte{fill, fill, fill, fill, fill, fill, fill, fill}
+				b[pos] = byte(c)
+				check(b)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	b := make([]byte, 8)
+	for range 300000 {
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+			if r.IntN(3) == 0 {
+				b[i] = "0123456789\xef\xbc/:"[r.IntN(14)]
+			}
+		}
+		check(b)
+	}
 }
