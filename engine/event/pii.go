@@ -132,7 +132,7 @@ func digitBytes(x uint64) int {
 	y := x & low7
 	digits := (y + ones*(0x80-'0')) &^ (y + ones*(0x7f-'9')) &^ x & highs
 	ef := x ^ (ones * 0xEF)
-	nonEF := ((ef&low7)+low7 | ef) & highs
+	nonEF := ((ef & low7) + low7 | ef) & highs
 	return bits.OnesCount64(digits | (^nonEF & highs))
 }
 
