@@ -163,6 +163,10 @@ type Source struct {
 	byReadable map[string]int
 	byType     map[string]*Type
 	slots      int
+
+	// The fields with a default, which every event holds, and their slots.
+	defaults     []*Field
+	defaultSlots uint64
 }
 
 // Field returns the declared field sent as key, or nil.
@@ -685,6 +689,12 @@ func ParseSource(file string, data []byte) (*Source, []error) {
 		s.addReadable(Readable{Name: name, Kind: f.Kind, Slot: f.Slot, Field: f})
 	}
 	s.keys = newKeyTable(s.Fields)
+	for _, f := range s.Fields {
+		if f.Default != "" {
+			s.defaults = append(s.defaults, f)
+			s.defaultSlots |= 1 << uint(f.Slot)
+		}
+	}
 	if s.slots > engine.MaxSlots {
 		fail(root, "%s declares %d value slots (a hashed field takes two); at most %d are supported", s.Name, s.slots, engine.MaxSlots)
 	}

@@ -111,7 +111,9 @@ func (l Limits) OrDefaults() Limits {
 type Decoder struct {
 	// Contract is the declared sources; nil is Builtin().
 	Contract *Contract
-	// Registry returns the current school registry; it is called once per event.
+	// Registry returns the current school registry; it is called once per
+	// event. A registry is indexed the first time it is returned, so it
+	// should return the same *Registry until the registry changes.
 	Registry func() *engine.Registry
 	// Identity hashes fields declared personal: hash (and ids that hold a
 	// personal number).
@@ -219,8 +221,18 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 	if limit := d.Limits.MaxMessageBytes; limit > 0 && len(data) > limit && !stored {
 		return tooLarge(len(data), limit)
 	}
+	// Not deferred: with as many returns as decodeWith has, a deferred
+	// call costs more than the rest of the bookkeeping. A parser lost to
+	// a panic is only one the pool makes again.
 	p := newParser(data)
-	defer p.release()
+	err := d.decodeWith(p, expected, ev, stored)
+	p.release()
+	return err
+}
+
+// decodeWith is decode with p, a parser of the message.
+func (d *Decoder) decodeWith(p *parser, expected engine.Source, ev *engine.Event, stored bool) error {
+	data := p.data
 	if err := p.parse(); err != nil {
 		return err
 	}
@@ -348,11 +360,7 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 			}
 		}
 	}
-	for _, f := range src.Fields {
-		if f.Default != "" {
-			present |= 1 << uint(f.Slot)
-		}
-	}
+	present |= src.defaultSlots
 	ev.Present = present
 	ev.Values = p.values(bits.OnesCount64(present))
 	for i := range p.members {
@@ -365,20 +373,21 @@ func (d *Decoder) decode(expected engine.Source, data []byte, ev *engine.Event, 
 			return err
 		}
 	}
-	for _, f := range src.Fields {
-		if f.Default != "" && p.seen&(1<<uint(f.Slot)) == 0 {
+	for _, f := range src.defaults {
+		if p.seen&(1<<uint(f.Slot)) == 0 {
 			*ev.Slot(f.Slot) = engine.StrValue(f.Default)
 		}
 	}
 
-	var reg *engine.Registry
 	if d.Registry != nil {
-		reg = d.Registry()
-		s := reg.School(transient(school))
-		if s == nil {
+		var found bool
+		if reg := d.Registry(); reg != nil {
+			// The registry's copy: no allocation, nothing kept from data.
+			ev.SchoolID, found = indexOf(reg).school(school)
+		}
+		if !found {
 			return &DecodeError{Reason: ReasonUnknownSchool, Field: "school_id", Msg: fmt.Sprintf("school %q is not in the registry", school)}
 		}
-		ev.SchoolID = s.ID // the registry's copy: no allocation, nothing kept from data
 	} else {
 		p.keep(&ev.SchoolID, school)
 	}
@@ -630,6 +639,9 @@ func (d *Decoder) parseTime(m *member, p *parser, k Kind) (time.Time, error) {
 		return time.UnixMilli(int64(m.num)).In(d.location()), nil
 	}
 	s := transient(p.bytes(m.val))
+	if t, ok := parseRFC3339(s, time.Local); ok {
+		return t, nil
+	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
 	}

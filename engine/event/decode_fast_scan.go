@@ -1,6 +1,8 @@
 package event
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"unicode"
 	"unicode/utf16"
@@ -66,7 +68,7 @@ func quoteChar(c byte) string {
 }
 
 func (p *parser) space() {
-	for p.pos < len(p.data) {
+	for p.pos < len(p.data) && p.data[p.pos] <= ' ' {
 		switch p.data[p.pos] {
 		case ' ', '\t', '\n', '\r':
 			p.pos++
@@ -249,6 +251,19 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+// notPlain returns the high bits of the bytes of x (eight bytes of a
+// message, the first in the low byte) that may not be plain: a quote, a
+// backslash, a control character or a byte of a non-ASCII character. The
+// lowest bit set is exact, the first byte that is not plain (a subtraction
+// borrows only from a byte matching its term, so no byte below the first
+// one is marked); bytes above it may be marked when plain. Zero means all
+// eight are plain.
+func notPlain(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote, backslash := x^(ones*'"'), x^(ones*'\\')
+	return ((quote - ones) | (backslash - ones) | (x - ones*0x20) | x) & highs
+}
+
 // str reads a string, p.pos at its opening quote. It returns the bounds of
 // what is between the quotes, and slow if that needs unescaping (escapes,
 // or invalid UTF-8 to replace).
@@ -257,8 +272,20 @@ func (p *parser) str() (start, end int, slow, ok bool) {
 	i := p.pos + 1
 	start = i
 	for {
-		for i < len(d) && plain[d[i]] {
-			i++
+		// Eight bytes at a time up to the first that is not plain, but
+		// for the last few bytes of the message.
+		for {
+			if i+8 > len(d) {
+				for i < len(d) && plain[d[i]] {
+					i++
+				}
+				break
+			}
+			if m := notPlain(binary.LittleEndian.Uint64(d[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
 		}
 		if i >= len(d) {
 			p.pos = i

@@ -50,24 +50,26 @@ const (
 var jsonNames = [...]string{jNull: "null", jString: "string", jNumber: "number", jTrue: "boolean", jFalse: "boolean",
 	jObject: "object", jArray: "array"}
 
-// member is one member of the top-level object.
+// member is one member of the top-level object. The small fields are
+// gathered at the end, where they share words: the parser fills one per
+// member of every message.
 type member struct {
 	keyStart, keyEnd int  // the key's bytes as sent, without the quotes
 	key              text // the key, unescaped
 	start, end       int  // the value's bytes
-	typ              byte // jNull … jArray
 	val              text // a string's value
 	num              float64
-	numOK            bool // the number fits a float64
 	// An array's elements, when every element is a string or null: their
 	// texts are elems[elemStart:elemEnd] (null elements are left out).
 	elemStart, elemEnd int
+	rep, hash          span  // a personal field's masked form and hash, in p.tmp
+	fi                 int16 // 1 + the index of its field in the source's Fields, 0: none
+	env                int8  // the envelope field it is (envID …), or -1
+	typ                byte  // jNull … jArray
+	numOK              bool  // the number fits a float64
 	elemBad            byte  // the JSON type of the first element that is not a string, or 0
 	pii                bool  // a string (or an element) holds a number MaskText masks
-	rep, hash          span  // a personal field's masked form and hash, in p.tmp
 	dup                bool  // a later member has the same key
-	fi                 int16 // 1 + the index of its field in the source's Fields, 0: none
-	env                int   // the envelope field it is (envID …), or -1
 }
 
 // Envelope fields, by index in envelopeNames.
@@ -291,7 +293,11 @@ func (p *parser) object() bool {
 		if !ok {
 			return false
 		}
-		m := member{keyStart: start, keyEnd: end, key: p.textOf(start, end, slow)}
+		// The member is filled where it is kept: it is too large to copy
+		// cheaply. Nothing else appends to p.members meanwhile.
+		p.members = append(p.members, member{})
+		m := &p.members[len(p.members)-1]
+		m.keyStart, m.keyEnd, m.key = start, end, p.textOf(start, end, slow)
 		m.env = envelopeIndex(p.bytes(m.key))
 		p.space()
 		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
@@ -300,11 +306,10 @@ func (p *parser) object() bool {
 		p.pos++
 		p.space()
 		m.start = p.pos
-		if !p.value(&m) {
+		if !p.value(m) {
 			return false
 		}
 		m.end = p.pos
-		p.members = append(p.members, m)
 		p.space()
 		if p.pos >= len(p.data) {
 			return p.fail(ctxAfterPair, true)
@@ -343,7 +348,7 @@ func (p *parser) markPII(m *member) {
 }
 
 // envelopeIndex returns the envelope field named key, or -1.
-func envelopeIndex(key []byte) int {
+func envelopeIndex(key []byte) int8 {
 	switch string(key) {
 	case "id":
 		return envID

@@ -17,7 +17,7 @@ import "bytes"
 // masked form, followed by its hash under the field's HashAs name.
 func (p *parser) payload(src *Source, anonymous bool, idHash []byte) []byte {
 	need := idHash != nil
-	for i := range p.members {
+	for i := 0; i < len(p.members) && !need; i++ {
 		m := &p.members[i]
 		switch {
 		case m.dup || m.pii:

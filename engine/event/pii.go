@@ -1,6 +1,10 @@
 package event
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"math/bits"
+	"unicode/utf8"
+)
 
 // Masking of personal numbers in free text. Producers put what they have in
 // whatever field they like (a parent's phone number in a patrol's note, a
@@ -20,9 +24,9 @@ import "unicode/utf8"
 // The digits may be split by single spaces or hyphens (139-1234-5678,
 // 330402 19800101 1234), and may be full-width (１３９…); separators stay,
 // digits in the middle become stars. Runs of other lengths (order numbers,
-// timestamps) are left alone. Text whose runs of three digits or more hold
-// fewer than 9 digits is returned without looking further (maybePII), so
-// the check costs a byte loop on most fields.
+// timestamps) are left alone. Text without a chain of runs joined that way
+// holding 11 digits or more is returned without looking further
+// (maybePII), so the check costs a byte loop or two on most fields.
 
 // minPIIDigits is the fewest digits a maskable number has (a mobile).
 const minPIIDigits = 11
@@ -57,43 +61,94 @@ func HasPII(s []byte) bool {
 	return ok
 }
 
-// maybePII is the fast pre-check, false when s cannot hold a match: a match
-// is one run of digits, or runs of at least three digits joined by
-// separators, after at most a leading 86, so its runs of three digits or
-// more hold at least minPIIDigits-2 digits. Dates and times (2026-11-25,
-// 09:12:00) have no such runs but the year.
+// maybePII is the fast pre-check, false when s cannot hold a match. A
+// match is one run of digits, or runs of three digits or more each joined
+// to the next by one space or hyphen, after at most a leading 86 (and the
+// 11 digits of a mobile follow that): it always holds such a chain of
+// minPIIDigits digits or more. maybePII looks for that chain, ignoring
+// which digits it holds and where a number ends, so it finds every chain
+// nextMatch finds and a few more. Dates and times (2026-11-25, 09:12:00)
+// and ids made of shorter runs (JX-NH-0001-visitor-101604-1a21040c744)
+// have none.
 func maybePII(s []byte) bool {
 	// Most strings have few digits: count them (and the lead bytes of
 	// full-width ones) first, in a loop the compiler keeps tight.
+	if len(s) < minPIIDigits {
+		return false
+	}
 	n := 0
-	for _, c := range s {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		n += digitBytes(binary.LittleEndian.Uint64(s[i:]))
+	}
+	for _, c := range s[i:] {
 		if c-'0' < 10 || c == 0xEF {
 			n++
 		}
 	}
-	if n < minPIIDigits-2 {
+	if n < minPIIDigits {
 		return false
 	}
-	total, run := 0, 0
+	// n counts down what the first loop counted, so that the loop stops
+	// once too few digits are left to make a new chain.
+	chain, run := 0, 0 // the digits of the chain, and of its last run so far
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c-'0' < 10:
 			run++
+			n--
 			continue
 		case c == 0xEF && i+2 < len(s) && s[i+1] == 0xBC && s[i+2]-0x90 < 10:
 			run++
+			n--
 			i += 2
 			continue
+		case c == 0xEF:
+			n--
 		}
-		if run >= 3 {
-			if total += run; total >= minPIIDigits-2 {
-				return true
+		if chain = chained(chain, run); chain >= minPIIDigits {
+			return true
+		}
+		// Only one separator between digits carries the chain on.
+		if run == 0 || (c != ' ' && c != '-') || !digitStarts(s, i+1) {
+			if n < minPIIDigits {
+				return false
 			}
+			chain = 0
 		}
 		run = 0
 	}
-	return run >= 3 && total+run >= minPIIDigits-2
+	return chained(chain, run) >= minPIIDigits
+}
+
+// digitBytes counts the bytes of x that are ASCII digits or 0xEF (the
+// lead byte of a full-width digit), eight bytes at once: the high bit of
+// each byte's sum says where it stands, with the high bits cleared first
+// so that no sum carries into the next byte.
+func digitBytes(x uint64) int {
+	const low7, highs = 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+	const ones = 0x0101010101010101
+	y := x & low7
+	digits := (y + ones*(0x80-'0')) &^ (y + ones*(0x7f-'9')) &^ x & highs
+	ef := x ^ (ones * 0xEF)
+	nonEF := ((ef & low7) + low7 | ef) & highs
+	return bits.OnesCount64(digits | (^nonEF & highs))
+}
+
+// chained returns the digits of a chain of chain digits once a run of run
+// digits ends it: a run too short to be joined ends the chain.
+func chained(chain, run int) int {
+	if run < 3 {
+		return 0
+	}
+	return chain + run
+}
+
+// digitStarts reports whether a digit, ASCII or full-width, starts at s[i].
+func digitStarts(s []byte, i int) bool {
+	_, size := digitAt(s, i)
+	return size > 0
 }
 
 // appendMasked appends s to dst with every match masked; changed reports
