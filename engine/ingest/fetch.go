@@ -1,0 +1,161 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/sanse-campus/sanse/engine"
+)
+
+// chunkMax is the most decoded messages a fetcher hands to the consuming
+// goroutine at once. A message goes over the channel in a chunk of its
+// partition's messages read behind the high-water mark, so that a backlog
+// costs a channel operation per chunkMax messages instead of one per
+// message.
+const chunkMax = 64
+
+// fetchQueue is about how many decoded messages the fetchers of a
+// generation may hold ready for the consuming goroutine: the channel holds
+// fetchQueue/chunkMax chunks. Each fetcher also fills a chunk of its own.
+const fetchQueue = 1024
+
+// defaultChunkWait bounds how long a chunk waits for its partition's next
+// message: a message read behind the high-water mark is normally followed
+// at once, but the high-water mark may also count records the reader does
+// not return as messages.
+const defaultChunkWait = 5 * time.Millisecond
+
+// decoded is a message as the fetcher of its partition hands it to the
+// consuming goroutine: decoded into ev, or rejected or failed with err.
+type decoded struct {
+	msg kafka.Message
+	ev  engine.Event
+	err error
+	// fetcher numbers the partition's fetcher within the generation, from 0.
+	fetcher int
+	// behind is set when the partition held later messages as this one was
+	// read.
+	behind bool
+}
+
+// chunk is a run of decoded messages of one partition, in the order read.
+// Every message but the last was read behind the partition's high-water
+// mark: a fetcher hands a chunk over as soon as a message is read at the
+// high-water mark, when it holds chunkMax messages, or when the next
+// message is not there within the consumer's chunkWait.
+type chunk struct {
+	msgs []decoded
+}
+
+// chunks keeps the chunks that were handled, for the fetchers to fill
+// again.
+var chunks = sync.Pool{New: func() any { return &chunk{msgs: make([]decoded, 0, chunkMax)} }}
+
+func newChunk() *chunk { return chunks.Get().(*chunk) }
+
+// recycle returns ch to the pool. What handle keeps of a message, it
+// copied (the event) or rebuilt (a dead letter), and the payloads belong
+// to kafka-go's message, not to ch: ch is cleared, so that it holds on to
+// none of them, and filled again with new messages only.
+func (ch *chunk) recycle() {
+	clear(ch.msgs)
+	ch.msgs = ch.msgs[:0]
+	chunks.Put(ch)
+}
+
+// fetch reads one partition from the offset of its assignment, decodes each
+// message and sends it to out in chunks until gctx is done or reading
+// fails, which ends the generation. fetcher numbers the partition within
+// the generation. A chunk not sent when the generation ends is dropped: its
+// messages are not committed, and are read again.
+func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAssignment, fetcher int, out chan<- *chunk) {
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:         c.opts.Brokers,
+		Topic:           topic,
+		Partition:       a.ID,
+		MinBytes:        1,
+		MaxBytes:        16 << 20,
+		MaxWait:         500 * time.Millisecond,
+		ReadLagInterval: -1,
+		Dialer:          c.dialer,
+		Logger:          kafkaLogger(c.logger, slog.LevelDebug, nil),
+		// While a broker is away every reader reports every retry.
+		ErrorLogger: kafkaLogger(c.logger, slog.LevelWarn, c.readErrors),
+	})
+	// Closing a reader waits for its fetch in flight, up to MaxWait; the
+	// generation, and with it a rebalance, does not wait for that.
+	defer c.closing.Go(func() { r.Close() })
+	if err := r.SetOffset(a.Offset); err != nil {
+		c.logger.Warn("set read offset", "topic", topic, "partition", a.ID, "offset", a.Offset, "err", err)
+		return
+	}
+	src := c.sources[topic]
+	var (
+		ch *chunk
+		// wctx ends chunkWait after the first message of ch was read;
+		// nil while ch is empty.
+		wctx       context.Context
+		cancelWait context.CancelFunc = func() {}
+	)
+	defer func() { cancelWait() }()
+	send := func() bool {
+		cancelWait()
+		wctx = nil
+		select {
+		case out <- ch:
+			ch = nil
+			return true
+		case <-gctx.Done():
+			return false
+		}
+	}
+	for {
+		rctx := gctx
+		if wctx != nil {
+			rctx = wctx
+		}
+		m, err := r.FetchMessage(rctx)
+		if err != nil {
+			if wctx != nil && wctx.Err() != nil && gctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				// The next message is not there yet: what is read goes
+				// now, and reading goes on.
+				if !send() {
+					return
+				}
+				continue
+			}
+			if gctx.Err() == nil {
+				c.logger.Warn("read partition", "topic", topic, "partition", a.ID, "err", err)
+			}
+			return
+		}
+		if ch == nil {
+			ch = newChunk()
+		}
+		// Each message is decoded in place in the chunk, into a zero
+		// event: nothing of an earlier message is left for the decoder.
+		ch.msgs = append(ch.msgs, decoded{msg: m, fetcher: fetcher, behind: m.Offset+1 < m.HighWaterMark})
+		d := &ch.msgs[len(ch.msgs)-1]
+		// The decoder is safe for concurrent use: messages are decoded
+		// here, one goroutine per partition, in parallel.
+		d.err = c.opts.Decoder.Decode(src, m.Value, &d.ev)
+		if d.behind && len(ch.msgs) < chunkMax {
+			// More messages are there already: they join the chunk.
+			if wctx == nil {
+				var cancel context.CancelFunc
+				wctx, cancel = context.WithTimeout(gctx, c.chunkWait)
+				cancelWait = cancel // by send, or on return
+			}
+			continue
+		}
+		// The last message known, or a full chunk: no wait.
+		if !send() {
+			return
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sanse-campus/sanse/engine/event"
+)
+
+// fetchHarness runs fetch on partition 0 of testTopic of an embedded
+// broker, with a chunkWait of an hour: a chunk goes only when its partition
+// is caught up or the chunk is full.
+type fetchHarness struct {
+	c      *Consumer
+	addr   string
+	out    chan *chunk
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startFetch(t *testing.T, out chan *chunk) *fetchHarness {
+	t.Helper()
+	b, err := StartBroker(BrokerOptions{Topics: []string{testTopic}}, nil)
+	require.NoError(t, err)
+	t.Cleanup(b.Close)
+	addr := b.Addrs()[0]
+	c, err := NewConsumer(Options{Brokers: []string{addr}, Decoder: &event.Decoder{}, Engine: &orderEngine{}, Store: &journalStore{j: &journal{}}})
+	require.NoError(t, err)
+	c.chunkWait = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &fetchHarness{c: c, addr: addr, out: out, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(h.done)
+		c.fetch(ctx, testTopic, kafka.PartitionAssignment{ID: 0, Offset: kafka.FirstOffset}, 3, out)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-h.done
+		c.closing.Wait()
+		c.dlq.Close()
+	})
+	return h
+}
+
+func (h *fetchHarness) produce(t *testing.T, from, to int) {
+	t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(h.addr), Topic: testTopic, RequiredAcks: kafka.RequireAll, BatchSize: 1000, BatchTimeout: time.Millisecond}
+	defer w.Close()
+	var msgs []kafka.Message
+	for i := from; i < to; i++ {
+		msgs = append(msgs, kafka.Message{Value: fmt.Appendf(nil, `{"n":%d}`, i)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, w.WriteMessages(ctx, msgs...))
+}
+
+// receive returns the next chunk of h.
+func (h *fetchHarness) receive(t *testing.T) *chunk {
+	t.Helper()
+	select {
+	case ch := <-h.out:
+		return ch
+	case <-time.After(10 * time.Second):
+		t.Fatal("no chunk handed over")
+		return nil
+	}
+}
+
+// A backlog goes in full chunks and the rest, in the order read; a message
+// that arrives on a caught-up partition goes at once, alone.
+func TestFetchHandsOverChunks(t *testing.T) {
+	h := startFetch(t, make(chan *chunk, 100))
+	const backlog = 300
+	h.produce(t, 0, backlog)
+	var sizes []int
+	next := int64(0)
+	for next < backlog {
+		ch := h.receive(t)
+		sizes = append(sizes, len(ch.msgs))
+		for i, d := range ch.msgs {
+			require.Equal(t, next, d.msg.Offset, "handed over out of order")
+			require.Equal(t, fmt.Sprintf(`{"n":%d}`, next), string(d.msg.Value))
+			require.Equal(t, 3, d.fetcher)
+			require.Equal(t, d.msg.Offset+1 < backlog, d.behind)
+			if i < len(ch.msgs)-1 {
+				require.True(t, d.behind, "only the last message of a chunk may be the last known")
+			}
+			next++
+		}
+		ch.recycle()
+	}
+	require.Equal(t, []int{64, 64, 64, 64, 44}, sizes)
+
+	h.produce(t, backlog, backlog+1)
+	ch := h.receive(t)
+	require.Len(t, ch.msgs, 1)
+	require.Equal(t, int64(backlog), ch.msgs[0].msg.Offset)
+	require.False(t, ch.msgs[0].behind)
+}
+
+// A fetcher waiting to hand a chunk over stops when the generation ends;
+// the chunk is dropped, its messages uncommitted.
+func TestFetchStopsWhileHandingOver(t *testing.T) {
+	h := startFetch(t, make(chan *chunk))
+	h.produce(t, 0, 1)
+	// Time for the fetcher to read the message and wait on the
+	// unbuffered out; had it not got there, the test would only check
+	// that a fetcher stops while reading.
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case <-h.done:
+		t.Fatal("fetch stopped before the generation ended")
+	default:
+	}
+	h.cancel()
+	select {
+	case <-h.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("fetch did not stop when the generation ended")
+	}
+}
