@@ -570,7 +570,6 @@ type committer interface {
 // consuming goroutine: partitions are decoded in parallel, and events are
 // applied in partition order.
 func (c *Consumer) runGeneration(ctx context.Context, gen *kafka.Generation) error {
-	msgs := make(chan *chunk, fetchQueue/chunkMax)
 	// Start does not count functions started after the generation ended,
 	// so the fetchers are also counted here.
 	var fetchers sync.WaitGroup
@@ -586,6 +585,7 @@ func (c *Consumer) runGeneration(ctx context.Context, gen *kafka.Generation) err
 		}
 	}
 	slices.Sort(owned)
+	q := newQueue(n)
 	c.logger.Info("consumer group generation started", "group", c.opts.GroupID, "generation", gen.ID, "partitions", n, "owned", owned)
 	c.logger.Debug("partitions assigned", "generation", gen.ID, "assignments", gen.Assignments)
 	c.metrics.assigned.Set(float64(n))
@@ -608,11 +608,11 @@ func (c *Consumer) runGeneration(ctx context.Context, gen *kafka.Generation) err
 				fetchers.Add(1)
 				gen.Start(func(gctx context.Context) {
 					defer fetchers.Done()
-					c.fetch(gctx, topic, a, f, msgs)
+					c.fetch(gctx, topic, a, f, q)
 				})
 			}
 		}
-		done <- c.consume(ctx, gctx, gen, n, msgs)
+		done <- c.consume(ctx, gctx, gen, n, q)
 	})
 	return <-done
 }
@@ -706,7 +706,7 @@ const drainMax = 256
 // consume applies the decoded messages, ticks the engine and hands batches
 // to the flusher until the generation ends (gctx) or ctx is cancelled, then
 // flushes and commits what is pending. fetchers is the number of partition
-// fetchers feeding msgs.
+// fetchers feeding q.
 //
 // A batch is handed to the flusher when it holds BatchSize messages or
 // records, and then reading waits only if maxInFlight batches are being
@@ -716,7 +716,7 @@ const drainMax = 256
 // out the interval; in these two cases it waits for the flusher to be idle
 // and keeps filling meanwhile, so that a slow store gets fewer, larger
 // inserts instead of a queue of small ones.
-func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers int, msgs <-chan *chunk) error {
+func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers int, q *queue) error {
 	f, stopFlusher := c.startFlusher(ctx, gen)
 	tick := time.NewTicker(c.opts.TickInterval)
 	defer tick.Stop()
@@ -735,7 +735,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		// refs holds, by fetcher, what handle looks up by the partition.
 		refs = make([]partitionRefs, fetchers)
 		// held is the chunk being handled, from held.msgs[next]: a chunk
-		// is taken whole from msgs, and what was not handled when the
+		// is taken whole from q, and what was not handled when the
 		// batch filled up or drainMax was reached waits for the next
 		// turn, before any later chunk.
 		held *chunk
@@ -769,10 +769,10 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 				}
 			}
 			if next == len(held.msgs) {
-				held.recycle()
+				q.recycle(held)
 				held = nil
 			}
-			if saturated && lagging == 0 && held == nil && len(msgs) == 0 {
+			if saturated && lagging == 0 && held == nil && len(q.chunks) == 0 {
 				due = true
 			}
 			if !armed {
@@ -784,7 +784,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 			}
 			if held == nil {
 				select {
-				case held = <-msgs:
+				case held = <-q.chunks:
 					next = 0
 				default:
 					return nil
@@ -795,7 +795,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 	for {
 		full := cur.full(c.opts.BatchSize)
 		// A chunk partly handled goes on before anything else is taken
-		// from msgs: ready, a closed channel, is always ready.
+		// from q: ready, a closed channel, is always ready.
 		var in <-chan *chunk
 		var resume <-chan struct{}
 		switch {
@@ -803,7 +803,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		case held != nil:
 			resume = ready
 		default:
-			in = msgs
+			in = q.chunks
 		}
 		var out chan<- *pending
 		if !cur.empty() && (full && f.inFlight < maxInFlight || due && f.inFlight == 0) {

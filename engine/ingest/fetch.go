@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -52,28 +51,53 @@ type chunk struct {
 	msgs []decoded
 }
 
-// chunks keeps the chunks that were handled, for the fetchers to fill
-// again.
-var chunks = sync.Pool{New: func() any { return &chunk{msgs: make([]decoded, 0, chunkMax)} }}
+// queue carries the chunks of a generation's fetchers to the consuming
+// goroutine, and the chunks it handled back to be filled again, so that a
+// generation allocates its chunks once rather than one per chunkMax
+// messages.
+type queue struct {
+	// chunks holds the chunks ready to handle; a partition's in the order
+	// read.
+	chunks chan *chunk
+	// free holds handled chunks. It has room for every chunk there can
+	// be: one filling per fetcher, those in chunks, one being handled.
+	free chan *chunk
+}
 
-func newChunk() *chunk { return chunks.Get().(*chunk) }
+func newQueue(fetchers int) *queue {
+	n := fetchQueue / chunkMax
+	return &queue{chunks: make(chan *chunk, n), free: make(chan *chunk, n+fetchers+1)}
+}
 
-// recycle returns ch to the pool. What handle keeps of a message, it
-// copied (the event) or rebuilt (a dead letter), and the payloads belong
-// to kafka-go's message, not to ch: ch is cleared, so that it holds on to
-// none of them, and filled again with new messages only.
-func (ch *chunk) recycle() {
+// get returns an empty chunk.
+func (q *queue) get() *chunk {
+	select {
+	case ch := <-q.free:
+		return ch
+	default:
+		return &chunk{msgs: make([]decoded, 0, chunkMax)}
+	}
+}
+
+// recycle clears ch and keeps it to be filled again. What handle keeps of
+// a message, it copied (the event) or rebuilt (a dead letter), and the
+// payloads belong to kafka-go's message, not to ch: cleared, ch holds on to
+// none of them, and it is filled again with new messages only.
+func (q *queue) recycle(ch *chunk) {
 	clear(ch.msgs)
 	ch.msgs = ch.msgs[:0]
-	chunks.Put(ch)
+	select {
+	case q.free <- ch:
+	default:
+	}
 }
 
 // fetch reads one partition from the offset of its assignment, decodes each
-// message and sends it to out in chunks until gctx is done or reading
+// message and sends it to q in chunks until gctx is done or reading
 // fails, which ends the generation. fetcher numbers the partition within
 // the generation. A chunk not sent when the generation ends is dropped: its
 // messages are not committed, and are read again.
-func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAssignment, fetcher int, out chan<- *chunk) {
+func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAssignment, fetcher int, q *queue) {
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:         c.opts.Brokers,
 		Topic:           topic,
@@ -107,7 +131,7 @@ func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAs
 		cancelWait()
 		wctx = nil
 		select {
-		case out <- ch:
+		case q.chunks <- ch:
 			ch = nil
 			return true
 		case <-gctx.Done():
@@ -135,7 +159,7 @@ func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAs
 			return
 		}
 		if ch == nil {
-			ch = newChunk()
+			ch = q.get()
 		}
 		// Each message is decoded in place in the chunk, into a zero
 		// event: nothing of an earlier message is left for the decoder.

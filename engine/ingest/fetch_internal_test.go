@@ -18,7 +18,7 @@ import (
 type fetchHarness struct {
 	c      *Consumer
 	addr   string
-	out    chan *chunk
+	q      *queue
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -33,10 +33,10 @@ func startFetch(t *testing.T, out chan *chunk) *fetchHarness {
 	require.NoError(t, err)
 	c.chunkWait = time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &fetchHarness{c: c, addr: addr, out: out, cancel: cancel, done: make(chan struct{})}
+	h := &fetchHarness{c: c, addr: addr, q: &queue{chunks: out, free: make(chan *chunk, 10)}, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(h.done)
-		c.fetch(ctx, testTopic, kafka.PartitionAssignment{ID: 0, Offset: kafka.FirstOffset}, 3, out)
+		c.fetch(ctx, testTopic, kafka.PartitionAssignment{ID: 0, Offset: kafka.FirstOffset}, 3, h.q)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -64,7 +64,7 @@ func (h *fetchHarness) produce(t *testing.T, from, to int) {
 func (h *fetchHarness) receive(t *testing.T) *chunk {
 	t.Helper()
 	select {
-	case ch := <-h.out:
+	case ch := <-h.q.chunks:
 		return ch
 	case <-time.After(10 * time.Second):
 		t.Fatal("no chunk handed over")
@@ -93,7 +93,7 @@ func TestFetchHandsOverChunks(t *testing.T) {
 			}
 			next++
 		}
-		ch.recycle()
+		h.q.recycle(ch)
 	}
 	require.Equal(t, []int{64, 64, 64, 64, 44}, sizes)
 

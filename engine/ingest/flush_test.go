@@ -126,7 +126,7 @@ type harness struct {
 	j      *journal
 	store  *journalStore
 	eng    *orderEngine
-	msgs   chan *chunk
+	q      *queue
 	runCtx context.Context    // Run's context
 	cancel context.CancelFunc // cancels runCtx
 	endGen context.CancelFunc // ends the generation
@@ -137,7 +137,7 @@ type harness struct {
 func startHarness(t *testing.T, fetchers int, opts Options) *harness {
 	t.Helper()
 	j := &journal{}
-	h := &harness{j: j, store: &journalStore{j: j}, eng: &orderEngine{}, msgs: make(chan *chunk, 1000), done: make(chan struct{})}
+	h := &harness{j: j, store: &journalStore{j: j}, eng: &orderEngine{}, q: testQueue(), done: make(chan struct{})}
 	opts.Brokers = []string{"127.0.0.1:1"} // never dialled: consume does not fetch
 	opts.Decoder = &event.Decoder{}
 	opts.Engine = h.eng
@@ -153,7 +153,7 @@ func startHarness(t *testing.T, fetchers int, opts Options) *harness {
 	gctx, endGen := context.WithCancel(ctx)
 	h.runCtx, h.cancel, h.endGen = ctx, cancel, endGen
 	go func() {
-		h.err = c.consume(ctx, gctx, journalGen{j}, fetchers, h.msgs)
+		h.err = c.consume(ctx, gctx, journalGen{j}, fetchers, h.q)
 		close(h.done)
 	}()
 	t.Cleanup(func() {
@@ -175,7 +175,7 @@ func (h *harness) send(p int, from, to, last int64) {
 	var ch *chunk
 	for off := from; off < to; off++ {
 		if ch == nil {
-			ch = newChunk()
+			ch = h.q.get()
 		}
 		ch.msgs = append(ch.msgs, decoded{
 			msg:     kafka.Message{Topic: testTopic, Partition: p, Offset: off, HighWaterMark: last + 1},
@@ -184,20 +184,25 @@ func (h *harness) send(p int, from, to, last int64) {
 			behind:  off < last,
 		})
 		if off >= last || len(ch.msgs) == chunkMax {
-			h.msgs <- ch
+			h.q.chunks <- ch
 			ch = nil
 		}
 	}
 	if ch != nil {
-		h.msgs <- ch
+		h.q.chunks <- ch
 	}
 }
 
 // sendOne sends d alone in a chunk.
 func (h *harness) sendOne(d decoded) {
-	ch := newChunk()
+	ch := h.q.get()
 	ch.msgs = append(ch.msgs, d)
-	h.msgs <- ch
+	h.q.chunks <- ch
+}
+
+// testQueue is a queue with room for the chunks of a test's messages.
+func testQueue() *queue {
+	return &queue{chunks: make(chan *chunk, 1000), free: make(chan *chunk, 1000)}
 }
 
 func (h *harness) wait(t *testing.T) error {
@@ -399,10 +404,10 @@ func TestConsumeSkipsMessagesHandledInAnEarlierGeneration(t *testing.T) {
 
 	eng := &orderEngine{}
 	h.c.opts.Engine = eng
-	msgs := make(chan *chunk, 100)
+	q := testQueue()
 	done := make(chan error, 1)
-	go func() { done <- h.c.consume(h.runCtx, h.runCtx, journalGen{h.j}, 1, msgs) }()
-	h.msgs = msgs
+	go func() { done <- h.c.consume(h.runCtx, h.runCtx, journalGen{h.j}, 1, q) }()
+	h.q = q
 	h.send(0, 1, 6, 5)
 	require.Eventually(t, func() bool { return eng.count() == 2 }, 5*time.Second, time.Millisecond)
 	h.cancel()
