@@ -119,6 +119,11 @@ func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAs
 		return
 	}
 	src := c.sources[topic]
+	// The generation's context is kafka-go's own type: a context derived
+	// from it directly costs a goroutine each. Derived from fctx, the
+	// waits of the chunks cost none.
+	fctx, stop := context.WithCancel(gctx)
+	defer stop()
 	var (
 		ch *chunk
 		// wctx ends chunkWait after the first message of ch was read;
@@ -139,7 +144,7 @@ func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAs
 		}
 	}
 	for {
-		rctx := gctx
+		rctx := fctx
 		if wctx != nil {
 			rctx = wctx
 		}
@@ -172,7 +177,7 @@ func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAs
 			// More messages are there already: they join the chunk.
 			if wctx == nil {
 				var cancel context.CancelFunc
-				wctx, cancel = context.WithTimeout(gctx, c.chunkWait)
+				wctx, cancel = context.WithTimeout(fctx, c.chunkWait)
 				cancelWait = cancel // by send, or on return
 			}
 			continue
