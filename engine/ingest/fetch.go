@@ -13,9 +13,9 @@ import (
 
 // chunkMax is the most decoded messages a fetcher hands to the consuming
 // goroutine at once. A message goes over the channel in a chunk of its
-// partition's messages read behind the high-water mark, so that a backlog
-// costs a channel operation per chunkMax messages instead of one per
-// message.
+// partition's messages read behind the high-water mark while the consuming
+// goroutine is busy, so that a backlog costs a channel operation per
+// chunkMax messages instead of one per message.
 const chunkMax = 64
 
 // fetchQueue is about how many decoded messages the fetchers of a
@@ -24,9 +24,10 @@ const chunkMax = 64
 const fetchQueue = 1024
 
 // defaultChunkWait bounds how long a chunk waits for its partition's next
-// message: a message read behind the high-water mark is normally followed
-// at once, but the high-water mark may also count records the reader does
-// not return as messages.
+// message. A message read behind the high-water mark is normally followed
+// at once, from the same fetch or the next; the bound is for a next fetch
+// that is slow or fails (a broker going away, a high-water mark that went
+// back), so that what was read is applied meanwhile.
 const defaultChunkWait = 5 * time.Millisecond
 
 // decoded is a message as the fetcher of its partition hands it to the
@@ -45,8 +46,10 @@ type decoded struct {
 // chunk is a run of decoded messages of one partition, in the order read.
 // Every message but the last was read behind the partition's high-water
 // mark: a fetcher hands a chunk over as soon as a message is read at the
-// high-water mark, when it holds chunkMax messages, or when the next
-// message is not there within the consumer's chunkWait.
+// high-water mark, when it holds chunkMax messages, when the consuming
+// goroutine has no other chunk waiting (it would idle while the chunk
+// fills), or when the next message is not there within the consumer's
+// chunkWait.
 type chunk struct {
 	msgs []decoded
 }
@@ -173,8 +176,10 @@ func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAs
 		// The decoder is safe for concurrent use: messages are decoded
 		// here, one goroutine per partition, in parallel.
 		d.err = c.opts.Decoder.Decode(src, m.Value, &d.ev)
-		if d.behind && len(ch.msgs) < chunkMax {
-			// More messages are there already: they join the chunk.
+		if d.behind && len(ch.msgs) < chunkMax && len(q.chunks) > 0 {
+			// More messages are there already, and the consuming
+			// goroutine has chunks to handle meanwhile: they join the
+			// chunk.
 			if wctx == nil {
 				var cancel context.CancelFunc
 				wctx, cancel = context.WithTimeout(fctx, c.chunkWait)
@@ -182,7 +187,8 @@ func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAs
 			}
 			continue
 		}
-		// The last message known, or a full chunk: no wait.
+		// The last message known, a full chunk, or a consuming goroutine
+		// with nothing else to handle: no wait.
 		if !send() {
 			return
 		}

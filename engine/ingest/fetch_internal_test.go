@@ -72,15 +72,20 @@ func (h *fetchHarness) receive(t *testing.T) *chunk {
 	}
 }
 
-// A backlog goes in full chunks and the rest, in the order read; a message
-// that arrives on a caught-up partition goes at once, alone.
+// While the consuming goroutine has chunks waiting, a backlog goes in full
+// chunks and the rest, in the order read; a message that arrives on a
+// caught-up partition goes at once, alone.
 func TestFetchHandsOverChunks(t *testing.T) {
 	h := startFetch(t, make(chan *chunk, 100))
+	// A chunk the consuming goroutine has not taken yet.
+	h.q.chunks <- h.q.get()
 	const backlog = 300
 	h.produce(t, 0, backlog)
+	want := []int{0, 64, 64, 64, 64, 44}
+	require.Eventually(t, func() bool { return len(h.q.chunks) >= len(want) }, 10*time.Second, time.Millisecond)
 	var sizes []int
 	next := int64(0)
-	for next < backlog {
+	for range want {
 		ch := h.receive(t)
 		sizes = append(sizes, len(ch.msgs))
 		for i, d := range ch.msgs {
@@ -95,13 +100,32 @@ func TestFetchHandsOverChunks(t *testing.T) {
 		}
 		h.q.recycle(ch)
 	}
-	require.Equal(t, []int{64, 64, 64, 64, 44}, sizes)
+	require.Equal(t, want, sizes)
 
+	h.q.chunks <- h.q.get()
 	h.produce(t, backlog, backlog+1)
+	require.Empty(t, h.receive(t).msgs)
 	ch := h.receive(t)
 	require.Len(t, ch.msgs, 1)
 	require.Equal(t, int64(backlog), ch.msgs[0].msg.Offset)
 	require.False(t, ch.msgs[0].behind)
+}
+
+// With nothing else waiting for the consuming goroutine (out is
+// unbuffered: it never holds a chunk), each message a fetcher reads goes
+// at once, alone, in the order read, even from a backlog.
+func TestFetchHandsOverAtOnceToAnIdleConsumer(t *testing.T) {
+	h := startFetch(t, make(chan *chunk))
+	const backlog = 300
+	h.produce(t, 0, backlog)
+	next := int64(0)
+	for next < backlog {
+		ch := h.receive(t)
+		require.Len(t, ch.msgs, 1)
+		require.Equal(t, next, ch.msgs[0].msg.Offset, "handed over out of order")
+		next++
+		h.q.recycle(ch)
+	}
 }
 
 // A fetcher waiting to hand a chunk over stops when the generation ends;
