@@ -299,6 +299,9 @@ type Consumer struct {
 	// requests, dialer the group's and the partition readers'.
 	transport *kafka.Transport
 	dialer    *kafka.Dialer
+	// chunkWait bounds how long a fetcher holds decoded messages for more
+	// of its partition's (defaultChunkWait).
+	chunkWait time.Duration
 
 	// The state below is owned by the goroutine running consume (and by
 	// runGeneration before and after it).
@@ -334,6 +337,7 @@ func NewConsumer(opts Options) (*Consumer, error) {
 		client:      &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: 10 * time.Second, Transport: transport},
 		transport:   transport,
 		dialer:      opts.Security.dialer(),
+		chunkWait:   defaultChunkWait,
 		contract:    opts.contract(),
 		sources:     make(map[string]engine.Source, len(opts.Topics)),
 		counters:    make(map[string]*topicCounters, len(opts.Topics)),
@@ -566,7 +570,6 @@ type committer interface {
 // consuming goroutine: partitions are decoded in parallel, and events are
 // applied in partition order.
 func (c *Consumer) runGeneration(ctx context.Context, gen *kafka.Generation) error {
-	msgs := make(chan decoded, fetchQueue)
 	// Start does not count functions started after the generation ended,
 	// so the fetchers are also counted here.
 	var fetchers sync.WaitGroup
@@ -582,6 +585,7 @@ func (c *Consumer) runGeneration(ctx context.Context, gen *kafka.Generation) err
 		}
 	}
 	slices.Sort(owned)
+	q := newQueue(n)
 	c.logger.Info("consumer group generation started", "group", c.opts.GroupID, "generation", gen.ID, "partitions", n, "owned", owned)
 	c.logger.Debug("partitions assigned", "generation", gen.ID, "assignments", gen.Assignments)
 	c.metrics.assigned.Set(float64(n))
@@ -604,11 +608,11 @@ func (c *Consumer) runGeneration(ctx context.Context, gen *kafka.Generation) err
 				fetchers.Add(1)
 				gen.Start(func(gctx context.Context) {
 					defer fetchers.Done()
-					c.fetch(gctx, topic, a, f, msgs)
+					c.fetch(gctx, topic, a, f, q)
 				})
 			}
 		}
-		done <- c.consume(ctx, gctx, gen, n, msgs)
+		done <- c.consume(ctx, gctx, gen, n, q)
 	})
 	return <-done
 }
@@ -699,75 +703,10 @@ func (c *Consumer) prepare(ctx context.Context, owned, added []int) error {
 // flusher, cancellation) again.
 const drainMax = 256
 
-// fetchQueue is how many decoded messages the fetchers of a generation may
-// hold ready for the consuming goroutine.
-const fetchQueue = 1024
-
-// decoded is a message as the fetcher of its partition hands it to the
-// consuming goroutine: decoded into ev, or rejected or failed with err.
-type decoded struct {
-	msg kafka.Message
-	ev  engine.Event
-	err error
-	// fetcher numbers the partition's fetcher within the generation, from 0.
-	fetcher int
-	// behind is set when the partition held later messages as this one was
-	// read.
-	behind bool
-}
-
-// fetch reads one partition from the offset of its assignment, decodes each
-// message and sends it to out until gctx is done or reading fails, which
-// ends the generation. fetcher numbers the partition within the generation.
-func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAssignment, fetcher int, out chan<- decoded) {
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:         c.opts.Brokers,
-		Topic:           topic,
-		Partition:       a.ID,
-		MinBytes:        1,
-		MaxBytes:        16 << 20,
-		MaxWait:         500 * time.Millisecond,
-		ReadLagInterval: -1,
-		Dialer:          c.dialer,
-		Logger:          kafkaLogger(c.logger, slog.LevelDebug, nil),
-		// While a broker is away every reader reports every retry.
-		ErrorLogger: kafkaLogger(c.logger, slog.LevelWarn, c.readErrors),
-	})
-	// Closing a reader waits for its fetch in flight, up to MaxWait; the
-	// generation, and with it a rebalance, does not wait for that.
-	defer c.closing.Go(func() { r.Close() })
-	if err := r.SetOffset(a.Offset); err != nil {
-		c.logger.Warn("set read offset", "topic", topic, "partition", a.ID, "offset", a.Offset, "err", err)
-		return
-	}
-	src := c.sources[topic]
-	// Sending d copies it, so one d serves every message; a d per message
-	// would be an allocation each, as the decoder's argument escapes.
-	var d decoded
-	for {
-		m, err := r.FetchMessage(gctx)
-		if err != nil {
-			if gctx.Err() == nil {
-				c.logger.Warn("read partition", "topic", topic, "partition", a.ID, "err", err)
-			}
-			return
-		}
-		// The decoder is safe for concurrent use: messages are decoded
-		// here, one goroutine per partition, in parallel.
-		d = decoded{msg: m, fetcher: fetcher, behind: m.Offset+1 < m.HighWaterMark}
-		d.err = c.opts.Decoder.Decode(src, m.Value, &d.ev)
-		select {
-		case out <- d:
-		case <-gctx.Done():
-			return
-		}
-	}
-}
-
 // consume applies the decoded messages, ticks the engine and hands batches
 // to the flusher until the generation ends (gctx) or ctx is cancelled, then
 // flushes and commits what is pending. fetchers is the number of partition
-// fetchers feeding msgs.
+// fetchers feeding q.
 //
 // A batch is handed to the flusher when it holds BatchSize messages or
 // records, and then reading waits only if maxInFlight batches are being
@@ -777,7 +716,7 @@ func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAs
 // out the interval; in these two cases it waits for the flusher to be idle
 // and keeps filling meanwhile, so that a slow store gets fewer, larger
 // inserts instead of a queue of small ones.
-func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers int, msgs <-chan decoded) error {
+func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers int, q *queue) error {
 	f, stopFlusher := c.startFlusher(ctx, gen)
 	tick := time.NewTicker(c.opts.TickInterval)
 	defer tick.Stop()
@@ -795,6 +734,12 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		lagging int
 		// refs holds, by fetcher, what handle looks up by the partition.
 		refs = make([]partitionRefs, fetchers)
+		// held is the chunk being handled, from held.msgs[next]: a chunk
+		// is taken whole from q, and what was not handled when the
+		// batch filled up or drainMax was reached waits for the next
+		// turn, before any later chunk.
+		held *chunk
+		next int
 	)
 	finish := func(cause error) error {
 		if !cur.empty() {
@@ -803,11 +748,62 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		stopFlusher()
 		return errors.Join(cause, f.result())
 	}
+	// drain handles the messages of held and, while more are waiting,
+	// those of the chunks after it, up to drainMax and while cur has room,
+	// taking each chunk with a receive that does not block: cheaper than a
+	// select over every channel below per message. What the other cases
+	// wait for waits that much longer.
+	drain := func() error {
+		for n := 0; ; n++ {
+			d := &held.msgs[next]
+			next++
+			if err := c.handle(cur, d, &refs[d.fetcher]); err != nil {
+				return err
+			}
+			if d.behind != behind[d.fetcher] {
+				behind[d.fetcher] = d.behind
+				if d.behind {
+					lagging++
+				} else {
+					lagging--
+				}
+			}
+			if next == len(held.msgs) {
+				q.recycle(held)
+				held = nil
+			}
+			if saturated && lagging == 0 && held == nil && len(q.chunks) == 0 {
+				due = true
+			}
+			if !armed {
+				timer.Reset(c.opts.BatchInterval)
+				armed = true
+			}
+			if n+1 >= drainMax || cur.full(c.opts.BatchSize) {
+				return nil
+			}
+			if held == nil {
+				select {
+				case held = <-q.chunks:
+					next = 0
+				default:
+					return nil
+				}
+			}
+		}
+	}
 	for {
 		full := cur.full(c.opts.BatchSize)
-		var in <-chan decoded
-		if !full {
-			in = msgs
+		// A chunk partly handled goes on before anything else is taken
+		// from q: ready, a closed channel, is always ready.
+		var in <-chan *chunk
+		var resume <-chan struct{}
+		switch {
+		case full:
+		case held != nil:
+			resume = ready
+		default:
+			in = q.chunks
 		}
 		var out chan<- *pending
 		if !cur.empty() && (full && f.inFlight < maxInFlight || due && f.inFlight == 0) {
@@ -829,42 +825,14 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 				// period is over.
 				return finish(nil)
 			}
-		case d := <-in:
-			// The messages already waiting are taken too, up to
-			// drainMax and while cur has room, each with a receive that
-			// does not block: cheaper than a select over every channel
-			// above per message. What the other cases wait for waits
-			// that much longer.
-			for n := 0; ; n++ {
-				if err := c.handle(cur, &d, &refs[d.fetcher]); err != nil {
-					return finish(err)
-				}
-				if d.behind != behind[d.fetcher] {
-					behind[d.fetcher] = d.behind
-					if d.behind {
-						lagging++
-					} else {
-						lagging--
-					}
-				}
-				if saturated && lagging == 0 && len(msgs) == 0 {
-					due = true
-				}
-				if !armed {
-					timer.Reset(c.opts.BatchInterval)
-					armed = true
-				}
-				if n+1 >= drainMax || cur.full(c.opts.BatchSize) {
-					break
-				}
-				var ok bool
-				select {
-				case d, ok = <-msgs:
-				default:
-				}
-				if !ok {
-					break
-				}
+		case held = <-in:
+			next = 0
+			if err := drain(); err != nil {
+				return finish(err)
+			}
+		case <-resume:
+			if err := drain(); err != nil {
+				return finish(err)
 			}
 		case <-tick.C:
 			c.opts.Engine.Tick(time.Now(), &cur.batch.Output)
@@ -878,6 +846,13 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		}
 	}
 }
+
+// ready is a closed channel: receiving from it never blocks.
+var ready = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
 
 // handle applies one decoded message and adds it to p: the event with what
 // it caused, or the dead letter of a rejected message. It fails only if the

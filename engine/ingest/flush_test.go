@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -119,13 +120,13 @@ func (e *orderEngine) count() int {
 	return len(e.applied)
 }
 
-// harness runs consume on a channel of decoded messages.
+// harness runs consume on a channel of chunks of decoded messages.
 type harness struct {
 	c      *Consumer
 	j      *journal
 	store  *journalStore
 	eng    *orderEngine
-	msgs   chan decoded
+	q      *queue
 	runCtx context.Context    // Run's context
 	cancel context.CancelFunc // cancels runCtx
 	endGen context.CancelFunc // ends the generation
@@ -136,7 +137,7 @@ type harness struct {
 func startHarness(t *testing.T, fetchers int, opts Options) *harness {
 	t.Helper()
 	j := &journal{}
-	h := &harness{j: j, store: &journalStore{j: j}, eng: &orderEngine{}, msgs: make(chan decoded, 1000), done: make(chan struct{})}
+	h := &harness{j: j, store: &journalStore{j: j}, eng: &orderEngine{}, q: testQueue(), done: make(chan struct{})}
 	opts.Brokers = []string{"127.0.0.1:1"} // never dialled: consume does not fetch
 	opts.Decoder = &event.Decoder{}
 	opts.Engine = h.eng
@@ -156,7 +157,7 @@ func startHarness(t *testing.T, fetchers int, opts Options) *harness {
 	gctx, endGen := context.WithCancel(ctx)
 	h.runCtx, h.cancel, h.endGen = ctx, cancel, endGen
 	go func() {
-		h.err = c.consume(ctx, gctx, journalGen{j}, fetchers, h.msgs)
+		h.err = c.consume(ctx, gctx, journalGen{j}, fetchers, h.q)
 		close(h.done)
 	}()
 	t.Cleanup(func() {
@@ -170,17 +171,42 @@ func startHarness(t *testing.T, fetchers int, opts Options) *harness {
 	return h
 }
 
-// send sends the messages of partition p at offsets [from, to), as its
-// fetcher would, with last the partition's high-water mark minus one.
+// send sends the messages of partition p at offsets [from, to), in chunks
+// as its fetcher would, with last the partition's high-water mark minus
+// one; a chunk of messages behind it that is not full goes at the end, as
+// when the next message is not read within the fetcher's chunkWait.
 func (h *harness) send(p int, from, to, last int64) {
+	var ch *chunk
 	for off := from; off < to; off++ {
-		h.msgs <- decoded{
+		if ch == nil {
+			ch = h.q.get()
+		}
+		ch.msgs = append(ch.msgs, decoded{
 			msg:     kafka.Message{Topic: testTopic, Partition: p, Offset: off, HighWaterMark: last + 1},
 			ev:      engine.Event{ID: fmt.Sprintf("p%d-%d", p, off), SchoolID: "s1"},
 			fetcher: p,
 			behind:  off < last,
+		})
+		if off >= last || len(ch.msgs) == chunkMax {
+			h.q.chunks <- ch
+			ch = nil
 		}
 	}
+	if ch != nil {
+		h.q.chunks <- ch
+	}
+}
+
+// sendOne sends d alone in a chunk.
+func (h *harness) sendOne(d decoded) {
+	ch := h.q.get()
+	ch.msgs = append(ch.msgs, d)
+	h.q.chunks <- ch
+}
+
+// testQueue is a queue with room for the chunks of a test's messages.
+func testQueue() *queue {
+	return &queue{chunks: make(chan *chunk, 1000), free: make(chan *chunk, 1000)}
 }
 
 func (h *harness) wait(t *testing.T) error {
@@ -393,8 +419,8 @@ func TestConsumeFlushesAtGenerationEnd(t *testing.T) {
 func TestConsumeStopsOnDecoderFailure(t *testing.T) {
 	h := startHarness(t, 1, Options{BatchSize: 100})
 	h.send(0, 0, 2, 5)
-	h.msgs <- decoded{msg: kafka.Message{Topic: testTopic, Partition: 0, Offset: 2, HighWaterMark: 6},
-		err: errors.New("no identity key"), behind: true}
+	h.sendOne(decoded{msg: kafka.Message{Topic: testTopic, Partition: 0, Offset: 2, HighWaterMark: 6},
+		err: errors.New("no identity key"), behind: true})
 	h.send(0, 3, 6, 5)
 	err := h.wait(t)
 	require.ErrorContains(t, err, "decode message at campus.canteen/0 offset 2: no identity key")
@@ -441,14 +467,79 @@ func TestConsumeSkipsMessagesHandledInAnEarlierGeneration(t *testing.T) {
 
 	eng := &orderEngine{}
 	h.c.opts.Engine = eng
-	msgs := make(chan decoded, 100)
+	q := testQueue()
 	done := make(chan error, 1)
-	go func() { done <- h.c.consume(h.runCtx, h.runCtx, journalGen{h.j}, 1, msgs) }()
-	h.msgs = msgs
+	go func() { done <- h.c.consume(h.runCtx, h.runCtx, journalGen{h.j}, 1, q) }()
+	h.q = q
 	h.send(0, 1, 6, 5)
 	require.Eventually(t, func() bool { return eng.count() == 2 }, 5*time.Second, time.Millisecond)
 	h.cancel()
 	require.NoError(t, <-done)
 	require.Equal(t, []engine.Origin{{Topic: testTopic, Partition: 0, Offset: 4}, {Topic: testTopic, Partition: 0, Offset: 5}}, eng.applied)
 	require.Equal(t, []string{"write " + ids(0, 0, 4), "commit [p0=4]", "write " + ids(0, 4, 6), "commit [p0=6]"}, h.j.list())
+}
+
+// Chunks are cut where a batch fills up and where drainMax is reached: the
+// rest of a chunk is handled first in the next turn, and every partition's
+// messages are applied, written and committed in the order read.
+func TestConsumeKeepsPartitionOrderAcrossChunks(t *testing.T) {
+	tests := []struct {
+		name      string
+		batchSize int
+	}{
+		{name: "batches end within chunks", batchSize: 70},
+		{name: "turns end within chunks at drainMax", batchSize: 5000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startHarness(t, 2, Options{BatchSize: tc.batchSize})
+			const n = 1000
+			// Both partitions behind up to n-1, sent in runs of 100
+			// (a full chunk and a partial one), alternately.
+			for from := int64(0); from < n; from += 100 {
+				h.send(0, from, from+100, n-1)
+				h.send(1, from, from+100, n-1)
+			}
+			require.Eventually(t, func() bool { return h.eng.count() == 2*n }, 5*time.Second, time.Millisecond)
+			h.endGen()
+			require.NoError(t, h.wait(t))
+
+			next := map[int]int64{}
+			h.eng.mu.Lock()
+			for _, o := range h.eng.applied {
+				require.Equal(t, next[o.Partition], o.Offset, "applied out of order in partition %d", o.Partition)
+				next[o.Partition] = o.Offset + 1
+			}
+			h.eng.mu.Unlock()
+			require.Equal(t, map[int]int64{0: n, 1: n}, next)
+
+			var written []string
+			commits := 0
+			committed := map[string]bool{}
+			for _, e := range h.j.list() {
+				if ids, ok := strings.CutPrefix(e, "write "); ok {
+					written = append(written, strings.Fields(strings.Trim(ids, "[]"))...)
+					continue
+				}
+				commits++
+				for _, c := range strings.Fields(strings.Trim(strings.TrimPrefix(e, "commit "), "[]")) {
+					committed[c] = true
+				}
+			}
+			require.Len(t, written, 2*n)
+			for p := range 2 {
+				var got []string
+				for _, id := range written {
+					if strings.HasPrefix(id, fmt.Sprintf("p%d-", p)) {
+						got = append(got, id)
+					}
+				}
+				require.Equal(t, ids(p, 0, n), fmt.Sprint(got), "written in the order read")
+			}
+			require.True(t, committed[fmt.Sprintf("p0=%d", n)] && committed[fmt.Sprintf("p1=%d", n)], "everything committed: %v", committed)
+			if tc.batchSize < 2*n {
+				require.Equal(t, (2*n+tc.batchSize-1)/tc.batchSize, commits, "batches of BatchSize")
+			}
+		})
+	}
 }
