@@ -710,12 +710,13 @@ const drainMax = 256
 //
 // A batch is handed to the flusher when it holds BatchSize messages or
 // records, and then reading waits only if maxInFlight batches are being
-// flushed already. It is also handed over when its oldest record has waited
-// BatchInterval, or, right after a full batch, as soon as every partition is
-// read up to its high-water mark, so that the end of a backlog does not wait
-// out the interval; in these two cases it waits for the flusher to be idle
-// and keeps filling meanwhile, so that a slow store gets fewer, larger
-// inserts instead of a queue of small ones.
+// flushed already. Right after a full batch, the batch that ends the
+// backlog (every partition read up to its high-water mark) goes the same
+// way, so that the end of a backlog does not wait out the interval or the
+// batches before it. A batch is also handed over when its oldest record has
+// waited BatchInterval; then it waits for the flusher to be idle and keeps
+// filling meanwhile, so that a slow store gets fewer, larger inserts
+// instead of a queue of small ones.
 func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers int, q *queue) error {
 	f, stopFlusher := c.startFlusher(ctx, gen)
 	tick := time.NewTicker(c.opts.TickInterval)
@@ -727,6 +728,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		cur       = f.next()
 		armed     bool // timer runs for the oldest record of cur
 		due       bool // cur goes to the flusher once it is idle
+		tail      bool // cur ends a backlog: it goes as a full one would
 		saturated bool // the last batch handed over was full
 		// behind holds, by fetcher, whether its last message was read
 		// behind the partition's high-water mark; lagging counts them.
@@ -773,7 +775,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 				held = nil
 			}
 			if saturated && lagging == 0 && held == nil && len(q.chunks) == 0 {
-				due = true
+				due, tail = true, true
 			}
 			if !armed {
 				timer.Reset(c.opts.BatchInterval)
@@ -806,7 +808,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 			in = q.chunks
 		}
 		var out chan<- *pending
-		if !cur.empty() && (full && f.inFlight < maxInFlight || due && f.inFlight == 0) {
+		if !cur.empty() && ((full || tail) && f.inFlight < maxInFlight || due && f.inFlight == 0) {
 			out = f.queue
 		}
 		select {
@@ -817,7 +819,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		case out <- cur: // as handOff
 			f.inFlight++
 			saturated = full
-			cur, due, armed = f.next(), false, false
+			cur, due, tail, armed = f.next(), false, false, false
 			timer.Stop()
 		case p := <-f.flushed:
 			if !f.returned(p) {

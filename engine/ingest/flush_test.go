@@ -270,12 +270,16 @@ func TestConsumeAppliesWhileStoring(t *testing.T) {
 }
 
 // stagedJournal is a journalStore in two stages, recording "prepare [ID…]"
-// and "finish [ID…]"; the first Finish waits for release.
+// and "finish [ID…]". Each Finish says it started on finishing and waits
+// for a release before it records.
 type stagedJournal struct {
 	*journalStore
-	finishing chan struct{} // receives when the first Finish starts
+	finishing chan string
 	release   chan struct{}
-	once      sync.Once
+}
+
+func newStagedJournal() *stagedJournal {
+	return &stagedJournal{finishing: make(chan string, 10), release: make(chan struct{}, 10)}
 }
 
 func (s *stagedJournal) Prepare(_ context.Context, b *engine.Batch) error {
@@ -284,10 +288,12 @@ func (s *stagedJournal) Prepare(_ context.Context, b *engine.Batch) error {
 }
 
 func (s *stagedJournal) Finish(ctx context.Context, b *engine.Batch) error {
-	s.once.Do(func() {
-		s.finishing <- struct{}{}
-		<-s.release
-	})
+	s.finishing <- fmt.Sprint(batchIDs(b))
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	s.j.add("finish %v", batchIDs(b))
 	return nil
 }
@@ -304,16 +310,18 @@ func batchIDs(b *engine.Batch) []string {
 // stage of the batch before is still running, and the commits keep their
 // order, each after its batch's second stage.
 func TestConsumeStagedStoreOverlaps(t *testing.T) {
-	st := &stagedJournal{finishing: make(chan struct{}, 1), release: make(chan struct{})}
+	st := newStagedJournal()
 	h := startHarness(t, 1, Options{BatchSize: 10, Store: st})
 	h.send(0, 0, 20, 19)
-	<-st.finishing
+	require.Equal(t, ids(0, 0, 10), <-st.finishing)
 	require.Eventually(t, func() bool { return len(h.j.list()) == 2 }, 5*time.Second, time.Millisecond)
 	require.Equal(t, []string{"prepare " + ids(0, 0, 10), "prepare " + ids(0, 10, 20)}, h.j.list(),
 		"the second batch's first stage while the first batch's second stage runs")
 	require.Never(t, func() bool { return len(h.j.list()) > 2 }, 50*time.Millisecond, 5*time.Millisecond, "nothing committed meanwhile")
 
-	close(st.release)
+	st.release <- struct{}{}
+	require.Equal(t, ids(0, 10, 20), <-st.finishing)
+	st.release <- struct{}{}
 	want := []string{
 		"prepare " + ids(0, 0, 10), "prepare " + ids(0, 10, 20),
 		"finish " + ids(0, 0, 10), "commit [p0=10]",
@@ -324,6 +332,29 @@ func TestConsumeStagedStoreOverlaps(t *testing.T) {
 	h.cancel()
 	require.NoError(t, h.wait(t))
 	require.Equal(t, want, h.j.list())
+}
+
+// The batch that ends a backlog, not full, goes to the flusher as a full
+// one would: its first stage runs while the batch before it finishes,
+// without waiting for the flusher to be idle.
+func TestConsumeBacklogTailOverlaps(t *testing.T) {
+	st := newStagedJournal()
+	h := startHarness(t, 1, Options{BatchSize: 10, Store: st})
+	h.send(0, 0, 25, 24)
+	require.Equal(t, ids(0, 0, 10), <-st.finishing)
+	st.release <- struct{}{}
+	require.Equal(t, ids(0, 10, 20), <-st.finishing)
+	// The second batch's second stage is held: the tail's first stage runs.
+	require.Eventually(t, func() bool { return slices.Contains(h.j.list(), "prepare "+ids(0, 20, 25)) }, 5*time.Second, time.Millisecond)
+	require.NotContains(t, h.j.list(), "finish "+ids(0, 10, 20))
+	st.release <- struct{}{}
+	require.Equal(t, ids(0, 20, 25), <-st.finishing)
+	st.release <- struct{}{}
+	require.Eventually(t, func() bool { return slices.Contains(h.j.list(), "commit [p0=25]") }, 5*time.Second, time.Millisecond)
+	require.Equal(t, []string{
+		"prepare " + ids(0, 0, 10), "prepare " + ids(0, 10, 20), "finish " + ids(0, 0, 10), "commit [p0=10]",
+		"prepare " + ids(0, 20, 25), "finish " + ids(0, 10, 20), "commit [p0=20]", "finish " + ids(0, 20, 25), "commit [p0=25]",
+	}, h.j.list())
 }
 
 func TestConsumeRetriesWithoutReordering(t *testing.T) {
