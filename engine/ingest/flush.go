@@ -137,7 +137,7 @@ func (f *flusher) run() {
 			f.err = err
 		}
 		if f.err == nil {
-			f.done1(finishing, started)
+			f.commitFlushed(finishing, started)
 		}
 		f.release(finishing)
 		finishing = nil
@@ -167,7 +167,7 @@ func (f *flusher) run() {
 		start := time.Now()
 		if staged == nil {
 			if f.err = f.flush(p, f.c.opts.Store.Write); f.err == nil {
-				f.done1(p, start)
+				f.commitFlushed(p, start)
 			}
 			f.release(p)
 			continue
@@ -186,7 +186,7 @@ func (f *flusher) run() {
 			f.release(p)
 		case p.batch.Len() == 0:
 			// Dead letters or repeats only: nothing to finish.
-			f.done1(p, start)
+			f.commitFlushed(p, start)
 			f.release(p)
 		default:
 			finishing, started = p, start
@@ -254,8 +254,9 @@ func (f *flusher) flush(p *pending, write func(context.Context, *engine.Batch) e
 	return c.retry(f.ctx, targetStore, func(ctx context.Context) error { return write(ctx, &p.batch) })
 }
 
-// done1 commits the offsets of p, stored since start, and counts it.
-func (f *flusher) done1(p *pending, start time.Time) {
+// commitFlushed commits the offsets of p, whose flush started at start and
+// has stored everything of it, and counts the flush.
+func (f *flusher) commitFlushed(p *pending, start time.Time) {
 	if n := p.batch.Len(); n > 0 {
 		f.c.metrics.batchRecords.Observe(float64(n))
 	}
