@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/sanse-campus/sanse/engine/alert"
 	"github.com/sanse-campus/sanse/engine/notify"
@@ -50,9 +49,8 @@ func (s *Store) SaveAlerts(ctx context.Context, alerts []*alert.Alert) error {
 	if len(alerts) == 0 {
 		return nil
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		return s.insert(gctx, tableAlerts, `INSERT INTO alerts (id, school_id, district, level, status, source, opened_at, opened_ms, version, doc)`,
+	inserts := []func(context.Context) error{func(ctx context.Context) error {
+		return s.insert(ctx, tableAlerts, `INSERT INTO alerts (id, school_id, district, level, status, source, opened_at, opened_ms, version, doc)`,
 			len(alerts), func(b driver.Batch) error {
 				for _, a := range alerts {
 					doc, err := json.Marshal(a)
@@ -66,14 +64,14 @@ func (s *Store) SaveAlerts(ctx context.Context, alerts []*alert.Alert) error {
 				}
 				return nil
 			})
-	})
+	}}
 	rows := 0
 	for _, a := range alerts {
 		rows += len(a.History)
 	}
 	if rows > 0 {
-		g.Go(func() error {
-			return s.insert(gctx, tableAlertActions, `INSERT INTO alert_actions (alert_id, school_id, seq, at, at_ms, action, actor, comment, step)`,
+		inserts = append(inserts, func(ctx context.Context) error {
+			return s.insert(ctx, tableAlertActions, `INSERT INTO alert_actions (alert_id, school_id, seq, at, at_ms, action, actor, comment, step)`,
 				rows, func(b driver.Batch) error {
 					for _, a := range alerts {
 						for i, h := range a.History {
@@ -87,13 +85,7 @@ func (s *Store) SaveAlerts(ctx context.Context, alerts []*alert.Alert) error {
 				})
 		})
 	}
-	if err := g.Wait(); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return err
-	}
-	return nil
+	return inParallel(ctx, inserts...)
 }
 
 // SaveNotifications implements notify.OutboxStore.

@@ -43,12 +43,24 @@ func (s *Store) Write(ctx context.Context, b *engine.Batch) error {
 // insert costs the server a fixed time whatever its size, and neither
 // depends on the other. Errors and repeats are as for Write.
 func (s *Store) WriteEffects(ctx context.Context, b *engine.Batch) error {
-	g, gctx := errgroup.WithContext(ctx)
+	var inserts []func(context.Context) error
 	if len(b.Transitions) > 0 {
-		g.Go(func() error { return s.writeTransitions(gctx, b) })
+		inserts = append(inserts, func(ctx context.Context) error { return s.writeTransitions(ctx, b) })
 	}
 	if len(b.Changes) > 0 {
-		g.Go(func() error { return s.writeChanges(gctx, b) })
+		inserts = append(inserts, func(ctx context.Context) error { return s.writeChanges(ctx, b) })
+	}
+	return inParallel(ctx, inserts...)
+}
+
+// inParallel runs the inserts at once and returns the first error, or
+// ctx's when ctx ended: each insert costs the server a fixed time whatever
+// its size, so inserts into tables that do not depend on each other go
+// together.
+func inParallel(ctx context.Context, inserts ...func(context.Context) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, insert := range inserts {
+		g.Go(func() error { return insert(gctx) })
 	}
 	if err := g.Wait(); err != nil {
 		if ctx.Err() != nil {
