@@ -27,21 +27,24 @@ func readBoundaries(path string) ([]byte, error) {
 // path is empty, the embedded county outlines of the cities of 浙江省 that
 // hold the registry's districts (web.Choose). It warns about districts the
 // embedded outlines do not know and about schools that lie outside their
-// district's outline, which the map would show in the wrong place.
-func loadBoundaries(path string, registry *engine.Registry, logger *slog.Logger) ([]byte, error) {
+// district's outline, which the map would show in the wrong place: the
+// latter when checkPlaces is called, which takes a while for a province
+// (every school against its district's outline) and may run meanwhile.
+func loadBoundaries(path string, registry *engine.Registry, logger *slog.Logger) (data []byte, checkPlaces func(), err error) {
 	if path != "" {
 		data, err := readBoundaries(path)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		b, err := web.ParseBoundaries(data)
 		if err != nil {
-			return nil, fmt.Errorf("map outlines: %w", err)
+			return nil, nil, fmt.Errorf("map outlines: %w", err)
 		}
-		warnMisplaced(registry, logger, func(s *engine.School) string {
-			return b.Misplaced(s.District, s.Longitude, s.Latitude)
-		})
-		return data, nil
+		return data, func() {
+			warnMisplaced(registry, logger, func(s *engine.School) string {
+				return b.Misplaced(s.District, s.Longitude, s.Latitude)
+			})
+		}, nil
 	}
 
 	var districts []string
@@ -53,10 +56,10 @@ func loadBoundaries(path string, registry *engine.Registry, logger *slog.Logger)
 		}
 	}
 	choice := web.Choose(districts)
-	data := choice.GeoJSON()
+	data = choice.GeoJSON()
 	b, err := web.ParseBoundaries(data)
 	if err != nil {
-		return nil, fmt.Errorf("embedded map outlines: %w", err) // build.mjs's output is checked by go test
+		return nil, nil, fmt.Errorf("embedded map outlines: %w", err) // build.mjs's output is checked by go test
 	}
 	logger.Info("map outlines: the embedded county outlines of the registry's cities", "cities", strings.Join(choice.Cities, ","))
 	var renamed []string
@@ -83,14 +86,15 @@ func loadBoundaries(path string, registry *engine.Registry, logger *slog.Logger)
 		logger.Warn(msg, "districts", strings.Join(choice.Unknown[:min(10, len(choice.Unknown))], ", "),
 			"unknown", len(choice.Unknown), "schools", n, "of", registry.Len())
 	}
-	warnMisplaced(registry, logger, func(s *engine.School) string {
-		o := choice.Outlines(s.District)
-		if o == nil {
-			return "" // warned about above
-		}
-		return b.MisplacedIn(s.District, o, s.Longitude, s.Latitude)
-	})
-	return data, nil
+	return data, func() {
+		warnMisplaced(registry, logger, func(s *engine.School) string {
+			o := choice.Outlines(s.District)
+			if o == nil {
+				return "" // warned about above
+			}
+			return b.MisplacedIn(s.District, o, s.Longitude, s.Latitude)
+		})
+	}, nil
 }
 
 // warnMisplaced logs the schools for which misplaced gives a reason, with a

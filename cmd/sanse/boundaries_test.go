@@ -46,16 +46,19 @@ func TestLoadBoundariesWarnsAboutMisplacedSchools(t *testing.T) {
 	require.NoError(t, err)
 
 	var log bytes.Buffer
-	data, err := loadBoundaries(outlines, registry, slog.New(slog.NewTextHandler(&log, nil)))
+	data, checkPlaces, err := loadBoundaries(outlines, registry, slog.New(slog.NewTextHandler(&log, nil)))
 	require.NoError(t, err)
 	require.Equal(t, square, string(data))
+	require.NotContains(t, log.String(), "schools outside", "the places are checked by checkPlaces")
+	checkPlaces()
 	require.Contains(t, log.String(), "schools outside their district's outline")
 	require.Contains(t, log.String(), "schools=1")
 	require.Contains(t, log.String(), "B: [121.5, 30.75] lies outside every outline")
 
 	log.Reset()
-	data, err = loadBoundaries("", registry, slog.New(slog.NewTextHandler(&log, nil)))
+	data, checkPlaces, err = loadBoundaries("", registry, slog.New(slog.NewTextHandler(&log, nil)))
 	require.NoError(t, err)
+	checkPlaces()
 	require.Equal(t, web.DemoBoundaries(), data, "南湖区: the embedded outlines of 嘉兴市")
 	require.Contains(t, log.String(), "schools=1", "in the embedded outlines A lies in 南湖区, B east of every county")
 	require.Contains(t, log.String(), "B: [121.5, 30.75] lies outside every outline")
@@ -126,8 +129,9 @@ func TestLoadBoundariesChoosesCities(t *testing.T) {
 			reg, err := registry.Load(path)
 			require.NoError(t, err)
 			var log bytes.Buffer
-			data, err := loadBoundaries("", reg, slog.New(slog.NewTextHandler(&log, nil)))
+			data, checkPlaces, err := loadBoundaries("", reg, slog.New(slog.NewTextHandler(&log, nil)))
 			require.NoError(t, err)
+			checkPlaces()
 			var want []string
 			for _, c := range tt.cities {
 				want = append(want, counties[c]...)

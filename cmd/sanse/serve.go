@@ -68,10 +68,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		return err
 	}
 	defer a.Close()
-	boundaries, err := loadBoundaries(cfg.Map.BoundariesFile, a.Registry(), logger)
+	boundaries, checkPlaces, err := loadBoundaries(cfg.Map.BoundariesFile, a.Registry(), logger)
 	if err != nil {
 		return err
 	}
+	// A warning only: it does not hold up consuming.
+	go checkPlaces()
 	var signIn string
 	if demo && !cfg.Web.InsecureNoAuth {
 		secret, revoke, err := demoToken(ctx, a.Store(), logger)
@@ -114,10 +116,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 				case <-hup:
 					logger.Info("SIGHUP received, reloading rules, the school registry, the map outlines and the TLS certificate")
 					a.Reload()
-					if data, err := loadBoundaries(cfg.Map.BoundariesFile, a.Registry(), logger); err != nil {
+					if data, checkPlaces, err := loadBoundaries(cfg.Map.BoundariesFile, a.Registry(), logger); err != nil {
 						logger.Error("map outlines reload refused; the current ones stay", "err", err)
 					} else if err := server.ReloadBoundaries(data); err != nil {
 						logger.Error("map outlines reload refused; the current ones stay", "err", err)
+					} else {
+						checkPlaces()
 					}
 					_ = server.ReloadCertificate() // logged by the server
 				}

@@ -299,6 +299,9 @@ type Consumer struct {
 	// requests, dialer the group's and the partition readers'.
 	transport *kafka.Transport
 	dialer    *kafka.Dialer
+	// splitMin is the fewest messages of a batch split off the end of a
+	// backlog (see consume).
+	splitMin int
 	// chunkWait bounds how long a fetcher holds decoded messages for more
 	// of its partition's (defaultChunkWait).
 	chunkWait time.Duration
@@ -338,6 +341,7 @@ func NewConsumer(opts Options) (*Consumer, error) {
 		transport:   transport,
 		dialer:      opts.Security.dialer(),
 		chunkWait:   defaultChunkWait,
+		splitMin:    max(opts.BatchSize/splitDivisor, min(opts.BatchSize, splitFloor)),
 		contract:    opts.contract(),
 		sources:     make(map[string]engine.Source, len(opts.Topics)),
 		counters:    make(map[string]*topicCounters, len(opts.Topics)),
@@ -703,6 +707,14 @@ func (c *Consumer) prepare(ctx context.Context, owned, added []int) error {
 // flusher, cancellation) again.
 const drainMax = 256
 
+// The batches split off the end of a backlog (see consume) hold at least
+// BatchSize/splitDivisor messages, and at least splitFloor (or BatchSize):
+// below that an insert is mostly its own overhead.
+const (
+	splitDivisor = 16
+	splitFloor   = 1024
+)
+
 // consume applies the decoded messages, ticks the engine and hands batches
 // to the flusher until the generation ends (gctx) or ctx is cancelled, then
 // flushes and commits what is pending. fetchers is the number of partition
@@ -713,7 +725,12 @@ const drainMax = 256
 // flushed already. Right after a full batch, the batch that ends the
 // backlog (every partition read up to its high-water mark) goes the same
 // way, so that the end of a backlog does not wait out the interval or the
-// batches before it. A batch is also handed over when its oldest record has
+// batches before it. Before that, the end of a backlog goes in shrinking
+// batches: a batch that holds as many messages as the partitions still
+// hold behind their high-water marks (and at least splitMin) is full, so that each batch is about half of what is left and the last
+// ones are small. What the last event read waits for is the store of the
+// batches in flight and of its own: with full batches, of up to
+// maxInFlight+1 times BatchSize events. A batch is also handed over when its oldest record has
 // waited BatchInterval; then it waits for the flusher to be idle and keeps
 // filling meanwhile, so that a slow store gets fewer, larger inserts
 // instead of a queue of small ones.
@@ -729,11 +746,17 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		armed     bool // timer runs for the oldest record of cur
 		due       bool // cur goes to the flusher once it is idle
 		tail      bool // cur ends a backlog: it goes as a full one would
+		split     bool // cur is about half of what is left of a backlog: it is full
 		saturated bool // the last batch handed over was full
 		// behind holds, by fetcher, whether its last message was read
 		// behind the partition's high-water mark; lagging counts them.
 		behind  = make([]bool, fetchers)
 		lagging int
+		// lags holds, by fetcher, how many messages its partition held
+		// after the last one handled, when it was read; backlog is their
+		// sum: what is left to read, as far as the fetches told.
+		lags    = make([]int64, fetchers)
+		backlog int64
 		// refs holds, by fetcher, what handle looks up by the partition.
 		refs = make([]partitionRefs, fetchers)
 		// held is the chunk being handled, from held.msgs[next]: a chunk
@@ -770,12 +793,18 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 					lagging--
 				}
 			}
+			backlog += d.lag - lags[d.fetcher]
+			lags[d.fetcher] = d.lag
 			if next == len(held.msgs) {
 				q.recycle(held)
 				held = nil
 			}
 			if saturated && lagging == 0 && held == nil && len(q.chunks) == 0 {
-				due, tail = true, true
+				due, tail, split = true, true, false
+			} else if saturated && !tail && !split && cur.messages >= c.splitMin && int64(cur.messages) >= backlog {
+				// Handed over from here, if the flusher has room.
+				due, split = true, true
+				return nil
 			}
 			if !armed {
 				timer.Reset(c.opts.BatchInterval)
@@ -795,13 +824,18 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		}
 	}
 	for {
-		full := cur.full(c.opts.BatchSize)
+		// A batch split off the end of a backlog is full: it stays about
+		// half of what is left even while the flusher has no room yet.
+		full := cur.full(c.opts.BatchSize) || split
 		// A chunk partly handled goes on before anything else is taken
-		// from q: ready, a closed channel, is always ready.
+		// from q: ready, a closed channel, is always ready. A batch that
+		// ends a backlog, and that the flusher has room for, goes before
+		// anything more is read into it.
 		var in <-chan *chunk
 		var resume <-chan struct{}
 		switch {
 		case full:
+		case tail && f.inFlight < maxInFlight:
 		case held != nil:
 			resume = ready
 		default:
@@ -819,7 +853,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		case out <- cur: // as handOff
 			f.inFlight++
 			saturated = full
-			cur, due, tail, armed = f.next(), false, false, false
+			cur, due, tail, split, armed = f.next(), false, false, false, false
 			timer.Stop()
 		case p := <-f.flushed:
 			if !f.returned(p) {

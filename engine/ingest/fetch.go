@@ -39,8 +39,9 @@ type decoded struct {
 	// fetcher numbers the partition's fetcher within the generation, from 0.
 	fetcher int
 	// behind is set when the partition held later messages as this one was
-	// read.
+	// read; lag is how many.
 	behind bool
+	lag    int64
 }
 
 // chunk is a run of decoded messages of one partition, in the order read.
@@ -171,7 +172,8 @@ func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAs
 		}
 		// Each message is decoded in place in the chunk, into a zero
 		// event: nothing of an earlier message is left for the decoder.
-		ch.msgs = append(ch.msgs, decoded{msg: m, fetcher: fetcher, behind: m.Offset+1 < m.HighWaterMark})
+		lag := max(m.HighWaterMark-m.Offset-1, 0)
+		ch.msgs = append(ch.msgs, decoded{msg: m, fetcher: fetcher, behind: lag > 0, lag: lag})
 		d := &ch.msgs[len(ch.msgs)-1]
 		// The decoder is safe for concurrent use: messages are decoded
 		// here, one goroutine per partition, in parallel.

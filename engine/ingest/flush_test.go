@@ -134,7 +134,7 @@ type harness struct {
 	err    error
 }
 
-func startHarness(t *testing.T, fetchers int, opts Options) *harness {
+func startHarness(t *testing.T, fetchers int, opts Options, tweaks ...func(*Consumer)) *harness {
 	t.Helper()
 	j := &journal{}
 	h := &harness{j: j, store: &journalStore{j: j}, eng: &orderEngine{}, q: testQueue(), done: make(chan struct{})}
@@ -152,6 +152,9 @@ func startHarness(t *testing.T, fetchers int, opts Options) *harness {
 	c, err := NewConsumer(opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.dlq.Close() })
+	for _, tweak := range tweaks {
+		tweak(c)
+	}
 	h.c = c
 	ctx, cancel := context.WithCancel(context.Background())
 	gctx, endGen := context.WithCancel(ctx)
@@ -186,6 +189,7 @@ func (h *harness) send(p int, from, to, last int64) {
 			ev:      engine.Event{ID: fmt.Sprintf("p%d-%d", p, off), SchoolID: "s1"},
 			fetcher: p,
 			behind:  off < last,
+			lag:     max(last-off, 0),
 		})
 		if off >= last || len(ch.msgs) == chunkMax {
 			h.q.chunks <- ch
@@ -355,6 +359,56 @@ func TestConsumeBacklogTailOverlaps(t *testing.T) {
 		"prepare " + ids(0, 0, 10), "prepare " + ids(0, 10, 20), "finish " + ids(0, 0, 10), "commit [p0=10]",
 		"prepare " + ids(0, 20, 25), "finish " + ids(0, 10, 20), "commit [p0=20]", "finish " + ids(0, 20, 25), "commit [p0=25]",
 	}, h.j.list())
+}
+
+// The end of a backlog goes in batches of about half of what is left, so
+// that the last events read wait for the store of small batches, not of
+// full ones. Each batch is sent on its own, once the one before is
+// committed, as a fetcher would have read it.
+func TestConsumeBacklogEndsInShrinkingBatches(t *testing.T) {
+	const batchSize, last = 64, 639 // 640 messages behind
+	h := startHarness(t, 1, Options{BatchSize: batchSize}, func(c *Consumer) { c.splitMin = 4 })
+	want := []int{64, 64, 64, 64, 64, 64, 64, 64, 64, 32, 16, 8, 4, 4}
+	from := int64(0)
+	for i, size := range want {
+		to := from + int64(size)
+		h.send(0, from, to, last)
+		commit := fmt.Sprintf("commit [p0=%d]", to)
+		require.Eventually(t, func() bool { return slices.Contains(h.j.list(), commit) }, 5*time.Second, time.Millisecond,
+			"batch %d: no %q; journal %v", i, commit, h.j.list())
+		require.Equal(t, "write "+ids(0, from, to), h.j.list()[2*i], "batch %d", i)
+		from = to
+	}
+	require.Len(t, h.j.list(), 2*len(want))
+
+	// Caught up, the next messages wait for the interval again, however
+	// many were left just before.
+	h.send(0, last+1, last+3, last+2)
+	require.Never(t, func() bool { return len(h.j.list()) > 2*len(want) }, 50*time.Millisecond, 5*time.Millisecond,
+		"a batch of messages read at the high-water mark after a backlog is not due")
+	h.endGen()
+	require.NoError(t, h.wait(t))
+}
+
+// A batch split off the end of a backlog is full: while the flusher has no
+// room, reading waits rather than filling it further.
+func TestConsumeSplitBatchWaitsForFlusher(t *testing.T) {
+	st := newStagedJournal()
+	h := startHarness(t, 1, Options{BatchSize: 10, Store: st}, func(c *Consumer) { c.splitMin = 2 })
+	// Two full batches (the second one also half of what is left), then
+	// half of the 10 left, which waits while two batches are in flight;
+	// then 3 of the 5 left, and the last 2 (a split holds 2 at least).
+	h.send(0, 0, 30, 29)
+	require.Equal(t, ids(0, 0, 10), <-st.finishing)
+	require.Eventually(t, func() bool { return h.eng.count() == 25 }, 5*time.Second, time.Millisecond)
+	require.Never(t, func() bool { return h.eng.count() > 25 }, 50*time.Millisecond, 5*time.Millisecond,
+		"a split batch is full")
+	for _, b := range []string{ids(0, 10, 20), ids(0, 20, 25), ids(0, 25, 28), ids(0, 28, 30)} {
+		st.release <- struct{}{}
+		require.Equal(t, b, <-st.finishing)
+	}
+	st.release <- struct{}{}
+	require.Eventually(t, func() bool { return slices.Contains(h.j.list(), "commit [p0=30]") }, 5*time.Second, time.Millisecond)
 }
 
 func TestConsumeRetriesWithoutReordering(t *testing.T) {
