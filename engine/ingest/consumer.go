@@ -292,7 +292,6 @@ type Consumer struct {
 	sources  map[string]engine.Source // by topic
 	topics   []string                 // the event topics, in the order of the contract's sources
 	ran      atomic.Bool
-	closing  sync.WaitGroup // partition readers being closed
 	// readErrors lets through one partition reader error log per interval.
 	readErrors *logthrottle.Limiter
 	// transport carries the admin client's and the dead-letter writer's
@@ -302,9 +301,6 @@ type Consumer struct {
 	// splitMin is the fewest messages of a batch split off the end of a
 	// backlog (see consume).
 	splitMin int
-	// chunkWait bounds how long a fetcher holds decoded messages for more
-	// of its partition's (defaultChunkWait).
-	chunkWait time.Duration
 
 	// The state below is owned by the goroutine running consume (and by
 	// runGeneration before and after it).
@@ -340,7 +336,6 @@ func NewConsumer(opts Options) (*Consumer, error) {
 		client:      &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: 10 * time.Second, Transport: transport},
 		transport:   transport,
 		dialer:      opts.Security.dialer(),
-		chunkWait:   defaultChunkWait,
 		splitMin:    max(opts.BatchSize/splitDivisor, min(opts.BatchSize, splitFloor)),
 		contract:    opts.contract(),
 		sources:     make(map[string]engine.Source, len(opts.Topics)),
@@ -390,7 +385,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	defer c.transport.CloseIdleConnections()
 	defer c.dlq.Close()
-	defer c.closing.Wait()
 	var reported []string // the missing topics last reported
 	for {
 		present, missing, err := c.presentTopics(ctx)

@@ -1,7 +1,10 @@
 // Package ingest moves events from Kafka into the engine and the store.
 //
-// Consumer reads the four event topics (one per source) as one Kafka
-// consumer group, with kafka-go. Each message is validated by
+// Consumer reads the event topics (one per source) as one Kafka consumer
+// group, with kafka-go: the group (kafka.ConsumerGroup) assigns the
+// partitions, and each assigned partition is fetched from its leader on a
+// kafka.Conn of its own and decoded where it is read, its messages handed
+// to the one goroutine that applies them in chunks. Each message is validated by
 // event.Decoder; a rejected message goes, unchanged and with headers saying
 // why, to the dead-letter topic. A valid event is applied to the engine, and
 // the event with what it caused (risk transitions, colour changes) is

@@ -3,12 +3,15 @@ package ingest
 import (
 	"context"
 	"errors"
-	"log/slog"
+	"fmt"
+	"io"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
 	"github.com/sanse-campus/sanse/engine"
+	"github.com/sanse-campus/sanse/engine/retry"
 )
 
 // chunkMax is the most decoded messages a fetcher hands to the consuming
@@ -23,12 +26,18 @@ const chunkMax = 64
 // fetchQueue/chunkMax chunks. Each fetcher also fills a chunk of its own.
 const fetchQueue = 1024
 
-// defaultChunkWait bounds how long a chunk waits for its partition's next
-// message. A message read behind the high-water mark is normally followed
-// at once, from the same fetch or the next; the bound is for a next fetch
-// that is slow or fails (a broker going away, a high-water mark that went
-// back), so that what was read is applied meanwhile.
-const defaultChunkWait = 5 * time.Millisecond
+// A fetcher's fetches: each waits up to fetchMaxWait for a first byte
+// and brings up to fetchMaxBytes; reading the messages of one may take up
+// to fetchReadTimeout.
+const (
+	fetchMaxWait     = 500 * time.Millisecond
+	fetchMaxBytes    = 16 << 20
+	fetchReadTimeout = 10 * time.Second
+)
+
+// fetchBackoff is the wait between attempts to reach a partition's leader,
+// and between fetches that failed.
+var fetchBackoff = retry.Backoff{Initial: 100 * time.Millisecond, Max: time.Second}
 
 // decoded is a message as the fetcher of its partition hands it to the
 // consuming goroutine: decoded into ev, or rejected or failed with err.
@@ -49,8 +58,7 @@ type decoded struct {
 // mark: a fetcher hands a chunk over as soon as a message is read at the
 // high-water mark, when it holds chunkMax messages, when the consuming
 // goroutine has no other chunk waiting (it would idle while the chunk
-// fills), or when the next message is not there within the consumer's
-// chunkWait.
+// fills), and at the end of each fetch.
 type chunk struct {
 	msgs []decoded
 }
@@ -97,102 +105,249 @@ func (q *queue) recycle(ch *chunk) {
 }
 
 // fetch reads one partition from the offset of its assignment, decodes each
-// message and sends it to q in chunks until gctx is done or reading
-// fails, which ends the generation. fetcher numbers the partition within
-// the generation. A chunk not sent when the generation ends is dropped: its
-// messages are not committed, and are read again.
+// message and sends them to q in chunks, until gctx is done or the
+// partition's leader answers with an error that is not retried, which ends
+// the generation. fetcher numbers the partition within the generation. A
+// chunk not sent when the generation ends is dropped: its messages are not
+// committed, and are read again.
+//
+// It fetches from the partition's leader itself, on a kafka-go Conn, as
+// kafka-go's Reader does, and retries the same failures the same way (a
+// broker away, a leader moved, an offset out of range); but the messages of
+// a fetch are decoded and chunked where they are read, without a goroutine
+// and a channel operation per message in between.
 func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAssignment, fetcher int, q *queue) {
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:         c.opts.Brokers,
-		Topic:           topic,
-		Partition:       a.ID,
-		MinBytes:        1,
-		MaxBytes:        16 << 20,
-		MaxWait:         500 * time.Millisecond,
-		ReadLagInterval: -1,
-		Dialer:          c.dialer,
-		Logger:          kafkaLogger(c.logger, slog.LevelDebug, nil),
-		// While a broker is away every reader reports every retry.
-		ErrorLogger: kafkaLogger(c.logger, slog.LevelWarn, c.readErrors),
-	})
-	// Closing a reader waits for its fetch in flight, up to MaxWait; the
-	// generation, and with it a rebalance, does not wait for that.
-	defer c.closing.Go(func() { r.Close() })
-	if err := r.SetOffset(a.Offset); err != nil {
-		c.logger.Warn("set read offset", "topic", topic, "partition", a.ID, "offset", a.Offset, "err", err)
-		return
-	}
-	src := c.sources[topic]
-	// The generation's context is kafka-go's own type: a context derived
-	// from it directly costs a goroutine each. Derived from fctx, the
-	// waits of the chunks cost none.
-	fctx, stop := context.WithCancel(gctx)
+	p := &partitionFetch{c: c, topic: topic, partition: a.ID, offset: a.Offset, fetcher: fetcher, src: c.sources[topic], q: q}
+	// A fetch waits up to fetchMaxWait for messages: the end of the
+	// generation closes its connection rather than wait.
+	stop := context.AfterFunc(gctx, p.abort)
 	defer stop()
-	var (
-		ch *chunk
-		// wctx ends chunkWait after the first message of ch was read;
-		// nil while ch is empty.
-		wctx       context.Context
-		cancelWait context.CancelFunc = func() {}
-	)
-	defer func() { cancelWait() }()
-	send := func() bool {
-		cancelWait()
-		wctx = nil
-		select {
-		case q.chunks <- ch:
-			ch = nil
-			return true
-		case <-gctx.Done():
-			return false
-		}
-	}
-	for {
-		rctx := fctx
-		if wctx != nil {
-			rctx = wctx
-		}
-		m, err := r.FetchMessage(rctx)
-		if err != nil {
-			if wctx != nil && wctx.Err() != nil && gctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-				// The next message is not there yet: what is read goes
-				// now, and reading goes on.
-				if !send() {
-					return
-				}
-				continue
-			}
-			if gctx.Err() == nil {
-				c.logger.Warn("read partition", "topic", topic, "partition", a.ID, "err", err)
-			}
+	defer p.setConn(nil)
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 && !sleep(gctx, fetchBackoff.Delay(attempt)) {
 			return
 		}
-		if ch == nil {
-			ch = q.get()
+		conn, err := p.dial(gctx)
+		if err != nil {
+			if gctx.Err() != nil {
+				return
+			}
+			p.warn("reach the partition's leader", err)
+			continue
 		}
+		if !p.setConn(conn) {
+			return // the generation ended meanwhile
+		}
+		attempt = 0
+		err = p.read(gctx, conn)
+		p.setConn(nil)
+		switch {
+		case gctx.Err() != nil:
+			return
+		case err == nil:
+		case isFatalFetch(err):
+			c.logger.Warn("read partition", "topic", topic, "partition", a.ID, "offset", p.offset, "err", err)
+			return
+		default:
+			p.warn("read from the partition's leader", err)
+		}
+	}
+}
+
+// partitionFetch is the state of one fetcher.
+type partitionFetch struct {
+	c         *Consumer
+	topic     string
+	partition int
+	fetcher   int
+	src       engine.Source
+	q         *queue
+	// offset is the next offset to read: the assignment's (which may be
+	// kafka.FirstOffset) until the first connection resolves it.
+	offset int64
+	// ch is the chunk being filled, nil when none.
+	ch *chunk
+
+	mu      sync.Mutex
+	conn    *kafka.Conn // being read, or nil
+	aborted bool        // the generation ended
+}
+
+// setConn records conn as the connection being read, closing the one
+// before, and reports whether the generation is still on; when it is not,
+// conn is closed too.
+func (p *partitionFetch) setConn(conn *kafka.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conn != nil {
+		p.conn.Close()
+	}
+	p.conn = conn
+	if p.aborted && conn != nil {
+		conn.Close()
+		p.conn = nil
+		return false
+	}
+	return true
+}
+
+// abort ends a fetch in progress: it closes the connection being read.
+func (p *partitionFetch) abort() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.aborted = true
+	if p.conn != nil {
+		p.conn.Close()
+		p.conn = nil
+	}
+}
+
+// dial connects to the partition's leader, trying each broker in turn, and
+// positions the connection at p.offset: the first offset when p.offset is
+// kafka.FirstOffset or before the first offset still held.
+func (p *partitionFetch) dial(ctx context.Context) (*kafka.Conn, error) {
+	var errs []error
+	for _, broker := range p.c.opts.Brokers {
+		conn, err := p.c.dialer.DialLeader(ctx, "tcp", broker, p.topic, p.partition)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := p.seek(conn); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return conn, nil
+	}
+	return nil, errors.Join(errs...)
+}
+
+// seek positions conn at p.offset, moved up to the partition's first
+// offset when it is kafka.FirstOffset or before it (the messages before
+// are gone), to the partition's end when it is kafka.LastOffset. An offset
+// past the end fails (OffsetOutOfRange), and is tried again.
+func (p *partitionFetch) seek(conn *kafka.Conn) error {
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	first, last, err := conn.ReadOffsets()
+	if err != nil {
+		return fmt.Errorf("read the partition's offsets: %w", err)
+	}
+	if p.offset == kafka.LastOffset {
+		p.offset = last
+	}
+	if p.offset < first {
+		if p.offset >= 0 {
+			p.c.logger.Warn("messages gone from the partition before they were read (retention): reading on from the first one held",
+				"topic", p.topic, "partition", p.partition, "offset", p.offset, "first", first, "skipped", first-p.offset)
+		}
+		p.offset = first
+	}
+	if _, err := conn.Seek(p.offset, kafka.SeekAbsolute); err != nil {
+		return fmt.Errorf("seek to offset %d: %w", p.offset, err)
+	}
+	return conn.SetDeadline(time.Time{})
+}
+
+// read fetches from conn until a fetch fails: it returns nil when the
+// connection should be made again (the leader moved, the connection broke
+// or, with the generation's end, was closed), or the error.
+func (p *partitionFetch) read(gctx context.Context, conn *kafka.Conn) error {
+	failures := 0
+	for {
+		if failures > 0 && !sleep(gctx, fetchBackoff.Delay(failures)) {
+			return nil
+		}
+		err := p.fetchOnce(gctx, conn)
+		switch {
+		case err == nil || errors.Is(err, kafka.RequestTimedOut):
+			failures = 0
+		case errors.Is(err, kafka.OffsetOutOfRange):
+			if err := p.seek(conn); err != nil {
+				return err
+			}
+			failures++
+		case errors.Is(err, kafka.NotLeaderForPartition), errors.Is(err, kafka.UnknownTopicOrPartition),
+			errors.Is(err, io.ErrNoProgress), errors.Is(err, context.Canceled):
+			return nil
+		default:
+			return err
+		}
+	}
+}
+
+// fetchOnce makes one fetch and hands its messages over. It returns nil
+// when the fetch ended normally, however many messages it brought.
+func (p *partitionFetch) fetchOnce(gctx context.Context, conn *kafka.Conn) error {
+	_ = conn.SetReadDeadline(time.Now().Add(fetchMaxWait + fetchReadTimeout))
+	batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: fetchMaxBytes, MaxWait: fetchMaxWait})
+	hwm := batch.HighWaterMark()
+	var err error
+	for {
+		var m kafka.Message
+		if m, err = batch.ReadMessage(); err != nil {
+			break
+		}
+		if p.ch == nil {
+			p.ch = p.q.get()
+		}
+		lag := max(hwm-m.Offset-1, 0)
+		p.ch.msgs = append(p.ch.msgs, decoded{msg: m, fetcher: p.fetcher, behind: lag > 0, lag: lag})
+		d := &p.ch.msgs[len(p.ch.msgs)-1]
 		// Each message is decoded in place in the chunk, into a zero
 		// event: nothing of an earlier message is left for the decoder.
-		lag := max(m.HighWaterMark-m.Offset-1, 0)
-		ch.msgs = append(ch.msgs, decoded{msg: m, fetcher: fetcher, behind: lag > 0, lag: lag})
-		d := &ch.msgs[len(ch.msgs)-1]
 		// The decoder is safe for concurrent use: messages are decoded
 		// here, one goroutine per partition, in parallel.
-		d.err = c.opts.Decoder.Decode(src, m.Value, &d.ev)
-		if d.behind && len(ch.msgs) < chunkMax && len(q.chunks) > 0 {
+		d.err = p.c.opts.Decoder.Decode(p.src, m.Value, &d.ev)
+		p.offset = m.Offset + 1
+		if d.behind && len(p.ch.msgs) < chunkMax && len(p.q.chunks) > 0 {
 			// More messages are there already, and the consuming
 			// goroutine has chunks to handle meanwhile: they join the
 			// chunk.
-			if wctx == nil {
-				var cancel context.CancelFunc
-				wctx, cancel = context.WithTimeout(fctx, c.chunkWait)
-				cancelWait = cancel // by send, or on return
-			}
 			continue
 		}
 		// The last message known, a full chunk, or a consuming goroutine
 		// with nothing else to handle: no wait.
-		if !send() {
-			return
+		if !p.send(gctx) {
+			_ = batch.Close()
+			return context.Canceled
 		}
 	}
+	closeErr := batch.Close()
+	// What the fetch brought goes now; the next fetch may take a while.
+	if p.ch != nil && !p.send(gctx) {
+		return context.Canceled
+	}
+	if errors.Is(err, io.EOF) {
+		err = closeErr
+	}
+	return err
+}
+
+// send hands the chunk being filled to the consuming goroutine and reports
+// whether it went: it does not when the generation ended meanwhile.
+func (p *partitionFetch) send(gctx context.Context) bool {
+	select {
+	case p.q.chunks <- p.ch:
+		p.ch = nil
+		return true
+	case <-gctx.Done():
+		return false
+	}
+}
+
+// warn says, throttled, that reading the partition failed and is tried
+// again.
+func (p *partitionFetch) warn(what string, err error) {
+	if ok, suppressed := p.c.readErrors.Allow(time.Now()); ok {
+		p.c.logger.Warn("could not "+what+"; trying again", "topic", p.topic, "partition", p.partition,
+			"offset", p.offset, "suppressed", suppressed, "err", err)
+	}
+}
+
+// isFatalFetch reports whether err, from a fetch, ends the generation
+// rather than being tried again: a Kafka error that is not temporary (the
+// group is joined again; see runGroup).
+func isFatalFetch(err error) bool {
+	var ke kafka.Error
+	return errors.As(err, &ke) && !ke.Temporary()
 }

@@ -13,8 +13,7 @@ import (
 )
 
 // fetchHarness runs fetch on partition 0 of testTopic of an embedded
-// broker, with a chunkWait of an hour: a chunk goes only when its partition
-// is caught up or the chunk is full.
+// broker.
 type fetchHarness struct {
 	c      *Consumer
 	addr   string
@@ -31,7 +30,6 @@ func startFetch(t *testing.T, out chan *chunk) *fetchHarness {
 	addr := b.Addrs()[0]
 	c, err := NewConsumer(Options{Brokers: []string{addr}, Decoder: &event.Decoder{}, Engine: &orderEngine{}, Store: &journalStore{j: &journal{}}})
 	require.NoError(t, err)
-	c.chunkWait = time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &fetchHarness{c: c, addr: addr, q: &queue{chunks: out, free: make(chan *chunk, 10)}, cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -41,7 +39,6 @@ func startFetch(t *testing.T, out chan *chunk) *fetchHarness {
 	t.Cleanup(func() {
 		cancel()
 		<-h.done
-		c.closing.Wait()
 		c.dlq.Close()
 	})
 	return h
