@@ -179,3 +179,37 @@ func TestBrokerNoRetention(t *testing.T) {
 		})
 	}
 }
+
+// Messages the topic's retention removed before the group read them are
+// counted and said; reading goes on from the first message held, and
+// nothing after it is lost.
+func TestConsumerCountsMessagesGoneByRetention(t *testing.T) {
+	b := startBroker(t, ingest.BrokerOptions{Partitions: 1, Retention: time.Hour})
+	addr := b.Addrs()[0]
+	reg := testRegistry(t)
+	now := time.Now()
+	// Events of now in records the broker holds as two hours old.
+	old := func(id string) kafka.Message {
+		m := msg(topicDrowning, "s1", drowningWeather(id, "s1", now))
+		m.Time = now.Add(-2 * time.Hour)
+		return m
+	}
+	store := &fakeStore{}
+	opts := ingest.Options{Brokers: []string{addr}, Decoder: newDecoder(t, reg), Engine: newEngine(reg), Store: store}
+	first := startConsumer(t, opts)
+	produce(t, addr, old("read"))
+	require.Eventually(t, func() bool { return committedTotal(t, addr, ingest.DefaultGroupID, topicDrowning) == 1 }, wait, 10*time.Millisecond)
+	require.NoError(t, first.stop(t))
+
+	// While no consumer runs, two more arrive, and the retention removes
+	// them with the one read.
+	produce(t, addr, old("gone-1"), old("gone-2"))
+	b.ApplyRetention()
+	require.Equal(t, int64(3), b.LogStart(topicDrowning, 0))
+	produce(t, addr, msg(topicDrowning, "s1", drowningWeather("after", "s1", now)))
+
+	second := startConsumer(t, opts)
+	require.Eventually(t, func() bool { return committedTotal(t, addr, ingest.DefaultGroupID, topicDrowning) == 4 }, wait, 10*time.Millisecond)
+	require.Equal(t, []string{"read", "after"}, store.events())
+	require.Equal(t, 2.0, second.metric(t, "sanse_ingest_expired_messages_total", map[string]string{"topic": topicDrowning}))
+}

@@ -237,6 +237,7 @@ func (p *partitionFetch) seek(conn *kafka.Conn) error {
 	}
 	if p.offset < first {
 		if p.offset >= 0 {
+			p.c.metrics.expired.WithLabelValues(p.topic).Add(float64(first - p.offset))
 			p.c.logger.Warn("messages gone from the partition before they were read (retention): reading on from the first one held",
 				"topic", p.topic, "partition", p.partition, "offset", p.offset, "first", first, "skipped", first-p.offset)
 		}

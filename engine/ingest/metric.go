@@ -34,6 +34,7 @@ type metrics struct {
 	commitErrors  prometheus.Counter
 	lastFlush     prometheus.Gauge
 	misrouted     *prometheus.CounterVec
+	expired       *prometheus.CounterVec
 	assigned      prometheus.Gauge
 	topicMissing  *prometheus.GaugeVec
 }
@@ -79,6 +80,10 @@ func newMetrics(reg prometheus.Registerer, topics []string) *metrics {
 			Namespace: "sanse", Subsystem: "ingest", Name: "misrouted_messages_total",
 			Help: "Messages read from another partition than Kafka's default partitioner gives their school id; with several instances such a school's state is split between them.",
 		}, []string{"topic"}),
+		expired: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sanse", Subsystem: "ingest", Name: "expired_messages_total",
+			Help: "Messages the topic's retention removed before they were read: neither applied nor stored.",
+		}, []string{"topic"}),
 		assigned: f.NewGauge(prometheus.GaugeOpts{
 			Namespace: "sanse", Subsystem: "ingest", Name: "assigned_partitions",
 			Help: "Partitions of the event topics assigned to this instance in the current consumer group generation.",
@@ -88,6 +93,7 @@ func newMetrics(reg prometheus.Registerer, topics []string) *metrics {
 		for _, r := range []string{resultOK, resultDeadLetter, resultDuplicate, resultRuleError} {
 			m.messages.WithLabelValues(t, r)
 		}
+		m.expired.WithLabelValues(t)
 	}
 	for _, r := range event.Reasons {
 		m.deadLetters.WithLabelValues(string(r))
