@@ -299,7 +299,8 @@ type Consumer struct {
 	transport *kafka.Transport
 	dialer    *kafka.Dialer
 	// splitMin is the fewest messages of a batch split off the end of a
-	// backlog (see consume).
+	// backlog, and the size of a generation's first full batch (see
+	// consume).
 	splitMin int
 
 	// The state below is owned by the goroutine running consume (and by
@@ -701,9 +702,10 @@ func (c *Consumer) prepare(ctx context.Context, owned, added []int) error {
 // flusher, cancellation) again.
 const drainMax = 256
 
-// The batches split off the end of a backlog (see consume) hold at least
-// BatchSize/splitDivisor messages, and at least splitFloor (or BatchSize):
-// below that an insert is mostly its own overhead.
+// The batches split off the end of a backlog, and the first of a
+// generation (see consume), hold at least BatchSize/splitDivisor messages,
+// and at least splitFloor (or BatchSize): below that an insert is mostly
+// its own overhead.
 const (
 	splitDivisor = 16
 	splitFloor   = 1024
@@ -714,18 +716,21 @@ const (
 // flushes and commits what is pending. fetchers is the number of partition
 // fetchers feeding q.
 //
-// A batch is handed to the flusher when it holds BatchSize messages or
-// records, and then reading waits only if maxInFlight batches are being
-// flushed already. Right after a full batch, the batch that ends the
-// backlog (every partition read up to its high-water mark) goes the same
-// way, so that the end of a backlog does not wait out the interval or the
-// batches before it. Before that, the end of a backlog goes in shrinking
-// batches: a batch that holds as many messages as the partitions still
-// hold behind their high-water marks (and at least splitMin) is full, so that each batch is about half of what is left and the last
-// ones are small. What the last event read waits for is the store of the
-// batches in flight and of its own: with full batches, of up to
-// maxInFlight+1 times BatchSize events. A batch is also handed over when its oldest record has
-// waited BatchInterval; then it waits for the flusher to be idle and keeps
+// A batch is handed to the flusher when it is full, and then reading waits
+// only if maxInFlight batches are being flushed already. A batch is full
+// at BatchSize messages or records; the first of a generation at splitMin,
+// each next one at twice the one before, so that the store starts on the
+// first messages of a backlog rather than after BatchSize of them. The end
+// of a backlog goes in shrinking batches: a batch that holds as many
+// messages as the partitions still hold behind their high-water marks (and
+// at least splitMin) is full too, so that each is about half of what is
+// left. What the last event read waits for is the store of the batches in
+// flight and of its own: with full batches, of up to maxInFlight+1 times
+// BatchSize events. Right after a full batch, the batch that ends the
+// backlog (every partition read up to its high-water mark) goes as a full
+// one does, so that the end of a backlog does not wait out the interval.
+// A batch is also handed over when its oldest record has waited
+// BatchInterval; then it waits for the flusher to be idle and keeps
 // filling meanwhile, so that a slow store gets fewer, larger inserts
 // instead of a queue of small ones.
 func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers int, q *queue) error {
@@ -742,6 +747,8 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		tail      bool // cur ends a backlog: it goes as a full one would
 		split     bool // cur is about half of what is left of a backlog: it is full
 		saturated bool // the last batch handed over was full
+		// size is how many messages or records make cur full.
+		size = c.splitMin
 		// behind holds, by fetcher, whether its last message was read
 		// behind the partition's high-water mark; lagging counts them.
 		behind  = make([]bool, fetchers)
@@ -804,7 +811,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 				timer.Reset(c.opts.BatchInterval)
 				armed = true
 			}
-			if n+1 >= drainMax || cur.full(c.opts.BatchSize) {
+			if n+1 >= drainMax || cur.full(size) {
 				return nil
 			}
 			if held == nil {
@@ -820,7 +827,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 	for {
 		// A batch split off the end of a backlog is full: it stays about
 		// half of what is left even while the flusher has no room yet.
-		full := cur.full(c.opts.BatchSize) || split
+		full := cur.full(size) || split
 		// A chunk partly handled goes on before anything else is taken
 		// from q: ready, a closed channel, is always ready. A batch that
 		// ends a backlog, and that the flusher has room for, goes before
@@ -836,8 +843,12 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 			in = q.chunks
 		}
 		var out chan<- *pending
+		// grown is the size of the batch after cur: once sent, cur is the
+		// flusher's.
+		var grown int
 		if !cur.empty() && ((full || tail) && f.inFlight < maxInFlight || due && f.inFlight == 0) {
 			out = f.queue
+			grown = min(c.opts.BatchSize, max(c.splitMin, 2*max(cur.messages, cur.batch.Len())))
 		}
 		select {
 		case <-ctx.Done():
@@ -847,6 +858,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		case out <- cur: // as handOff
 			f.inFlight++
 			saturated = full
+			size = grown
 			cur, due, tail, split, armed = f.next(), false, false, false, false
 			timer.Stop()
 		case p := <-f.flushed:

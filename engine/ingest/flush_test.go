@@ -361,14 +361,15 @@ func TestConsumeBacklogTailOverlaps(t *testing.T) {
 	}, h.j.list())
 }
 
-// The end of a backlog goes in batches of about half of what is left, so
-// that the last events read wait for the store of small batches, not of
-// full ones. Each batch is sent on its own, once the one before is
+// A backlog goes in growing batches first, from splitMin to BatchSize, so
+// that the store starts early; its end in batches of about half of what is
+// left, so that the last events read wait for the store of small batches,
+// not of full ones. Each batch is sent on its own, once the one before is
 // committed, as a fetcher would have read it.
-func TestConsumeBacklogEndsInShrinkingBatches(t *testing.T) {
+func TestConsumeBacklogInGrowingThenShrinkingBatches(t *testing.T) {
 	const batchSize, last = 64, 639 // 640 messages behind
 	h := startHarness(t, 1, Options{BatchSize: batchSize}, func(c *Consumer) { c.splitMin = 4 })
-	want := []int{64, 64, 64, 64, 64, 64, 64, 64, 64, 32, 16, 8, 4, 4}
+	want := []int{4, 8, 16, 32, 64, 64, 64, 64, 64, 64, 64, 64, 34, 17, 9, 4, 4}
 	from := int64(0)
 	for i, size := range want {
 		to := from + int64(size)
@@ -379,6 +380,7 @@ func TestConsumeBacklogEndsInShrinkingBatches(t *testing.T) {
 		require.Equal(t, "write "+ids(0, from, to), h.j.list()[2*i], "batch %d", i)
 		from = to
 	}
+	require.Equal(t, int64(last+1), from)
 	require.Len(t, h.j.list(), 2*len(want))
 
 	// Caught up, the next messages wait for the interval again, however
@@ -390,24 +392,30 @@ func TestConsumeBacklogEndsInShrinkingBatches(t *testing.T) {
 	require.NoError(t, h.wait(t))
 }
 
-// A batch split off the end of a backlog is full: while the flusher has no
-// room, reading waits rather than filling it further.
-func TestConsumeSplitBatchWaitsForFlusher(t *testing.T) {
+// A full batch, grown or split off the end of a backlog, waits for room in
+// the flusher, and reading waits with it.
+func TestConsumeFullBatchWaitsForFlusher(t *testing.T) {
 	st := newStagedJournal()
 	h := startHarness(t, 1, Options{BatchSize: 10, Store: st}, func(c *Consumer) { c.splitMin = 2 })
-	// Two full batches (the second one also half of what is left), then
-	// half of the 10 left, which waits while two batches are in flight;
-	// then 3 of the 5 left, and the last 2 (a split holds 2 at least).
+	// 30 messages behind: batches of 2, 4 and 8 (growing), 8, 4 and 2
+	// (half of what is left), and the last 2 (a split holds 2 at least).
+	// Each step: the batch whose second stage starts, and how many
+	// messages are read meanwhile, with two batches in flight and the
+	// next one full.
 	h.send(0, 0, 30, 29)
-	require.Equal(t, ids(0, 0, 10), <-st.finishing)
-	require.Eventually(t, func() bool { return h.eng.count() == 25 }, 5*time.Second, time.Millisecond)
-	require.Never(t, func() bool { return h.eng.count() > 25 }, 50*time.Millisecond, 5*time.Millisecond,
-		"a split batch is full")
-	for _, b := range []string{ids(0, 10, 20), ids(0, 20, 25), ids(0, 25, 28), ids(0, 28, 30)} {
+	for i, step := range []struct {
+		finishing string
+		read      int
+	}{
+		{ids(0, 0, 2), 14}, {ids(0, 2, 6), 22}, {ids(0, 6, 14), 26}, {ids(0, 14, 22), 28},
+		{ids(0, 22, 26), 30}, {ids(0, 26, 28), 30}, {ids(0, 28, 30), 30},
+	} {
+		require.Equal(t, step.finishing, <-st.finishing, "step %d", i)
+		require.Eventually(t, func() bool { return h.eng.count() == step.read }, 5*time.Second, time.Millisecond, "step %d", i)
+		require.Never(t, func() bool { return h.eng.count() > step.read }, 50*time.Millisecond, 5*time.Millisecond,
+			"step %d: reading waits", i)
 		st.release <- struct{}{}
-		require.Equal(t, b, <-st.finishing)
 	}
-	st.release <- struct{}{}
 	require.Eventually(t, func() bool { return slices.Contains(h.j.list(), "commit [p0=30]") }, 5*time.Second, time.Millisecond)
 }
 
