@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -718,18 +719,19 @@ const (
 //
 // A batch is handed to the flusher when it is full, and then reading waits
 // only if maxInFlight batches are being flushed already. A batch is full
-// at BatchSize messages or records; the first of a generation at splitMin,
-// each next one at twice the one before, so that the store starts on the
-// first messages of a backlog rather than after BatchSize of them. The end
-// of a backlog goes in shrinking batches: a batch that holds as many
-// messages as the partitions still hold behind their high-water marks (and
-// at least splitMin) is full too, so that each is about half of what is
-// left. What the last event read waits for is the store of the batches in
-// flight and of its own: with full batches, of up to maxInFlight+1 times
-// BatchSize events. Right after a full batch, the batch that ends the
-// backlog (every partition read up to its high-water mark) goes as a full
-// one does, so that the end of a backlog does not wait out the interval.
-// A batch is also handed over when its oldest record has waited
+// at BatchSize messages or records. While a partition is behind (a
+// backlog), the first batch is full at splitMin, each next one at twice
+// the one before, so that the store starts on the first messages of a
+// backlog rather than after BatchSize of them; and the end of a backlog
+// goes in shrinking batches: a batch that holds as many messages as the
+// partitions still hold behind their high-water marks is full too, so that
+// each is about half of what is left (at least splitMin, and each split at
+// most half of the backlog of the split before). What the last event read
+// waits for is the store of the batches in flight and of its own: with
+// full batches, of up to maxInFlight+1 times BatchSize events. Right after
+// a full batch, the batch that ends the backlog (every partition read up to
+// its high-water mark) goes as a full one does, so that the end of a
+// backlog does not wait out the interval. A batch is also handed over when its oldest record has waited
 // BatchInterval; then it waits for the flusher to be idle and keeps
 // filling meanwhile, so that a slow store gets fewer, larger inserts
 // instead of a queue of small ones.
@@ -747,8 +749,14 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		tail      bool // cur ends a backlog: it goes as a full one would
 		split     bool // cur is about half of what is left of a backlog: it is full
 		saturated bool // the last batch handed over was full
-		// size is how many messages or records make cur full.
+		// size is how many messages or records make cur full while a
+		// partition is behind; BatchSize otherwise.
 		size = c.splitMin
+		// splitFrom is what was left of the backlog when the last batch
+		// was split off it: the next split needs at most half of that
+		// left, so that a backlog that does not shrink (a stream about as
+		// fast as the consumer) is not cut into small batches.
+		splitFrom int64 = math.MaxInt64
 		// behind holds, by fetcher, whether its last message was read
 		// behind the partition's high-water mark; lagging counts them.
 		behind  = make([]bool, fetchers)
@@ -767,6 +775,12 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		held *chunk
 		next int
 	)
+	// isFull reports whether cur is full: at size while a partition is
+	// behind, at BatchSize otherwise (a stream that is caught up goes by
+	// the interval).
+	isFull := func() bool {
+		return cur.full(c.opts.BatchSize) || lagging > 0 && cur.full(size)
+	}
 	finish := func(cause error) error {
 		if !cur.empty() {
 			f.handOff(cur)
@@ -802,16 +816,17 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 			}
 			if saturated && lagging == 0 && held == nil && len(q.chunks) == 0 {
 				due, tail, split = true, true, false
-			} else if saturated && !tail && !split && cur.messages >= c.splitMin && int64(cur.messages) >= backlog {
-				// Handed over from here, if the flusher has room.
-				due, split = true, true
+			} else if saturated && !tail && !split && cur.messages >= c.splitMin && int64(cur.messages) >= backlog &&
+				backlog >= int64(c.splitMin) && backlog <= splitFrom/2 {
+				// Handed over from here, once the flusher has room.
+				due, split, splitFrom = true, true, backlog
 				return nil
 			}
 			if !armed {
 				timer.Reset(c.opts.BatchInterval)
 				armed = true
 			}
-			if n+1 >= drainMax || cur.full(size) {
+			if n+1 >= drainMax || isFull() {
 				return nil
 			}
 			if held == nil {
@@ -827,7 +842,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 	for {
 		// A batch split off the end of a backlog is full: it stays about
 		// half of what is left even while the flusher has no room yet.
-		full := cur.full(size) || split
+		full := isFull() || split
 		// A chunk partly handled goes on before anything else is taken
 		// from q: ready, a closed channel, is always ready. A batch that
 		// ends a backlog, and that the flusher has room for, goes before
@@ -858,7 +873,15 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		case out <- cur: // as handOff
 			f.inFlight++
 			saturated = full
-			size = grown
+			if tail {
+				// The next backlog starts small again.
+				size = c.splitMin
+			} else {
+				size = max(size, grown)
+			}
+			if !split {
+				splitFrom = math.MaxInt64
+			}
 			cur, due, tail, split, armed = f.next(), false, false, false, false
 			timer.Stop()
 		case p := <-f.flushed:

@@ -135,8 +135,18 @@ func (c *Consumer) fetch(gctx context.Context, topic string, a kafka.PartitionAs
 			p.warn("reach the partition's leader", err)
 			continue
 		}
+		// Recorded before anything is read from it: the end of the
+		// generation closes it from here on.
 		if !p.setConn(conn) {
 			return // the generation ended meanwhile
+		}
+		if err := p.seek(conn); err != nil {
+			p.setConn(nil)
+			if gctx.Err() != nil {
+				return
+			}
+			p.warn("find the offset to read from", err)
+			continue
 		}
 		attempt = 0
 		err = p.read(gctx, conn)
@@ -202,22 +212,15 @@ func (p *partitionFetch) abort() {
 	}
 }
 
-// dial connects to the partition's leader, trying each broker in turn, and
-// positions the connection at p.offset: the first offset when p.offset is
-// kafka.FirstOffset or before the first offset still held.
+// dial connects to the partition's leader, trying each broker in turn.
 func (p *partitionFetch) dial(ctx context.Context) (*kafka.Conn, error) {
 	var errs []error
 	for _, broker := range p.c.opts.Brokers {
 		conn, err := p.c.dialer.DialLeader(ctx, "tcp", broker, p.topic, p.partition)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+		if err == nil {
+			return conn, nil
 		}
-		if err := p.seek(conn); err != nil {
-			conn.Close()
-			return nil, err
-		}
-		return conn, nil
+		errs = append(errs, err)
 	}
 	return nil, errors.Join(errs...)
 }
@@ -225,7 +228,12 @@ func (p *partitionFetch) dial(ctx context.Context) (*kafka.Conn, error) {
 // seek positions conn at p.offset, moved up to the partition's first
 // offset when it is kafka.FirstOffset or before it (the messages before
 // are gone), to the partition's end when it is kafka.LastOffset. An offset
-// past the end fails (OffsetOutOfRange), and is tried again.
+// past the partition's end (its log cut back, by an unclean leader
+// election) fails, and is tried again until the partition reaches it.
+//
+// The messages found gone are counted once per time they are found: a
+// partition whose consumer group commits nothing past them (no message
+// after them, or a rebalance first) counts them again.
 func (p *partitionFetch) seek(conn *kafka.Conn) error {
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	first, last, err := conn.ReadOffsets()
@@ -234,6 +242,9 @@ func (p *partitionFetch) seek(conn *kafka.Conn) error {
 	}
 	if p.offset == kafka.LastOffset {
 		p.offset = last
+	}
+	if p.offset > last {
+		return fmt.Errorf("offset %d is past the partition's end (%d): waiting for the partition to reach it", p.offset, last)
 	}
 	if p.offset < first {
 		if p.offset >= 0 {
@@ -263,10 +274,12 @@ func (p *partitionFetch) read(gctx context.Context, conn *kafka.Conn) error {
 		case err == nil || errors.Is(err, kafka.RequestTimedOut):
 			failures = 0
 		case errors.Is(err, kafka.OffsetOutOfRange):
+			// Gone by retention (read on from the first offset held, at
+			// once) or past the end (tried again on a new connection).
 			if err := p.seek(conn); err != nil {
 				return err
 			}
-			failures++
+			failures = 0
 		case errors.Is(err, kafka.NotLeaderForPartition), errors.Is(err, kafka.UnknownTopicOrPartition),
 			errors.Is(err, io.ErrNoProgress), errors.Is(err, context.Canceled):
 			return nil
@@ -277,7 +290,10 @@ func (p *partitionFetch) read(gctx context.Context, conn *kafka.Conn) error {
 }
 
 // fetchOnce makes one fetch and hands its messages over. It returns nil
-// when the fetch ended normally, however many messages it brought.
+// when the fetch ended normally, however many messages it brought. The
+// read deadline runs from each hand-over, which may wait for a while (a
+// full batch waits for the store), so that only a broker that stops
+// sending fails a fetch.
 func (p *partitionFetch) fetchOnce(gctx context.Context, conn *kafka.Conn) error {
 	_ = conn.SetReadDeadline(time.Now().Add(fetchMaxWait + fetchReadTimeout))
 	batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: fetchMaxBytes, MaxWait: fetchMaxWait})
@@ -312,6 +328,7 @@ func (p *partitionFetch) fetchOnce(gctx context.Context, conn *kafka.Conn) error
 			_ = batch.Close()
 			return context.Canceled
 		}
+		_ = conn.SetReadDeadline(time.Now().Add(fetchReadTimeout))
 	}
 	closeErr := batch.Close()
 	// What the fetch brought goes now; the next fetch may take a while.

@@ -398,7 +398,7 @@ func TestConsumeFullBatchWaitsForFlusher(t *testing.T) {
 	st := newStagedJournal()
 	h := startHarness(t, 1, Options{BatchSize: 10, Store: st}, func(c *Consumer) { c.splitMin = 2 })
 	// 30 messages behind: batches of 2, 4 and 8 (growing), 8, 4 and 2
-	// (half of what is left), and the last 2 (a split holds 2 at least).
+	// (half of what is left), and the last 2, which end the backlog.
 	// Each step: the batch whose second stage starts, and how many
 	// messages are read meanwhile, with two batches in flight and the
 	// next one full.
@@ -410,13 +410,59 @@ func TestConsumeFullBatchWaitsForFlusher(t *testing.T) {
 		{ids(0, 0, 2), 14}, {ids(0, 2, 6), 22}, {ids(0, 6, 14), 26}, {ids(0, 14, 22), 28},
 		{ids(0, 22, 26), 30}, {ids(0, 26, 28), 30}, {ids(0, 28, 30), 30},
 	} {
-		require.Equal(t, step.finishing, <-st.finishing, "step %d", i)
+		select {
+		case b := <-st.finishing:
+			require.Equal(t, step.finishing, b, "step %d", i)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("step %d: no batch's second stage started; journal %v", i, h.j.list())
+		}
 		require.Eventually(t, func() bool { return h.eng.count() == step.read }, 5*time.Second, time.Millisecond, "step %d", i)
 		require.Never(t, func() bool { return h.eng.count() > step.read }, 50*time.Millisecond, 5*time.Millisecond,
 			"step %d: reading waits", i)
 		st.release <- struct{}{}
 	}
 	require.Eventually(t, func() bool { return slices.Contains(h.j.list(), "commit [p0=30]") }, 5*time.Second, time.Millisecond)
+}
+
+// Messages read at the high-water mark go by the interval, however many:
+// the small first batches of a backlog are for backlogs only.
+func TestConsumeCaughtUpStreamGoesByInterval(t *testing.T) {
+	h := startHarness(t, 1, Options{BatchSize: 64}, func(c *Consumer) { c.splitMin = 4 })
+	for off := range int64(12) {
+		h.send(0, off, off+1, off)
+	}
+	require.Eventually(t, func() bool { return h.eng.count() == 12 }, 5*time.Second, time.Millisecond)
+	require.Never(t, func() bool { return len(h.j.list()) > 0 }, 50*time.Millisecond, 5*time.Millisecond,
+		"no batch is full or due")
+	h.endGen()
+	require.NoError(t, h.wait(t))
+	require.Equal(t, []string{"write " + ids(0, 0, 12), "commit [p0=12]"}, h.j.list())
+}
+
+// A backlog that does not shrink (a stream about as fast as the consumer)
+// is split at most once more per halving of what is left, not into a run
+// of small batches.
+func TestConsumeSplitsOnlyAShrinkingBacklog(t *testing.T) {
+	h := startHarness(t, 1, Options{BatchSize: 64}, func(c *Consumer) { c.splitMin = 4 })
+	// Growing batches of 4, 8, 16, 32 and 64 of a long backlog, each
+	// committed before the next is sent.
+	from := int64(0)
+	for _, size := range []int64{4, 8, 16, 32, 64} {
+		h.send(0, from, from+size, 1000)
+		from += size
+		commit := fmt.Sprintf("commit [p0=%d]", from)
+		require.Eventually(t, func() bool { return slices.Contains(h.j.list(), commit) }, 5*time.Second, time.Millisecond, commit)
+	}
+	// Then the stream keeps 10 messages behind: a split at 10, and none
+	// after it, as the backlog stays at 10.
+	for range 4 {
+		h.send(0, from, from+10, from+19)
+		from += 10
+	}
+	require.Eventually(t, func() bool { return h.eng.count() == int(from) }, 5*time.Second, time.Millisecond)
+	require.Never(t, func() bool { return len(h.j.list()) > 2*5+2 }, 50*time.Millisecond, 5*time.Millisecond,
+		"one split, then batches fill up again")
+	require.Equal(t, "write "+ids(0, 124, 134), h.j.list()[2*5])
 }
 
 func TestConsumeRetriesWithoutReordering(t *testing.T) {
