@@ -300,8 +300,7 @@ type Consumer struct {
 	transport *kafka.Transport
 	dialer    *kafka.Dialer
 	// splitMin is the fewest messages of a batch split off the end of a
-	// backlog, and the size of a generation's first full batch (see
-	// consume).
+	// backlog (see consume).
 	splitMin int
 
 	// The state below is owned by the goroutine running consume (and by
@@ -703,10 +702,9 @@ func (c *Consumer) prepare(ctx context.Context, owned, added []int) error {
 // flusher, cancellation) again.
 const drainMax = 256
 
-// The batches split off the end of a backlog, and the first of a
-// generation (see consume), hold at least BatchSize/splitDivisor messages,
-// and at least splitFloor (or BatchSize): below that an insert is mostly
-// its own overhead.
+// The batches split off the end of a backlog (see consume) hold at least
+// BatchSize/splitDivisor messages, and at least splitFloor (or BatchSize):
+// below that an insert is mostly its own overhead.
 const (
 	splitDivisor = 16
 	splitFloor   = 1024
@@ -717,16 +715,14 @@ const (
 // flushes and commits what is pending. fetchers is the number of partition
 // fetchers feeding q.
 //
-// A batch is handed to the flusher when it is full, and then reading waits
-// only if maxInFlight batches are being flushed already. A batch is full
-// at BatchSize messages or records. While a partition is behind (a
-// backlog), the first batch is full at splitMin, each next one at twice
-// the one before, so that the store starts on the first messages of a
-// backlog rather than after BatchSize of them; and the end of a backlog
-// goes in shrinking batches: a batch that holds as many messages as the
-// partitions still hold behind their high-water marks is full too, so that
-// each is about half of what is left (at least splitMin, and each split at
-// most half of the backlog of the split before). What the last event read
+// A batch is handed to the flusher when it is full, at BatchSize messages
+// or records, and then reading waits only if maxInFlight batches are being
+// flushed already. The end of a backlog goes in shrinking batches: a batch
+// that holds as many messages as the partitions still hold behind their
+// high-water marks is full too, so that each is about half of what is left
+// (at least splitMin, and each split at most half of the backlog of the
+// split before, so that a backlog that does not shrink is not cut into
+// small batches). What the last event read
 // waits for is the store of the batches in flight and of its own: with
 // full batches, of up to maxInFlight+1 times BatchSize events. Right after
 // a full batch, the batch that ends the backlog (every partition read up to
@@ -749,9 +745,6 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		tail      bool // cur ends a backlog: it goes as a full one would
 		split     bool // cur is about half of what is left of a backlog: it is full
 		saturated bool // the last batch handed over was full
-		// size is how many messages or records make cur full while a
-		// partition is behind; BatchSize otherwise.
-		size = c.splitMin
 		// splitFrom is what was left of the backlog when the last batch
 		// was split off it: the next split needs at most half of that
 		// left, so that a backlog that does not shrink (a stream about as
@@ -775,12 +768,6 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		held *chunk
 		next int
 	)
-	// isFull reports whether cur is full: at size while a partition is
-	// behind, at BatchSize otherwise (a stream that is caught up goes by
-	// the interval).
-	isFull := func() bool {
-		return cur.full(c.opts.BatchSize) || lagging > 0 && cur.full(size)
-	}
 	finish := func(cause error) error {
 		if !cur.empty() {
 			f.handOff(cur)
@@ -826,7 +813,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 				timer.Reset(c.opts.BatchInterval)
 				armed = true
 			}
-			if n+1 >= drainMax || isFull() {
+			if n+1 >= drainMax || cur.full(c.opts.BatchSize) {
 				return nil
 			}
 			if held == nil {
@@ -842,7 +829,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 	for {
 		// A batch split off the end of a backlog is full: it stays about
 		// half of what is left even while the flusher has no room yet.
-		full := isFull() || split
+		full := cur.full(c.opts.BatchSize) || split
 		// A chunk partly handled goes on before anything else is taken
 		// from q: ready, a closed channel, is always ready. A batch that
 		// ends a backlog, and that the flusher has room for, goes before
@@ -858,12 +845,8 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 			in = q.chunks
 		}
 		var out chan<- *pending
-		// grown is the size of the batch after cur: once sent, cur is the
-		// flusher's.
-		var grown int
 		if !cur.empty() && ((full || tail) && f.inFlight < maxInFlight || due && f.inFlight == 0) {
 			out = f.queue
-			grown = min(c.opts.BatchSize, max(c.splitMin, 2*max(cur.messages, cur.batch.Len())))
 		}
 		select {
 		case <-ctx.Done():
@@ -873,12 +856,6 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		case out <- cur: // as handOff
 			f.inFlight++
 			saturated = full
-			if tail {
-				// The next backlog starts small again.
-				size = c.splitMin
-			} else {
-				size = max(size, grown)
-			}
 			if !split {
 				splitFrom = math.MaxInt64
 			}

@@ -361,15 +361,14 @@ func TestConsumeBacklogTailOverlaps(t *testing.T) {
 	}, h.j.list())
 }
 
-// A backlog goes in growing batches first, from splitMin to BatchSize, so
-// that the store starts early; its end in batches of about half of what is
-// left, so that the last events read wait for the store of small batches,
-// not of full ones. Each batch is sent on its own, once the one before is
+// The end of a backlog goes in batches of about half of what is left, so
+// that the last events read wait for the store of small batches, not of
+// full ones. Each batch is sent on its own, once the one before is
 // committed, as a fetcher would have read it.
-func TestConsumeBacklogInGrowingThenShrinkingBatches(t *testing.T) {
+func TestConsumeBacklogEndsInShrinkingBatches(t *testing.T) {
 	const batchSize, last = 64, 639 // 640 messages behind
 	h := startHarness(t, 1, Options{BatchSize: batchSize}, func(c *Consumer) { c.splitMin = 4 })
-	want := []int{4, 8, 16, 32, 64, 64, 64, 64, 64, 64, 64, 64, 34, 17, 9, 4, 4}
+	want := []int{64, 64, 64, 64, 64, 64, 64, 64, 64, 32, 16, 8, 4, 4}
 	from := int64(0)
 	for i, size := range want {
 		to := from + int64(size)
@@ -392,23 +391,22 @@ func TestConsumeBacklogInGrowingThenShrinkingBatches(t *testing.T) {
 	require.NoError(t, h.wait(t))
 }
 
-// A full batch, grown or split off the end of a backlog, waits for room in
-// the flusher, and reading waits with it.
-func TestConsumeFullBatchWaitsForFlusher(t *testing.T) {
+// A batch split off the end of a backlog is full: while the flusher has no
+// room, reading waits rather than filling it further.
+func TestConsumeSplitBatchWaitsForFlusher(t *testing.T) {
 	st := newStagedJournal()
 	h := startHarness(t, 1, Options{BatchSize: 10, Store: st}, func(c *Consumer) { c.splitMin = 2 })
-	// 30 messages behind: batches of 2, 4 and 8 (growing), 8, 4 and 2
-	// (half of what is left), and the last 2, which end the backlog.
-	// Each step: the batch whose second stage starts, and how many
-	// messages are read meanwhile, with two batches in flight and the
-	// next one full.
+	// 30 messages behind: two full batches (the second one also half of
+	// what is left), then 5 and 3 (half of what is left), and the last 2,
+	// which end the backlog. Each step: the batch whose second stage
+	// starts, and how many messages are read meanwhile, with two batches
+	// in flight and the next one full.
 	h.send(0, 0, 30, 29)
 	for i, step := range []struct {
 		finishing string
 		read      int
 	}{
-		{ids(0, 0, 2), 14}, {ids(0, 2, 6), 22}, {ids(0, 6, 14), 26}, {ids(0, 14, 22), 28},
-		{ids(0, 22, 26), 30}, {ids(0, 26, 28), 30}, {ids(0, 28, 30), 30},
+		{ids(0, 0, 10), 25}, {ids(0, 10, 20), 28}, {ids(0, 20, 25), 30}, {ids(0, 25, 28), 30}, {ids(0, 28, 30), 30},
 	} {
 		select {
 		case b := <-st.finishing:
@@ -424,45 +422,25 @@ func TestConsumeFullBatchWaitsForFlusher(t *testing.T) {
 	require.Eventually(t, func() bool { return slices.Contains(h.j.list(), "commit [p0=30]") }, 5*time.Second, time.Millisecond)
 }
 
-// Messages read at the high-water mark go by the interval, however many:
-// the small first batches of a backlog are for backlogs only.
-func TestConsumeCaughtUpStreamGoesByInterval(t *testing.T) {
-	h := startHarness(t, 1, Options{BatchSize: 64}, func(c *Consumer) { c.splitMin = 4 })
-	for off := range int64(12) {
-		h.send(0, off, off+1, off)
-	}
-	require.Eventually(t, func() bool { return h.eng.count() == 12 }, 5*time.Second, time.Millisecond)
-	require.Never(t, func() bool { return len(h.j.list()) > 0 }, 50*time.Millisecond, 5*time.Millisecond,
-		"no batch is full or due")
-	h.endGen()
-	require.NoError(t, h.wait(t))
-	require.Equal(t, []string{"write " + ids(0, 0, 12), "commit [p0=12]"}, h.j.list())
-}
-
 // A backlog that does not shrink (a stream about as fast as the consumer)
 // is split at most once more per halving of what is left, not into a run
 // of small batches.
 func TestConsumeSplitsOnlyAShrinkingBacklog(t *testing.T) {
 	h := startHarness(t, 1, Options{BatchSize: 64}, func(c *Consumer) { c.splitMin = 4 })
-	// Growing batches of 4, 8, 16, 32 and 64 of a long backlog, each
-	// committed before the next is sent.
-	from := int64(0)
-	for _, size := range []int64{4, 8, 16, 32, 64} {
-		h.send(0, from, from+size, 1000)
-		from += size
-		commit := fmt.Sprintf("commit [p0=%d]", from)
-		require.Eventually(t, func() bool { return slices.Contains(h.j.list(), commit) }, 5*time.Second, time.Millisecond, commit)
-	}
+	// A full batch of a long backlog.
+	h.send(0, 0, 64, 1000)
+	require.Eventually(t, func() bool { return slices.Contains(h.j.list(), "commit [p0=64]") }, 5*time.Second, time.Millisecond)
 	// Then the stream keeps 10 messages behind: a split at 10, and none
 	// after it, as the backlog stays at 10.
+	from := int64(64)
 	for range 4 {
 		h.send(0, from, from+10, from+19)
 		from += 10
 	}
 	require.Eventually(t, func() bool { return h.eng.count() == int(from) }, 5*time.Second, time.Millisecond)
-	require.Never(t, func() bool { return len(h.j.list()) > 2*5+2 }, 50*time.Millisecond, 5*time.Millisecond,
-		"one split, then batches fill up again")
-	require.Equal(t, "write "+ids(0, 124, 134), h.j.list()[2*5])
+	require.Never(t, func() bool { return len(h.j.list()) > 4 }, 50*time.Millisecond, 5*time.Millisecond,
+		"one split, then the batch fills up again")
+	require.Equal(t, []string{"write " + ids(0, 0, 64), "commit [p0=64]", "write " + ids(0, 64, 74), "commit [p0=74]"}, h.j.list())
 }
 
 func TestConsumeRetriesWithoutReordering(t *testing.T) {
