@@ -177,7 +177,7 @@ func startHarness(t *testing.T, fetchers int, opts Options, tweaks ...func(*Cons
 // send sends the messages of partition p at offsets [from, to), in chunks
 // as its fetcher would, with last the partition's high-water mark minus
 // one; a chunk of messages behind it that is not full goes at the end, as
-// when the next message is not read within the fetcher's chunkWait.
+// at the end of a fetch.
 func (h *harness) send(p int, from, to, last int64) {
 	var ch *chunk
 	for off := from; off < to; off++ {
