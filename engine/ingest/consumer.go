@@ -302,6 +302,9 @@ type Consumer struct {
 	// splitMin is the fewest messages of a batch split off the end of a
 	// backlog (see consume).
 	splitMin int
+	// fetchReadTimeout bounds a fetch's reads after each hand-over
+	// (fetchReadTimeout).
+	fetchReadTimeout time.Duration
 
 	// The state below is owned by the goroutine running consume (and by
 	// runGeneration before and after it).
@@ -332,21 +335,22 @@ func NewConsumer(opts Options) (*Consumer, error) {
 	}
 	transport := opts.Security.transport()
 	c := &Consumer{
-		opts:        opts,
-		logger:      opts.Logger.With("component", "ingest"),
-		client:      &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: 10 * time.Second, Transport: transport},
-		transport:   transport,
-		dialer:      opts.Security.dialer(),
-		splitMin:    max(opts.BatchSize/splitDivisor, min(opts.BatchSize, splitFloor)),
-		contract:    opts.contract(),
-		sources:     make(map[string]engine.Source, len(opts.Topics)),
-		counters:    make(map[string]*topicCounters, len(opts.Topics)),
-		handled:     map[partitionRef]*int64{},
-		ruleErrors:  logthrottle.New(10 * time.Second),
-		joinErrors:  logthrottle.New(30 * time.Second),
-		readErrors:  logthrottle.New(10 * time.Second),
-		writeErrors: logthrottle.New(30 * time.Second),
-		misrouted:   logthrottle.New(time.Minute),
+		opts:             opts,
+		logger:           opts.Logger.With("component", "ingest"),
+		client:           &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: 10 * time.Second, Transport: transport},
+		transport:        transport,
+		dialer:           opts.Security.dialer(),
+		splitMin:         max(opts.BatchSize/splitDivisor, min(opts.BatchSize, splitFloor)),
+		fetchReadTimeout: fetchReadTimeout,
+		contract:         opts.contract(),
+		sources:          make(map[string]engine.Source, len(opts.Topics)),
+		counters:         make(map[string]*topicCounters, len(opts.Topics)),
+		handled:          map[partitionRef]*int64{},
+		ruleErrors:       logthrottle.New(10 * time.Second),
+		joinErrors:       logthrottle.New(30 * time.Second),
+		readErrors:       logthrottle.New(10 * time.Second),
+		writeErrors:      logthrottle.New(30 * time.Second),
+		misrouted:        logthrottle.New(time.Minute),
 	}
 	for _, src := range c.contract.Names() {
 		t := opts.Topics[src]

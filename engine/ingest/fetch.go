@@ -295,7 +295,7 @@ func (p *partitionFetch) read(gctx context.Context, conn *kafka.Conn) error {
 // full batch waits for the store), so that only a broker that stops
 // sending fails a fetch.
 func (p *partitionFetch) fetchOnce(gctx context.Context, conn *kafka.Conn) error {
-	_ = conn.SetReadDeadline(time.Now().Add(fetchMaxWait + fetchReadTimeout))
+	_ = conn.SetReadDeadline(time.Now().Add(fetchMaxWait + p.c.fetchReadTimeout))
 	batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: fetchMaxBytes, MaxWait: fetchMaxWait})
 	hwm := batch.HighWaterMark()
 	var err error
@@ -328,7 +328,7 @@ func (p *partitionFetch) fetchOnce(gctx context.Context, conn *kafka.Conn) error
 			_ = batch.Close()
 			return context.Canceled
 		}
-		_ = conn.SetReadDeadline(time.Now().Add(fetchReadTimeout))
+		_ = conn.SetReadDeadline(time.Now().Add(p.c.fetchReadTimeout))
 	}
 	closeErr := batch.Close()
 	// What the fetch brought goes now; the next fetch may take a while.

@@ -1,8 +1,12 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +26,7 @@ type fetchHarness struct {
 	done   chan struct{}
 }
 
-func startFetch(t *testing.T, out chan *chunk) *fetchHarness {
+func startFetch(t *testing.T, out chan *chunk, tweaks ...func(*Consumer)) *fetchHarness {
 	t.Helper()
 	b, err := StartBroker(BrokerOptions{Topics: []string{testTopic}}, nil)
 	require.NoError(t, err)
@@ -30,6 +34,9 @@ func startFetch(t *testing.T, out chan *chunk) *fetchHarness {
 	addr := b.Addrs()[0]
 	c, err := NewConsumer(Options{Brokers: []string{addr}, Decoder: &event.Decoder{}, Engine: &orderEngine{}, Store: &journalStore{j: &journal{}}})
 	require.NoError(t, err)
+	for _, tweak := range tweaks {
+		tweak(c)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &fetchHarness{c: c, addr: addr, q: &queue{chunks: out, free: make(chan *chunk, 10)}, cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -145,4 +152,60 @@ func TestFetchStopsWhileHandingOver(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("fetch did not stop when the generation ended")
 	}
+}
+
+// A fetcher held up handing a message over (the consuming goroutine busy,
+// say with a full batch waiting for the store) reads the rest of its fetch
+// afterwards: the read deadline runs from each hand-over, not from the start
+// of the fetch. The fetch is larger than the connection's read buffer, so
+// that reading on reads from the socket.
+func TestFetchReadsOnAfterAWaitLongerThanItsReadTimeout(t *testing.T) {
+	var log lockedBuffer
+	h := startFetch(t, make(chan *chunk), func(c *Consumer) {
+		c.fetchReadTimeout = 100 * time.Millisecond
+		c.logger = slog.New(slog.NewTextHandler(&log, nil))
+	})
+	const n = 300
+	w := &kafka.Writer{Addr: kafka.TCP(h.addr), Topic: testTopic, RequiredAcks: kafka.RequireAll, BatchSize: n, BatchTimeout: time.Millisecond}
+	msgs := make([]kafka.Message, n)
+	for i := range msgs {
+		msgs[i].Value = fmt.Appendf(nil, `{"n":%d,"pad":%q}`, i, strings.Repeat("x", 2000))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, w.WriteMessages(ctx, msgs...))
+	require.NoError(t, w.Close())
+
+	next := int64(0)
+	for next < n {
+		ch := h.receive(t)
+		if next == 0 {
+			// Longer than the fetch's wait and read timeout together.
+			time.Sleep(time.Second)
+		}
+		for _, d := range ch.msgs {
+			require.Equal(t, next, d.msg.Offset, "handed over out of order")
+			next++
+		}
+		h.q.recycle(ch)
+	}
+	require.NotContains(t, log.String(), "trying again", "the fetch did not fail")
+}
+
+// lockedBuffer is a bytes.Buffer for one writer and one reader at a time.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
