@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,6 +24,7 @@ import (
 	"github.com/sanse-campus/sanse/engine/app"
 	"github.com/sanse-campus/sanse/engine/ingest"
 	"github.com/sanse-campus/sanse/engine/notify"
+	"github.com/sanse-campus/sanse/engine/testlog"
 	"github.com/sanse-campus/sanse/rules"
 )
 
@@ -59,7 +59,7 @@ var personalNumbers = []string{
 func TestNoClearPersonalNumberLeaves(t *testing.T) {
 	e := newEnv(t)
 	hooks := newHookRecorder(t)
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	stream := &jsonStream{}
 	a, err := app.New(t.Context(), app.Options{
 		RegistryFile: registryFile, VisitorKeyFile: filepath.Join(e.dataDir, "visitor.key"),
@@ -225,25 +225,8 @@ func unescapeJSON(b []byte) string {
 	return string(b) + "\n" + out.String()
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // jsonStream is a live stream that keeps everything it is handed as JSON.
-type jsonStream struct{ buf lockedBuffer }
+type jsonStream struct{ buf testlog.Buffer }
 
 func (s *jsonStream) Publish(c engine.LevelChange) { s.write(c) }
 

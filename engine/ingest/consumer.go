@@ -754,14 +754,12 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 		// left, so that a backlog that does not shrink (a stream about as
 		// fast as the consumer) is not cut into small batches.
 		splitFrom int64 = math.MaxInt64
-		// behind holds, by fetcher, whether its last message was read
-		// behind the partition's high-water mark; lagging counts them.
-		behind  = make([]bool, fetchers)
-		lagging int
 		// lags holds, by fetcher, how many messages its partition held
-		// after the last one handled, when it was read; backlog is their
-		// sum: what is left to read, as far as the fetches told.
+		// after the last one handled, when it was read; lagging counts the
+		// fetchers behind (lag above 0), backlog is the sum: what is left
+		// to read, as far as the fetches told.
 		lags    = make([]int64, fetchers)
+		lagging int
 		backlog int64
 		// refs holds, by fetcher, what handle looks up by the partition.
 		refs = make([]partitionRefs, fetchers)
@@ -791,9 +789,8 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 			if err := c.handle(cur, d, &refs[d.fetcher]); err != nil {
 				return err
 			}
-			if d.behind != behind[d.fetcher] {
-				behind[d.fetcher] = d.behind
-				if d.behind {
+			if was := lags[d.fetcher]; (d.lag > 0) != (was > 0) {
+				if d.lag > 0 {
 					lagging++
 				} else {
 					lagging--
@@ -810,7 +807,7 @@ func (c *Consumer) consume(ctx, gctx context.Context, gen committer, fetchers in
 			} else if saturated && !tail && !split && cur.messages >= c.splitMin && int64(cur.messages) >= backlog &&
 				backlog >= int64(c.splitMin) && backlog <= splitFrom/2 {
 				// Handed over from here, once the flusher has room.
-				due, split, splitFrom = true, true, backlog
+				split, splitFrom = true, backlog
 				return nil
 			}
 			if !armed {

@@ -47,10 +47,9 @@ type decoded struct {
 	err error
 	// fetcher numbers the partition's fetcher within the generation, from 0.
 	fetcher int
-	// behind is set when the partition held later messages as this one was
-	// read; lag is how many.
-	behind bool
-	lag    int64
+	// lag is how many later messages the partition held as this one was
+	// read: above 0, it was read behind the high-water mark.
+	lag int64
 }
 
 // chunk is a run of decoded messages of one partition, in the order read.
@@ -308,7 +307,7 @@ func (p *partitionFetch) fetchOnce(gctx context.Context, conn *kafka.Conn) error
 			p.ch = p.q.get()
 		}
 		lag := max(hwm-m.Offset-1, 0)
-		p.ch.msgs = append(p.ch.msgs, decoded{msg: m, fetcher: p.fetcher, behind: lag > 0, lag: lag})
+		p.ch.msgs = append(p.ch.msgs, decoded{msg: m, fetcher: p.fetcher, lag: lag})
 		d := &p.ch.msgs[len(p.ch.msgs)-1]
 		// Each message is decoded in place in the chunk, into a zero
 		// event: nothing of an earlier message is left for the decoder.
@@ -316,7 +315,7 @@ func (p *partitionFetch) fetchOnce(gctx context.Context, conn *kafka.Conn) error
 		// here, one goroutine per partition, in parallel.
 		d.err = p.c.opts.Decoder.Decode(p.src, m.Value, &d.ev)
 		p.offset = m.Offset + 1
-		if d.behind && len(p.ch.msgs) < chunkMax && len(p.q.chunks) > 0 {
+		if lag > 0 && len(p.ch.msgs) < chunkMax && len(p.q.chunks) > 0 {
 			// More messages are there already, and the consuming
 			// goroutine has chunks to handle meanwhile: they join the
 			// chunk.

@@ -1,12 +1,10 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sanse-campus/sanse/engine/event"
+	"github.com/sanse-campus/sanse/engine/testlog"
 )
 
 // fetchHarness runs fetch on partition 0 of testTopic of an embedded
@@ -96,9 +95,9 @@ func TestFetchHandsOverChunks(t *testing.T) {
 			require.Equal(t, next, d.msg.Offset, "handed over out of order")
 			require.Equal(t, fmt.Sprintf(`{"n":%d}`, next), string(d.msg.Value))
 			require.Equal(t, 3, d.fetcher)
-			require.Equal(t, d.msg.Offset+1 < backlog, d.behind)
+			require.Equal(t, backlog-1-d.msg.Offset, d.lag)
 			if i < len(ch.msgs)-1 {
-				require.True(t, d.behind, "only the last message of a chunk may be the last known")
+				require.Positive(t, d.lag, "only the last message of a chunk may be the last known")
 			}
 			next++
 		}
@@ -112,7 +111,7 @@ func TestFetchHandsOverChunks(t *testing.T) {
 	ch := h.receive(t)
 	require.Len(t, ch.msgs, 1)
 	require.Equal(t, int64(backlog), ch.msgs[0].msg.Offset)
-	require.False(t, ch.msgs[0].behind)
+	require.Zero(t, ch.msgs[0].lag)
 }
 
 // With nothing else waiting for the consuming goroutine (out is
@@ -160,7 +159,7 @@ func TestFetchStopsWhileHandingOver(t *testing.T) {
 // of the fetch. The fetch is larger than the connection's read buffer, so
 // that reading on reads from the socket.
 func TestFetchReadsOnAfterAWaitLongerThanItsReadTimeout(t *testing.T) {
-	var log lockedBuffer
+	var log testlog.Buffer
 	h := startFetch(t, make(chan *chunk), func(c *Consumer) {
 		c.fetchReadTimeout = 100 * time.Millisecond
 		c.logger = slog.New(slog.NewTextHandler(&log, nil))
@@ -190,22 +189,4 @@ func TestFetchReadsOnAfterAWaitLongerThanItsReadTimeout(t *testing.T) {
 		h.q.recycle(ch)
 	}
 	require.NotContains(t, log.String(), "trying again", "the fetch did not fail")
-}
-
-// lockedBuffer is a bytes.Buffer for one writer and one reader at a time.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -188,7 +188,6 @@ func (h *harness) send(p int, from, to, last int64) {
 			msg:     kafka.Message{Topic: testTopic, Partition: p, Offset: off, HighWaterMark: last + 1},
 			ev:      engine.Event{ID: fmt.Sprintf("p%d-%d", p, off), SchoolID: "s1"},
 			fetcher: p,
-			behind:  off < last,
 			lag:     max(last-off, 0),
 		})
 		if off >= last || len(ch.msgs) == chunkMax {
@@ -537,7 +536,7 @@ func TestConsumeStopsOnDecoderFailure(t *testing.T) {
 	h := startHarness(t, 1, Options{BatchSize: 100})
 	h.send(0, 0, 2, 5)
 	h.sendOne(decoded{msg: kafka.Message{Topic: testTopic, Partition: 0, Offset: 2, HighWaterMark: 6},
-		err: errors.New("no identity key"), behind: true})
+		err: errors.New("no identity key"), lag: 3})
 	h.send(0, 3, 6, 5)
 	err := h.wait(t)
 	require.ErrorContains(t, err, "decode message at campus.canteen/0 offset 2: no identity key")
